@@ -1,0 +1,136 @@
+# personalnet — top-level build. Objects go to build/ (out of tree).
+# Targets: all (default), deps, test, bench, demo, asan, install, uninstall, clean.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+VERSION := 0.2.0
+SOVER   := 0
+
+CXX      ?= g++
+CXXSTD   := -std=c++20
+WARN     := -Wall -Wextra -Werror
+OPT      ?= -O2 -g
+DEPFLAGS  = -MMD -MP
+PKGS     := libmnl libnftnl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -I. -Iinclude -DPERSONALNET_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+CXXFLAGS += $(CXXSTD) $(WARN) $(OPT) $(SANITIZE)
+LDFLAGS  += $(SANITIZE)
+
+LIB_SRCS   := $(sort $(wildcard lib/*/*.cpp))
+LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
+LIB_SONAME := libpersonalnet.so.$(SOVER)
+LIB_REAL   := $(BUILD)/lib/libpersonalnet.so.$(VERSION)
+LIB_LINK   := $(BUILD)/lib/libpersonalnet.so
+
+TOOLS      := mkportspace pnet
+TOOL_BINS  := $(TOOLS:%=$(BUILD)/bin/%)
+HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnsim
+RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) tests/gtest_main.cpp
+INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/gtest_main.cpp
+UNIT_BIN   := $(BUILD)/tests/unit_tests
+INTEG_BIN  := $(BUILD)/tests/integration_tests
+GTEST_LIBS := -lgtest -lpthread
+
+DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
+                nftables iproute2 iputils-ping util-linux procps bc
+
+.PHONY: all deps test unit integration bench demo asan install uninstall clean format tidy
+
+all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(HELPER_BINS)
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -fPIC $(DEPFLAGS) -c $< -o $@
+
+$(LIB_REAL): $(LIB_OBJS) lib/personalnet.map
+	@mkdir -p $(@D)
+	$(CXX) -shared -Wl,-soname,$(LIB_SONAME) -Wl,--version-script=lib/personalnet.map $(LDFLAGS) \
+	    -o $@ $(LIB_OBJS) $(PKG_LIBS)
+	ln -sf $(notdir $@) $(BUILD)/lib/$(LIB_SONAME)
+
+$(LIB_LINK): $(LIB_REAL)
+	ln -sf $(notdir $<) $@
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB_REAL)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $< -L$(BUILD)/lib -lpersonalnet $(RPATH)
+
+$(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^
+
+# Test and demo helpers (not installed) link the library objects statically.
+$(BUILD)/bin/pnsim: $(BUILD)/obj/tests/sim/pnsim.o $(BUILD)/obj/tests/sim/simhosts.o $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Tests link the library objects statically so they can reach internal APIs.
+$(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
+
+$(INTEG_BIN): $(INTEG_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
+
+unit: $(UNIT_BIN)
+integration: all $(INTEG_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
+	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bench/run-bench
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tools/demo
+
+# Unit tests under AddressSanitizer and UBSan, in their own build tree.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT='-O1 -g' \
+	    SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer' build/asan/tests/unit_tests
+	@BUILD=build/asan tests/run-tests build/asan/tests/unit_tests
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/personalnet
+	install -m 0755 $(LIB_REAL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(notdir $(LIB_REAL)) $(DESTDIR)$(PREFIX)/lib/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so
+	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 include/personalnet/*.hpp $(DESTDIR)$(PREFIX)/include/personalnet/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/pnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
+	rm -rf $(DESTDIR)$(PREFIX)/include/personalnet
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man8/pnet.8
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+tidy:
+	clang-tidy -quiet $$(git ls-files 'lib/*.cpp' 'tools/*.cpp') -- $(CPPFLAGS) $(CXXSTD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

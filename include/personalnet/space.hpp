@@ -1,0 +1,123 @@
+// libpersonalnet: port spaces.
+//
+// A port space is a network namespace that carries its parent's own IP addresses,
+// reaches the parent's networks through inherited routes, sees the parent's running
+// services unless it binds the same port itself (override) or hides them, and is
+// isolated from its siblings. See docs/ARCHITECTURE.md for the mechanisms.
+//
+// Typical use (as root for now):
+//
+//   pn::SpaceSpec spec;
+//   spec.name = "work";                                   // "" for an unnamed space
+//   spec.hidden_services.push_back(*pn::Service::parse("tcp/22"));
+//   auto space = pn::Space::create(spec);                // or pn::Space::open("work")
+//   if (!space) { fprintf(stderr, "%s\n", space.error().message().c_str()); ... }
+//   auto status = space->run({"curl", "http://10.1.2.3/"});   // exit status
+//
+// Threading: create/open/enter switch the *calling thread's* network namespace
+// temporarily and restore it before returning; they are safe in multi-threaded
+// programs as long as no other code in the same thread depends on its namespace
+// meanwhile. run() forks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "personalnet/error.hpp"
+#include "personalnet/ip.hpp"
+
+namespace personalnet {
+
+// A transport-level service: "tcp/80", "udp/53".
+struct Service {
+    uint8_t proto = 6;  // IPPROTO_TCP or IPPROTO_UDP
+    uint16_t port = 0;
+
+    bool operator==(const Service&) const = default;
+    std::string str() const;
+    static std::optional<Service> parse(const std::string& text);
+};
+
+struct SpaceSpec {
+    std::string name;                      // "" = unnamed: disappears with its last process
+    bool inherit_routes = true;            // mirror the parent's routes through the uplink
+    std::vector<IpPrefix> hidden_routes;   // parent routes not inherited (exact prefix)
+    bool inherit_services = true;          // parent's listeners reachable on the host address
+    std::vector<Service> hidden_services;  // parent services not inherited
+};
+
+struct SpaceInfo {
+    std::string name;
+    bool named = false;
+    uint16_t label = 0;          // 16-bit SPI label, also the space's id
+    uid_t owner = 0;
+    std::string parent;          // parent space's name, "" for the host
+    int depth = 1;               // 1 = child of the host
+    uint64_t netns_inode = 0;
+    std::string host_ifname;     // parent-side veth
+    pid_t supervisor = 0;        // 0 for named spaces after creation
+    std::string state;           // "ready", "creating", "unsupervised"
+    int64_t created = 0;         // unix time
+    std::vector<std::string> addresses;  // addresses on the uplink (the parent's)
+    bool inherit_routes = true;
+    bool inherit_services = true;
+    std::vector<std::string> hidden_routes;
+    std::vector<std::string> hidden_services;
+};
+
+// Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
+// not "anon-*" (reserved for unnamed spaces). The error names the bad value.
+Status validate_name(const std::string& name);
+
+// Run directory of the registry: PERSONALNET_RUNDIR when set and the caller is root,
+// else /run/personalnet.
+std::string default_rundir();
+
+class Space {
+public:
+    // Creates a space as a child of the calling thread's current network namespace.
+    // On failure nothing is left behind.
+    static Result<Space> create(const SpaceSpec& spec, const std::string& rundir = default_rundir());
+    // Opens an existing named space (to run commands in it or enter it).
+    static Result<Space> open(const std::string& name, const std::string& rundir = default_rundir());
+
+    Space(Space&&) noexcept;
+    Space& operator=(Space&&) noexcept;
+    // An unnamed space's host-side state is released here once no process is left in
+    // it; if processes remain, a small reaper process waits for the namespace to die.
+    ~Space();
+
+    const SpaceInfo& info() const;
+    // Time spent per creation step, in milliseconds (for benchmarks).
+    const std::vector<std::pair<std::string, double>>& timings() const;
+
+    // Runs argv inside (PATH search) with PERSONALNET_SPACE set; waits; returns the
+    // exit code (128+N when killed by signal N). SIGINT/SIGQUIT are left to the
+    // command while it runs.
+    Result<int> run(const std::vector<std::string>& argv);
+    // Moves the calling thread into the space's network namespace.
+    Status enter();
+
+    struct State;
+
+private:
+    explicit Space(std::unique_ptr<State> st);
+    std::unique_ptr<State> st_;
+};
+
+// Spaces visible to the caller (root: all), sorted by name.
+Result<std::vector<SpaceInfo>> list_spaces(const std::string& rundir = default_rundir());
+Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir = default_rundir());
+// Destroys a named space: removes its uplink, rules, nft state, pin and record.
+Status destroy_space(const std::string& name, const std::string& rundir = default_rundir());
+// Removes what killed supervisors left behind. full=false checks only spaces that were
+// being created or supervised (cheap; run implicitly), full=true checks every record.
+Status collect_garbage(bool full, const std::string& rundir = default_rundir());
+
+}  // namespace personalnet

@@ -1,0 +1,145 @@
+#include "lib/core/sys.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace personalnet::sys {
+
+Result<std::string> read_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return errno_error("open " + path);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno_error("read " + path);
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+static Status write_all(int fd, const std::string& data, const std::string& path) {
+    size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno_error("write " + path);
+        }
+        off += static_cast<size_t>(n);
+    }
+    return {};
+}
+
+Status write_existing(const std::string& path, const std::string& data) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (!fd.valid()) return errno_error("open " + path);
+    return write_all(fd.get(), data, path);
+}
+
+Status write_atomic(const std::string& path, const std::string& data) {
+    std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd.valid()) return errno_error("create " + tmp);
+    auto st = write_all(fd.get(), data, tmp);
+    if (!st.ok()) {
+        (void)::unlink(tmp.c_str());
+        return st;
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        Error e = errno_error("rename " + tmp + " to " + path);
+        (void)::unlink(tmp.c_str());
+        return e;
+    }
+    return {};
+}
+
+static std::string sysctl_path(const std::string& key) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    return path;
+}
+
+Result<std::string> get_sysctl(const std::string& key) {
+    auto v = read_file(sysctl_path(key));
+    if (!v.ok()) return v.error().wrap("sysctl " + key);
+    std::string s = v.value();
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s;
+}
+
+Status set_sysctl(const std::string& key, const std::string& value) {
+    std::string path = sysctl_path(key);
+    auto st = write_existing(path, value);
+    if (!st.ok()) return st.error().wrap("sysctl " + key);
+    return {};
+}
+
+Status make_dirs(const std::string& path, mode_t mode) {
+    std::string cur;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = path.find('/', pos + 1);
+        cur = path.substr(0, pos);
+        if (cur.empty()) continue;
+        if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return errno_error("mkdir " + cur);
+    }
+    return {};
+}
+
+Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode) {
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    if (fd < 0) return errno_error("open " + path);
+    return UniqueFd(fd);
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) return errno_error("opendir " + path);
+    std::vector<std::string> out;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") out.push_back(std::move(n));
+    }
+    ::closedir(d);
+    return out;
+}
+
+Result<UniqueFd> open_current_netns() { return open_fd("/proc/thread-self/ns/net", O_RDONLY); }
+
+Result<ino_t> inode_of_fd(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return errno_error("fstat");
+    return st.st_ino;
+}
+
+Status enter_netns(int fd) {
+    if (::setns(fd, CLONE_NEWNET) != 0) return errno_error("setns(CLONE_NEWNET)");
+    return {};
+}
+
+bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+void close_fds_from(int first, int keep) {
+    if (keep < first) {
+        (void)::syscall(SYS_close_range, first, ~0U, 0);
+        return;
+    }
+    if (keep > first) (void)::syscall(SYS_close_range, first, keep - 1, 0);
+    (void)::syscall(SYS_close_range, keep + 1, ~0U, 0);
+}
+
+}  // namespace personalnet::sys

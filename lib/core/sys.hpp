@@ -1,0 +1,39 @@
+// Thin, error-carrying wrappers over the system calls the library uses.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "lib/core/fd.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::sys {
+
+Result<std::string> read_file(const std::string& path);
+// Writes the whole string (O_WRONLY|O_TRUNC, no create) — for /proc/sys and similar.
+Status write_existing(const std::string& path, const std::string& data);
+// Writes via a temporary file and rename(2), mode 0644.
+Status write_atomic(const std::string& path, const std::string& data);
+// net.ipv4.conf.X.forwarding style key, written under /proc/sys in the current netns.
+Status set_sysctl(const std::string& key, const std::string& value);
+Result<std::string> get_sysctl(const std::string& key);  // value without the newline
+
+Status make_dirs(const std::string& path, mode_t mode);
+Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode = 0);
+// Directory entries (no "." or ".."), unsorted.
+Result<std::vector<std::string>> list_dir(const std::string& path);
+
+// The current network namespace, as an fd and an inode number.
+Result<UniqueFd> open_current_netns();
+Result<ino_t> inode_of_fd(int fd);
+Status enter_netns(int fd);
+
+// True if the process exists (kill(pid, 0) semantics; EPERM counts as alive).
+bool pid_alive(pid_t pid);
+
+// Closes every descriptor above 2 except keep (may be -1).
+void close_fds_from(int first, int keep);
+
+}  // namespace personalnet::sys

@@ -1,0 +1,152 @@
+// rtnetlink through libmnl: links, veth pairs, addresses, routes, rules, neighbours.
+//
+// A Socket talks to the network namespace that was current when it was opened
+// (netlink sockets are bound to their creator's netns), so the space code opens
+// one socket per namespace and never needs to switch namespaces to configure it.
+// Every request asks for an ACK (NETLINK_CAP_ACK + NETLINK_EXT_ACK); a kernel
+// error becomes an Error with errno, our context and the kernel's extack text.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "personalnet/error.hpp"
+#include "personalnet/ip.hpp"
+
+namespace personalnet::netlink {
+
+using Mac = std::array<uint8_t, 6>;
+
+class Socket {
+public:
+    // Opens NETLINK_ROUTE in the current network namespace.
+    static Result<Socket> open();
+    Socket(Socket&&) noexcept;
+    Socket& operator=(Socket&&) noexcept;
+    ~Socket();
+
+    // Subscribes to RTNLGRP_LINK and blocks until an RTM_DELLINK for ifindex arrives
+    // or the link is found to be gone. Use a dedicated socket for this.
+    Status wait_link_gone(int ifindex);
+
+    struct Impl;
+    Impl* impl() { return impl_.get(); }
+
+private:
+    explicit Socket(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+struct Link {
+    int index = 0;
+    std::string name;
+    std::string kind;  // "veth", "" when unknown
+    bool up = false;
+};
+
+struct Address {
+    int ifindex = 0;
+    IpPrefix prefix;
+    int scope = 0;      // RT_SCOPE_*
+    uint32_t flags = 0; // IFA_F_*
+};
+
+struct Route {
+    int family = AF_INET;
+    IpPrefix dst;                  // len 0 = default
+    std::optional<IpAddr> gateway;
+    std::optional<IpAddr> prefsrc;
+    int oif = 0;
+    uint32_t table = 254;          // RT_TABLE_MAIN
+    uint32_t metric = 0;
+    uint8_t protocol = 4;          // RTPROT_STATIC
+    uint8_t scope = 0;             // RT_SCOPE_UNIVERSE
+    uint8_t type = 1;              // RTN_UNICAST
+    bool onlink = false;           // RTNH_F_ONLINK
+};
+
+struct Rule {
+    int family = AF_INET;
+    uint32_t priority = 0;
+    uint32_t table = 0;            // FRA_TABLE when action is "to table"
+    std::optional<uint32_t> fwmark;
+    uint32_t fwmask = 0xffffffff;
+    bool invert = false;           // FIB_RULE_INVERT ("not")
+    std::optional<uint32_t> goto_priority;  // FR_ACT_GOTO target instead of a table lookup
+};
+
+// Links.
+Result<std::vector<Link>> list_links(Socket& s);
+Result<int> link_index(Socket& s, const std::string& name);  // ENODEV if absent
+// Creates a veth pair: host_name in the socket's namespace, peer_name directly in
+// the namespace given by peer_netns_fd. Both get the given MACs. Returns the host
+// side's ifindex. Fails with EEXIST if host_name exists.
+Result<int> create_veth(Socket& s, const std::string& host_name, const Mac& host_mac,
+                        const std::string& peer_name, const Mac& peer_mac, int peer_netns_fd);
+Status delete_link(Socket& s, int ifindex);
+Status delete_link(Socket& s, const std::string& name);  // ENODEV if absent
+Status set_link_up(Socket& s, int ifindex);
+
+// Addresses. nodad sets IFA_F_NODAD (IPv6).
+Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bool nodad);
+Result<std::vector<Address>> list_addresses(Socket& s, int family);  // AF_UNSPEC for both
+
+// Routes.
+Status add_route(Socket& s, const Route& r);        // NLM_F_CREATE|NLM_F_EXCL
+Status delete_route(Socket& s, const Route& r);
+Result<std::vector<Route>> list_routes(Socket& s, int family, uint32_t table);
+
+// Policy-routing rules.
+Status add_rule(Socket& s, const Rule& r);
+Status delete_rule(Socket& s, const Rule& r);        // ENOENT if absent
+Result<std::vector<Rule>> list_rules(Socket& s, int family);
+
+// Neighbours: a permanent entry (no ARP/ND needed on our point-to-point veths).
+Status add_neighbor(Socket& s, int ifindex, const IpAddr& addr, const Mac& mac);
+
+// RAII: deletes the link on destruction unless release()d.
+class LinkGuard {
+public:
+    LinkGuard() = default;
+    LinkGuard(Socket* s, int ifindex) : s_(s), ifindex_(ifindex) {}
+    LinkGuard(const LinkGuard&) = delete;
+    LinkGuard& operator=(const LinkGuard&) = delete;
+    LinkGuard(LinkGuard&& o) noexcept : s_(o.s_), ifindex_(o.ifindex_) { o.s_ = nullptr; }
+    ~LinkGuard() {
+        if (s_ != nullptr && ifindex_ > 0) (void)delete_link(*s_, ifindex_);
+    }
+    int release() {
+        s_ = nullptr;
+        return ifindex_;
+    }
+
+private:
+    Socket* s_ = nullptr;
+    int ifindex_ = 0;
+};
+
+// RAII: deletes the rule on destruction unless release()d.
+class RuleGuard {
+public:
+    RuleGuard(Socket* s, Rule r) : s_(s), r_(std::move(r)) {}
+    RuleGuard(const RuleGuard&) = delete;
+    RuleGuard& operator=(const RuleGuard&) = delete;
+    RuleGuard(RuleGuard&& o) noexcept : s_(o.s_), r_(o.r_) { o.s_ = nullptr; }
+    ~RuleGuard() {
+        if (s_ != nullptr) (void)delete_rule(*s_, r_);
+    }
+    void release() { s_ = nullptr; }
+
+private:
+    Socket* s_;
+    Rule r_;
+};
+
+}  // namespace personalnet::netlink

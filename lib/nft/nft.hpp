@@ -1,0 +1,75 @@
+// nftables through libnftnl: the rules personalnet owns, one atomic batch per change.
+//
+// Two tables, both family inet, each created and removed as a whole:
+//
+// Parent side ("personalnet_parent", in a namespace that has child spaces):
+//   map kids { type ifname : mark }            host-side veth name -> 0x5000LLLL
+//   chain pre  { type filter hook prerouting priority mangle (-150);
+//       ct state new ct mark set iifname map @kids
+//       ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark }
+//   chain out  { type route hook output priority mangle (-150);
+//       ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark }
+//   chain post { type nat hook postrouting priority srcnat (100); }   // empty on purpose:
+//       a nat chain makes conntrack give every new flow a null binding, so a child's flow
+//       whose source port clashes with an existing flow gets its port remapped.
+//   The mark selects the child's policy-routing table; see lib/space.
+//
+// Child side ("personalnet_space", in a space that inherits services):
+//   set local4 { type ipv4_addr }  set local6 { type ipv6_addr }   the host addresses
+//   set hidden { type inet_proto . inet_service }                  hidden services
+//   chain raw_out { type filter hook output priority raw (-300);
+//       ip daddr @local4 notrack ; ip6 daddr @local6 notrack }
+//   chain raw_pre { type filter hook prerouting priority raw (-300);
+//       iifname "lo" ip daddr @local4 ct zone set 0 ; (same for ip6) }
+//   chain svc { type nat hook prerouting priority dstnat (-100);
+//       ip daddr @local4 socket transparent 0 return ; ... transparent 1 return
+//       ip daddr @local4 meta l4proto . th dport @hidden return
+//       ip daddr @local4 meta l4proto { tcp, udp } dnat ip to <parent4>
+//       (and the same three for ip6 / @local6 / dnat ip6 to <parent6>) }
+//   Why raw_out/raw_pre: nft's socket expression is useless in the output hook (it sees
+//   the sending socket), so locally generated connections to the host address are left
+//   untracked in output and tracked afresh when they come back in through lo, where the
+//   socket lookup decides between the child's own listener and the parent's.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "personalnet/error.hpp"
+#include "personalnet/ip.hpp"
+
+namespace personalnet::nft {
+
+inline constexpr const char* kParentTable = "personalnet_parent";
+inline constexpr const char* kSpaceTable = "personalnet_space";
+
+// All functions act on the network namespace current in the calling thread
+// (they open their own NETLINK_NETFILTER socket per call).
+
+// Creates the parent table if it does not exist yet and adds {ifname : mark} to kids,
+// in one batch. Idempotent for the table; EEXIST if the element exists.
+Status parent_add_child(const std::string& ifname, uint32_t mark);
+// Removes the element (ENOENT tolerated).
+Status parent_remove_child(const std::string& ifname);
+// Deletes the whole parent table (ENOENT tolerated).
+Status parent_remove_table();
+bool parent_table_exists();
+
+struct HiddenService {
+    uint8_t proto = 6;  // IPPROTO_TCP or IPPROTO_UDP
+    uint16_t port = 0;
+};
+
+struct ChildServices {
+    std::vector<IpAddr> local;           // host addresses (v4 and v6) plus own downlink address
+    std::vector<HiddenService> hidden;
+    IpAddr parent4;                      // DNAT target for IPv4 (parent side of the uplink)
+    IpAddr parent6;                      // DNAT target for IPv6
+};
+
+// Creates the child table in one batch (fails with EEXIST if present).
+Status child_install(const ChildServices& spec);
+Status child_remove();
+
+}  // namespace personalnet::nft

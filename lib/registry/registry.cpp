@@ -1,0 +1,227 @@
+#include "lib/registry/registry.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "lib/core/sys.hpp"
+
+namespace personalnet::registry {
+
+namespace {
+
+constexpr const char* kSubdirs[] = {"spaces", "names", "netns", "locks", "ns", "parents"};
+
+template <typename T>
+bool parse_number(const std::string& s, T& out, int base = 10) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
+    return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    std::istringstream in(s);
+    while (std::getline(in, cur, sep))
+        if (!cur.empty()) out.push_back(cur);
+    return out;
+}
+
+std::string join(const std::vector<std::string>& v, char sep) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty()) out += sep;
+        out += s;
+    }
+    return out;
+}
+
+Result<uint16_t> read_label_file(const std::string& path) {
+    auto text = sys::read_file(path);
+    if (!text.ok()) return text.error();
+    uint16_t label = 0;
+    std::string t = text.value();
+    while (!t.empty() && t.back() == '\n') t.pop_back();
+    if (!parse_number(t, label, 16)) return make_error(EINVAL, "bad label in " + path);
+    return label;
+}
+
+}  // namespace
+
+std::string label_hex(uint16_t label) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04x", label);
+    return buf;
+}
+
+bool label_reserved(uint16_t label) { return label == 0 || (label >= 0xc000 && label <= 0xcfff); }
+
+std::string Record::serialize() const {
+    std::ostringstream o;
+    o << "label=" << label_hex(label) << "\nname=" << name << "\nnamed=" << named << "\nowner=" << owner
+      << "\nparent_label=" << label_hex(parent_label) << "\nparent_netns=" << parent_netns
+      << "\nnetns=" << netns << "\ndepth=" << depth << "\nhost_ifname=" << host_ifname
+      << "\nsupervisor=" << supervisor << "\nstate=" << state << "\ncreated=" << created
+      << "\ninherit_routes=" << inherit_routes << "\ninherit_services=" << inherit_services
+      << "\nhidden_routes=" << join(hidden_routes, ',') << "\nhidden_services=" << join(hidden_services, ',')
+      << "\naddresses=" << join(addresses, ',') << "\nhost_ifindex=" << host_ifindex << "\n";
+    return o.str();
+}
+
+Result<Record> Record::parse(const std::string& text) {
+    Record r;
+    std::istringstream in(text);
+    std::string line;
+    bool have_label = false;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) return make_error(EINVAL, "bad record line '" + line + "'");
+        std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+        bool ok = true;
+        if (k == "label") ok = have_label = parse_number(v, r.label, 16);
+        else if (k == "name") r.name = v;
+        else if (k == "named") r.named = v == "1";
+        else if (k == "owner") ok = parse_number(v, r.owner);
+        else if (k == "parent_label") ok = parse_number(v, r.parent_label, 16);
+        else if (k == "parent_netns") ok = parse_number(v, r.parent_netns);
+        else if (k == "netns") ok = parse_number(v, r.netns);
+        else if (k == "depth") ok = parse_number(v, r.depth);
+        else if (k == "host_ifname") r.host_ifname = v;
+        else if (k == "supervisor") ok = parse_number(v, r.supervisor);
+        else if (k == "state") r.state = v;
+        else if (k == "created") ok = parse_number(v, r.created);
+        else if (k == "inherit_routes") r.inherit_routes = v == "1";
+        else if (k == "inherit_services") r.inherit_services = v == "1";
+        else if (k == "hidden_routes") r.hidden_routes = split(v, ',');
+        else if (k == "hidden_services") r.hidden_services = split(v, ',');
+        else if (k == "addresses") r.addresses = split(v, ',');
+        else if (k == "host_ifindex") ok = parse_number(v, r.host_ifindex);
+        if (!ok) return make_error(EINVAL, "bad value for '" + k + "' in record");
+    }
+    if (!have_label) return make_error(EINVAL, "record without label");
+    return r;
+}
+
+std::string default_rundir() {
+    const char* env = std::getenv("PERSONALNET_RUNDIR");
+    if (env != nullptr && *env == '/' && ::getuid() == 0) return env;
+    return "/run/personalnet";
+}
+
+Result<Registry> Registry::open(const std::string& rundir) {
+    if (rundir.empty() || rundir[0] != '/') return make_error(EINVAL, "run directory must be absolute");
+    PN_TRY(sys::make_dirs(rundir, 0755), "create run directory");
+    for (const char* d : kSubdirs) PN_TRY(sys::make_dirs(rundir + "/" + d, 0755), "create run directory");
+    return Registry(rundir);
+}
+
+Result<UniqueFd> Registry::lock() const {
+    auto fd = sys::open_fd(path("lock"), O_RDWR | O_CREAT | O_NOFOLLOW, 0644);
+    if (!fd.ok()) return fd.error().wrap("lock registry");
+    while (::flock(fd->get(), LOCK_EX) != 0)
+        if (errno != EINTR) return errno_error("lock registry");
+    return std::move(fd).value();
+}
+
+Result<std::pair<uint16_t, UniqueFd>> Registry::allocate_label() const {
+    uint16_t start = 0;
+    if (::getrandom(&start, sizeof start, 0) != sizeof start) start = static_cast<uint16_t>(::getpid());
+    for (uint32_t i = 0; i < 0x10000; ++i) {
+        auto label = static_cast<uint16_t>(start + i);
+        if (label_reserved(label)) continue;
+        std::string lp = path("locks/" + label_hex(label));
+        if (::access(path("spaces/" + label_hex(label)).c_str(), F_OK) == 0) continue;
+        int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) {
+            if (errno == EEXIST) continue;
+            return errno_error("create " + lp);
+        }
+        UniqueFd owned(fd);
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) continue;
+        return std::make_pair(label, std::move(owned));
+    }
+    return make_error(ENOSPC, "allocate a space label: all labels in use");
+}
+
+Result<std::optional<UniqueFd>> Registry::try_lock_label(uint16_t label) const {
+    std::string lp = path("locks/" + label_hex(label));
+    int fd = ::open(lp.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return errno_error("open " + lp);
+    UniqueFd owned(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) return std::optional<UniqueFd>{};
+        return errno_error("lock " + lp);
+    }
+    return std::optional<UniqueFd>(std::move(owned));
+}
+
+void Registry::remove_label_lock(uint16_t label) const {
+    (void)::unlink(path("locks/" + label_hex(label)).c_str());
+}
+
+static std::vector<uint16_t> labels_in(const std::string& dir) {
+    std::vector<uint16_t> out;
+    auto names = sys::list_dir(dir);
+    if (!names.ok()) return out;
+    for (const auto& n : names.value()) {
+        uint16_t l = 0;
+        if (parse_number(n, l, 16) && n.size() == 4) out.push_back(l);
+    }
+    return out;
+}
+
+std::vector<uint16_t> Registry::locked_labels() const { return labels_in(path("locks")); }
+std::vector<uint16_t> Registry::labels() const { return labels_in(path("spaces")); }
+
+Status Registry::save(const Record& r) const {
+    PN_TRY(sys::write_atomic(path("spaces/" + label_hex(r.label)), r.serialize()), "save record");
+    return {};
+}
+
+Result<Record> Registry::load(uint16_t label) const {
+    auto text = sys::read_file(path("spaces/" + label_hex(label)));
+    if (!text.ok()) return text.error().wrap("load space " + label_hex(label));
+    return Record::parse(text.value());
+}
+
+Status Registry::remove(const Record& r) const {
+    if (r.named || !r.name.empty()) {
+        auto l = find_name(r.name);
+        if (l && *l == r.label) (void)::unlink(path("names/" + r.name).c_str());
+    }
+    if (r.netns != 0) {
+        auto l = find_netns(r.netns);
+        if (l && *l == r.label) (void)::unlink(path("netns/" + std::to_string(r.netns)).c_str());
+    }
+    if (::unlink(path("spaces/" + label_hex(r.label)).c_str()) != 0 && errno != ENOENT)
+        return errno_error("remove record " + label_hex(r.label));
+    return {};
+}
+
+std::optional<uint16_t> Registry::find_name(const std::string& name) const {
+    auto l = read_label_file(path("names/" + name));
+    if (!l.ok()) return std::nullopt;
+    return l.value();
+}
+
+std::optional<uint16_t> Registry::find_netns(uint64_t inode) const {
+    auto l = read_label_file(path("netns/" + std::to_string(inode)));
+    if (!l.ok()) return std::nullopt;
+    return l.value();
+}
+
+Status Registry::index_name(const std::string& name, uint16_t label) const {
+    return sys::write_atomic(path("names/" + name), label_hex(label) + "\n");
+}
+
+Status Registry::index_netns(uint64_t inode, uint16_t label) const {
+    return sys::write_atomic(path("netns/" + std::to_string(inode)), label_hex(label) + "\n");
+}
+
+}  // namespace personalnet::registry

@@ -1,0 +1,94 @@
+// The registry: what spaces exist, under a run directory (default /run/personalnet).
+//
+// Layout (all under rundir, root-owned, 0755 dirs / 0644 files):
+//   lock                 flock(LOCK_EX) serialises every change to spaces and parents
+//   spaces/LLLL          one record per space, keyed by its 16-bit label (hex)
+//   names/NAME           label of the named space NAME
+//   netns/INODE          label of the space whose network namespace has that inode
+//   locks/LLLL           held (flock) by the process creating or supervising an unnamed
+//                        space; a lock that can be taken means its owner died
+//   ns/NAME              bind mount of a named space's network namespace (the pin)
+//   parents/INODE/       state of a namespace that has child spaces (see lib/space)
+// Records are written atomically (temporary file + rename), so a reader never sees
+// half a record, and every change happens under the lock.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/core/fd.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::registry {
+
+struct Record {
+    uint16_t label = 0;
+    std::string name;          // user-chosen, or "anon-LLLL" for unnamed spaces
+    bool named = false;
+    uid_t owner = 0;
+    uint16_t parent_label = 0; // 0: the registry's root (the namespace mkportspace ran in)
+    uint64_t parent_netns = 0; // inode of the parent's network namespace
+    uint64_t netns = 0;        // inode of the space's network namespace
+    int depth = 1;
+    std::string host_ifname;   // parent-side veth
+    pid_t supervisor = 0;
+    std::string state;         // "creating", "ready"
+    int64_t created = 0;       // unix seconds
+    bool inherit_routes = true;
+    bool inherit_services = true;
+    std::vector<std::string> hidden_routes;
+    std::vector<std::string> hidden_services;
+    std::vector<std::string> addresses;  // the parent's addresses carried by the uplink
+    int host_ifindex = 0;
+
+    std::string serialize() const;
+    static Result<Record> parse(const std::string& text);
+};
+
+std::string label_hex(uint16_t label);
+// Labels 0 and 0xc000-0xcfff are reserved (host IKE daemon, kernel default SPI range).
+bool label_reserved(uint16_t label);
+
+class Registry {
+public:
+    // Opens (creating if needed) the registry at rundir.
+    static Result<Registry> open(const std::string& rundir);
+    const std::string& rundir() const { return rundir_; }
+    std::string path(const std::string& rel) const { return rundir_ + "/" + rel; }
+
+    // Takes the registry-wide lock; released when the returned fd is closed.
+    Result<UniqueFd> lock() const;
+
+    // Picks a free label and returns it with its lock file held (LOCK_EX).
+    // Call with the registry lock held.
+    Result<std::pair<uint16_t, UniqueFd>> allocate_label() const;
+    // Re-takes the lock file of a label without blocking; nullopt if someone holds it.
+    Result<std::optional<UniqueFd>> try_lock_label(uint16_t label) const;
+    void remove_label_lock(uint16_t label) const;
+    // Labels whose lock file exists (creations in progress and supervised spaces).
+    std::vector<uint16_t> locked_labels() const;
+
+    Status save(const Record& r) const;
+    Result<Record> load(uint16_t label) const;      // ENOENT if absent
+    Status remove(const Record& r) const;            // record + name + netns index
+    std::vector<uint16_t> labels() const;            // every record
+
+    std::optional<uint16_t> find_name(const std::string& name) const;
+    std::optional<uint16_t> find_netns(uint64_t inode) const;
+    Status index_name(const std::string& name, uint16_t label) const;
+    Status index_netns(uint64_t inode, uint16_t label) const;
+
+private:
+    explicit Registry(std::string rundir) : rundir_(std::move(rundir)) {}
+    std::string rundir_;
+};
+
+// Default run directory: PERSONALNET_RUNDIR if set and the caller is root, else
+// /run/personalnet.
+std::string default_rundir();
+
+}  // namespace personalnet::registry

@@ -1,0 +1,66 @@
+// The fixed addressing plan of a parent<->child uplink, derived from depth and label.
+//
+// Depth d (1 = child of the host) selects the link-local /24 169.254.(100+d).0: the
+// parent side is .1 and the child side .2, so a space nested in a space never sees its
+// own uplink's next hop on its downlink. IPv6 uses fe80::1/fe80::2 on every link and a
+// ULA (fd50:6e65:7400:d::1) as the parent's service address, because a DNAT target must
+// not be link-local. The child's uplink additionally carries the parent's own addresses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "lib/netlink/netlink.hpp"
+#include "lib/registry/registry.hpp"
+#include "personalnet/ip.hpp"
+
+namespace personalnet::space {
+
+inline constexpr int kMaxDepth = 32;
+inline constexpr uint32_t kMarkTag = 0x50000000;
+inline constexpr uint32_t kMarkTagMask = 0xff000000;
+inline constexpr uint32_t kRulePrefGate = 9;       // unmarked packets skip the per-child rules
+inline constexpr uint32_t kRulePrefChild = 10;     // fwmark 0x5000LLLL lookup 0x5000LLLL
+inline constexpr uint32_t kRulePrefLocal = 100;    // where the local-table rule moves to
+inline constexpr uint32_t kInheritedMetric = 4096; // user routes (metric 0/1024) win
+inline constexpr uint8_t kRouteProto = 200;        // marks routes personalnet installed
+inline constexpr const char* kUplinkName = "up0";
+
+inline uint32_t mark_of(uint16_t label) { return kMarkTag | label; }
+inline uint32_t table_of(uint16_t label) { return kMarkTag | label; }
+inline std::string host_ifname(uint16_t label) { return "pn" + registry::label_hex(label) + "h"; }
+
+inline IpAddr link4(int depth, uint8_t host) {
+    return IpAddr::v4(169, 254, static_cast<uint8_t>(100 + depth), host);
+}
+inline IpAddr link6(uint8_t host) {  // fe80::host
+    IpAddr a;
+    a.family = AF_INET6;
+    a.bytes[0] = 0xfe;
+    a.bytes[1] = 0x80;
+    a.bytes[15] = host;
+    return a;
+}
+inline IpAddr service6(int depth) {  // fd50:6e65:7400:d::1
+    IpAddr a;
+    a.family = AF_INET6;
+    const uint8_t head[] = {0xfd, 0x50, 0x6e, 0x65, 0x74, 0x00};
+    for (int i = 0; i < 6; ++i) a.bytes[i] = head[i];
+    a.bytes[7] = static_cast<uint8_t>(depth);
+    a.bytes[15] = 1;
+    return a;
+}
+inline netlink::Mac mac_of(uint16_t label, int depth, bool child_side) {
+    return {0x02, 0x70, 0x6e, static_cast<uint8_t>((child_side ? 0x80 : 0) | (depth & 0x7f)),
+            static_cast<uint8_t>(label >> 8), static_cast<uint8_t>(label & 0xff)};
+}
+
+// Addresses personalnet itself puts on links; never inherited as "host" addresses.
+inline bool is_internal(const IpAddr& a) {
+    if (a.family == AF_INET) return a.bytes[0] == 169 && a.bytes[1] == 254;
+    if (a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80) return true;  // fe80::/10
+    return a.bytes[0] == 0xfd && a.bytes[1] == 0x50 && a.bytes[2] == 0x6e && a.bytes[3] == 0x65 &&
+           a.bytes[4] == 0x74 && a.bytes[5] == 0x00;
+}
+
+}  // namespace personalnet::space

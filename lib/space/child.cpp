@@ -1,0 +1,124 @@
+#include "lib/space/child.hpp"
+
+#include <linux/rtnetlink.h>
+
+#include <algorithm>
+
+#include "lib/core/sys.hpp"
+#include "lib/nft/nft.hpp"
+#include "lib/space/addressing.hpp"
+
+namespace personalnet::space {
+
+namespace {
+
+bool is_host_route_to(const netlink::Route& r, const std::vector<IpAddr>& addrs) {
+    return r.dst.len == static_cast<int>(r.dst.addr.size() * 8) &&
+           std::find(addrs.begin(), addrs.end(), r.dst.addr) != addrs.end();
+}
+
+std::optional<IpAddr> first_of(const std::vector<IpAddr>& addrs, int family) {
+    for (const auto& a : addrs)
+        if (a.family == family) return a;
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<Inheritance> gather_inheritance(netlink::Socket& s, const SpaceSpec& spec) {
+    Inheritance inh;
+    auto links = netlink::list_links(s);
+    if (!links.ok()) return links.error().wrap("read parent links");
+    auto addrs = netlink::list_addresses(s, AF_UNSPEC);
+    if (!addrs.ok()) return addrs.error().wrap("read parent addresses");
+    for (const auto& a : addrs.value()) {
+        if (a.scope != RT_SCOPE_UNIVERSE || is_internal(a.prefix.addr)) continue;
+        auto link = std::find_if(links->begin(), links->end(), [&](const auto& l) { return l.index == a.ifindex; });
+        if (link != links->end() && link->name == "lo") continue;
+        if (std::find(inh.host_addrs.begin(), inh.host_addrs.end(), a.prefix.addr) == inh.host_addrs.end())
+            inh.host_addrs.push_back(a.prefix.addr);
+    }
+    if (!spec.inherit_routes) return inh;
+    for (int fam : {AF_INET, AF_INET6}) {
+        auto routes = netlink::list_routes(s, fam, RT_TABLE_MAIN);
+        if (!routes.ok()) return routes.error().wrap("read parent routes");
+        for (auto& r : routes.value()) {
+            if (r.type != RTN_UNICAST || is_internal(r.dst.addr) || is_host_route_to(r, inh.host_addrs)) continue;
+            if (r.dst.len > 0 && r.dst.addr.family == AF_INET6 && r.dst.addr.bytes[0] == 0xff) continue;
+            if (std::find(spec.hidden_routes.begin(), spec.hidden_routes.end(), r.dst) != spec.hidden_routes.end())
+                continue;
+            auto dup = std::find_if(inh.routes.begin(), inh.routes.end(),
+                                    [&](const auto& o) { return o.dst == r.dst; });
+            if (dup == inh.routes.end()) inh.routes.push_back(r);
+        }
+    }
+    return inh;
+}
+
+Status configure_child(netlink::Socket& s, const Inheritance& inh, const SpaceSpec& spec, uint16_t label,
+                       int depth) {
+    PN_TRY(netlink::set_link_up(s, 1), "bring up lo");
+    auto up = netlink::link_index(s, kUplinkName);
+    if (!up.ok()) return up.error().wrap("find uplink");
+    int up0 = up.value();
+    // Forwarding serves nested spaces and the service fall-through, whose DNAT turns
+    // a packet that arrived on lo into one that leaves through the uplink.
+    PN_TRY(sys::set_sysctl("net.ipv4.ip_forward", "1"), "configure space");
+    PN_TRY(sys::set_sysctl("net.ipv6.conf.all.forwarding", "1"), "configure space");
+    PN_TRY(sys::set_sysctl("net.ipv4.conf.lo.accept_local", "1"), "configure space");
+    PN_TRY(sys::set_sysctl("net.ipv6.conf.up0.accept_ra", "0"), "configure space");
+
+    PN_TRY(netlink::add_address(s, up0, IpPrefix{link4(depth, 2), 32}, RT_SCOPE_LINK, false), "uplink address");
+    PN_TRY(netlink::add_address(s, up0, IpPrefix{link6(2), 64}, RT_SCOPE_LINK, true), "uplink address");
+    for (const auto& a : inh.host_addrs)
+        PN_TRY(netlink::add_address(s, up0, IpPrefix{a, static_cast<int>(a.size() * 8)}, RT_SCOPE_UNIVERSE, true),
+               "carry host address " + a.str());
+    auto parent_mac = mac_of(label, depth, false);
+    PN_TRY(netlink::add_neighbor(s, up0, link4(depth, 1), parent_mac), "uplink neighbour");
+    PN_TRY(netlink::add_neighbor(s, up0, link6(1), parent_mac), "uplink neighbour");
+    PN_TRY(netlink::set_link_up(s, up0), "bring up uplink");
+
+    // The parent's service addresses are always reachable, even without inherited routes.
+    netlink::Route to_parent4;
+    to_parent4.dst = IpPrefix{link4(depth, 1), 32};
+    to_parent4.oif = up0;
+    to_parent4.scope = RT_SCOPE_LINK;
+    to_parent4.protocol = kRouteProto;
+    PN_TRY(netlink::add_route(s, to_parent4), "route to parent");
+    netlink::Route to_parent6;
+    to_parent6.family = AF_INET6;
+    to_parent6.dst = IpPrefix{service6(depth), 128};
+    to_parent6.gateway = link6(1);
+    to_parent6.oif = up0;
+    to_parent6.protocol = kRouteProto;
+    PN_TRY(netlink::add_route(s, to_parent6), "route to parent");
+
+    for (const auto& pr : inh.routes) {
+        auto src = first_of(inh.host_addrs, pr.family);
+        if (!src) continue;  // no address of this family to send from
+        netlink::Route r;
+        r.family = pr.family;
+        r.dst = pr.dst;
+        r.gateway = pr.family == AF_INET ? link4(depth, 1) : link6(1);
+        r.prefsrc = src;
+        r.oif = up0;
+        r.onlink = true;
+        r.metric = kInheritedMetric;
+        r.protocol = kRouteProto;
+        PN_TRY(netlink::add_route(s, r), "inherit route " + pr.dst.str());
+    }
+
+    if (spec.inherit_services) {
+        nft::ChildServices svc;
+        svc.local = inh.host_addrs;
+        svc.local.push_back(link4(depth + 1, 1));  // where this space's own children reach it
+        svc.local.push_back(service6(depth + 1));
+        for (const auto& h : spec.hidden_services) svc.hidden.push_back({h.proto, h.port});
+        svc.parent4 = link4(depth, 1);
+        svc.parent6 = service6(depth);
+        PN_TRY(nft::child_install(svc), "inherit services");
+    }
+    return {};
+}
+
+}  // namespace personalnet::space

@@ -1,0 +1,47 @@
+// Namespace plumbing for the space code: switching the calling thread's network
+// namespace with guaranteed return, pinning namespaces by bind mount, and finding
+// the processes that live in one.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "lib/core/fd.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::space {
+
+// Enters a network namespace for the lifetime of the object and returns to the
+// original one on destruction (aborts if it cannot: continuing in the wrong
+// namespace would configure the wrong host).
+class NetnsSwitch {
+public:
+    static Result<NetnsSwitch> enter(int target_fd);
+    NetnsSwitch(NetnsSwitch&& o) noexcept : home_(std::move(o.home_)) {}
+    NetnsSwitch(const NetnsSwitch&) = delete;
+    NetnsSwitch& operator=(const NetnsSwitch&) = delete;
+    NetnsSwitch& operator=(NetnsSwitch&&) = delete;
+    ~NetnsSwitch();
+
+private:
+    explicit NetnsSwitch(UniqueFd home) : home_(std::move(home)) {}
+    UniqueFd home_;
+};
+
+// Creates a new network namespace without entering it (the calling thread stays
+// where it is) and returns an fd on it.
+Result<UniqueFd> new_netns();
+
+// Bind-mounts the namespace behind ns_fd onto path (created O_EXCL).
+Status pin_netns(int ns_fd, const std::string& path);
+// Detaches the pin mount and removes the file; ENOENT tolerated.
+Status unpin(const std::string& path);
+// Inode of the namespace pinned at path, 0 if path is not a pin.
+uint64_t pinned_inode(const std::string& path);
+
+// True if any process other than the caller has its network namespace at inode.
+bool netns_has_processes(uint64_t inode);
+
+}  // namespace personalnet::space

@@ -1,0 +1,199 @@
+#include "lib/space/parent.hpp"
+
+#include <fcntl.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "lib/core/sys.hpp"
+#include "lib/nft/nft.hpp"
+#include "lib/space/addressing.hpp"
+#include "lib/space/netns.hpp"
+
+namespace personalnet::space {
+
+namespace {
+
+constexpr const char* kForwardKeys[] = {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"};
+constexpr int kFamilies[] = {AF_INET, AF_INET6};
+
+bool tolerated(const Status& st, int code) { return st.ok() || st.error().code == code; }
+
+netlink::Rule local_rule(int family, uint32_t pref) {
+    netlink::Rule r;
+    r.family = family;
+    r.priority = pref;
+    r.table = RT_TABLE_LOCAL;
+    return r;
+}
+
+netlink::Rule gate_rule(int family) {
+    netlink::Rule r;
+    r.family = family;
+    r.priority = kRulePrefGate;
+    r.fwmark = kMarkTag;
+    r.fwmask = kMarkTagMask;
+    r.invert = true;
+    r.goto_priority = kRulePrefLocal;
+    return r;
+}
+
+netlink::Rule child_rule(int family, uint16_t label) {
+    netlink::Rule r;
+    r.family = family;
+    r.priority = kRulePrefChild;
+    r.fwmark = mark_of(label);
+    r.table = table_of(label);
+    return r;
+}
+
+// One-time setup of a namespace that becomes a parent. Every step tolerates
+// "already done" so that a setup interrupted by SIGKILL is completed next time.
+Status parent_setup(const ParentRef& p, int parent_ns_fd) {
+    std::string dir = p.dir();
+    PN_TRY(sys::make_dirs(dir + "/kids", 0755), "create parent state");
+    if (pinned_inode(dir + "/ns") != p.inode) {
+        (void)unpin(dir + "/ns");
+        PN_TRY(pin_netns(parent_ns_fd, dir + "/ns"), "pin parent namespace");
+    }
+    if (::access((dir + "/saved").c_str(), F_OK) != 0) {
+        std::string saved;
+        for (const char* k : kForwardKeys) {
+            auto v = sys::get_sysctl(k);
+            if (!v.ok()) return v.error().wrap("save forwarding setting");
+            saved += std::string(k) + "=" + v.value() + "\n";
+        }
+        PN_TRY(sys::write_atomic(dir + "/saved", saved), "save forwarding settings");
+    }
+    for (const char* k : kForwardKeys) PN_TRY(sys::set_sysctl(k, "1"), "enable forwarding");
+
+    auto s = netlink::Socket::open();
+    if (!s.ok()) return s.error().wrap("parent setup");
+    for (int fam : kFamilies) {
+        auto st = netlink::add_rule(*s, local_rule(fam, kRulePrefLocal));
+        if (!tolerated(st, EEXIST)) return st.error().wrap("move local rule");
+        st = netlink::delete_rule(*s, local_rule(fam, 0));
+        if (!tolerated(st, ENOENT)) return st.error().wrap("move local rule");
+        st = netlink::add_rule(*s, gate_rule(fam));
+        if (!tolerated(st, EEXIST)) return st.error().wrap("add gate rule");
+    }
+    PN_TRY(sys::write_atomic(dir + "/ready", ""), "mark parent ready");
+    return {};
+}
+
+// Undoes parent_setup; runs inside the parent namespace.
+Status parent_teardown(const ParentRef& p) {
+    std::string dir = p.dir();
+    auto s = netlink::Socket::open();
+    if (!s.ok()) return s.error().wrap("parent teardown");
+    (void)::unlink((dir + "/ready").c_str());
+    for (int fam : kFamilies) {
+        auto st = netlink::delete_rule(*s, gate_rule(fam));
+        if (!tolerated(st, ENOENT)) return st.error().wrap("remove gate rule");
+        st = netlink::add_rule(*s, local_rule(fam, 0));
+        if (!tolerated(st, EEXIST)) return st.error().wrap("restore local rule");
+        st = netlink::delete_rule(*s, local_rule(fam, kRulePrefLocal));
+        if (!tolerated(st, ENOENT)) return st.error().wrap("restore local rule");
+    }
+    PN_TRY(nft::parent_remove_table(), "remove parent nft table");
+    auto saved = sys::read_file(dir + "/saved");
+    if (saved.ok()) {
+        size_t pos = 0;
+        const std::string& text = saved.value();
+        while (pos < text.size()) {
+            size_t nl = text.find('\n', pos);
+            std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+            pos = nl == std::string::npos ? text.size() : nl + 1;
+            auto eq = line.find('=');
+            if (eq != std::string::npos)
+                PN_TRY(sys::set_sysctl(line.substr(0, eq), line.substr(eq + 1)), "restore forwarding");
+        }
+        (void)::unlink((dir + "/saved").c_str());
+    }
+    return {};
+}
+
+}  // namespace
+
+Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label) {
+    std::string dir = p.dir();
+    if (::access((dir + "/ready").c_str(), F_OK) != 0) PN_TRY(parent_setup(p, parent_ns_fd), "set up parent");
+    PN_TRY(sys::write_atomic(dir + "/kids/" + registry::label_hex(label), ""), "register child");
+    return {};
+}
+
+Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int host_ifindex) {
+    std::string ifname = host_ifname(label);
+    std::string conf = "net.ipv4.conf." + ifname + ".";
+    PN_TRY(sys::set_sysctl(conf + "accept_local", "1"), "configure " + ifname);
+    PN_TRY(sys::set_sysctl(conf + "rp_filter", "0"), "configure " + ifname);
+    PN_TRY(sys::set_sysctl("net.ipv6.conf." + ifname + ".accept_ra", "0"), "configure " + ifname);
+    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{link4(depth, 1), 32}, RT_SCOPE_LINK, false),
+           "address " + ifname);
+    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{link6(1), 64}, RT_SCOPE_LINK, true), "address " + ifname);
+    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{service6(depth), 128}, RT_SCOPE_UNIVERSE, true),
+           "address " + ifname);
+    auto peer_mac = mac_of(label, depth, true);
+    PN_TRY(netlink::add_neighbor(s, host_ifindex, link4(depth, 2), peer_mac), "neighbour on " + ifname);
+    PN_TRY(netlink::add_neighbor(s, host_ifindex, link6(2), peer_mac), "neighbour on " + ifname);
+    PN_TRY(netlink::set_link_up(s, host_ifindex), "bring up " + ifname);
+    for (int fam : kFamilies) {
+        netlink::Route r;
+        r.family = fam;
+        r.dst.addr.family = fam;
+        r.gateway = fam == AF_INET ? link4(depth, 2) : link6(2);
+        r.oif = host_ifindex;
+        r.onlink = true;
+        r.table = table_of(label);
+        r.protocol = kRouteProto;
+        PN_TRY(netlink::add_route(s, r), "reply route to " + ifname);
+        PN_TRY(netlink::add_rule(s, child_rule(fam, label)), "reply rule for " + ifname);
+    }
+    PN_TRY(nft::parent_add_child(ifname, mark_of(label)), "reply steering for " + ifname);
+    return {};
+}
+
+Status parent_release(const ParentRef& p, uint16_t label) {
+    std::string dir = p.dir();
+    std::string kid = dir + "/kids/" + registry::label_hex(label);
+    if (::access(dir.c_str(), F_OK) != 0) return {};  // parent state already gone
+    auto pin = sys::open_fd(dir + "/ns", O_RDONLY);
+    if (!pin.ok() || pinned_inode(dir + "/ns") != p.inode) {
+        // The parent namespace is gone (e.g. the run directory survived a reboot of
+        // the simulated host): nothing of ours can be left in it.
+        (void)::unlink(kid.c_str());
+        (void)::rmdir((dir + "/kids").c_str());
+        (void)unpin(dir + "/ns");
+        (void)::unlink((dir + "/saved").c_str());
+        (void)::unlink((dir + "/ready").c_str());
+        (void)::rmdir(dir.c_str());
+        return {};
+    }
+    auto sw = NetnsSwitch::enter(pin->get());
+    if (!sw.ok()) return sw.error().wrap("enter parent namespace");
+    auto s = netlink::Socket::open();
+    if (!s.ok()) return s.error();
+    std::string ifname = host_ifname(label);
+    auto st = netlink::delete_link(*s, ifname);
+    if (!tolerated(st, ENODEV)) return st.error().wrap("remove " + ifname);
+    for (int fam : kFamilies) {
+        st = netlink::delete_rule(*s, child_rule(fam, label));
+        if (!tolerated(st, ENOENT)) return st.error().wrap("remove reply rule of " + ifname);
+    }
+    st = nft::parent_remove_child(ifname);
+    if (!st.ok()) return st.error().wrap("remove reply steering of " + ifname);
+    (void)::unlink(kid.c_str());
+    auto left = sys::list_dir(dir + "/kids");
+    if (left.ok() && left->empty()) {
+        PN_TRY(parent_teardown(p), "tear down parent");
+        (void)::rmdir((dir + "/kids").c_str());
+        pin->reset();
+        PN_TRY(unpin(dir + "/ns"), "unpin parent");
+        (void)::rmdir(dir.c_str());
+    }
+    return {};
+}
+
+}  // namespace personalnet::space

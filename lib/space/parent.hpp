@@ -1,0 +1,39 @@
+// The parent side of port spaces: what a network namespace needs once it has
+// children, and what each child adds to it.
+//
+// Per parent namespace (refcounted by rundir/parents/INODE/kids/LLLL entries):
+//   - a pin of the parent namespace (so destroy/gc can reach it from anywhere),
+//   - ip forwarding on (previous values saved and restored),
+//   - the local-table rule moved from pref 0 to 100, and a gate rule at pref 9 that
+//     sends every packet not carrying a personalnet mark straight to pref 100 (so the
+//     per-child rules cost nothing for ordinary traffic),
+//   - the nft table personalnet_parent (conntrack-mark reply steering).
+// Per child: rules pref 10 fwmark 0x5000LLLL -> table 0x5000LLLL holding the default
+// routes over the child's veth, the nft kids element, and the veth sysctls.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "lib/netlink/netlink.hpp"
+#include "lib/registry/registry.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::space {
+
+struct ParentRef {
+    const registry::Registry* reg;
+    uint64_t inode;  // of the parent network namespace
+    std::string dir() const { return reg->path("parents/" + std::to_string(inode)); }
+};
+
+// In the parent namespace (current thread): make sure the parent state exists and
+// register the child's label in it. Idempotent.
+Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label);
+// In the parent namespace: configure the parent side of a child whose host veth exists.
+Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int host_ifindex);
+// Enters the parent namespace through its pin and removes everything the child added
+// (veth included); tears the parent state down when it was the last child. Idempotent.
+Status parent_release(const ParentRef& p, uint16_t label);
+
+}  // namespace personalnet::space

@@ -1,0 +1,445 @@
+// Port spaces: creation, running commands, destruction and garbage collection.
+//
+// Creation order matters for crash safety: the label lock and the record (with
+// every name we will use) are written before any kernel object exists, so a
+// SIGKILL at any later point leaves something collect_garbage() can undo by
+// reading the record. Every undo step tolerates "already gone".
+#include "personalnet/space.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "lib/core/sys.hpp"
+#include "lib/netlink/netlink.hpp"
+#include "lib/registry/registry.hpp"
+#include "lib/space/addressing.hpp"
+#include "lib/space/child.hpp"
+#include "lib/space/netns.hpp"
+#include "lib/space/parent.hpp"
+
+namespace personalnet {
+
+using registry::Record;
+using registry::Registry;
+
+std::string default_rundir() { return registry::default_rundir(); }
+
+struct Space::State {
+    Registry reg;
+    Record rec;
+    SpaceInfo info;
+    UniqueFd netns;
+    UniqueFd label_lock;  // held while this process supervises an unnamed space
+    bool supervising = false;
+    std::vector<std::pair<std::string, double>> timings;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The command run() is waiting for; SIGTERM and SIGHUP sent to us are relayed to it,
+// like sudo does, so that stopping the supervisor stops what it runs.
+volatile sig_atomic_t g_running_child = 0;
+
+void relay_signal(int sig) {
+    if (g_running_child > 0) ::kill(static_cast<pid_t>(g_running_child), sig);
+}
+
+class StepTimer {
+public:
+    explicit StepTimer(std::vector<std::pair<std::string, double>>& out) : out_(out), t_(Clock::now()) {}
+    void lap(const char* step) {
+        auto now = Clock::now();
+        out_.emplace_back(step, std::chrono::duration<double, std::milli>(now - t_).count());
+        t_ = now;
+    }
+
+private:
+    std::vector<std::pair<std::string, double>>& out_;
+    Clock::time_point t_;
+};
+
+std::string pin_path(const Registry& reg, const std::string& name) { return reg.path("ns/" + name); }
+
+SpaceInfo info_of(const Registry& reg, const Record& r) {
+    SpaceInfo i;
+    i.name = r.name;
+    i.named = r.named;
+    i.label = r.label;
+    i.owner = r.owner;
+    if (r.parent_label != 0) {
+        auto p = reg.load(r.parent_label);
+        i.parent = p.ok() ? p->name : registry::label_hex(r.parent_label);
+    }
+    i.depth = r.depth;
+    i.netns_inode = r.netns;
+    i.host_ifname = r.host_ifname;
+    i.supervisor = r.supervisor;
+    i.state = r.state;
+    if (r.state == "ready" && !r.named && r.supervisor != 0 && !sys::pid_alive(r.supervisor))
+        i.state = "unsupervised";
+    i.created = r.created;
+    i.addresses = r.addresses;
+    i.inherit_routes = r.inherit_routes;
+    i.inherit_services = r.inherit_services;
+    i.hidden_routes = r.hidden_routes;
+    i.hidden_services = r.hidden_services;
+    return i;
+}
+
+// Removes everything a space owns. Caller holds the registry lock. Idempotent.
+Status destroy_state(const Registry& reg, const Record& r) {
+    PN_TRY(space::parent_release(space::ParentRef{&reg, r.parent_netns}, r.label),
+           "release uplink " + r.host_ifname);
+    if (r.named) PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
+    PN_TRY(reg.remove(r), "remove record");
+    reg.remove_label_lock(r.label);
+    return {};
+}
+
+bool caller_may_manage(const Record& r) { return ::getuid() == 0 || ::getuid() == r.owner; }
+
+// A detached process that waits until the space's uplink disappears (the kernel
+// deletes it when the namespace dies) and then releases the host-side state. It
+// inherits the label lock, so garbage collection leaves the space alone meanwhile.
+void spawn_reaper(const Registry& reg, const Record& r, int label_lock_fd) {
+    pid_t pid = ::fork();
+    if (pid < 0) return;  // collect_garbage() will adopt the space later
+    if (pid > 0) {
+        int st = 0;
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        return;
+    }
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);
+    int devnull = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
+    sys::close_fds_from(3, label_lock_fd);
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGHUP, SIG_IGN);
+    {
+        auto pin = sys::open_fd(space::ParentRef{&reg, r.parent_netns}.dir() + "/ns", O_RDONLY);
+        if (pin.ok() && sys::enter_netns(pin->get()).ok()) {
+            auto s = netlink::Socket::open();
+            if (s.ok()) (void)s->wait_link_gone(r.host_ifindex);
+        }
+    }
+    auto lock = reg.lock();
+    if (lock.ok()) (void)destroy_state(reg, r);
+    ::_exit(0);
+}
+
+// The cheap collection run by every invocation: only spaces whose creator or
+// supervisor held a label lock are examined.
+void collect_locked(const Registry& reg) {
+    for (uint16_t label : reg.locked_labels()) {
+        auto held = reg.try_lock_label(label);
+        if (!held.ok() || !held->has_value()) continue;  // owner alive
+        UniqueFd lock = std::move(*held.value());
+        auto rec = reg.load(label);
+        if (!rec.ok()) {
+            reg.remove_label_lock(label);
+            continue;
+        }
+        if (rec->named && rec->state == "ready") {
+            reg.remove_label_lock(label);
+            continue;
+        }
+        if (rec->state == "ready" && rec->netns != 0 && space::netns_has_processes(rec->netns)) {
+            spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
+            continue;
+        }
+        auto glock = reg.lock();
+        if (glock.ok()) (void)destroy_state(reg, rec.value());
+    }
+}
+
+Status check_spec(const SpaceSpec& spec) {
+    if (!spec.name.empty()) PN_TRY(validate_name(spec.name), "");
+    return {};
+}
+
+}  // namespace
+
+Space::Space(std::unique_ptr<State> st) : st_(std::move(st)) {}
+Space::Space(Space&&) noexcept = default;
+Space& Space::operator=(Space&&) noexcept = default;
+
+const SpaceInfo& Space::info() const { return st_->info; }
+const std::vector<std::pair<std::string, double>>& Space::timings() const { return st_->timings; }
+
+Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
+    auto checked = check_spec(spec);
+    if (!checked.ok()) return checked.error();
+    std::string what = spec.name.empty() ? "create space" : "create space '" + spec.name + "'";
+    auto reg = Registry::open(rundir);
+    if (!reg.ok()) return reg.error().wrap(what);
+    collect_locked(reg.value());
+
+    auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, false, {}});
+    StepTimer timer(st->timings);
+    auto glock = st->reg.lock();
+    if (!glock.ok()) return glock.error().wrap(what);
+    if (!spec.name.empty() && st->reg.find_name(spec.name))
+        return make_error(EEXIST, what + ": a space with that name exists");
+
+    auto home = sys::open_current_netns();
+    if (!home.ok()) return home.error().wrap(what);
+    auto home_inode = sys::inode_of_fd(home->get());
+    if (!home_inode.ok()) return home_inode.error().wrap(what);
+    Record& rec = st->rec;
+    rec.parent_netns = home_inode.value();
+    if (auto pl = st->reg.find_netns(rec.parent_netns)) {
+        auto parent = st->reg.load(*pl);
+        if (parent.ok()) {
+            rec.parent_label = *pl;
+            rec.depth = parent->depth + 1;
+        }
+    }
+    if (rec.depth > space::kMaxDepth)
+        return make_error(ELOOP, what + ": nesting deeper than " + std::to_string(space::kMaxDepth));
+
+    auto label = st->reg.allocate_label();
+    if (!label.ok()) return label.error().wrap(what);
+    rec.label = label->first;
+    st->label_lock = std::move(label->second);
+    rec.named = !spec.name.empty();
+    rec.name = rec.named ? spec.name : "anon-" + registry::label_hex(rec.label);
+    rec.owner = ::getuid();
+    rec.host_ifname = space::host_ifname(rec.label);
+    rec.supervisor = ::getpid();
+    rec.state = "creating";
+    rec.created = static_cast<int64_t>(std::time(nullptr));
+    rec.inherit_routes = spec.inherit_routes;
+    rec.inherit_services = spec.inherit_services;
+    for (const auto& r : spec.hidden_routes) rec.hidden_routes.push_back(r.str());
+    for (const auto& s : spec.hidden_services) rec.hidden_services.push_back(s.str());
+    if (auto saved = st->reg.save(rec); !saved.ok()) {
+        st->reg.remove_label_lock(rec.label);
+        return saved.error().wrap(what);
+    }
+    timer.lap("registry");
+
+    // From here on, any failure undoes everything through the record.
+    auto fail = [&](const Error& e) -> Error {
+        (void)destroy_state(st->reg, rec);
+        return e.wrap(what);
+    };
+    auto ns = space::new_netns();
+    if (!ns.ok()) return fail(ns.error());
+    st->netns = std::move(ns).value();
+    auto inode = sys::inode_of_fd(st->netns.get());
+    if (!inode.ok()) return fail(inode.error());
+    rec.netns = inode.value();
+    timer.lap("namespace");
+
+    auto ps = netlink::Socket::open();
+    if (!ps.ok()) return fail(ps.error());
+    auto inh = space::gather_inheritance(*ps, spec);
+    if (!inh.ok()) return fail(inh.error());
+    for (const auto& a : inh->host_addrs) rec.addresses.push_back(a.str());
+    auto acquired = space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns}, home->get(), rec.label);
+    if (!acquired.ok()) return fail(acquired.error());
+    auto ifindex = netlink::create_veth(*ps, rec.host_ifname, space::mac_of(rec.label, rec.depth, false),
+                                        space::kUplinkName, space::mac_of(rec.label, rec.depth, true),
+                                        st->netns.get());
+    if (!ifindex.ok()) return fail(ifindex.error());
+    rec.host_ifindex = ifindex.value();
+    timer.lap("veth");
+    auto attached = space::parent_attach_child(*ps, rec.label, rec.depth, rec.host_ifindex);
+    if (!attached.ok()) return fail(attached.error());
+    {
+        auto sw = space::NetnsSwitch::enter(st->netns.get());
+        if (!sw.ok()) return fail(sw.error());
+        auto cs = netlink::Socket::open();
+        if (!cs.ok()) return fail(cs.error());
+        auto configured = space::configure_child(*cs, inh.value(), spec, rec.label, rec.depth);
+        if (!configured.ok()) return fail(configured.error());
+    }
+    timer.lap("addresses+routes+nft");
+
+    if (rec.named) {
+        auto pinned = space::pin_netns(st->netns.get(), pin_path(st->reg, rec.name));
+        if (!pinned.ok()) return fail(pinned.error());
+        auto indexed = st->reg.index_name(rec.name, rec.label);
+        if (!indexed.ok()) return fail(indexed.error());
+        rec.supervisor = 0;
+    }
+    auto indexed = st->reg.index_netns(rec.netns, rec.label);
+    if (!indexed.ok()) return fail(indexed.error());
+    rec.state = "ready";
+    auto saved = st->reg.save(rec);
+    if (!saved.ok()) return fail(saved.error());
+    if (rec.named) {
+        st->reg.remove_label_lock(rec.label);
+        st->label_lock.reset();
+    } else {
+        st->supervising = true;
+    }
+    timer.lap("registry");
+    st->info = info_of(st->reg, rec);
+    return Space(std::move(st));
+}
+
+Result<Space> Space::open(const std::string& name, const std::string& rundir) {
+    PN_TRY(validate_name(name), "");
+    std::string what = "open space '" + name + "'";
+    auto reg = Registry::open(rundir);
+    if (!reg.ok()) return reg.error().wrap(what);
+    collect_locked(reg.value());
+    auto label = reg->find_name(name);
+    if (!label) return make_error(ENOENT, what + ": no such space");
+    auto rec = reg->load(*label);
+    if (!rec.ok()) return rec.error().wrap(what);
+    if (!caller_may_manage(rec.value())) return make_error(EPERM, what + ": owned by another user");
+    auto fd = sys::open_fd(pin_path(reg.value(), name), O_RDONLY);
+    if (!fd.ok()) return fd.error().wrap(what);
+    auto inode = sys::inode_of_fd(fd->get());
+    if (!inode.ok() || inode.value() != rec->netns)
+        return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
+    auto st = std::make_unique<State>(State{std::move(reg).value(), rec.value(), {}, std::move(fd).value(), {},
+                                            false, {}});
+    st->info = info_of(st->reg, st->rec);
+    return Space(std::move(st));
+}
+
+Space::~Space() {
+    if (!st_ || !st_->supervising) return;
+    st_->netns.reset();
+    if (space::netns_has_processes(st_->rec.netns)) {
+        spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());
+        return;
+    }
+    auto lock = st_->reg.lock();
+    if (lock.ok()) (void)destroy_state(st_->reg, st_->rec);
+}
+
+Status Space::enter() {
+    PN_TRY(sys::enter_netns(st_->netns.get()), "enter space '" + st_->info.name + "'");
+    return {};
+}
+
+Result<int> Space::run(const std::vector<std::string>& argv) {
+    std::string what = "run in space '" + st_->info.name + "'";
+    if (argv.empty()) return make_error(EINVAL, what + ": empty command");
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(what);
+    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    struct sigaction ign {}, relay {}, old_int {}, old_quit {}, old_term {}, old_hup {};
+    ign.sa_handler = SIG_IGN;
+    relay.sa_handler = relay_signal;
+    ::sigaction(SIGINT, &ign, &old_int);
+    ::sigaction(SIGQUIT, &ign, &old_quit);
+    ::sigaction(SIGTERM, &relay, &old_term);
+    ::sigaction(SIGHUP, &relay, &old_hup);
+    auto restore = [&] {
+        g_running_child = 0;
+        ::sigaction(SIGINT, &old_int, nullptr);
+        ::sigaction(SIGQUIT, &old_quit, nullptr);
+        ::sigaction(SIGTERM, &old_term, nullptr);
+        ::sigaction(SIGHUP, &old_hup, nullptr);
+    };
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        restore();
+        return errno_error(what + ": fork");
+    }
+    if (pid == 0) {
+        restore();
+        int err = 0;
+        if (::setns(st_->netns.get(), CLONE_NEWNET) != 0) err = errno;
+        if (err == 0) {
+            ::setenv("PERSONALNET_SPACE", st_->info.name.c_str(), 1);
+            std::vector<char*> args;
+            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            ::execvp(args[0], args.data());
+            err = errno;
+        }
+        (void)!::write(wr.get(), &err, sizeof err);
+        ::_exit(127);
+    }
+    g_running_child = pid;
+    wr.reset();
+    int exec_err = 0;
+    ssize_t n;
+    do {
+        n = ::read(rd.get(), &exec_err, sizeof exec_err);
+    } while (n < 0 && errno == EINTR);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    restore();
+    if (n == static_cast<ssize_t>(sizeof exec_err))
+        return make_error(exec_err, what + ": cannot run '" + argv[0] + "'");
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+Result<std::vector<SpaceInfo>> list_spaces(const std::string& rundir) {
+    auto reg = Registry::open(rundir);
+    if (!reg.ok()) return reg.error().wrap("list spaces");
+    collect_locked(reg.value());
+    std::vector<SpaceInfo> out;
+    for (uint16_t label : reg->labels()) {
+        auto rec = reg->load(label);
+        if (!rec.ok() || !caller_may_manage(rec.value())) continue;
+        out.push_back(info_of(reg.value(), rec.value()));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+}
+
+Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir) {
+    auto space = Space::open(name, rundir);
+    if (!space.ok()) return space.error();
+    return space->info();
+}
+
+Status destroy_space(const std::string& name, const std::string& rundir) {
+    PN_TRY(validate_name(name), "");
+    std::string what = "destroy space '" + name + "'";
+    auto reg = Registry::open(rundir);
+    if (!reg.ok()) return reg.error().wrap(what);
+    collect_locked(reg.value());
+    auto lock = reg->lock();
+    if (!lock.ok()) return lock.error().wrap(what);
+    auto label = reg->find_name(name);
+    if (!label) return make_error(ENOENT, what + ": no such space");
+    auto rec = reg->load(*label);
+    if (!rec.ok()) return rec.error().wrap(what);
+    if (!caller_may_manage(rec.value())) return make_error(EPERM, what + ": owned by another user");
+    PN_TRY(destroy_state(reg.value(), rec.value()), what);
+    return {};
+}
+
+Status collect_garbage(bool full, const std::string& rundir) {
+    auto reg = Registry::open(rundir);
+    if (!reg.ok()) return reg.error().wrap("collect garbage");
+    collect_locked(reg.value());
+    if (!full) return {};
+    auto lock = reg->lock();
+    if (!lock.ok()) return lock.error().wrap("collect garbage");
+    auto locked = reg->locked_labels();
+    for (uint16_t label : reg->labels()) {
+        if (std::find(locked.begin(), locked.end(), label) != locked.end()) continue;  // supervised
+        auto rec = reg->load(label);
+        if (!rec.ok()) continue;
+        bool alive = rec->named ? space::pinned_inode(pin_path(reg.value(), rec->name)) == rec->netns
+                                : space::netns_has_processes(rec->netns);
+        if (!alive) PN_TRY(destroy_state(reg.value(), rec.value()), "collect space '" + rec->name + "'");
+    }
+    return {};
+}
+
+}  // namespace personalnet

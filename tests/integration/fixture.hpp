@@ -1,0 +1,57 @@
+// Common fixture: a fresh topology per test, and a leak check at the end that
+// compares host A (links, addresses, rules, routes, nft, sysctls, mounts, registry)
+// with its state before the test.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.hpp"
+
+namespace pntest {
+
+class SpaceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        topo_ = std::make_unique<Topology>();
+        baseline_ = A().snapshot();
+    }
+    void TearDown() override {
+        auto gc = A().run({bin("pnet"), "gc"});
+        EXPECT_EQ(gc.rc, 0) << gc.err;
+        EXPECT_EQ(A().snapshot(), baseline_) << "host state leaked";
+        topo_.reset();
+    }
+    Host& A() { return topo_->a; }
+    Host& B() { return topo_->b; }
+
+    // mkportspace -q ARGS... in host A.
+    RunResult mk(std::vector<std::string> args, int timeout_ms = 30000) {
+        args.insert(args.begin(), {bin("mkportspace"), "-q"});
+        return A().run(args, timeout_ms);
+    }
+    RunResult pnet(std::vector<std::string> args) {
+        args.insert(args.begin(), bin("pnet"));
+        return A().run(args);
+    }
+    static std::vector<std::string> probe(std::vector<std::string> args) {
+        args.insert(args.begin(), bin("pnprobe"));
+        return args;
+    }
+
+    std::unique_ptr<Topology> topo_;
+    std::string baseline_;
+};
+
+// Joins a command line for `sh -c` in tests.
+inline std::string sh_join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& a : v) s += (s.empty() ? "" : " ") + a;
+    return s;
+}
+
+}  // namespace pntest

@@ -1,0 +1,249 @@
+#include "tests/integration/harness.hpp"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "lib/core/sys.hpp"
+#include "lib/netlink/netlink.hpp"
+#include "lib/space/netns.hpp"
+#include "tests/sim/simhosts.hpp"
+
+namespace pntest {
+
+namespace nl = personalnet::netlink;
+using personalnet::IpAddr;
+using personalnet::IpPrefix;
+using personalnet::UniqueFd;
+
+std::string build_dir() {
+    const char* b = std::getenv("BUILD");
+    std::string dir = b != nullptr && *b ? b : "build";
+    if (dir[0] != '/') {
+        char cwd[4096];
+        if (::getcwd(cwd, sizeof cwd) != nullptr) dir = std::string(cwd) + "/" + dir;
+    }
+    return dir;
+}
+
+std::string bin(const std::string& name) { return build_dir() + "/bin/" + name; }
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+namespace {
+
+[[noreturn]] void die(const std::string& what) { throw std::runtime_error(what); }
+
+template <typename T>
+T must(personalnet::Result<T> r, const std::string& what) {
+    if (!r.ok()) die(what + ": " + r.error().message());
+    return std::move(r).value();
+}
+
+void must(const personalnet::Status& s, const std::string& what) {
+    if (!s.ok()) die(what + ": " + s.error().message());
+}
+
+// In the forked child: enter the host, set up stdio, exec.
+[[noreturn]] void exec_in(int ns, const std::string& rundir, const std::vector<std::string>& argv, int in, int out,
+                          int err) {
+    if (::setns(ns, CLONE_NEWNET) != 0) ::_exit(126);
+    ::setpgid(0, 0);  // so that kill() reaches the whole tree the test started
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    personalnet::sys::close_fds_from(3, -1);
+    ::setenv("PERSONALNET_RUNDIR", rundir.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+}
+
+int decode(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
+
+}  // namespace
+
+Proc::Proc(Proc&& o) noexcept : pid_(o.pid_), out_(std::move(o.out_)), in_(std::move(o.in_)), buf_(std::move(o.buf_)) {
+    o.pid_ = -1;
+}
+Proc& Proc::operator=(Proc&& o) noexcept {
+    if (this != &o) {
+        kill(9);
+        pid_ = o.pid_;
+        o.pid_ = -1;
+        out_ = std::move(o.out_);
+        in_ = std::move(o.in_);
+        buf_ = std::move(o.buf_);
+    }
+    return *this;
+}
+Proc::~Proc() { kill(9); }
+
+std::string Proc::read_line(int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        auto nl = buf_.find('\n');
+        if (nl != std::string::npos) {
+            std::string line = buf_.substr(0, nl);
+            buf_.erase(0, nl + 1);
+            return line;
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || !out_.valid()) return "";
+        pollfd p{out_.get(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+        char b[4096];
+        ssize_t n = ::read(out_.get(), b, sizeof b);
+        if (n <= 0) {
+            out_.reset();
+            return "";
+        }
+        buf_.append(b, static_cast<size_t>(n));
+    }
+}
+
+int Proc::wait() {
+    if (pid_ <= 0) return -1;
+    int st = 0;
+    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return decode(st);
+}
+
+void Proc::kill(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(-pid_, sig);
+    if (sig == 9) wait();
+}
+
+Host::Host(const std::string& name) : name_(name) {
+    char tmpl[] = "/tmp/pntest-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) die("mkdtemp");
+    rundir_ = tmpl;
+    rundir_ += "/run";
+    ns_ = must(personalnet::space::new_netns(), "create host " + name);
+    auto sw = must(personalnet::space::NetnsSwitch::enter(ns_.get()), "enter host");
+    auto s = must(nl::Socket::open(), "netlink");
+    must(nl::set_link_up(s, 1), "lo up");
+}
+
+Host::~Host() {
+    // Tests must leave nothing mounted; detach defensively so a failing test does not
+    // poison the next one, then remove the directory tree.
+    std::string top = rundir_.substr(0, rundir_.rfind('/'));
+    auto mi = personalnet::sys::read_file("/proc/self/mountinfo");
+    if (mi.ok()) {
+        size_t pos = 0;
+        while ((pos = mi->find(" " + top + "/", pos)) != std::string::npos) {
+            size_t end = mi->find(' ', pos + 1);
+            (void)::umount2(mi->substr(pos + 1, end - pos - 1).c_str(), MNT_DETACH);
+            pos = end;
+        }
+    }
+    ::nftw(
+        top.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
+        FTW_DEPTH | FTW_PHYS);
+}
+
+RunResult Host::run(const std::vector<std::string>& argv, int timeout_ms) const {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) die("pipe");
+    int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_t pid = ::fork();
+    if (pid == 0) exec_in(ns_.get(), rundir_, argv, devnull, out[1], err[1]);
+    ::close(out[1]);
+    ::close(err[1]);
+    ::close(devnull);
+    RunResult r;
+    UniqueFd o(out[0]), e(err[0]);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (o.valid() || e.valid()) {
+        pollfd p[2] = {{o.get(), POLLIN, 0}, {e.get(), POLLIN, 0}};
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            ::kill(-pid, SIGKILL);
+            r.err += "[timed out]";
+            break;
+        }
+        if (::poll(p, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+        for (int i = 0; i < 2; ++i) {
+            UniqueFd& fd = i == 0 ? o : e;
+            if (!fd.valid() || !(p[i].revents & (POLLIN | POLLHUP))) continue;
+            char b[4096];
+            ssize_t n = ::read(fd.get(), b, sizeof b);
+            if (n <= 0) fd.reset();
+            else (i == 0 ? r.out : r.err).append(b, static_cast<size_t>(n));
+        }
+    }
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    r.rc = decode(st);
+    return r;
+}
+
+Proc Host::spawn(const std::vector<std::string>& argv) const {
+    int out[2], in[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(in, O_CLOEXEC) != 0) die("pipe");
+    pid_t pid = ::fork();
+    if (pid == 0) exec_in(ns_.get(), rundir_, argv, in[0], out[1], 2);
+    ::close(out[1]);
+    ::close(in[0]);
+    return Proc(pid, out[0], in[1]);
+}
+
+Proc Host::serve(const std::string& proto, const std::string& addr, int port, const std::string& reply) const {
+    Proc p = spawn({bin("pnprobe"), "serve", proto, addr, std::to_string(port), "--reply", reply});
+    if (p.read_line() != "listening") die("pnprobe serve did not start in host " + name_);
+    return p;
+}
+
+std::string Host::snapshot() const {
+    std::string s;
+    for (const auto& cmd : std::vector<std::vector<std::string>>{
+             {"ip", "-o", "link", "show"},
+             {"ip", "-o", "addr", "show"},
+             {"ip", "rule"},
+             {"ip", "-6", "rule"},
+             {"ip", "route", "show", "table", "all"},
+             {"ip", "-6", "route", "show", "table", "all"},
+             {"nft", "list", "ruleset"},
+             {"sysctl", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}}) {
+        auto r = run(cmd);
+        s += "## " + cmd[0] + " " + cmd[1] + "\n" + r.out;
+    }
+    auto mi = personalnet::sys::read_file("/proc/self/mountinfo");
+    std::string top = rundir_.substr(0, rundir_.rfind('/'));
+    if (mi.ok()) {
+        size_t pos = 0;
+        while ((pos = mi->find(" " + top + "/", pos)) != std::string::npos) {
+            size_t end = mi->find(' ', pos + 1);
+            s += "mount " + mi->substr(pos + 1, end - pos - 1) + "\n";
+            pos = end;
+        }
+    }
+    for (const char* d : {"spaces", "names", "netns", "locks", "ns", "parents"}) {
+        auto l = personalnet::sys::list_dir(rundir_ + "/" + d);
+        if (l.ok())
+            for (const auto& n : l.value()) s += std::string("registry ") + d + "/" + n + "\n";
+    }
+    return s;
+}
+
+Topology::Topology() { must(pnsim::wire_hosts(a.ns(), b.ns()), "wire hosts"); }
+
+}  // namespace pntest

@@ -1,0 +1,158 @@
+// Port-space semantics 6-7 of issue 2 (nesting, lifetime, garbage collection) and
+// the command-line contract (bad input changes nothing).
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "tests/integration/fixture.hpp"
+
+namespace pntest {
+namespace {
+
+// 6. Nesting to depth 8 inherits routes and services transitively.
+TEST_F(SpaceTest, NestedSpacesInheritTransitivelyToDepthEight) {
+    auto srv = A().serve("tcp", "0.0.0.0", 8080, "parent");
+    auto remote = B().serve("tcp", "0.0.0.0", 7000, "B");
+    std::vector<std::string> argv;
+    for (int i = 0; i < 8; ++i) argv.insert(argv.end(), {bin("mkportspace"), "-q", "--"});
+    argv.insert(argv.end(), {"sh", "-c",
+                             "ip -o addr show dev up0 | grep -c 169.254.108.2; " +
+                                 sh_join(probe({"connect", "tcp", "10.9.0.1", "8080"})) + " && " +
+                                 sh_join(probe({"connect", "tcp", "10.7.0.1", "7000"}))});
+    auto r = A().run(argv, 60000);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "1\n")) << "innermost space is at depth 8: " << r.out;
+    EXPECT_TRUE(contains(r.out, "parent peer=10.9.0.1:")) << r.out;
+    EXPECT_TRUE(contains(r.out, "B peer=10.9.0.1:")) << r.out;
+}
+
+TEST_F(SpaceTest, NestedSpaceOverridesItsParentsService) {
+    auto srv = A().serve("tcp", "0.0.0.0", 8080, "host");
+    ASSERT_EQ(mk({"--name", "mid", "--", "true"}).rc, 0);
+    auto mid = A().spawn({bin("pnet"), "exec", "mid", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "8080", "--reply", "mid"});
+    ASSERT_EQ(mid.read_line(), "listening");
+    auto r = pnet({"exec", "mid", "--", bin("mkportspace"), "-q", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.1", "8080"});
+    EXPECT_TRUE(contains(r.out, "mid peer=10.9.0.1:")) << r.out << r.err;
+    mid.kill(9);
+    EXPECT_EQ(pnet({"destroy", "mid"}).rc, 0);
+}
+
+// 7. Unnamed spaces vanish with their last process, also when it outlives the command.
+TEST_F(SpaceTest, UnnamedSpaceOutlivedByBackgroundProcessIsReaped) {
+    auto r = mk({"--", "sh", "-c", "sleep 1.5 > /dev/null 2>&1 &"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    auto list = pnet({"list"});
+    EXPECT_TRUE(contains(list.out, "anon-")) << "space lives while its background process does: " << list.out;
+    std::string now;
+    for (int i = 0; i < 60; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        now = pnet({"list"}).out;
+        if (!contains(now, "anon-")) break;
+    }
+    EXPECT_FALSE(contains(now, "anon-")) << now;
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+TEST_F(SpaceTest, NamedSpaceIsKeptJoinedAndDestroyed) {
+    auto created = mk({"--name", "keep", "--", "readlink", "/proc/self/ns/net"});
+    ASSERT_EQ(created.rc, 0) << created.err;
+    auto joined = mk({"--name", "keep", "--", "readlink", "/proc/self/ns/net"});
+    EXPECT_EQ(joined.out, created.out);
+    auto exec = pnet({"exec", "keep", "--", "readlink", "/proc/self/ns/net"});
+    EXPECT_EQ(exec.out, created.out);
+    auto show = pnet({"show", "keep", "--json"});
+    EXPECT_EQ(show.rc, 0);
+    EXPECT_TRUE(contains(show.out, "\"name\":\"keep\"")) << show.out;
+    EXPECT_TRUE(contains(show.out, "\"addresses\":[\"10.9.0.1\",\"fd00:9::1\"]")) << show.out;
+    auto list = pnet({"list", "--json"});
+    EXPECT_TRUE(contains(list.out, "\"name\":\"keep\"")) << list.out;
+    auto again = mk({"--name", "keep", "--hide-route", "10.7.0.0/16", "--", "true"});
+    EXPECT_EQ(again.rc, 2);
+    EXPECT_TRUE(contains(again.err, "applies only when creating")) << again.err;
+    EXPECT_EQ(pnet({"destroy", "keep"}).rc, 0);
+    auto gone = pnet({"show", "keep"});
+    EXPECT_EQ(gone.rc, 2);
+    EXPECT_TRUE(contains(gone.err, "no such space")) << gone.err;
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+// 7. SIGKILL at random points of creation leaves nothing that gc does not remove.
+TEST_F(SpaceTest, KilledCreationsLeaveNothingAfterGc) {
+    std::mt19937 rng(12345);
+    std::uniform_int_distribution<int> delay_us(0, 12000);
+    for (int i = 0; i < 24; ++i) {
+        std::vector<std::string> argv = {bin("mkportspace"), "-q"};
+        if (i % 2 == 0) argv.insert(argv.end(), {"--name", "k" + std::to_string(i)});
+        argv.insert(argv.end(), {"--", "sleep", "0.2"});
+        Proc p = A().spawn(argv);
+        std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+        ::kill(p.pid(), SIGKILL);  // the supervisor only: its command may live on
+        p.wait();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // let orphaned commands end
+    auto gc = pnet({"gc"});
+    EXPECT_EQ(gc.rc, 0) << gc.err;
+    for (const auto& name : {"k0", "k2", "k4", "k6", "k8", "k10", "k12", "k14", "k16", "k18", "k20", "k22"}) {
+        if (pnet({"show", name}).rc == 0) {
+            EXPECT_EQ(pnet({"destroy", name}).rc, 0) << name;
+        }
+    }
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+// Bad input: exit 2, one line naming the value, nothing changed.
+TEST_F(SpaceTest, BadInputIsRefusedWithExitTwoAndChangesNothing) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string needle;
+    };
+    std::vector<Case> cases = {
+        {{"--name", "", "--", "true"}, "bad space name ''"},
+        {{"--name", "/", "--", "true"}, "bad space name '/'"},
+        {{"--name", "..", "--", "true"}, "bad space name '..'"},
+        {{"--name", "a\nb", "--", "true"}, "bad space name 'a\\x0ab'"},
+        {{"--name", "a\tb", "--", "true"}, "bad space name 'a\\x09b'"},
+        {{"--name", "-x", "--", "true"}, "bad space name '-x'"},
+        {{"--name", std::string(33, 'x'), "--", "true"}, "longer than 32"},
+        {{"--name", "anon-1", "--", "true"}, "reserved"},
+        {{"--bogus", "--", "true"}, "unknown option '--bogus'"},
+        {{"--hide-route", "10.0.0.1/8", "--", "true"}, "bad prefix '10.0.0.1/8'"},
+        {{"--hide-route", "300.0.0.0/8", "--", "true"}, "bad prefix '300.0.0.0/8'"},
+        {{"--hide-route", "10.0.0.0/33", "--", "true"}, "bad prefix '10.0.0.0/33'"},
+        {{"--hide-service", "tcp/0", "--", "true"}, "bad service 'tcp/0'"},
+        {{"--hide-service", "tcp/65536", "--", "true"}, "bad service 'tcp/65536'"},
+        {{"--hide-service", "tcp/12abc", "--", "true"}, "bad service 'tcp/12abc'"},
+        {{"--hide-service", "tcp/-1", "--", "true"}, "bad service 'tcp/-1'"},
+        {{"--hide-service", "sctp/80", "--", "true"}, "bad service 'sctp/80'"},
+    };
+    for (const auto& c : cases) {
+        auto r = mk(c.args);
+        EXPECT_EQ(r.rc, 2) << c.needle;
+        EXPECT_TRUE(contains(r.err, c.needle)) << "want '" << c.needle << "' in: " << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"destroy", "nosuch"}, {"show", "nosuch"}, {"exec", "nosuch", "--", "true"}, {"bogus"},
+             {"destroy", "../x"}, {"list", "--xml"}}) {
+        auto r = pnet(args);
+        EXPECT_EQ(r.rc, 2) << args[0];
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+TEST_F(SpaceTest, HelpAndVersion) {
+    auto h = mk({"--help"});
+    EXPECT_EQ(h.rc, 0);
+    for (const char* opt : {"--name", "--no-inherit-routes", "--hide-route", "--no-inherit-services", "--hide-service",
+                            "--quiet", "--help", "--version"})
+        EXPECT_TRUE(contains(h.out, opt)) << opt;
+    EXPECT_TRUE(contains(mk({"--version"}).out, "personalnet"));
+    EXPECT_EQ(pnet({"--help"}).rc, 0);
+}
+
+}  // namespace
+}  // namespace pntest

@@ -1,0 +1,175 @@
+// Port-space semantics 1-5 of issue 2, on simulated hosts A and B.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "tests/integration/fixture.hpp"
+
+namespace pntest {
+namespace {
+
+std::string self_netns() {
+    char buf[64] = {};
+    ssize_t n = ::readlink("/proc/thread-self/ns/net", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+// 1. A command and its descendants run in a new network namespace.
+TEST_F(SpaceTest, CommandAndDescendantsRunInNewNamespace) {
+    auto host = A().run({"readlink", "/proc/self/ns/net"});
+    auto r = mk({"--", "sh", "-c",
+                 "readlink /proc/self/ns/net; sh -c 'readlink /proc/self/ns/net'; echo space=$PERSONALNET_SPACE"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    std::vector<std::string> lines;
+    for (size_t p = 0, n; (n = r.out.find('\n', p)) != std::string::npos; p = n + 1) lines.push_back(r.out.substr(p, n - p));
+    ASSERT_EQ(lines.size(), 3u) << r.out;
+    EXPECT_NE(lines[0] + "\n", host.out);
+    EXPECT_NE(lines[0] + "\n", self_netns() + "\n");
+    EXPECT_EQ(lines[0], lines[1]);
+    EXPECT_TRUE(contains(lines[2], "space=anon-")) << lines[2];
+}
+
+TEST_F(SpaceTest, ExitStatusIsTheCommands) {
+    EXPECT_EQ(mk({"--", "sh", "-c", "exit 7"}).rc, 7);
+    EXPECT_EQ(mk({"--", "sh", "-c", "kill -TERM $$"}).rc, 128 + 15);
+    auto r = mk({"--", "/nonexistent/cmd"});
+    EXPECT_EQ(r.rc, 127);
+    EXPECT_TRUE(contains(r.err, "cannot run '/nonexistent/cmd'")) << r.err;
+}
+
+// 2. Same IP: the uplink carries the host's addresses and traffic leaves with them.
+TEST_F(SpaceTest, UplinkCarriesHostAddressesAndTrafficLeavesWithThem) {
+    auto addrs = mk({"--", "ip", "-o", "addr", "show", "dev", "up0"});
+    ASSERT_EQ(addrs.rc, 0) << addrs.err;
+    EXPECT_TRUE(contains(addrs.out, "inet 10.9.0.1/32")) << addrs.out;
+    EXPECT_TRUE(contains(addrs.out, "inet6 fd00:9::1/128")) << addrs.out;
+    auto srv4 = B().serve("tcp", "0.0.0.0", 7000, "B");
+    auto srv6 = B().serve("udp", "::", 7001, "B6");
+    auto r4 = mk(probe({"connect", "tcp", "10.9.0.2", "7000"}));
+    EXPECT_EQ(r4.rc, 0) << r4.err;
+    EXPECT_TRUE(contains(r4.out, "B peer=10.9.0.1:")) << r4.out;
+    auto r6 = mk(probe({"connect", "udp", "fd00:9::2", "7001"}));
+    EXPECT_EQ(r6.rc, 0) << r6.err;
+    EXPECT_TRUE(contains(r6.out, "B6 peer=fd00:9::1:")) << r6.out;
+}
+
+// 2. Parent and two spaces connect to one remote service from the same source port.
+TEST_F(SpaceTest, SameSourcePortClashIsRemappedNotRefused) {
+    auto srv = B().serve("tcp", "0.0.0.0", 7000, "B");
+    std::vector<Proc> clients;
+    std::set<std::string> peers;
+    auto hold = probe({"connect", "tcp", "10.9.0.2", "7000", "--bind-port", "40000", "--hold"});
+    clients.push_back(A().spawn(hold));
+    std::vector<std::string> in_space = {bin("mkportspace"), "-q", "--"};
+    in_space.insert(in_space.end(), hold.begin(), hold.end());
+    clients.push_back(A().spawn(in_space));
+    clients.push_back(A().spawn(in_space));
+    for (auto& c : clients) {
+        std::string connected = c.read_line();
+        EXPECT_EQ(connected, "connected local=10.9.0.1:40000");
+        std::string reply = c.read_line();
+        EXPECT_TRUE(contains(reply, "B peer=10.9.0.1:")) << reply;
+        peers.insert(reply);
+    }
+    EXPECT_EQ(peers.size(), 3u) << "the remote saw three distinct connections";
+    for (auto& c : clients) {
+        c.close_stdin();
+        EXPECT_EQ(c.wait(), 0);
+    }
+}
+
+// 3. Inherited routes, hidden routes, no routes, and user routes that override.
+TEST_F(SpaceTest, RoutesAreInheritedHiddenAndOverridable) {
+    auto routes = mk({"--", "ip", "route"});
+    EXPECT_TRUE(contains(routes.out, "10.9.0.0/24 via 169.254.101.1 dev up0")) << routes.out;
+    EXPECT_TRUE(contains(routes.out, "10.7.0.0/16 via 169.254.101.1 dev up0")) << routes.out;
+    auto routes6 = mk({"--", "ip", "-6", "route"});
+    EXPECT_TRUE(contains(routes6.out, "fd00:9::/64 via fe80::1 dev up0")) << routes6.out;
+
+    auto srv = B().serve("tcp", "0.0.0.0", 7000, "B");
+    EXPECT_EQ(mk(probe({"connect", "tcp", "10.7.0.1", "7000"})).rc, 0);
+
+    auto none = mk({"--no-inherit-routes", "--", "sh", "-c", "ip route; " + sh_join(probe({"connect", "tcp", "10.9.0.2", "7000"}))});
+    EXPECT_NE(none.rc, 0);
+    EXPECT_FALSE(contains(none.out, "10.9.0.0/24")) << none.out;
+    EXPECT_TRUE(contains(none.err, "unreachable")) << none.err;
+
+    auto hidden = mk({"--hide-route", "10.7.0.0/16", "--", "sh", "-c",
+                      sh_join(probe({"connect", "tcp", "10.9.0.2", "7000"})) + " && " +
+                          sh_join(probe({"connect", "tcp", "10.7.0.1", "7000"}))});
+    EXPECT_TRUE(contains(hidden.out, "B peer=")) << hidden.out;
+    EXPECT_NE(hidden.rc, 0) << "10.7.0.1 must be unreachable with its route hidden";
+
+    auto overridden = mk({"--", "sh", "-c",
+                          "ip route add unreachable 10.7.0.0/16 && " +
+                              sh_join(probe({"connect", "tcp", "10.7.0.1", "7000"}))});
+    EXPECT_NE(overridden.rc, 0);
+    EXPECT_TRUE(contains(overridden.err, "No route to host")) << overridden.err;
+}
+
+// 4. Inherited services (TCP, UDP, IPv6), hiding, and override by the space's own listener.
+TEST_F(SpaceTest, ParentServicesAreInheritedWithRealClientAddress) {
+    auto tcp = A().serve("tcp", "::", 8080, "parent");
+    auto udp = A().serve("udp", "0.0.0.0", 8081, "parent-udp");
+    auto r = mk(probe({"connect", "tcp", "10.9.0.1", "8080"}));
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "parent peer=10.9.0.1:")) << r.out;
+    auto r6 = mk(probe({"connect", "tcp", "fd00:9::1", "8080"}));
+    EXPECT_EQ(r6.rc, 0) << r6.err;
+    EXPECT_TRUE(contains(r6.out, "parent peer=fd00:9::1:")) << r6.out;
+    auto ru = mk(probe({"connect", "udp", "10.9.0.1", "8081"}));
+    EXPECT_EQ(ru.rc, 0) << ru.err;
+    EXPECT_TRUE(contains(ru.out, "parent-udp peer=10.9.0.1:")) << ru.out;
+
+    auto hidden = mk({"--hide-service", "tcp/8080", "--", "sh", "-c",
+                      sh_join(probe({"connect", "udp", "10.9.0.1", "8081"})) + " && " +
+                          sh_join(probe({"connect", "tcp", "10.9.0.1", "8080"}))});
+    EXPECT_TRUE(contains(hidden.out, "parent-udp")) << hidden.out;
+    EXPECT_NE(hidden.rc, 0);
+    EXPECT_TRUE(contains(hidden.err, "Connection refused")) << hidden.err;
+
+    auto none = mk({"--no-inherit-services", "--", "sh", "-c", sh_join(probe({"connect", "tcp", "10.9.0.1", "8080"}))});
+    EXPECT_NE(none.rc, 0);
+    EXPECT_TRUE(contains(none.err, "Connection refused")) << none.err;
+}
+
+TEST_F(SpaceTest, OwnListenerOverridesInheritedServiceAndParentsReturns) {
+    auto tcp = A().serve("tcp", "0.0.0.0", 8080, "parent");
+    auto connect = sh_join(probe({"connect", "tcp", "10.9.0.1", "8080"}));
+    auto r = mk({"--", "sh", "-c",
+                 connect + "; " + sh_join(probe({"serve", "tcp", "0.0.0.0", "8080", "--reply", "child"})) +
+                     " > /dev/null & pid=$!; sleep 0.3; " + connect + "; kill $pid; wait $pid 2>/dev/null; " + connect});
+    std::vector<std::string> got;
+    for (size_t p = 0, n; (n = r.out.find('\n', p)) != std::string::npos; p = n + 1) got.push_back(r.out.substr(p, n - p));
+    ASSERT_EQ(got.size(), 3u) << r.out << r.err;
+    EXPECT_TRUE(contains(got[0], "parent peer=")) << got[0];
+    EXPECT_TRUE(contains(got[1], "child peer=")) << got[1];
+    EXPECT_TRUE(contains(got[2], "parent peer=")) << got[2];
+}
+
+// 5. Siblings cannot reach each other's services nor see their sockets; ports are independent.
+TEST_F(SpaceTest, SiblingsAreIndependent) {
+    ASSERT_EQ(mk({"--name", "s1", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "s2", "--", "true"}).rc, 0);
+    auto s1 = A().spawn({bin("pnet"), "exec", "s1", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "9000", "--reply", "s1"});
+    ASSERT_EQ(s1.read_line(), "listening");
+    auto from_s2 = pnet({"exec", "s2", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.1", "9000"});
+    EXPECT_NE(from_s2.rc, 0) << from_s2.out;
+    EXPECT_TRUE(contains(from_s2.err, "Connection refused")) << from_s2.err;
+    auto from_host = A().run(probe({"connect", "tcp", "10.9.0.1", "9000"}));
+    EXPECT_NE(from_host.rc, 0) << "the parent does not see its child's listener";
+    auto sockets = pnet({"exec", "s2", "--", "cat", "/proc/net/tcp", "/proc/net/tcp6"});
+    EXPECT_FALSE(contains(sockets.out, ":2328 ")) << "s2 sees a socket on port 9000: " << sockets.out;
+    auto s2 = A().spawn({bin("pnet"), "exec", "s2", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "9000", "--reply", "s2"});
+    EXPECT_EQ(s2.read_line(), "listening") << "the same port is free in a sibling";
+    auto own = pnet({"exec", "s2", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.1", "9000"});
+    EXPECT_TRUE(contains(own.out, "s2 peer=")) << own.out << own.err;
+    s1.kill(9);
+    s2.kill(9);
+    EXPECT_EQ(pnet({"destroy", "s1"}).rc, 0);
+    EXPECT_EQ(pnet({"destroy", "s2"}).rc, 0);
+}
+
+}  // namespace
+}  // namespace pntest

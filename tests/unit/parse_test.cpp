@@ -1,0 +1,123 @@
+// Pure parsers and validators: prefixes, services, space names, registry records.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include "lib/registry/registry.hpp"
+#include "personalnet/ip.hpp"
+#include "personalnet/space.hpp"
+
+namespace pn_unit {
+namespace {
+
+using personalnet::IpAddr;
+using personalnet::IpPrefix;
+using personalnet::Service;
+
+TEST(IpPrefix, ParsesV4AndV6) {
+    auto p = IpPrefix::parse("10.0.0.0/8");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->addr.family, AF_INET);
+    EXPECT_EQ(p->len, 8);
+    EXPECT_EQ(p->str(), "10.0.0.0/8");
+    auto q = IpPrefix::parse("fd00:9::/64");
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->addr.family, AF_INET6);
+    EXPECT_EQ(q->str(), "fd00:9::/64");
+    EXPECT_EQ(IpPrefix::parse("10.1.2.3")->len, 32);
+    EXPECT_EQ(IpPrefix::parse("::1")->len, 128);
+}
+
+TEST(IpPrefix, RejectsBadInput) {
+    for (const char* bad : {"", "/", "10.0.0.1/8", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "10.0.0.0/8x",
+                            "300.0.0.0/8", "fd00::/129", "abc", "10.0.0.0/08x", "1.2.3.4/ 8"})
+        EXPECT_FALSE(IpPrefix::parse(bad)) << bad;
+}
+
+TEST(IpPrefix, NonStrictMasksHostBits) {
+    auto p = IpPrefix::parse("10.9.0.1/24", false);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->str(), "10.9.0.0/24");
+}
+
+TEST(IpAddr, RoundTrips) {
+    EXPECT_EQ(IpAddr::parse("169.254.101.1")->str(), "169.254.101.1");
+    EXPECT_EQ(IpAddr::v4(10, 9, 0, 1).str(), "10.9.0.1");
+    EXPECT_FALSE(IpAddr::parse("10.9.0"));
+    EXPECT_FALSE(IpAddr::parse("fe80::1%eth0"));
+}
+
+TEST(Service, ParsesTcpAndUdp) {
+    auto s = Service::parse("tcp/80");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->proto, IPPROTO_TCP);
+    EXPECT_EQ(s->port, 80);
+    EXPECT_EQ(Service::parse("udp/65535")->str(), "udp/65535");
+    for (const char* bad : {"tcp/0", "tcp/65536", "tcp/-1", "tcp/12abc", "tcp/", "sctp/1", "80", "tcp/18446744073709551616", "TCP/80"})
+        EXPECT_FALSE(Service::parse(bad)) << bad;
+}
+
+TEST(SpaceName, AcceptsOrdinaryNames) {
+    for (const char* ok : {"corp", "home-1", "a.b_c", "X", "login-alice"})
+        EXPECT_TRUE(personalnet::validate_name(ok).ok()) << ok;
+}
+
+TEST(SpaceName, RejectsBadNamesNamingTheValue) {
+    for (const std::string& bad : {std::string(""), std::string("/"), std::string(".."), std::string("."),
+                                  std::string("a/b"), std::string("a\nb"), std::string("a\0b", 3),
+                                  std::string("-x"), std::string(33, 'n'), std::string("anon-12"),
+                                  std::string("a b"), std::string("é")}) {
+        auto st = personalnet::validate_name(bad);
+        ASSERT_FALSE(st.ok()) << bad;
+        EXPECT_EQ(st.error().code, EINVAL);
+        EXPECT_NE(st.error().context.find("bad space name '"), std::string::npos) << st.error().context;
+        EXPECT_EQ(st.error().context.find('\n'), std::string::npos) << "control characters are escaped";
+    }
+}
+
+TEST(Record, SerializesAndParses) {
+    personalnet::registry::Record r;
+    r.label = 0x1a2b;
+    r.name = "corp";
+    r.named = true;
+    r.owner = 1000;
+    r.parent_label = 0x0042;
+    r.parent_netns = 4026531840ULL;
+    r.netns = 4026532000ULL;
+    r.depth = 2;
+    r.host_ifname = "pn1a2bh";
+    r.state = "ready";
+    r.hidden_routes = {"10.0.0.0/8", "fd00::/8"};
+    r.hidden_services = {"tcp/22"};
+    r.addresses = {"10.9.0.1", "fd00:9::1"};
+    r.host_ifindex = 17;
+    auto back = personalnet::registry::Record::parse(r.serialize());
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_EQ(back->serialize(), r.serialize());
+    EXPECT_EQ(back->label, 0x1a2b);
+    EXPECT_EQ(back->hidden_routes.size(), 2u);
+}
+
+TEST(Record, RejectsGarbage) {
+    EXPECT_FALSE(personalnet::registry::Record::parse("name=x\n").ok());
+    EXPECT_FALSE(personalnet::registry::Record::parse("label=zz\n").ok());
+    EXPECT_FALSE(personalnet::registry::Record::parse("label=0001\nnoequals\n").ok());
+    EXPECT_FALSE(personalnet::registry::Record::parse("label=0001\ndepth=1x\n").ok());
+}
+
+TEST(Label, ReservedRanges) {
+    using personalnet::registry::label_reserved;
+    EXPECT_TRUE(label_reserved(0));
+    EXPECT_TRUE(label_reserved(0xc000));
+    EXPECT_TRUE(label_reserved(0xcfff));
+    EXPECT_FALSE(label_reserved(0xbfff));
+    EXPECT_FALSE(label_reserved(0xd000));
+    EXPECT_EQ(personalnet::registry::label_hex(0xab), "00ab");
+}
+
+TEST(ErrorWrap, PrependsContext) {
+    auto e = personalnet::make_error(EEXIST, "add veth 'pn0011h'").wrap("create space 'a'");
+    EXPECT_EQ(e.message(), "create space 'a': add veth 'pn0011h': File exists");
+}
+
+}  // namespace
+}  // namespace pn_unit

@@ -1,0 +1,57 @@
+// Helpers shared by the command-line front-ends (header-only: the tools are thin).
+#pragma once
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "personalnet/error.hpp"
+
+namespace personalnet::cli {
+
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFailure = 1;
+
+// Errors caused by what the user asked for (bad value, unknown or foreign space)
+// exit with 2, failures of the system with 1.
+inline int exit_code_for(const Error& e) {
+    switch (e.code) {
+        case EINVAL:
+        case ENOENT:
+        case EEXIST:
+        case EPERM:
+        case ELOOP:
+            return kExitUsage;
+        default:
+            return kExitFailure;
+    }
+}
+
+inline int fail(const char* prog, const Error& e) {
+    std::fprintf(stderr, "%s: %s\n", prog, e.message().c_str());
+    return exit_code_for(e);
+}
+
+inline int usage_error(const char* prog, const std::string& msg) {
+    std::fprintf(stderr, "%s: %s (try '%s --help')\n", prog, msg.c_str(), prog);
+    return kExitUsage;
+}
+
+inline std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+}  // namespace personalnet::cli

@@ -1,0 +1,145 @@
+// mkportspace: run a command in a new (or existing named) port space.
+#include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "personalnet/space.hpp"
+#include "tools/cli.hpp"
+
+namespace {
+
+constexpr const char* kProg = "mkportspace";
+
+void print_help() {
+    std::printf(
+        "Usage: mkportspace [OPTIONS] [--] [COMMAND [ARG...]]\n"
+        "Run COMMAND (default: your shell) in a new port space: a private network namespace\n"
+        "that carries this host's own addresses, inherits its routes and its running services.\n"
+        "\n"
+        "  -n, --name NAME           create a named space that outlives COMMAND (until\n"
+        "                            'pnet destroy NAME'); join it if it already exists\n"
+        "      --no-inherit-routes   start with an empty routing table\n"
+        "      --hide-route PREFIX   do not inherit the route to PREFIX (repeatable)\n"
+        "      --no-inherit-services do not reach the parent's services\n"
+        "      --hide-service P/PORT do not inherit service tcp/PORT or udp/PORT (repeatable)\n"
+        "  -q, --quiet               print nothing but errors\n"
+        "  -h, --help                show this help\n"
+        "      --version             show the version\n"
+        "\n"
+        "Inside, PERSONALNET_SPACE names the space. The exit status is COMMAND's.\n");
+}
+
+std::string default_shell() {
+    if (const char* s = std::getenv("SHELL"); s != nullptr && *s == '/') return s;
+    if (struct passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_shell && *pw->pw_shell)
+        return pw->pw_shell;
+    return "/bin/sh";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    enum { kNoRoutes = 256, kHideRoute, kNoServices, kHideService, kVersion };
+    static const option kOptions[] = {
+        {"name", required_argument, nullptr, 'n'},
+        {"no-inherit-routes", no_argument, nullptr, kNoRoutes},
+        {"hide-route", required_argument, nullptr, kHideRoute},
+        {"no-inherit-services", no_argument, nullptr, kNoServices},
+        {"hide-service", required_argument, nullptr, kHideService},
+        {"quiet", no_argument, nullptr, 'q'},
+        {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, kVersion},
+        {nullptr, 0, nullptr, 0},
+    };
+    pn::SpaceSpec spec;
+    bool quiet = false;
+    std::string creation_option;  // first option that only makes sense when creating
+    opterr = 0;
+    int c;
+    while ((c = ::getopt_long(argc, argv, "+n:qh", kOptions, nullptr)) != -1) {
+        switch (c) {
+            case 'n':
+                spec.name = optarg;
+                if (auto st = pn::validate_name(spec.name); !st.ok()) return pn::cli::fail(kProg, st.error());
+                break;
+            case kNoRoutes:
+                spec.inherit_routes = false;
+                creation_option = "--no-inherit-routes";
+                break;
+            case kHideRoute: {
+                auto p = pn::IpPrefix::parse(optarg);
+                if (!p) return pn::cli::usage_error(kProg, std::string("bad prefix '") + optarg + "'");
+                spec.hidden_routes.push_back(*p);
+                creation_option = "--hide-route";
+                break;
+            }
+            case kNoServices:
+                spec.inherit_services = false;
+                creation_option = "--no-inherit-services";
+                break;
+            case kHideService: {
+                auto s = pn::Service::parse(optarg);
+                if (!s) return pn::cli::usage_error(kProg, std::string("bad service '") + optarg + "' (want tcp/PORT or udp/PORT)");
+                spec.hidden_services.push_back(*s);
+                creation_option = "--hide-service";
+                break;
+            }
+            case 'q':
+                quiet = true;
+                break;
+            case 'h':
+                print_help();
+                return 0;
+            case kVersion:
+                std::printf("mkportspace (personalnet) %s\n", PERSONALNET_VERSION);
+                return 0;
+            default: {
+                std::string bad = optopt != 0 && optopt < 256 ? std::string("-") + static_cast<char>(optopt)
+                                                              : std::string(argv[optind - 1]);
+                bool missing = optopt != 0 && std::string("n").find(static_cast<char>(optopt)) != std::string::npos;
+                return pn::cli::usage_error(kProg, (missing ? "option needs a value: '" : "unknown option '") + bad + "'");
+            }
+        }
+    }
+    std::vector<std::string> command(argv + optind, argv + argc);
+    if (command.empty()) command.push_back(default_shell());
+
+    if (!spec.name.empty()) {
+        auto existing = pn::Space::open(spec.name);
+        if (existing.ok()) {
+            if (!creation_option.empty())
+                return pn::cli::usage_error(kProg, "space '" + spec.name + "' exists; " + creation_option +
+                                                       " applies only when creating it");
+            auto rc = existing->run(command);
+            if (!rc.ok()) {
+                pn::cli::fail(kProg, rc.error());
+                return 127;
+            }
+            return rc.value();
+        }
+        if (existing.error().code != ENOENT) return pn::cli::fail(kProg, existing.error());
+    }
+    auto space = pn::Space::create(spec);
+    if (!space.ok()) return pn::cli::fail(kProg, space.error());
+    if (!quiet) {
+        const auto& i = space->info();
+        std::string addrs;
+        for (const auto& a : i.addresses) addrs += (addrs.empty() ? "" : " ") + a;
+        std::fprintf(stderr, "mkportspace: space '%s' (label 0x%04x, depth %d) addresses: %s\n", i.name.c_str(),
+                     i.label, i.depth, addrs.empty() ? "none" : addrs.c_str());
+    }
+    if (const char* t = std::getenv("PERSONALNET_TIMING"); t != nullptr && *t == '1') {
+        for (const auto& [step, ms] : space->timings()) std::fprintf(stderr, "timing %s %.3f\n", step.c_str(), ms);
+    }
+    auto rc = space->run(command);
+    if (!rc.ok()) {
+        pn::cli::fail(kProg, rc.error());
+        return 127;
+    }
+    return rc.value();
+}

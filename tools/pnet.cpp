@@ -1,0 +1,152 @@
+// pnet: manage port spaces (list, show, destroy, exec, gc).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "personalnet/space.hpp"
+#include "tools/cli.hpp"
+
+namespace {
+
+constexpr const char* kProg = "pnet";
+
+void print_help() {
+    std::printf(
+        "Usage: pnet COMMAND [ARGS]\n"
+        "Manage personalnet port spaces.\n"
+        "\n"
+        "  list [--json]               spaces you own (root: all)\n"
+        "  show NAME [--json]          details of one space\n"
+        "  destroy NAME                remove a named space and its host-side state\n"
+        "  exec NAME [--] COMMAND...   run COMMAND inside a named space\n"
+        "  gc                          remove state left by killed supervisors\n"
+        "  -h, --help                  show this help\n"
+        "      --version               show the version\n");
+}
+
+std::string json_list(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + pn::cli::json_string(v[i]);
+    return out + "]";
+}
+
+std::string to_json(const pn::SpaceInfo& i) {
+    char label[8];
+    std::snprintf(label, sizeof label, "%04x", i.label);
+    return std::string("{\"name\":") + pn::cli::json_string(i.name) + ",\"named\":" + (i.named ? "true" : "false") +
+           ",\"label\":\"" + label + "\",\"owner\":" + std::to_string(i.owner) +
+           ",\"parent\":" + pn::cli::json_string(i.parent) + ",\"depth\":" + std::to_string(i.depth) +
+           ",\"netns_inode\":" + std::to_string(i.netns_inode) + ",\"host_ifname\":" +
+           pn::cli::json_string(i.host_ifname) + ",\"supervisor\":" + std::to_string(i.supervisor) +
+           ",\"state\":" + pn::cli::json_string(i.state) + ",\"created\":" + std::to_string(i.created) +
+           ",\"addresses\":" + json_list(i.addresses) + ",\"inherit_routes\":" +
+           (i.inherit_routes ? "true" : "false") + ",\"inherit_services\":" +
+           (i.inherit_services ? "true" : "false") + ",\"hidden_routes\":" + json_list(i.hidden_routes) +
+           ",\"hidden_services\":" + json_list(i.hidden_services) + "}";
+}
+
+void print_text(const pn::SpaceInfo& i) {
+    auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+        return s.empty() ? std::string("-") : s;
+    };
+    std::printf("name:        %s%s\nlabel:       0x%04x\nstate:       %s\nparent:      %s\ndepth:       %d\n"
+                "owner:       %u\nuplink:      %s\naddresses:   %s\nroutes:      %s%s\nservices:    %s%s\n",
+                i.name.c_str(), i.named ? "" : " (unnamed)", i.label, i.state.c_str(),
+                i.parent.empty() ? "(host)" : i.parent.c_str(), i.depth, i.owner, i.host_ifname.c_str(),
+                join(i.addresses).c_str(), i.inherit_routes ? "inherited" : "not inherited",
+                i.hidden_routes.empty() ? "" : (", hidden: " + join(i.hidden_routes)).c_str(),
+                i.inherit_services ? "inherited" : "not inherited",
+                i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str());
+}
+
+int cmd_list(const std::vector<std::string>& args) {
+    bool json = false;
+    for (const auto& a : args) {
+        if (a == "--json") json = true;
+        else return pn::cli::usage_error(kProg, "list: unknown argument '" + a + "'");
+    }
+    auto spaces = pn::list_spaces();
+    if (!spaces.ok()) return pn::cli::fail(kProg, spaces.error());
+    if (json) {
+        std::string out = "[";
+        for (size_t i = 0; i < spaces->size(); ++i) out += (i ? "," : "") + to_json((*spaces)[i]);
+        std::printf("%s]\n", out.c_str());
+        return 0;
+    }
+    std::printf("%-20s %-6s %-6s %-13s %-20s %s\n", "NAME", "LABEL", "DEPTH", "STATE", "PARENT", "UPLINK");
+    for (const auto& i : spaces.value())
+        std::printf("%-20s %04x   %-6d %-13s %-20s %s\n", i.name.c_str(), i.label, i.depth, i.state.c_str(),
+                    i.parent.empty() ? "(host)" : i.parent.c_str(), i.host_ifname.c_str());
+    return 0;
+}
+
+int cmd_show(const std::vector<std::string>& args) {
+    std::string name;
+    bool json = false;
+    for (const auto& a : args) {
+        if (a == "--json") json = true;
+        else if (name.empty() && (a.empty() || a[0] != '-')) name = a;
+        else return pn::cli::usage_error(kProg, "show: unexpected argument '" + a + "'");
+    }
+    if (name.empty()) return pn::cli::usage_error(kProg, "show: missing NAME");
+    auto info = pn::show_space(name);
+    if (!info.ok()) return pn::cli::fail(kProg, info.error());
+    if (json) std::printf("%s\n", to_json(info.value()).c_str());
+    else print_text(info.value());
+    return 0;
+}
+
+int cmd_destroy(const std::vector<std::string>& args) {
+    if (args.size() != 1) return pn::cli::usage_error(kProg, "destroy: want exactly one NAME");
+    auto st = pn::destroy_space(args[0]);
+    if (!st.ok()) return pn::cli::fail(kProg, st.error());
+    return 0;
+}
+
+int cmd_exec(std::vector<std::string> args) {
+    if (args.empty()) return pn::cli::usage_error(kProg, "exec: missing NAME");
+    std::string name = args[0];
+    args.erase(args.begin());
+    if (!args.empty() && args[0] == "--") args.erase(args.begin());
+    if (args.empty()) return pn::cli::usage_error(kProg, "exec: missing COMMAND");
+    auto space = pn::Space::open(name);
+    if (!space.ok()) return pn::cli::fail(kProg, space.error());
+    auto rc = space->run(args);
+    if (!rc.ok()) {
+        pn::cli::fail(kProg, rc.error());
+        return 127;
+    }
+    return rc.value();
+}
+
+int cmd_gc(const std::vector<std::string>& args) {
+    if (!args.empty()) return pn::cli::usage_error(kProg, "gc: unexpected argument '" + args[0] + "'");
+    auto st = pn::collect_garbage(true);
+    if (!st.ok()) return pn::cli::fail(kProg, st.error());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return pn::cli::usage_error(kProg, "missing command");
+    std::string cmd = argv[1];
+    std::vector<std::string> args(argv + 2, argv + argc);
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+        print_help();
+        return 0;
+    }
+    if (cmd == "--version") {
+        std::printf("pnet (personalnet) %s\n", PERSONALNET_VERSION);
+        return 0;
+    }
+    if (cmd == "list") return cmd_list(args);
+    if (cmd == "show") return cmd_show(args);
+    if (cmd == "destroy") return cmd_destroy(args);
+    if (cmd == "exec") return cmd_exec(args);
+    if (cmd == "gc") return cmd_gc(args);
+    return pn::cli::usage_error(kProg, "unknown command '" + cmd + "'");
+}
