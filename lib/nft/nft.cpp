@@ -1,0 +1,632 @@
+// nftables through libnftnl. Every change is one nfnetlink batch: the kernel applies
+// all of it or none of it, so a half-built table can never be left behind.
+#include "lib/nft/nft.hpp"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+
+namespace personalnet::nft {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Ownership of libnftnl objects.
+
+template <auto Free>
+struct Deleter {
+    template <typename T>
+    void operator()(T* p) const {
+        Free(p);
+    }
+};
+using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain_free>>;
+using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set_free>>;
+using ElemPtr = std::unique_ptr<nftnl_set_elem, Deleter<nftnl_set_elem_free>>;
+using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule_free>>;
+using ExprPtr = std::unique_ptr<nftnl_expr, Deleter<nftnl_expr_free>>;
+using UdataPtr = std::unique_ptr<nftnl_udata_buf, Deleter<nftnl_udata_buf_free>>;
+using SocketPtr = std::unique_ptr<mnl_socket, Deleter<mnl_socket_close>>;
+
+// libnftnl only fails to allocate when memory is exhausted; like operator new in a
+// library without exceptions, that is fatal rather than an Error to propagate.
+template <typename T>
+T* must(T* p) {
+    if (p == nullptr) std::abort();
+    return p;
+}
+
+// ---------------------------------------------------------------------------------------
+// nftables' own vocabulary, which the kernel stores but does not interpret: `nft list`
+// uses these datatype ids and byte orders to print keys as names instead of hex.
+
+enum : uint32_t {
+    kTypeIpAddr = 7,
+    kTypeIp6Addr = 8,
+    kTypeInetProto = 12,
+    kTypeInetService = 13,
+    kTypeMark = 19,
+    kTypeIfname = 41,
+};
+constexpr uint32_t concat_type(uint32_t a, uint32_t b) { return (a << 6) | b; }  // nft's TYPE_BITS
+enum : uint32_t { kHostEndian = 1, kBigEndian = 2 };
+
+constexpr int32_t kPrioRaw = -300;
+constexpr int32_t kPrioMangle = -150;
+constexpr int32_t kPrioDstnat = -100;
+constexpr int32_t kPrioSrcnat = 100;
+
+// Interface names are matched as fixed-size, zero-padded strings.
+using IfnameKey = std::array<char, IFNAMSIZ>;
+std::optional<IfnameKey> ifname_key(const std::string& name) {
+    if (name.empty() || name.size() >= IFNAMSIZ || name.find('\0') != std::string::npos) return std::nullopt;
+    IfnameKey k{};
+    std::copy(name.begin(), name.end(), k.begin());
+    return k;
+}
+
+std::span<const uint8_t> bytes_of(const IpAddr& a) { return {a.bytes.data(), a.size()}; }
+template <typename T>
+std::span<const uint8_t> bytes_of(const T& v) {
+    return {reinterpret_cast<const uint8_t*>(&v), sizeof v};
+}
+
+// ---------------------------------------------------------------------------------------
+// Talking to the kernel.
+
+std::string extack_of(const nlmsghdr* nlh) {
+    if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return {};
+    const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+    size_t offset = sizeof(*err);
+    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+    const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+    for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, offset));
+         mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr)));
+         attr = mnl_attr_next(attr)) {
+        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+            return mnl_attr_get_str(attr);
+    }
+    return {};
+}
+
+// Sends `len` bytes holding the messages numbered first_seq.. (one per entry of `what`,
+// each carrying NLM_F_ACK) and collects their ACKs. The first failing message, in batch
+// order, becomes the Error, named by its entry in `what`.
+Status exchange(const void* msg, size_t len, uint32_t first_seq, const std::vector<std::string>& what) {
+    SocketPtr sock(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+    if (!sock) return errno_error("open netfilter netlink socket");
+    int one = 1;
+    // Both are optional niceties (short ACKs, kernel error text); old kernels lack them.
+    (void)mnl_socket_setsockopt(sock.get(), NETLINK_CAP_ACK, &one, sizeof one);
+    (void)mnl_socket_setsockopt(sock.get(), NETLINK_EXT_ACK, &one, sizeof one);
+    // The kernel queues all ACKs before we read any, so a large batch needs room for
+    // them; never shrink below the usual default either.
+    int rcvbuf = static_cast<int>(std::max<size_t>(what.size() * 2048, size_t{256} << 10));
+    if (::setsockopt(mnl_socket_get_fd(sock.get()), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        (void)::setsockopt(mnl_socket_get_fd(sock.get()), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+        return errno_error("bind netfilter netlink socket");
+    if (mnl_socket_sendto(sock.get(), msg, len) < 0) return errno_error("send nftables request");
+
+    std::optional<Error> first;
+    uint32_t first_failed = 0;
+    size_t pending = what.size();
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    while (pending > 0) {
+        // nfnetlink handles a batch synchronously inside sendmsg, so every reply is
+        // already queued: a long silence means a reply went missing, not a slow kernel.
+        pollfd pfd{mnl_socket_get_fd(sock.get()), POLLIN, 0};
+        int pr = ::poll(&pfd, 1, 5000);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr < 0) return errno_error("wait for nftables replies");
+        if (pr == 0) return make_error(ETIMEDOUT, "wait for nftables replies");
+        ssize_t n = mnl_socket_recvfrom(sock.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("receive nftables replies");
+        int left = static_cast<int>(n);
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
+             nlh = mnl_nlmsg_next(nlh, &left)) {
+            if (nlh->nlmsg_type != NLMSG_ERROR) continue;  // e.g. the table a GET returns
+            const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+            uint32_t seq = nlh->nlmsg_seq;
+            if (seq < first_seq || seq - first_seq >= what.size()) {
+                // Not one of ours: the kernel rejected the batch as a whole.
+                if (err->error == 0) continue;
+                return Error{-err->error, "nftables batch", extack_of(nlh)};
+            }
+            --pending;
+            if (err->error != 0 && (!first || seq < first_failed)) {
+                first = Error{-err->error, what[seq - first_seq], extack_of(nlh)};
+                first_failed = seq;
+            }
+        }
+    }
+    if (first) return *first;
+    return {};
+}
+
+Status tolerate(Status st, int code) {
+    if (!st.ok() && st.error().code == code) return {};
+    return st;
+}
+
+// ---------------------------------------------------------------------------------------
+// Building requests.
+
+// A set as rules and elements refer to it: by name, and by the transaction-local id
+// while it is being created in the same batch (anonymous sets only have the id).
+struct SetRef {
+    std::string name;
+    uint32_t id = 0;
+};
+
+struct SetSpec {
+    const char* name;
+    uint32_t flags = 0;
+    uint32_t key_type = 0, key_len = 0, key_order = 0;
+    uint32_t data_type = 0, data_len = 0, data_order = 0;
+};
+
+ExprPtr expr(const char* name, std::initializer_list<std::pair<uint16_t, uint32_t>> attrs) {
+    ExprPtr e(must(nftnl_expr_alloc(name)));
+    for (auto [type, value] : attrs) nftnl_expr_set_u32(e.get(), type, value);
+    return e;
+}
+
+// One rule as a chain of expressions over register 1 (nft's own register choice), plus
+// its nft spelling, which names the rule in errors.
+class Rule {
+public:
+    Rule(const char* table, const char* chain, std::string text)
+        : r_(must(nftnl_rule_alloc())), text_(std::move(text)) {
+        nftnl_rule_set_str(r_.get(), NFTNL_RULE_TABLE, table);
+        nftnl_rule_set_str(r_.get(), NFTNL_RULE_CHAIN, chain);
+        nftnl_rule_set_u32(r_.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+    }
+
+    Rule& meta(uint32_t key) {
+        return add(expr("meta", {{NFTNL_EXPR_META_KEY, key}, {NFTNL_EXPR_META_DREG, NFT_REG_1}}));
+    }
+    Rule& meta_set(uint32_t key) {
+        return add(expr("meta", {{NFTNL_EXPR_META_KEY, key}, {NFTNL_EXPR_META_SREG, NFT_REG_1}}));
+    }
+    Rule& ct(uint32_t key) {
+        return add(expr("ct", {{NFTNL_EXPR_CT_KEY, key}, {NFTNL_EXPR_CT_DREG, NFT_REG_1}}));
+    }
+    Rule& ct_set(uint32_t key) {
+        return add(expr("ct", {{NFTNL_EXPR_CT_KEY, key}, {NFTNL_EXPR_CT_SREG, NFT_REG_1}}));
+    }
+    Rule& socket(uint32_t key) {
+        return add(expr("socket", {{NFTNL_EXPR_SOCKET_KEY, key}, {NFTNL_EXPR_SOCKET_DREG, NFT_REG_1}}));
+    }
+    Rule& payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg = NFT_REG_1) {
+        return add(expr("payload", {{NFTNL_EXPR_PAYLOAD_BASE, base},
+                                    {NFTNL_EXPR_PAYLOAD_OFFSET, offset},
+                                    {NFTNL_EXPR_PAYLOAD_LEN, len},
+                                    {NFTNL_EXPR_PAYLOAD_DREG, dreg}}));
+    }
+    Rule& cmp(uint32_t op, std::span<const uint8_t> value) {
+        ExprPtr e = expr("cmp", {{NFTNL_EXPR_CMP_SREG, NFT_REG_1}, {NFTNL_EXPR_CMP_OP, op}});
+        nftnl_expr_set(e.get(), NFTNL_EXPR_CMP_DATA, value.data(), static_cast<uint32_t>(value.size()));
+        return add(std::move(e));
+    }
+    template <typename T>
+    Rule& eq(const T& value) {
+        return cmp(NFT_CMP_EQ, bytes_of(value));
+    }
+    // reg1 &= mask, on a 32-bit value
+    Rule& mask(uint32_t mask) {
+        const uint32_t zero = 0;
+        ExprPtr e = expr("bitwise", {{NFTNL_EXPR_BITWISE_SREG, NFT_REG_1},
+                                     {NFTNL_EXPR_BITWISE_DREG, NFT_REG_1},
+                                     {NFTNL_EXPR_BITWISE_LEN, sizeof mask}});
+        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
+        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
+        return add(std::move(e));
+    }
+    // Membership test of reg1; with map_to_reg1 the map's value replaces it.
+    Rule& lookup(const SetRef& set, bool map_to_reg1 = false) {
+        ExprPtr e = expr("lookup", {{NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1}});
+        if (map_to_reg1) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+        nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOOKUP_SET, set.name.c_str());
+        if (set.id != 0) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SET_ID, set.id);
+        return add(std::move(e));
+    }
+    Rule& immediate(std::span<const uint8_t> value) {
+        ExprPtr e = expr("immediate", {{NFTNL_EXPR_IMM_DREG, NFT_REG_1}});
+        nftnl_expr_set(e.get(), NFTNL_EXPR_IMM_DATA, value.data(), static_cast<uint32_t>(value.size()));
+        return add(std::move(e));
+    }
+    Rule& verdict(uint32_t code) {
+        return add(
+            expr("immediate", {{NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT}, {NFTNL_EXPR_IMM_VERDICT, code}}));
+    }
+    // DNAT to the address in reg1. The family is needed because the table is inet.
+    Rule& dnat(uint32_t nfproto) {
+        return add(expr("nat", {{NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT},
+                                {NFTNL_EXPR_NAT_FAMILY, nfproto},
+                                {NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1},
+                                {NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_1},
+                                {NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS}}));
+    }
+    Rule& notrack() { return add(ExprPtr(must(nftnl_expr_alloc("notrack")))); }
+
+    nftnl_rule* get() const { return r_.get(); }
+    const std::string& text() const { return text_; }
+    const char* chain() const { return nftnl_rule_get_str(r_.get(), NFTNL_RULE_CHAIN); }
+
+private:
+    Rule& add(ExprPtr e) {
+        nftnl_rule_add_expr(r_.get(), e.release());  // the rule owns it from here
+        return *this;
+    }
+    RulePtr r_;
+    std::string text_;
+};
+
+// One nfnetlink batch for the inet family. Every message asks for an ACK so that the
+// error can be pinned on the message that caused it.
+class Batch {
+public:
+    Batch() : buf_(2 * kLimit), b_(must(mnl_nlmsg_batch_start(buf_.data(), kLimit))) {
+        nftnl_batch_begin(current(), seq_++);
+        next();
+    }
+
+    void table(const char* name, uint16_t type, uint16_t flags, std::string what) {
+        TablePtr t(must(nftnl_table_alloc()));
+        nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name);
+        nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+        add(type, flags, std::move(what),
+            [&](nlmsghdr* nlh) { nftnl_table_nlmsg_build_payload(nlh, t.get()); });
+    }
+
+    void chain(const char* table, const char* name, const char* type, uint32_t hook, int32_t prio) {
+        ChainPtr c(must(nftnl_chain_alloc()));
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name);
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, type);
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
+        nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, prio);
+        add(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, std::string("add chain ") + name,
+            [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, c.get()); });
+    }
+
+    SetRef set(const char* table, const SetSpec& spec, uint32_t size_hint = 0) {
+        SetRef ref{spec.name, ++set_ids_};
+        SetPtr s = set_object(table, ref);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, spec.flags);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, spec.key_type);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, spec.key_len);
+        UdataPtr ud(must(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
+        nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, spec.key_order);
+        if (spec.flags & NFT_SET_MAP) {
+            nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, spec.data_type);
+            nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, spec.data_len);
+            nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_DATABYTEORDER, spec.data_order);
+        }
+        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()),
+                           nftnl_udata_buf_len(ud.get()));
+        if (size_hint != 0) nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, size_hint);
+        std::string what = (spec.flags & NFT_SET_ANONYMOUS) ? "add anonymous set"
+                           : (spec.flags & NFT_SET_MAP)     ? "add map " + ref.name
+                                                            : "add set " + ref.name;
+        add(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, std::move(what),
+            [&](nlmsghdr* nlh) { nftnl_set_nlmsg_build_payload(nlh, s.get()); });
+        return ref;
+    }
+
+    // Adds (or with type NFT_MSG_DELSETELEM deletes) one element; `data` only for maps.
+    void element(uint16_t type, const char* table, const SetRef& set, std::span<const uint8_t> key,
+                 std::optional<uint32_t> data, std::string what) {
+        SetPtr s = set_object(table, set);
+        ElemPtr e(must(nftnl_set_elem_alloc()));
+        nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
+        if (data) nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, &*data, sizeof *data);
+        nftnl_set_elem_add(s.get(), e.release());  // the set owns it from here
+        uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0;
+        add(type, flags, std::move(what),
+            [&](nlmsghdr* nlh) { nftnl_set_elems_nlmsg_build_payload(nlh, s.get()); });
+    }
+
+    void rule(const Rule& r) {
+        add(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "add rule '" + r.text() + "' to chain " + r.chain(),
+            [&](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, r.get()); });
+    }
+
+    Status commit() {
+        nftnl_batch_end(current(), seq_++);
+        next();
+        if (overflow_)
+            return make_error(EMSGSIZE, "nftables batch larger than " + std::to_string(kLimit) + " bytes");
+        return exchange(mnl_nlmsg_batch_head(b_.get()), mnl_nlmsg_batch_size(b_.get()), kFirstSeq, what_);
+    }
+
+private:
+    // Far more than the largest batch we build (a few hundred elements), and below the
+    // default netlink send buffer so no SO_SNDBUF tuning is needed.
+    static constexpr size_t kLimit = size_t{64} << 10;
+    static constexpr uint32_t kFirstSeq = 1;  // of the first message after the header
+    using MnlBatchPtr = std::unique_ptr<mnl_nlmsg_batch, Deleter<mnl_nlmsg_batch_stop>>;
+
+    SetPtr set_object(const char* table, const SetRef& ref) {
+        SetPtr s(must(nftnl_set_alloc()));
+        nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table);
+        nftnl_set_set_str(s.get(), NFTNL_SET_NAME, ref.name.c_str());
+        nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+        if (ref.id != 0) nftnl_set_set_u32(s.get(), NFTNL_SET_ID, ref.id);
+        return s;
+    }
+
+    template <typename Build>
+    void add(uint16_t type, uint16_t flags, std::string what, Build&& build) {
+        if (overflow_) return;
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(current(), type, NFPROTO_INET, flags | NLM_F_ACK, seq_++);
+        build(nlh);
+        what_.push_back(std::move(what));
+        next();
+    }
+    char* current() { return static_cast<char*>(mnl_nlmsg_batch_current(b_.get())); }
+    // The buffer is twice the limit, so a message that overflows still fit in memory;
+    // we then stop adding and fail the whole batch in commit().
+    void next() {
+        if (!mnl_nlmsg_batch_next(b_.get())) overflow_ = true;
+    }
+
+    std::vector<char> buf_;
+    MnlBatchPtr b_;
+    uint32_t seq_ = kFirstSeq - 1;
+    uint32_t set_ids_ = 0;
+    bool overflow_ = false;
+    std::vector<std::string> what_;  // per message after the batch header
+};
+
+Result<bool> table_exists(const char* name) {
+    TablePtr t(must(nftnl_table_alloc()));
+    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name);
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    const uint32_t seq = 1;
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
+    nftnl_table_nlmsg_build_payload(nlh, t.get());
+    auto st = exchange(nlh, nlh->nlmsg_len, seq, {std::string("get table ") + name});
+    if (st.ok()) return true;
+    if (st.error().code == ENOENT) return false;
+    return st.error();
+}
+
+Status remove_table(const char* name) {
+    Batch b;
+    b.table(name, NFT_MSG_DELTABLE, 0, std::string("delete table ") + name);
+    return tolerate(b.commit(), ENOENT);
+}
+
+// ---------------------------------------------------------------------------------------
+// The parent table.
+
+const SetRef kKids{"kids", 0};
+
+void add_kid(Batch& b, const SetRef& kids, const std::string& ifname, const IfnameKey& key, uint32_t mark) {
+    b.element(NFT_MSG_NEWSETELEM, kParentTable, kids, bytes_of(key), mark,
+              "add element '" + ifname + "' to map kids");
+}
+
+// The reply-direction rule shared by pre and out: replies to a child's flows carry the
+// child's mark, which selects the routing table leading back to that child.
+Rule reply_mark_rule(const char* chain) {
+    Rule r(kParentTable, chain,
+           "ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark");
+    r.ct(NFT_CT_DIRECTION).eq(uint8_t{IP_CT_DIR_REPLY});
+    r.ct(NFT_CT_MARK).mask(0xff000000).eq(uint32_t{0x50000000});
+    r.ct(NFT_CT_MARK).meta_set(NFT_META_MARK);
+    return r;
+}
+
+// Table, map and chains; the caller adds the first element in the same batch.
+SetRef add_parent_table(Batch& b) {
+    b.table(kParentTable, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
+            std::string("add table ") + kParentTable);
+    SetRef kids = b.set(kParentTable, SetSpec{.name = kKids.name.c_str(),
+                                              .flags = NFT_SET_MAP,
+                                              .key_type = kTypeIfname,
+                                              .key_len = IFNAMSIZ,
+                                              .key_order = kHostEndian,
+                                              .data_type = kTypeMark,
+                                              .data_len = sizeof(uint32_t),
+                                              .data_order = kHostEndian});
+    b.chain(kParentTable, "pre", "filter", NF_INET_PRE_ROUTING, kPrioMangle);
+    b.chain(kParentTable, "out", "route", NF_INET_LOCAL_OUT, kPrioMangle);
+    b.chain(kParentTable, "post", "nat", NF_INET_POST_ROUTING, kPrioSrcnat);
+
+    Rule tag(kParentTable, "pre", "ct state new ct mark set iifname map @kids");
+    tag.ct(NFT_CT_STATE).mask(NF_CT_STATE_BIT(IP_CT_NEW)).cmp(NFT_CMP_NEQ, bytes_of(uint32_t{0}));
+    tag.meta(NFT_META_IIFNAME).lookup(kids, true).ct_set(NFT_CT_MARK);
+    b.rule(tag);
+    b.rule(reply_mark_rule("pre"));
+    b.rule(reply_mark_rule("out"));
+    return kids;
+}
+
+// ---------------------------------------------------------------------------------------
+// The child table.
+
+struct Family {
+    const char* ip;  // "ip" or "ip6", for rule texts
+    uint8_t nfproto;
+    uint32_t daddr_offset;
+    uint32_t addr_len;
+    SetRef local;
+    const IpAddr& parent;
+};
+
+// "<ip> daddr @<local>": the prefix every child rule starts with.
+Rule to_local(const Family& f, const char* chain, const std::string& rest) {
+    Rule r(kSpaceTable, chain, std::string(f.ip) + " daddr @" + f.local.name + " " + rest);
+    r.meta(NFT_META_NFPROTO).eq(f.nfproto);
+    r.payload(NFT_PAYLOAD_NETWORK_HEADER, f.daddr_offset, f.addr_len).lookup(f.local);
+    return r;
+}
+
+std::string proto_name(uint8_t proto) {
+    return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : std::to_string(proto);
+}
+
+void add_family_rules(Batch& b, const Family& f, const SetRef& hidden) {
+    b.rule(to_local(f, "raw_out", "notrack").notrack());
+
+    IfnameKey lo = *ifname_key("lo");
+    Rule zone(kSpaceTable, "raw_pre",
+              std::string("iifname \"lo\" ") + f.ip + " daddr @" + f.local.name + " ct zone set 0");
+    zone.meta(NFT_META_IIFNAME).eq(lo);
+    zone.meta(NFT_META_NFPROTO).eq(f.nfproto);
+    zone.payload(NFT_PAYLOAD_NETWORK_HEADER, f.daddr_offset, f.addr_len).lookup(f.local);
+    zone.immediate(bytes_of(uint16_t{0})).ct_set(NFT_CT_ZONE);
+    b.rule(zone);
+
+    for (uint8_t transparent : {0, 1}) {
+        b.rule(to_local(f, "svc", "socket transparent " + std::to_string(transparent) + " return")
+                   .socket(NFT_SOCKET_TRANSPARENT)
+                   .eq(transparent)
+                   .verdict(NFT_RETURN));
+    }
+    // The concatenation fills reg1 (protocol, padded to 32 bits) then its second word.
+    b.rule(to_local(f, "svc", "meta l4proto . th dport @hidden return")
+               .meta(NFT_META_L4PROTO)
+               .payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01)
+               .lookup(hidden)
+               .verdict(NFT_RETURN));
+
+    if (f.parent.family == AF_UNSPEC) return;  // no uplink of this family to hand over to
+    // `{ tcp, udp }` is an anonymous set, bound to (and freed with) the one rule using it.
+    SetRef l4 = b.set(kSpaceTable,
+                      SetSpec{.name = "__set%d",
+                              .flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
+                              .key_type = kTypeInetProto,
+                              .key_len = 1,
+                              .key_order = kHostEndian},
+                      2);
+    for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}})
+        b.element(NFT_MSG_NEWSETELEM, kSpaceTable, l4, bytes_of(proto), std::nullopt,
+                  "add element " + proto_name(proto) + " to anonymous set");
+    std::string dnat = std::string("meta l4proto { tcp, udp } dnat ") + f.ip + " to " + f.parent.str();
+    b.rule(to_local(f, "svc", dnat)
+               .meta(NFT_META_L4PROTO)
+               .lookup(l4)
+               .immediate(bytes_of(f.parent))
+               .dnat(f.nfproto));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+Status parent_add_child(const std::string& ifname, uint32_t mark) {
+    std::string what = "add element '" + ifname + "' to map kids";
+    auto key = ifname_key(ifname);
+    if (!key) return make_error(EINVAL, what + ": invalid interface name");
+    auto exists = table_exists(kParentTable);
+    if (!exists.ok()) return exists.error().wrap(what);
+    if (!exists.value()) {
+        Batch b;
+        SetRef kids = add_parent_table(b);
+        add_kid(b, kids, ifname, *key, mark);
+        auto st = b.commit();
+        // EEXIST here means another process created the table since we looked (the
+        // fresh map cannot hold the element yet): fall through and just add the element.
+        if (st.ok() || st.error().code != EEXIST) return st;
+    }
+    Batch b;
+    add_kid(b, kKids, ifname, *key, mark);
+    return b.commit();
+}
+
+Status parent_remove_child(const std::string& ifname) {
+    std::string what = "delete element '" + ifname + "' from map kids";
+    auto key = ifname_key(ifname);
+    if (!key) return make_error(EINVAL, what + ": invalid interface name");
+    Batch b;
+    b.element(NFT_MSG_DELSETELEM, kParentTable, kKids, bytes_of(*key), std::nullopt, what);
+    return tolerate(b.commit(), ENOENT);
+}
+
+Status parent_remove_table() { return remove_table(kParentTable); }
+
+bool parent_table_exists() {
+    auto r = table_exists(kParentTable);
+    return r.ok() && r.value();
+}
+
+Status child_install(const ChildServices& spec) {
+    if (spec.parent4.family != AF_UNSPEC && spec.parent4.family != AF_INET)
+        return make_error(EINVAL, "install child table: parent4 is not an IPv4 address");
+    if (spec.parent6.family != AF_UNSPEC && spec.parent6.family != AF_INET6)
+        return make_error(EINVAL, "install child table: parent6 is not an IPv6 address");
+
+    Batch b;
+    b.table(kSpaceTable, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
+            std::string("add table ") + kSpaceTable);
+    SetRef local4 =
+        b.set(kSpaceTable,
+              SetSpec{.name = "local4", .key_type = kTypeIpAddr, .key_len = 4, .key_order = kBigEndian});
+    SetRef local6 =
+        b.set(kSpaceTable,
+              SetSpec{.name = "local6", .key_type = kTypeIp6Addr, .key_len = 16, .key_order = kBigEndian});
+    // Each concatenated field takes a whole 32-bit register, hence 4 + 4 bytes; like
+    // nft, no byte order is recorded for a concatenation as a whole.
+    SetRef hidden = b.set(
+        kSpaceTable,
+        SetSpec{.name = "hidden", .key_type = concat_type(kTypeInetProto, kTypeInetService), .key_len = 8});
+
+    for (const IpAddr& a : spec.local) {
+        if (a.family != AF_INET && a.family != AF_INET6)
+            return make_error(EINVAL, "install child table: local address of unknown family");
+        const SetRef& set = a.family == AF_INET ? local4 : local6;
+        b.element(NFT_MSG_NEWSETELEM, kSpaceTable, set, bytes_of(a), std::nullopt,
+                  "add element " + a.str() + " to set " + set.name);
+    }
+    for (const HiddenService& h : spec.hidden) {
+        std::array<uint8_t, 8> key{};
+        key[0] = h.proto;
+        uint16_t port = htons(h.port);
+        std::memcpy(&key[4], &port, sizeof port);
+        b.element(NFT_MSG_NEWSETELEM, kSpaceTable, hidden, key, std::nullopt,
+                  "add element " + proto_name(h.proto) + " . " + std::to_string(h.port) + " to set hidden");
+    }
+
+    b.chain(kSpaceTable, "raw_out", "filter", NF_INET_LOCAL_OUT, kPrioRaw);
+    b.chain(kSpaceTable, "raw_pre", "filter", NF_INET_PRE_ROUTING, kPrioRaw);
+    b.chain(kSpaceTable, "svc", "nat", NF_INET_PRE_ROUTING, kPrioDstnat);
+    add_family_rules(b, Family{"ip", NFPROTO_IPV4, 16, 4, local4, spec.parent4}, hidden);
+    add_family_rules(b, Family{"ip6", NFPROTO_IPV6, 24, 16, local6, spec.parent6}, hidden);
+    return b.commit();
+}
+
+Status child_remove() { return remove_table(kSpaceTable); }
+
+}  // namespace personalnet::nft

@@ -1,0 +1,558 @@
+// The nftables module against the real kernel: every test runs in a fresh network
+// namespace of a forked child (nothing reaches the host's ruleset) and checks what
+// `nft list` shows, comparing with what `nft -f` builds from the equivalent text.
+#include "lib/nft/nft.hpp"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pn_unit {
+namespace {
+
+namespace nft = personalnet::nft;
+using personalnet::IpAddr;
+using personalnet::Status;
+
+constexpr const char* kNft = "/usr/sbin/nft";
+constexpr const char* kIp = "/usr/sbin/ip";
+
+// Bodies return "" on success or a description of the first failed check.
+#define CHECK_THAT(cond, msg)                                       \
+    do {                                                            \
+        if (!(cond)) return std::string(#cond " failed: ") + (msg); \
+    } while (0)
+#define CHECK_OK(expr)                                                         \
+    do {                                                                       \
+        Status st_ = (expr);                                                   \
+        if (!st_.ok()) return std::string(#expr ": ") + st_.error().message(); \
+    } while (0)
+#define CHECK_RUN(...)                         \
+    do {                                       \
+        std::string err_ = run({__VA_ARGS__}); \
+        if (!err_.empty()) return err_;        \
+    } while (0)
+
+std::string read_all(int fd) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+void write_all(int fd, const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+        ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        off += static_cast<size_t>(n);
+    }
+}
+
+// Runs argv (absolute path first) with `input` on stdin; "" on exit status 0, else the
+// command and its stderr. Its stdout goes to *out.
+std::string run(const std::vector<std::string>& argv, std::string* out = nullptr,
+                const std::string& input = "") {
+    int in[2], o[2], e[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(o, O_CLOEXEC) != 0 || ::pipe2(e, O_CLOEXEC) != 0)
+        return "pipe failed";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(in[0], 0);
+        ::dup2(o[1], 1);
+        ::dup2(e[1], 2);
+        std::vector<char*> args;
+        args.reserve(argv.size() + 1);
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(o[1]);
+    ::close(e[1]);
+    write_all(in[1], input);  // small inputs: fits the pipe before the child reads
+    ::close(in[1]);
+    std::string sout = read_all(o[0]);
+    std::string serr = read_all(e[0]);
+    ::close(o[0]);
+    ::close(e[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (out) *out = sout;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+    std::string cmd;
+    for (const auto& a : argv) cmd += a + " ";
+    return cmd + "failed: " + serr;
+}
+
+// `nft list table inet <name>`, or "" when it does not exist.
+std::string listing(const char* table) {
+    std::string out;
+    if (!run({kNft, "list", "table", "inet", table}, &out).empty()) return "";
+    return out;
+}
+
+bool has(const std::string& text, const std::string& needle) {
+    return text.find(needle) != std::string::npos;
+}
+
+// Runs body in a forked child inside a new network namespace; returns its verdict.
+std::string in_netns(const std::function<std::string()>& body) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return "pipe failed";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(p[0]);
+        std::string r =
+            ::unshare(CLONE_NEWNET) == 0 ? body() : std::string("unshare: ") + std::strerror(errno);
+        write_all(p[1], r.empty() ? "OK" : r);
+        ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string r = read_all(p[0]);
+    ::close(p[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status)) return "test child died (status " + std::to_string(status) + "): " + r;
+    return r == "OK" ? "" : r;
+}
+
+class NftTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, nftables)";
+        if (::access(kNft, X_OK) != 0) GTEST_SKIP() << kNft << " not installed";
+    }
+};
+
+constexpr const char* kParentText = R"(table inet personalnet_parent {
+  map kids { type ifname : mark; elements = { "pn0011h" : 0x50000011 } }
+  chain pre {
+    type filter hook prerouting priority mangle;
+    ct state new ct mark set iifname map @kids
+    ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark
+  }
+  chain out {
+    type route hook output priority mangle;
+    ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark
+  }
+  chain post { type nat hook postrouting priority srcnat; }
+}
+)";
+
+constexpr const char* kSpaceText = R"(table inet personalnet_space {
+  set local4 { type ipv4_addr; elements = { 10.9.0.1, 192.0.2.7 } }
+  set local6 { type ipv6_addr; elements = { fd00::1 } }
+  set hidden { type inet_proto . inet_service; elements = { tcp . 7777, udp . 53 } }
+  chain raw_out {
+    type filter hook output priority raw;
+    ip daddr @local4 notrack
+    ip6 daddr @local6 notrack
+  }
+  chain raw_pre {
+    type filter hook prerouting priority raw;
+    iifname "lo" ip daddr @local4 ct zone set 0
+    iifname "lo" ip6 daddr @local6 ct zone set 0
+  }
+  chain svc {
+    type nat hook prerouting priority dstnat;
+    ip daddr @local4 socket transparent 0 return
+    ip daddr @local4 socket transparent 1 return
+    ip daddr @local4 meta l4proto . th dport @hidden return
+    ip daddr @local4 meta l4proto { tcp, udp } dnat ip to 169.254.101.1
+    ip6 daddr @local6 socket transparent 0 return
+    ip6 daddr @local6 socket transparent 1 return
+    ip6 daddr @local6 meta l4proto . th dport @hidden return
+    ip6 daddr @local6 meta l4proto { tcp, udp } dnat ip6 to fd70::1
+  }
+}
+)";
+
+nft::ChildServices space_spec() {
+    nft::ChildServices s;
+    s.local = {*IpAddr::parse("10.9.0.1"), *IpAddr::parse("fd00::1"), *IpAddr::parse("192.0.2.7")};
+    s.hidden = {{IPPROTO_TCP, 7777}, {IPPROTO_UDP, 53}};
+    s.parent4 = *IpAddr::parse("169.254.101.1");
+    s.parent6 = *IpAddr::parse("fd70::1");
+    return s;
+}
+
+// Loads `text` with nft itself and returns its listing of `table`, removing it again.
+std::string listing_by_nft(const std::string& text, const char* table, std::string* listed) {
+    std::string err = run({kNft, "-f", "-"}, nullptr, text);
+    if (!err.empty()) return err;
+    *listed = listing(table);
+    return run({kNft, "delete", "table", "inet", table});
+}
+
+TEST_F(NftTest, ParentTableListsLikeNftBuiltIt) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_THAT(!nft::parent_table_exists(), "table present in a fresh namespace");
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011));
+                  CHECK_THAT(nft::parent_table_exists(), "table missing after add");
+                  std::string ours = listing(nft::kParentTable);
+                  CHECK_THAT(has(ours, "ct mark set iifname map @kids"), ours);
+                  CHECK_THAT(has(ours, "\"pn0011h\" : 0x50000011"), ours);
+                  CHECK_THAT(has(ours, "type route hook output priority mangle"), ours);
+                  CHECK_THAT(has(ours, "type nat hook postrouting priority srcnat"), ours);
+
+                  CHECK_OK(nft::parent_remove_table());
+                  std::string theirs;
+                  std::string err = listing_by_nft(kParentText, nft::kParentTable, &theirs);
+                  if (!err.empty()) return err;
+                  CHECK_THAT(ours == theirs, "ours:\n" + ours + "nft's:\n" + theirs);
+                  return std::string();
+              }),
+              "");
+}
+
+TEST_F(NftTest, ParentAddsTwoChildrenAndRemovesOne) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011));
+                  CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012));
+                  std::string l = listing(nft::kParentTable);
+                  CHECK_THAT(has(l, "\"pn0011h\" : 0x50000011") && has(l, "\"pn0012h\" : 0x50000012"), l);
+
+                  CHECK_OK(nft::parent_remove_child("pn0011h"));
+                  l = listing(nft::kParentTable);
+                  CHECK_THAT(!has(l, "pn0011h"), l);
+                  CHECK_THAT(has(l, "\"pn0012h\" : 0x50000012"), l);
+                  CHECK_THAT(has(l, "ct mark set iifname map @kids"), "rules lost: " + l);
+                  // Removing what is not there is not an error.
+                  CHECK_OK(nft::parent_remove_child("pn0011h"));
+                  return std::string();
+              }),
+              "");
+}
+
+TEST_F(NftTest, DuplicateChildIsEexistAndChangesNothing) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011));
+                  std::string before = listing(nft::kParentTable);
+                  Status st = nft::parent_add_child("pn0011h", 0x50000099);
+                  CHECK_THAT(!st.ok(), "duplicate accepted");
+                  CHECK_THAT(st.error().code == EEXIST, st.error().message());
+                  CHECK_THAT(st.error().context == "add element 'pn0011h' to map kids", st.error().context);
+                  CHECK_THAT(listing(nft::kParentTable) == before, listing(nft::kParentTable));
+
+                  st = nft::parent_add_child("an-interface-name-too-long", 1);
+                  CHECK_THAT(!st.ok() && st.error().code == EINVAL, "long name accepted");
+                  return std::string();
+              }),
+              "");
+}
+
+size_t count(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
+TEST_F(NftTest, ConcurrentFirstChildrenCreateTheTableOnce) {
+    EXPECT_EQ(in_netns([] {
+                  constexpr int kProcs = 8;
+                  std::vector<pid_t> pids;
+                  for (int i = 0; i < kProcs; ++i) {
+                      pid_t pid = ::fork();
+                      if (pid == 0) {
+                          std::string name = "pn00" + std::to_string(20 + i) + "h";
+                          ::_exit(nft::parent_add_child(name, 0x50000020 + i).ok() ? 0 : 1);
+                      }
+                      pids.push_back(pid);
+                  }
+                  for (pid_t pid : pids) {
+                      int status = 0;
+                      ::waitpid(pid, &status, 0);
+                      CHECK_THAT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "an add failed");
+                  }
+                  std::string l = listing(nft::kParentTable);
+                  CHECK_THAT(count(l, "ct mark set iifname map @kids") == 1, l);
+                  CHECK_THAT(count(l, "\" : 0x500000") == kProcs, l);
+                  return std::string();
+              }),
+              "");
+}
+
+TEST_F(NftTest, ParentTableRemovalIsIdempotentAndReversible) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_OK(nft::parent_remove_table());  // absent: fine
+                  CHECK_OK(nft::parent_remove_child("pn0011h"));
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011));
+                  CHECK_OK(nft::parent_remove_table());
+                  CHECK_THAT(!nft::parent_table_exists(), "table survived removal");
+                  CHECK_THAT(listing(nft::kParentTable).empty(), listing(nft::kParentTable));
+                  CHECK_OK(nft::parent_remove_table());
+                  CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012));
+                  std::string l = listing(nft::kParentTable);
+                  CHECK_THAT(has(l, "\"pn0012h\" : 0x50000012") && !has(l, "pn0011h"), l);
+                  return std::string();
+              }),
+              "");
+}
+
+TEST_F(NftTest, ChildTableListsLikeNftBuiltIt) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_OK(nft::child_install(space_spec()));
+                  std::string ours = listing(nft::kSpaceTable);
+                  for (const char* line : {"ip daddr @local4 notrack", "ip6 daddr @local6 notrack",
+                                           "iifname \"lo\" ip daddr @local4 ct zone set 0",
+                                           "ip daddr @local4 socket transparent 0 return",
+                                           "ip6 daddr @local6 socket transparent 1 return",
+                                           "ip daddr @local4 meta l4proto . th dport @hidden return",
+                                           "meta l4proto { tcp, udp } dnat ip to 169.254.101.1",
+                                           "meta l4proto { tcp, udp } dnat ip6 to fd70::1", "tcp . 7777",
+                                           "udp . 53", "type inet_proto . inet_service", "fd00::1"})
+                      CHECK_THAT(has(ours, line), std::string(line) + " not in\n" + ours);
+
+                  CHECK_OK(nft::child_remove());
+                  std::string theirs;
+                  std::string err = listing_by_nft(kSpaceText, nft::kSpaceTable, &theirs);
+                  if (!err.empty()) return err;
+                  CHECK_THAT(ours == theirs, "ours:\n" + ours + "nft's:\n" + theirs);
+                  return std::string();
+              }),
+              "");
+}
+
+TEST_F(NftTest, ChildWithoutUplinkFamilyHasNoDnatForIt) {
+    EXPECT_EQ(in_netns([] {
+                  nft::ChildServices s;
+                  s.local = {*IpAddr::parse("10.9.0.1")};
+                  s.parent4 = *IpAddr::parse("169.254.101.1");
+                  CHECK_OK(nft::child_install(s));
+                  std::string l = listing(nft::kSpaceTable);
+                  CHECK_THAT(has(l, "dnat ip to 169.254.101.1") && !has(l, "dnat ip6"), l);
+                  CHECK_THAT(has(l, "ip6 daddr @local6 socket transparent 0 return"), l);
+
+                  s.parent4 = *IpAddr::parse("fd70::1");
+                  Status st = nft::child_install(s);
+                  CHECK_THAT(!st.ok() && st.error().code == EINVAL, "v6 parent4 accepted");
+                  return std::string();
+              }),
+              "");
+}
+
+TEST_F(NftTest, ChildRemoveIsIdempotent) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_OK(nft::child_remove());
+                  CHECK_OK(nft::child_install(space_spec()));
+                  CHECK_OK(nft::child_remove());
+                  CHECK_THAT(listing(nft::kSpaceTable).empty(), listing(nft::kSpaceTable));
+                  CHECK_OK(nft::child_remove());
+                  return std::string();
+              }),
+              "");
+}
+
+TEST_F(NftTest, FailedBatchesLeaveNothingBehind) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_OK(nft::child_install(space_spec()));
+                  std::string before = listing(nft::kSpaceTable);
+                  nft::ChildServices other;
+                  other.local = {*IpAddr::parse("10.1.1.1")};
+                  other.hidden = {{IPPROTO_TCP, 1}};
+                  Status st = nft::child_install(other);
+                  CHECK_THAT(!st.ok() && st.error().code == EEXIST, "second install accepted");
+                  CHECK_THAT(st.error().context == "add table personalnet_space", st.error().context);
+                  CHECK_THAT(listing(nft::kSpaceTable) == before, listing(nft::kSpaceTable));
+                  CHECK_OK(nft::child_remove());
+
+                  // The failing message is the last one of a batch that would have
+                  // created everything: nothing of it may appear.
+                  nft::ChildServices dup = space_spec();
+                  dup.hidden.push_back({IPPROTO_TCP, 7777});
+                  st = nft::child_install(dup);
+                  CHECK_THAT(!st.ok() && st.error().code == EEXIST, "duplicate hidden service accepted");
+                  CHECK_THAT(st.error().context == "add element tcp . 7777 to set hidden",
+                             st.error().context);
+                  std::string all;
+                  std::string err = run({kNft, "list", "ruleset"}, &all);
+                  if (!err.empty()) return err;
+                  CHECK_THAT(all.empty(), all);
+                  return std::string();
+              }),
+              "");
+}
+
+TEST_F(NftTest, OversizedBatchIsRefusedWhole) {
+    EXPECT_EQ(in_netns([] {
+                  nft::ChildServices s = space_spec();
+                  for (int i = 0; i < 4000; ++i)
+                      s.local.push_back(
+                          IpAddr::v4(10, 200, static_cast<uint8_t>(i / 256), static_cast<uint8_t>(i % 256)));
+                  Status st = nft::child_install(s);
+                  CHECK_THAT(!st.ok() && st.error().code == EMSGSIZE, st.ok() ? "ok" : st.error().message());
+                  CHECK_THAT(listing(nft::kSpaceTable).empty(), listing(nft::kSpaceTable));
+                  return std::string();
+              }),
+              "");
+}
+
+// ---------------------------------------------------------------------------------------
+// Behaviour: a parent namespace P and a child C joined by a veth pair, configured the way
+// lib/space does. C carries P's address 10.9.0.1; connections from C to it reach C's own
+// listener when there is one, P's otherwise, except for hidden services.
+
+std::string sysctl(const std::string& key, const std::string& value) {
+    std::string path = "/proc/sys/net/" + key;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return "open " + path + ": " + std::strerror(errno);
+    bool ok = ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+    ::close(fd);
+    return ok ? "" : "write " + path;
+}
+#define CHECK_SYSCTL(k, v)               \
+    do {                                 \
+        std::string err_ = sysctl(k, v); \
+        if (!err_.empty()) return err_;  \
+    } while (0)
+
+sockaddr_in v4addr(const char* ip, uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    ::inet_pton(AF_INET, ip, &a.sin_addr);
+    return a;
+}
+
+int tcp_listen(uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a = v4addr("0.0.0.0", port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 8) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// 0 when connected, else the errno (ETIMEDOUT after 3 s).
+int tcp_connect(const char* ip, uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in a = v4addr(ip, port);
+    int err = 0;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        err = errno;
+        if (err == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            if (::poll(&p, 1, 3000) != 1) {
+                err = ETIMEDOUT;
+            } else {
+                socklen_t len = sizeof err;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            }
+        }
+    }
+    ::close(fd);
+    return err;
+}
+
+// The source address of a connection pending on listener fd, or "" if none arrives
+// within timeout_ms.
+std::string accepted_from(int fd, int timeout_ms = 1000) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) != 1) return "";
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    int c = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+    if (c < 0) return "";
+    ::close(c);
+    char buf[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &peer.sin_addr, buf, sizeof buf);
+    return buf;
+}
+
+std::string behaviour_body() {
+    // We start in P; C is made with a second unshare and we switch between the two.
+    int p_ns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    CHECK_RUN(kIp, "link", "add", "vp", "address", "02:00:00:00:00:01", "type", "veth", "peer", "name", "vc",
+              "address", "02:00:00:00:00:02");
+    CHECK_THAT(::unshare(CLONE_NEWNET) == 0, std::strerror(errno));
+    int c_ns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    CHECK_THAT(::setns(p_ns, CLONE_NEWNET) == 0, std::strerror(errno));
+    std::string c_path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(c_ns);
+    CHECK_RUN(kIp, "link", "set", "vc", "netns", c_path);
+
+    // P: the host. 10.9.0.1 is its address; replies to the child are steered by mark.
+    CHECK_SYSCTL("ipv4/conf/all/rp_filter", "0");
+    CHECK_SYSCTL("ipv4/conf/vp/rp_filter", "0");
+    CHECK_SYSCTL("ipv4/conf/vp/accept_local", "1");
+    CHECK_RUN(kIp, "link", "set", "lo", "up");
+    CHECK_RUN(kIp, "addr", "add", "10.9.0.1/32", "dev", "lo");
+    CHECK_RUN(kIp, "addr", "add", "169.254.101.1/32", "dev", "vp", "scope", "link");
+    CHECK_RUN(kIp, "link", "set", "vp", "up");
+    CHECK_RUN(kIp, "neigh", "add", "169.254.101.2", "lladdr", "02:00:00:00:00:02", "dev", "vp");
+    CHECK_RUN(kIp, "route", "add", "169.254.101.2/32", "dev", "vp", "scope", "link");
+    CHECK_RUN(kIp, "route", "add", "default", "via", "169.254.101.2", "dev", "vp", "onlink", "table", "100");
+    // The mark must win over the local table, which also holds 10.9.0.1.
+    CHECK_RUN(kIp, "rule", "add", "pref", "100", "fwmark", "0x50000011", "lookup", "100");
+    CHECK_RUN(kIp, "rule", "add", "pref", "200", "lookup", "local");
+    CHECK_RUN(kIp, "rule", "del", "pref", "0");
+    CHECK_OK(nft::parent_add_child("vp", 0x50000011));
+    int p_open = tcp_listen(8080);
+    int p_hidden = tcp_listen(8082);
+    CHECK_THAT(p_open >= 0 && p_hidden >= 0, "listen in P");
+
+    // C: the space.
+    CHECK_THAT(::setns(c_ns, CLONE_NEWNET) == 0, std::strerror(errno));
+    CHECK_SYSCTL("ipv4/ip_forward", "1");
+    CHECK_SYSCTL("ipv4/conf/all/rp_filter", "0");
+    CHECK_SYSCTL("ipv4/conf/lo/accept_local", "1");
+    CHECK_RUN(kIp, "link", "set", "lo", "up");
+    CHECK_RUN(kIp, "addr", "add", "169.254.101.2/32", "dev", "vc", "scope", "link");
+    CHECK_RUN(kIp, "addr", "add", "10.9.0.1/32", "dev", "vc");
+    CHECK_RUN(kIp, "link", "set", "vc", "up");
+    CHECK_RUN(kIp, "neigh", "add", "169.254.101.1", "lladdr", "02:00:00:00:00:01", "dev", "vc");
+    CHECK_RUN(kIp, "route", "add", "169.254.101.1/32", "dev", "vc", "scope", "link");
+    nft::ChildServices s;
+    s.local = {*IpAddr::parse("10.9.0.1")};
+    s.hidden = {{IPPROTO_TCP, 8082}};
+    s.parent4 = *IpAddr::parse("169.254.101.1");
+    CHECK_OK(nft::child_install(s));
+    int c_own = tcp_listen(8081);
+    CHECK_THAT(c_own >= 0, "listen in C");
+
+    // No listener in C: handed to P, which sees the child's connection from 10.9.0.1.
+    int err = tcp_connect("10.9.0.1", 8080);
+    CHECK_THAT(err == 0, std::string("connect to P's service: ") + std::strerror(err));
+    std::string from = accepted_from(p_open);
+    CHECK_THAT(from == "10.9.0.1", "P's listener saw '" + from + "'");
+    // C's own listener wins.
+    err = tcp_connect("10.9.0.1", 8081);
+    CHECK_THAT(err == 0, std::string("connect to C's service: ") + std::strerror(err));
+    from = accepted_from(c_own);
+    CHECK_THAT(from == "10.9.0.1", "C's listener saw '" + from + "'");
+    // Hidden: stays in C, where nothing listens.
+    err = tcp_connect("10.9.0.1", 8082);
+    CHECK_THAT(err == ECONNREFUSED, std::string("hidden service: ") + std::strerror(err));
+    from = accepted_from(p_hidden, 200);
+    CHECK_THAT(from.empty(), "hidden service reached P from " + from);
+    return std::string();
+}
+
+TEST_F(NftTest, ChildConnectionsReachParentUnlessLocalOrHidden) {
+    if (::access(kIp, X_OK) != 0) GTEST_SKIP() << kIp << " not installed";
+    EXPECT_EQ(in_netns(behaviour_body), "");
+}
+
+}  // namespace
+}  // namespace pn_unit
