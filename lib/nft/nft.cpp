@@ -32,6 +32,8 @@
 #include <span>
 #include <utility>
 
+#include "lib/core/nlack.hpp"
+
 namespace personalnet::nft {
 namespace {
 
@@ -100,21 +102,6 @@ std::span<const uint8_t> bytes_of(const T& v) {
 // ---------------------------------------------------------------------------------------
 // Talking to the kernel.
 
-std::string extack_of(const nlmsghdr* nlh) {
-    if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return {};
-    const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-    size_t offset = sizeof(*err);
-    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
-    const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
-    for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, offset));
-         mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr)));
-         attr = mnl_attr_next(attr)) {
-        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-            return mnl_attr_get_str(attr);
-    }
-    return {};
-}
-
 // Sends `len` bytes holding the messages numbered first_seq.. (one per entry of `what`,
 // each carrying NLM_F_ACK) and collects their ACKs. The first failing message, in batch
 // order, becomes the Error, named by its entry in `what`.
@@ -158,11 +145,11 @@ Status exchange(const void* msg, size_t len, uint32_t first_seq, const std::vect
             if (seq < first_seq || seq - first_seq >= what.size()) {
                 // Not one of ours: the kernel rejected the batch as a whole.
                 if (err->error == 0) continue;
-                return Error{-err->error, "nftables batch", extack_of(nlh)};
+                return Error{-err->error, "nftables batch", nlack::extack_of(nlh)};
             }
             --pending;
             if (err->error != 0 && (!first || seq < first_failed)) {
-                first = Error{-err->error, what[seq - first_seq], extack_of(nlh)};
+                first = Error{-err->error, what[seq - first_seq], nlack::extack_of(nlh)};
                 first_failed = seq;
             }
         }
