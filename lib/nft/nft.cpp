@@ -69,6 +69,7 @@ T* must(T* p) {
 // uses these datatype ids and byte orders to print keys as names instead of hex.
 
 enum : uint32_t {
+    kTypeInteger = 4,
     kTypeIpAddr = 7,
     kTypeIp6Addr = 8,
     kTypeInetProto = 12,
@@ -173,6 +174,20 @@ struct SetRef {
     uint32_t id = 0;
 };
 
+// nft describes a map whose value has no datatype of its own by the expression that
+// produced it ("typeof iifname : ct zone"), stored in the set's user data. The numbers
+// are nft's own (expression kinds of nftables 1.0.x, Debian 12); nft falls back to
+// printing the bare type if it does not understand them, so they only affect listings.
+struct Typeof {
+    uint32_t key_meta;  // the key is `meta KEY`
+    uint32_t data_ct;   // the value is `ct KEY` (any direction)
+};
+constexpr uint32_t kNftExprMeta = 9;
+constexpr uint32_t kNftExprCt = 12;
+constexpr uint8_t kUdataMetaKey = 0;
+constexpr uint8_t kUdataCtKey = 0;
+constexpr uint8_t kUdataCtDir = 1;
+
 struct SetSpec {
     const char* name;
     uint32_t flags = 0;
@@ -208,6 +223,12 @@ public:
     }
     Rule& ct_set(uint32_t key) {
         return add(expr("ct", {{NFTNL_EXPR_CT_KEY, key}, {NFTNL_EXPR_CT_SREG, NFT_REG_1}}));
+    }
+    // `ct original KEY set`: only the original direction of the flow gets the value.
+    Rule& ct_set_original(uint32_t key) {
+        ExprPtr e = expr("ct", {{NFTNL_EXPR_CT_KEY, key}, {NFTNL_EXPR_CT_SREG, NFT_REG_1}});
+        nftnl_expr_set_u8(e.get(), NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
+        return add(std::move(e));
     }
     Rule& socket(uint32_t key) {
         return add(expr("socket", {{NFTNL_EXPR_SOCKET_KEY, key}, {NFTNL_EXPR_SOCKET_DREG, NFT_REG_1}}));
@@ -306,7 +327,8 @@ public:
             [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, c.get()); });
     }
 
-    SetRef set(const char* table, const SetSpec& spec, uint32_t size_hint = 0) {
+    SetRef set(const char* table, const SetSpec& spec, uint32_t size_hint = 0,
+               std::optional<Typeof> typeof_expr = std::nullopt) {
         SetRef ref{spec.name, ++set_ids_};
         SetPtr s = set_object(table, ref);
         nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, spec.flags);
@@ -319,6 +341,11 @@ public:
             nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, spec.data_len);
             nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_DATABYTEORDER, spec.data_order);
         }
+        if (typeof_expr) {
+            put_typeof(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF, kNftExprMeta, {{kUdataMetaKey, typeof_expr->key_meta}});
+            put_typeof(ud.get(), NFTNL_UDATA_SET_DATA_TYPEOF, kNftExprCt,
+                       {{kUdataCtKey, typeof_expr->data_ct}, {kUdataCtDir, 0xffffffff}});
+        }
         nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()),
                            nftnl_udata_buf_len(ud.get()));
         if (size_hint != 0) nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, size_hint);
@@ -330,13 +357,23 @@ public:
         return ref;
     }
 
+    static void put_typeof(nftnl_udata_buf* ud, uint8_t which, uint32_t expr_kind,
+                           std::initializer_list<std::pair<uint8_t, uint32_t>> attrs) {
+        nftnl_udata* outer = nftnl_udata_nest_start(ud, which);
+        nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_TYPEOF_EXPR, expr_kind);
+        nftnl_udata* inner = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_TYPEOF_DATA);
+        for (auto [type, value] : attrs) nftnl_udata_put_u32(ud, type, value);
+        nftnl_udata_nest_end(ud, inner);
+        nftnl_udata_nest_end(ud, outer);
+    }
+
     // Adds (or with type NFT_MSG_DELSETELEM deletes) one element; `data` only for maps.
     void element(uint16_t type, const char* table, const SetRef& set, std::span<const uint8_t> key,
-                 std::optional<uint32_t> data, std::string what) {
+                 std::optional<std::span<const uint8_t>> data, std::string what) {
         SetPtr s = set_object(table, set);
         ElemPtr e(must(nftnl_set_elem_alloc()));
         nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
-        if (data) nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, &*data, sizeof *data);
+        if (data) nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, data->data(), static_cast<uint32_t>(data->size()));
         nftnl_set_elem_add(s.get(), e.release());  // the set owns it from here
         uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0;
         add(type, flags, std::move(what),
@@ -418,10 +455,14 @@ Status remove_table(const char* name) {
 // The parent table.
 
 const SetRef kKids{"kids", 0};
+const SetRef kZones{"zones", 0};
 
-void add_kid(Batch& b, const SetRef& kids, const std::string& ifname, const IfnameKey& key, uint32_t mark) {
-    b.element(NFT_MSG_NEWSETELEM, kParentTable, kids, bytes_of(key), mark,
+void add_kid(Batch& b, const SetRef& kids, const SetRef& zones, const std::string& ifname, const IfnameKey& key,
+             uint32_t mark, uint16_t zone) {
+    b.element(NFT_MSG_NEWSETELEM, kParentTable, kids, bytes_of(key), bytes_of(mark),
               "add element '" + ifname + "' to map kids");
+    b.element(NFT_MSG_NEWSETELEM, kParentTable, zones, bytes_of(key), bytes_of(zone),
+              "add element '" + ifname + "' to map zones");
 }
 
 // The reply-direction rule shared by pre and out: replies to a child's flows carry the
@@ -436,7 +477,7 @@ Rule reply_mark_rule(const char* chain) {
 }
 
 // Table, map and chains; the caller adds the first element in the same batch.
-SetRef add_parent_table(Batch& b) {
+std::pair<SetRef, SetRef> add_parent_table(Batch& b) {
     b.table(kParentTable, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
             std::string("add table ") + kParentTable);
     SetRef kids = b.set(kParentTable, SetSpec{.name = kKids.name.c_str(),
@@ -447,9 +488,28 @@ SetRef add_parent_table(Batch& b) {
                                               .data_type = kTypeMark,
                                               .data_len = sizeof(uint32_t),
                                               .data_order = kHostEndian});
+    // ct zone is 16 bits in host order; nft has no type of its own for it.
+    SetRef zones = b.set(kParentTable, SetSpec{.name = kZones.name.c_str(),
+                                               .flags = NFT_SET_MAP,
+                                               .key_type = kTypeIfname,
+                                               .key_len = IFNAMSIZ,
+                                               .key_order = kHostEndian,
+                                               .data_type = kTypeInteger,
+                                               .data_len = sizeof(uint16_t),
+                                               .data_order = kHostEndian},
+                         0, Typeof{NFT_META_IIFNAME, NFT_CT_ZONE});
+    b.chain(kParentTable, "raw", "filter", NF_INET_PRE_ROUTING, kPrioRaw);
     b.chain(kParentTable, "pre", "filter", NF_INET_PRE_ROUTING, kPrioMangle);
     b.chain(kParentTable, "out", "route", NF_INET_LOCAL_OUT, kPrioMangle);
     b.chain(kParentTable, "post", "nat", NF_INET_POST_ROUTING, kPrioSrcnat);
+
+    // Each child's flows get a conntrack zone of their own in the original direction
+    // only: a child's flow never matches the parent's (or a sibling's) flow with the
+    // same tuple, while the replies, all in zone 0, still find every flow, so the null
+    // NAT binding sees the clash and remaps the source port.
+    Rule zone(kParentTable, "raw", "ct original zone set iifname map @zones");
+    zone.meta(NFT_META_IIFNAME).lookup(zones, true).ct_set_original(NFT_CT_ZONE);
+    b.rule(zone);
 
     Rule tag(kParentTable, "pre", "ct state new ct mark set iifname map @kids");
     tag.ct(NFT_CT_STATE).mask(NF_CT_STATE_BIT(IP_CT_NEW)).cmp(NFT_CMP_NEQ, bytes_of(uint32_t{0}));
@@ -457,7 +517,7 @@ SetRef add_parent_table(Batch& b) {
     b.rule(tag);
     b.rule(reply_mark_rule("pre"));
     b.rule(reply_mark_rule("out"));
-    return kids;
+    return {kids, zones};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -468,8 +528,10 @@ struct Family {
     uint8_t nfproto;
     uint32_t daddr_offset;
     uint32_t addr_len;
+    uint32_t saddr_offset;
     SetRef local;
     const IpAddr& parent;
+    const IpAddr& down;
 };
 
 // "<ip> daddr @<local>": the prefix every child rule starts with.
@@ -485,7 +547,14 @@ std::string proto_name(uint8_t proto) {
 }
 
 void add_family_rules(Batch& b, const Family& f, const SetRef& hidden) {
-    b.rule(to_local(f, "raw_out", "notrack").notrack());
+    if (f.down.family == AF_UNSPEC) {
+        b.rule(to_local(f, "raw_out", "notrack").notrack());
+    } else {
+        b.rule(to_local(f, "raw_out", std::string(f.ip) + " saddr != " + f.down.str() + " notrack")
+                   .payload(NFT_PAYLOAD_NETWORK_HEADER, f.saddr_offset, f.addr_len)
+                   .cmp(NFT_CMP_NEQ, bytes_of(f.down))
+                   .notrack());
+    }
 
     IfnameKey lo = *ifname_key("lo");
     Rule zone(kSpaceTable, "raw_pre",
@@ -533,7 +602,7 @@ void add_family_rules(Batch& b, const Family& f, const SetRef& hidden) {
 
 // ---------------------------------------------------------------------------------------
 
-Status parent_add_child(const std::string& ifname, uint32_t mark) {
+Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t zone) {
     std::string what = "add element '" + ifname + "' to map kids";
     auto key = ifname_key(ifname);
     if (!key) return make_error(EINVAL, what + ": invalid interface name");
@@ -541,15 +610,15 @@ Status parent_add_child(const std::string& ifname, uint32_t mark) {
     if (!exists.ok()) return exists.error().wrap(what);
     if (!exists.value()) {
         Batch b;
-        SetRef kids = add_parent_table(b);
-        add_kid(b, kids, ifname, *key, mark);
+        auto [kids, zones] = add_parent_table(b);
+        add_kid(b, kids, zones, ifname, *key, mark, zone);
         auto st = b.commit();
         // EEXIST here means another process created the table since we looked (the
         // fresh map cannot hold the element yet): fall through and just add the element.
         if (st.ok() || st.error().code != EEXIST) return st;
     }
     Batch b;
-    add_kid(b, kKids, ifname, *key, mark);
+    add_kid(b, kKids, kZones, ifname, *key, mark, zone);
     return b.commit();
 }
 
@@ -559,6 +628,8 @@ Status parent_remove_child(const std::string& ifname) {
     if (!key) return make_error(EINVAL, what + ": invalid interface name");
     Batch b;
     b.element(NFT_MSG_DELSETELEM, kParentTable, kKids, bytes_of(*key), std::nullopt, what);
+    b.element(NFT_MSG_DELSETELEM, kParentTable, kZones, bytes_of(*key), std::nullopt,
+              "delete element '" + ifname + "' from map zones");
     return tolerate(b.commit(), ENOENT);
 }
 
@@ -574,6 +645,10 @@ Status child_install(const ChildServices& spec) {
         return make_error(EINVAL, "install child table: parent4 is not an IPv4 address");
     if (spec.parent6.family != AF_UNSPEC && spec.parent6.family != AF_INET6)
         return make_error(EINVAL, "install child table: parent6 is not an IPv6 address");
+    if (spec.down4.family != AF_UNSPEC && spec.down4.family != AF_INET)
+        return make_error(EINVAL, "install child table: down4 is not an IPv4 address");
+    if (spec.down6.family != AF_UNSPEC && spec.down6.family != AF_INET6)
+        return make_error(EINVAL, "install child table: down6 is not an IPv6 address");
 
     Batch b;
     b.table(kSpaceTable, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
@@ -609,8 +684,8 @@ Status child_install(const ChildServices& spec) {
     b.chain(kSpaceTable, "raw_out", "filter", NF_INET_LOCAL_OUT, kPrioRaw);
     b.chain(kSpaceTable, "raw_pre", "filter", NF_INET_PRE_ROUTING, kPrioRaw);
     b.chain(kSpaceTable, "svc", "nat", NF_INET_PRE_ROUTING, kPrioDstnat);
-    add_family_rules(b, Family{"ip", NFPROTO_IPV4, 16, 4, local4, spec.parent4}, hidden);
-    add_family_rules(b, Family{"ip6", NFPROTO_IPV6, 24, 16, local6, spec.parent6}, hidden);
+    add_family_rules(b, Family{"ip", NFPROTO_IPV4, 16, 4, 12, local4, spec.parent4, spec.down4}, hidden);
+    add_family_rules(b, Family{"ip6", NFPROTO_IPV6, 24, 16, 8, local6, spec.parent6, spec.down6}, hidden);
     return b.commit();
 }
 

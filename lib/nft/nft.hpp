@@ -4,6 +4,9 @@
 //
 // Parent side ("personalnet_parent", in a namespace that has child spaces):
 //   map kids { type ifname : mark }            host-side veth name -> 0x5000LLLL
+//   map zones { type ifname : integer }        host-side veth name -> LLLL (ct zone)
+//   chain raw { type filter hook prerouting priority raw (-300);
+//       ct original zone set iifname map @zones }
 //   chain pre  { type filter hook prerouting priority mangle (-150);
 //       ct state new ct mark set iifname map @kids
 //       ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark }
@@ -18,7 +21,7 @@
 //   set local4 { type ipv4_addr }  set local6 { type ipv6_addr }   the host addresses
 //   set hidden { type inet_proto . inet_service }                  hidden services
 //   chain raw_out { type filter hook output priority raw (-300);
-//       ip daddr @local4 notrack ; ip6 daddr @local6 notrack }
+//       ip daddr @local4 ip saddr != <down4> notrack ; (same for ip6 / down6) }
 //   chain raw_pre { type filter hook prerouting priority raw (-300);
 //       iifname "lo" ip daddr @local4 ct zone set 0 ; (same for ip6) }
 //   chain svc { type nat hook prerouting priority dstnat (-100);
@@ -29,7 +32,9 @@
 //   Why raw_out/raw_pre: nft's socket expression is useless in the output hook (it sees
 //   the sending socket), so locally generated connections to the host address are left
 //   untracked in output and tracked afresh when they come back in through lo, where the
-//   socket lookup decides between the child's own listener and the parent's.
+//   socket lookup decides between the child's own listener and the parent's. Replies of
+//   this space's listeners to its own children come from down4/down6 (their DNAT target)
+//   and must stay tracked, or they would never reach the conntrack that steers them back.
 #pragma once
 
 #include <cstdint>
@@ -47,9 +52,9 @@ inline constexpr const char* kSpaceTable = "personalnet_space";
 // All functions act on the network namespace current in the calling thread
 // (they open their own NETLINK_NETFILTER socket per call).
 
-// Creates the parent table if it does not exist yet and adds {ifname : mark} to kids,
-// in one batch. Idempotent for the table; EEXIST if the element exists.
-Status parent_add_child(const std::string& ifname, uint32_t mark);
+// Creates the parent table if it does not exist yet and adds {ifname : mark} to kids and
+// {ifname : zone} to zones, in one batch. Idempotent for the table; EEXIST if the element exists.
+Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t zone);
 // Removes the element (ENOENT tolerated).
 Status parent_remove_child(const std::string& ifname);
 // Deletes the whole parent table (ENOENT tolerated).
@@ -66,6 +71,8 @@ struct ChildServices {
     std::vector<HiddenService> hidden;
     IpAddr parent4;                      // DNAT target for IPv4 (parent side of the uplink)
     IpAddr parent6;                      // DNAT target for IPv6
+    IpAddr down4;                        // where this space's own children reach it (IPv4)
+    IpAddr down6;                        // ... and IPv6; replies from there stay tracked
 };
 
 // Creates the child table in one batch (fails with EEXIST if present).

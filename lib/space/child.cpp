@@ -116,6 +116,8 @@ Status configure_child(netlink::Socket& s, const Inheritance& inh, const SpaceSp
         for (const auto& h : spec.hidden_services) svc.hidden.push_back({h.proto, h.port});
         svc.parent4 = link4(depth, 1);
         svc.parent6 = service6(depth);
+        svc.down4 = link4(depth + 1, 1);
+        svc.down6 = service6(depth + 1);
         PN_TRY(nft::child_install(svc), "inherit services");
     }
     return {};

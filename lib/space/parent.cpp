@@ -16,7 +16,20 @@ namespace personalnet::space {
 
 namespace {
 
-constexpr const char* kForwardKeys[] = {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"};
+// Settings a parent needs while it has children; the previous values are saved and
+// restored with the last child. Early demux must be off: it hands an arriving packet to
+// a local established socket with the same 4-tuple before policy routing runs, so a
+// reply meant for a child whose flow shares a tuple with one of the parent's own (its
+// port was remapped on the wire, not in the child) would be swallowed by the parent.
+struct Setting {
+    const char* key;
+    const char* value;
+};
+constexpr Setting kParentSettings[] = {
+    {"net.ipv4.ip_forward", "1"},
+    {"net.ipv6.conf.all.forwarding", "1"},
+    {"net.ipv4.ip_early_demux", "0"},  // covers IPv6 too
+};
 constexpr int kFamilies[] = {AF_INET, AF_INET6};
 
 bool tolerated(const Status& st, int code) { return st.ok() || st.error().code == code; }
@@ -60,14 +73,14 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
     }
     if (::access((dir + "/saved").c_str(), F_OK) != 0) {
         std::string saved;
-        for (const char* k : kForwardKeys) {
-            auto v = sys::get_sysctl(k);
-            if (!v.ok()) return v.error().wrap("save forwarding setting");
-            saved += std::string(k) + "=" + v.value() + "\n";
+        for (const auto& [key, value] : kParentSettings) {
+            auto v = sys::get_sysctl(key);
+            if (!v.ok()) return v.error().wrap("save parent settings");
+            saved += std::string(key) + "=" + v.value() + "\n";
         }
-        PN_TRY(sys::write_atomic(dir + "/saved", saved), "save forwarding settings");
+        PN_TRY(sys::write_atomic(dir + "/saved", saved), "save parent settings");
     }
-    for (const char* k : kForwardKeys) PN_TRY(sys::set_sysctl(k, "1"), "enable forwarding");
+    for (const auto& [key, value] : kParentSettings) PN_TRY(sys::set_sysctl(key, value), "configure parent");
 
     auto s = netlink::Socket::open();
     if (!s.ok()) return s.error().wrap("parent setup");
@@ -108,7 +121,7 @@ Status parent_teardown(const ParentRef& p) {
             pos = nl == std::string::npos ? text.size() : nl + 1;
             auto eq = line.find('=');
             if (eq != std::string::npos)
-                PN_TRY(sys::set_sysctl(line.substr(0, eq), line.substr(eq + 1)), "restore forwarding");
+                PN_TRY(sys::set_sysctl(line.substr(0, eq), line.substr(eq + 1)), "restore parent settings");
         }
         (void)::unlink((dir + "/saved").c_str());
     }
@@ -151,7 +164,7 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
         PN_TRY(netlink::add_route(s, r), "reply route to " + ifname);
         PN_TRY(netlink::add_rule(s, child_rule(fam, label)), "reply rule for " + ifname);
     }
-    PN_TRY(nft::parent_add_child(ifname, mark_of(label)), "reply steering for " + ifname);
+    PN_TRY(nft::parent_add_child(ifname, mark_of(label), label), "reply steering for " + ifname);
     return {};
 }
 

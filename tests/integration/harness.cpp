@@ -222,7 +222,7 @@ std::string Host::snapshot() const {
              {"ip", "route", "show", "table", "all"},
              {"ip", "-6", "route", "show", "table", "all"},
              {"nft", "list", "ruleset"},
-             {"sysctl", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}}) {
+             {"sysctl", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.ip_early_demux"}}) {
         auto r = run(cmd);
         s += "## " + cmd[0] + " " + cmd[1] + "\n" + r.out;
     }

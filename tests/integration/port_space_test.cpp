@@ -55,19 +55,20 @@ TEST_F(SpaceTest, UplinkCarriesHostAddressesAndTrafficLeavesWithThem) {
 }
 
 // 2. Parent and two spaces connect to one remote service from the same source port.
+// The first space comes first: conntrack in the parent starts tracking when a namespace
+// gets its first child, and a parent flow idle since before then is unknown to it (see
+// docs/ARCHITECTURE.md, known limits). Whoever comes later is remapped, host included.
 TEST_F(SpaceTest, SameSourcePortClashIsRemappedNotRefused) {
     auto srv = B().serve("tcp", "0.0.0.0", 7000, "B");
-    std::vector<Proc> clients;
-    std::set<std::string> peers;
     auto hold = probe({"connect", "tcp", "10.9.0.2", "7000", "--bind-port", "40000", "--hold"});
-    clients.push_back(A().spawn(hold));
     std::vector<std::string> in_space = {bin("mkportspace"), "-q", "--"};
     in_space.insert(in_space.end(), hold.begin(), hold.end());
-    clients.push_back(A().spawn(in_space));
-    clients.push_back(A().spawn(in_space));
-    for (auto& c : clients) {
-        std::string connected = c.read_line();
-        EXPECT_EQ(connected, "connected local=10.9.0.1:40000");
+    std::vector<Proc> clients;
+    std::set<std::string> peers;
+    for (const auto& argv : {in_space, hold, in_space}) {
+        clients.push_back(A().spawn(argv));
+        auto& c = clients.back();
+        EXPECT_EQ(c.read_line(), "connected local=10.9.0.1:40000") << "every client believes it has port 40000";
         std::string reply = c.read_line();
         EXPECT_TRUE(contains(reply, "B peer=10.9.0.1:")) << reply;
         peers.insert(reply);

@@ -1,5 +1,6 @@
 #include "tests/sim/simhosts.hpp"
 
+#include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/space/netns.hpp"
 
@@ -48,10 +49,21 @@ Status configure_b() {
 
 }  // namespace
 
+// Interfaces created afterwards in the current namespace skip duplicate address
+// detection, so their link-local addresses are final at once (a snapshot taken right
+// after wiring must not change when DAD completes a second later).
+Status skip_dad() { return personalnet::sys::set_sysctl("net.ipv6.conf.default.accept_dad", "0"); }
+
 Status wire_hosts(int a_ns, int b_ns) {
+    {
+        auto sw = personalnet::space::NetnsSwitch::enter(b_ns);
+        if (!sw.ok()) return sw.error();
+        PN_TRY(skip_dad(), "wire host B");
+    }
     {
         auto sw = personalnet::space::NetnsSwitch::enter(a_ns);
         if (!sw.ok()) return sw.error();
+        PN_TRY(skip_dad(), "wire host A");
         PN_TRY(configure_a(b_ns), "wire host A");
     }
     auto sw = personalnet::space::NetnsSwitch::enter(b_ns);

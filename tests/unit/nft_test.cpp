@@ -45,6 +45,11 @@ protected:
 
 constexpr const char* kParentText = R"(table inet personalnet_parent {
   map kids { type ifname : mark; elements = { "pn0011h" : 0x50000011 } }
+  map zones { typeof iifname : ct zone; elements = { "pn0011h" : 17 } }
+  chain raw {
+    type filter hook prerouting priority raw;
+    ct original zone set iifname map @zones
+  }
   chain pre {
     type filter hook prerouting priority mangle;
     ct state new ct mark set iifname map @kids
@@ -64,8 +69,8 @@ constexpr const char* kSpaceText = R"(table inet personalnet_space {
   set hidden { type inet_proto . inet_service; elements = { tcp . 7777, udp . 53 } }
   chain raw_out {
     type filter hook output priority raw;
-    ip daddr @local4 notrack
-    ip6 daddr @local6 notrack
+    ip daddr @local4 ip saddr != 169.254.102.1 notrack
+    ip6 daddr @local6 ip6 saddr != fd70:0:0:2::1 notrack
   }
   chain raw_pre {
     type filter hook prerouting priority raw;
@@ -92,6 +97,8 @@ nft::ChildServices space_spec() {
     s.hidden = {{IPPROTO_TCP, 7777}, {IPPROTO_UDP, 53}};
     s.parent4 = *IpAddr::parse("169.254.101.1");
     s.parent6 = *IpAddr::parse("fd70::1");
+    s.down4 = *IpAddr::parse("169.254.102.1");
+    s.down6 = *IpAddr::parse("fd70:0:0:2::1");
     return s;
 }
 
@@ -106,7 +113,7 @@ std::string listing_by_nft(const std::string& text, const char* table, std::stri
 TEST_F(NftTest, ParentTableListsLikeNftBuiltIt) {
     EXPECT_EQ(in_netns([] {
                   CHECK_THAT(!nft::parent_table_exists(), "table present in a fresh namespace");
-                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011));
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11));
                   CHECK_THAT(nft::parent_table_exists(), "table missing after add");
                   std::string ours = listing(nft::kParentTable);
                   CHECK_THAT(has(ours, "ct mark set iifname map @kids"), ours);
@@ -126,8 +133,8 @@ TEST_F(NftTest, ParentTableListsLikeNftBuiltIt) {
 
 TEST_F(NftTest, ParentAddsTwoChildrenAndRemovesOne) {
     EXPECT_EQ(in_netns([] {
-                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011));
-                  CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012));
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11));
+                  CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012, 0x12));
                   std::string l = listing(nft::kParentTable);
                   CHECK_THAT(has(l, "\"pn0011h\" : 0x50000011") && has(l, "\"pn0012h\" : 0x50000012"), l);
 
@@ -145,15 +152,15 @@ TEST_F(NftTest, ParentAddsTwoChildrenAndRemovesOne) {
 
 TEST_F(NftTest, DuplicateChildIsEexistAndChangesNothing) {
     EXPECT_EQ(in_netns([] {
-                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011));
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11));
                   std::string before = listing(nft::kParentTable);
-                  Status st = nft::parent_add_child("pn0011h", 0x50000099);
+                  Status st = nft::parent_add_child("pn0011h", 0x50000099, 0x99);
                   CHECK_THAT(!st.ok(), "duplicate accepted");
                   CHECK_THAT(st.error().code == EEXIST, st.error().message());
                   CHECK_THAT(st.error().context == "add element 'pn0011h' to map kids", st.error().context);
                   CHECK_THAT(listing(nft::kParentTable) == before, listing(nft::kParentTable));
 
-                  st = nft::parent_add_child("an-interface-name-too-long", 1);
+                  st = nft::parent_add_child("an-interface-name-too-long", 1, 1);
                   CHECK_THAT(!st.ok() && st.error().code == EINVAL, "long name accepted");
                   return std::string();
               }),
@@ -174,7 +181,7 @@ TEST_F(NftTest, ConcurrentFirstChildrenCreateTheTableOnce) {
                       pid_t pid = ::fork();
                       if (pid == 0) {
                           std::string name = "pn00" + std::to_string(20 + i) + "h";
-                          ::_exit(nft::parent_add_child(name, 0x50000020 + i).ok() ? 0 : 1);
+                          ::_exit(nft::parent_add_child(name, 0x50000020 + i, 0x20 + i).ok() ? 0 : 1);
                       }
                       pids.push_back(pid);
                   }
@@ -195,12 +202,12 @@ TEST_F(NftTest, ParentTableRemovalIsIdempotentAndReversible) {
     EXPECT_EQ(in_netns([] {
                   CHECK_OK(nft::parent_remove_table());  // absent: fine
                   CHECK_OK(nft::parent_remove_child("pn0011h"));
-                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011));
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11));
                   CHECK_OK(nft::parent_remove_table());
                   CHECK_THAT(!nft::parent_table_exists(), "table survived removal");
                   CHECK_THAT(listing(nft::kParentTable).empty(), listing(nft::kParentTable));
                   CHECK_OK(nft::parent_remove_table());
-                  CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012));
+                  CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012, 0x12));
                   std::string l = listing(nft::kParentTable);
                   CHECK_THAT(has(l, "\"pn0012h\" : 0x50000012") && !has(l, "pn0011h"), l);
                   return std::string();
@@ -212,7 +219,7 @@ TEST_F(NftTest, ChildTableListsLikeNftBuiltIt) {
     EXPECT_EQ(in_netns([] {
                   CHECK_OK(nft::child_install(space_spec()));
                   std::string ours = listing(nft::kSpaceTable);
-                  for (const char* line : {"ip daddr @local4 notrack", "ip6 daddr @local6 notrack",
+                  for (const char* line : {"ip daddr @local4 ip saddr != 169.254.102.1 notrack", "ip6 daddr @local6 ip6 saddr != fd70:0:0:2::1 notrack",
                                            "iifname \"lo\" ip daddr @local4 ct zone set 0",
                                            "ip daddr @local4 socket transparent 0 return",
                                            "ip6 daddr @local6 socket transparent 1 return",
@@ -407,7 +414,7 @@ std::string behaviour_body() {
     CHECK_RUN(kIp, "rule", "add", "pref", "100", "fwmark", "0x50000011", "lookup", "100");
     CHECK_RUN(kIp, "rule", "add", "pref", "200", "lookup", "local");
     CHECK_RUN(kIp, "rule", "del", "pref", "0");
-    CHECK_OK(nft::parent_add_child("vp", 0x50000011));
+    CHECK_OK(nft::parent_add_child("vp", 0x50000011, 0x11));
     int p_open = tcp_listen(8080);
     int p_hidden = tcp_listen(8082);
     CHECK_THAT(p_open >= 0 && p_hidden >= 0, "listen in P");
