@@ -45,6 +45,10 @@ Result<Socket> Socket::open() {
     // Short ACKs and the kernel's error text; both optional, so failures are ignored.
     (void)mnl_socket_setsockopt(impl->nl, NETLINK_CAP_ACK, &one, sizeof one);
     (void)mnl_socket_setsockopt(impl->nl, NETLINK_EXT_ACK, &one, sizeof one);
+    // Lets dumps be filtered by the kernel (list_routes asks for one table). Required:
+    // without it the kernel would silently ignore the filter.
+    if (mnl_socket_setsockopt(impl->nl, NETLINK_GET_STRICT_CHK, &one, sizeof one) < 0)
+        return errno_error("enable strict rtnetlink checking");
     if (mnl_socket_bind(impl->nl, 0, MNL_SOCKET_AUTOPID) < 0) return errno_error("bind rtnetlink socket");
     impl->portid = mnl_socket_get_portid(impl->nl);
     return Socket(std::move(impl));
@@ -334,7 +338,7 @@ Status Socket::wait_link_gone(int ifindex) {
 // ---------------------------------------------------------------------------------------
 // Addresses.
 
-Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bool nodad) {
+Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bool nodad, bool prefix_route) {
     std::string what = "add address " + prefix.str() + " to link #" + std::to_string(ifindex);
     PN_TRY(check_family(prefix.addr.family, what), "");
     Request req(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
@@ -346,6 +350,7 @@ Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bo
     req.put_addr(IFA_LOCAL, prefix.addr);
     req.put_addr(IFA_ADDRESS, prefix.addr);
     uint32_t flags = nodad ? IFA_F_NODAD : 0;
+    if (!prefix_route) flags |= IFA_F_NOPREFIXROUTE;
     req.put_u32(IFA_FLAGS, flags);
     return exchange(s, req, what);
 }
@@ -426,6 +431,7 @@ Result<std::vector<Route>> list_routes(Socket& s, int family, uint32_t table) {
     PN_TRY(check_family(family, what), "");
     Request req(RTM_GETROUTE, NLM_F_DUMP);
     req.header<rtmsg>()->rtm_family = static_cast<uint8_t>(family);
+    req.put_u32(RTA_TABLE, table);
     std::vector<Route> out;
     auto st = exchange(s, req, what, [&](const nlmsghdr* m) -> Status {
         if (m->nlmsg_type != RTM_NEWROUTE) return {};
@@ -450,6 +456,7 @@ Result<std::vector<Route>> list_routes(Socket& s, int family, uint32_t table) {
         out.push_back(r);
         return {};
     });
+    if (!st.ok() && st.error().code == ENOENT) return std::vector<Route>{};  // no such table (IPv4)
     if (!st.ok()) return st.error();
     return out;
 }

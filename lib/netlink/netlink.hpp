@@ -94,13 +94,18 @@ Status delete_link(Socket& s, int ifindex);
 Status delete_link(Socket& s, const std::string& name);  // ENODEV if absent
 Status set_link_up(Socket& s, int ifindex);
 
-// Addresses. nodad sets IFA_F_NODAD (IPv6).
-Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bool nodad);
+// Addresses. nodad sets IFA_F_NODAD (IPv6); prefix_route=false sets IFA_F_NOPREFIXROUTE
+// (no on-link route for the prefix: personalnet's links route by explicit next hops, and
+// a kernel route per link would make every dump of the parent's main table O(children)).
+Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bool nodad,
+                   bool prefix_route = true);
 Result<std::vector<Address>> list_addresses(Socket& s, int family);  // AF_UNSPEC for both
 
 // Routes.
 Status add_route(Socket& s, const Route& r);        // NLM_F_CREATE|NLM_F_EXCL
 Status delete_route(Socket& s, const Route& r);
+// Only the given table is dumped (kernel-side filter), so the cost does not grow with
+// the number of other tables.
 Result<std::vector<Route>> list_routes(Socket& s, int family, uint32_t table);
 
 // Policy-routing rules.

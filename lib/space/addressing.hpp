@@ -25,6 +25,7 @@ inline constexpr uint32_t kRulePrefLocal = 100;    // where the local-table rule
 inline constexpr uint32_t kInheritedMetric = 4096; // user routes (metric 0/1024) win
 inline constexpr uint8_t kRouteProto = 200;        // marks routes personalnet installed
 inline constexpr const char* kUplinkName = "up0";
+inline constexpr int kLoopbackIndex = 1;  // lo is the first device of every namespace
 
 inline uint32_t mark_of(uint16_t label) { return kMarkTag | label; }
 inline uint32_t table_of(uint16_t label) { return kMarkTag | label; }

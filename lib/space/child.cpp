@@ -27,14 +27,11 @@ std::optional<IpAddr> first_of(const std::vector<IpAddr>& addrs, int family) {
 
 Result<Inheritance> gather_inheritance(netlink::Socket& s, const SpaceSpec& spec) {
     Inheritance inh;
-    auto links = netlink::list_links(s);
-    if (!links.ok()) return links.error().wrap("read parent links");
     auto addrs = netlink::list_addresses(s, AF_UNSPEC);
     if (!addrs.ok()) return addrs.error().wrap("read parent addresses");
     for (const auto& a : addrs.value()) {
         if (a.scope != RT_SCOPE_UNIVERSE || is_internal(a.prefix.addr)) continue;
-        auto link = std::find_if(links->begin(), links->end(), [&](const auto& l) { return l.index == a.ifindex; });
-        if (link != links->end() && link->name == "lo") continue;
+        if (a.ifindex == kLoopbackIndex) continue;  // not reachable from outside the host
         if (std::find(inh.host_addrs.begin(), inh.host_addrs.end(), a.prefix.addr) == inh.host_addrs.end())
             inh.host_addrs.push_back(a.prefix.addr);
     }
@@ -67,9 +64,13 @@ Status configure_child(netlink::Socket& s, const Inheritance& inh, const SpaceSp
     PN_TRY(sys::set_sysctl("net.ipv6.conf.all.forwarding", "1"), "configure space");
     PN_TRY(sys::set_sysctl("net.ipv4.conf.lo.accept_local", "1"), "configure space");
     PN_TRY(sys::set_sysctl("net.ipv6.conf.up0.accept_ra", "0"), "configure space");
+    // fe80::2 is set by hand; a second, generated link-local address would only add
+    // kernel routes and neighbour traffic.
+    PN_TRY(sys::set_sysctl("net.ipv6.conf.up0.addr_gen_mode", "1"), "configure space");
 
     PN_TRY(netlink::add_address(s, up0, IpPrefix{link4(depth, 2), 32}, RT_SCOPE_LINK, false), "uplink address");
-    PN_TRY(netlink::add_address(s, up0, IpPrefix{link6(2), 64}, RT_SCOPE_LINK, true), "uplink address");
+    PN_TRY(netlink::add_address(s, up0, IpPrefix{link6(2), 64}, RT_SCOPE_LINK, true, false),
+           "uplink address");
     for (const auto& a : inh.host_addrs)
         PN_TRY(netlink::add_address(s, up0, IpPrefix{a, static_cast<int>(a.size() * 8)}, RT_SCOPE_UNIVERSE, true),
                "carry host address " + a.str());

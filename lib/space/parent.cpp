@@ -143,10 +143,12 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
     PN_TRY(sys::set_sysctl(conf + "accept_local", "1"), "configure " + ifname);
     PN_TRY(sys::set_sysctl(conf + "rp_filter", "0"), "configure " + ifname);
     PN_TRY(sys::set_sysctl("net.ipv6.conf." + ifname + ".accept_ra", "0"), "configure " + ifname);
+    PN_TRY(sys::set_sysctl("net.ipv6.conf." + ifname + ".addr_gen_mode", "1"), "configure " + ifname);
     PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{link4(depth, 1), 32}, RT_SCOPE_LINK, false),
            "address " + ifname);
-    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{link6(1), 64}, RT_SCOPE_LINK, true), "address " + ifname);
-    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{service6(depth), 128}, RT_SCOPE_UNIVERSE, true),
+    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{link6(1), 64}, RT_SCOPE_LINK, true, false),
+           "address " + ifname);
+    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{service6(depth), 128}, RT_SCOPE_UNIVERSE, true, false),
            "address " + ifname);
     auto peer_mac = mac_of(label, depth, true);
     PN_TRY(netlink::add_neighbor(s, host_ifindex, link4(depth, 2), peer_mac), "neighbour on " + ifname);
