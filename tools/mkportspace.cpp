@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
                 break;
             case kHideService: {
                 auto s = pn::Service::parse(optarg);
-                if (!s) return pn::cli::usage_error(kProg, std::string("bad service '") + optarg + "' (want tcp/PORT or udp/PORT)");
+                if (!s)
+                    return pn::cli::usage_error(
+                        kProg, std::string("bad service '") + optarg + "' (want tcp/PORT or udp/PORT)");
                 spec.hidden_services.push_back(*s);
                 creation_option = "--hide-service";
                 break;
@@ -101,8 +103,10 @@ int main(int argc, char** argv) {
             default: {
                 std::string bad = optopt != 0 && optopt < 256 ? std::string("-") + static_cast<char>(optopt)
                                                               : std::string(argv[optind - 1]);
-                bool missing = optopt != 0 && std::string("n").find(static_cast<char>(optopt)) != std::string::npos;
-                return pn::cli::usage_error(kProg, (missing ? "option needs a value: '" : "unknown option '") + bad + "'");
+                bool missing =
+                    optopt != 0 && std::string("n").find(static_cast<char>(optopt)) != std::string::npos;
+                return pn::cli::usage_error(
+                    kProg, (missing ? "option needs a value: '" : "unknown option '") + bad + "'");
             }
         }
     }
@@ -130,11 +134,12 @@ int main(int argc, char** argv) {
         const auto& i = space->info();
         std::string addrs;
         for (const auto& a : i.addresses) addrs += (addrs.empty() ? "" : " ") + a;
-        std::fprintf(stderr, "mkportspace: space '%s' (label 0x%04x, depth %d) addresses: %s\n", i.name.c_str(),
-                     i.label, i.depth, addrs.empty() ? "none" : addrs.c_str());
+        std::fprintf(stderr, "mkportspace: space '%s' (label 0x%04x, depth %d) addresses: %s\n",
+                     i.name.c_str(), i.label, i.depth, addrs.empty() ? "none" : addrs.c_str());
     }
     if (const char* t = std::getenv("PERSONALNET_TIMING"); t != nullptr && *t == '1') {
-        for (const auto& [step, ms] : space->timings()) std::fprintf(stderr, "timing %s %.3f\n", step.c_str(), ms);
+        for (const auto& [step, ms] : space->timings())
+            std::fprintf(stderr, "timing %s %.3f\n", step.c_str(), ms);
     }
     auto rc = space->run(command);
     if (!rc.ok()) {

@@ -34,15 +34,16 @@ std::string json_list(const std::vector<std::string>& v) {
 std::string to_json(const pn::SpaceInfo& i) {
     char label[8];
     std::snprintf(label, sizeof label, "%04x", i.label);
-    return std::string("{\"name\":") + pn::cli::json_string(i.name) + ",\"named\":" + (i.named ? "true" : "false") +
-           ",\"label\":\"" + label + "\",\"owner\":" + std::to_string(i.owner) +
-           ",\"parent\":" + pn::cli::json_string(i.parent) + ",\"depth\":" + std::to_string(i.depth) +
-           ",\"netns_inode\":" + std::to_string(i.netns_inode) + ",\"host_ifname\":" +
-           pn::cli::json_string(i.host_ifname) + ",\"supervisor\":" + std::to_string(i.supervisor) +
-           ",\"state\":" + pn::cli::json_string(i.state) + ",\"created\":" + std::to_string(i.created) +
-           ",\"addresses\":" + json_list(i.addresses) + ",\"inherit_routes\":" +
-           (i.inherit_routes ? "true" : "false") + ",\"inherit_services\":" +
-           (i.inherit_services ? "true" : "false") + ",\"hidden_routes\":" + json_list(i.hidden_routes) +
+    return std::string("{\"name\":") + pn::cli::json_string(i.name) +
+           ",\"named\":" + (i.named ? "true" : "false") + ",\"label\":\"" + label +
+           "\",\"owner\":" + std::to_string(i.owner) + ",\"parent\":" + pn::cli::json_string(i.parent) +
+           ",\"depth\":" + std::to_string(i.depth) + ",\"netns_inode\":" + std::to_string(i.netns_inode) +
+           ",\"host_ifname\":" + pn::cli::json_string(i.host_ifname) +
+           ",\"supervisor\":" + std::to_string(i.supervisor) + ",\"state\":" + pn::cli::json_string(i.state) +
+           ",\"created\":" + std::to_string(i.created) + ",\"addresses\":" + json_list(i.addresses) +
+           ",\"inherit_routes\":" + (i.inherit_routes ? "true" : "false") +
+           ",\"inherit_services\":" + (i.inherit_services ? "true" : "false") +
+           ",\"hidden_routes\":" + json_list(i.hidden_routes) +
            ",\"hidden_services\":" + json_list(i.hidden_services) + "}";
 }
 
@@ -52,21 +53,24 @@ void print_text(const pn::SpaceInfo& i) {
         for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
         return s.empty() ? std::string("-") : s;
     };
-    std::printf("name:        %s%s\nlabel:       0x%04x\nstate:       %s\nparent:      %s\ndepth:       %d\n"
-                "owner:       %u\nuplink:      %s\naddresses:   %s\nroutes:      %s%s\nservices:    %s%s\n",
-                i.name.c_str(), i.named ? "" : " (unnamed)", i.label, i.state.c_str(),
-                i.parent.empty() ? "(host)" : i.parent.c_str(), i.depth, i.owner, i.host_ifname.c_str(),
-                join(i.addresses).c_str(), i.inherit_routes ? "inherited" : "not inherited",
-                i.hidden_routes.empty() ? "" : (", hidden: " + join(i.hidden_routes)).c_str(),
-                i.inherit_services ? "inherited" : "not inherited",
-                i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str());
+    std::printf(
+        "name:        %s%s\nlabel:       0x%04x\nstate:       %s\nparent:      %s\ndepth:       %d\n"
+        "owner:       %u\nuplink:      %s\naddresses:   %s\nroutes:      %s%s\nservices:    %s%s\n",
+        i.name.c_str(), i.named ? "" : " (unnamed)", i.label, i.state.c_str(),
+        i.parent.empty() ? "(host)" : i.parent.c_str(), i.depth, i.owner, i.host_ifname.c_str(),
+        join(i.addresses).c_str(), i.inherit_routes ? "inherited" : "not inherited",
+        i.hidden_routes.empty() ? "" : (", hidden: " + join(i.hidden_routes)).c_str(),
+        i.inherit_services ? "inherited" : "not inherited",
+        i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str());
 }
 
 int cmd_list(const std::vector<std::string>& args) {
     bool json = false;
     for (const auto& a : args) {
-        if (a == "--json") json = true;
-        else return pn::cli::usage_error(kProg, "list: unknown argument '" + a + "'");
+        if (a == "--json")
+            json = true;
+        else
+            return pn::cli::usage_error(kProg, "list: unknown argument '" + a + "'");
     }
     auto spaces = pn::list_spaces();
     if (!spaces.ok()) return pn::cli::fail(kProg, spaces.error());
@@ -87,15 +91,20 @@ int cmd_show(const std::vector<std::string>& args) {
     std::string name;
     bool json = false;
     for (const auto& a : args) {
-        if (a == "--json") json = true;
-        else if (name.empty() && (a.empty() || a[0] != '-')) name = a;
-        else return pn::cli::usage_error(kProg, "show: unexpected argument '" + a + "'");
+        if (a == "--json")
+            json = true;
+        else if (name.empty() && (a.empty() || a[0] != '-'))
+            name = a;
+        else
+            return pn::cli::usage_error(kProg, "show: unexpected argument '" + a + "'");
     }
     if (name.empty()) return pn::cli::usage_error(kProg, "show: missing NAME");
     auto info = pn::show_space(name);
     if (!info.ok()) return pn::cli::fail(kProg, info.error());
-    if (json) std::printf("%s\n", to_json(info.value()).c_str());
-    else print_text(info.value());
+    if (json)
+        std::printf("%s\n", to_json(info.value()).c_str());
+    else
+        print_text(info.value());
     return 0;
 }
 

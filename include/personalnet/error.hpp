@@ -14,9 +14,9 @@
 namespace personalnet {
 
 struct Error {
-    int code = 0;          // errno value, or 0 when the failure is not a system error
-    std::string context;   // outermost first: "create space 'a': add route 10.0.0.0/8"
-    std::string extack;    // kernel extended-ack text, if any
+    int code = 0;         // errno value, or 0 when the failure is not a system error
+    std::string context;  // outermost first: "create space 'a': add route 10.0.0.0/8"
+    std::string extack;   // kernel extended-ack text, if any
 
     // Prepends outer context: wrap("create space 'a'") on "add veth" gives
     // "create space 'a': add veth".
@@ -37,8 +37,8 @@ Error make_error(int code, const std::string& context);
 template <typename T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-    Result(Error error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+    Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+    Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
     T& value() & { return std::get<0>(v_); }
@@ -73,8 +73,8 @@ using Status = Result<void>;
 namespace pn = personalnet;
 
 // Propagate an error with added context: PN_TRY(expr, "step") returns early.
-#define PN_TRY(expr, ctx)                                   \
-    do {                                                    \
-        auto pn_try_r_ = (expr);                            \
+#define PN_TRY(expr, ctx)                                        \
+    do {                                                         \
+        auto pn_try_r_ = (expr);                                 \
         if (!pn_try_r_.ok()) return pn_try_r_.error().wrap(ctx); \
     } while (0)

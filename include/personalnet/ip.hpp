@@ -11,8 +11,8 @@
 namespace personalnet {
 
 struct IpAddr {
-    int family = AF_UNSPEC;              // AF_INET or AF_INET6
-    std::array<uint8_t, 16> bytes{};     // IPv4 uses the first 4 bytes
+    int family = AF_UNSPEC;           // AF_INET or AF_INET6
+    std::array<uint8_t, 16> bytes{};  // IPv4 uses the first 4 bytes
 
     size_t size() const { return family == AF_INET ? 4 : 16; }
     bool operator==(const IpAddr&) const = default;

@@ -55,15 +55,15 @@ struct SpaceSpec {
 struct SpaceInfo {
     std::string name;
     bool named = false;
-    uint16_t label = 0;          // 16-bit SPI label, also the space's id
+    uint16_t label = 0;  // 16-bit SPI label, also the space's id
     uid_t owner = 0;
-    std::string parent;          // parent space's name, "" for the host
-    int depth = 1;               // 1 = child of the host
+    std::string parent;  // parent space's name, "" for the host
+    int depth = 1;       // 1 = child of the host
     uint64_t netns_inode = 0;
-    std::string host_ifname;     // parent-side veth
-    pid_t supervisor = 0;        // 0 for named spaces after creation
-    std::string state;           // "ready", "creating", "unsupervised"
-    int64_t created = 0;         // unix time
+    std::string host_ifname;             // parent-side veth
+    pid_t supervisor = 0;                // 0 for named spaces after creation
+    std::string state;                   // "ready", "creating", "unsupervised"
+    int64_t created = 0;                 // unix time
     std::vector<std::string> addresses;  // addresses on the uplink (the parent's)
     bool inherit_routes = true;
     bool inherit_services = true;

@@ -144,7 +144,8 @@ Attrs<N> parse_attrs(const nlmsghdr* m, size_t header_len) {
     Attrs<N> out;
     const auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(m, header_len));
     const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(m));
-    for (; mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr))); attr = mnl_attr_next(attr)) {
+    for (; mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr)));
+         attr = mnl_attr_next(attr)) {
         uint16_t t = mnl_attr_get_type(attr);
         if (t <= N) out.a[t] = attr;
     }
@@ -156,7 +157,8 @@ Attrs<N> parse_nested(const nlattr* nest) {
     Attrs<N> out;
     const auto* attr = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
     const auto* tail = reinterpret_cast<const char*>(nest) + nest->nla_len;
-    for (; mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr))); attr = mnl_attr_next(attr)) {
+    for (; mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr)));
+         attr = mnl_attr_next(attr)) {
         uint16_t t = mnl_attr_get_type(attr);
         if (t <= N) out.a[t] = attr;
     }
@@ -202,7 +204,8 @@ Link link_of(const nlmsghdr* m) {
     l.index = ifi->ifi_index;
     l.up = (ifi->ifi_flags & IFF_UP) != 0;
     l.name = attr_str(at[IFLA_IFNAME]);
-    if (at[IFLA_LINKINFO] != nullptr) l.kind = attr_str(parse_nested<IFLA_INFO_MAX>(at[IFLA_LINKINFO])[IFLA_INFO_KIND]);
+    if (at[IFLA_LINKINFO] != nullptr)
+        l.kind = attr_str(parse_nested<IFLA_INFO_MAX>(at[IFLA_LINKINFO])[IFLA_INFO_KIND]);
     return l;
 }
 
@@ -230,7 +233,8 @@ Result<int> link_index(Socket& s, const std::string& name) {
     req.put_u32(IFLA_EXT_MASK, ext);
     int index = 0;
     auto st = exchange(s, req, what, [&](const nlmsghdr* m) -> Status {
-        if (m->nlmsg_type == RTM_NEWLINK) index = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(m))->ifi_index;
+        if (m->nlmsg_type == RTM_NEWLINK)
+            index = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(m))->ifi_index;
         return {};
     });
     if (!st.ok()) return st.error();
@@ -238,10 +242,11 @@ Result<int> link_index(Socket& s, const std::string& name) {
     return index;
 }
 
-Result<int> create_veth(Socket& s, const std::string& host_name, const Mac& host_mac, const std::string& peer_name,
-                        const Mac& peer_mac, int peer_netns_fd) {
+Result<int> create_veth(Socket& s, const std::string& host_name, const Mac& host_mac,
+                        const std::string& peer_name, const Mac& peer_mac, int peer_netns_fd) {
     std::string what = "create veth '" + host_name + "'";
-    if (host_name.empty() || host_name.size() >= IFNAMSIZ || peer_name.empty() || peer_name.size() >= IFNAMSIZ)
+    if (host_name.empty() || host_name.size() >= IFNAMSIZ || peer_name.empty() ||
+        peer_name.size() >= IFNAMSIZ)
         return make_error(EINVAL, what + ": bad interface name");
     Request req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     req.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
@@ -475,8 +480,10 @@ Request rule_request(uint16_t type, uint16_t flags, const Rule& r) {
     if (r.invert) frh->flags |= FIB_RULE_INVERT;
     // Always explicit, so that pref 0 (the kernel's local-table rule) can be named.
     req.put_u32(FRA_PRIORITY, r.priority);
-    if (r.goto_priority) req.put_u32(FRA_GOTO, *r.goto_priority);
-    else req.put_u32(FRA_TABLE, r.table);
+    if (r.goto_priority)
+        req.put_u32(FRA_GOTO, *r.goto_priority);
+    else
+        req.put_u32(FRA_TABLE, r.table);
     if (r.fwmark) {
         req.put_u32(FRA_FWMARK, *r.fwmark);
         req.put_u32(FRA_FWMASK, r.fwmask);

@@ -54,31 +54,31 @@ struct Link {
 struct Address {
     int ifindex = 0;
     IpPrefix prefix;
-    int scope = 0;      // RT_SCOPE_*
-    uint32_t flags = 0; // IFA_F_*
+    int scope = 0;       // RT_SCOPE_*
+    uint32_t flags = 0;  // IFA_F_*
 };
 
 struct Route {
     int family = AF_INET;
-    IpPrefix dst;                  // len 0 = default
+    IpPrefix dst;  // len 0 = default
     std::optional<IpAddr> gateway;
     std::optional<IpAddr> prefsrc;
     int oif = 0;
-    uint32_t table = 254;          // RT_TABLE_MAIN
+    uint32_t table = 254;  // RT_TABLE_MAIN
     uint32_t metric = 0;
-    uint8_t protocol = 4;          // RTPROT_STATIC
-    uint8_t scope = 0;             // RT_SCOPE_UNIVERSE
-    uint8_t type = 1;              // RTN_UNICAST
-    bool onlink = false;           // RTNH_F_ONLINK
+    uint8_t protocol = 4;  // RTPROT_STATIC
+    uint8_t scope = 0;     // RT_SCOPE_UNIVERSE
+    uint8_t type = 1;      // RTN_UNICAST
+    bool onlink = false;   // RTNH_F_ONLINK
 };
 
 struct Rule {
     int family = AF_INET;
     uint32_t priority = 0;
-    uint32_t table = 0;            // FRA_TABLE when action is "to table"
+    uint32_t table = 0;  // FRA_TABLE when action is "to table"
     std::optional<uint32_t> fwmark;
     uint32_t fwmask = 0xffffffff;
-    bool invert = false;           // FIB_RULE_INVERT ("not")
+    bool invert = false;                    // FIB_RULE_INVERT ("not")
     std::optional<uint32_t> goto_priority;  // FR_ACT_GOTO target instead of a table lookup
 };
 
@@ -102,7 +102,7 @@ Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bo
 Result<std::vector<Address>> list_addresses(Socket& s, int family);  // AF_UNSPEC for both
 
 // Routes.
-Status add_route(Socket& s, const Route& r);        // NLM_F_CREATE|NLM_F_EXCL
+Status add_route(Socket& s, const Route& r);  // NLM_F_CREATE|NLM_F_EXCL
 Status delete_route(Socket& s, const Route& r);
 // Only the given table is dumped (kernel-side filter), so the cost does not grow with
 // the number of other tables.
@@ -110,7 +110,7 @@ Result<std::vector<Route>> list_routes(Socket& s, int family, uint32_t table);
 
 // Policy-routing rules.
 Status add_rule(Socket& s, const Rule& r);
-Status delete_rule(Socket& s, const Rule& r);        // ENOENT if absent
+Status delete_rule(Socket& s, const Rule& r);  // ENOENT if absent
 Result<std::vector<Rule>> list_rules(Socket& s, int family);
 
 // Neighbours: a permanent entry (no ARP/ND needed on our point-to-point veths).

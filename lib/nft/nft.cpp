@@ -342,7 +342,8 @@ public:
             nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_DATABYTEORDER, spec.data_order);
         }
         if (typeof_expr) {
-            put_typeof(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF, kNftExprMeta, {{kUdataMetaKey, typeof_expr->key_meta}});
+            put_typeof(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF, kNftExprMeta,
+                       {{kUdataMetaKey, typeof_expr->key_meta}});
             put_typeof(ud.get(), NFTNL_UDATA_SET_DATA_TYPEOF, kNftExprCt,
                        {{kUdataCtKey, typeof_expr->data_ct}, {kUdataCtDir, 0xffffffff}});
         }
@@ -373,7 +374,9 @@ public:
         SetPtr s = set_object(table, set);
         ElemPtr e(must(nftnl_set_elem_alloc()));
         nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
-        if (data) nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, data->data(), static_cast<uint32_t>(data->size()));
+        if (data)
+            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, data->data(),
+                               static_cast<uint32_t>(data->size()));
         nftnl_set_elem_add(s.get(), e.release());  // the set owns it from here
         uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0;
         add(type, flags, std::move(what),
@@ -457,8 +460,8 @@ Status remove_table(const char* name) {
 const SetRef kKids{"kids", 0};
 const SetRef kZones{"zones", 0};
 
-void add_kid(Batch& b, const SetRef& kids, const SetRef& zones, const std::string& ifname, const IfnameKey& key,
-             uint32_t mark, uint16_t zone) {
+void add_kid(Batch& b, const SetRef& kids, const SetRef& zones, const std::string& ifname,
+             const IfnameKey& key, uint32_t mark, uint16_t zone) {
     b.element(NFT_MSG_NEWSETELEM, kParentTable, kids, bytes_of(key), bytes_of(mark),
               "add element '" + ifname + "' to map kids");
     b.element(NFT_MSG_NEWSETELEM, kParentTable, zones, bytes_of(key), bytes_of(zone),
@@ -489,14 +492,15 @@ std::pair<SetRef, SetRef> add_parent_table(Batch& b) {
                                               .data_len = sizeof(uint32_t),
                                               .data_order = kHostEndian});
     // ct zone is 16 bits in host order; nft has no type of its own for it.
-    SetRef zones = b.set(kParentTable, SetSpec{.name = kZones.name.c_str(),
-                                               .flags = NFT_SET_MAP,
-                                               .key_type = kTypeIfname,
-                                               .key_len = IFNAMSIZ,
-                                               .key_order = kHostEndian,
-                                               .data_type = kTypeInteger,
-                                               .data_len = sizeof(uint16_t),
-                                               .data_order = kHostEndian},
+    SetRef zones = b.set(kParentTable,
+                         SetSpec{.name = kZones.name.c_str(),
+                                 .flags = NFT_SET_MAP,
+                                 .key_type = kTypeIfname,
+                                 .key_len = IFNAMSIZ,
+                                 .key_order = kHostEndian,
+                                 .data_type = kTypeInteger,
+                                 .data_len = sizeof(uint16_t),
+                                 .data_order = kHostEndian},
                          0, Typeof{NFT_META_IIFNAME, NFT_CT_ZONE});
     b.chain(kParentTable, "raw", "filter", NF_INET_PRE_ROUTING, kPrioRaw);
     b.chain(kParentTable, "pre", "filter", NF_INET_PRE_ROUTING, kPrioMangle);

@@ -67,12 +67,12 @@ struct HiddenService {
 };
 
 struct ChildServices {
-    std::vector<IpAddr> local;           // host addresses (v4 and v6) plus own downlink address
+    std::vector<IpAddr> local;  // host addresses (v4 and v6) plus own downlink address
     std::vector<HiddenService> hidden;
-    IpAddr parent4;                      // DNAT target for IPv4 (parent side of the uplink)
-    IpAddr parent6;                      // DNAT target for IPv6
-    IpAddr down4;                        // where this space's own children reach it (IPv4)
-    IpAddr down6;                        // ... and IPv6; replies from there stay tracked
+    IpAddr parent4;  // DNAT target for IPv4 (parent side of the uplink)
+    IpAddr parent6;  // DNAT target for IPv6
+    IpAddr down4;    // where this space's own children reach it (IPv4)
+    IpAddr down6;    // ... and IPv6; replies from there stay tracked
 };
 
 // Creates the child table in one batch (fails with EEXIST if present).

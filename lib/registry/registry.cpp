@@ -84,24 +84,42 @@ Result<Record> Record::parse(const std::string& text) {
         if (eq == std::string::npos) return make_error(EINVAL, "bad record line '" + line + "'");
         std::string k = line.substr(0, eq), v = line.substr(eq + 1);
         bool ok = true;
-        if (k == "label") ok = have_label = parse_number(v, r.label, 16);
-        else if (k == "name") r.name = v;
-        else if (k == "named") r.named = v == "1";
-        else if (k == "owner") ok = parse_number(v, r.owner);
-        else if (k == "parent_label") ok = parse_number(v, r.parent_label, 16);
-        else if (k == "parent_netns") ok = parse_number(v, r.parent_netns);
-        else if (k == "netns") ok = parse_number(v, r.netns);
-        else if (k == "depth") ok = parse_number(v, r.depth);
-        else if (k == "host_ifname") r.host_ifname = v;
-        else if (k == "supervisor") ok = parse_number(v, r.supervisor);
-        else if (k == "state") r.state = v;
-        else if (k == "created") ok = parse_number(v, r.created);
-        else if (k == "inherit_routes") r.inherit_routes = v == "1";
-        else if (k == "inherit_services") r.inherit_services = v == "1";
-        else if (k == "hidden_routes") r.hidden_routes = split(v, ',');
-        else if (k == "hidden_services") r.hidden_services = split(v, ',');
-        else if (k == "addresses") r.addresses = split(v, ',');
-        else if (k == "host_ifindex") ok = parse_number(v, r.host_ifindex);
+        if (k == "label")
+            ok = have_label = parse_number(v, r.label, 16);
+        else if (k == "name")
+            r.name = v;
+        else if (k == "named")
+            r.named = v == "1";
+        else if (k == "owner")
+            ok = parse_number(v, r.owner);
+        else if (k == "parent_label")
+            ok = parse_number(v, r.parent_label, 16);
+        else if (k == "parent_netns")
+            ok = parse_number(v, r.parent_netns);
+        else if (k == "netns")
+            ok = parse_number(v, r.netns);
+        else if (k == "depth")
+            ok = parse_number(v, r.depth);
+        else if (k == "host_ifname")
+            r.host_ifname = v;
+        else if (k == "supervisor")
+            ok = parse_number(v, r.supervisor);
+        else if (k == "state")
+            r.state = v;
+        else if (k == "created")
+            ok = parse_number(v, r.created);
+        else if (k == "inherit_routes")
+            r.inherit_routes = v == "1";
+        else if (k == "inherit_services")
+            r.inherit_services = v == "1";
+        else if (k == "hidden_routes")
+            r.hidden_routes = split(v, ',');
+        else if (k == "hidden_services")
+            r.hidden_services = split(v, ',');
+        else if (k == "addresses")
+            r.addresses = split(v, ',');
+        else if (k == "host_ifindex")
+            ok = parse_number(v, r.host_ifindex);
         if (!ok) return make_error(EINVAL, "bad value for '" + k + "' in record");
     }
     if (!have_label) return make_error(EINVAL, "record without label");

@@ -27,17 +27,17 @@ namespace personalnet::registry {
 
 struct Record {
     uint16_t label = 0;
-    std::string name;          // user-chosen, or "anon-LLLL" for unnamed spaces
+    std::string name;  // user-chosen, or "anon-LLLL" for unnamed spaces
     bool named = false;
     uid_t owner = 0;
-    uint16_t parent_label = 0; // 0: the registry's root (the namespace mkportspace ran in)
-    uint64_t parent_netns = 0; // inode of the parent's network namespace
-    uint64_t netns = 0;        // inode of the space's network namespace
+    uint16_t parent_label = 0;  // 0: the registry's root (the namespace mkportspace ran in)
+    uint64_t parent_netns = 0;  // inode of the parent's network namespace
+    uint64_t netns = 0;         // inode of the space's network namespace
     int depth = 1;
-    std::string host_ifname;   // parent-side veth
+    std::string host_ifname;  // parent-side veth
     pid_t supervisor = 0;
-    std::string state;         // "creating", "ready"
-    int64_t created = 0;       // unix seconds
+    std::string state;    // "creating", "ready"
+    int64_t created = 0;  // unix seconds
     bool inherit_routes = true;
     bool inherit_services = true;
     std::vector<std::string> hidden_routes;
@@ -73,9 +73,9 @@ public:
     std::vector<uint16_t> locked_labels() const;
 
     Status save(const Record& r) const;
-    Result<Record> load(uint16_t label) const;      // ENOENT if absent
-    Status remove(const Record& r) const;            // record + name + netns index
-    std::vector<uint16_t> labels() const;            // every record
+    Result<Record> load(uint16_t label) const;  // ENOENT if absent
+    Status remove(const Record& r) const;       // record + name + netns index
+    std::vector<uint16_t> labels() const;       // every record
 
     std::optional<uint16_t> find_name(const std::string& name) const;
     std::optional<uint16_t> find_netns(uint64_t inode) const;

@@ -19,11 +19,11 @@ namespace personalnet::space {
 inline constexpr int kMaxDepth = 32;
 inline constexpr uint32_t kMarkTag = 0x50000000;
 inline constexpr uint32_t kMarkTagMask = 0xff000000;
-inline constexpr uint32_t kRulePrefGate = 9;       // unmarked packets skip the per-child rules
-inline constexpr uint32_t kRulePrefChild = 10;     // fwmark 0x5000LLLL lookup 0x5000LLLL
-inline constexpr uint32_t kRulePrefLocal = 100;    // where the local-table rule moves to
-inline constexpr uint32_t kInheritedMetric = 4096; // user routes (metric 0/1024) win
-inline constexpr uint8_t kRouteProto = 200;        // marks routes personalnet installed
+inline constexpr uint32_t kRulePrefGate = 9;        // unmarked packets skip the per-child rules
+inline constexpr uint32_t kRulePrefChild = 10;      // fwmark 0x5000LLLL lookup 0x5000LLLL
+inline constexpr uint32_t kRulePrefLocal = 100;     // where the local-table rule moves to
+inline constexpr uint32_t kInheritedMetric = 4096;  // user routes (metric 0/1024) win
+inline constexpr uint8_t kRouteProto = 200;         // marks routes personalnet installed
 inline constexpr const char* kUplinkName = "up0";
 inline constexpr int kLoopbackIndex = 1;  // lo is the first device of every namespace
 
@@ -52,8 +52,12 @@ inline IpAddr service6(int depth) {  // fd50:6e65:7400:d::1
     return a;
 }
 inline netlink::Mac mac_of(uint16_t label, int depth, bool child_side) {
-    return {0x02, 0x70, 0x6e, static_cast<uint8_t>((child_side ? 0x80 : 0) | (depth & 0x7f)),
-            static_cast<uint8_t>(label >> 8), static_cast<uint8_t>(label & 0xff)};
+    return {0x02,
+            0x70,
+            0x6e,
+            static_cast<uint8_t>((child_side ? 0x80 : 0) | (depth & 0x7f)),
+            static_cast<uint8_t>(label >> 8),
+            static_cast<uint8_t>(label & 0xff)};
 }
 
 // Addresses personalnet itself puts on links; never inherited as "host" addresses.

@@ -40,9 +40,11 @@ Result<Inheritance> gather_inheritance(netlink::Socket& s, const SpaceSpec& spec
         auto routes = netlink::list_routes(s, fam, RT_TABLE_MAIN);
         if (!routes.ok()) return routes.error().wrap("read parent routes");
         for (auto& r : routes.value()) {
-            if (r.type != RTN_UNICAST || is_internal(r.dst.addr) || is_host_route_to(r, inh.host_addrs)) continue;
+            if (r.type != RTN_UNICAST || is_internal(r.dst.addr) || is_host_route_to(r, inh.host_addrs))
+                continue;
             if (r.dst.len > 0 && r.dst.addr.family == AF_INET6 && r.dst.addr.bytes[0] == 0xff) continue;
-            if (std::find(spec.hidden_routes.begin(), spec.hidden_routes.end(), r.dst) != spec.hidden_routes.end())
+            if (std::find(spec.hidden_routes.begin(), spec.hidden_routes.end(), r.dst) !=
+                spec.hidden_routes.end())
                 continue;
             auto dup = std::find_if(inh.routes.begin(), inh.routes.end(),
                                     [&](const auto& o) { return o.dst == r.dst; });
@@ -68,11 +70,13 @@ Status configure_child(netlink::Socket& s, const Inheritance& inh, const SpaceSp
     // kernel routes and neighbour traffic.
     PN_TRY(sys::set_sysctl("net.ipv6.conf.up0.addr_gen_mode", "1"), "configure space");
 
-    PN_TRY(netlink::add_address(s, up0, IpPrefix{link4(depth, 2), 32}, RT_SCOPE_LINK, false), "uplink address");
+    PN_TRY(netlink::add_address(s, up0, IpPrefix{link4(depth, 2), 32}, RT_SCOPE_LINK, false),
+           "uplink address");
     PN_TRY(netlink::add_address(s, up0, IpPrefix{link6(2), 64}, RT_SCOPE_LINK, true, false),
            "uplink address");
     for (const auto& a : inh.host_addrs)
-        PN_TRY(netlink::add_address(s, up0, IpPrefix{a, static_cast<int>(a.size() * 8)}, RT_SCOPE_UNIVERSE, true),
+        PN_TRY(netlink::add_address(s, up0, IpPrefix{a, static_cast<int>(a.size() * 8)}, RT_SCOPE_UNIVERSE,
+                                    true),
                "carry host address " + a.str());
     auto parent_mac = mac_of(label, depth, false);
     PN_TRY(netlink::add_neighbor(s, up0, link4(depth, 1), parent_mac), "uplink neighbour");

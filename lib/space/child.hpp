@@ -10,8 +10,8 @@
 namespace personalnet::space {
 
 struct Inheritance {
-    std::vector<IpAddr> host_addrs;        // the parent's own addresses (v4 and v6)
-    std::vector<netlink::Route> routes;    // the parent's main-table routes to mirror
+    std::vector<IpAddr> host_addrs;      // the parent's own addresses (v4 and v6)
+    std::vector<netlink::Route> routes;  // the parent's main-table routes to mirror
 };
 
 // Reads, in the parent (socket s), the addresses the child will carry and the routes

@@ -148,8 +148,9 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
            "address " + ifname);
     PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{link6(1), 64}, RT_SCOPE_LINK, true, false),
            "address " + ifname);
-    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{service6(depth), 128}, RT_SCOPE_UNIVERSE, true, false),
-           "address " + ifname);
+    PN_TRY(
+        netlink::add_address(s, host_ifindex, IpPrefix{service6(depth), 128}, RT_SCOPE_UNIVERSE, true, false),
+        "address " + ifname);
     auto peer_mac = mac_of(label, depth, true);
     PN_TRY(netlink::add_neighbor(s, host_ifindex, link4(depth, 2), peer_mac), "neighbour on " + ifname);
     PN_TRY(netlink::add_neighbor(s, host_ifindex, link6(2), peer_mac), "neighbour on " + ifname);

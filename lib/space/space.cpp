@@ -248,11 +248,12 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     auto inh = space::gather_inheritance(*ps, spec);
     if (!inh.ok()) return fail(inh.error());
     for (const auto& a : inh->host_addrs) rec.addresses.push_back(a.str());
-    auto acquired = space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns}, home->get(), rec.label);
+    auto acquired =
+        space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns}, home->get(), rec.label);
     if (!acquired.ok()) return fail(acquired.error());
-    auto ifindex = netlink::create_veth(*ps, rec.host_ifname, space::mac_of(rec.label, rec.depth, false),
-                                        space::kUplinkName, space::mac_of(rec.label, rec.depth, true),
-                                        st->netns.get());
+    auto ifindex =
+        netlink::create_veth(*ps, rec.host_ifname, space::mac_of(rec.label, rec.depth, false),
+                             space::kUplinkName, space::mac_of(rec.label, rec.depth, true), st->netns.get());
     if (!ifindex.ok()) return fail(ifindex.error());
     rec.host_ifindex = ifindex.value();
     timer.lap("veth");
@@ -307,8 +308,8 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
     auto inode = sys::inode_of_fd(fd->get());
     if (!inode.ok() || inode.value() != rec->netns)
         return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
-    auto st = std::make_unique<State>(State{std::move(reg).value(), rec.value(), {}, std::move(fd).value(), {},
-                                            false, {}});
+    auto st = std::make_unique<State>(
+        State{std::move(reg).value(), rec.value(), {}, std::move(fd).value(), {}, false, {}});
     st->info = info_of(st->reg, st->rec);
     return Space(std::move(st));
 }
@@ -335,7 +336,8 @@ Result<int> Space::run(const std::vector<std::string>& argv) {
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(what);
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    struct sigaction ign {}, relay {}, old_int {}, old_quit {}, old_term {}, old_hup {};
+    struct sigaction ign {
+    }, relay{}, old_int{}, old_quit{}, old_term{}, old_hup{};
     ign.sa_handler = SIG_IGN;
     relay.sa_handler = relay_signal;
     ::sigaction(SIGINT, &ign, &old_int);

@@ -1,6 +1,7 @@
 // Validation of user-supplied names and service specifications.
-#include <charconv>
 #include <netinet/in.h>
+
+#include <charconv>
 
 #include "personalnet/space.hpp"
 
@@ -10,8 +11,8 @@ namespace {
 constexpr size_t kMaxNameLen = 32;
 
 bool name_char_ok(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-           c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 // Quotes a user string for an error message, escaping control characters.
@@ -36,24 +37,31 @@ Status validate_name(const std::string& name) {
         return make_error(EINVAL, "bad space name " + quoted(name) + ": longer than 32 characters");
     for (char c : name)
         if (!name_char_ok(c))
-            return make_error(EINVAL, "bad space name " + quoted(name) + ": only letters, digits, '_', '-', '.'");
+            return make_error(EINVAL,
+                              "bad space name " + quoted(name) + ": only letters, digits, '_', '-', '.'");
     if (name[0] == '-' || name[0] == '.')
         return make_error(EINVAL, "bad space name " + quoted(name) + ": must not start with '-' or '.'");
     if (name.rfind("anon-", 0) == 0)
-        return make_error(EINVAL, "bad space name " + quoted(name) + ": 'anon-' is reserved for unnamed spaces");
+        return make_error(EINVAL,
+                          "bad space name " + quoted(name) + ": 'anon-' is reserved for unnamed spaces");
     return {};
 }
 
-std::string Service::str() const { return std::string(proto == IPPROTO_UDP ? "udp/" : "tcp/") + std::to_string(port); }
+std::string Service::str() const {
+    return std::string(proto == IPPROTO_UDP ? "udp/" : "tcp/") + std::to_string(port);
+}
 
 std::optional<Service> Service::parse(const std::string& text) {
     auto slash = text.find('/');
     if (slash == std::string::npos) return std::nullopt;
     std::string proto = text.substr(0, slash), port = text.substr(slash + 1);
     Service s;
-    if (proto == "tcp") s.proto = IPPROTO_TCP;
-    else if (proto == "udp") s.proto = IPPROTO_UDP;
-    else return std::nullopt;
+    if (proto == "tcp")
+        s.proto = IPPROTO_TCP;
+    else if (proto == "udp")
+        s.proto = IPPROTO_UDP;
+    else
+        return std::nullopt;
     unsigned value = 0;
     auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (port.empty() || ec != std::errc() || p != port.data() + port.size() || value == 0 || value > 65535)

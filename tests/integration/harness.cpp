@@ -38,7 +38,9 @@ std::string build_dir() {
 
 std::string bin(const std::string& name) { return build_dir() + "/bin/" + name; }
 
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+bool contains(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
 
 namespace {
 
@@ -55,8 +57,8 @@ void must(const personalnet::Status& s, const std::string& what) {
 }
 
 // In the forked child: enter the host, set up stdio, exec.
-[[noreturn]] void exec_in(int ns, const std::string& rundir, const std::vector<std::string>& argv, int in, int out,
-                          int err) {
+[[noreturn]] void exec_in(int ns, const std::string& rundir, const std::vector<std::string>& argv, int in,
+                          int out, int err) {
     if (::setns(ns, CLONE_NEWNET) != 0) ::_exit(126);
     ::setpgid(0, 0);  // so that kill() reaches the whole tree the test started
     ::dup2(in, 0);
@@ -76,7 +78,8 @@ int decode(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : W
 
 }  // namespace
 
-Proc::Proc(Proc&& o) noexcept : pid_(o.pid_), out_(std::move(o.out_)), in_(std::move(o.in_)), buf_(std::move(o.buf_)) {
+Proc::Proc(Proc&& o) noexcept
+    : pid_(o.pid_), out_(std::move(o.out_)), in_(std::move(o.in_)), buf_(std::move(o.buf_)) {
     o.pid_ = -1;
 }
 Proc& Proc::operator=(Proc&& o) noexcept {
@@ -101,7 +104,8 @@ std::string Proc::read_line(int timeout_ms) {
             buf_.erase(0, nl + 1);
             return line;
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
         if (left.count() <= 0 || !out_.valid()) return "";
         pollfd p{out_.get(), POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
@@ -173,7 +177,8 @@ RunResult Host::run(const std::vector<std::string>& argv, int timeout_ms) const 
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (o.valid() || e.valid()) {
         pollfd p[2] = {{o.get(), POLLIN, 0}, {e.get(), POLLIN, 0}};
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             ::kill(-pid, SIGKILL);
             r.err += "[timed out]";
@@ -185,8 +190,10 @@ RunResult Host::run(const std::vector<std::string>& argv, int timeout_ms) const 
             if (!fd.valid() || !(p[i].revents & (POLLIN | POLLHUP))) continue;
             char b[4096];
             ssize_t n = ::read(fd.get(), b, sizeof b);
-            if (n <= 0) fd.reset();
-            else (i == 0 ? r.out : r.err).append(b, static_cast<size_t>(n));
+            if (n <= 0)
+                fd.reset();
+            else
+                (i == 0 ? r.out : r.err).append(b, static_cast<size_t>(n));
         }
     }
     int st = 0;
@@ -206,7 +213,8 @@ Proc Host::spawn(const std::vector<std::string>& argv) const {
     return Proc(pid, out[0], in[1]);
 }
 
-Proc Host::serve(const std::string& proto, const std::string& addr, int port, const std::string& reply) const {
+Proc Host::serve(const std::string& proto, const std::string& addr, int port,
+                 const std::string& reply) const {
     Proc p = spawn({bin("pnprobe"), "serve", proto, addr, std::to_string(port), "--reply", reply});
     if (p.read_line() != "listening") die("pnprobe serve did not start in host " + name_);
     return p;

@@ -32,9 +32,11 @@ TEST_F(SpaceTest, NestedSpacesInheritTransitivelyToDepthEight) {
 TEST_F(SpaceTest, NestedSpaceOverridesItsParentsService) {
     auto srv = A().serve("tcp", "0.0.0.0", 8080, "host");
     ASSERT_EQ(mk({"--name", "mid", "--", "true"}).rc, 0);
-    auto mid = A().spawn({bin("pnet"), "exec", "mid", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "8080", "--reply", "mid"});
+    auto mid = A().spawn({bin("pnet"), "exec", "mid", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "8080",
+                          "--reply", "mid"});
     ASSERT_EQ(mid.read_line(), "listening");
-    auto r = pnet({"exec", "mid", "--", bin("mkportspace"), "-q", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.1", "8080"});
+    auto r = pnet({"exec", "mid", "--", bin("mkportspace"), "-q", "--", bin("pnprobe"), "connect", "tcp",
+                   "10.9.0.1", "8080"});
     EXPECT_TRUE(contains(r.out, "mid peer=10.9.0.1:")) << r.out << r.err;
     mid.kill(9);
     EXPECT_EQ(pnet({"destroy", "mid"}).rc, 0);
@@ -134,9 +136,12 @@ TEST_F(SpaceTest, BadInputIsRefusedWithExitTwoAndChangesNothing) {
         EXPECT_TRUE(contains(r.err, c.needle)) << "want '" << c.needle << "' in: " << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     }
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {"destroy", "nosuch"}, {"show", "nosuch"}, {"exec", "nosuch", "--", "true"}, {"bogus"},
-             {"destroy", "../x"}, {"list", "--xml"}}) {
+    for (const auto& args : std::vector<std::vector<std::string>>{{"destroy", "nosuch"},
+                                                                  {"show", "nosuch"},
+                                                                  {"exec", "nosuch", "--", "true"},
+                                                                  {"bogus"},
+                                                                  {"destroy", "../x"},
+                                                                  {"list", "--xml"}}) {
         auto r = pnet(args);
         EXPECT_EQ(r.rc, 2) << args[0];
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -147,8 +152,8 @@ TEST_F(SpaceTest, BadInputIsRefusedWithExitTwoAndChangesNothing) {
 TEST_F(SpaceTest, HelpAndVersion) {
     auto h = mk({"--help"});
     EXPECT_EQ(h.rc, 0);
-    for (const char* opt : {"--name", "--no-inherit-routes", "--hide-route", "--no-inherit-services", "--hide-service",
-                            "--quiet", "--help", "--version"})
+    for (const char* opt : {"--name", "--no-inherit-routes", "--hide-route", "--no-inherit-services",
+                            "--hide-service", "--quiet", "--help", "--version"})
         EXPECT_TRUE(contains(h.out, opt)) << opt;
     EXPECT_TRUE(contains(mk({"--version"}).out, "personalnet"));
     EXPECT_EQ(pnet({"--help"}).rc, 0);

@@ -18,11 +18,13 @@ std::string self_netns() {
 // 1. A command and its descendants run in a new network namespace.
 TEST_F(SpaceTest, CommandAndDescendantsRunInNewNamespace) {
     auto host = A().run({"readlink", "/proc/self/ns/net"});
-    auto r = mk({"--", "sh", "-c",
-                 "readlink /proc/self/ns/net; sh -c 'readlink /proc/self/ns/net'; echo space=$PERSONALNET_SPACE"});
+    auto r =
+        mk({"--", "sh", "-c",
+            "readlink /proc/self/ns/net; sh -c 'readlink /proc/self/ns/net'; echo space=$PERSONALNET_SPACE"});
     ASSERT_EQ(r.rc, 0) << r.err;
     std::vector<std::string> lines;
-    for (size_t p = 0, n; (n = r.out.find('\n', p)) != std::string::npos; p = n + 1) lines.push_back(r.out.substr(p, n - p));
+    for (size_t p = 0, n; (n = r.out.find('\n', p)) != std::string::npos; p = n + 1)
+        lines.push_back(r.out.substr(p, n - p));
     ASSERT_EQ(lines.size(), 3u) << r.out;
     EXPECT_NE(lines[0] + "\n", host.out);
     EXPECT_NE(lines[0] + "\n", self_netns() + "\n");
@@ -68,7 +70,8 @@ TEST_F(SpaceTest, SameSourcePortClashIsRemappedNotRefused) {
     for (const auto& argv : {in_space, hold, in_space}) {
         clients.push_back(A().spawn(argv));
         auto& c = clients.back();
-        EXPECT_EQ(c.read_line(), "connected local=10.9.0.1:40000") << "every client believes it has port 40000";
+        EXPECT_EQ(c.read_line(), "connected local=10.9.0.1:40000")
+            << "every client believes it has port 40000";
         std::string reply = c.read_line();
         EXPECT_TRUE(contains(reply, "B peer=10.9.0.1:")) << reply;
         peers.insert(reply);
@@ -91,7 +94,8 @@ TEST_F(SpaceTest, RoutesAreInheritedHiddenAndOverridable) {
     auto srv = B().serve("tcp", "0.0.0.0", 7000, "B");
     EXPECT_EQ(mk(probe({"connect", "tcp", "10.7.0.1", "7000"})).rc, 0);
 
-    auto none = mk({"--no-inherit-routes", "--", "sh", "-c", "ip route; " + sh_join(probe({"connect", "tcp", "10.9.0.2", "7000"}))});
+    auto none = mk({"--no-inherit-routes", "--", "sh", "-c",
+                    "ip route; " + sh_join(probe({"connect", "tcp", "10.9.0.2", "7000"}))});
     EXPECT_NE(none.rc, 0);
     EXPECT_FALSE(contains(none.out, "10.9.0.0/24")) << none.out;
     EXPECT_TRUE(contains(none.err, "unreachable")) << none.err;
@@ -130,7 +134,8 @@ TEST_F(SpaceTest, ParentServicesAreInheritedWithRealClientAddress) {
     EXPECT_NE(hidden.rc, 0);
     EXPECT_TRUE(contains(hidden.err, "Connection refused")) << hidden.err;
 
-    auto none = mk({"--no-inherit-services", "--", "sh", "-c", sh_join(probe({"connect", "tcp", "10.9.0.1", "8080"}))});
+    auto none = mk(
+        {"--no-inherit-services", "--", "sh", "-c", sh_join(probe({"connect", "tcp", "10.9.0.1", "8080"}))});
     EXPECT_NE(none.rc, 0);
     EXPECT_TRUE(contains(none.err, "Connection refused")) << none.err;
 }
@@ -140,9 +145,11 @@ TEST_F(SpaceTest, OwnListenerOverridesInheritedServiceAndParentsReturns) {
     auto connect = sh_join(probe({"connect", "tcp", "10.9.0.1", "8080"}));
     auto r = mk({"--", "sh", "-c",
                  connect + "; " + sh_join(probe({"serve", "tcp", "0.0.0.0", "8080", "--reply", "child"})) +
-                     " > /dev/null & pid=$!; sleep 0.3; " + connect + "; kill $pid; wait $pid 2>/dev/null; " + connect});
+                     " > /dev/null & pid=$!; sleep 0.3; " + connect + "; kill $pid; wait $pid 2>/dev/null; " +
+                     connect});
     std::vector<std::string> got;
-    for (size_t p = 0, n; (n = r.out.find('\n', p)) != std::string::npos; p = n + 1) got.push_back(r.out.substr(p, n - p));
+    for (size_t p = 0, n; (n = r.out.find('\n', p)) != std::string::npos; p = n + 1)
+        got.push_back(r.out.substr(p, n - p));
     ASSERT_EQ(got.size(), 3u) << r.out << r.err;
     EXPECT_TRUE(contains(got[0], "parent peer=")) << got[0];
     EXPECT_TRUE(contains(got[1], "child peer=")) << got[1];
@@ -153,7 +160,8 @@ TEST_F(SpaceTest, OwnListenerOverridesInheritedServiceAndParentsReturns) {
 TEST_F(SpaceTest, SiblingsAreIndependent) {
     ASSERT_EQ(mk({"--name", "s1", "--", "true"}).rc, 0);
     ASSERT_EQ(mk({"--name", "s2", "--", "true"}).rc, 0);
-    auto s1 = A().spawn({bin("pnet"), "exec", "s1", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "9000", "--reply", "s1"});
+    auto s1 = A().spawn({bin("pnet"), "exec", "s1", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "9000",
+                         "--reply", "s1"});
     ASSERT_EQ(s1.read_line(), "listening");
     auto from_s2 = pnet({"exec", "s2", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.1", "9000"});
     EXPECT_NE(from_s2.rc, 0) << from_s2.out;
@@ -162,7 +170,8 @@ TEST_F(SpaceTest, SiblingsAreIndependent) {
     EXPECT_NE(from_host.rc, 0) << "the parent does not see its child's listener";
     auto sockets = pnet({"exec", "s2", "--", "cat", "/proc/net/tcp", "/proc/net/tcp6"});
     EXPECT_FALSE(contains(sockets.out, ":2328 ")) << "s2 sees a socket on port 9000: " << sockets.out;
-    auto s2 = A().spawn({bin("pnet"), "exec", "s2", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "9000", "--reply", "s2"});
+    auto s2 = A().spawn({bin("pnet"), "exec", "s2", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0", "9000",
+                         "--reply", "s2"});
     EXPECT_EQ(s2.read_line(), "listening") << "the same port is free in a sibling";
     auto own = pnet({"exec", "s2", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.1", "9000"});
     EXPECT_TRUE(contains(own.out, "s2 peer=")) << own.out << own.err;

@@ -34,12 +34,15 @@ void write_all(int fd, const std::string& s);
 
 // Runs argv (absolute path first) with `input` on stdin; "" on exit status 0, else the
 // command and its stderr. Its stdout goes to *out.
-std::string run(const std::vector<std::string>& argv, std::string* out = nullptr, const std::string& input = "");
+std::string run(const std::vector<std::string>& argv, std::string* out = nullptr,
+                const std::string& input = "");
 
 // Runs body in a forked child inside a new network namespace; "" when it returned "",
 // else its verdict (or how the child died).
 std::string in_netns(const std::function<std::string()>& body);
 
-inline bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+inline bool has(const std::string& text, const std::string& needle) {
+    return text.find(needle) != std::string::npos;
+}
 
 }  // namespace pn_unit

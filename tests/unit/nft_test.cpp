@@ -219,7 +219,8 @@ TEST_F(NftTest, ChildTableListsLikeNftBuiltIt) {
     EXPECT_EQ(in_netns([] {
                   CHECK_OK(nft::child_install(space_spec()));
                   std::string ours = listing(nft::kSpaceTable);
-                  for (const char* line : {"ip daddr @local4 ip saddr != 169.254.102.1 notrack", "ip6 daddr @local6 ip6 saddr != fd70:0:0:2::1 notrack",
+                  for (const char* line : {"ip daddr @local4 ip saddr != 169.254.102.1 notrack",
+                                           "ip6 daddr @local6 ip6 saddr != fd70:0:0:2::1 notrack",
                                            "iifname \"lo\" ip daddr @local4 ct zone set 0",
                                            "ip daddr @local4 socket transparent 0 return",
                                            "ip6 daddr @local6 socket transparent 1 return",

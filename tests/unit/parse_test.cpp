@@ -52,7 +52,8 @@ TEST(Service, ParsesTcpAndUdp) {
     EXPECT_EQ(s->proto, IPPROTO_TCP);
     EXPECT_EQ(s->port, 80);
     EXPECT_EQ(Service::parse("udp/65535")->str(), "udp/65535");
-    for (const char* bad : {"tcp/0", "tcp/65536", "tcp/-1", "tcp/12abc", "tcp/", "sctp/1", "80", "tcp/18446744073709551616", "TCP/80"})
+    for (const char* bad : {"tcp/0", "tcp/65536", "tcp/-1", "tcp/12abc", "tcp/", "sctp/1", "80",
+                            "tcp/18446744073709551616", "TCP/80"})
         EXPECT_FALSE(Service::parse(bad)) << bad;
 }
 
@@ -62,10 +63,10 @@ TEST(SpaceName, AcceptsOrdinaryNames) {
 }
 
 TEST(SpaceName, RejectsBadNamesNamingTheValue) {
-    for (const std::string& bad : {std::string(""), std::string("/"), std::string(".."), std::string("."),
-                                  std::string("a/b"), std::string("a\nb"), std::string("a\0b", 3),
-                                  std::string("-x"), std::string(33, 'n'), std::string("anon-12"),
-                                  std::string("a b"), std::string("é")}) {
+    for (const std::string& bad :
+         {std::string(""), std::string("/"), std::string(".."), std::string("."), std::string("a/b"),
+          std::string("a\nb"), std::string("a\0b", 3), std::string("-x"), std::string(33, 'n'),
+          std::string("anon-12"), std::string("a b"), std::string("é")}) {
         auto st = personalnet::validate_name(bad);
         ASSERT_FALSE(st.ok()) << bad;
         EXPECT_EQ(st.error().code, EINVAL);

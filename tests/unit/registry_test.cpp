@@ -1,4 +1,6 @@
 // The registry on a scratch directory: labels, locks, indexes.
+#include "lib/registry/registry.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -6,8 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
-
-#include "lib/registry/registry.hpp"
 
 namespace pn_unit {
 namespace {
