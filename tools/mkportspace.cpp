@@ -3,8 +3,10 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -43,7 +45,8 @@ std::string default_shell() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run_main(int argc, char** argv) {
     enum { kNoRoutes = 256, kHideRoute, kNoServices, kHideService, kVersion };
     static const option kOptions[] = {
         {"name", required_argument, nullptr, 'n'},
@@ -137,14 +140,37 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mkportspace: space '%s' (label 0x%04x, depth %d) addresses: %s\n",
                      i.name.c_str(), i.label, i.depth, addrs.empty() ? "none" : addrs.c_str());
     }
-    if (const char* t = std::getenv("PERSONALNET_TIMING"); t != nullptr && *t == '1') {
+    // For make bench: where creation, the command and the teardown spend their time.
+    const char* t = std::getenv("PERSONALNET_TIMING");
+    const bool timing = t != nullptr && *t == '1';
+    if (timing) {
         for (const auto& [step, ms] : space->timings())
             std::fprintf(stderr, "timing %s %.3f\n", step.c_str(), ms);
     }
+    using Clock = std::chrono::steady_clock;
+    auto ms_since = [](Clock::time_point t0) {
+        return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    };
+    auto t0 = Clock::now();
     auto rc = space->run(command);
-    if (!rc.ok()) {
-        pn::cli::fail(kProg, rc.error());
-        return 127;
+    double run_ms = ms_since(t0);
+    if (!rc.ok()) pn::cli::fail(kProg, rc.error());
+    t0 = Clock::now();
+    {
+        pn::Space done = std::move(space).value();  // an unnamed space is released here
     }
-    return rc.value();
+    if (timing) std::fprintf(stderr, "timing run %.3f\ntiming teardown %.3f\n", run_ms, ms_since(t0));
+    return rc.ok() ? rc.value() : 127;
+}
+}  // namespace
+
+// The only exception that can reach here is std::bad_alloc (or a library bug): report it
+// on one line like every other failure instead of aborting.
+int main(int argc, char** argv) {
+    try {
+        return run_main(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", kProg, e.what());
+        return pn::cli::kExitFailure;
+    }
 }

@@ -1,6 +1,7 @@
 // pnet: manage port spaces (list, show, destroy, exec, gc).
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -140,7 +141,8 @@ int cmd_gc(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run_main(int argc, char** argv) {
     if (argc < 2) return pn::cli::usage_error(kProg, "missing command");
     std::string cmd = argv[1];
     std::vector<std::string> args(argv + 2, argv + argc);
@@ -158,4 +160,16 @@ int main(int argc, char** argv) {
     if (cmd == "exec") return cmd_exec(args);
     if (cmd == "gc") return cmd_gc(args);
     return pn::cli::usage_error(kProg, "unknown command '" + cmd + "'");
+}
+}  // namespace
+
+// The only exception that can reach here is std::bad_alloc (or a library bug): report it
+// on one line like every other failure instead of aborting.
+int main(int argc, char** argv) {
+    try {
+        return run_main(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", kProg, e.what());
+        return pn::cli::kExitFailure;
+    }
 }

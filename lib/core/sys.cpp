@@ -67,6 +67,13 @@ Status write_atomic(const std::string& path, const std::string& data) {
     return {};
 }
 
+void remove_stale_temps(const std::string& dir) {
+    auto names = list_dir(dir);
+    if (!names.ok()) return;
+    for (const auto& n : names.value())
+        if (n.find(".tmp.") != std::string::npos) (void)::unlink((dir + "/" + n).c_str());
+}
+
 static std::string sysctl_path(const std::string& key) {
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin() + 10, path.end(), '.', '/');

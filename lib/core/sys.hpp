@@ -14,8 +14,11 @@ namespace personalnet::sys {
 Result<std::string> read_file(const std::string& path);
 // Writes the whole string (O_WRONLY|O_TRUNC, no create) — for /proc/sys and similar.
 Status write_existing(const std::string& path, const std::string& data);
-// Writes via a temporary file and rename(2), mode 0644.
+// Writes via a temporary file PATH.tmp.PID and rename(2), mode 0644.
 Status write_atomic(const std::string& path, const std::string& data);
+// Removes the temporary files of write_atomic() left in dir by a writer killed between
+// create and rename. Call only while holding the lock that serialises the writers.
+void remove_stale_temps(const std::string& dir);
 // net.ipv4.conf.X.forwarding style key, written under /proc/sys in the current netns.
 Status set_sysctl(const std::string& key, const std::string& value);
 Result<std::string> get_sysctl(const std::string& key);  // value without the newline

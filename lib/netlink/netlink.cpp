@@ -480,6 +480,7 @@ Request rule_request(uint16_t type, uint16_t flags, const Rule& r) {
     if (r.invert) frh->flags |= FIB_RULE_INVERT;
     // Always explicit, so that pref 0 (the kernel's local-table rule) can be named.
     req.put_u32(FRA_PRIORITY, r.priority);
+    if (r.protocol != 0) req.put(FRA_PROTOCOL, &r.protocol, sizeof r.protocol);
     if (r.goto_priority)
         req.put_u32(FRA_GOTO, *r.goto_priority);
     else
@@ -532,6 +533,7 @@ Result<std::vector<Rule>> list_rules(Socket& s, int family) {
         r.fwmask = attr_u32(at[FRA_FWMASK]).value_or(0xffffffff);
         r.invert = (frh->flags & FIB_RULE_INVERT) != 0;
         if (frh->action == FR_ACT_GOTO) r.goto_priority = attr_u32(at[FRA_GOTO]);
+        if (at[FRA_PROTOCOL] != nullptr) r.protocol = mnl_attr_get_u8(at[FRA_PROTOCOL]);
         out.push_back(r);
         return {};
     });

@@ -80,6 +80,9 @@ struct Rule {
     uint32_t fwmask = 0xffffffff;
     bool invert = false;                    // FIB_RULE_INVERT ("not")
     std::optional<uint32_t> goto_priority;  // FR_ACT_GOTO target instead of a table lookup
+    // FRA_PROTOCOL (RTPROT_*). The kernel treats rules that differ only in it as distinct
+    // when checking NLM_F_EXCL, so a rule meant to equal a kernel default must say kernel.
+    uint8_t protocol = 0;
 };
 
 // Links.
@@ -115,43 +118,5 @@ Result<std::vector<Rule>> list_rules(Socket& s, int family);
 
 // Neighbours: a permanent entry (no ARP/ND needed on our point-to-point veths).
 Status add_neighbor(Socket& s, int ifindex, const IpAddr& addr, const Mac& mac);
-
-// RAII: deletes the link on destruction unless release()d.
-class LinkGuard {
-public:
-    LinkGuard() = default;
-    LinkGuard(Socket* s, int ifindex) : s_(s), ifindex_(ifindex) {}
-    LinkGuard(const LinkGuard&) = delete;
-    LinkGuard& operator=(const LinkGuard&) = delete;
-    LinkGuard(LinkGuard&& o) noexcept : s_(o.s_), ifindex_(o.ifindex_) { o.s_ = nullptr; }
-    ~LinkGuard() {
-        if (s_ != nullptr && ifindex_ > 0) (void)delete_link(*s_, ifindex_);
-    }
-    int release() {
-        s_ = nullptr;
-        return ifindex_;
-    }
-
-private:
-    Socket* s_ = nullptr;
-    int ifindex_ = 0;
-};
-
-// RAII: deletes the rule on destruction unless release()d.
-class RuleGuard {
-public:
-    RuleGuard(Socket* s, Rule r) : s_(s), r_(std::move(r)) {}
-    RuleGuard(const RuleGuard&) = delete;
-    RuleGuard& operator=(const RuleGuard&) = delete;
-    RuleGuard(RuleGuard&& o) noexcept : s_(o.s_), r_(o.r_) { o.s_ = nullptr; }
-    ~RuleGuard() {
-        if (s_ != nullptr) (void)delete_rule(*s_, r_);
-    }
-    void release() { s_ = nullptr; }
-
-private:
-    Socket* s_;
-    Rule r_;
-};
 
 }  // namespace personalnet::netlink

@@ -34,11 +34,15 @@ constexpr int kFamilies[] = {AF_INET, AF_INET6};
 
 bool tolerated(const Status& st, int code) { return st.ok() || st.error().code == code; }
 
+// The kernel's own local-table rule, and its moved copy. Marked proto kernel like the
+// original, so that restoring pref 0 when the original is still there (a setup killed
+// before moving it) is refused as a duplicate instead of adding a second one.
 netlink::Rule local_rule(int family, uint32_t pref) {
     netlink::Rule r;
     r.family = family;
     r.priority = pref;
     r.table = RT_TABLE_LOCAL;
+    r.protocol = RTPROT_KERNEL;
     return r;
 }
 
@@ -201,6 +205,9 @@ Status parent_release(const ParentRef& p, uint16_t label) {
     st = nft::parent_remove_child(ifname);
     if (!st.ok()) return st.error().wrap("remove reply steering of " + ifname);
     (void)::unlink(kid.c_str());
+    // Callers hold the registry lock, so a temporary file here is a killed writer's.
+    sys::remove_stale_temps(dir + "/kids");
+    sys::remove_stale_temps(dir);
     auto left = sys::list_dir(dir + "/kids");
     if (left.ok() && left->empty()) {
         PN_TRY(parent_teardown(p), "tear down parent");

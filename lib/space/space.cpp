@@ -333,6 +333,18 @@ Status Space::enter() {
 Result<int> Space::run(const std::vector<std::string>& argv) {
     std::string what = "run in space '" + st_->info.name + "'";
     if (argv.empty()) return make_error(EINVAL, what + ": empty command");
+    // Everything the child needs is built before fork(): allocating after it is unsafe.
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const std::string space_var = "PERSONALNET_SPACE=" + st_->info.name;
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e)
+        if (std::strncmp(*e, "PERSONALNET_SPACE=", 18) != 0) envp.push_back(*e);
+    envp.push_back(const_cast<char*>(space_var.c_str()));
+    envp.push_back(nullptr);
+
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(what);
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
@@ -357,15 +369,12 @@ Result<int> Space::run(const std::vector<std::string>& argv) {
         return errno_error(what + ": fork");
     }
     if (pid == 0) {
+        // Only async-signal-safe calls from here: the caller may be multi-threaded.
         restore();
         int err = 0;
         if (::setns(st_->netns.get(), CLONE_NEWNET) != 0) err = errno;
         if (err == 0) {
-            ::setenv("PERSONALNET_SPACE", st_->info.name.c_str(), 1);
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            ::execvp(args[0], args.data());
+            ::execvpe(args[0], args.data(), envp.data());
             err = errno;
         }
         (void)!::write(wr.get(), &err, sizeof err);
@@ -425,13 +434,33 @@ Status destroy_space(const std::string& name, const std::string& rundir) {
     return {};
 }
 
+// Waits (up to a few seconds) for supervisors and reapers that are releasing a space
+// whose processes are all gone, so that a full collection reports a settled state.
+// Must run without the registry lock: they need it to finish.
+void wait_for_releases(const Registry& reg) {
+    constexpr auto kPatience = std::chrono::seconds(5);
+    auto deadline = Clock::now() + kPatience;
+    for (uint16_t label : reg.locked_labels()) {
+        auto rec = reg.load(label);
+        if (!rec.ok() || rec->named || rec->state != "ready" || space::netns_has_processes(rec->netns))
+            continue;
+        while (Clock::now() < deadline) {
+            auto held = reg.try_lock_label(label);
+            if (!held.ok() || held->has_value()) break;  // gone, or its owner is done
+            ::usleep(10000);
+        }
+    }
+}
+
 Status collect_garbage(bool full, const std::string& rundir) {
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap("collect garbage");
+    if (full) wait_for_releases(reg.value());
     collect_locked(reg.value());
     if (!full) return {};
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap("collect garbage");
+    for (const char* dir : {"spaces", "names", "netns"}) sys::remove_stale_temps(reg->path(dir));
     auto locked = reg->locked_labels();
     for (uint16_t label : reg->labels()) {
         if (std::find(locked.begin(), locked.end(), label) != locked.end()) continue;  // supervised
