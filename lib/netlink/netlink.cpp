@@ -360,6 +360,19 @@ Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bo
     return exchange(s, req, what);
 }
 
+Status delete_address(Socket& s, int ifindex, const IpPrefix& prefix) {
+    std::string what = "delete address " + prefix.str() + " from link #" + std::to_string(ifindex);
+    PN_TRY(check_family(prefix.addr.family, what), "");
+    Request req(RTM_DELADDR, 0);
+    auto* ifa = req.header<ifaddrmsg>();
+    ifa->ifa_family = static_cast<uint8_t>(prefix.addr.family);
+    ifa->ifa_prefixlen = static_cast<uint8_t>(prefix.len);
+    ifa->ifa_index = static_cast<uint32_t>(ifindex);
+    req.put_addr(IFA_LOCAL, prefix.addr);
+    req.put_addr(IFA_ADDRESS, prefix.addr);
+    return exchange(s, req, what);
+}
+
 Result<std::vector<Address>> list_addresses(Socket& s, int family) {
     Request req(RTM_GETADDR, NLM_F_DUMP);
     req.header<ifaddrmsg>()->ifa_family = static_cast<uint8_t>(family);

@@ -102,7 +102,8 @@ Status set_link_up(Socket& s, int ifindex);
 // a kernel route per link would make every dump of the parent's main table O(children)).
 Status add_address(Socket& s, int ifindex, const IpPrefix& prefix, int scope, bool nodad,
                    bool prefix_route = true);
-Result<std::vector<Address>> list_addresses(Socket& s, int family);  // AF_UNSPEC for both
+Status delete_address(Socket& s, int ifindex, const IpPrefix& prefix);  // EADDRNOTAVAIL if absent
+Result<std::vector<Address>> list_addresses(Socket& s, int family);     // AF_UNSPEC for both
 
 // Routes.
 Status add_route(Socket& s, const Route& r);  // NLM_F_CREATE|NLM_F_EXCL

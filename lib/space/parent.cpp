@@ -5,6 +5,7 @@
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 
 #include "lib/core/sys.hpp"
@@ -66,6 +67,11 @@ netlink::Rule child_rule(int family, uint16_t label) {
     return r;
 }
 
+// Where the children of a parent reach it (the DNAT target of inherited services).
+std::array<IpPrefix, 2> service_addresses(int child_depth) {
+    return {IpPrefix{link4(child_depth, 1), 32}, IpPrefix{service6(child_depth), 128}};
+}
+
 // One-time setup of a namespace that becomes a parent. Every step tolerates
 // "already done" so that a setup interrupted by SIGKILL is completed next time.
 Status parent_setup(const ParentRef& p, int parent_ns_fd) {
@@ -96,6 +102,11 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
         st = netlink::add_rule(*s, gate_rule(fam));
         if (!tolerated(st, EEXIST)) return st.error().wrap("add gate rule");
     }
+    for (const IpPrefix& a : service_addresses(p.child_depth)) {
+        auto st = netlink::add_address(*s, kLoopbackIndex, a, a.len == 32 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE,
+                                       true, false);
+        if (!tolerated(st, EEXIST)) return st.error().wrap("add service address");
+    }
     PN_TRY(sys::write_atomic(dir + "/ready", ""), "mark parent ready");
     return {};
 }
@@ -115,6 +126,10 @@ Status parent_teardown(const ParentRef& p) {
         if (!tolerated(st, ENOENT)) return st.error().wrap("restore local rule");
     }
     PN_TRY(nft::parent_remove_table(), "remove parent nft table");
+    for (const IpPrefix& a : service_addresses(p.child_depth)) {
+        auto st = netlink::delete_address(*s, kLoopbackIndex, a);
+        if (!tolerated(st, EADDRNOTAVAIL)) return st.error().wrap("remove service address");
+    }
     auto saved = sys::read_file(dir + "/saved");
     if (saved.ok()) {
         size_t pos = 0;
@@ -148,13 +163,8 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
     PN_TRY(sys::set_sysctl(conf + "rp_filter", "0"), "configure " + ifname);
     PN_TRY(sys::set_sysctl("net.ipv6.conf." + ifname + ".accept_ra", "0"), "configure " + ifname);
     PN_TRY(sys::set_sysctl("net.ipv6.conf." + ifname + ".addr_gen_mode", "1"), "configure " + ifname);
-    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{link4(depth, 1), 32}, RT_SCOPE_LINK, false),
-           "address " + ifname);
-    PN_TRY(netlink::add_address(s, host_ifindex, IpPrefix{link6(1), 64}, RT_SCOPE_LINK, true, false),
-           "address " + ifname);
-    PN_TRY(
-        netlink::add_address(s, host_ifindex, IpPrefix{service6(depth), 128}, RT_SCOPE_UNIVERSE, true, false),
-        "address " + ifname);
+    // No addresses on the parent side: neighbours are static and the service addresses
+    // live on lo (see parent_setup).
     auto peer_mac = mac_of(label, depth, true);
     PN_TRY(netlink::add_neighbor(s, host_ifindex, link4(depth, 2), peer_mac), "neighbour on " + ifname);
     PN_TRY(netlink::add_neighbor(s, host_ifindex, link6(2), peer_mac), "neighbour on " + ifname);

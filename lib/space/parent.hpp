@@ -7,7 +7,10 @@
 //   - the local-table rule moved from pref 0 to 100, and a gate rule at pref 9 that
 //     sends every packet not carrying a personalnet mark straight to pref 100 (so the
 //     per-child rules cost nothing for ordinary traffic),
-//   - the nft table personalnet_parent (conntrack-mark reply steering).
+//   - the nft table personalnet_parent (conntrack-mark reply steering),
+//   - the service addresses its children reach it at (169.254.(100+d).1/32 and
+//     fd50:6e65:7400:d::1/128) on lo: one copy, not one per child uplink, so that the
+//     parent's address list does not grow with its children.
 // Per child: rules pref 10 fwmark 0x5000LLLL -> table 0x5000LLLL holding the default
 // routes over the child's veth, the nft kids element, and the veth sysctls.
 #pragma once
@@ -23,7 +26,8 @@ namespace personalnet::space {
 
 struct ParentRef {
     const registry::Registry* reg;
-    uint64_t inode;  // of the parent network namespace
+    uint64_t inode;       // of the parent network namespace
+    int child_depth = 1;  // depth of its children (they all share it)
     std::string dir() const { return reg->path("parents/" + std::to_string(inode)); }
 };
 

@@ -98,7 +98,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
 
 // Removes everything a space owns. Caller holds the registry lock. Idempotent.
 Status destroy_state(const Registry& reg, const Record& r) {
-    PN_TRY(space::parent_release(space::ParentRef{&reg, r.parent_netns}, r.label),
+    PN_TRY(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label),
            "release uplink " + r.host_ifname);
     if (r.named) PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
     PN_TRY(reg.remove(r), "remove record");
@@ -128,7 +128,7 @@ void spawn_reaper(const Registry& reg, const Record& r, int label_lock_fd) {
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
     {
-        auto pin = sys::open_fd(space::ParentRef{&reg, r.parent_netns}.dir() + "/ns", O_RDONLY);
+        auto pin = sys::open_fd(space::ParentRef{&reg, r.parent_netns, r.depth}.dir() + "/ns", O_RDONLY);
         if (pin.ok() && sys::enter_netns(pin->get()).ok()) {
             auto s = netlink::Socket::open();
             if (s.ok()) (void)s->wait_link_gone(r.host_ifindex);
@@ -249,7 +249,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     if (!inh.ok()) return fail(inh.error());
     for (const auto& a : inh->host_addrs) rec.addresses.push_back(a.str());
     auto acquired =
-        space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns}, home->get(), rec.label);
+        space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns, rec.depth}, home->get(), rec.label);
     if (!acquired.ok()) return fail(acquired.error());
     auto ifindex =
         netlink::create_veth(*ps, rec.host_ifname, space::mac_of(rec.label, rec.depth, false),
