@@ -62,7 +62,7 @@ struct SpaceInfo {
     uint64_t netns_inode = 0;
     std::string host_ifname;             // parent-side veth
     pid_t supervisor = 0;                // 0 for named spaces after creation
-    std::string state;                   // "ready", "creating", "unsupervised"
+    std::string state;                   // "creating", "ready", "unsupervised" (supervisor gone), "releasing"
     int64_t created = 0;                 // unix time
     std::vector<std::string> addresses;  // addresses on the uplink (the parent's)
     bool inherit_routes = true;
@@ -89,8 +89,10 @@ public:
 
     Space(Space&&) noexcept;
     Space& operator=(Space&&) noexcept;
-    // An unnamed space's host-side state is released here once no process is left in
-    // it; if processes remain, a small reaper process waits for the namespace to die.
+    // An unnamed space (created here) is released when this object goes: a small
+    // detached reaper waits until the namespace has died (no process left in it) and
+    // then removes the host-side state, in the background; `collect_garbage(true)`
+    // waits for releases in progress.
     ~Space();
 
     const SpaceInfo& info() const;

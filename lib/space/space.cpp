@@ -155,7 +155,8 @@ void collect_locked(const Registry& reg) {
             reg.remove_label_lock(label);
             continue;
         }
-        if (rec->state == "ready" && rec->netns != 0 && space::netns_has_processes(rec->netns)) {
+        bool settled = rec->state == "ready" || rec->state == "releasing";
+        if (settled && rec->netns != 0 && space::netns_has_processes(rec->netns)) {
             spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
             continue;
         }
@@ -248,8 +249,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     auto inh = space::gather_inheritance(*ps, spec);
     if (!inh.ok()) return fail(inh.error());
     for (const auto& a : inh->host_addrs) rec.addresses.push_back(a.str());
-    auto acquired =
-        space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns, rec.depth}, home->get(), rec.label);
+    auto acquired = space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns, rec.depth},
+                                          home->get(), rec.label);
     if (!acquired.ok()) return fail(acquired.error());
     auto ifindex =
         netlink::create_veth(*ps, rec.host_ifname, space::mac_of(rec.label, rec.depth, false),
@@ -314,15 +315,20 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
     return Space(std::move(st));
 }
 
+// The release is handed to a reaper even when no process is left: the namespace then
+// dies as soon as our fd is closed, the kernel deletes the uplink in its own cleanup
+// worker, and the caller does not wait out the ~35 ms of RCU grace periods that a
+// synchronous link deletion costs (the same as `unshare --net`, whose namespace is
+// also torn down after it exits). `pnet gc` waits for releases in progress.
 Space::~Space() {
     if (!st_ || !st_->supervising) return;
     st_->netns.reset();
-    if (space::netns_has_processes(st_->rec.netns)) {
-        spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());
-        return;
+    {
+        auto lock = st_->reg.lock();
+        st_->rec.state = "releasing";
+        if (lock.ok()) (void)st_->reg.save(st_->rec);
     }
-    auto lock = st_->reg.lock();
-    if (lock.ok()) (void)destroy_state(st_->reg, st_->rec);
+    spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());
 }
 
 Status Space::enter() {
@@ -442,8 +448,10 @@ void wait_for_releases(const Registry& reg) {
     auto deadline = Clock::now() + kPatience;
     for (uint16_t label : reg.locked_labels()) {
         auto rec = reg.load(label);
-        if (!rec.ok() || rec->named || rec->state != "ready" || space::netns_has_processes(rec->netns))
-            continue;
+        if (!rec.ok() || rec->named) continue;
+        bool releasing =
+            rec->state == "releasing" || (rec->state == "ready" && !space::netns_has_processes(rec->netns));
+        if (!releasing) continue;
         while (Clock::now() < deadline) {
             auto held = reg.try_lock_label(label);
             if (!held.ok() || held->has_value()) break;  // gone, or its owner is done

@@ -58,6 +58,18 @@ TEST_F(SpaceTest, UnnamedSpaceOutlivedByBackgroundProcessIsReaped) {
     EXPECT_EQ(A().snapshot(), baseline_);
 }
 
+// 7. An unnamed space is released in the background once its command has exited; a
+// full gc waits for that release, and then nothing of it is left.
+TEST_F(SpaceTest, UnnamedSpaceIsReleasedAfterItsCommand) {
+    ASSERT_EQ(mk({"--", "true"}).rc, 0);
+    auto list = pnet({"list"});
+    EXPECT_TRUE(!contains(list.out, "anon-") || contains(list.out, "releasing")) << list.out;
+    auto gc = pnet({"gc"});
+    EXPECT_EQ(gc.rc, 0) << gc.err;
+    EXPECT_FALSE(contains(pnet({"list"}).out, "anon-"));
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
 TEST_F(SpaceTest, NamedSpaceIsKeptJoinedAndDestroyed) {
     auto created = mk({"--name", "keep", "--", "readlink", "/proc/self/ns/net"});
     ASSERT_EQ(created.rc, 0) << created.err;
