@@ -70,8 +70,13 @@ Status write_atomic(const std::string& path, const std::string& data) {
 void remove_stale_temps(const std::string& dir) {
     auto names = list_dir(dir);
     if (!names.ok()) return;
-    for (const auto& n : names.value())
-        if (n.find(".tmp.") != std::string::npos) (void)::unlink((dir + "/" + n).c_str());
+    for (const auto& n : names.value()) {
+        if (n.find(".tmp.") == std::string::npos) continue;
+        std::string path = dir;
+        path += '/';
+        path += n;
+        (void)::unlink(path.c_str());
+    }
 }
 
 static std::string sysctl_path(const std::string& key) {

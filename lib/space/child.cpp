@@ -54,8 +54,7 @@ Result<Inheritance> gather_inheritance(netlink::Socket& s, const SpaceSpec& spec
     return inh;
 }
 
-Status configure_child(netlink::Socket& s, const Inheritance& inh, const SpaceSpec& spec, uint16_t label,
-                       int depth) {
+Status configure_child(netlink::Socket& s, const Inheritance& inh, uint16_t label, int depth) {
     PN_TRY(netlink::set_link_up(s, 1), "bring up lo");
     auto up = netlink::link_index(s, kUplinkName);
     if (!up.ok()) return up.error().wrap("find uplink");
@@ -113,18 +112,21 @@ Status configure_child(netlink::Socket& s, const Inheritance& inh, const SpaceSp
         PN_TRY(netlink::add_route(s, r), "inherit route " + pr.dst.str());
     }
 
-    if (spec.inherit_services) {
-        nft::ChildServices svc;
-        svc.local = inh.host_addrs;
-        svc.local.push_back(link4(depth + 1, 1));  // where this space's own children reach it
-        svc.local.push_back(service6(depth + 1));
-        for (const auto& h : spec.hidden_services) svc.hidden.push_back({h.proto, h.port});
-        svc.parent4 = link4(depth, 1);
-        svc.parent6 = service6(depth);
-        svc.down4 = link4(depth + 1, 1);
-        svc.down6 = service6(depth + 1);
-        PN_TRY(nft::child_install(svc), "inherit services");
-    }
+    return {};
+}
+
+Status inherit_services(const Inheritance& inh, const SpaceSpec& spec, int depth) {
+    if (!spec.inherit_services) return {};
+    nft::ChildServices svc;
+    svc.local = inh.host_addrs;
+    svc.local.push_back(link4(depth + 1, 1));  // where this space's own children reach it
+    svc.local.push_back(service6(depth + 1));
+    for (const auto& h : spec.hidden_services) svc.hidden.push_back({h.proto, h.port});
+    svc.parent4 = link4(depth, 1);
+    svc.parent6 = service6(depth);
+    svc.down4 = link4(depth + 1, 1);
+    svc.down6 = service6(depth + 1);
+    PN_TRY(nft::child_install(svc), "inherit services");
     return {};
 }
 

@@ -181,6 +181,11 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
         PN_TRY(netlink::add_route(s, r), "reply route to " + ifname);
         PN_TRY(netlink::add_rule(s, child_rule(fam, label)), "reply rule for " + ifname);
     }
+    return {};
+}
+
+Status parent_steer_child(uint16_t label) {
+    std::string ifname = host_ifname(label);
     PN_TRY(nft::parent_add_child(ifname, mark_of(label), label), "reply steering for " + ifname);
     return {};
 }

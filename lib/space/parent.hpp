@@ -34,8 +34,10 @@ struct ParentRef {
 // In the parent namespace (current thread): make sure the parent state exists and
 // register the child's label in it. Idempotent.
 Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label);
-// In the parent namespace: configure the parent side of a child whose host veth exists.
+// In the parent namespace: configure the parent side of a child whose host veth exists
+// (sysctls, neighbours, reply table and rule), then its nft elements (one batch).
 Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int host_ifindex);
+Status parent_steer_child(uint16_t label);
 // Enters the parent namespace through its pin and removes everything the child added
 // (veth included); tears the parent state down when it was the last child. Idempotent.
 Status parent_release(const ParentRef& p, uint16_t label);

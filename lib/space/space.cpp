@@ -229,7 +229,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         st->reg.remove_label_lock(rec.label);
         return saved.error().wrap(what);
     }
-    timer.lap("registry");
+    timer.lap("registry-record");
 
     // From here on, any failure undoes everything through the record.
     auto fail = [&](const Error& e) -> Error {
@@ -252,6 +252,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     auto acquired = space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns, rec.depth},
                                           home->get(), rec.label);
     if (!acquired.ok()) return fail(acquired.error());
+    timer.lap("read-parent+parent-state");
     auto ifindex =
         netlink::create_veth(*ps, rec.host_ifname, space::mac_of(rec.label, rec.depth, false),
                              space::kUplinkName, space::mac_of(rec.label, rec.depth, true), st->netns.get());
@@ -260,15 +261,22 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     timer.lap("veth");
     auto attached = space::parent_attach_child(*ps, rec.label, rec.depth, rec.host_ifindex);
     if (!attached.ok()) return fail(attached.error());
+    timer.lap("parent-routes+rules");
+    auto steered = space::parent_steer_child(rec.label);
+    if (!steered.ok()) return fail(steered.error());
+    timer.lap("parent-nft");
     {
         auto sw = space::NetnsSwitch::enter(st->netns.get());
         if (!sw.ok()) return fail(sw.error());
         auto cs = netlink::Socket::open();
         if (!cs.ok()) return fail(cs.error());
-        auto configured = space::configure_child(*cs, inh.value(), spec, rec.label, rec.depth);
+        auto configured = space::configure_child(*cs, inh.value(), rec.label, rec.depth);
         if (!configured.ok()) return fail(configured.error());
+        timer.lap("child-addresses+routes");
+        auto services = space::inherit_services(inh.value(), spec, rec.depth);
+        if (!services.ok()) return fail(services.error());
+        timer.lap("child-nft");
     }
-    timer.lap("addresses+routes+nft");
 
     if (rec.named) {
         auto pinned = space::pin_netns(st->netns.get(), pin_path(st->reg, rec.name));
@@ -288,7 +296,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     } else {
         st->supervising = true;
     }
-    timer.lap("registry");
+    timer.lap("registry-commit");
     st->info = info_of(st->reg, rec);
     return Space(std::move(st));
 }
