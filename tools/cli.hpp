@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "personalnet/error.hpp"
@@ -52,6 +53,18 @@ inline std::string json_string(const std::string& s) {
         }
     }
     return out + "\"";
+}
+
+// Runs a tool's main. The only exception that can reach here is std::bad_alloc (or a
+// library bug): it is reported on one line like every other failure, not as an abort.
+template <typename Main>
+int guarded_main(const char* prog, Main&& body) noexcept {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", prog, e.what());
+        return kExitFailure;
+    }
 }
 
 }  // namespace personalnet::cli

@@ -163,13 +163,6 @@ int run_main(int argc, char** argv) {
 }
 }  // namespace
 
-// The only exception that can reach here is std::bad_alloc (or a library bug): report it
-// on one line like every other failure instead of aborting.
 int main(int argc, char** argv) {
-    try {
-        return run_main(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s: %s\n", kProg, e.what());
-        return pn::cli::kExitFailure;
-    }
+    return pn::cli::guarded_main(kProg, [&] { return run_main(argc, argv); });
 }

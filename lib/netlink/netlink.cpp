@@ -190,6 +190,12 @@ Status check_family(int family, const std::string& what) {
     return {};
 }
 
+// One change request (add or delete) of an IPv4/IPv6 object, acknowledged.
+Status change(Socket& s, Request req, int family, const std::string& what) {
+    PN_TRY(check_family(family, what), "");
+    return exchange(s, req, what);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -431,17 +437,12 @@ std::string route_name(const Route& r) {
 }  // namespace
 
 Status add_route(Socket& s, const Route& r) {
-    std::string what = "add route " + route_name(r);
-    PN_TRY(check_family(r.family, what), "");
-    Request req = route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, r);
-    return exchange(s, req, what);
+    return change(s, route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, r), r.family,
+                  "add route " + route_name(r));
 }
 
 Status delete_route(Socket& s, const Route& r) {
-    std::string what = "delete route " + route_name(r);
-    PN_TRY(check_family(r.family, what), "");
-    Request req = route_request(RTM_DELROUTE, 0, r);
-    return exchange(s, req, what);
+    return change(s, route_request(RTM_DELROUTE, 0, r), r.family, "delete route " + route_name(r));
 }
 
 Result<std::vector<Route>> list_routes(Socket& s, int family, uint32_t table) {
@@ -515,17 +516,12 @@ std::string rule_name(const Rule& r) {
 }  // namespace
 
 Status add_rule(Socket& s, const Rule& r) {
-    std::string what = "add " + rule_name(r);
-    PN_TRY(check_family(r.family, what), "");
-    Request req = rule_request(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r);
-    return exchange(s, req, what);
+    return change(s, rule_request(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r), r.family,
+                  "add " + rule_name(r));
 }
 
 Status delete_rule(Socket& s, const Rule& r) {
-    std::string what = "delete " + rule_name(r);
-    PN_TRY(check_family(r.family, what), "");
-    Request req = rule_request(RTM_DELRULE, 0, r);
-    return exchange(s, req, what);
+    return change(s, rule_request(RTM_DELRULE, 0, r), r.family, "delete " + rule_name(r));
 }
 
 Result<std::vector<Rule>> list_rules(Socket& s, int family) {
