@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
@@ -128,11 +129,17 @@ void spawn_reaper(const Registry& reg, const Record& r, int label_lock_fd) {
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
     {
+        // Only the netlink socket belongs in the parent's namespace; the reaper itself
+        // waits in a private empty one. Otherwise it would count as a process of the
+        // parent, which may itself be a space whose release waits for this one.
+        std::optional<netlink::Socket> events;
         auto pin = sys::open_fd(space::ParentRef{&reg, r.parent_netns, r.depth}.dir() + "/ns", O_RDONLY);
         if (pin.ok() && sys::enter_netns(pin->get()).ok()) {
             auto s = netlink::Socket::open();
-            if (s.ok()) (void)s->wait_link_gone(r.host_ifindex);
+            if (s.ok()) events.emplace(std::move(s).value());
         }
+        (void)::unshare(CLONE_NEWNET);  // if this fails we merely wait where we are
+        if (events) (void)events->wait_link_gone(r.host_ifindex);
     }
     auto lock = reg.lock();
     if (lock.ok()) (void)destroy_state(reg, r);
@@ -155,8 +162,7 @@ void collect_locked(const Registry& reg) {
             reg.remove_label_lock(label);
             continue;
         }
-        bool settled = rec->state == "ready" || rec->state == "releasing";
-        if (settled && rec->netns != 0 && space::netns_has_processes(rec->netns)) {
+        if (rec->state == "ready" && rec->netns != 0 && space::netns_has_processes(rec->netns)) {
             spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
             continue;
         }
@@ -331,11 +337,6 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
 Space::~Space() {
     if (!st_ || !st_->supervising) return;
     st_->netns.reset();
-    {
-        auto lock = st_->reg.lock();
-        st_->rec.state = "releasing";
-        if (lock.ok()) (void)st_->reg.save(st_->rec);
-    }
     spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());
 }
 
@@ -362,8 +363,12 @@ Result<int> Space::run(const std::vector<std::string>& argv) {
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(what);
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    struct sigaction ign {
-    }, relay{}, old_int{}, old_quit{}, old_term{}, old_hup{};
+    struct sigaction ign = {};
+    struct sigaction relay = {};
+    struct sigaction old_int = {};
+    struct sigaction old_quit = {};
+    struct sigaction old_term = {};
+    struct sigaction old_hup = {};
     ign.sa_handler = SIG_IGN;
     relay.sa_handler = relay_signal;
     ::sigaction(SIGINT, &ign, &old_int);
@@ -456,10 +461,8 @@ void wait_for_releases(const Registry& reg) {
     auto deadline = Clock::now() + kPatience;
     for (uint16_t label : reg.locked_labels()) {
         auto rec = reg.load(label);
-        if (!rec.ok() || rec->named) continue;
-        bool releasing =
-            rec->state == "releasing" || (rec->state == "ready" && !space::netns_has_processes(rec->netns));
-        if (!releasing) continue;
+        if (!rec.ok() || rec->named || rec->state != "ready" || space::netns_has_processes(rec->netns))
+            continue;
         while (Clock::now() < deadline) {
             auto held = reg.try_lock_label(label);
             if (!held.ok() || held->has_value()) break;  // gone, or its owner is done

@@ -63,7 +63,7 @@ TEST_F(SpaceTest, UnnamedSpaceOutlivedByBackgroundProcessIsReaped) {
 TEST_F(SpaceTest, UnnamedSpaceIsReleasedAfterItsCommand) {
     ASSERT_EQ(mk({"--", "true"}).rc, 0);
     auto list = pnet({"list"});
-    EXPECT_TRUE(!contains(list.out, "anon-") || contains(list.out, "releasing")) << list.out;
+    EXPECT_TRUE(!contains(list.out, "anon-") || contains(list.out, "unsupervised")) << list.out;
     auto gc = pnet({"gc"});
     EXPECT_EQ(gc.rc, 0) << gc.err;
     EXPECT_FALSE(contains(pnet({"list"}).out, "anon-"));
