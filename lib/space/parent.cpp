@@ -67,9 +67,15 @@ netlink::Rule child_rule(int family, uint16_t label) {
     return r;
 }
 
-// Where the children of a parent reach it (the DNAT target of inherited services).
-std::array<IpPrefix, 2> service_addresses(int child_depth) {
-    return {IpPrefix{link4(child_depth, 1), 32}, IpPrefix{service6(child_depth), 128}};
+// Where the children of a parent reach it (the DNAT target of inherited services). The
+// IPv4 one is link-local, so it is never picked as a source address for other traffic.
+struct ServiceAddress {
+    IpPrefix prefix;
+    int scope;
+};
+std::array<ServiceAddress, 2> service_addresses(int child_depth) {
+    return {ServiceAddress{IpPrefix{link4(child_depth, 1), 32}, RT_SCOPE_LINK},
+            ServiceAddress{IpPrefix{service6(child_depth), 128}, RT_SCOPE_UNIVERSE}};
 }
 
 // One-time setup of a namespace that becomes a parent. Every step tolerates
@@ -102,9 +108,8 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
         st = netlink::add_rule(*s, gate_rule(fam));
         if (!tolerated(st, EEXIST)) return st.error().wrap("add gate rule");
     }
-    for (const IpPrefix& a : service_addresses(p.child_depth)) {
-        auto st = netlink::add_address(*s, kLoopbackIndex, a, a.len == 32 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE,
-                                       true, false);
+    for (const auto& [prefix, scope] : service_addresses(p.child_depth)) {
+        auto st = netlink::add_address(*s, kLoopbackIndex, prefix, scope, true, false);
         if (!tolerated(st, EEXIST)) return st.error().wrap("add service address");
     }
     PN_TRY(sys::write_atomic(dir + "/ready", ""), "mark parent ready");
@@ -126,8 +131,8 @@ Status parent_teardown(const ParentRef& p) {
         if (!tolerated(st, ENOENT)) return st.error().wrap("restore local rule");
     }
     PN_TRY(nft::parent_remove_table(), "remove parent nft table");
-    for (const IpPrefix& a : service_addresses(p.child_depth)) {
-        auto st = netlink::delete_address(*s, kLoopbackIndex, a);
+    for (const auto& [prefix, scope] : service_addresses(p.child_depth)) {
+        auto st = netlink::delete_address(*s, kLoopbackIndex, prefix);
         if (!tolerated(st, EADDRNOTAVAIL)) return st.error().wrap("remove service address");
     }
     auto saved = sys::read_file(dir + "/saved");
