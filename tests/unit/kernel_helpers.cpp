@@ -67,15 +67,13 @@ std::string run(const std::vector<std::string>& argv, std::string* out, const st
     return cmd + "failed: " + serr;
 }
 
-// Runs body in a forked child inside a new network namespace; returns its verdict.
-std::string in_netns(const std::function<std::string()>& body) {
+std::string in_child(const std::function<std::string()>& body) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return "pipe failed";
     pid_t pid = ::fork();
     if (pid == 0) {
         ::close(p[0]);
-        std::string r =
-            ::unshare(CLONE_NEWNET) == 0 ? body() : std::string("unshare: ") + std::strerror(errno);
+        std::string r = body();
         write_all(p[1], r.empty() ? "OK" : r);
         ::_exit(0);
     }
@@ -86,6 +84,12 @@ std::string in_netns(const std::function<std::string()>& body) {
     ::waitpid(pid, &status, 0);
     if (!WIFEXITED(status)) return "test child died (status " + std::to_string(status) + "): " + r;
     return r == "OK" ? "" : r;
+}
+
+std::string in_netns(const std::function<std::string()>& body) {
+    return in_child([&] {
+        return ::unshare(CLONE_NEWNET) == 0 ? body() : std::string("unshare: ") + std::strerror(errno);
+    });
 }
 
 }  // namespace pn_unit

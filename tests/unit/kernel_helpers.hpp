@@ -37,8 +37,11 @@ void write_all(int fd, const std::string& s);
 std::string run(const std::vector<std::string>& argv, std::string* out = nullptr,
                 const std::string& input = "");
 
-// Runs body in a forked child inside a new network namespace; "" when it returned "",
-// else its verdict (or how the child died).
+// Runs body in a forked child; "" when it returned "", else its verdict (or how the
+// child died). For bodies that change process state (namespaces, root, mounts).
+std::string in_child(const std::function<std::string()>& body);
+
+// in_child, with the child in a new network namespace first.
 std::string in_netns(const std::function<std::string()>& body);
 
 inline bool has(const std::string& text, const std::string& needle) {

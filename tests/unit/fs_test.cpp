@@ -1,0 +1,195 @@
+// The overlay root of lib/fs against the real kernel: each body enters the overlay in a
+// forked child (its mount namespace and root change for good), and the test checks
+// from outside that nothing of it reached the host.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <climits>
+#include <string>
+
+#include "lib/core/sys.hpp"
+#include "lib/fs/overlay_root.hpp"
+#include "tests/unit/kernel_helpers.hpp"
+
+namespace pn_unit {
+namespace {
+
+namespace fs = personalnet::fs;
+namespace sys = personalnet::sys;
+
+std::string slurp(const std::string& path) {
+    auto r = sys::read_file(path);
+    return r.ok() ? r.value() : "<" + r.error().message() + ">";
+}
+
+bool put(const std::string& path, const std::string& text) { return sys::write_atomic(path, text).ok(); }
+
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+class OverlayRootTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root (mount namespaces, overlayfs)";
+        char tmpl[] = "/tmp/pnfs-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        for (const char* d : {"/stage", "/data"}) ASSERT_TRUE(sys::make_dirs(dir_ + d, 0755).ok());
+    }
+    void TearDown() override {
+        if (dir_.empty()) return;
+        auto mi = slurp("/proc/self/mountinfo");
+        EXPECT_EQ(mi.find(dir_), std::string::npos) << "a mount leaked into the test's namespace";
+        EXPECT_TRUE(run({"/bin/rm", "-rf", dir_}).empty());
+    }
+    // Layer directories for level i (1 = the file space itself).
+    fs::RootLayers layers(int own, int parents) {
+        fs::RootLayers l;
+        l.upper = layer(own) + "/upper";
+        l.work = layer(own) + "/work";
+        for (int i = parents; i >= 1; --i) l.parents.push_back(layer(i) + "/upper");
+        for (const auto& d : {l.upper, l.work}) EXPECT_TRUE(sys::make_dirs(d, 0755).ok());
+        return l;
+    }
+    std::string layer(int i) const { return dir_ + "/layer" + std::to_string(i); }
+    std::string dir_;
+};
+
+TEST_F(OverlayRootTest, WritesCreatesAndDeletesStayInTheUpperLayer) {
+    const std::string data = dir_ + "/data";
+    ASSERT_TRUE(put(data + "/host.txt", "host"));
+    ASSERT_TRUE(put(data + "/doomed.txt", "doomed"));
+    fs::RootLayers l = layers(1, 0);
+    std::string verdict = in_child([&]() -> std::string {
+        if (::chdir(data.c_str()) != 0) return "chdir";
+        CHECK_OK(fs::enter_overlay_root(l, dir_ + "/stage"));
+        char cwd[PATH_MAX];
+        CHECK_THAT(::getcwd(cwd, sizeof cwd) != nullptr && data == cwd, "the working directory is kept");
+        CHECK_THAT(slurp("host.txt") == "host", "the host's files show through");
+        CHECK_THAT(put("host.txt", "mine") && slurp("host.txt") == "mine", "a write is read back inside");
+        CHECK_THAT(put("new.txt", "new"), "create inside");
+        CHECK_THAT(::unlink("doomed.txt") == 0 && !exists("doomed.txt"), "delete inside");
+        CHECK_THAT(::chmod("host.txt", 0600) == 0, "chmod inside");
+        CHECK_THAT(slurp("/proc/self/comm").size() > 1, "/proc works: " + slurp("/proc/self/comm"));
+        CHECK_THAT(exists("/sys/class/net/lo"), "/sys works");
+        int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+        CHECK_THAT(null >= 0 && ::write(null, "x", 1) == 1, "/dev/null works");
+        ::close(null);
+        CHECK_THAT(exists("/dev/pts/ptmx"), "/dev/pts comes with /dev");
+        return "";
+    });
+    EXPECT_EQ(verdict, "");
+    EXPECT_EQ(slurp(data + "/host.txt"), "host") << "the host's file is unchanged";
+    EXPECT_FALSE(exists(data + "/new.txt")) << "a file created inside is not on the host";
+    EXPECT_TRUE(exists(data + "/doomed.txt")) << "a file deleted inside stays on the host";
+    struct stat st {};
+    ASSERT_EQ(::stat((data + "/host.txt").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0644u) << "chmod inside does not reach the host";
+    // What the file space changed is in its upper directory, and only there.
+    EXPECT_EQ(slurp(l.upper + data + "/host.txt"), "mine");
+    EXPECT_EQ(slurp(l.upper + data + "/new.txt"), "new");
+    ASSERT_EQ(::lstat((l.upper + data + "/doomed.txt").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) << "a delete is a whiteout";
+    EXPECT_TRUE(sys::list_dir(dir_ + "/stage")->empty()) << "the staging directory stays empty outside";
+}
+
+// Eight ancestors' layers stacked flat under a ninth: every ancestor's files are seen,
+// the nearest copy wins, and a whiteout in a middle layer hides what is below it. The
+// ancestors' layers live on a tmpfs of the child's own (see overlay_root.hpp).
+TEST_F(OverlayRootTest, AncestorLayersStackFlatNineDeep) {
+    const std::string data = dir_ + "/data";
+    ASSERT_TRUE(put(data + "/who", "host"));
+    ASSERT_TRUE(put(data + "/gone", "host"));
+    std::string verdict = in_child([&]() -> std::string {
+        CHECK_THAT(::unshare(CLONE_NEWNS) == 0, "unshare");
+        CHECK_RUN("/bin/mount", "--make-rprivate", "/");
+        CHECK_THAT(sys::make_dirs(dir_ + "/layers", 0755).ok(), "mkdir");
+        CHECK_RUN("/bin/mount", "-t", "tmpfs", "layers", dir_ + "/layers");
+        auto up = [&](int i) { return dir_ + "/layers/" + std::to_string(i) + "/upper"; };
+        for (int i = 1; i <= 8; ++i) {
+            CHECK_THAT(sys::make_dirs(up(i) + data, 0755).ok(), "mkdir layer");
+            CHECK_THAT(put(up(i) + data + "/f" + std::to_string(i), std::to_string(i)), "fill layer");
+            if (i != 6) CHECK_THAT(put(up(i) + data + "/who", std::to_string(i)), "fill layer");
+        }
+        CHECK_THAT(::mknod((up(4) + data + "/gone").c_str(), S_IFCHR | 0000, makedev(0, 0)) == 0, "whiteout");
+        fs::RootLayers l;
+        l.upper = up(9);
+        l.work = dir_ + "/layers/9/work";
+        for (int i = 8; i >= 1; --i) l.parents.push_back(up(i));
+        CHECK_THAT(sys::make_dirs(l.upper, 0755).ok() && sys::make_dirs(l.work, 0755).ok(),
+                   "mkdir own layer");
+
+        CHECK_OK(fs::enter_overlay_root(l, dir_ + "/stage"));
+        for (int i = 1; i <= 8; ++i)
+            CHECK_THAT(slurp(data + "/f" + std::to_string(i)) == std::to_string(i),
+                       "layer " + std::to_string(i));
+        CHECK_THAT(slurp(data + "/who") == "8", "the nearest layer wins: " + slurp(data + "/who"));
+        CHECK_THAT(!exists(data + "/gone"), "a whiteout in an ancestor hides the host's file");
+        CHECK_THAT(put(data + "/who", "9") && slurp(data + "/who") == "9", "writes land in the own layer");
+        CHECK_THAT(slurp(up(8) + data + "/who") == "8", "an ancestor's layer is never written");
+        CHECK_THAT(slurp(up(9) + data + "/who") == "9", "the write is in the own upper layer");
+        return "";
+    });
+    EXPECT_EQ(verdict, "");
+    EXPECT_EQ(slurp(data + "/who"), "host");
+}
+
+TEST_F(OverlayRootTest, ParentLayersOnTheBaseFileSystemAreRefusedUpFront) {
+    fs::RootLayers l = layers(2, 1);
+    ASSERT_TRUE(sys::make_dirs(l.parents[0], 0755).ok());
+    std::string verdict = in_child([&]() -> std::string {
+        char before[64] = {}, after[64] = {};
+        CHECK_THAT(::readlink("/proc/self/ns/mnt", before, sizeof before - 1) > 0, "readlink");
+        auto st = fs::enter_overlay_root(l, dir_ + "/stage");
+        CHECK_THAT(!st.ok() && st.error().code == EXDEV, "want EXDEV, got " + st.error().message());
+        CHECK_THAT(st.error().message().find(l.parents[0]) != std::string::npos, st.error().message());
+        CHECK_THAT(::readlink("/proc/self/ns/mnt", after, sizeof after - 1) > 0, "readlink");
+        CHECK_THAT(std::string(before) == after, "nothing changed: still in the same mount namespace");
+        return "";
+    });
+    EXPECT_EQ(verdict, "");
+}
+
+TEST_F(OverlayRootTest, MountsMadeInsideStayInside) {
+    const std::string mnt = dir_ + "/data";
+    fs::RootLayers l = layers(1, 0);
+    std::string verdict = in_child([&]() -> std::string {
+        CHECK_OK(fs::enter_overlay_root(l, dir_ + "/stage"));
+        CHECK_RUN("/bin/mount", "-t", "tmpfs", "tmpfs", mnt);
+        CHECK_THAT(slurp("/proc/self/mountinfo").find(mnt) != std::string::npos, "mounted inside");
+        return "";
+    });
+    EXPECT_EQ(verdict, "");
+    // TearDown checks that neither the tmpfs nor the overlay shows up outside.
+}
+
+TEST(OverlayOptions, ListsLayersNearestFirstAndRefusesUnsafePaths) {
+    fs::RootLayers l;
+    l.upper = "/s/3/upper";
+    l.work = "/s/3/work";
+    l.parents = {"/s/2/upper", "/s/1/upper"};
+    auto opts = fs::overlay_options(l);
+    ASSERT_TRUE(opts.ok()) << opts.error().message();
+    EXPECT_EQ(opts.value(), "lowerdir=/s/2/upper:/s/1/upper:/,upperdir=/s/3/upper,workdir=/s/3/work");
+    for (const char* bad : {"relative/upper", "/a:b", "/a,b", "/a\\b", "/a\nb", ""}) {
+        fs::RootLayers b = l;
+        b.upper = bad;
+        auto r = fs::overlay_options(b);
+        EXPECT_FALSE(r.ok()) << bad;
+        if (!r.ok()) {
+            EXPECT_EQ(r.error().code, EINVAL) << bad;
+        }
+    }
+    fs::RootLayers huge = l;
+    huge.parents.assign(200, "/a/rather/long/path/to/an/ancestor/file/space/layer");
+    EXPECT_FALSE(fs::overlay_options(huge).ok()) << "more than one page of options";
+}
+
+}  // namespace
+}  // namespace pn_unit
