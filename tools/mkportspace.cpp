@@ -29,6 +29,8 @@ void print_help() {
         "      --hide-route PREFIX   do not inherit the route to PREFIX (repeatable)\n"
         "      --no-inherit-services do not reach the parent's services\n"
         "      --hide-service P/PORT do not inherit service tcp/PORT or udp/PORT (repeatable)\n"
+        "      --file-space=MODE     'overlay': a private copy-on-write view of the parent's\n"
+        "                            files (in progress); 'none' (default): share them\n"
         "  -q, --quiet               print nothing but errors\n"
         "  -h, --help                show this help\n"
         "      --version             show the version\n"
@@ -47,13 +49,14 @@ std::string default_shell() {
 
 namespace {
 int run_main(int argc, char** argv) {
-    enum { kNoRoutes = 256, kHideRoute, kNoServices, kHideService, kVersion };
+    enum { kNoRoutes = 256, kHideRoute, kNoServices, kHideService, kFileSpace, kVersion };
     static const option kOptions[] = {
         {"name", required_argument, nullptr, 'n'},
         {"no-inherit-routes", no_argument, nullptr, kNoRoutes},
         {"hide-route", required_argument, nullptr, kHideRoute},
         {"no-inherit-services", no_argument, nullptr, kNoServices},
         {"hide-service", required_argument, nullptr, kHideService},
+        {"file-space", required_argument, nullptr, kFileSpace},
         {"quiet", no_argument, nullptr, 'q'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, kVersion},
@@ -92,6 +95,15 @@ int run_main(int argc, char** argv) {
                         kProg, std::string("bad service '") + optarg + "' (want tcp/PORT or udp/PORT)");
                 spec.hidden_services.push_back(*s);
                 creation_option = "--hide-service";
+                break;
+            }
+            case kFileSpace: {
+                std::string mode = optarg;
+                if (mode != "overlay" && mode != "none")
+                    return pn::cli::usage_error(kProg,
+                                                "bad file space '" + mode + "' (want overlay or none)");
+                spec.file_space = mode == "overlay";
+                creation_option = "--file-space";
                 break;
             }
             case 'q':

@@ -45,7 +45,8 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"inherit_routes\":" + (i.inherit_routes ? "true" : "false") +
            ",\"inherit_services\":" + (i.inherit_services ? "true" : "false") +
            ",\"hidden_routes\":" + json_list(i.hidden_routes) +
-           ",\"hidden_services\":" + json_list(i.hidden_services) + "}";
+           ",\"hidden_services\":" + json_list(i.hidden_services) +
+           ",\"file_space\":" + (i.file_space ? "true" : "false") + "}";
 }
 
 void print_text(const pn::SpaceInfo& i) {
@@ -56,13 +57,15 @@ void print_text(const pn::SpaceInfo& i) {
     };
     std::printf(
         "name:        %s%s\nlabel:       0x%04x\nstate:       %s\nparent:      %s\ndepth:       %d\n"
-        "owner:       %u\nuplink:      %s\naddresses:   %s\nroutes:      %s%s\nservices:    %s%s\n",
+        "owner:       %u\nuplink:      %s\naddresses:   %s\nroutes:      %s%s\nservices:    %s%s\n"
+        "file space:  %s\n",
         i.name.c_str(), i.named ? "" : " (unnamed)", i.label, i.state.c_str(),
         i.parent.empty() ? "(host)" : i.parent.c_str(), i.depth, i.owner, i.host_ifname.c_str(),
         join(i.addresses).c_str(), i.inherit_routes ? "inherited" : "not inherited",
         i.hidden_routes.empty() ? "" : (", hidden: " + join(i.hidden_routes)).c_str(),
         i.inherit_services ? "inherited" : "not inherited",
-        i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str());
+        i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
+        i.file_space ? "overlay" : "none (the parent's files)");
 }
 
 int cmd_list(const std::vector<std::string>& args) {

@@ -50,6 +50,9 @@ struct SpaceSpec {
     std::vector<IpPrefix> hidden_routes;   // parent routes not inherited (exact prefix)
     bool inherit_services = true;          // parent's listeners reachable on the host address
     std::vector<Service> hidden_services;  // parent services not inherited
+    // A file space: a private mount namespace whose root is a copy-on-write overlay of
+    // the parent's file space (issue 3, in progress: off by default for now).
+    bool file_space = false;
 };
 
 struct SpaceInfo {
@@ -69,6 +72,7 @@ struct SpaceInfo {
     bool inherit_services = true;
     std::vector<std::string> hidden_routes;
     std::vector<std::string> hidden_services;
+    bool file_space = false;
 };
 
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',

@@ -88,6 +88,9 @@ Status enter_overlay_root(const RootLayers& layers, const std::string& staging) 
     auto opts = overlay_options(layers);
     if (!opts.ok()) return opts.error();
     PN_TRY(check_layer_path(staging, "staging directory"), "overlay root");
+    for (const auto& dir : layers.shared) PN_TRY(check_layer_path(dir, "shared directory"), "overlay root");
+    if (!layers.expose_base.empty())
+        PN_TRY(check_layer_path(layers.expose_base, "base exposure"), "overlay root");
     struct stat base {};
     if (::stat(layers.base.c_str(), &base) != 0) return errno_error("overlay root: base " + layers.base);
     for (const auto& p : layers.parents) {
@@ -121,6 +124,18 @@ Status enter_overlay_root(const RootLayers& layers, const std::string& staging) 
             return errno_error("overlay root: bind " + m);
         }
         if (is_under(staging, m)) (void)::umount2((staging + staging).c_str(), MNT_DETACH);
+    }
+
+    for (const auto& dir : layers.shared) {
+        std::string target = staging + dir;
+        if (::mount(dir.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+            return errno_error("overlay root: share " + dir);
+    }
+
+    if (!layers.expose_base.empty()) {
+        std::string target = staging + layers.expose_base;
+        if (::mount(layers.base.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
+            return errno_error("overlay root: expose the base at " + layers.expose_base);
     }
 
     // pivot_root(".", ".") stacks the old root under the new one; detaching "." then

@@ -21,6 +21,9 @@ struct RootLayers {
     std::string work;                  // overlayfs work directory, on the same file system
     std::vector<std::string> parents;  // ancestors' upper directories, nearest first
     std::string base = "/";            // the real root, lowest layer
+    std::vector<std::string> shared;   // host directories bound live (read-write), not copied
+    std::string expose_base;           // if set: where the base is bound inside (non-recursively),
+                                       // so that nested file spaces can stack on it flat
 };
 
 // The overlayfs mount options for layers: "lowerdir=P1:P2:/,upperdir=U,workdir=W".

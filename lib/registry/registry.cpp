@@ -16,7 +16,7 @@ namespace personalnet::registry {
 
 namespace {
 
-constexpr const char* kSubdirs[] = {"spaces", "names", "netns", "locks", "ns", "parents"};
+constexpr const char* kSubdirs[] = {"spaces", "names", "netns", "locks", "ns", "parents", "mnt"};
 
 template <typename T>
 bool parse_number(const std::string& s, T& out, int base = 10) {
@@ -70,7 +70,8 @@ std::string Record::serialize() const {
       << "\nsupervisor=" << supervisor << "\nstate=" << state << "\ncreated=" << created
       << "\ninherit_routes=" << inherit_routes << "\ninherit_services=" << inherit_services
       << "\nhidden_routes=" << join(hidden_routes, ',') << "\nhidden_services=" << join(hidden_services, ',')
-      << "\naddresses=" << join(addresses, ',') << "\nhost_ifindex=" << host_ifindex << "\n";
+      << "\naddresses=" << join(addresses, ',') << "\nhost_ifindex=" << host_ifindex
+      << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns << "\n";
     return o.str();
 }
 
@@ -120,6 +121,12 @@ Result<Record> Record::parse(const std::string& text) {
             r.addresses = split(v, ',');
         else if (k == "host_ifindex")
             ok = parse_number(v, r.host_ifindex);
+        else if (k == "file_space")
+            r.file_space = v == "1";
+        else if (k == "fs_layers")
+            r.fs_layers = split(v, ',');
+        else if (k == "mntns")
+            ok = parse_number(v, r.mntns);
         if (!ok) return make_error(EINVAL, "bad value for '" + k + "' in record");
     }
     if (!have_label) return make_error(EINVAL, "record without label");

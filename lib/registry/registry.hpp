@@ -9,6 +9,8 @@
 //                        space; a lock that can be taken means its owner died
 //   ns/NAME              bind mount of a named space's network namespace (the pin)
 //   parents/INODE/       state of a namespace that has child spaces (see lib/space)
+//   fs/                  tmpfs holding file-space layers (LLLL/{upper,work,root})
+//   mnt/NAME             bind mount of a named space's mount namespace
 // Records are written atomically (temporary file + rename), so a reader never sees
 // half a record, and every change happens under the lock.
 #pragma once
@@ -44,6 +46,9 @@ struct Record {
     std::vector<std::string> hidden_services;
     std::vector<std::string> addresses;  // the parent's addresses carried by the uplink
     int host_ifindex = 0;
+    bool file_space = false;             // has a mount namespace with an overlay root
+    std::vector<std::string> fs_layers;  // its upper directory, then its ancestors', nearest first
+    uint64_t mntns = 0;                  // inode of its mount namespace
 
     std::string serialize() const;
     static Result<Record> parse(const std::string& text);

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
 #include "lib/space/child.hpp"
+#include "lib/space/filespace.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/parent.hpp"
 
@@ -38,6 +40,7 @@ struct Space::State {
     Record rec;
     SpaceInfo info;
     UniqueFd netns;
+    UniqueFd mntns;       // the file space's mount namespace, if the space has one
     UniqueFd label_lock;  // held while this process supervises an unnamed space
     bool supervising = false;
     std::vector<std::pair<std::string, double>> timings;
@@ -94,6 +97,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.inherit_services = r.inherit_services;
     i.hidden_routes = r.hidden_routes;
     i.hidden_services = r.hidden_services;
+    i.file_space = r.file_space;
     return i;
 }
 
@@ -101,6 +105,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
 Status destroy_state(const Registry& reg, const Record& r) {
     PN_TRY(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label),
            "release uplink " + r.host_ifname);
+    PN_TRY(space::release_file_space(reg, r), "release file space");
     if (r.named) PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
     PN_TRY(reg.remove(r), "remove record");
     reg.remove_label_lock(r.label);
@@ -193,7 +198,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     if (!reg.ok()) return reg.error().wrap(what);
     collect_locked(reg.value());
 
-    auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, false, {}});
+    auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, {}, false, {}});
     StepTimer timer(st->timings);
     auto glock = st->reg.lock();
     if (!glock.ok()) return glock.error().wrap(what);
@@ -206,9 +211,11 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     if (!home_inode.ok()) return home_inode.error().wrap(what);
     Record& rec = st->rec;
     rec.parent_netns = home_inode.value();
+    std::optional<Record> parent;
     if (auto pl = st->reg.find_netns(rec.parent_netns)) {
-        auto parent = st->reg.load(*pl);
-        if (parent.ok()) {
+        auto loaded = st->reg.load(*pl);
+        if (loaded.ok()) {
+            parent = std::move(loaded).value();
             rec.parent_label = *pl;
             rec.depth = parent->depth + 1;
         }
@@ -231,6 +238,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     rec.inherit_services = spec.inherit_services;
     for (const auto& r : spec.hidden_routes) rec.hidden_routes.push_back(r.str());
     for (const auto& s : spec.hidden_services) rec.hidden_services.push_back(s.str());
+    rec.file_space = spec.file_space;
     if (auto saved = st->reg.save(rec); !saved.ok()) {
         st->reg.remove_label_lock(rec.label);
         return saved.error().wrap(what);
@@ -283,6 +291,12 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         if (!services.ok()) return fail(services.error());
         timer.lap("child-nft");
     }
+    if (rec.file_space) {
+        auto mnt = space::make_file_space(st->reg, rec, parent ? &*parent : nullptr);
+        if (!mnt.ok()) return fail(mnt.error());
+        st->mntns = std::move(mnt).value();
+        timer.lap("file-space");
+    }
 
     if (rec.named) {
         auto pinned = space::pin_netns(st->netns.get(), pin_path(st->reg, rec.name));
@@ -323,8 +337,17 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
     auto inode = sys::inode_of_fd(fd->get());
     if (!inode.ok() || inode.value() != rec->netns)
         return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
+    UniqueFd mnt;
+    if (rec->file_space) {
+        auto m = sys::open_fd(space::mnt_pin_path(reg.value(), name), O_RDONLY);
+        if (!m.ok()) return m.error().wrap(what + ": file space");
+        auto mi = sys::inode_of_fd(m->get());
+        if (!mi.ok() || mi.value() != rec->mntns)
+            return make_error(ESTALE, what + ": its file-space pin is not the recorded namespace");
+        mnt = std::move(m).value();
+    }
     auto st = std::make_unique<State>(
-        State{std::move(reg).value(), rec.value(), {}, std::move(fd).value(), {}, false, {}});
+        State{std::move(reg).value(), rec.value(), {}, std::move(fd).value(), std::move(mnt), {}, false, {}});
     st->info = info_of(st->reg, st->rec);
     return Space(std::move(st));
 }
@@ -337,6 +360,7 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
 Space::~Space() {
     if (!st_ || !st_->supervising) return;
     st_->netns.reset();
+    st_->mntns.reset();
     spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());
 }
 
@@ -359,6 +383,8 @@ Result<int> Space::run(const std::vector<std::string>& argv) {
         if (std::strncmp(*e, "PERSONALNET_SPACE=", 18) != 0) envp.push_back(*e);
     envp.push_back(const_cast<char*>(space_var.c_str()));
     envp.push_back(nullptr);
+    char cwd[PATH_MAX] = "/";  // kept by path when entering a file space
+    if (::getcwd(cwd, sizeof cwd) == nullptr) std::strcpy(cwd, "/");
 
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(what);
@@ -392,6 +418,12 @@ Result<int> Space::run(const std::vector<std::string>& argv) {
         restore();
         int err = 0;
         if (::setns(st_->netns.get(), CLONE_NEWNET) != 0) err = errno;
+        if (err == 0 && st_->mntns.valid()) {
+            if (::setns(st_->mntns.get(), CLONE_NEWNS) != 0)
+                err = errno;
+            else if (::chdir(cwd) != 0)
+                (void)::chdir("/");
+        }
         if (err == 0) {
             ::execvpe(args[0], args.data(), envp.data());
             err = errno;

@@ -95,12 +95,13 @@ TEST_F(SpaceTest, NamedSpaceIsKeptJoinedAndDestroyed) {
 
 // 7. SIGKILL at random points of creation leaves nothing that gc does not remove.
 TEST_F(SpaceTest, KilledCreationsLeaveNothingAfterGc) {
-    constexpr int kKills = 40;  // half of them named
+    constexpr int kKills = 40;  // half of them named, a third with a file space
     std::mt19937 rng(12345);
     std::uniform_int_distribution<int> delay_us(0, 12000);
     for (int i = 0; i < kKills; ++i) {
         std::vector<std::string> argv = {bin("mkportspace"), "-q"};
         if (i % 2 == 0) argv.insert(argv.end(), {"--name", "k" + std::to_string(i)});
+        if (i % 3 == 0) argv.push_back("--file-space=overlay");
         argv.insert(argv.end(), {"--", "sleep", "0.2"});
         Proc p = A().spawn(argv);
         std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
