@@ -228,8 +228,10 @@ Status parent_release(const ParentRef& p, uint16_t label) {
     // Callers hold the registry lock, so a temporary file here is a killed writer's.
     sys::remove_stale_temps(dir + "/kids");
     sys::remove_stale_temps(dir);
+    // No kids/ at all means a release killed after removing it: finish that teardown.
     auto left = sys::list_dir(dir + "/kids");
-    if (left.ok() && left->empty()) {
+    bool last = left.ok() ? left->empty() : left.error().code == ENOENT;
+    if (last) {
         PN_TRY(parent_teardown(p), "tear down parent");
         (void)::rmdir((dir + "/kids").c_str());
         pin->reset();

@@ -244,10 +244,17 @@ std::string Host::snapshot() const {
             pos = end;
         }
     }
-    for (const char* d : {"spaces", "names", "netns", "locks", "ns", "parents"}) {
+    // Everything in the registry except its fixed skeleton, one level into parents/.
+    for (const char* d : {"spaces", "names", "netns", "locks", "ns", "mnt", "parents", "fs", "base"}) {
         auto l = personalnet::sys::list_dir(rundir_ + "/" + d);
-        if (l.ok())
-            for (const auto& n : l.value()) s += std::string("registry ") + d + "/" + n + "\n";
+        if (!l.ok()) continue;
+        for (const auto& n : l.value()) {
+            s += std::string("registry ") + d + "/" + n + "\n";
+            if (std::string(d) != "parents") continue;
+            auto inner = personalnet::sys::list_dir(rundir_ + "/parents/" + n);
+            if (inner.ok())
+                for (const auto& i : inner.value()) s += "registry parents/" + n + "/" + i + "\n";
+        }
     }
     return s;
 }
