@@ -21,6 +21,7 @@ void print_help() {
         "  show NAME [--json]          details of one space\n"
         "  destroy NAME                remove a named space and its host-side state\n"
         "  exec NAME [--] COMMAND...   run COMMAND inside a named space\n"
+        "  diff NAME                   what a named space's file space changed (A/M/D PATH)\n"
         "  gc                          remove state left by killed supervisors\n"
         "  -h, --help                  show this help\n"
         "      --version               show the version\n");
@@ -135,6 +136,14 @@ int cmd_exec(std::vector<std::string> args) {
     return rc.value();
 }
 
+int cmd_diff(const std::vector<std::string>& args) {
+    if (args.size() != 1) return pn::cli::usage_error(kProg, "diff: want exactly one NAME");
+    auto changes = pn::diff_space(args[0]);
+    if (!changes.ok()) return pn::cli::fail(kProg, changes.error());
+    for (const auto& c : changes.value()) std::printf("%c %s\n", c.kind, c.path.c_str());
+    return 0;
+}
+
 int cmd_gc(const std::vector<std::string>& args) {
     if (!args.empty()) return pn::cli::usage_error(kProg, "gc: unexpected argument '" + args[0] + "'");
     auto st = pn::collect_garbage(true);
@@ -162,6 +171,7 @@ int run_main(int argc, char** argv) {
     if (cmd == "destroy") return cmd_destroy(args);
     if (cmd == "exec") return cmd_exec(args);
     if (cmd == "gc") return cmd_gc(args);
+    if (cmd == "diff") return cmd_diff(args);
     return pn::cli::usage_error(kProg, "unknown command '" + cmd + "'");
 }
 }  // namespace

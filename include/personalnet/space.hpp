@@ -126,4 +126,14 @@ Status destroy_space(const std::string& name, const std::string& rundir = defaul
 // being created or supervised (cheap; run implicitly), full=true checks every record.
 Status collect_garbage(bool full, const std::string& rundir = default_rundir());
 
+// One change a file space made to the files of its parent.
+struct FileChange {
+    char kind = 'A';   // 'A' added, 'M' modified (content, mode or owner), 'D' deleted
+    std::string path;  // absolute, as seen inside the space
+};
+// What a named space's file space changed, sorted by path. Directories appear only when
+// added; a file deleted and re-created is 'M'. ENOENT for a space without a file space.
+Result<std::vector<FileChange>> diff_space(const std::string& name,
+                                           const std::string& rundir = default_rundir());
+
 }  // namespace personalnet

@@ -71,7 +71,8 @@ std::string Record::serialize() const {
       << "\ninherit_routes=" << inherit_routes << "\ninherit_services=" << inherit_services
       << "\nhidden_routes=" << join(hidden_routes, ',') << "\nhidden_services=" << join(hidden_services, ',')
       << "\naddresses=" << join(addresses, ',') << "\nhost_ifindex=" << host_ifindex
-      << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns << "\n";
+      << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
+      << "\n";
     return o.str();
 }
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -66,7 +67,51 @@ Status remove_tree(const std::string& path) {
     ::_exit(0);
 }
 
+bool is_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
+
+// Whether the layers below the upper one show path: the nearest layer that has an entry
+// decides (a whiteout there hides it); the real root comes last.
+bool exists_below(const registry::Record& rec, const std::string& path) {
+    for (size_t i = 1; i < rec.fs_layers.size(); ++i) {
+        struct stat st {};
+        if (::lstat((rec.fs_layers[i] + path).c_str(), &st) == 0) return !is_whiteout(st);
+    }
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
 }  // namespace
+
+Result<std::vector<FileChange>> file_space_changes(const registry::Record& rec) {
+    if (!rec.file_space || rec.fs_layers.empty()) return make_error(ENOENT, "the space has no file space");
+    const std::string& upper = rec.fs_layers.front();
+    std::vector<FileChange> out;
+    std::vector<std::string> pending = {""};
+    while (!pending.empty()) {
+        std::string rel = pending.back();
+        pending.pop_back();
+        auto names = sys::list_dir(upper + rel);
+        if (!names.ok()) return names.error().wrap("read the file space's layer");
+        for (const auto& n : names.value()) {
+            std::string path = rel;
+            path += '/';
+            path += n;
+            struct stat st {};
+            if (::lstat((upper + path).c_str(), &st) != 0) continue;
+            bool below = exists_below(rec, path);
+            if (is_whiteout(st)) {
+                if (below) out.push_back({'D', path});
+            } else if (S_ISDIR(st.st_mode)) {
+                if (!below) out.push_back({'A', path});
+                pending.push_back(path);
+            } else {
+                out.push_back({below ? 'M' : 'A', path});
+            }
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+    return out;
+}
 
 std::string mnt_pin_path(const registry::Registry& reg, const std::string& name) {
     return reg.path("mnt/" + name);

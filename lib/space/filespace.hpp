@@ -17,6 +17,7 @@
 #include "lib/core/fd.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/error.hpp"
+#include "personalnet/space.hpp"
 
 namespace personalnet::space {
 
@@ -30,6 +31,10 @@ Result<UniqueFd> make_file_space(const registry::Registry& reg, registry::Record
 // Removes what make_file_space made for rec (pin, layers; the tmpfs and the host pin
 // with the last file space). Idempotent. Caller holds the registry lock.
 Status release_file_space(const registry::Registry& reg, const registry::Record& rec);
+
+// What rec's file space changed: walks its upper layer; a path is modified rather than
+// added when a lower layer (its ancestors', then the real root) has it.
+Result<std::vector<FileChange>> file_space_changes(const registry::Record& rec);
 
 // Path of a named space's mount-namespace pin.
 std::string mnt_pin_path(const registry::Registry& reg, const std::string& name);

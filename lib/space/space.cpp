@@ -503,6 +503,21 @@ void wait_for_releases(const Registry& reg) {
     }
 }
 
+Result<std::vector<FileChange>> diff_space(const std::string& name, const std::string& rundir) {
+    PN_TRY(validate_name(name), "");
+    std::string what = "diff space '" + name + "'";
+    auto reg = Registry::open(rundir);
+    if (!reg.ok()) return reg.error().wrap(what);
+    auto label = reg->find_name(name);
+    if (!label) return make_error(ENOENT, what + ": no such space");
+    auto rec = reg->load(*label);
+    if (!rec.ok()) return rec.error().wrap(what);
+    if (!caller_may_manage(rec.value())) return make_error(EPERM, what + ": owned by another user");
+    auto changes = space::file_space_changes(rec.value());
+    if (!changes.ok()) return changes.error().wrap(what);
+    return changes;
+}
+
 Status collect_garbage(bool full, const std::string& rundir) {
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap("collect garbage");

@@ -63,6 +63,14 @@ TEST_F(FileSpaceTest, NamedSpaceKeepsItsChangesUntilDestroyed) {
     EXPECT_EQ(again.out, "kept\n") << again.err;
     auto exec = pnet({"exec", "fsn", "--", "cat", data_ + "/f"});
     EXPECT_EQ(exec.out, "kept\n") << exec.err;
+    ASSERT_EQ(mk({"--name", "fsn", "--", "sh", "-c",
+                  "cd " + data_ + " && echo n > g && mkdir d && echo x > d/y && rm doomed"})
+                  .rc,
+              0);
+    auto diff = pnet({"diff", "fsn"});
+    EXPECT_EQ(diff.rc, 0) << diff.err;
+    EXPECT_EQ(diff.out, "A " + data_ + "/d\nA " + data_ + "/d/y\nD " + data_ + "/doomed\nM " + data_ +
+                            "/f\nA " + data_ + "/g\n");
     auto show = pnet({"show", "fsn", "--json"});
     EXPECT_TRUE(contains(show.out, "\"file_space\":true")) << show.out;
     EXPECT_EQ(pnet({"destroy", "fsn"}).rc, 0);
@@ -93,6 +101,12 @@ TEST_F(FileSpaceTest, BadFileSpaceModeIsRefused) {
     auto r = mk({"--file-space=bogus", "--", "true"});
     EXPECT_EQ(r.rc, 2);
     EXPECT_TRUE(contains(r.err, "bad file space 'bogus'")) << r.err;
+    ASSERT_EQ(mk({"--name", "plain", "--", "true"}).rc, 0);
+    auto diff = pnet({"diff", "plain"});
+    EXPECT_EQ(diff.rc, 2) << "a space without a file space has nothing to diff";
+    EXPECT_TRUE(contains(diff.err, "no file space")) << diff.err;
+    EXPECT_EQ(pnet({"diff", "nosuch"}).rc, 2);
+    EXPECT_EQ(pnet({"destroy", "plain"}).rc, 0);
     EXPECT_EQ(A().snapshot(), baseline_);
 }
 

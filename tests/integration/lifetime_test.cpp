@@ -168,7 +168,7 @@ TEST_F(SpaceTest, HelpAndVersion) {
     auto h = mk({"--help"});
     EXPECT_EQ(h.rc, 0);
     for (const char* opt : {"--name", "--no-inherit-routes", "--hide-route", "--no-inherit-services",
-                            "--hide-service", "--quiet", "--help", "--version"})
+                            "--hide-service", "--file-space", "--quiet", "--help", "--version"})
         EXPECT_TRUE(contains(h.out, opt)) << opt;
     EXPECT_TRUE(contains(mk({"--version"}).out, "personalnet"));
     EXPECT_EQ(pnet({"--help"}).rc, 0);
