@@ -31,6 +31,9 @@ void print_help() {
         "      --hide-service P/PORT do not inherit service tcp/PORT or udp/PORT (repeatable)\n"
         "      --file-space=MODE     'overlay': a private copy-on-write view of the parent's\n"
         "                            files (in progress); 'none' (default): share them\n"
+        "      --share DIR           bind host directory DIR into the file space, live\n"
+        "                            and writable (repeatable)\n"
+        "      --private-tmp         give the file space an empty /tmp of its own\n"
         "  -q, --quiet               print nothing but errors\n"
         "  -h, --help                show this help\n"
         "      --version             show the version\n"
@@ -49,7 +52,16 @@ std::string default_shell() {
 
 namespace {
 int run_main(int argc, char** argv) {
-    enum { kNoRoutes = 256, kHideRoute, kNoServices, kHideService, kFileSpace, kVersion };
+    enum {
+        kNoRoutes = 256,
+        kHideRoute,
+        kNoServices,
+        kHideService,
+        kFileSpace,
+        kShare,
+        kPrivateTmp,
+        kVersion
+    };
     static const option kOptions[] = {
         {"name", required_argument, nullptr, 'n'},
         {"no-inherit-routes", no_argument, nullptr, kNoRoutes},
@@ -57,6 +69,8 @@ int run_main(int argc, char** argv) {
         {"no-inherit-services", no_argument, nullptr, kNoServices},
         {"hide-service", required_argument, nullptr, kHideService},
         {"file-space", required_argument, nullptr, kFileSpace},
+        {"share", required_argument, nullptr, kShare},
+        {"private-tmp", no_argument, nullptr, kPrivateTmp},
         {"quiet", no_argument, nullptr, 'q'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, kVersion},
@@ -106,6 +120,16 @@ int run_main(int argc, char** argv) {
                 creation_option = "--file-space";
                 break;
             }
+            case kShare:
+                if (auto st = pn::validate_shared_path(optarg); !st.ok())
+                    return pn::cli::fail(kProg, st.error());
+                spec.shared_paths.emplace_back(optarg);
+                creation_option = "--share";
+                break;
+            case kPrivateTmp:
+                spec.private_tmp = true;
+                creation_option = "--private-tmp";
+                break;
             case 'q':
                 quiet = true;
                 break;

@@ -47,7 +47,17 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"inherit_services\":" + (i.inherit_services ? "true" : "false") +
            ",\"hidden_routes\":" + json_list(i.hidden_routes) +
            ",\"hidden_services\":" + json_list(i.hidden_services) +
-           ",\"file_space\":" + (i.file_space ? "true" : "false") + "}";
+           ",\"file_space\":" + (i.file_space ? "true" : "false") +
+           ",\"shared_paths\":" + json_list(i.shared_paths) +
+           ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") + "}";
+}
+
+std::string file_space_text(const pn::SpaceInfo& i) {
+    if (!i.file_space) return "none (the parent's files)";
+    std::string t = "overlay";
+    for (const auto& p : i.shared_paths) t += ", shares " + p;
+    if (i.private_tmp) t += ", private /tmp";
+    return t;
 }
 
 void print_text(const pn::SpaceInfo& i) {
@@ -66,7 +76,7 @@ void print_text(const pn::SpaceInfo& i) {
         i.hidden_routes.empty() ? "" : (", hidden: " + join(i.hidden_routes)).c_str(),
         i.inherit_services ? "inherited" : "not inherited",
         i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
-        i.file_space ? "overlay" : "none (the parent's files)");
+        file_space_text(i).c_str());
 }
 
 int cmd_list(const std::vector<std::string>& args) {

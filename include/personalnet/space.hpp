@@ -53,6 +53,8 @@ struct SpaceSpec {
     // A file space: a private mount namespace whose root is a copy-on-write overlay of
     // the parent's file space (issue 3, in progress: off by default for now).
     bool file_space = false;
+    std::vector<std::string> shared_paths;  // host directories bound live into the file space
+    bool private_tmp = false;               // an empty /tmp of its own in the file space
 };
 
 struct SpaceInfo {
@@ -73,11 +75,17 @@ struct SpaceInfo {
     std::vector<std::string> hidden_routes;
     std::vector<std::string> hidden_services;
     bool file_space = false;
+    std::vector<std::string> shared_paths;
+    bool private_tmp = false;
 };
 
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
 // not "anon-*" (reserved for unnamed spaces). The error names the bad value.
 Status validate_name(const std::string& name);
+
+// Checks a directory to share into a file space: absolute, an existing directory other
+// than /, no "." or ".." components, none of ',' ':' '\\' or control characters.
+Status validate_shared_path(const std::string& path);
 
 // Run directory of the registry: PERSONALNET_RUNDIR when set and the caller is root,
 // else /run/personalnet.

@@ -126,8 +126,13 @@ Status enter_overlay_root(const RootLayers& layers, const std::string& staging) 
         if (is_under(staging, m)) (void)::umount2((staging + staging).c_str(), MNT_DETACH);
     }
 
+    if (layers.private_tmp &&
+        ::mount("tmpfs", (staging + "/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
+        return errno_error("overlay root: private /tmp");
     for (const auto& dir : layers.shared) {
         std::string target = staging + dir;
+        // A shared directory under a private /tmp needs its mount point made there.
+        PN_TRY(sys::make_dirs(target, 0755), "overlay root: share " + dir);
         if (::mount(dir.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
             return errno_error("overlay root: share " + dir);
     }

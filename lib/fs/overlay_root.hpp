@@ -22,6 +22,7 @@ struct RootLayers {
     std::vector<std::string> parents;  // ancestors' upper directories, nearest first
     std::string base = "/";            // the real root, lowest layer
     std::vector<std::string> shared;   // host directories bound live (read-write), not copied
+    bool private_tmp = false;          // an empty tmpfs on /tmp (before the shared binds)
     std::string expose_base;           // if set: where the base is bound inside (non-recursively),
                                        // so that nested file spaces can stack on it flat
 };

@@ -72,7 +72,7 @@ std::string Record::serialize() const {
       << "\nhidden_routes=" << join(hidden_routes, ',') << "\nhidden_services=" << join(hidden_services, ',')
       << "\naddresses=" << join(addresses, ',') << "\nhost_ifindex=" << host_ifindex
       << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
-      << "\n";
+      << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp << "\n";
     return o.str();
 }
 
@@ -128,6 +128,10 @@ Result<Record> Record::parse(const std::string& text) {
             r.fs_layers = split(v, ',');
         else if (k == "mntns")
             ok = parse_number(v, r.mntns);
+        else if (k == "fs_shared")
+            r.fs_shared = split(v, ',');
+        else if (k == "fs_private_tmp")
+            r.fs_private_tmp = v == "1";
         if (!ok) return make_error(EINVAL, "bad value for '" + k + "' in record");
     }
     if (!have_label) return make_error(EINVAL, "record without label");

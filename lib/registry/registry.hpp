@@ -49,6 +49,8 @@ struct Record {
     bool file_space = false;             // has a mount namespace with an overlay root
     std::vector<std::string> fs_layers;  // its upper directory, then its ancestors', nearest first
     uint64_t mntns = 0;                  // inode of its mount namespace
+    std::vector<std::string> fs_shared;  // host directories bound live into it
+    bool fs_private_tmp = false;         // its own empty /tmp
 
     std::string serialize() const;
     static Result<Record> parse(const std::string& text);

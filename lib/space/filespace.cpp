@@ -130,6 +130,8 @@ Result<UniqueFd> make_file_space(const registry::Registry& reg, registry::Record
         layers.base = reg.path("base");  // the real root file system, exposed by the parent
     }
     layers.shared = {reg.rundir()};
+    layers.shared.insert(layers.shared.end(), rec.fs_shared.begin(), rec.fs_shared.end());
+    layers.private_tmp = rec.fs_private_tmp;
     layers.expose_base = reg.path("base");
     for (const auto& d : {layers.upper, layers.work, dir + "/root"})
         PN_TRY(sys::make_dirs(d, 0755), "file space");

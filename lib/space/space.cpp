@@ -98,6 +98,8 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.hidden_routes = r.hidden_routes;
     i.hidden_services = r.hidden_services;
     i.file_space = r.file_space;
+    i.shared_paths = r.fs_shared;
+    i.private_tmp = r.fs_private_tmp;
     return i;
 }
 
@@ -178,6 +180,9 @@ void collect_locked(const Registry& reg) {
 
 Status check_spec(const SpaceSpec& spec) {
     if (!spec.name.empty()) PN_TRY(validate_name(spec.name), "");
+    if (!spec.file_space && (!spec.shared_paths.empty() || spec.private_tmp))
+        return make_error(EINVAL, "--share and --private-tmp need a file space (--file-space=overlay)");
+    for (const auto& p : spec.shared_paths) PN_TRY(validate_shared_path(p), "");
     return {};
 }
 
@@ -239,6 +244,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     for (const auto& r : spec.hidden_routes) rec.hidden_routes.push_back(r.str());
     for (const auto& s : spec.hidden_services) rec.hidden_services.push_back(s.str());
     rec.file_space = spec.file_space;
+    rec.fs_shared = spec.shared_paths;
+    rec.fs_private_tmp = spec.private_tmp;
     if (auto saved = st->reg.save(rec); !saved.ok()) {
         st->reg.remove_label_lock(rec.label);
         return saved.error().wrap(what);

@@ -1,5 +1,6 @@
 // Validation of user-supplied names and service specifications.
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 #include <charconv>
 
@@ -44,6 +45,26 @@ Status validate_name(const std::string& name) {
     if (name.rfind("anon-", 0) == 0)
         return make_error(EINVAL,
                           "bad space name " + quoted(name) + ": 'anon-' is reserved for unnamed spaces");
+    return {};
+}
+
+Status validate_shared_path(const std::string& path) {
+    std::string what = "bad shared directory " + quoted(path);
+    if (path.empty() || path[0] != '/') return make_error(EINVAL, what + ": not absolute");
+    for (unsigned char c : path)
+        if (c == ',' || c == ':' || c == '\\' || c < 0x20 || c == 0x7f)
+            return make_error(EINVAL, what + ": holds a character a file space cannot share");
+    for (size_t pos = 0; pos != std::string::npos;) {
+        size_t next = path.find('/', pos + 1);
+        std::string part =
+            path.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+        if (part == "." || part == "..") return make_error(EINVAL, what + ": '.' and '..' are not allowed");
+        pos = next;
+    }
+    if (path == "/") return make_error(EINVAL, what + ": the whole tree cannot be shared");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return make_error(EINVAL, what + ": not an existing directory");
     return {};
 }
 

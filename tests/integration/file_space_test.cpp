@@ -97,6 +97,32 @@ TEST_F(FileSpaceTest, NestedFileSpacesStackFlatToDepthEight) {
     EXPECT_EQ(read("l1"), "<absent>");
 }
 
+TEST_F(FileSpaceTest, SharedDirectoriesAreLiveAndPrivateTmpIsEmpty) {
+    auto shared =
+        mk({"--file-space=overlay", "--share", data_, "--", "sh", "-c", "echo through > " + data_ + "/s"});
+    ASSERT_EQ(shared.rc, 0) << shared.err;
+    EXPECT_EQ(read("s"), "through\n") << "a write to a shared directory reaches the host";
+
+    auto priv =
+        mk({"--file-space=overlay", "--private-tmp", "--", "sh", "-c",
+            "test ! -e " + data_ + "/f && touch /tmp/pn-private-marker && test -e /tmp/pn-private-marker"});
+    EXPECT_EQ(priv.rc, 0) << priv.err << " (the host's /tmp must be hidden, the private one writable)";
+    struct stat st {};
+    EXPECT_NE(::stat("/tmp/pn-private-marker", &st), 0) << "a file in the private /tmp stays inside";
+
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--file-space=overlay", "--share", "relative/dir", "--", "true"},
+             {"--file-space=overlay", "--share", data_ + "/nonexistent", "--", "true"},
+             {"--file-space=overlay", "--share", data_ + "/../data", "--", "true"},
+             {"--share", data_, "--", "true"},
+             {"--private-tmp", "--", "true"}}) {
+        auto r = mk(args);
+        EXPECT_EQ(r.rc, 2) << args[1];
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
 TEST_F(FileSpaceTest, BadFileSpaceModeIsRefused) {
     auto r = mk({"--file-space=bogus", "--", "true"});
     EXPECT_EQ(r.rc, 2);
