@@ -32,8 +32,8 @@ Status ensure_layer_fs(const registry::Registry& reg) {
     PN_TRY(sys::make_dirs(dir, 0700), "create layer directory");
     PN_TRY(sys::make_dirs(reg.path("base"), 0700), "create layer directory");
     struct statfs fs {};
-    struct stat here {
-    }, above{};
+    struct stat here = {};
+    struct stat above = {};
     if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC && ::stat(dir.c_str(), &here) == 0 &&
         ::stat(reg.rundir().c_str(), &above) == 0 && here.st_dev != above.st_dev)
         return {};

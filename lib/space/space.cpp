@@ -116,6 +116,16 @@ Status destroy_state(const Registry& reg, const Record& r) {
 
 bool caller_may_manage(const Record& r) { return ::getuid() == 0 || ::getuid() == r.owner; }
 
+// The record of the named space, if the caller may manage it; errors say `what`.
+Result<Record> load_owned(const Registry& reg, const std::string& name, const std::string& what) {
+    auto label = reg.find_name(name);
+    if (!label) return make_error(ENOENT, what + ": no such space");
+    auto rec = reg.load(*label);
+    if (!rec.ok()) return rec.error().wrap(what);
+    if (!caller_may_manage(rec.value())) return make_error(EPERM, what + ": owned by another user");
+    return rec;
+}
+
 // A detached process that waits until the space's uplink disappears (the kernel
 // deletes it when the namespace dies) and then releases the host-side state. It
 // inherits the label lock, so garbage collection leaves the space alone meanwhile.
@@ -334,11 +344,8 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap(what);
     collect_locked(reg.value());
-    auto label = reg->find_name(name);
-    if (!label) return make_error(ENOENT, what + ": no such space");
-    auto rec = reg->load(*label);
-    if (!rec.ok()) return rec.error().wrap(what);
-    if (!caller_may_manage(rec.value())) return make_error(EPERM, what + ": owned by another user");
+    auto rec = load_owned(reg.value(), name, what);
+    if (!rec.ok()) return rec.error();
     auto fd = sys::open_fd(pin_path(reg.value(), name), O_RDONLY);
     if (!fd.ok()) return fd.error().wrap(what);
     auto inode = sys::inode_of_fd(fd->get());
@@ -483,11 +490,8 @@ Status destroy_space(const std::string& name, const std::string& rundir) {
     collect_locked(reg.value());
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap(what);
-    auto label = reg->find_name(name);
-    if (!label) return make_error(ENOENT, what + ": no such space");
-    auto rec = reg->load(*label);
-    if (!rec.ok()) return rec.error().wrap(what);
-    if (!caller_may_manage(rec.value())) return make_error(EPERM, what + ": owned by another user");
+    auto rec = load_owned(reg.value(), name, what);
+    if (!rec.ok()) return rec.error();
     PN_TRY(destroy_state(reg.value(), rec.value()), what);
     return {};
 }
@@ -515,11 +519,8 @@ Result<std::vector<FileChange>> diff_space(const std::string& name, const std::s
     std::string what = "diff space '" + name + "'";
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap(what);
-    auto label = reg->find_name(name);
-    if (!label) return make_error(ENOENT, what + ": no such space");
-    auto rec = reg->load(*label);
-    if (!rec.ok()) return rec.error().wrap(what);
-    if (!caller_may_manage(rec.value())) return make_error(EPERM, what + ": owned by another user");
+    auto rec = load_owned(reg.value(), name, what);
+    if (!rec.ok()) return rec.error();
     auto changes = space::file_space_changes(rec.value());
     if (!changes.ok()) return changes.error().wrap(what);
     return changes;
