@@ -29,11 +29,15 @@ void print_help() {
         "      --hide-route PREFIX   do not inherit the route to PREFIX (repeatable)\n"
         "      --no-inherit-services do not reach the parent's services\n"
         "      --hide-service P/PORT do not inherit service tcp/PORT or udp/PORT (repeatable)\n"
-        "      --file-space=MODE     'overlay': a private copy-on-write view of the parent's\n"
-        "                            files (in progress); 'none' (default): share them\n"
+        "      --file-space=MODE     'overlay' (default): a private copy-on-write view of\n"
+        "                            the parent's files; 'none': share them\n"
+        "      --fs-backend=KIND     'kernel' (overlayfs), 'fuse' (fuse-overlayfs) or\n"
+        "                            'auto' (default: kernel when privileged)\n"
         "      --share DIR           bind host directory DIR into the file space, live\n"
         "                            and writable (repeatable)\n"
         "      --private-tmp         give the file space an empty /tmp of its own\n"
+        "      --resolv-conf FILE    use a copy of FILE as /etc/resolv.conf inside\n"
+        "      --hosts FILE          use a copy of FILE as /etc/hosts inside\n"
         "  -q, --quiet               print nothing but errors\n"
         "  -h, --help                show this help\n"
         "      --version             show the version\n"
@@ -60,6 +64,9 @@ int run_main(int argc, char** argv) {
         kFileSpace,
         kShare,
         kPrivateTmp,
+        kFsBackend,
+        kResolvConf,
+        kHosts,
         kVersion
     };
     static const option kOptions[] = {
@@ -71,6 +78,9 @@ int run_main(int argc, char** argv) {
         {"file-space", required_argument, nullptr, kFileSpace},
         {"share", required_argument, nullptr, kShare},
         {"private-tmp", no_argument, nullptr, kPrivateTmp},
+        {"fs-backend", required_argument, nullptr, kFsBackend},
+        {"resolv-conf", required_argument, nullptr, kResolvConf},
+        {"hosts", required_argument, nullptr, kHosts},
         {"quiet", no_argument, nullptr, 'q'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, kVersion},
@@ -129,6 +139,28 @@ int run_main(int argc, char** argv) {
             case kPrivateTmp:
                 spec.private_tmp = true;
                 creation_option = "--private-tmp";
+                break;
+            case kFsBackend: {
+                std::string kind = optarg;
+                if (kind == "auto")
+                    spec.fs_backend = pn::FsBackend::automatic;
+                else if (kind == "kernel")
+                    spec.fs_backend = pn::FsBackend::kernel;
+                else if (kind == "fuse")
+                    spec.fs_backend = pn::FsBackend::fuse;
+                else
+                    return pn::cli::usage_error(
+                        kProg, "bad file-space backend '" + kind + "' (want auto, kernel or fuse)");
+                creation_option = "--fs-backend";
+                break;
+            }
+            case kResolvConf:
+            case kHosts:
+                if (optarg[0] == '\0')
+                    return pn::cli::usage_error(
+                        kProg, c == kHosts ? "empty --hosts file name" : "empty --resolv-conf file name");
+                (c == kHosts ? spec.hosts : spec.resolv_conf) = optarg;
+                creation_option = c == kHosts ? "--hosts" : "--resolv-conf";
                 break;
             case 'q':
                 quiet = true;

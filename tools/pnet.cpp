@@ -19,7 +19,9 @@ void print_help() {
         "\n"
         "  list [--json]               spaces you own (root: all)\n"
         "  show NAME [--json]          details of one space\n"
-        "  destroy NAME                remove a named space and its host-side state\n"
+        "  destroy [--keep-files] NAME remove a named space, its host-side state and its\n"
+        "                              stored file-space changes (kept with --keep-files,\n"
+        "                              for a space of the same name created later)\n"
         "  exec NAME [--] COMMAND...   run COMMAND inside a named space\n"
         "  diff NAME                   what a named space's file space changed (A/M/D PATH)\n"
         "  gc                          remove state left by killed supervisors\n"
@@ -48,13 +50,14 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"hidden_routes\":" + json_list(i.hidden_routes) +
            ",\"hidden_services\":" + json_list(i.hidden_services) +
            ",\"file_space\":" + (i.file_space ? "true" : "false") +
+           ",\"fs_backend\":" + pn::cli::json_string(i.fs_backend) +
            ",\"shared_paths\":" + json_list(i.shared_paths) +
            ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") + "}";
 }
 
 std::string file_space_text(const pn::SpaceInfo& i) {
     if (!i.file_space) return "none (the parent's files)";
-    std::string t = "overlay";
+    std::string t = "overlay (" + i.fs_backend + ")";
     for (const auto& p : i.shared_paths) t += ", shares " + p;
     if (i.private_tmp) t += ", private /tmp";
     return t;
@@ -124,8 +127,18 @@ int cmd_show(const std::vector<std::string>& args) {
 }
 
 int cmd_destroy(const std::vector<std::string>& args) {
-    if (args.size() != 1) return pn::cli::usage_error(kProg, "destroy: want exactly one NAME");
-    auto st = pn::destroy_space(args[0]);
+    std::string name;
+    pn::Keep keep = pn::Keep::nothing;
+    for (const auto& a : args) {
+        if (a == "--keep-files")
+            keep = pn::Keep::files;
+        else if (name.empty() && (a.empty() || a[0] != '-'))
+            name = a;
+        else
+            return pn::cli::usage_error(kProg, "destroy: unexpected argument '" + a + "'");
+    }
+    if (name.empty()) return pn::cli::usage_error(kProg, "destroy: missing NAME");
+    auto st = pn::destroy_space(name, pn::default_rundir(), keep);
     if (!st.ok()) return pn::cli::fail(kProg, st.error());
     return 0;
 }

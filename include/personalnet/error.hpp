@@ -22,6 +22,7 @@ struct Error {
     // "create space 'a': add veth".
     Error wrap(const std::string& outer) const {
         Error e = *this;
+        if (outer.empty()) return e;
         e.context = context.empty() ? outer : outer + ": " + context;
         return e;
     }

@@ -44,17 +44,24 @@ struct Service {
     static std::optional<Service> parse(const std::string& text);
 };
 
+// How a file space's union is made: kernel overlayfs, or the fuse-overlayfs daemon;
+// automatic picks the kernel when the caller is privileged.
+enum class FsBackend { automatic, kernel, fuse };
+
 struct SpaceSpec {
     std::string name;                      // "" = unnamed: disappears with its last process
     bool inherit_routes = true;            // mirror the parent's routes through the uplink
     std::vector<IpPrefix> hidden_routes;   // parent routes not inherited (exact prefix)
     bool inherit_services = true;          // parent's listeners reachable on the host address
     std::vector<Service> hidden_services;  // parent services not inherited
-    // A file space: a private mount namespace whose root is a copy-on-write overlay of
-    // the parent's file space (issue 3, in progress: off by default for now).
-    bool file_space = false;
+    // A file space: a private mount namespace whose root is a copy-on-write union over
+    // the parent's file space. false: the space shares its parent's files.
+    bool file_space = true;
+    FsBackend fs_backend = FsBackend::automatic;
     std::vector<std::string> shared_paths;  // host directories bound live into the file space
     bool private_tmp = false;               // an empty /tmp of its own in the file space
+    std::string resolv_conf;                // a file whose copy is /etc/resolv.conf inside
+    std::string hosts;                      // a file whose copy is /etc/hosts inside
 };
 
 struct SpaceInfo {
@@ -75,6 +82,7 @@ struct SpaceInfo {
     std::vector<std::string> hidden_routes;
     std::vector<std::string> hidden_services;
     bool file_space = false;
+    std::string fs_backend;  // "kernel" or "fuse"
     std::vector<std::string> shared_paths;
     bool private_tmp = false;
 };
@@ -128,8 +136,14 @@ private:
 // Spaces visible to the caller (root: all), sorted by name.
 Result<std::vector<SpaceInfo>> list_spaces(const std::string& rundir = default_rundir());
 Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir = default_rundir());
-// Destroys a named space: removes its uplink, rules, nft state, pin and record.
-Status destroy_space(const std::string& name, const std::string& rundir = default_rundir());
+// What destroy_space keeps: nothing, or the named space's stored file-space changes, which
+// a space created later under the same name takes up again (as after a reboot).
+enum class Keep { nothing, files };
+// Destroys a named space: removes its uplink, rules, nft state, pin, record and stored
+// file-space changes. A name with stored changes but no space (after a reboot) has its
+// changes removed.
+Status destroy_space(const std::string& name, const std::string& rundir = default_rundir(),
+                     Keep keep = Keep::nothing);
 // Removes what killed supervisors left behind. full=false checks only spaces that were
 // being created or supervised (cheap; run implicitly), full=true checks every record.
 Status collect_garbage(bool full, const std::string& rundir = default_rundir());

@@ -155,3 +155,15 @@ void close_fds_from(int first, int keep) {
 }
 
 }  // namespace personalnet::sys
+
+namespace personalnet::sys {
+
+bool is_mountpoint(const std::string& path) {
+    struct statx here {};
+    struct statx above {};
+    if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &here) != 0) return false;
+    if (::statx(AT_FDCWD, (path + "/..").c_str(), 0, STATX_MNT_ID, &above) != 0) return false;
+    return here.stx_mnt_id != above.stx_mnt_id;
+}
+
+}  // namespace personalnet::sys

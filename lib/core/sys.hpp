@@ -24,6 +24,8 @@ Status set_sysctl(const std::string& key, const std::string& value);
 Result<std::string> get_sysctl(const std::string& key);  // value without the newline
 
 Status make_dirs(const std::string& path, mode_t mode);
+// Whether a mount sits on path (its mount differs from that of path/..).
+bool is_mountpoint(const std::string& path);
 Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode = 0);
 // Directory entries (no "." or ".."), unsorted.
 Result<std::vector<std::string>> list_dir(const std::string& path);

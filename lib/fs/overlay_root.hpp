@@ -1,13 +1,17 @@
-// A file space's root: a kernel overlay over the real root, entered by a process.
+// A file space's root: a copy-on-write union over the real root, entered by a process.
 //
-// Groundwork for file spaces (issue 3); not yet used by Space. The layers are stacked
-// flat: a file space nested N deep mounts one overlay whose lower layers are its
-// ancestors' upper directories, nearest first, then the real root. Kernel overlayfs
-// allows only two levels of overlay-on-overlay, so nesting overlays is not an option.
-// It also refuses a lower layer below another lower layer of the same file system
-// (ELOOP), so ancestors' layers cannot live on the root file system: they need a file
-// system of their own (the upper of a file space without ancestors may).
+// The layers are stacked flat: a file space nested N deep mounts one union whose lower
+// layers are its ancestors' upper directories, nearest first, then the real root.
+// Kernel overlayfs allows only two levels of overlay-on-overlay, so nesting unions is
+// not an option; it also refuses a lower layer inside another lower layer (ELOOP), so
+// the layers live on a file system of their own (lib/fs/store).
+//
+// A layer directory holds upper/ and work/ for the root, root/ (where the union is
+// assembled), and mounts/KEY/{upper,work} for every other file system mounted under
+// "/" that is copied on write too (KEY from mount_key()).
 #pragma once
+
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -16,31 +20,44 @@
 
 namespace personalnet::fs {
 
+enum class Backend { kernel, fuse };
+
 struct RootLayers {
-    std::string upper;                 // this file space's own directory: writes land here
-    std::string work;                  // overlayfs work directory, on the same file system
-    std::vector<std::string> parents;  // ancestors' upper directories, nearest first
-    std::string base = "/";            // the real root, lowest layer
-    std::vector<std::string> shared;   // host directories bound live (read-write), not copied
-    bool private_tmp = false;          // an empty tmpfs on /tmp (before the shared binds)
-    std::string expose_base;           // if set: where the base is bound inside (non-recursively),
-                                       // so that nested file spaces can stack on it flat
+    std::string layer;                 // this file space's layer directory
+    std::vector<std::string> parents;  // ancestors' layer directories, nearest first
+    std::string base = "/";            // the real root tree, lowest layer
+    Backend backend = Backend::kernel;
+    std::vector<std::string> shared;  // host directories bound live (read-write), not copied
+    bool private_tmp = false;         // an empty tmpfs on /tmp (before the shared binds)
+    std::string rundir;               // bound as a peer of the caller's: mounts made in it
+                                      // inside (namespace pins) show outside and back
+    bool expose_base = false;         // bind the real root tree on rundir/base inside, so that
+                                      // nested file spaces can stack on it flat
+    std::vector<std::string> hidden;  // directories covered by an empty read-only tmpfs
 };
 
-// The overlayfs mount options for layers: "lowerdir=P1:P2:/,upperdir=U,workdir=W".
+// The union's mount options for the root: "lowerdir=P1/upper:...:/,upperdir=U,workdir=W".
 // EINVAL when a path is relative or holds a character overlayfs options cannot carry
 // (',', ':', '\\', control characters) or the options exceed one page.
 Result<std::string> overlay_options(const RootLayers& layers);
 
-// Moves the calling process into a new mount namespace whose root is the overlay of
-// layers, mounted on the directory staging (which must exist; it is left empty in the
-// caller's namespace). The mounts under the old root (/proc, /sys, /dev, /run, ...) are
-// bound at the same places, so they stay live; mount events of the old namespace still
-// reach the new one (slave), ours never go back. The working directory is kept by path.
+// Starts the fuse-overlayfs daemon for layers on layers.layer/root in the caller's mount
+// namespace and returns its pid; it has mounted when this returns. The caller enters the
+// union (below) and then detaches it here: the daemon exits when the last mount of the
+// union is gone (its own namespace holds none). It runs in the network namespace netns
+// (the space's), so that it counts as one of the space's processes, not its parent's.
+Result<pid_t> start_fuse_root(const RootLayers& layers, int netns);
+
+// Moves the calling process into a new mount namespace whose root is the union of
+// layers. Mounts of pseudo and runtime file systems (/proc, /sys, /dev, /run, ...) are
+// bound live; other file systems under "/" get a union of their own (kernel backend;
+// fuse-overlayfs sees through mount points by itself). Mount events of the old
+// namespace still reach the new one (slave); ours never go back, except under rundir.
+// The working directory is kept by path.
 //
 // EXDEV, before anything changes, when a parent layer is on the base's file system.
 // For a freshly forked, single-threaded child about to exec: it changes the process's
 // mount namespace and root for good. Needs CAP_SYS_ADMIN.
-Status enter_overlay_root(const RootLayers& layers, const std::string& staging);
+Status enter_overlay_root(const RootLayers& layers);
 
 }  // namespace personalnet::fs

@@ -16,7 +16,7 @@ namespace personalnet::registry {
 
 namespace {
 
-constexpr const char* kSubdirs[] = {"spaces", "names", "netns", "locks", "ns", "parents", "mnt"};
+constexpr const char* kSubdirs[] = {"spaces", "names", "netns", "locks", "ns", "parents", "mntns"};
 
 template <typename T>
 bool parse_number(const std::string& s, T& out, int base = 10) {
@@ -72,6 +72,7 @@ std::string Record::serialize() const {
       << "\nhidden_routes=" << join(hidden_routes, ',') << "\nhidden_services=" << join(hidden_services, ',')
       << "\naddresses=" << join(addresses, ',') << "\nhost_ifindex=" << host_ifindex
       << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
+      << "\nmntns_id=" << mntns_id << "\nfs_backend=" << fs_backend << "\nfs_daemon=" << fs_daemon
       << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp << "\n";
     return o.str();
 }
@@ -114,6 +115,12 @@ Result<Record> Record::parse(const std::string& text) {
             r.inherit_routes = v == "1";
         else if (k == "inherit_services")
             r.inherit_services = v == "1";
+        else if (k == "mntns_id")
+            ok = parse_number(v, r.mntns_id);
+        else if (k == "fs_backend")
+            r.fs_backend = v;
+        else if (k == "fs_daemon")
+            ok = parse_number(v, r.fs_daemon);
         else if (k == "hidden_routes")
             r.hidden_routes = split(v, ',');
         else if (k == "hidden_services")
@@ -229,6 +236,7 @@ Status Registry::remove(const Record& r) const {
         auto l = find_netns(r.netns);
         if (l && *l == r.label) (void)::unlink(path("netns/" + std::to_string(r.netns)).c_str());
     }
+    if (r.mntns != 0) forget_mntns(r.mntns, r.label);
     if (::unlink(path("spaces/" + label_hex(r.label)).c_str()) != 0 && errno != ENOENT)
         return errno_error("remove record " + label_hex(r.label));
     return {};
@@ -244,6 +252,21 @@ std::optional<uint16_t> Registry::find_netns(uint64_t inode) const {
     auto l = read_label_file(path("netns/" + std::to_string(inode)));
     if (!l.ok()) return std::nullopt;
     return l.value();
+}
+
+std::optional<uint16_t> Registry::find_mntns(uint64_t inode) const {
+    auto l = read_label_file(path("mntns/" + std::to_string(inode)));
+    if (!l.ok()) return std::nullopt;
+    return l.value();
+}
+
+Status Registry::index_mntns(uint64_t inode, uint16_t label) const {
+    return sys::write_atomic(path("mntns/" + std::to_string(inode)), label_hex(label) + "\n");
+}
+
+void Registry::forget_mntns(uint64_t inode, uint16_t label) const {
+    auto l = find_mntns(inode);
+    if (l && *l == label) (void)::unlink(path("mntns/" + std::to_string(inode)).c_str());
 }
 
 Status Registry::index_name(const std::string& name, uint16_t label) const {

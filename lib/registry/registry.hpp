@@ -5,12 +5,13 @@
 //   spaces/LLLL          one record per space, keyed by its 16-bit label (hex)
 //   names/NAME           label of the named space NAME
 //   netns/INODE          label of the space whose network namespace has that inode
+//   mntns/INODE          label of the space whose file space has that mount namespace
 //   locks/LLLL           held (flock) by the process creating or supervising an unnamed
 //                        space; a lock that can be taken means its owner died
 //   ns/NAME              bind mount of a named space's network namespace (the pin)
 //   parents/INODE/       state of a namespace that has child spaces (see lib/space)
-//   fs/                  tmpfs holding file-space layers (LLLL/{upper,work,root})
-//   mnt/NAME             bind mount of a named space's mount namespace
+//   fs/                  the layer store (lib/fs/store) holding file-space layers
+//   base/                inside a file space: the real root tree (see lib/space/run_mounts)
 // Records are written atomically (temporary file + rename), so a reader never sees
 // half a record, and every change happens under the lock.
 #pragma once
@@ -47,8 +48,11 @@ struct Record {
     std::vector<std::string> addresses;  // the parent's addresses carried by the uplink
     int host_ifindex = 0;
     bool file_space = false;             // has a mount namespace with an overlay root
-    std::vector<std::string> fs_layers;  // its upper directory, then its ancestors', nearest first
-    uint64_t mntns = 0;                  // inode of its mount namespace
+    std::string fs_backend;              // "kernel" (overlayfs) or "fuse" (fuse-overlayfs)
+    std::vector<std::string> fs_layers;  // its layer directory, then its ancestors', nearest first
+    uint64_t mntns = 0;                  // inode of its mount namespace (while it lives)
+    uint64_t mntns_id = 0;               // the kernel's unique id of it (0: kernel too old)
+    pid_t fs_daemon = 0;                 // its fuse-overlayfs process (fuse backend)
     std::vector<std::string> fs_shared;  // host directories bound live into it
     bool fs_private_tmp = false;         // its own empty /tmp
 
@@ -88,6 +92,11 @@ public:
     std::optional<uint16_t> find_netns(uint64_t inode) const;
     Status index_name(const std::string& name, uint16_t label) const;
     Status index_netns(uint64_t inode, uint16_t label) const;
+    // Mount namespaces of file spaces; an entry may outlive its namespace (the inode can
+    // then be reused), so check the record's mntns_id too.
+    std::optional<uint16_t> find_mntns(uint64_t inode) const;
+    Status index_mntns(uint64_t inode, uint16_t label) const;
+    void forget_mntns(uint64_t inode, uint16_t label) const;  // if it still names label
 
 private:
     explicit Registry(std::string rundir) : rundir_(std::move(rundir)) {}

@@ -1,44 +1,49 @@
 #include "lib/space/filespace.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <linux/magic.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "lib/core/sys.hpp"
+#include "lib/core/trusted_path.hpp"
+#include "lib/fs/mount_table.hpp"
 #include "lib/fs/overlay_root.hpp"
-#include "lib/space/netns.hpp"
+#include "lib/fs/store.hpp"
+#include "lib/space/run_mounts.hpp"
+
+#ifndef NS_GET_MNTNS_ID
+#define NS_GET_MNTNS_ID _IOR(0xb7, 0x5, uint64_t)  // Linux 6.8; absent from older headers
+#endif
 
 namespace personalnet::space {
 
 namespace {
 
-std::string layer_dir(const registry::Registry& reg, uint16_t label) {
-    return reg.path("fs/" + registry::label_hex(label));
+std::string layer_dir(const registry::Registry& reg, const registry::Record& rec) {
+    return rec.named ? reg.path("fs/named/" + rec.name)
+                     : reg.path("fs/anon/" + registry::label_hex(rec.label));
 }
 
-// The layers need a file system of their own; a tmpfs is mounted on fs/ unless one is.
-Status ensure_layer_fs(const registry::Registry& reg) {
-    std::string dir = reg.path("fs");
-    PN_TRY(sys::make_dirs(dir, 0700), "create layer directory");
-    PN_TRY(sys::make_dirs(reg.path("base"), 0700), "create layer directory");
-    struct statfs fs {};
-    struct stat here = {};
-    struct stat above = {};
-    if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC && ::stat(dir.c_str(), &here) == 0 &&
-        ::stat(reg.rundir().c_str(), &above) == 0 && here.st_dev != above.st_dev)
-        return {};
-    if (::mount("personalnet-layers", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
-        return errno_error("mount a tmpfs for file-space layers on " + dir);
+Status ensure_store(const registry::Registry& reg) {
+    fs::StoreSpec spec{default_statedir() + "/layers.ext4", reg.path("fs")};
+    if (fs::store_mounted(spec)) return {};
+    auto dir = sys::make_trusted_dirs(default_statedir(), 0755);
+    if (!dir.ok()) return dir.error().wrap("layer store");
+    PN_TRY(fs::mount_store(spec), "layer store");
     return {};
 }
 
@@ -52,12 +57,69 @@ Status remove_tree(const std::string& path) {
     return {};
 }
 
-// The helper: enters the overlay root, reports, and waits until the creator holds its
-// mount namespace. Runs in a forked child; never returns.
-[[noreturn]] void helper(const fs::RootLayers& layers, const std::string& staging, int report_fd,
-                         int hold_fd) {
+std::string join_lines(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += s + "\n";
+    return out;
+}
+
+// Writes contents as /etc/NAME of the upper layer. The upper etc/ takes the mode and
+// owner of the parent's /etc, as the union shows an upper directory's own.
+Status seed_etc(const std::string& upper, const char* name, const std::string& contents) {
+    if (contents.empty()) return {};
+    struct stat etc {};
+    if (::stat("/etc", &etc) != 0) return errno_error("stat /etc");
+    std::string dir = upper + "/etc";
+    if (::mkdir(dir.c_str(), etc.st_mode & 07777) == 0) {
+        if (::chown(dir.c_str(), etc.st_uid, etc.st_gid) != 0 ||
+            ::chmod(dir.c_str(), etc.st_mode & 07777) != 0)
+            return errno_error("set up " + dir);
+    } else if (errno != EEXIST) {
+        return errno_error("create " + dir);
+    }
+    PN_TRY(sys::write_atomic(dir + "/" + name, contents), std::string("seed /etc/") + name);
+    return {};
+}
+
+uint64_t mntns_id_of(int fd) {
+    uint64_t id = 0;
+    return ::ioctl(fd, NS_GET_MNTNS_ID, &id) == 0 ? id : 0;
+}
+
+// Whether fd is rec's mount namespace: the inode matches, and the kernel's unique id
+// too where the kernel has one (inodes are reused).
+bool is_recorded_ns(int fd, const registry::Record& rec) {
+    auto ino = sys::inode_of_fd(fd);
+    return ino.ok() && ino.value() == rec.mntns && (rec.mntns_id == 0 || mntns_id_of(fd) == rec.mntns_id);
+}
+
+// A process running in rec's file space: its mount namespace, found through /proc.
+std::optional<UniqueFd> find_live_ns(const registry::Record& rec) {
+    if (rec.mntns == 0) return std::nullopt;
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return std::nullopt;
+    std::optional<UniqueFd> found;
+    while (struct dirent* e = ::readdir(proc)) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        std::string path = std::string("/proc/") + e->d_name + "/ns/mnt";
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0 || st.st_ino != rec.mntns) continue;
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        UniqueFd ns(fd);
+        if (!is_recorded_ns(ns.get(), rec)) continue;
+        found = std::move(ns);
+        break;
+    }
+    ::closedir(proc);
+    return found;
+}
+
+// The helper: enters the union, reports, and waits until the creator holds its mount
+// namespace. Runs in a forked child; never returns.
+[[noreturn]] void helper(const fs::RootLayers& layers, int report_fd, int hold_fd) {
     std::string verdict = "OK";
-    auto st = fs::enter_overlay_root(layers, staging);
+    auto st = fs::enter_overlay_root(layers);
     if (!st.ok()) verdict = std::to_string(st.error().code) + " " + st.error().message();
     (void)!::write(report_fd, verdict.data(), verdict.size());
     ::close(report_fd);
@@ -67,88 +129,19 @@ Status remove_tree(const std::string& path) {
     ::_exit(0);
 }
 
-bool is_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
-
-// Whether the layers below the upper one show path: the nearest layer that has an entry
-// decides (a whiteout there hides it); the real root comes last.
-bool exists_below(const registry::Record& rec, const std::string& path) {
-    for (size_t i = 1; i < rec.fs_layers.size(); ++i) {
-        struct stat st {};
-        if (::lstat((rec.fs_layers[i] + path).c_str(), &st) == 0) return !is_whiteout(st);
-    }
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0;
-}
-
-}  // namespace
-
-Result<std::vector<FileChange>> file_space_changes(const registry::Record& rec) {
-    if (!rec.file_space || rec.fs_layers.empty()) return make_error(ENOENT, "the space has no file space");
-    const std::string& upper = rec.fs_layers.front();
-    std::vector<FileChange> out;
-    std::vector<std::string> pending = {""};
-    while (!pending.empty()) {
-        std::string rel = pending.back();
-        pending.pop_back();
-        auto names = sys::list_dir(upper + rel);
-        if (!names.ok()) return names.error().wrap("read the file space's layer");
-        for (const auto& n : names.value()) {
-            std::string path = rel;
-            path += '/';
-            path += n;
-            struct stat st {};
-            if (::lstat((upper + path).c_str(), &st) != 0) continue;
-            bool below = exists_below(rec, path);
-            if (is_whiteout(st)) {
-                if (below) out.push_back({'D', path});
-            } else if (S_ISDIR(st.st_mode)) {
-                if (!below) out.push_back({'A', path});
-                pending.push_back(path);
-            } else {
-                out.push_back({below ? 'M' : 'A', path});
-            }
-        }
-    }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
-    return out;
-}
-
-std::string mnt_pin_path(const registry::Registry& reg, const std::string& name) {
-    return reg.path("mnt/" + name);
-}
-
-Result<UniqueFd> make_file_space(const registry::Registry& reg, registry::Record& rec,
-                                 const registry::Record* parent) {
-    bool inside = parent != nullptr && parent->file_space;
-    PN_TRY(ensure_layer_fs(reg), "file space");
-    std::string dir = layer_dir(reg, rec.label);
-    fs::RootLayers layers;
-    layers.upper = dir + "/upper";
-    layers.work = dir + "/work";
-    if (inside) {
-        layers.parents = parent->fs_layers;
-        layers.base = reg.path("base");  // the real root file system, exposed by the parent
-    }
-    layers.shared = {reg.rundir()};
-    layers.shared.insert(layers.shared.end(), rec.fs_shared.begin(), rec.fs_shared.end());
-    layers.private_tmp = rec.fs_private_tmp;
-    layers.expose_base = reg.path("base");
-    for (const auto& d : {layers.upper, layers.work, dir + "/root"})
-        PN_TRY(sys::make_dirs(d, 0755), "file space");
-    rec.fs_layers = {layers.upper};
-    rec.fs_layers.insert(rec.fs_layers.end(), layers.parents.begin(), layers.parents.end());
-
+// Runs the helper and takes its mount namespace.
+Result<UniqueFd> enter_in_helper(const fs::RootLayers& layers) {
     int report[2], hold[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("file space: pipe");
+    if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("pipe");
     UniqueFd report_rd(report[0]), report_wr(report[1]);
-    if (::pipe2(hold, O_CLOEXEC) != 0) return errno_error("file space: pipe");
+    if (::pipe2(hold, O_CLOEXEC) != 0) return errno_error("pipe");
     UniqueFd hold_rd(hold[0]), hold_wr(hold[1]);
     pid_t pid = ::fork();
-    if (pid < 0) return errno_error("file space: fork");
+    if (pid < 0) return errno_error("fork");
     if (pid == 0) {
         report_rd.reset();
         hold_wr.reset();
-        helper(layers, dir + "/root", report_wr.get(), hold_rd.get());
+        helper(layers, report_wr.get(), hold_rd.get());
     }
     report_wr.reset();
     hold_rd.reset();
@@ -159,38 +152,256 @@ Result<UniqueFd> make_file_space(const registry::Registry& reg, registry::Record
         if (n < 0) break;
         verdict.append(buf, static_cast<size_t>(n));
     }
-    Result<UniqueFd> ns = make_error(EIO, "file space: helper gave no answer");
+    Result<UniqueFd> ns = make_error(EIO, "the helper gave no answer");
     if (verdict == "OK") {
         ns = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);
     } else if (!verdict.empty()) {
         int code = std::atoi(verdict.c_str());
-        ns = make_error(code > 0 ? code : EIO, "file space: " + verdict.substr(verdict.find(' ') + 1));
+        ns = make_error(code > 0 ? code : EIO, verdict.substr(verdict.find(' ') + 1));
     }
     hold_wr.reset();  // lets the helper exit
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!ns.ok()) return ns.error();
-    auto inode = sys::inode_of_fd(ns->get());
-    if (!inode.ok()) return inode.error().wrap("file space");
-    rec.mntns = inode.value();
-    if (rec.named) PN_TRY(pin_netns(ns->get(), mnt_pin_path(reg, rec.name)), "pin the file space");
-    return std::move(ns).value();
+    return ns;
 }
 
-Status release_file_space(const registry::Registry& reg, const registry::Record& rec) {
-    if (!rec.file_space) return {};
-    if (rec.named) PN_TRY(unpin(mnt_pin_path(reg, rec.name)), "unpin the file space");
-    PN_TRY(remove_tree(layer_dir(reg, rec.label)), "remove the file space's layers");
-    auto left = sys::list_dir(reg.path("fs"));
-    if (left.ok() && left->empty()) {
-        // The last file space: the layer tmpfs goes too.
-        if (::umount2(reg.path("fs").c_str(), MNT_DETACH) != 0 && errno != EINVAL)
-            return errno_error("unmount " + reg.path("fs"));
-        (void)::rmdir(reg.path("fs").c_str());
-        (void)::rmdir(reg.path("base").c_str());
+constexpr const char* kOpaqueMarker = ".wh..wh..opq";  // fuse-overlayfs: an opaque directory
+
+bool is_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
+
+// Whether the layers below the upper one show path: the nearest layer that has an entry
+// decides (a whiteout there hides it); the real file system comes last.
+bool exists_below(const std::vector<std::string>& lowers, const std::string& real, const std::string& path) {
+    for (const auto& dir : lowers) {
+        struct stat st {};
+        if (::lstat((dir + path).c_str(), &st) == 0) return !is_whiteout(st);
+    }
+    struct stat st {};
+    return ::lstat((real + path).c_str(), &st) == 0;
+}
+
+// Changes in one upper directory; paths are reported under point.
+Status walk_upper(const std::string& upper, const std::vector<std::string>& lowers, const std::string& point,
+                  std::vector<FileChange>& out) {
+    std::string prefix = point == "/" ? "" : point;
+    std::vector<std::string> pending = {""};
+    while (!pending.empty()) {
+        std::string rel = pending.back();
+        pending.pop_back();
+        auto names = sys::list_dir(upper + rel);
+        if (!names.ok()) return names.error().wrap("read the file space's layer");
+        for (const auto& n : names.value()) {
+            if (n == kOpaqueMarker) continue;
+            // fuse-overlayfs may write a whiteout as an empty ".wh.NAME" file.
+            bool wh_file = n.compare(0, 4, ".wh.") == 0;
+            std::string path = rel + "/" + (wh_file ? n.substr(4) : n);
+            struct stat st {};
+            if (::lstat((upper + rel + "/" + n).c_str(), &st) != 0) continue;
+            bool below = exists_below(lowers, prefix, path);
+            if (wh_file || is_whiteout(st)) {
+                if (below) out.push_back({'D', prefix + path});
+            } else if (S_ISDIR(st.st_mode)) {
+                if (!below) out.push_back({'A', prefix + path});
+                pending.push_back(path);
+            } else {
+                out.push_back({below ? 'M' : 'A', prefix + path});
+            }
+        }
     }
     return {};
+}
+
+std::string decode_key(const std::string& key) {
+    std::string out = "/";
+    for (size_t i = 0; i < key.size(); ++i) {
+        if (key[i] == '%' && i + 2 < key.size()) {
+            out += static_cast<char>(std::strtol(key.substr(i + 1, 2).c_str(), nullptr, 16));
+            i += 2;
+        } else {
+            out += key[i];
+        }
+    }
+    return out;
+}
+
+// A space's fuse-overlayfs outlives neither the space's file space nor the space: it is
+// stopped with the space (and checked by its command line, as pids are reused).
+void stop_daemon(const registry::Record& rec) {
+    if (rec.fs_daemon <= 0 || rec.fs_layers.empty()) return;
+    UniqueFd watch(static_cast<int>(::syscall(SYS_pidfd_open, rec.fs_daemon, 0)));
+    if (!watch.valid()) return;  // gone
+    auto cmd = sys::read_file("/proc/" + std::to_string(rec.fs_daemon) + "/cmdline");
+    if (!cmd.ok()) return;
+    // An empty command line: it is already exiting (its union is gone); wait for that.
+    if (!cmd->empty()) {
+        if (cmd->rfind("fuse-overlayfs", 0) != 0 ||
+            cmd->find(rec.fs_layers.front() + "/root") == std::string::npos)
+            return;  // the pid was reused
+        // Its writes go straight to the upper layer, so nothing is lost by SIGKILL; SIGTERM
+        // takes it over a second to wind down its threads.
+        if (::kill(rec.fs_daemon, SIGKILL) != 0) return;
+    }
+    struct pollfd p = {watch.get(), POLLIN, 0};
+    (void)::poll(&p, 1, 2000);
+}
+
+}  // namespace
+
+const std::vector<std::string>& hidden_directories() {
+    static const std::vector<std::string> dirs = {"/run/nscd", "/var/run/nscd", "/run/systemd/resolve",
+                                                  "/run/avahi-daemon"};
+    return dirs;
+}
+
+std::string default_statedir() {
+    const char* env = std::getenv("PERSONALNET_STATEDIR");
+    if (env != nullptr && env[0] == '/' && ::getuid() == 0) return env;
+    return "/var/lib/personalnet";
+}
+
+std::optional<registry::Record> caller_file_space(const registry::Registry& reg) {
+    if (!inside_file_space(reg)) return std::nullopt;
+    auto self = sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
+    if (!self.ok()) return std::nullopt;
+    auto ino = sys::inode_of_fd(self->get());
+    if (!ino.ok()) return std::nullopt;
+    auto label = reg.find_mntns(ino.value());
+    if (!label) return std::nullopt;
+    auto rec = reg.load(*label);
+    if (!rec.ok() || !rec->file_space || !is_recorded_ns(self->get(), rec.value())) return std::nullopt;
+    return std::move(rec).value();
+}
+
+Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
+                          const registry::Record* parent, const FileSpaceSeed& seed) {
+    PN_TRY(ensure_run_mounts(reg), "file space");
+    PN_TRY(ensure_store(reg), "file space");
+    bool fuse = seed.backend == FsBackend::fuse || (seed.backend == FsBackend::automatic && ::geteuid() != 0);
+    rec.fs_backend = fuse ? "fuse" : "kernel";
+    std::string dir = layer_dir(reg, rec);
+    rec.fs_layers = {dir};
+    if (parent != nullptr) {
+        rec.fs_layers.insert(rec.fs_layers.end(), parent->fs_layers.begin(), parent->fs_layers.end());
+        // What the parent binds live, its children see live too.
+        for (const auto& d : parent->fs_shared)
+            if (std::find(rec.fs_shared.begin(), rec.fs_shared.end(), d) == rec.fs_shared.end())
+                rec.fs_shared.push_back(d);
+        if (parent->fs_private_tmp && !rec.fs_private_tmp)
+            rec.fs_shared.insert(rec.fs_shared.begin(), "/tmp");
+    }
+    std::vector<std::string> parents(rec.fs_layers.begin() + 1, rec.fs_layers.end());
+    std::string parents_file = dir + "/parents";
+    if (rec.named) {
+        auto stored = sys::read_file(parents_file);
+        if (stored.ok() && stored.value() != join_lines(parents))
+            return make_error(EEXIST, "file space: the stored file space of '" + rec.name +
+                                          "' was made inside another space; remove it with `pnet destroy " +
+                                          rec.name + "`");
+    } else {
+        PN_TRY(remove_tree(dir), "file space: clear a stale layer");
+    }
+    // Root-owned all the way down, no symbolic link on the way (see trusted_path.hpp).
+    for (auto [sub, mode] : {std::pair{"/upper", 0755}, std::pair{"/work", 0700}, std::pair{"/root", 0755}}) {
+        auto made = sys::make_trusted_dirs(dir + sub, static_cast<mode_t>(mode));
+        if (!made.ok()) return made.error().wrap("file space");
+    }
+    PN_TRY(sys::write_atomic(parents_file, join_lines(parents)), "file space");
+    PN_TRY(seed_etc(dir + "/upper", "resolv.conf", seed.resolv_conf), "file space");
+    PN_TRY(seed_etc(dir + "/upper", "hosts", seed.hosts), "file space");
+    return {};
+}
+
+Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Record& rec, int netns) {
+    if (rec.fs_layers.empty()) return make_error(EINVAL, "file space: no layers recorded");
+    fs::RootLayers layers;
+    layers.layer = rec.fs_layers.front();
+    layers.parents.assign(rec.fs_layers.begin() + 1, rec.fs_layers.end());
+    if (inside_file_space(reg)) layers.base = reg.path("base");
+    layers.expose_base = layers.base == "/";
+    layers.backend = rec.fs_backend == "fuse" ? fs::Backend::fuse : fs::Backend::kernel;
+    layers.shared = rec.fs_shared;
+    layers.private_tmp = rec.fs_private_tmp;
+    layers.rundir = reg.rundir();
+    layers.hidden = hidden_directories();
+    layers.hidden.push_back(default_statedir());
+    for (const auto& p : layers.parents)
+        if (::access(p.c_str(), F_OK) != 0)
+            return make_error(ENOENT, "file space: the layer of an ancestor is gone (" + p + ")");
+
+    std::string staging = layers.layer + "/root";
+    if (layers.backend == fs::Backend::fuse) {
+        auto daemon = fs::start_fuse_root(layers, netns);
+        if (!daemon.ok()) return daemon.error().wrap("file space");
+        rec.fs_daemon = daemon.value();
+    }
+    auto ns = enter_in_helper(layers);
+    // The daemon's mount belongs in the new namespace only; here it goes at once.
+    if (layers.backend == fs::Backend::fuse) (void)::umount2(staging.c_str(), MNT_DETACH);
+    if (!ns.ok()) return ns.error().wrap("file space");
+    auto inode = sys::inode_of_fd(ns->get());
+    if (!inode.ok()) return inode.error().wrap("file space");
+    if (rec.mntns != 0 && rec.mntns != inode.value()) reg.forget_mntns(rec.mntns, rec.label);
+    rec.mntns = inode.value();
+    rec.mntns_id = mntns_id_of(ns->get());
+    PN_TRY(reg.index_mntns(rec.mntns, rec.label), "file space");
+    return ns;
+}
+
+Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record& rec, int netns) {
+    if (auto live = find_live_ns(rec)) return std::move(*live);
+    PN_TRY(ensure_run_mounts(reg), "file space");
+    PN_TRY(ensure_store(reg), "file space");
+    return build_file_space(reg, rec, netns);
+}
+
+Status release_file_space(const registry::Registry& reg, const registry::Record& rec, bool keep_stored) {
+    if (!rec.file_space || rec.fs_layers.empty()) return {};
+    const std::string& dir = rec.fs_layers.front();
+    stop_daemon(rec);
+    if (rec.named && keep_stored) {
+        (void)::umount2((dir + "/root").c_str(), MNT_DETACH);
+        return {};
+    }
+    if (rec.named) {  // its changes are stored: the store must be there to remove them
+        PN_TRY(ensure_run_mounts(reg), "release file space");
+        PN_TRY(ensure_store(reg), "release file space");
+    }
+    if (::access(dir.c_str(), F_OK) != 0) return {};
+    (void)::umount2((dir + "/root").c_str(), MNT_DETACH);  // a creator killed mid-way
+    PN_TRY(remove_tree(dir), "remove the file space's layers");
+    return {};
+}
+
+Status remove_stored_file_space(const registry::Registry& reg, const std::string& name) {
+    if (::access((default_statedir() + "/layers.ext4").c_str(), F_OK) != 0)
+        return make_error(ENOENT, "no such space");
+    PN_TRY(ensure_run_mounts(reg), "stored file space");
+    PN_TRY(ensure_store(reg), "stored file space");
+    std::string dir = reg.path("fs/named/" + name);
+    if (::access(dir.c_str(), F_OK) != 0) return make_error(ENOENT, "no such space");
+    PN_TRY(remove_tree(dir), "remove the stored file space of '" + name + "'");
+    return {};
+}
+
+Result<std::vector<FileChange>> file_space_changes(const registry::Record& rec) {
+    if (!rec.file_space || rec.fs_layers.empty()) return make_error(ENOENT, "the space has no file space");
+    const std::string& dir = rec.fs_layers.front();
+    std::vector<std::string> lowers;
+    for (size_t i = 1; i < rec.fs_layers.size(); ++i) lowers.push_back(rec.fs_layers[i] + "/upper");
+    std::vector<FileChange> out;
+    PN_TRY(walk_upper(dir + "/upper", lowers, "/", out), "");
+    auto keys = sys::list_dir(dir + "/mounts");
+    if (keys.ok()) {
+        for (const auto& key : keys.value()) {
+            std::vector<std::string> below;
+            for (size_t i = 1; i < rec.fs_layers.size(); ++i)
+                below.push_back(rec.fs_layers[i] + "/mounts/" + key + "/upper");
+            PN_TRY(walk_upper(dir + "/mounts/" + key + "/upper", below, decode_key(key), out), "");
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+    return out;
 }
 
 }  // namespace personalnet::space

@@ -1,18 +1,20 @@
-// File spaces of port spaces: one mount namespace per space whose root is an overlay of
+// File spaces of port spaces: one mount namespace per space whose root is a union of
 // the space's own layer over its ancestors' layers and the real root (lib/fs). A space
-// created inside a file space must stack on the real root, not on its parent's overlay
-// (overlayfs stacks two levels at most): every file space shows the real root file
-// system at base/ (a plain bind, invisible on the host), and nested ones stack on that.
-// The host's mount namespace itself cannot be pinned (the kernel refuses it as a loop),
-// and PID 1's may not be ours to enter.
+// created inside a file space stacks on the real root, not on its parent's union
+// (overlayfs stacks two levels at most): every file space shows the real root tree at
+// base/ of the run directory (see run_mounts.hpp), and nested ones stack on that.
 //
-// Host-side state, under the run directory (see lib/registry):
-//   fs/                a tmpfs, mounted with the first file space and unmounted with the
-//                      last: overlayfs refuses ancestors' layers on the root file system
-//   fs/LLLL/upper      the space's own layer; fs/LLLL/work, fs/LLLL/root (staging)
-//   mnt/NAME           pin of a named space's mount namespace
-//   base/              empty on the host; inside a file space, the real root file system
+// Nothing pins a file space's mount namespace: it lives while processes run in it.
+// Joining a named space finds a process of its file space, or assembles the union
+// again from its layers, which persist in the layer store (lib/fs/store) until the space
+// is destroyed. Layer directories in the store:
+//   named/NAME/   a named space's layer (upper/, work/, root/, mounts/, parents)
+//   anon/LLLL/    an unnamed space's layer, removed with it
 #pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "lib/core/fd.hpp"
 #include "lib/registry/registry.hpp"
@@ -21,22 +23,51 @@
 
 namespace personalnet::space {
 
-// Makes rec's file space: its layer directories, and a mount namespace entered by a
-// short-lived helper process. parent is the record of the space the caller runs in
-// (nullptr for the host). Fills rec.fs_layers and rec.mntns, pins the namespace of a
-// named space, and returns an fd on it. Caller holds the registry lock.
-Result<UniqueFd> make_file_space(const registry::Registry& reg, registry::Record& rec,
-                                 const registry::Record* parent);
+// What a new file space starts with besides its parent's files.
+struct FileSpaceSeed {
+    FsBackend backend = FsBackend::automatic;
+    std::string resolv_conf;  // contents for /etc/resolv.conf ("" keeps the parent's)
+    std::string hosts;        // contents for /etc/hosts
+};
 
-// Removes what make_file_space made for rec (pin, layers; the tmpfs and the host pin
-// with the last file space). Idempotent. Caller holds the registry lock.
-Status release_file_space(const registry::Registry& reg, const registry::Record& rec);
+// Directories whose sockets would carry name lookups out of the space (host caches and
+// resolvers): covered by an empty directory inside every file space.
+const std::vector<std::string>& hidden_directories();
 
-// What rec's file space changed: walks its upper layer; a path is modified rather than
-// added when a lower layer (its ancestors', then the real root) has it.
+// The file space the caller runs in, if any.
+std::optional<registry::Record> caller_file_space(const registry::Registry& reg);
+
+// Makes rec's layer directory (or takes up the stored one of a named space made before),
+// below parent's layers (parent: the file space the caller runs in, or nullptr), and
+// fills rec's file-space fields. Caller holds the registry lock.
+Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
+                          const registry::Record* parent, const FileSpaceSeed& seed);
+
+// Assembles rec's union in a new mount namespace, held by the returned fd; records it in
+// rec (mntns, mntns_id) and the registry's index. Caller holds the registry lock.
+// netns: the space's network namespace (where a fuse-overlayfs daemon runs).
+Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Record& rec, int netns);
+
+// The live mount namespace of rec's file space, or a new one assembled from its layers.
+// Caller holds the registry lock and saves rec.
+Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record& rec, int netns);
+
+// Removes what prepare/build made for rec: its layer directory (a named space's stored
+// changes too, unless keep_stored), a staging mount left by a killed creator.
+// Idempotent. Caller holds the registry lock.
+Status release_file_space(const registry::Registry& reg, const registry::Record& rec,
+                          bool keep_stored = false);
+
+// Removes the stored changes of a named space that no longer exists (after a reboot):
+// ENOENT when there are none. Caller holds the registry lock.
+Status remove_stored_file_space(const registry::Registry& reg, const std::string& name);
+
+// What rec's file space changed: walks its upper layers; a path is modified rather than
+// added when a lower layer (its ancestors', then the real file system) has it.
 Result<std::vector<FileChange>> file_space_changes(const registry::Record& rec);
 
-// Path of a named space's mount-namespace pin.
-std::string mnt_pin_path(const registry::Registry& reg, const std::string& name);
+// Persistent state: PERSONALNET_STATEDIR when set and the caller is root, else
+// /var/lib/personalnet. Holds the layer store's image.
+std::string default_statedir();
 
 }  // namespace personalnet::space

@@ -70,7 +70,7 @@ uint64_t pinned_inode(const std::string& path) {
     return st.st_ino;
 }
 
-bool netns_has_processes(uint64_t inode) {
+bool netns_has_processes(uint64_t inode, pid_t ignore) {
     DIR* d = ::opendir("/proc");
     if (d == nullptr) return true;  // cannot tell: assume alive, never tear down a live space
     pid_t self = ::getpid();
@@ -78,7 +78,7 @@ bool netns_has_processes(uint64_t inode) {
     while (struct dirent* e = ::readdir(d)) {
         char* end = nullptr;
         long pid = std::strtol(e->d_name, &end, 10);
-        if (*end != '\0' || pid <= 0 || pid == self) continue;
+        if (*end != '\0' || pid <= 0 || pid == self || (ignore > 0 && pid == ignore)) continue;
         struct stat st {};
         std::string p = std::string("/proc/") + e->d_name + "/ns/net";
         if (::stat(p.c_str(), &st) == 0 && st.st_ino == inode) {

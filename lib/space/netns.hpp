@@ -42,6 +42,6 @@ Status unpin(const std::string& path);
 uint64_t pinned_inode(const std::string& path);
 
 // True if any process other than the caller has its network namespace at inode.
-bool netns_has_processes(uint64_t inode);
+bool netns_has_processes(uint64_t inode, pid_t ignore = 0);
 
 }  // namespace personalnet::space

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <tuple>
 
 #include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
@@ -27,6 +29,7 @@
 #include "lib/space/filespace.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/parent.hpp"
+#include "lib/space/run_mounts.hpp"
 
 namespace personalnet {
 
@@ -98,19 +101,21 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.hidden_routes = r.hidden_routes;
     i.hidden_services = r.hidden_services;
     i.file_space = r.file_space;
+    i.fs_backend = r.fs_backend;
     i.shared_paths = r.fs_shared;
     i.private_tmp = r.fs_private_tmp;
     return i;
 }
 
 // Removes everything a space owns. Caller holds the registry lock. Idempotent.
-Status destroy_state(const Registry& reg, const Record& r) {
+Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::nothing) {
     PN_TRY(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label),
            "release uplink " + r.host_ifname);
-    PN_TRY(space::release_file_space(reg, r), "release file space");
+    PN_TRY(space::release_file_space(reg, r, keep == Keep::files), "release file space");
     if (r.named) PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
     PN_TRY(reg.remove(r), "remove record");
     reg.remove_label_lock(r.label);
+    if (reg.labels().empty()) PN_TRY(space::release_run_mounts(reg), "release the run directory's mounts");
     return {};
 }
 
@@ -190,10 +195,27 @@ void collect_locked(const Registry& reg) {
 
 Status check_spec(const SpaceSpec& spec) {
     if (!spec.name.empty()) PN_TRY(validate_name(spec.name), "");
-    if (!spec.file_space && (!spec.shared_paths.empty() || spec.private_tmp))
-        return make_error(EINVAL, "--share and --private-tmp need a file space (--file-space=overlay)");
+    if (!spec.file_space && (!spec.shared_paths.empty() || spec.private_tmp || !spec.resolv_conf.empty() ||
+                             !spec.hosts.empty() || spec.fs_backend != FsBackend::automatic))
+        return make_error(
+            EINVAL, "--share, --private-tmp, --resolv-conf, --hosts and --fs-backend need a file space");
     for (const auto& p : spec.shared_paths) PN_TRY(validate_shared_path(p), "");
     return {};
+}
+
+// The contents of a small regular file the caller names for /etc inside a file space.
+Result<std::string> read_seed_file(const std::string& path, const char* option) {
+    if (path.empty()) return std::string();
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return errno_error(std::string(option) + " '" + path + "'");
+    if (!S_ISREG(st.st_mode))
+        return make_error(EINVAL, std::string(option) + " '" + path + "' is not a regular file");
+    if (st.st_size > 65536)
+        return make_error(EFBIG, std::string(option) + " '" + path + "' is larger than 64 KiB");
+    auto text = sys::read_file(path);
+    if (!text.ok()) return text.error().wrap(option);
+    if (text->empty()) return make_error(EINVAL, std::string(option) + " '" + path + "' is empty");
+    return text;
 }
 
 }  // namespace
@@ -208,6 +230,14 @@ const std::vector<std::pair<std::string, double>>& Space::timings() const { retu
 Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     auto checked = check_spec(spec);
     if (!checked.ok()) return checked.error();
+    space::FileSpaceSeed seed;
+    seed.backend = spec.fs_backend;
+    for (auto [path, out, option] : {std::tuple{&spec.resolv_conf, &seed.resolv_conf, "--resolv-conf"},
+                                     std::tuple{&spec.hosts, &seed.hosts, "--hosts"}}) {
+        auto text = read_seed_file(*path, option);
+        if (!text.ok()) return text.error();
+        *out = std::move(text).value();
+    }
     std::string what = spec.name.empty() ? "create space" : "create space '" + spec.name + "'";
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap(what);
@@ -219,6 +249,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     if (!glock.ok()) return glock.error().wrap(what);
     if (!spec.name.empty() && st->reg.find_name(spec.name))
         return make_error(EEXIST, what + ": a space with that name exists");
+    // Before anything is pinned under the run directory (see run_mounts.hpp).
+    if (auto mounted = space::ensure_run_mounts(st->reg); !mounted.ok()) return mounted.error().wrap(what);
 
     auto home = sys::open_current_netns();
     if (!home.ok()) return home.error().wrap(what);
@@ -309,7 +341,10 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         timer.lap("child-nft");
     }
     if (rec.file_space) {
-        auto mnt = space::make_file_space(st->reg, rec, parent ? &*parent : nullptr);
+        auto fs_parent = space::caller_file_space(st->reg);
+        auto prepared = space::prepare_file_space(st->reg, rec, fs_parent ? &*fs_parent : nullptr, seed);
+        if (!prepared.ok()) return fail(prepared.error());
+        auto mnt = space::build_file_space(st->reg, rec, st->netns.get());
         if (!mnt.ok()) return fail(mnt.error());
         st->mntns = std::move(mnt).value();
         timer.lap("file-space");
@@ -353,11 +388,12 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
         return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
     UniqueFd mnt;
     if (rec->file_space) {
-        auto m = sys::open_fd(space::mnt_pin_path(reg.value(), name), O_RDONLY);
-        if (!m.ok()) return m.error().wrap(what + ": file space");
-        auto mi = sys::inode_of_fd(m->get());
-        if (!mi.ok() || mi.value() != rec->mntns)
-            return make_error(ESTALE, what + ": its file-space pin is not the recorded namespace");
+        auto lock = reg->lock();
+        if (!lock.ok()) return lock.error().wrap(what);
+        auto before = std::pair(rec->mntns, rec->mntns_id);
+        auto m = space::join_file_space(reg.value(), rec.value(), fd->get());
+        if (!m.ok()) return m.error().wrap(what);
+        if (std::pair(rec->mntns, rec->mntns_id) != before) PN_TRY(reg->save(rec.value()), what);
         mnt = std::move(m).value();
     }
     auto st = std::make_unique<State>(
@@ -482,7 +518,7 @@ Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir)
     return space->info();
 }
 
-Status destroy_space(const std::string& name, const std::string& rundir) {
+Status destroy_space(const std::string& name, const std::string& rundir, Keep keep) {
     PN_TRY(validate_name(name), "");
     std::string what = "destroy space '" + name + "'";
     auto reg = Registry::open(rundir);
@@ -490,9 +526,16 @@ Status destroy_space(const std::string& name, const std::string& rundir) {
     collect_locked(reg.value());
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap(what);
+    if (!reg->find_name(name) && keep == Keep::nothing && ::getuid() == 0) {
+        // No space, but perhaps its stored changes from before a reboot.
+        auto removed = space::remove_stored_file_space(reg.value(), name);
+        if (reg->labels().empty()) (void)space::release_run_mounts(reg.value());
+        if (!removed.ok()) return removed.error().wrap(what);
+        return {};
+    }
     auto rec = load_owned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
-    PN_TRY(destroy_state(reg.value(), rec.value()), what);
+    PN_TRY(destroy_state(reg.value(), rec.value(), keep), what);
     return {};
 }
 
@@ -504,7 +547,10 @@ void wait_for_releases(const Registry& reg) {
     auto deadline = Clock::now() + kPatience;
     for (uint16_t label : reg.locked_labels()) {
         auto rec = reg.load(label);
-        if (!rec.ok() || rec->named || rec->state != "ready" || space::netns_has_processes(rec->netns))
+        // A space whose only process is its fuse-overlayfs is releasing: the daemon ends
+        // with the space's file space.
+        if (!rec.ok() || rec->named || rec->state != "ready" ||
+            space::netns_has_processes(rec->netns, rec->fs_daemon))
             continue;
         while (Clock::now() < deadline) {
             auto held = reg.try_lock_label(label);
@@ -534,7 +580,7 @@ Status collect_garbage(bool full, const std::string& rundir) {
     if (!full) return {};
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap("collect garbage");
-    for (const char* dir : {"spaces", "names", "netns"}) sys::remove_stale_temps(reg->path(dir));
+    for (const char* dir : {"spaces", "names", "netns", "mntns"}) sys::remove_stale_temps(reg->path(dir));
     auto locked = reg->locked_labels();
     for (uint16_t label : reg->labels()) {
         if (std::find(locked.begin(), locked.end(), label) != locked.end()) continue;  // supervised

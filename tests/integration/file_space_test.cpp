@@ -1,6 +1,10 @@
-// File spaces (issue 3, in progress; opt-in with --file-space=overlay for now): the
-// command sees the parent's files, its writes stay inside, named spaces keep them, and
-// nested file spaces stack flat. Data lives next to host A's run directory.
+// File spaces: every space gets one by default. The command sees the parent's files,
+// its writes stay inside, named spaces keep them (across re-creation, as after a
+// reboot, until destroyed), nested file spaces stack flat, other file systems under /
+// are copied on write too, and host resolvers' sockets are hidden. The semantic tests
+// run with both backends, kernel overlayfs and fuse-overlayfs. Data lives next to host
+// A's run directory.
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +18,8 @@ class FileSpaceTest : public SpaceTest {
 protected:
     void SetUp() override {
         SpaceTest::SetUp();
-        data_ = A().rundir().substr(0, A().rundir().rfind('/')) + "/data";
+        top_ = A().rundir().substr(0, A().rundir().rfind('/'));
+        data_ = top_ + "/data";
         ASSERT_TRUE(personalnet::sys::make_dirs(data_, 0755).ok());
         ASSERT_TRUE(write("f", "host"));
         ASSERT_TRUE(write("doomed", "host"));
@@ -26,38 +31,36 @@ protected:
         auto r = personalnet::sys::read_file(data_ + "/" + name);
         return r.ok() ? r.value() : "<absent>";
     }
-    std::string data_;
+    std::string top_, data_;
 };
 
-TEST_F(FileSpaceTest, WritesStayInsideAndTheHostIsUnchanged) {
-    auto r = mk({"--file-space=overlay", "--", "sh", "-c",
+// The same semantics with each backend.
+class FileSpaceBackendTest : public FileSpaceTest, public ::testing::WithParamInterface<const char*> {
+protected:
+    std::string backend() const { return std::string("--fs-backend=") + GetParam(); }
+};
+
+TEST_P(FileSpaceBackendTest, WritesStayInsideAndTheHostIsUnchanged) {
+    auto r = mk({backend(), "--", "sh", "-c",
                  "cd " + data_ +
                      " && cat f && echo && echo mine > f && cat f && echo new > g && rm doomed && "
-                     "ls && test -c /dev/null && test -r /proc/self/status && readlink /proc/self/ns/mnt"});
+                     "chmod 600 f && mv g h && ls && test -c /dev/null && test -r /proc/self/status && "
+                     "test -e /sys/class/net/lo && test -c /dev/pts/ptmx && readlink /proc/self/ns/mnt"});
     ASSERT_EQ(r.rc, 0) << r.err;
-    EXPECT_TRUE(contains(r.out, "host\nmine\nf\ng\nmnt:[")) << r.out;
+    EXPECT_TRUE(contains(r.out, "host\nmine\nf\nh\nmnt:[")) << r.out;
     char own[64] = {};
     ASSERT_GT(::readlink("/proc/self/ns/mnt", own, sizeof own - 1), 0);
     EXPECT_FALSE(contains(r.out, own)) << "the command runs in a mount namespace of its own";
     EXPECT_EQ(read("f"), "host");
-    EXPECT_EQ(read("g"), "<absent>");
+    EXPECT_EQ(read("h"), "<absent>");
     EXPECT_EQ(read("doomed"), "host");
+    struct stat st {};
+    ASSERT_EQ(::stat((data_ + "/f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0644u) << "chmod inside does not reach the host";
 }
 
-TEST_F(FileSpaceTest, WorkingDirectoryAndMountsArePrivate) {
-    auto r = mk({"--file-space=overlay", "--", "sh", "-c",
-                 "pwd && mkdir -p " + data_ + "/m && mount -t tmpfs none " + data_ + "/m && grep -c " +
-                     data_ + "/m /proc/self/mountinfo"});
-    ASSERT_EQ(r.rc, 0) << r.err;
-    char cwd[4096] = {};
-    ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
-    EXPECT_TRUE(contains(r.out, std::string(cwd) + "\n1\n")) << r.out;
-    // The fixture's leak check compares the mounts under the test's directory.
-}
-
-TEST_F(FileSpaceTest, NamedSpaceKeepsItsChangesUntilDestroyed) {
-    ASSERT_EQ(
-        mk({"--name", "fsn", "--file-space=overlay", "--", "sh", "-c", "echo kept > " + data_ + "/f"}).rc, 0);
+TEST_P(FileSpaceBackendTest, NamedSpaceKeepsItsChangesUntilDestroyed) {
+    ASSERT_EQ(mk({"--name", "fsn", backend(), "--", "sh", "-c", "echo kept > " + data_ + "/f"}).rc, 0);
     EXPECT_EQ(read("f"), "host");
     auto again = mk({"--name", "fsn", "--", "cat", data_ + "/f"});
     EXPECT_EQ(again.out, "kept\n") << again.err;
@@ -73,6 +76,17 @@ TEST_F(FileSpaceTest, NamedSpaceKeepsItsChangesUntilDestroyed) {
                             "/f\nA " + data_ + "/g\n");
     auto show = pnet({"show", "fsn", "--json"});
     EXPECT_TRUE(contains(show.out, "\"file_space\":true")) << show.out;
+    EXPECT_TRUE(contains(show.out, std::string("\"fs_backend\":\"") + GetParam() + "\"")) << show.out;
+
+    // Destroyed with --keep-files (what a reboot does to the space), then made again:
+    // the changes are back. A plain destroy removes them for good.
+    ASSERT_EQ(pnet({"destroy", "--keep-files", "fsn"}).rc, 0);
+    EXPECT_EQ(pnet({"show", "fsn"}).rc, 2);
+    auto reborn = mk({"--name", "fsn", backend(), "--", "cat", data_ + "/f", data_ + "/d/y"});
+    EXPECT_EQ(reborn.out, "kept\nx\n") << reborn.err;
+    EXPECT_EQ(pnet({"destroy", "fsn"}).rc, 0);
+    auto fresh = mk({"--name", "fsn", backend(), "--", "cat", data_ + "/f"});
+    EXPECT_EQ(fresh.out, "host") << fresh.err;
     EXPECT_EQ(pnet({"destroy", "fsn"}).rc, 0);
     EXPECT_EQ(read("f"), "host");
     EXPECT_EQ(A().snapshot(), baseline_);
@@ -80,11 +94,11 @@ TEST_F(FileSpaceTest, NamedSpaceKeepsItsChangesUntilDestroyed) {
 
 // Eight file spaces, each inside the previous: each level writes its own file and
 // overwrites "who"; the innermost sees every level's file and the nearest "who".
-TEST_F(FileSpaceTest, NestedFileSpacesStackFlatToDepthEight) {
+TEST_P(FileSpaceBackendTest, NestedFileSpacesStackFlatToDepthEight) {
     std::string inner = "cat " + data_ + "/who; for i in 1 2 3 4 5 6 7 8; do cat " + data_ + "/l$i; done";
     std::vector<std::string> argv;
     for (int i = 1; i <= 8; ++i) {
-        argv.insert(argv.end(), {bin("mkportspace"), "-q", "--file-space=overlay", "--", "sh", "-c"});
+        argv.insert(argv.end(), {bin("mkportspace"), "-q", backend(), "--", "sh", "-c"});
         std::string step = "echo " + std::to_string(i) + " > " + data_ + "/who && echo " + std::to_string(i) +
                            " > " + data_ + "/l" + std::to_string(i) + " && exec \"$0\" \"$@\"";
         argv.push_back(step);
@@ -97,41 +111,178 @@ TEST_F(FileSpaceTest, NestedFileSpacesStackFlatToDepthEight) {
     EXPECT_EQ(read("l1"), "<absent>");
 }
 
-TEST_F(FileSpaceTest, SharedDirectoriesAreLiveAndPrivateTmpIsEmpty) {
-    auto shared =
-        mk({"--file-space=overlay", "--share", data_, "--", "sh", "-c", "echo through > " + data_ + "/s"});
+// A child sees what its parent wrote before and after the child was made, until it
+// writes its own copy; the parent never sees the child's writes.
+TEST_P(FileSpaceBackendTest, ChildSeesParentChangesMadeBeforeAndAfter) {
+    ASSERT_EQ(mk({"--name", "par", backend(), "--", "sh", "-c", "echo before > " + data_ + "/p"}).rc, 0);
+    ASSERT_EQ(
+        pnet({"exec", "par", "--", bin("mkportspace"), "-q", "--name", "kid", backend(), "--", "true"}).rc,
+        0);
+    ASSERT_EQ(pnet({"exec", "par", "--", "sh", "-c", "echo after > " + data_ + "/q"}).rc, 0);
+    auto seen = pnet({"exec", "kid", "--", "cat", data_ + "/p", data_ + "/q"});
+    EXPECT_EQ(seen.out, "before\nafter\n") << seen.err;
+    ASSERT_EQ(pnet({"exec", "kid", "--", "sh", "-c", "echo kid > " + data_ + "/p"}).rc, 0);
+    ASSERT_EQ(pnet({"exec", "par", "--", "sh", "-c", "echo parent-again > " + data_ + "/p"}).rc, 0);
+    EXPECT_EQ(pnet({"exec", "kid", "--", "cat", data_ + "/p"}).out, "kid\n") << "the child's own copy wins";
+    EXPECT_EQ(pnet({"exec", "par", "--", "cat", data_ + "/p"}).out, "parent-again\n");
+    EXPECT_EQ(read("p"), "<absent>");
+    EXPECT_EQ(pnet({"destroy", "kid"}).rc, 0);
+    EXPECT_EQ(pnet({"destroy", "par"}).rc, 0);
+}
+
+TEST_P(FileSpaceBackendTest, SharedDirectoriesAreLiveAndPrivateTmpIsEmpty) {
+    auto shared = mk({backend(), "--share", data_, "--", "sh", "-c", "echo through > " + data_ + "/s"});
     ASSERT_EQ(shared.rc, 0) << shared.err;
     EXPECT_EQ(read("s"), "through\n") << "a write to a shared directory reaches the host";
 
     auto priv =
-        mk({"--file-space=overlay", "--private-tmp", "--", "sh", "-c",
+        mk({backend(), "--private-tmp", "--", "sh", "-c",
             "test ! -e " + data_ + "/f && touch /tmp/pn-private-marker && test -e /tmp/pn-private-marker"});
     EXPECT_EQ(priv.rc, 0) << priv.err << " (the host's /tmp must be hidden, the private one writable)";
     struct stat st {};
     EXPECT_NE(::stat("/tmp/pn-private-marker", &st), 0) << "a file in the private /tmp stays inside";
-
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {"--file-space=overlay", "--share", "relative/dir", "--", "true"},
-             {"--file-space=overlay", "--share", data_ + "/nonexistent", "--", "true"},
-             {"--file-space=overlay", "--share", data_ + "/../data", "--", "true"},
-             {"--share", data_, "--", "true"},
-             {"--private-tmp", "--", "true"}}) {
-        auto r = mk(args);
-        EXPECT_EQ(r.rc, 2) << args[1];
-        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    }
-    EXPECT_EQ(A().snapshot(), baseline_);
 }
 
-TEST_F(FileSpaceTest, BadFileSpaceModeIsRefused) {
-    auto r = mk({"--file-space=bogus", "--", "true"});
+INSTANTIATE_TEST_SUITE_P(Backends, FileSpaceBackendTest, ::testing::Values("kernel", "fuse"));
+
+TEST_F(FileSpaceTest, OnByDefaultAndNoneSharesTheParentsFiles) {
+    ASSERT_EQ(mk({"--", "sh", "-c", "echo inside > " + data_ + "/f"}).rc, 0);
+    EXPECT_EQ(read("f"), "host") << "a file space is the default";
+    ASSERT_EQ(mk({"--file-space=none", "--", "sh", "-c", "echo shared > " + data_ + "/f"}).rc, 0);
+    EXPECT_EQ(read("f"), "shared\n") << "--file-space=none writes the parent's files";
+}
+
+TEST_F(FileSpaceTest, WorkingDirectoryAndMountsArePrivate) {
+    auto r = mk({"--", "sh", "-c",
+                 "pwd && mkdir -p " + data_ + "/m && mount -t tmpfs none " + data_ + "/m && grep -c " +
+                     data_ + "/m /proc/self/mountinfo"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    char cwd[4096] = {};
+    ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+    EXPECT_TRUE(contains(r.out, std::string(cwd) + "\n1\n")) << r.out;
+    // The fixture's leak check compares the mounts under the test's directory.
+}
+
+// A file system mounted under / on the host (here a tmpfs in the test's directory) is
+// copied on write like the root; --share binds one live instead.
+TEST_F(FileSpaceTest, OtherFileSystemsAreCopiedOnWrite) {
+    std::string mnt = top_ + "/other";
+    ASSERT_TRUE(personalnet::sys::make_dirs(mnt, 0755).ok());
+    ASSERT_EQ(::mount("pntest-other", mnt.c_str(), "tmpfs", 0, "mode=0755"), 0);
+    ASSERT_TRUE(personalnet::sys::write_atomic(mnt + "/x", "real").ok());
+    auto r = mk(
+        {"--", "sh", "-c",
+         "cat " + mnt + "/x && echo mine > " + mnt + "/x && echo new > " + mnt + "/y && cat " + mnt + "/x"});
+    EXPECT_EQ(r.out,
+              "real"
+              "mine\n")
+        << r.err;
+    EXPECT_EQ(personalnet::sys::read_file(mnt + "/x").value(), "real");
+    struct stat st {};
+    EXPECT_NE(::stat((mnt + "/y").c_str(), &st), 0);
+    ASSERT_EQ(mk({"--share", mnt, "--", "sh", "-c", "echo live > " + mnt + "/x"}).rc, 0);
+    EXPECT_EQ(personalnet::sys::read_file(mnt + "/x").value(), "live\n");
+    ASSERT_EQ(::umount2(mnt.c_str(), MNT_DETACH), 0);
+}
+
+// Sockets of host resolvers and caches are hidden; --resolv-conf and --hosts give the
+// space its own files, which nested spaces inherit.
+TEST_F(FileSpaceTest, HostResolverSocketsAreHiddenAndResolvConfIsTheSpacesOwn) {
+    bool made = ::access("/run/nscd", F_OK) != 0;
+    if (made) {
+        ASSERT_TRUE(personalnet::sys::make_dirs("/run/nscd", 0755).ok());
+        ASSERT_TRUE(personalnet::sys::write_atomic("/run/nscd/pntest-socket", "x").ok());
+    }
+    std::string resolv = top_ + "/resolv.conf", hosts = top_ + "/hosts";
+    ASSERT_TRUE(personalnet::sys::write_atomic(resolv, "nameserver 10.9.9.9\n").ok());
+    ASSERT_TRUE(personalnet::sys::write_atomic(hosts, "10.9.9.8 corp-gw\n").ok());
+    auto host_resolv = personalnet::sys::read_file("/etc/resolv.conf");
+    auto r = mk({"--resolv-conf", resolv, "--hosts", hosts, "--", "sh", "-c",
+                 "ls -A /run/nscd | wc -l; cat /etc/resolv.conf /etc/hosts; " + bin("mkportspace") +
+                     " -q -- cat /etc/resolv.conf"});
+    EXPECT_EQ(r.out, "0\nnameserver 10.9.9.9\n10.9.9.8 corp-gw\nnameserver 10.9.9.9\n") << r.err;
+    EXPECT_EQ(personalnet::sys::read_file("/etc/resolv.conf").ok(), host_resolv.ok());
+    if (host_resolv.ok()) {
+        EXPECT_EQ(personalnet::sys::read_file("/etc/resolv.conf").value(), host_resolv.value());
+    }
+    if (made) {
+        (void)::unlink("/run/nscd/pntest-socket");
+        (void)::rmdir("/run/nscd");
+    }
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--resolv-conf", top_ + "/nonexistent", "--", "true"},
+             {"--resolv-conf", top_, "--", "true"},
+             {"--hosts", "", "--", "true"},
+             {"--file-space=none", "--resolv-conf", resolv, "--", "true"}}) {
+        auto bad = mk(args);
+        EXPECT_EQ(bad.rc, 2) << args[1];
+        EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+    }
+}
+
+// The layer store is mounted nosuid,nodev: a setuid copy made inside gains nothing
+// when run from outside.
+TEST_F(FileSpaceTest, SetuidFilesMadeInsideAreInertOutside) {
+    ASSERT_EQ(mk({"--name", "suid", "--", "sh", "-c",
+                  "cp /usr/bin/id " + data_ + "/id && chmod 4755 " + data_ + "/id"})
+                  .rc,
+              0);
+    auto mi = personalnet::sys::read_file("/proc/self/mountinfo").value();
+    std::string store = A().rundir() + "/fs";
+    auto line_at = mi.rfind(" " + store + " ");  // the store, on top of the run directory's bind
+    ASSERT_NE(line_at, std::string::npos);
+    std::string line = mi.substr(line_at, mi.find('\n', line_at) - line_at);
+    EXPECT_TRUE(contains(line, "nosuid") && contains(line, "nodev")) << line;
+    std::string copy = store + "/named/suid/upper" + data_ + "/id";
+    struct stat st {};
+    ASSERT_EQ(::stat(copy.c_str(), &st), 0);
+    auto r = A().run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", copy, "-u"});
+    EXPECT_EQ(r.out, "65534\n") << r.err << " (the setuid bit must not work from the store)";
+    EXPECT_EQ(pnet({"destroy", "suid"}).rc, 0);
+}
+
+// Layers live only below root-owned directories that nobody else can write to.
+TEST_F(FileSpaceTest, UntrustedStateDirectoryIsRefused) {
+    std::string open_dir = top_ + "/world-writable";
+    ASSERT_TRUE(personalnet::sys::make_dirs(open_dir, 0755).ok());
+    ASSERT_EQ(::chmod(open_dir.c_str(), 0777), 0);
+    std::string state = open_dir + "/state";
+    auto r = A().run({"env", "PERSONALNET_STATEDIR=" + state, bin("mkportspace"), "-q", "--", "true"});
     EXPECT_EQ(r.rc, 2);
-    EXPECT_TRUE(contains(r.err, "bad file space 'bogus'")) << r.err;
-    ASSERT_EQ(mk({"--name", "plain", "--", "true"}).rc, 0);
+    EXPECT_TRUE(contains(r.err, "untrusted path") && contains(r.err, open_dir)) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    struct stat st {};
+    EXPECT_NE(::stat(state.c_str(), &st), 0) << "nothing is created below it";
+    ASSERT_EQ(::symlink("/tmp", (top_ + "/link").c_str()), 0);
+    r = A().run(
+        {"env", "PERSONALNET_STATEDIR=" + top_ + "/link/pn-state", bin("mkportspace"), "-q", "--", "true"});
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(contains(r.err, "symbolic link")) << r.err;
+    EXPECT_NE(::stat("/tmp/pn-state", &st), 0);
+}
+
+TEST_F(FileSpaceTest, BadFileSpaceOptionsAreRefused) {
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"--file-space=bogus", "--", "true"},
+                                               {"--fs-backend=zfs", "--", "true"},
+                                               {"--share", "relative/dir", "--", "true"},
+                                               {"--share", data_ + "/nonexistent", "--", "true"},
+                                               {"--share", data_ + "/../data", "--", "true"},
+                                               {"--file-space=none", "--share", data_, "--", "true"},
+                                               {"--file-space=none", "--private-tmp", "--", "true"},
+                                               {"--file-space=none", "--fs-backend=fuse", "--", "true"}}) {
+        auto r = mk(args);
+        EXPECT_EQ(r.rc, 2) << args[0] << " " << args[1];
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    EXPECT_TRUE(contains(mk({"--file-space=bogus", "--", "true"}).err, "bad file space 'bogus'"));
+    EXPECT_TRUE(contains(mk({"--fs-backend=zfs", "--", "true"}).err, "'zfs'"));
+    ASSERT_EQ(mk({"--name", "plain", "--file-space=none", "--", "true"}).rc, 0);
     auto diff = pnet({"diff", "plain"});
     EXPECT_EQ(diff.rc, 2) << "a space without a file space has nothing to diff";
     EXPECT_TRUE(contains(diff.err, "no file space")) << diff.err;
     EXPECT_EQ(pnet({"diff", "nosuch"}).rc, 2);
+    EXPECT_EQ(pnet({"destroy", "nosuch"}).rc, 2);
     EXPECT_EQ(pnet({"destroy", "plain"}).rc, 0);
     EXPECT_EQ(A().snapshot(), baseline_);
 }

@@ -66,6 +66,7 @@ void must(const personalnet::Status& s, const std::string& what) {
     ::dup2(err, 2);
     personalnet::sys::close_fds_from(3, -1);
     ::setenv("PERSONALNET_RUNDIR", rundir.c_str(), 1);
+    ::setenv("PERSONALNET_STATEDIR", (rundir.substr(0, rundir.rfind('/')) + "/state").c_str(), 1);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -244,8 +245,18 @@ std::string Host::snapshot() const {
             pos = end;
         }
     }
+    // Processes started for this host's spaces that name its directories (fuse-overlayfs).
+    auto procs = personalnet::sys::list_dir("/proc");
+    if (procs.ok()) {
+        for (const auto& pid : procs.value()) {
+            if (pid[0] < '1' || pid[0] > '9') continue;
+            auto cmd = personalnet::sys::read_file("/proc/" + pid + "/cmdline");
+            if (cmd.ok() && cmd->find(top + "/") != std::string::npos && cmd->find("fuse-overlayfs") == 0)
+                s += "process fuse-overlayfs\n";
+        }
+    }
     // Everything in the registry except its fixed skeleton, one level into parents/.
-    for (const char* d : {"spaces", "names", "netns", "locks", "ns", "mnt", "parents", "fs", "base"}) {
+    for (const char* d : {"spaces", "names", "netns", "mntns", "locks", "ns", "parents", "fs", "base"}) {
         auto l = personalnet::sys::list_dir(rundir_ + "/" + d);
         if (!l.ok()) continue;
         for (const auto& n : l.value()) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "lib/core/sys.hpp"
+#include "lib/fs/mount_table.hpp"
 #include "lib/fs/overlay_root.hpp"
 #include "tests/unit/kernel_helpers.hpp"
 
@@ -40,7 +41,7 @@ protected:
         char tmpl[] = "/tmp/pnfs-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
-        for (const char* d : {"/stage", "/data"}) ASSERT_TRUE(sys::make_dirs(dir_ + d, 0755).ok());
+        for (const char* d : {"/run/base", "/data"}) ASSERT_TRUE(sys::make_dirs(dir_ + d, 0755).ok());
     }
     void TearDown() override {
         if (dir_.empty()) return;
@@ -51,13 +52,15 @@ protected:
     // Layer directories for level i (1 = the file space itself).
     fs::RootLayers layers(int own, int parents) {
         fs::RootLayers l;
-        l.upper = layer(own) + "/upper";
-        l.work = layer(own) + "/work";
-        for (int i = parents; i >= 1; --i) l.parents.push_back(layer(i) + "/upper");
-        for (const auto& d : {l.upper, l.work}) EXPECT_TRUE(sys::make_dirs(d, 0755).ok());
+        l.layer = layer(own);
+        l.rundir = dir_ + "/run";
+        for (int i = parents; i >= 1; --i) l.parents.push_back(layer(i));
+        for (const char* d : {"/upper", "/work", "/root"})
+            EXPECT_TRUE(sys::make_dirs(l.layer + d, 0755).ok());
         return l;
     }
     std::string layer(int i) const { return dir_ + "/layer" + std::to_string(i); }
+    std::string upper(const fs::RootLayers& l) const { return l.layer + "/upper"; }
     std::string dir_;
 };
 
@@ -68,7 +71,7 @@ TEST_F(OverlayRootTest, WritesCreatesAndDeletesStayInTheUpperLayer) {
     fs::RootLayers l = layers(1, 0);
     std::string verdict = in_child([&]() -> std::string {
         if (::chdir(data.c_str()) != 0) return "chdir";
-        CHECK_OK(fs::enter_overlay_root(l, dir_ + "/stage"));
+        CHECK_OK(fs::enter_overlay_root(l));
         char cwd[PATH_MAX];
         CHECK_THAT(::getcwd(cwd, sizeof cwd) != nullptr && data == cwd, "the working directory is kept");
         CHECK_THAT(slurp("host.txt") == "host", "the host's files show through");
@@ -92,11 +95,11 @@ TEST_F(OverlayRootTest, WritesCreatesAndDeletesStayInTheUpperLayer) {
     ASSERT_EQ(::stat((data + "/host.txt").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0644u) << "chmod inside does not reach the host";
     // What the file space changed is in its upper directory, and only there.
-    EXPECT_EQ(slurp(l.upper + data + "/host.txt"), "mine");
-    EXPECT_EQ(slurp(l.upper + data + "/new.txt"), "new");
-    ASSERT_EQ(::lstat((l.upper + data + "/doomed.txt").c_str(), &st), 0);
+    EXPECT_EQ(slurp(upper(l) + data + "/host.txt"), "mine");
+    EXPECT_EQ(slurp(upper(l) + data + "/new.txt"), "new");
+    ASSERT_EQ(::lstat((upper(l) + data + "/doomed.txt").c_str(), &st), 0);
     EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) << "a delete is a whiteout";
-    EXPECT_TRUE(sys::list_dir(dir_ + "/stage")->empty()) << "the staging directory stays empty outside";
+    EXPECT_TRUE(sys::list_dir(l.layer + "/root")->empty()) << "the staging directory stays empty outside";
 }
 
 // Eight ancestors' layers stacked flat under a ninth: every ancestor's files are seen,
@@ -119,13 +122,13 @@ TEST_F(OverlayRootTest, AncestorLayersStackFlatNineDeep) {
         }
         CHECK_THAT(::mknod((up(4) + data + "/gone").c_str(), S_IFCHR | 0000, makedev(0, 0)) == 0, "whiteout");
         fs::RootLayers l;
-        l.upper = up(9);
-        l.work = dir_ + "/layers/9/work";
-        for (int i = 8; i >= 1; --i) l.parents.push_back(up(i));
-        CHECK_THAT(sys::make_dirs(l.upper, 0755).ok() && sys::make_dirs(l.work, 0755).ok(),
-                   "mkdir own layer");
+        l.layer = dir_ + "/layers/9";
+        l.rundir = dir_ + "/run";
+        for (int i = 8; i >= 1; --i) l.parents.push_back(dir_ + "/layers/" + std::to_string(i));
+        for (const char* d : {"/upper", "/work", "/root"})
+            CHECK_THAT(sys::make_dirs(l.layer + d, 0755).ok(), "mkdir own layer");
 
-        CHECK_OK(fs::enter_overlay_root(l, dir_ + "/stage"));
+        CHECK_OK(fs::enter_overlay_root(l));
         for (int i = 1; i <= 8; ++i)
             CHECK_THAT(slurp(data + "/f" + std::to_string(i)) == std::to_string(i),
                        "layer " + std::to_string(i));
@@ -142,11 +145,11 @@ TEST_F(OverlayRootTest, AncestorLayersStackFlatNineDeep) {
 
 TEST_F(OverlayRootTest, ParentLayersOnTheBaseFileSystemAreRefusedUpFront) {
     fs::RootLayers l = layers(2, 1);
-    ASSERT_TRUE(sys::make_dirs(l.parents[0], 0755).ok());
+    ASSERT_TRUE(sys::make_dirs(l.parents[0] + "/upper", 0755).ok());
     std::string verdict = in_child([&]() -> std::string {
         char before[64] = {}, after[64] = {};
         CHECK_THAT(::readlink("/proc/self/ns/mnt", before, sizeof before - 1) > 0, "readlink");
-        auto st = fs::enter_overlay_root(l, dir_ + "/stage");
+        auto st = fs::enter_overlay_root(l);
         CHECK_THAT(!st.ok() && st.error().code == EXDEV, "want EXDEV, got " + st.error().message());
         CHECK_THAT(st.error().message().find(l.parents[0]) != std::string::npos, st.error().message());
         CHECK_THAT(::readlink("/proc/self/ns/mnt", after, sizeof after - 1) > 0, "readlink");
@@ -160,7 +163,7 @@ TEST_F(OverlayRootTest, MountsMadeInsideStayInside) {
     const std::string mnt = dir_ + "/data";
     fs::RootLayers l = layers(1, 0);
     std::string verdict = in_child([&]() -> std::string {
-        CHECK_OK(fs::enter_overlay_root(l, dir_ + "/stage"));
+        CHECK_OK(fs::enter_overlay_root(l));
         CHECK_RUN("/bin/mount", "-t", "tmpfs", "tmpfs", mnt);
         CHECK_THAT(slurp("/proc/self/mountinfo").find(mnt) != std::string::npos, "mounted inside");
         return "";
@@ -169,17 +172,47 @@ TEST_F(OverlayRootTest, MountsMadeInsideStayInside) {
     // TearDown checks that neither the tmpfs nor the overlay shows up outside.
 }
 
+// Another file system mounted under / gets a union of its own: writes to it stay in the
+// layer's mounts/ directory; the real root tree is exposed under the run directory for
+// nested file spaces; hidden directories are covered by an empty one.
+TEST_F(OverlayRootTest, OtherFileSystemsAreCopiedOnWriteAndHiddenDirectoriesAreEmpty) {
+    const std::string data = dir_ + "/data";
+    fs::RootLayers l = layers(1, 0);
+    l.expose_base = true;
+    ASSERT_TRUE(sys::make_dirs(dir_ + "/secret", 0755).ok());
+    ASSERT_TRUE(put(dir_ + "/secret/socket", "s"));
+    l.hidden = {dir_ + "/secret", dir_ + "/not-there"};
+    std::string verdict = in_child([&]() -> std::string {
+        CHECK_THAT(::unshare(CLONE_NEWNS) == 0, "unshare");
+        CHECK_RUN("/bin/mount", "--make-rprivate", "/");
+        CHECK_RUN("/bin/mount", "-t", "tmpfs", "pntest-data", data);
+        CHECK_THAT(put(data + "/real", "real"), "fill the tmpfs");
+        CHECK_OK(fs::enter_overlay_root(l));
+        CHECK_THAT(slurp(data + "/real") == "real", "the tmpfs's files show through");
+        CHECK_THAT(put(data + "/real", "mine") && slurp(data + "/real") == "mine", "write inside");
+        std::string base = l.rundir + "/base";
+        CHECK_THAT(slurp(base + data + "/real") == "real",
+                   "the real tmpfs is untouched: " + slurp(base + data + "/real"));
+        CHECK_THAT(slurp(base + l.layer + "/mounts/" + fs::mount_key(data) + "/upper/real") == "mine",
+                   "the write is in the layer's own directory for that file system");
+        CHECK_THAT(!exists(dir_ + "/secret/socket"), "a hidden directory shows nothing");
+        CHECK_THAT(put(dir_ + "/secret/x", "x") == false, "a hidden directory is read-only");
+        return "";
+    });
+    EXPECT_EQ(verdict, "");
+    EXPECT_EQ(slurp(dir_ + "/secret/socket"), "s");
+}
+
 TEST(OverlayOptions, ListsLayersNearestFirstAndRefusesUnsafePaths) {
     fs::RootLayers l;
-    l.upper = "/s/3/upper";
-    l.work = "/s/3/work";
-    l.parents = {"/s/2/upper", "/s/1/upper"};
+    l.layer = "/s/3";
+    l.parents = {"/s/2", "/s/1"};
     auto opts = fs::overlay_options(l);
     ASSERT_TRUE(opts.ok()) << opts.error().message();
     EXPECT_EQ(opts.value(), "lowerdir=/s/2/upper:/s/1/upper:/,upperdir=/s/3/upper,workdir=/s/3/work");
     for (const char* bad : {"relative/upper", "/a:b", "/a,b", "/a\\b", "/a\nb", ""}) {
         fs::RootLayers b = l;
-        b.upper = bad;
+        b.layer = bad;
         auto r = fs::overlay_options(b);
         EXPECT_FALSE(r.ok()) << bad;
         if (!r.ok()) {
@@ -188,6 +221,9 @@ TEST(OverlayOptions, ListsLayersNearestFirstAndRefusesUnsafePaths) {
     }
     fs::RootLayers huge = l;
     huge.parents.assign(200, "/a/rather/long/path/to/an/ancestor/file/space/layer");
+    fs::RootLayers bad_parent = l;
+    bad_parent.parents.push_back("/x:y");
+    EXPECT_FALSE(fs::overlay_options(bad_parent).ok()) << "a parent layer holding ':'";
     EXPECT_FALSE(fs::overlay_options(huge).ok()) << "more than one page of options";
 }
 
