@@ -27,7 +27,7 @@ LIB_LINK   := $(BUILD)/lib/libpersonalnet.so
 
 TOOLS      := mkportspace pnet
 TOOL_BINS  := $(TOOLS:%=$(BUILD)/bin/%)
-HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnsim
+HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) tests/gtest_main.cpp
@@ -37,7 +37,7 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 GTEST_LIBS := -lgtest -lpthread
 
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
-                nftables iproute2 iputils-ping util-linux procps bc
+                nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs
 
 .PHONY: all deps test unit integration bench demo asan install uninstall clean format tidy
 
@@ -73,6 +73,10 @@ $(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^
 
+$(BUILD)/bin/pnfswork: $(BUILD)/obj/bench/pnfswork.o
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^
+
 # Test and demo helpers (not installed) link the library objects statically.
 $(BUILD)/bin/pnsim: $(BUILD)/obj/tests/sim/pnsim.o $(BUILD)/obj/tests/sim/simhosts.o $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -99,6 +103,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) bench/run-bench
+	@BUILD=$(BUILD) bench/fs-bench
 
 demo: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all

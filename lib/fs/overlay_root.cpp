@@ -56,7 +56,8 @@ std::string lower_dirs(const RootLayers& layers, const std::string& point) {
 
 std::string union_options(const RootLayers& layers, const std::string& point) {
     std::string own = point == "/" ? layers.layer : layers.layer + "/mounts/" + mount_key(point);
-    return "lowerdir=" + lower_dirs(layers, point) + ",upperdir=" + own + "/upper,workdir=" + own + "/work";
+    return "lowerdir=" + lower_dirs(layers, point) + ",upperdir=" + own + "/upper,workdir=" + own + "/work" +
+           (layers.throwaway && layers.backend == Backend::kernel ? ",volatile" : "");
 }
 
 struct Plan {

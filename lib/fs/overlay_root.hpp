@@ -34,6 +34,8 @@ struct RootLayers {
     bool expose_base = false;         // bind the real root tree on rundir/base inside, so that
                                       // nested file spaces can stack on it flat
     std::vector<std::string> hidden;  // directories covered by an empty read-only tmpfs
+    bool throwaway = false;           // the layer dies with the union: overlayfs may skip its
+                                      // syncs ("volatile"), as a crash loses nothing of worth
 };
 
 // The union's mount options for the root: "lowerdir=P1/upper:...:/,upperdir=U,workdir=W".

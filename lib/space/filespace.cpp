@@ -323,6 +323,7 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
     layers.shared = rec.fs_shared;
     layers.private_tmp = rec.fs_private_tmp;
     layers.rundir = reg.rundir();
+    layers.throwaway = !rec.named;
     layers.hidden = hidden_directories();
     layers.hidden.push_back(default_statedir());
     for (const auto& p : layers.parents)

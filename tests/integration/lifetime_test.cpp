@@ -95,13 +95,14 @@ TEST_F(SpaceTest, NamedSpaceIsKeptJoinedAndDestroyed) {
 
 // 7. SIGKILL at random points of creation leaves nothing that gc does not remove.
 TEST_F(SpaceTest, KilledCreationsLeaveNothingAfterGc) {
-    constexpr int kKills = 40;  // half of them named, a third with a file space
+    constexpr int kKills =
+        40;  // half of them named, a third with fuse-overlayfs (file spaces are the default)
     std::mt19937 rng(12345);
     std::uniform_int_distribution<int> delay_us(0, 12000);
     for (int i = 0; i < kKills; ++i) {
         std::vector<std::string> argv = {bin("mkportspace"), "-q"};
         if (i % 2 == 0) argv.insert(argv.end(), {"--name", "k" + std::to_string(i)});
-        if (i % 3 == 0) argv.push_back("--file-space=overlay");
+        if (i % 3 == 0) argv.push_back("--fs-backend=fuse");
         argv.insert(argv.end(), {"--", "sleep", "0.2"});
         Proc p = A().spawn(argv);
         std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
@@ -168,7 +169,8 @@ TEST_F(SpaceTest, HelpAndVersion) {
     auto h = mk({"--help"});
     EXPECT_EQ(h.rc, 0);
     for (const char* opt : {"--name", "--no-inherit-routes", "--hide-route", "--no-inherit-services",
-                            "--hide-service", "--file-space", "--quiet", "--help", "--version"})
+                            "--hide-service", "--file-space", "--fs-backend", "--share", "--private-tmp",
+                            "--resolv-conf", "--hosts", "--quiet", "--help", "--version"})
         EXPECT_TRUE(contains(h.out, opt)) << opt;
     EXPECT_TRUE(contains(mk({"--version"}).out, "personalnet"));
     EXPECT_EQ(pnet({"--help"}).rc, 0);
