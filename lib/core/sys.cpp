@@ -43,6 +43,17 @@ static Status write_all(int fd, const std::string& data, const std::string& path
     return {};
 }
 
+std::string read_to_eof(int fd, size_t limit) {
+    std::string out;
+    char buf[512];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        if (out.size() < limit) out.append(buf, std::min(static_cast<size_t>(n), limit - out.size()));
+    }
+    return out;
+}
+
 Status write_existing(const std::string& path, const std::string& data) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
     if (!fd.valid()) return errno_error("open " + path);

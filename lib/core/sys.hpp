@@ -12,6 +12,9 @@
 namespace personalnet::sys {
 
 Result<std::string> read_file(const std::string& path);
+// Reads fd until end of file (or an error), keeping at most limit bytes: a child's
+// report or stderr through a pipe.
+std::string read_to_eof(int fd, size_t limit = 1 << 20);
 // Writes the whole string (O_WRONLY|O_TRUNC, no create) — for /proc/sys and similar.
 Status write_existing(const std::string& path, const std::string& data);
 // Writes via a temporary file PATH.tmp.PID and rename(2), mode 0644.

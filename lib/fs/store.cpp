@@ -89,14 +89,7 @@ Status run_mkfs(int image_fd) {
         ::_exit(127);
     }
     err_wr.reset();
-    std::string err;
-    char buf[512];
-    for (ssize_t n; (n = ::read(err_rd.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        if (err.size() < kMaxStderr)
-            err.append(buf, std::min(static_cast<size_t>(n), kMaxStderr - err.size()));
-    }
+    std::string err = sys::read_to_eof(err_rd.get(), kMaxStderr);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -145,13 +145,7 @@ Result<UniqueFd> enter_in_helper(const fs::RootLayers& layers) {
     }
     report_wr.reset();
     hold_rd.reset();
-    std::string verdict;
-    char buf[512];
-    for (ssize_t n; (n = ::read(report_rd.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        verdict.append(buf, static_cast<size_t>(n));
-    }
+    std::string verdict = sys::read_to_eof(report_rd.get());
     Result<UniqueFd> ns = make_error(EIO, "the helper gave no answer");
     if (verdict == "OK") {
         ns = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);
@@ -197,7 +191,9 @@ Status walk_upper(const std::string& upper, const std::vector<std::string>& lowe
             bool wh_file = n.compare(0, 4, ".wh.") == 0;
             std::string path = rel + "/" + (wh_file ? n.substr(4) : n);
             struct stat st {};
-            if (::lstat((upper + rel + "/" + n).c_str(), &st) != 0) continue;
+            std::string entry = upper;
+            entry.append(rel).append("/").append(n);
+            if (::lstat(entry.c_str(), &st) != 0) continue;
             bool below = exists_below(lowers, prefix, path);
             if (wh_file || is_whiteout(st)) {
                 if (below) out.push_back({'D', prefix + path});
@@ -398,7 +394,9 @@ Result<std::vector<FileChange>> file_space_changes(const registry::Record& rec) 
             std::vector<std::string> below;
             for (size_t i = 1; i < rec.fs_layers.size(); ++i)
                 below.push_back(rec.fs_layers[i] + "/mounts/" + key + "/upper");
-            PN_TRY(walk_upper(dir + "/mounts/" + key + "/upper", below, decode_key(key), out), "");
+            std::string upper = dir + "/mounts/";
+            upper.append(key).append("/upper");
+            PN_TRY(walk_upper(upper, below, decode_key(key), out), "");
         }
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });

@@ -163,6 +163,26 @@ TEST_F(FileSpaceTest, WorkingDirectoryAndMountsArePrivate) {
     // The fixture's leak check compares the mounts under the test's directory.
 }
 
+// Joining a named space whose file space has a process running shares that mount
+// namespace (a mount made inside is seen), rather than assembling a second union on the
+// same layer.
+TEST_F(FileSpaceTest, JoiningARunningNamedSpaceSharesItsMountNamespace) {
+    std::string m = data_ + "/m";
+    ASSERT_TRUE(personalnet::sys::make_dirs(m, 0755).ok());
+    Proc bg = A().spawn({bin("mkportspace"), "-q", "--name", "live", "--", "sh", "-c",
+                         "mount -t tmpfs pntest-live " + m +
+                             " && echo ready && readlink /proc/self/ns/mnt && "
+                             "cat >/dev/null"});
+    ASSERT_EQ(bg.read_line(10000), "ready");
+    std::string ns = bg.read_line();
+    auto joined = pnet({"exec", "live", "--", "sh", "-c",
+                        "readlink /proc/self/ns/mnt; grep -c " + m + " /proc/self/mountinfo"});
+    EXPECT_EQ(joined.out, ns + "\n1\n") << joined.err;
+    bg.close_stdin();
+    EXPECT_EQ(bg.wait(), 0);
+    EXPECT_EQ(pnet({"destroy", "live"}).rc, 0);
+}
+
 // A file system mounted under / on the host (here a tmpfs in the test's directory) is
 // copied on write like the root; --share binds one live instead.
 TEST_F(FileSpaceTest, OtherFileSystemsAreCopiedOnWrite) {
