@@ -50,7 +50,10 @@ bool listed(const std::string& rundir, const std::string& name) {
 
 TEST_F(SpaceTest, LibraryApiCreatesRunsListsAndDestroysSpaces) {
     const std::string rundir = A().rundir();
+    const std::string statedir = rundir.substr(0, rundir.rfind('/')) + "/state";
     std::string verdict = in_host(A(), [&]() -> std::string {
+        // The layer store lives in the state directory: the test's own, not the host's.
+        ::setenv("PERSONALNET_STATEDIR", statedir.c_str(), 1);
         pn::SpaceSpec spec;
         spec.name = "api";
         spec.hidden_services.push_back(*pn::Service::parse("tcp/8080"));
