@@ -42,6 +42,7 @@ constexpr const char* kUsage =
     "Usage:\n"
     "  pnprobe serve tcp|udp ADDR PORT (--reply TEXT | --echo)\n"
     "  pnprobe connect tcp|udp ADDR PORT [--bind-port P] [--hold] [--timeout-ms N]\n"
+    "                                    [--payload HEX]\n"
     "  pnprobe rr ADDR PORT [--count N] [--warmup N] [--size BYTES]\n"
     "  pnprobe --help\n"
     "\n"
@@ -49,7 +50,8 @@ constexpr const char* kUsage =
     "         \"TEXT peer=ADDR:PORT\" (--reply) or echo what it receives (--echo)\n"
     "connect  connect (TCP) or send \"ping\" (UDP) and print the server's reply line;\n"
     "         --hold first prints \"connected local=ADDR:PORT\" and keeps the connection\n"
-    "         open until stdin reaches EOF\n"
+    "         open until stdin reaches EOF; UDP --payload sends those bytes instead\n"
+    "         of \"ping\" (crafted IKE/ESP headers for the SPI-dispatch tests)\n"
     "rr       TCP request/response latency against a 'serve tcp ... --echo' server\n"
     "\n"
     "ADDR is a numeric IPv4 or IPv6 address. Default timeout 3000 ms; rr defaults:\n"
@@ -499,15 +501,31 @@ int cmd_connect_tcp(const Endpoint& ep, int bind_port, bool hold, int timeout_ms
     return 0;
 }
 
-int cmd_connect_udp(const Endpoint& ep, int bind_port, int timeout_ms) {
+// "00ff1a..." -> bytes; an odd length or a non-hex digit is a usage error.
+std::string parse_hex_or_die(const std::string& hex) {
+    auto digit = [&](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        usage_error("bad hex payload '" + hex + "'");
+    };
+    if (hex.empty() || hex.size() % 2 != 0 || hex.size() > 2 * 65507)
+        usage_error("bad hex payload '" + hex + "'");
+    std::string out;
+    for (size_t i = 0; i < hex.size(); i += 2)
+        out += static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1]));
+    return out;
+}
+
+int cmd_connect_udp(const Endpoint& ep, int bind_port, int timeout_ms, const std::string& payload) {
     const std::string what = "connect " + ep.text;
     int fd = socket(ep.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) fail_errno(what, errno);
     if (bind_port > 0) bind_wildcard(fd, ep.family, static_cast<uint16_t>(bind_port), what);
     // Connected, so that ICMP errors (port/host unreachable) come back as recv() errors.
     if (connect(fd, as_sockaddr(ep.addr), ep.len) < 0) fail_errno(what, errno);
-    static constexpr std::string_view kPing = "ping";
-    if (send(fd, kPing.data(), kPing.size(), MSG_NOSIGNAL) < 0) fail_errno(what, errno);
+    const std::string datagram = payload.empty() ? std::string("ping") : payload;
+    if (send(fd, datagram.data(), datagram.size(), MSG_NOSIGNAL) < 0) fail_errno(what, errno);
     const int64_t deadline = now_ns() + int64_t{timeout_ms} * 1'000'000;
     std::vector<char> buf(kIoChunk);
     for (;;) {
@@ -646,26 +664,33 @@ int main_serve(int argc, char** argv) {
 }
 
 int main_connect(int argc, char** argv) {
-    Args a = split_args(argc, argv, {"--bind-port", "--timeout-ms"}, {"--hold"}, "connect");
+    Args a = split_args(argc, argv, {"--bind-port", "--timeout-ms", "--payload"}, {"--hold"}, "connect");
     if (a.positional.size() != 3) {
-        usage_error("connect: expected tcp|udp ADDR PORT [--bind-port P] [--hold] [--timeout-ms N]");
+        usage_error(
+            "connect: expected tcp|udp ADDR PORT [--bind-port P] [--hold] [--timeout-ms N] [--payload HEX]");
     }
     bool tcp = parse_proto(a.positional[0]);
     Endpoint ep = parse_endpoint(a.positional[1], a.positional[2]);
     int bind_port = 0;
     bool hold = false;
     int timeout_ms = kDefaultTimeoutMs;
+    std::string payload;
     for (const auto& [name, value] : a.options) {
         if (name == "--hold") {
             hold = true;
         } else if (name == "--bind-port") {
             bind_port = static_cast<int>(parse_int_or_die("port", value, 1, 65535));
+        } else if (name == "--payload") {
+            payload = parse_hex_or_die(value);
         } else {
             timeout_ms = static_cast<int>(parse_int_or_die("timeout", value, 1, kMaxTimeoutMs));
         }
     }
-    if (tcp) return cmd_connect_tcp(ep, bind_port, hold, timeout_ms);
-    return cmd_connect_udp(ep, bind_port, timeout_ms);
+    if (tcp) {
+        if (!payload.empty()) usage_error("connect: --payload is for udp");
+        return cmd_connect_tcp(ep, bind_port, hold, timeout_ms);
+    }
+    return cmd_connect_udp(ep, bind_port, timeout_ms, payload);
 }
 
 int main_rr(int argc, char** argv) {

@@ -81,6 +81,7 @@ constexpr uint32_t concat_type(uint32_t a, uint32_t b) { return (a << 6) | b; } 
 enum : uint32_t { kHostEndian = 1, kBigEndian = 2 };
 
 constexpr int32_t kPrioRaw = -300;
+constexpr int32_t kPrioIpsec = kPrioRaw - 10;  // before the zone rule and conntrack
 constexpr int32_t kPrioMangle = -150;
 constexpr int32_t kPrioDstnat = -100;
 constexpr int32_t kPrioSrcnat = 100;
@@ -257,6 +258,26 @@ public:
         nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
         nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
         return add(std::move(e));
+    }
+    // reg1 &= mask, on an 8-bit value
+    Rule& mask8(uint8_t mask) {
+        const uint8_t zero = 0;
+        ExprPtr e = expr("bitwise", {{NFTNL_EXPR_BITWISE_SREG, NFT_REG_1},
+                                     {NFTNL_EXPR_BITWISE_DREG, NFT_REG_1},
+                                     {NFTNL_EXPR_BITWISE_LEN, sizeof mask}});
+        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
+        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
+        return add(std::move(e));
+    }
+    // reg1 is not in the set.
+    Rule& not_in(const SetRef& set) {
+        lookup(set);
+        nftnl_expr* last = nullptr;
+        nftnl_expr_iter* it = nftnl_expr_iter_create(r_.get());
+        for (nftnl_expr* e = nftnl_expr_iter_next(it); e != nullptr; e = nftnl_expr_iter_next(it)) last = e;
+        nftnl_expr_iter_destroy(it);
+        nftnl_expr_set_u32(last, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+        return *this;
     }
     // Membership test of reg1; with map_to_reg1 the map's value replaces it.
     Rule& lookup(const SetRef& set, bool map_to_reg1 = false) {
@@ -459,13 +480,94 @@ Status remove_table(const char* name) {
 
 const SetRef kKids{"kids", 0};
 const SetRef kZones{"zones", 0};
+const SetRef kLabels{"labels", 0};
 
-void add_kid(Batch& b, const SetRef& kids, const SetRef& zones, const std::string& ifname,
-             const IfnameKey& key, uint32_t mark, uint16_t zone) {
-    b.element(NFT_MSG_NEWSETELEM, kParentTable, kids, bytes_of(key), bytes_of(mark),
+struct ParentSets {
+    SetRef kids, zones, labels;
+};
+
+std::array<uint8_t, 2> label_key(uint16_t label) {
+    return {static_cast<uint8_t>(label >> 8), static_cast<uint8_t>(label & 0xff)};
+}
+
+void add_label(Batch& b, const SetRef& labels, uint16_t label, uint32_t mark) {
+    b.element(NFT_MSG_NEWSETELEM, kParentTable, labels, label_key(label), bytes_of(mark),
+              "add element " + std::to_string(label) + " to map labels");
+}
+
+void add_kid(Batch& b, const ParentSets& sets, const std::string& ifname, const IfnameKey& key, uint32_t mark,
+             uint16_t label) {
+    b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.kids, bytes_of(key), bytes_of(mark),
               "add element '" + ifname + "' to map kids");
-    b.element(NFT_MSG_NEWSETELEM, kParentTable, zones, bytes_of(key), bytes_of(zone),
+    b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.zones, bytes_of(key), bytes_of(label),
               "add element '" + ifname + "' to map zones");
+    add_label(b, sets.labels, label, mark);
+}
+
+// SPI dispatch (see nft.hpp): IKE and ESP are never tracked, and those that arrive from
+// outside carrying a child's label get the child's mark. Offsets are from the transport
+// header: UDP is 8 bytes; in UDP 4500 a zero 4-byte marker precedes IKE (else the first
+// 4 bytes are an ESP SPI); in the IKE header the responder SPI follows the 8-byte
+// initiator SPI and the flags are byte 19 (0x08: the sender is the original initiator,
+// so the SPI the receiver chose is the responder's).
+void add_dispatch_rules(Batch& b, const ParentSets& sets) {
+    constexpr uint32_t kTh = NFT_PAYLOAD_TRANSPORT_HEADER;
+    constexpr uint8_t kIkeInitiator = 0x08;
+    for (uint16_t port : {uint16_t{500}, uint16_t{4500}}) {
+        for (auto [off, dir] : {std::pair{2u, "dport"}, std::pair{0u, "sport"}}) {
+            Rule r(kParentTable, "ipsec",
+                   std::string("udp ") + dir + " " + std::to_string(port) + " notrack");
+            r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_UDP}).payload(kTh, off, 2).eq(htons(port)).notrack();
+            b.rule(r);
+        }
+    }
+    Rule esp(kParentTable, "ipsec", "meta l4proto esp notrack");
+    esp.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}).notrack();
+    b.rule(esp);
+
+    // Each mark rule: from outside (not a child's uplink), the protocol test, then the
+    // label at spi_offset looked up in @labels.
+    auto mark_rule = [&](const std::string& text, auto&& match, uint32_t spi_offset) {
+        Rule r(kParentTable, "ipsec",
+               "iifname != @kids " + text + " meta mark set @th," + std::to_string(spi_offset * 8) +
+                   ",16 map @labels");
+        r.meta(NFT_META_IIFNAME).not_in(sets.kids);
+        match(r);
+        r.payload(kTh, spi_offset, 2).lookup(sets.labels, true).meta_set(NFT_META_MARK);
+        b.rule(r);
+    };
+    auto udp_dport = [](Rule& r, uint16_t port) {
+        r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_UDP}).payload(kTh, 2, 2).eq(htons(port));
+    };
+    const uint32_t zero = 0;
+    mark_rule(
+        "udp dport 4500 @th,64,32 != 0",
+        [&](Rule& r) {
+            udp_dport(r, 4500);
+            r.payload(kTh, 8, 4).cmp(NFT_CMP_NEQ, bytes_of(zero));
+        },
+        8);
+    for (bool initiator : {true, false}) {
+        uint8_t flag = initiator ? kIkeInitiator : 0;
+        std::string f = initiator ? " @th,248,8 & 0x08 == 0x08" : " @th,248,8 & 0x08 == 0";
+        mark_rule(
+            "udp dport 4500 @th,64,32 == 0" + f,
+            [&](Rule& r) {
+                udp_dport(r, 4500);
+                r.payload(kTh, 8, 4).eq(zero).payload(kTh, 31, 1).mask8(kIkeInitiator).eq(flag);
+            },
+            initiator ? 20 : 12);
+        f = initiator ? " @th,216,8 & 0x08 == 0x08" : " @th,216,8 & 0x08 == 0";
+        mark_rule(
+            "udp dport 500" + f,
+            [&](Rule& r) {
+                udp_dport(r, 500);
+                r.payload(kTh, 27, 1).mask8(kIkeInitiator).eq(flag);
+            },
+            initiator ? 16 : 8);
+    }
+    mark_rule(
+        "meta l4proto esp", [&](Rule& r) { r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}); }, 0);
 }
 
 // The reply-direction rule shared by pre and out: replies to a child's flows carry the
@@ -479,8 +581,8 @@ Rule reply_mark_rule(const char* chain) {
     return r;
 }
 
-// Table, map and chains; the caller adds the first element in the same batch.
-std::pair<SetRef, SetRef> add_parent_table(Batch& b) {
+// Table, maps and chains; the caller adds the first element in the same batch.
+ParentSets add_parent_table(Batch& b) {
     b.table(kParentTable, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
             std::string("add table ") + kParentTable);
     SetRef kids = b.set(kParentTable, SetSpec{.name = kKids.name.c_str(),
@@ -502,6 +604,16 @@ std::pair<SetRef, SetRef> add_parent_table(Batch& b) {
                                  .data_len = sizeof(uint16_t),
                                  .data_order = kHostEndian},
                          0, Typeof{NFT_META_IIFNAME, NFT_CT_ZONE});
+    // SPI label (the top 16 bits of an SPI, as on the wire) -> mark.
+    SetRef labels = b.set(kParentTable, SetSpec{.name = kLabels.name.c_str(),
+                                                .flags = NFT_SET_MAP,
+                                                .key_type = kTypeInteger,
+                                                .key_len = sizeof(uint16_t),
+                                                .key_order = kBigEndian,
+                                                .data_type = kTypeMark,
+                                                .data_len = sizeof(uint32_t),
+                                                .data_order = kHostEndian});
+    b.chain(kParentTable, "ipsec", "filter", NF_INET_PRE_ROUTING, kPrioIpsec);
     b.chain(kParentTable, "raw", "filter", NF_INET_PRE_ROUTING, kPrioRaw);
     b.chain(kParentTable, "pre", "filter", NF_INET_PRE_ROUTING, kPrioMangle);
     b.chain(kParentTable, "out", "route", NF_INET_LOCAL_OUT, kPrioMangle);
@@ -511,7 +623,10 @@ std::pair<SetRef, SetRef> add_parent_table(Batch& b) {
     // only: a child's flow never matches the parent's (or a sibling's) flow with the
     // same tuple, while the replies, all in zone 0, still find every flow, so the null
     // NAT binding sees the clash and remaps the source port.
-    Rule zone(kParentTable, "raw", "ct original zone set iifname map @zones");
+    // Untracked packets (IKE, ESP) stay so: setting a zone would attach a template and
+    // track them after all (nf_ct_get() is NULL for an untracked packet).
+    Rule zone(kParentTable, "raw", "ct state != untracked ct original zone set iifname map @zones");
+    zone.ct(NFT_CT_STATE).cmp(NFT_CMP_NEQ, bytes_of(uint32_t{NF_CT_STATE_UNTRACKED_BIT}));
     zone.meta(NFT_META_IIFNAME).lookup(zones, true).ct_set_original(NFT_CT_ZONE);
     b.rule(zone);
 
@@ -521,7 +636,9 @@ std::pair<SetRef, SetRef> add_parent_table(Batch& b) {
     b.rule(tag);
     b.rule(reply_mark_rule("pre"));
     b.rule(reply_mark_rule("out"));
-    return {kids, zones};
+    ParentSets sets{kids, zones, labels};
+    add_dispatch_rules(b, sets);
+    return sets;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -606,7 +723,7 @@ void add_family_rules(Batch& b, const Family& f, const SetRef& hidden) {
 
 // ---------------------------------------------------------------------------------------
 
-Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t zone) {
+Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label) {
     std::string what = "add element '" + ifname + "' to map kids";
     auto key = ifname_key(ifname);
     if (!key) return make_error(EINVAL, what + ": invalid interface name");
@@ -614,19 +731,32 @@ Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t zone)
     if (!exists.ok()) return exists.error().wrap(what);
     if (!exists.value()) {
         Batch b;
-        auto [kids, zones] = add_parent_table(b);
-        add_kid(b, kids, zones, ifname, *key, mark, zone);
+        ParentSets sets = add_parent_table(b);
+        add_kid(b, sets, ifname, *key, mark, label);
         auto st = b.commit();
         // EEXIST here means another process created the table since we looked (the
         // fresh map cannot hold the element yet): fall through and just add the element.
         if (st.ok() || st.error().code != EEXIST) return st;
     }
     Batch b;
-    add_kid(b, kKids, kZones, ifname, *key, mark, zone);
+    add_kid(b, ParentSets{kKids, kZones, kLabels}, ifname, *key, mark, label);
     return b.commit();
 }
 
-Status parent_remove_child(const std::string& ifname) {
+Status parent_add_label(uint16_t label, uint32_t mark) {
+    Batch b;
+    add_label(b, kLabels, label, mark);
+    return b.commit();
+}
+
+Status parent_remove_label(uint16_t label) {
+    Batch b;
+    b.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
+              "delete element " + std::to_string(label) + " from map labels");
+    return tolerate(b.commit(), ENOENT);
+}
+
+Status parent_remove_child(const std::string& ifname, uint16_t label) {
     std::string what = "delete element '" + ifname + "' from map kids";
     auto key = ifname_key(ifname);
     if (!key) return make_error(EINVAL, what + ": invalid interface name");
@@ -634,6 +764,8 @@ Status parent_remove_child(const std::string& ifname) {
     b.element(NFT_MSG_DELSETELEM, kParentTable, kKids, bytes_of(*key), std::nullopt, what);
     b.element(NFT_MSG_DELSETELEM, kParentTable, kZones, bytes_of(*key), std::nullopt,
               "delete element '" + ifname + "' from map zones");
+    b.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
+              "delete element " + std::to_string(label) + " from map labels");
     return tolerate(b.commit(), ENOENT);
 }
 

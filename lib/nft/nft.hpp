@@ -6,7 +6,7 @@
 //   map kids { type ifname : mark }            host-side veth name -> 0x5000LLLL
 //   map zones { type ifname : integer }        host-side veth name -> LLLL (ct zone)
 //   chain raw { type filter hook prerouting priority raw (-300);
-//       ct original zone set iifname map @zones }
+//       ct state != untracked ct original zone set iifname map @zones }
 //   chain pre  { type filter hook prerouting priority mangle (-150);
 //       ct state new ct mark set iifname map @kids
 //       ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark }
@@ -15,7 +15,16 @@
 //   chain post { type nat hook postrouting priority srcnat (100); }   // empty on purpose:
 //       a nat chain makes conntrack give every new flow a null binding, so a child's flow
 //       whose source port clashes with an existing flow gets its port remapped.
-//   The mark selects the child's policy-routing table; see lib/space.
+//   map labels { type integer (16 bits, network order) : mark }   SPI label -> 0x5000LLLL
+//   chain ipsec { type filter hook prerouting priority raw - 10;
+//       udp dport/sport 500/4500 notrack ; meta l4proto esp notrack
+//       iifname != @kids <ESP in UDP 4500 | IKE on 4500 / 500, by the I flag | raw ESP>
+//           meta mark set <top 16 bits of the receiver's SPI> map @labels }
+//   The mark selects the child's policy-routing table; see lib/space. IKE and ESP are
+//   never tracked, so ports 500/4500 are shared by every space and never remapped;
+//   unlabelled IKE/ESP (a host-level IKE daemon's) stays in this namespace. A descendant
+//   deeper down is dispatched here by its label too, with the mark of the child on the
+//   way (parent_add_label).
 //
 // Child side ("personalnet_space", in a space that inherits services):
 //   set local4 { type ipv4_addr }  set local6 { type ipv6_addr }   the host addresses
@@ -52,11 +61,15 @@ inline constexpr const char* kSpaceTable = "personalnet_space";
 // All functions act on the network namespace current in the calling thread
 // (they open their own NETLINK_NETFILTER socket per call).
 
-// Creates the parent table if it does not exist yet and adds {ifname : mark} to kids and
-// {ifname : zone} to zones, in one batch. Idempotent for the table; EEXIST if the element exists.
-Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t zone);
-// Removes the element (ENOENT tolerated).
-Status parent_remove_child(const std::string& ifname);
+// Creates the parent table if it does not exist yet and adds {ifname : mark} to kids,
+// {ifname : label} to zones and {label : mark} to labels, in one batch. Idempotent for the
+// table; EEXIST if an element exists.
+Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label);
+// Removes the elements (ENOENT tolerated).
+Status parent_remove_child(const std::string& ifname, uint16_t label);
+// {label : mark} for a space further down, reached through the child with that mark.
+Status parent_add_label(uint16_t label, uint32_t mark);
+Status parent_remove_label(uint16_t label);  // ENOENT tolerated
 // Deletes the whole parent table (ENOENT tolerated).
 Status parent_remove_table();
 bool parent_table_exists();

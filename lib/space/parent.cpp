@@ -222,7 +222,7 @@ Status parent_release(const ParentRef& p, uint16_t label) {
         st = netlink::delete_rule(*s, child_rule(fam, label));
         if (!tolerated(st, ENOENT)) return st.error().wrap("remove reply rule of " + ifname);
     }
-    st = nft::parent_remove_child(ifname);
+    st = nft::parent_remove_child(ifname, label);
     if (!st.ok()) return st.error().wrap("remove reply steering of " + ifname);
     (void)::unlink(kid.c_str());
     // Callers hold the registry lock, so a temporary file here is a killed writer's.

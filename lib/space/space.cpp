@@ -26,6 +26,7 @@
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
 #include "lib/space/child.hpp"
+#include "lib/space/dispatch.hpp"
 #include "lib/space/filespace.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/parent.hpp"
@@ -109,6 +110,8 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
 
 // Removes everything a space owns. Caller holds the registry lock. Idempotent.
 Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::nothing) {
+    PN_TRY(space::undispatch_through_ancestors(reg, r),
+           "stop dispatching label " + registry::label_hex(r.label));
     PN_TRY(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label),
            "release uplink " + r.host_ifname);
     PN_TRY(space::release_file_space(reg, r, keep == Keep::files), "release file space");
@@ -327,6 +330,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     timer.lap("parent-routes+rules");
     auto steered = space::parent_steer_child(rec.label);
     if (!steered.ok()) return fail(steered.error());
+    auto dispatched = space::dispatch_through_ancestors(st->reg, rec);
+    if (!dispatched.ok()) return fail(dispatched.error());
     timer.lap("parent-nft");
     {
         auto sw = space::NetnsSwitch::enter(st->netns.get());

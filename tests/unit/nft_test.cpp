@@ -48,7 +48,7 @@ constexpr const char* kParentText = R"(table inet personalnet_parent {
   map zones { typeof iifname : ct zone; elements = { "pn0011h" : 17 } }
   chain raw {
     type filter hook prerouting priority raw;
-    ct original zone set iifname map @zones
+    ct state != untracked ct original zone set iifname map @zones
   }
   chain pre {
     type filter hook prerouting priority mangle;
@@ -102,6 +102,22 @@ nft::ChildServices space_spec() {
     return s;
 }
 
+// The SPI-dispatch map and chain, which nft 1.0.6 cannot spell (a raw-payload key has no
+// typeof), cut out of a listing so the rest can be compared with nft's own; what they
+// hold is checked line by line.
+std::string without_dispatch(std::string l) {
+    for (const char* head : {"\tmap labels {", "\tchain ipsec {"}) {
+        auto at = l.find(head);
+        if (at == std::string::npos) continue;
+        auto end = l.find("\n\t}\n", at);
+        if (end == std::string::npos) continue;
+        end += 4;
+        if (end < l.size() && l[end] == '\n') ++end;  // the blank line after the block
+        l.erase(at, end - at);
+    }
+    return l;
+}
+
 // Loads `text` with nft itself and returns its listing of `table`, removing it again.
 std::string listing_by_nft(const std::string& text, const char* table, std::string* listed) {
     std::string err = run({kNft, "-f", "-"}, nullptr, text);
@@ -120,6 +136,15 @@ TEST_F(NftTest, ParentTableListsLikeNftBuiltIt) {
                   CHECK_THAT(has(ours, "\"pn0011h\" : 0x50000011"), ours);
                   CHECK_THAT(has(ours, "type route hook output priority mangle"), ours);
                   CHECK_THAT(has(ours, "type nat hook postrouting priority srcnat"), ours);
+                  for (const char* line :
+                       {"elements = { 17 : 0x50000011 }", "type filter hook prerouting priority raw - 10",
+                        "udp dport 500 notrack", "udp sport 4500 notrack", "meta l4proto esp notrack",
+                        "iifname != @kids udp dport 4500 @th,64,32 != 0x0 meta mark set "
+                        "@th,64,16 map @labels",
+                        "meta mark set @th,160,16 map @labels", "meta mark set @th,96,16 map @labels",
+                        "meta mark set @th,128,16 map @labels"})
+                      CHECK_THAT(has(ours, line), std::string("missing '") + line + "' in:\n" + ours);
+                  ours = without_dispatch(ours);
 
                   CHECK_OK(nft::parent_remove_table());
                   std::string theirs;
@@ -138,13 +163,13 @@ TEST_F(NftTest, ParentAddsTwoChildrenAndRemovesOne) {
                   std::string l = listing(nft::kParentTable);
                   CHECK_THAT(has(l, "\"pn0011h\" : 0x50000011") && has(l, "\"pn0012h\" : 0x50000012"), l);
 
-                  CHECK_OK(nft::parent_remove_child("pn0011h"));
+                  CHECK_OK(nft::parent_remove_child("pn0011h", 0x11));
                   l = listing(nft::kParentTable);
                   CHECK_THAT(!has(l, "pn0011h"), l);
                   CHECK_THAT(has(l, "\"pn0012h\" : 0x50000012"), l);
                   CHECK_THAT(has(l, "ct mark set iifname map @kids"), "rules lost: " + l);
                   // Removing what is not there is not an error.
-                  CHECK_OK(nft::parent_remove_child("pn0011h"));
+                  CHECK_OK(nft::parent_remove_child("pn0011h", 0x11));
                   return std::string();
               }),
               "");
@@ -201,7 +226,7 @@ TEST_F(NftTest, ConcurrentFirstChildrenCreateTheTableOnce) {
 TEST_F(NftTest, ParentTableRemovalIsIdempotentAndReversible) {
     EXPECT_EQ(in_netns([] {
                   CHECK_OK(nft::parent_remove_table());  // absent: fine
-                  CHECK_OK(nft::parent_remove_child("pn0011h"));
+                  CHECK_OK(nft::parent_remove_child("pn0011h", 0x11));
                   CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11));
                   CHECK_OK(nft::parent_remove_table());
                   CHECK_THAT(!nft::parent_table_exists(), "table survived removal");

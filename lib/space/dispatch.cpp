@@ -1,0 +1,48 @@
+#include "lib/space/dispatch.hpp"
+
+#include <fcntl.h>
+
+#include <functional>
+#include <string>
+
+#include "lib/core/sys.hpp"
+#include "lib/nft/nft.hpp"
+#include "lib/space/addressing.hpp"
+#include "lib/space/netns.hpp"
+#include "lib/space/parent.hpp"
+
+namespace personalnet::space {
+
+namespace {
+
+// Calls step(mark of the ancestor's child on the way) inside each ancestor namespace
+// above rec's direct parent, nearest first. Stops at an ancestor whose record or
+// namespace pin is gone (the chain above it is gone too, or unreachable).
+Status for_each_ancestor(const registry::Registry& reg, const registry::Record& rec,
+                         const std::function<Status(uint32_t)>& step) {
+    uint16_t label = rec.parent_label;
+    for (int hops = 0; label != 0 && hops < 64; ++hops) {
+        auto hop = reg.load(label);  // the child on the way; its parent is the ancestor
+        if (!hop.ok()) return {};
+        if (hop->parent_netns == 0) return {};
+        auto pin = sys::open_fd(ParentRef{&reg, hop->parent_netns, hop->depth}.dir() + "/ns", O_RDONLY);
+        if (!pin.ok()) return {};
+        auto sw = NetnsSwitch::enter(pin->get());
+        if (!sw.ok()) return sw.error().wrap("enter the namespace above '" + hop->name + "'");
+        PN_TRY(step(mark_of(hop->label)), "dispatch through the parent of '" + hop->name + "'");
+        label = hop->parent_label;
+    }
+    return {};
+}
+
+}  // namespace
+
+Status dispatch_through_ancestors(const registry::Registry& reg, const registry::Record& rec) {
+    return for_each_ancestor(reg, rec, [&](uint32_t mark) { return nft::parent_add_label(rec.label, mark); });
+}
+
+Status undispatch_through_ancestors(const registry::Registry& reg, const registry::Record& rec) {
+    return for_each_ancestor(reg, rec, [&](uint32_t) { return nft::parent_remove_label(rec.label); });
+}
+
+}  // namespace personalnet::space
