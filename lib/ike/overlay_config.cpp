@@ -1,0 +1,90 @@
+#include "lib/ike/overlay_config.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "lib/core/sys.hpp"
+#include "lib/core/trusted_path.hpp"
+
+namespace personalnet::ike {
+
+namespace {
+
+constexpr off_t kMaxSize = off_t{1} << 20;
+
+Status check_overlay_name(const std::string& name) {
+    bool ok = !name.empty() && name.size() <= 32 && name[0] != '.' && name[0] != '-';
+    for (unsigned char c : name) ok = ok && (std::isalnum(c) != 0 || c == '_' || c == '-' || c == '.');
+    if (!ok) return make_error(EINVAL, "bad overlay name '" + name + "' (want 1-32 of A-Z a-z 0-9 _ . -)");
+    return {};
+}
+
+std::vector<std::string> split_list(const std::string& v) {
+    std::vector<std::string> out;
+    std::string item;
+    std::istringstream in(v);
+    while (std::getline(in, item, ',')) {
+        auto b = item.find_first_not_of(" \t");
+        auto e = item.find_last_not_of(" \t");
+        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string default_overlay_dir() {
+    const char* env = std::getenv("PERSONALNET_OVERLAYDIR");
+    if (env != nullptr && env[0] == '/' && ::getuid() == 0) return env;
+    return "/etc/personalnet/overlays.d";
+}
+
+Result<OverlayDefinition> load_overlay(const std::string& name, const std::string& dir) {
+    PN_TRY(check_overlay_name(name), "");
+    OverlayDefinition def;
+    def.name = name;
+    def.path = dir + "/" + name + ".conf";
+    std::string what = "overlay '" + name + "'";
+    struct stat st {};
+    if (::lstat(def.path.c_str(), &st) != 0) return errno_error(what + ": " + def.path);
+    PN_TRY(sys::check_trusted_path(def.path, true), what);
+    if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + ": " + def.path + " is not a regular file");
+    if (st.st_size > kMaxSize) return make_error(EFBIG, what + ": " + def.path + " is larger than 1 MiB");
+    auto text = sys::read_file(def.path);
+    if (!text.ok()) return text.error().wrap(what);
+    auto parsed = parse_settings(text.value(), def.path);
+    if (!parsed.ok()) return parsed.error().wrap(what);
+    Settings& conf = parsed.value();
+    for (const auto& [section, body] : conf.sections) {
+        if (section == "personalnet") {
+            for (const auto& [key, value] : body.values) {
+                if (key != "dns")
+                    return make_error(EINVAL,
+                                      what + ": " + def.path + ": unknown setting personalnet." + key);
+                def.dns = split_list(value);
+            }
+        } else if (section != "connections" && section != "secrets") {
+            return make_error(EINVAL, what + ": " + def.path + ": unknown section '" + section +
+                                          "' (want connections, secrets, personalnet)");
+        }
+    }
+    if (!conf.values.empty())
+        return make_error(EINVAL,
+                          what + ": " + def.path + ": '" + conf.values.front().first + "' outside a section");
+    const Settings* conns = conf.section("connections");
+    if (conns == nullptr || conns->sections.empty())
+        return make_error(EINVAL, what + ": " + def.path + " defines no connection");
+    for (auto it = conf.sections.begin(); it != conf.sections.end();) {
+        if (it->first == "personalnet")
+            it = conf.sections.erase(it);
+        else
+            ++it;
+    }
+    def.swanctl = std::move(conf);
+    return def;
+}
+
+}  // namespace personalnet::ike

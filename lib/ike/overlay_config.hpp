@@ -1,0 +1,38 @@
+// Overlay definitions: /etc/personalnet/overlays.d/NAME.conf, in swanctl.conf syntax
+// (connections { ... } and secrets { ... }, handed to the space's charon over VICI),
+// plus one section personalnet owns:
+//
+//   personalnet {
+//       dns = 10.50.0.53, 10.50.0.54     # the space's resolvers while bound to it
+//   }
+//
+// A definition grants access to a network, so it is trusted only if the file and every
+// directory above it are root-owned and writable by nobody else, and it is a plain
+// file reached without symbolic links (sys::check_trusted_path).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lib/ike/settings.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::ike {
+
+struct OverlayDefinition {
+    std::string name;
+    std::string path;
+    Settings swanctl;              // connections and secrets, as written
+    std::vector<std::string> dns;  // from personalnet { dns = ... }
+};
+
+// PERSONALNET_OVERLAYDIR when set and the caller is root, else /etc/personalnet/overlays.d.
+std::string default_overlay_dir();
+
+// Loads and checks the definition of overlay name from dir. EINVAL for a bad name or
+// content (with file and line), ENOENT naming the file when there is none, EPERM/ELOOP
+// for an untrusted file.
+Result<OverlayDefinition> load_overlay(const std::string& name,
+                                       const std::string& dir = default_overlay_dir());
+
+}  // namespace personalnet::ike

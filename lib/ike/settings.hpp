@@ -1,0 +1,37 @@
+// strongSwan's settings syntax (strongswan.conf, swanctl.conf), which overlay
+// definitions use so that administrators reuse what they know:
+//
+//   # a comment
+//   connections {
+//       corp {
+//           remote_addrs = 192.0.2.1, 192.0.2.2
+//           local { auth = psk }
+//       }
+//   }
+//
+// A value runs to the end of its line (comments aside) or is a double-quoted string
+// (with \" \\ \n \t escapes, spanning lines). Sections and keys keep their order.
+// `include` and section references (`name : other {`) are refused: a definition is
+// one self-contained, root-owned file.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "personalnet/error.hpp"
+
+namespace personalnet::ike {
+
+struct Settings {
+    std::vector<std::pair<std::string, std::string>> values;
+    std::vector<std::pair<std::string, Settings>> sections;
+
+    const std::string* find(const std::string& key) const;
+    const Settings* section(const std::string& name) const;
+};
+
+// Parses text; errors are EINVAL with "WHERE:LINE: what" (where names the source).
+Result<Settings> parse_settings(const std::string& text, const std::string& where);
+
+}  // namespace personalnet::ike

@@ -1,0 +1,145 @@
+// Overlay definitions: strongSwan's settings syntax, and the trust and content checks
+// on /etc/personalnet/overlays.d/NAME.conf (here in a temporary directory).
+#include "lib/ike/overlay_config.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "lib/core/sys.hpp"
+#include "lib/ike/settings.hpp"
+#include "tests/unit/kernel_helpers.hpp"
+
+namespace pn_unit {
+namespace {
+
+namespace ike = personalnet::ike;
+namespace sys = personalnet::sys;
+
+constexpr const char* kCorp = R"(# the corporate network
+connections {
+    corp {
+        remote_addrs = 192.0.2.1, 192.0.2.2   # two gateways
+        local { auth = psk }
+        remote { auth = psk }
+        children {
+            net { remote_ts = 10.50.0.0/16 }
+        }
+    }
+}
+secrets {
+    ike-corp { secret = "a \"quoted\" # secret" }
+}
+personalnet {
+    dns = 10.50.0.53, 10.50.0.54
+}
+)";
+
+TEST(SettingsSyntax, SectionsValuesCommentsAndQuotes) {
+    auto s = ike::parse_settings(kCorp, "corp.conf");
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    const ike::Settings* corp = s->section("connections")->section("corp");
+    ASSERT_NE(corp, nullptr);
+    EXPECT_EQ(*corp->find("remote_addrs"), "192.0.2.1, 192.0.2.2");
+    EXPECT_EQ(*corp->section("local")->find("auth"), "psk");
+    EXPECT_EQ(*corp->section("children")->section("net")->find("remote_ts"), "10.50.0.0/16");
+    EXPECT_EQ(*s->section("secrets")->section("ike-corp")->find("secret"), "a \"quoted\" # secret");
+    EXPECT_EQ(s->sections.size(), 3u);
+    EXPECT_EQ(s->sections[0].first, "connections") << "order is kept";
+}
+
+TEST(SettingsSyntax, MalformedTextIsRefusedWithItsLine) {
+    struct Case {
+        const char* text;
+        const char* says;
+    };
+    for (const Case& c :
+         {Case{"a {\n b = 1\n", "x.conf:3: missing '}'"}, Case{"}\n", "x.conf:1: '}' without a section"},
+          Case{"a {\n\n b 1\n}\n", "x.conf:3: expected '=' or '{' after 'b'"},
+          Case{"include /etc/other.conf\n", "'include' is not allowed"},
+          Case{"a : b { }\n", "section references"}, Case{"a = \"open\n", "unterminated string"},
+          Case{"a = \"x\" y\n", "text after a quoted value"}, Case{"= 1\n", "x.conf:1: unexpected '='"}}) {
+        auto s = ike::parse_settings(c.text, "x.conf");
+        ASSERT_FALSE(s.ok()) << c.text;
+        EXPECT_EQ(s.error().code, EINVAL);
+        EXPECT_NE(s.error().message().find(c.says), std::string::npos) << s.error().message();
+    }
+    std::string deep;
+    for (int i = 0; i < 40; ++i) deep += "a {";
+    EXPECT_FALSE(ike::parse_settings(deep, "x.conf").ok()) << "nesting is bounded";
+}
+
+class OverlayDefinitionTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root (root-owned definitions)";
+        char tmpl[] = "/tmp/pnoverlay-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+    }
+    void TearDown() override {
+        if (!dir_.empty()) {
+            EXPECT_TRUE(run({"/bin/rm", "-rf", dir_}).empty());
+        }
+    }
+    std::string put(const std::string& name, const std::string& text, mode_t mode = 0644) {
+        std::string path = dir_ + "/" + name + ".conf";
+        EXPECT_TRUE(sys::write_atomic(path, text).ok());
+        EXPECT_EQ(::chmod(path.c_str(), mode), 0);
+        return path;
+    }
+    std::string dir_;
+};
+
+TEST_F(OverlayDefinitionTest, LoadsConnectionsSecretsAndDns) {
+    put("corp", kCorp);
+    auto def = ike::load_overlay("corp", dir_);
+    ASSERT_TRUE(def.ok()) << def.error().message();
+    EXPECT_EQ(def->path, dir_ + "/corp.conf");
+    EXPECT_EQ(def->dns, (std::vector<std::string>{"10.50.0.53", "10.50.0.54"}));
+    EXPECT_NE(def->swanctl.section("connections"), nullptr);
+    EXPECT_NE(def->swanctl.section("secrets"), nullptr);
+    EXPECT_EQ(def->swanctl.section("personalnet"), nullptr) << "personalnet's own section is not for charon";
+}
+
+TEST_F(OverlayDefinitionTest, UntrustedOrBadDefinitionsAreRefused) {
+    std::string path = put("open", kCorp, 0666);
+    auto r = ike::load_overlay("open", dir_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, EPERM);
+    EXPECT_NE(r.error().message().find(path), std::string::npos) << r.error().message();
+
+    ASSERT_EQ(::symlink((dir_ + "/open.conf").c_str(), (dir_ + "/link.conf").c_str()), 0);
+    r = ike::load_overlay("link", dir_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ELOOP) << r.error().message();
+
+    r = ike::load_overlay("absent", dir_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ENOENT);
+    EXPECT_NE(r.error().message().find(dir_ + "/absent.conf"), std::string::npos);
+
+    for (const char* bad : {"", "..", "../etc/passwd", "-x", "a/b", "a b"}) {
+        r = ike::load_overlay(bad, dir_);
+        ASSERT_FALSE(r.ok()) << bad;
+        EXPECT_EQ(r.error().code, EINVAL) << bad;
+    }
+    put("empty", "secrets { }\n");
+    r = ike::load_overlay("empty", dir_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("defines no connection"), std::string::npos);
+    put("odd", "connections { c { } }\nroutes { }\n");
+    r = ike::load_overlay("odd", dir_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("unknown section 'routes'"), std::string::npos);
+    put("typo", "connections { c { } }\npersonalnet { dsn = 1.2.3.4 }\n");
+    r = ike::load_overlay("typo", dir_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("personalnet.dsn"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pn_unit
