@@ -22,6 +22,10 @@ Status check_overlay_name(const std::string& name) {
     return {};
 }
 
+Error bad_content(const std::string& where, const std::string& why) {
+    return make_error(EINVAL, where + ": " + why);
+}
+
 std::vector<std::string> split_list(const std::string& v) {
     std::vector<std::string> out;
     std::string item;
@@ -58,17 +62,16 @@ Result<OverlayDefinition> load_overlay(const std::string& name, const std::strin
     auto parsed = parse_settings(text.value(), def.path);
     if (!parsed.ok()) return parsed.error().wrap(what);
     Settings& conf = parsed.value();
-    for (const auto& [section, body] : conf.sections) {
-        if (section == "personalnet") {
-            for (const auto& [key, value] : body.values) {
-                if (key != "dns")
-                    return make_error(EINVAL,
-                                      what + ": " + def.path + ": unknown setting personalnet." + key);
+    const std::string where = what + ": " + def.path;
+    for (const auto& section : conf.sections) {
+        if (section.name == "personalnet") {
+            for (const auto& [key, value] : section.body.values) {
+                if (key != "dns") return bad_content(where, "unknown setting personalnet." + key);
                 def.dns = split_list(value);
             }
-        } else if (section != "connections" && section != "secrets") {
-            return make_error(EINVAL, what + ": " + def.path + ": unknown section '" + section +
-                                          "' (want connections, secrets, personalnet)");
+        } else if (section.name != "connections" && section.name != "secrets") {
+            return bad_content(
+                where, "unknown section '" + section.name + "' (want connections, secrets, personalnet)");
         }
     }
     if (!conf.values.empty())
@@ -78,7 +81,7 @@ Result<OverlayDefinition> load_overlay(const std::string& name, const std::strin
     if (conns == nullptr || conns->sections.empty())
         return make_error(EINVAL, what + ": " + def.path + " defines no connection");
     for (auto it = conf.sections.begin(); it != conf.sections.end();) {
-        if (it->first == "personalnet")
+        if (it->name == "personalnet")
             it = conf.sections.erase(it);
         else
             ++it;

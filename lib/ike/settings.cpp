@@ -39,7 +39,7 @@ public:
                 ++i_;
                 Settings sub;
                 PN_TRY(body(sub, depth + 1, false), "");
-                into.sections.emplace_back(name, std::move(sub));
+                into.sections.push_back(Settings::Section{name, std::move(sub)});
             } else if (t_[i_] == '=') {
                 ++i_;
                 auto v = value();
@@ -121,8 +121,8 @@ const std::string* Settings::find(const std::string& key) const {
 }
 
 const Settings* Settings::section(const std::string& name) const {
-    for (const auto& [k, s] : sections)
-        if (k == name) return &s;
+    for (const auto& s : sections)
+        if (s.name == name) return &s.body;
     return nullptr;
 }
 

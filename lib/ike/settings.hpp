@@ -24,11 +24,17 @@
 namespace personalnet::ike {
 
 struct Settings {
+    struct Section;
     std::vector<std::pair<std::string, std::string>> values;
-    std::vector<std::pair<std::string, Settings>> sections;
+    std::vector<Section> sections;
 
     const std::string* find(const std::string& key) const;
     const Settings* section(const std::string& name) const;
+};
+
+struct Settings::Section {
+    std::string name;
+    Settings body;
 };
 
 // Parses text; errors are EINVAL with "WHERE:LINE: what" (where names the source).

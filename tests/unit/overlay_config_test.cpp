@@ -47,7 +47,7 @@ TEST(SettingsSyntax, SectionsValuesCommentsAndQuotes) {
     EXPECT_EQ(*corp->section("children")->section("net")->find("remote_ts"), "10.50.0.0/16");
     EXPECT_EQ(*s->section("secrets")->section("ike-corp")->find("secret"), "a \"quoted\" # secret");
     EXPECT_EQ(s->sections.size(), 3u);
-    EXPECT_EQ(s->sections[0].first, "connections") << "order is kept";
+    EXPECT_EQ(s->sections[0].name, "connections") << "order is kept";
 }
 
 TEST(SettingsSyntax, MalformedTextIsRefusedWithItsLine) {
