@@ -37,7 +37,7 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 GTEST_LIBS := -lgtest -lpthread
 
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
-                nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs
+                nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc
 
 .PHONY: all deps test unit integration bench demo asan install uninstall clean format tidy
 

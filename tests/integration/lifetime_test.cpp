@@ -3,10 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <random>
 #include <thread>
 
+#include "lib/core/sys.hpp"
 #include "tests/integration/fixture.hpp"
 
 namespace pntest {
@@ -174,6 +176,36 @@ TEST_F(SpaceTest, HelpAndVersion) {
         EXPECT_TRUE(contains(h.out, opt)) << opt;
     EXPECT_TRUE(contains(mk({"--version"}).out, "personalnet"));
     EXPECT_EQ(pnet({"--help"}).rc, 0);
+}
+
+// Every option a tool's --help lists is documented in its man page, and the pages are
+// mandoc-lint clean at warning level (style notes about pages not yet installed aside).
+TEST_F(SpaceTest, EveryHelpOptionIsInTheManPageAndPagesLintClean) {
+    char cwd[4096];
+    ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+    for (auto [tool, page] :
+         {std::pair{"mkportspace", "man/mkportspace.1"}, std::pair{"pnet", "man/pnet.8"}}) {
+        auto text = personalnet::sys::read_file(std::string(cwd) + "/" + page);
+        ASSERT_TRUE(text.ok()) << page << " (tests run from the source tree)";
+        auto help = A().run({bin(tool), "--help"});
+        ASSERT_EQ(help.rc, 0);
+        size_t checked = 0;
+        for (size_t at = help.out.find("--"); at != std::string::npos; at = help.out.find("--", at + 2)) {
+            size_t end = at + 2;
+            while (end < help.out.size() &&
+                   (std::isalnum(static_cast<unsigned char>(help.out[end])) != 0 || help.out[end] == '-'))
+                ++end;
+            std::string opt = help.out.substr(at + 2, end - at - 2);
+            if (opt.empty()) continue;       // a bare "--"
+            std::string escaped = "Fl \\-";  // mdoc's Fl adds the first dash
+            for (char c : opt) escaped += c == '-' ? std::string("\\-") : std::string(1, c);
+            EXPECT_TRUE(contains(text.value(), escaped)) << tool << " --" << opt << " is not in " << page;
+            ++checked;
+        }
+        EXPECT_GT(checked, 3u) << tool;
+        auto lint = A().run({"mandoc", "-Tlint", "-Wwarning", std::string(cwd) + "/" + page});
+        EXPECT_EQ(lint.rc, 0) << lint.out << lint.err;
+    }
 }
 
 }  // namespace
