@@ -31,7 +31,8 @@ HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) tests/gtest_main.cpp
-INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/gtest_main.cpp
+INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/unit/charon_daemon.cpp \
+              tests/gtest_main.cpp
 UNIT_BIN   := $(BUILD)/tests/unit_tests
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 GTEST_LIBS := -lgtest -lpthread

@@ -38,6 +38,9 @@ void print_help() {
         "      --private-tmp         give the file space an empty /tmp of its own\n"
         "      --resolv-conf FILE    use a copy of FILE as /etc/resolv.conf inside\n"
         "      --hosts FILE          use a copy of FILE as /etc/hosts inside\n"
+        "      --overlay NAME        bind the space to overlay network NAME\n"
+        "                            (/etc/personalnet/overlays.d/NAME.conf): its own IKE\n"
+        "                            daemon brings the overlay up before COMMAND starts\n"
         "  -q, --quiet               print nothing but errors\n"
         "  -h, --help                show this help\n"
         "      --version             show the version\n"
@@ -67,6 +70,7 @@ int run_main(int argc, char** argv) {
         kFsBackend,
         kResolvConf,
         kHosts,
+        kOverlay,
         kVersion
     };
     static const option kOptions[] = {
@@ -81,6 +85,7 @@ int run_main(int argc, char** argv) {
         {"fs-backend", required_argument, nullptr, kFsBackend},
         {"resolv-conf", required_argument, nullptr, kResolvConf},
         {"hosts", required_argument, nullptr, kHosts},
+        {"overlay", required_argument, nullptr, kOverlay},
         {"quiet", no_argument, nullptr, 'q'},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, kVersion},
@@ -161,6 +166,10 @@ int run_main(int argc, char** argv) {
                         kProg, c == kHosts ? "empty --hosts file name" : "empty --resolv-conf file name");
                 (c == kHosts ? spec.hosts : spec.resolv_conf) = optarg;
                 creation_option = c == kHosts ? "--hosts" : "--resolv-conf";
+                break;
+            case kOverlay:
+                spec.overlay = optarg;
+                creation_option = "--overlay";
                 break;
             case 'q':
                 quiet = true;

@@ -51,7 +51,9 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"hidden_services\":" + json_list(i.hidden_services) +
            ",\"file_space\":" + (i.file_space ? "true" : "false") +
            ",\"fs_backend\":" + pn::cli::json_string(i.fs_backend) +
-           ",\"shared_paths\":" + json_list(i.shared_paths) +
+           ",\"overlay\":" + pn::cli::json_string(i.overlay) +
+           ",\"datapath\":" + pn::cli::json_string(i.datapath) +
+           ",\"overlay_sas\":" + json_list(i.overlay_sas) + ",\"shared_paths\":" + json_list(i.shared_paths) +
            ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") + "}";
 }
 
@@ -80,6 +82,11 @@ void print_text(const pn::SpaceInfo& i) {
         i.inherit_services ? "inherited" : "not inherited",
         i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
         file_space_text(i).c_str());
+    if (!i.overlay.empty()) {
+        std::printf("overlay:     %s (ESP: %s)\n", i.overlay.c_str(),
+                    i.datapath == "kernel" ? "kernel XFRM" : "kernel-libipsec, in user space");
+        for (const auto& l : i.overlay_sas) std::printf("             %s\n", l.c_str());
+    }
 }
 
 int cmd_list(const std::vector<std::string>& args) {

@@ -62,6 +62,9 @@ struct SpaceSpec {
     bool private_tmp = false;               // an empty /tmp of its own in the file space
     std::string resolv_conf;                // a file whose copy is /etc/resolv.conf inside
     std::string hosts;                      // a file whose copy is /etc/hosts inside
+    // An overlay network (/etc/personalnet/overlays.d/NAME.conf) the space is bound to: it
+    // runs its own IKE daemon and brings the overlay's SAs up before the space is ready.
+    std::string overlay;
 };
 
 struct SpaceInfo {
@@ -82,7 +85,10 @@ struct SpaceInfo {
     std::vector<std::string> hidden_routes;
     std::vector<std::string> hidden_services;
     bool file_space = false;
-    std::string fs_backend;  // "kernel" or "fuse"
+    std::string fs_backend;                // "kernel" or "fuse"
+    std::string overlay;                   // "" when not bound to one
+    std::string datapath;                  // the overlay's ESP: "kernel" or "libipsec"
+    std::vector<std::string> overlay_sas;  // show_space only: one line per IKE_SA / CHILD_SA
     std::vector<std::string> shared_paths;
     bool private_tmp = false;
 };

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -168,6 +169,18 @@ void close_fds_from(int first, int keep) {
 }  // namespace personalnet::sys
 
 namespace personalnet::sys {
+
+namespace {
+int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
+    return type == FTW_DP ? ::rmdir(path) : ::unlink(path);
+}
+}  // namespace
+
+Status remove_tree(const std::string& path) {
+    if (::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT)
+        return errno_error("remove " + path);
+    return {};
+}
 
 bool is_mountpoint(const std::string& path) {
     struct statx here {};

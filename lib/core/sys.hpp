@@ -27,6 +27,9 @@ Status set_sysctl(const std::string& key, const std::string& value);
 Result<std::string> get_sysctl(const std::string& key);  // value without the newline
 
 Status make_dirs(const std::string& path, mode_t mode);
+// Removes path and everything below it without crossing into other mounts or following
+// symbolic links; a missing path is not an error.
+Status remove_tree(const std::string& path);
 // Whether a mount sits on path (its mount differs from that of path/..).
 bool is_mountpoint(const std::string& path);
 Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode = 0);

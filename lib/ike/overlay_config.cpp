@@ -66,8 +66,12 @@ Result<OverlayDefinition> load_overlay(const std::string& name, const std::strin
     for (const auto& section : conf.sections) {
         if (section.name == "personalnet") {
             for (const auto& [key, value] : section.body.values) {
-                if (key != "dns") return bad_content(where, "unknown setting personalnet." + key);
-                def.dns = split_list(value);
+                if (key == "dns")
+                    def.dns = split_list(value);
+                else if (key == "addresses")
+                    def.addresses = split_list(value);
+                else
+                    return bad_content(where, "unknown setting personalnet." + key);
             }
         } else if (section.name != "connections" && section.name != "secrets") {
             return bad_content(

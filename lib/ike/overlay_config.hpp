@@ -4,6 +4,7 @@
 //
 //   personalnet {
 //       dns = 10.50.0.53, 10.50.0.54     # the space's resolvers while bound to it
+//       addresses = 10.61.0.2/32         # the space's own overlay addresses (on its lo)
 //   }
 //
 // A definition grants access to a network, so it is trusted only if the file and every
@@ -23,7 +24,8 @@ struct OverlayDefinition {
     std::string name;
     std::string path;
     Settings swanctl;              // connections and secrets, as written
-    std::vector<std::string> dns;  // from personalnet { dns = ... }
+    std::vector<std::string> dns;        // from personalnet { dns = ... }
+    std::vector<std::string> addresses;  // from personalnet { addresses = ... }
 };
 
 // PERSONALNET_OVERLAYDIR when set and the caller is root, else /etc/personalnet/overlays.d.

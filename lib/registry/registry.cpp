@@ -73,7 +73,8 @@ std::string Record::serialize() const {
       << "\naddresses=" << join(addresses, ',') << "\nhost_ifindex=" << host_ifindex
       << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
       << "\nmntns_id=" << mntns_id << "\nfs_backend=" << fs_backend << "\nfs_daemon=" << fs_daemon
-      << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp << "\n";
+      << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp
+      << "\noverlay=" << overlay << "\ndatapath=" << datapath << "\nike_daemon=" << ike_daemon << "\n";
     return o.str();
 }
 
@@ -117,6 +118,12 @@ Result<Record> Record::parse(const std::string& text) {
             r.inherit_services = v == "1";
         else if (k == "mntns_id")
             ok = parse_number(v, r.mntns_id);
+        else if (k == "overlay")
+            r.overlay = v;
+        else if (k == "datapath")
+            r.datapath = v;
+        else if (k == "ike_daemon")
+            ok = parse_number(v, r.ike_daemon);
         else if (k == "fs_backend")
             r.fs_backend = v;
         else if (k == "fs_daemon")

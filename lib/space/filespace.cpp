@@ -47,16 +47,6 @@ Status ensure_store(const registry::Registry& reg) {
     return {};
 }
 
-int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
-    return type == FTW_DP ? ::rmdir(path) : ::unlink(path);
-}
-
-Status remove_tree(const std::string& path) {
-    if (::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT)
-        return errno_error("remove " + path);
-    return {};
-}
-
 std::string join_lines(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) out += s + "\n";
@@ -295,7 +285,7 @@ Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
                                           "' was made inside another space; remove it with `pnet destroy " +
                                           rec.name + "`");
     } else {
-        PN_TRY(remove_tree(dir), "file space: clear a stale layer");
+        PN_TRY(sys::remove_tree(dir), "file space: clear a stale layer");
     }
     // Root-owned all the way down, no symbolic link on the way (see trusted_path.hpp).
     for (auto [sub, mode] : {std::pair{"/upper", 0755}, std::pair{"/work", 0700}, std::pair{"/root", 0755}}) {
@@ -366,7 +356,7 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
     }
     if (::access(dir.c_str(), F_OK) != 0) return {};
     (void)::umount2((dir + "/root").c_str(), MNT_DETACH);  // a creator killed mid-way
-    PN_TRY(remove_tree(dir), "remove the file space's layers");
+    PN_TRY(sys::remove_tree(dir), "remove the file space's layers");
     return {};
 }
 
@@ -377,7 +367,7 @@ Status remove_stored_file_space(const registry::Registry& reg, const std::string
     PN_TRY(ensure_store(reg), "stored file space");
     std::string dir = reg.path("fs/named/" + name);
     if (::access(dir.c_str(), F_OK) != 0) return make_error(ENOENT, "no such space");
-    PN_TRY(remove_tree(dir), "remove the stored file space of '" + name + "'");
+    PN_TRY(sys::remove_tree(dir), "remove the stored file space of '" + name + "'");
     return {};
 }
 

@@ -9,6 +9,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -70,7 +71,7 @@ uint64_t pinned_inode(const std::string& path) {
     return st.st_ino;
 }
 
-bool netns_has_processes(uint64_t inode, pid_t ignore) {
+bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore) {
     DIR* d = ::opendir("/proc");
     if (d == nullptr) return true;  // cannot tell: assume alive, never tear down a live space
     pid_t self = ::getpid();
@@ -78,7 +79,8 @@ bool netns_has_processes(uint64_t inode, pid_t ignore) {
     while (struct dirent* e = ::readdir(d)) {
         char* end = nullptr;
         long pid = std::strtol(e->d_name, &end, 10);
-        if (*end != '\0' || pid <= 0 || pid == self || (ignore > 0 && pid == ignore)) continue;
+        if (*end != '\0' || pid <= 0 || pid == self) continue;
+        if (std::find(ignore.begin(), ignore.end(), static_cast<pid_t>(pid)) != ignore.end()) continue;
         struct stat st {};
         std::string p = std::string("/proc/") + e->d_name + "/ns/net";
         if (::stat(p.c_str(), &st) == 0 && st.st_ino == inode) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "lib/core/fd.hpp"
@@ -42,6 +43,6 @@ Status unpin(const std::string& path);
 uint64_t pinned_inode(const std::string& path);
 
 // True if any process other than the caller has its network namespace at inode.
-bool netns_has_processes(uint64_t inode, pid_t ignore = 0);
+bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore = {});
 
 }  // namespace personalnet::space

@@ -22,6 +22,7 @@
 #include <tuple>
 
 #include "lib/core/sys.hpp"
+#include "lib/ike/overlay_config.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
@@ -29,6 +30,7 @@
 #include "lib/space/dispatch.hpp"
 #include "lib/space/filespace.hpp"
 #include "lib/space/netns.hpp"
+#include "lib/space/overlay.hpp"
 #include "lib/space/parent.hpp"
 #include "lib/space/run_mounts.hpp"
 
@@ -103,6 +105,8 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.hidden_services = r.hidden_services;
     i.file_space = r.file_space;
     i.fs_backend = r.fs_backend;
+    i.overlay = r.overlay;
+    i.datapath = r.datapath;
     i.shared_paths = r.fs_shared;
     i.private_tmp = r.fs_private_tmp;
     return i;
@@ -110,6 +114,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
 
 // Removes everything a space owns. Caller holds the registry lock. Idempotent.
 Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::nothing) {
+    PN_TRY(space::stop_overlay(reg, r), "stop the overlay daemon");
     PN_TRY(space::undispatch_through_ancestors(reg, r),
            "stop dispatching label " + registry::label_hex(r.label));
     PN_TRY(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label),
@@ -187,7 +192,8 @@ void collect_locked(const Registry& reg) {
             reg.remove_label_lock(label);
             continue;
         }
-        if (rec->state == "ready" && rec->netns != 0 && space::netns_has_processes(rec->netns)) {
+        if (rec->state == "ready" && rec->netns != 0 &&
+            space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon})) {
             spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
             continue;
         }
@@ -233,6 +239,12 @@ const std::vector<std::pair<std::string, double>>& Space::timings() const { retu
 Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     auto checked = check_spec(spec);
     if (!checked.ok()) return checked.error();
+    std::optional<ike::OverlayDefinition> overlay;
+    if (!spec.overlay.empty()) {
+        auto def = ike::load_overlay(spec.overlay);
+        if (!def.ok()) return def.error();
+        overlay = std::move(def).value();
+    }
     space::FileSpaceSeed seed;
     seed.backend = spec.fs_backend;
     for (auto [path, out, option] : {std::tuple{&spec.resolv_conf, &seed.resolv_conf, "--resolv-conf"},
@@ -354,6 +366,12 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         st->mntns = std::move(mnt).value();
         timer.lap("file-space");
     }
+    if (overlay) {
+        auto bound = space::start_overlay(st->reg, rec, *overlay, st->netns.get(),
+                                          st->mntns.valid() ? st->mntns.get() : -1);
+        if (!bound.ok()) return fail(bound.error());
+        timer.lap("overlay");
+    }
 
     if (rec.named) {
         auto pinned = space::pin_netns(st->netns.get(), pin_path(st->reg, rec.name));
@@ -414,6 +432,8 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
 // also torn down after it exits). `pnet gc` waits for releases in progress.
 Space::~Space() {
     if (!st_ || !st_->supervising) return;
+    // Its charon would keep the namespace alive: it goes first.
+    (void)space::stop_overlay(st_->reg, st_->rec);
     st_->netns.reset();
     st_->mntns.reset();
     spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());
@@ -520,7 +540,19 @@ Result<std::vector<SpaceInfo>> list_spaces(const std::string& rundir) {
 Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir) {
     auto space = Space::open(name, rundir);
     if (!space.ok()) return space.error();
-    return space->info();
+    SpaceInfo info = space->info();
+    if (!info.overlay.empty()) {
+        auto reg = Registry::open(rundir);
+        auto rec = reg.ok() ? load_owned(reg.value(), name, "show space '" + name + "'")
+                            : Result<Record>(reg.error());
+        if (rec.ok()) {
+            auto sas = space::overlay_status(reg.value(), rec.value());
+            info.overlay_sas = sas.ok()
+                                   ? sas.value()
+                                   : std::vector<std::string>{"status unavailable: " + sas.error().message()};
+        }
+    }
+    return info;
 }
 
 Status destroy_space(const std::string& name, const std::string& rundir, Keep keep) {
@@ -555,7 +587,7 @@ void wait_for_releases(const Registry& reg) {
         // A space whose only process is its fuse-overlayfs is releasing: the daemon ends
         // with the space's file space.
         if (!rec.ok() || rec->named || rec->state != "ready" ||
-            space::netns_has_processes(rec->netns, rec->fs_daemon))
+            space::netns_has_processes(rec->netns, {rec->fs_daemon}))
             continue;
         while (Clock::now() < deadline) {
             auto held = reg.try_lock_label(label);
@@ -592,7 +624,7 @@ Status collect_garbage(bool full, const std::string& rundir) {
         auto rec = reg->load(label);
         if (!rec.ok()) continue;
         bool alive = rec->named ? space::pinned_inode(pin_path(reg.value(), rec->name)) == rec->netns
-                                : space::netns_has_processes(rec->netns);
+                                : space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon});
         if (!alive) PN_TRY(destroy_state(reg.value(), rec.value()), "collect space '" + rec->name + "'");
     }
     return {};

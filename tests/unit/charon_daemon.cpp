@@ -19,7 +19,6 @@
 #include "lib/core/sys.hpp"
 #include "lib/ike/charon_conf.hpp"
 #include "lib/ike/vici_client.hpp"
-#include "tests/unit/kernel_helpers.hpp"
 
 namespace pn_unit {
 

@@ -1,0 +1,83 @@
+#include "lib/ike/swanctl_convert.hpp"
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+
+namespace personalnet::ike {
+
+namespace {
+
+constexpr std::array kListKeys = {"local_addrs",   "remote_addrs", "proposals", "vips",       "pools",
+                                  "esp_proposals", "ah_proposals", "local_ts",  "remote_ts",  "certs",
+                                  "cacerts",       "pubkeys",      "groups",    "cert_policy"};
+
+std::vector<std::string> split_commas(const std::string& v) {
+    std::vector<std::string> out;
+    std::istringstream in(v);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        auto b = item.find_first_not_of(" \t");
+        auto e = item.find_last_not_of(" \t");
+        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    }
+    return out;
+}
+
+ViciMessage message_of(const Settings& s) {
+    ViciMessage m;
+    for (const auto& [key, value] : s.values) {
+        if (std::find(kListKeys.begin(), kListKeys.end(), key) != kListKeys.end())
+            m.set_list(key, split_commas(value));
+        else
+            m.set(key, value);
+    }
+    for (const auto& sub : s.sections) m.set_section(sub.name, message_of(sub.body));
+    return m;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, ViciMessage>> connections_of(const Settings& swanctl) {
+    std::vector<std::pair<std::string, ViciMessage>> out;
+    if (const Settings* conns = swanctl.section("connections"))
+        for (const auto& c : conns->sections) out.emplace_back(c.name, message_of(c.body));
+    return out;
+}
+
+Result<std::vector<SharedSecret>> secrets_of(const Settings& swanctl) {
+    std::vector<SharedSecret> out;
+    const Settings* secrets = swanctl.section("secrets");
+    if (secrets == nullptr) return out;
+    for (const auto& s : secrets->sections) {
+        SharedSecret secret;
+        if (s.name.rfind("ike", 0) == 0)
+            secret.type = "IKE";
+        else if (s.name.rfind("eap", 0) == 0)
+            secret.type = "EAP";
+        else if (s.name.rfind("xauth", 0) == 0)
+            secret.type = "XAUTH";
+        else
+            return make_error(EINVAL,
+                              "secrets." + s.name + ": only ike-, eap- and xauth- secrets are supported");
+        const std::string* data = s.body.find("secret");
+        if (data == nullptr) return make_error(EINVAL, "secrets." + s.name + " has no secret");
+        secret.data = *data;
+        secret.id = s.name;
+        for (const auto& [key, value] : s.body.values)
+            if (key.rfind("id", 0) == 0) secret.owners.push_back(value);
+        out.push_back(std::move(secret));
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (const Settings* conns = swanctl.section("connections"))
+        for (const auto& c : conns->sections)
+            if (const Settings* children = c.body.section("children"))
+                for (const auto& child : children->sections) out.emplace_back(child.name, c.name);
+    return out;
+}
+
+}  // namespace personalnet::ike

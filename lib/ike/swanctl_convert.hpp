@@ -1,0 +1,27 @@
+// From an overlay definition's swanctl.conf sections to VICI requests, the way swanctl
+// --load-conns / --load-creds would build them: a connection's settings become a
+// message section for section, and the keys swanctl treats as lists are split at commas.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lib/ike/settings.hpp"
+#include "lib/ike/vici_commands.hpp"
+#include "lib/ike/vici_message.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::ike {
+
+// connections { NAME { ... } } -> (NAME, load-conn message), in order.
+std::vector<std::pair<std::string, ViciMessage>> connections_of(const Settings& swanctl);
+
+// secrets { ike-X { secret = ...  id-1 = ...  id-2 = ... } } (also eap-, xauth-) -> the
+// secrets to load. EINVAL for a section of another kind or one without a secret.
+Result<std::vector<SharedSecret>> secrets_of(const Settings& swanctl);
+
+// Every CHILD_SA as (child, connection), to initiate.
+std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl);
+
+}  // namespace personalnet::ike

@@ -1,0 +1,190 @@
+#include "lib/space/overlay.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "lib/core/sys.hpp"
+#include "lib/core/trusted_path.hpp"
+#include "lib/ike/charon_conf.hpp"
+#include "lib/ike/swanctl_convert.hpp"
+#include "lib/ike/vici_client.hpp"
+#include "lib/ike/vici_commands.hpp"
+#include "lib/netlink/netlink.hpp"
+#include "lib/netlink/xfrm_probe.hpp"
+#include "lib/space/netns.hpp"
+
+namespace personalnet::space {
+
+namespace {
+
+using namespace std::chrono_literals;
+constexpr const char* kCharon = "/usr/lib/ipsec/charon";
+
+std::string charon_dir(const registry::Registry& reg, const registry::Record& rec) {
+    return reg.path("charon/" + registry::label_hex(rec.label));
+}
+
+// The daemon, detached through an intermediate process (so that no caller has to reap
+// it), in the space's namespaces with a private /run that still shows its directory.
+Result<pid_t> spawn_charon(const std::string& dir, int netns, int mntns) {
+    const std::string conf = "STRONGSWAN_CONF=" + dir + "/strongswan.conf";
+    const char* argv[] = {"charon", nullptr};
+    const char* envp[] = {conf.c_str(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", nullptr};
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("start charon: pipe");
+    UniqueFd rd(report[0]), wr(report[1]);
+    pid_t mid = ::fork();
+    if (mid < 0) return errno_error("start charon: fork");
+    if (mid == 0) {
+        ::setsid();
+        pid_t daemon = ::fork();
+        if (daemon == 0) {
+            auto fail = [&](int s) {
+                int msg[2] = {s, errno};
+                (void)!::write(wr.get(), msg, sizeof msg);
+                ::_exit(127);
+            };
+            if (::setns(netns, CLONE_NEWNET) != 0) fail(1);
+            if (mntns >= 0 && ::setns(mntns, CLONE_NEWNS) != 0) fail(2);
+            int keep =
+                static_cast<int>(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+            if (keep < 0) fail(3);
+            if (::unshare(CLONE_NEWNS) != 0) fail(4);
+            if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) fail(5);
+            if (::mount("personalnet-charon", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+                fail(6);
+            if (dir.rfind("/run/", 0) == 0) {  // the directory was under the /run just covered
+                if (!sys::make_dirs(dir, 0700).ok()) fail(7);
+                if (::move_mount(keep, "", AT_FDCWD, dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) fail(8);
+            }
+            if (::chdir("/") != 0) fail(9);
+            int devnull = ::open("/dev/null", O_RDWR);
+            ::dup2(devnull, 0);
+            ::dup2(devnull, 1);
+            ::dup2(devnull, 2);
+            sys::close_fds_from(3, wr.get());
+            ::execve(kCharon, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+            fail(10);
+        }
+        int msg[2] = {0, static_cast<int>(daemon)};
+        (void)!::write(wr.get(), msg, sizeof msg);
+        ::_exit(0);
+    }
+    wr.reset();
+    int status = 0;
+    while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
+    }
+    int msg[2] = {0, 0};
+    if (::read(rd.get(), msg, sizeof msg) != sizeof msg || msg[1] <= 0)
+        return make_error(EIO, "start charon: no report");
+    pid_t pid = msg[1];
+    int failed[2] = {0, 0};  // a failing daemon writes before its pipe end closes at exec
+    if (::read(rd.get(), failed, sizeof failed) == sizeof failed)
+        return make_error(failed[1], "start charon: step " + std::to_string(failed[0]) + " in the child");
+    return pid;
+}
+
+bool is_space_process(pid_t pid, uint64_t netns) {
+    struct stat st {};
+    return pid > 0 && ::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 &&
+           st.st_ino == netns;
+}
+
+Status add_addresses(const std::vector<std::string>& addresses, int netns) {
+    if (addresses.empty()) return {};
+    auto sw = NetnsSwitch::enter(netns);
+    if (!sw.ok()) return sw.error();
+    auto s = netlink::Socket::open();
+    if (!s.ok()) return s.error();
+    for (const auto& a : addresses) {
+        auto p = IpPrefix::parse(a, true);
+        if (!p) return make_error(EINVAL, "overlay address '" + a + "' is not an address/prefix");
+        PN_TRY(netlink::add_address(*s, 1, *p, 0, true, false), "add overlay address " + a);
+    }
+    return {};
+}
+
+}  // namespace
+
+Status start_overlay(const registry::Registry& reg, registry::Record& rec, const ike::OverlayDefinition& def,
+                     int netns, int mntns) {
+    std::string what = "overlay '" + def.name + "'";
+    auto esp = netlink::kernel_has_esp();
+    if (!esp.ok()) return esp.error().wrap(what);
+    rec.overlay = def.name;
+    rec.datapath = esp.value() ? "kernel" : "libipsec";
+    std::string dir = charon_dir(reg, rec);
+    auto made = sys::make_trusted_dirs(dir, 0700);
+    if (!made.ok()) return made.error().wrap(what);
+    ike::CharonConf conf{rec.label, esp.value(), dir + "/charon.vici", dir + "/charon.log"};
+    PN_TRY(sys::write_atomic(dir + "/strongswan.conf", ike::render_strongswan_conf(conf)), what);
+    PN_TRY(add_addresses(def.addresses, netns), what);
+    auto secrets = ike::secrets_of(def.swanctl);
+    if (!secrets.ok()) return secrets.error().wrap(what);
+
+    auto pid = spawn_charon(dir, netns, mntns);
+    if (!pid.ok()) return pid.error().wrap(what);
+    rec.ike_daemon = pid.value();
+    auto vici = ike::ViciClient::wait_connect(conf.vici_socket, 5s);
+    if (!vici.ok()) return vici.error().wrap(what);
+    for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), what);
+    for (const auto& [name, conn] : ike::connections_of(def.swanctl))
+        PN_TRY(ike::load_conn(*vici, name, conn), what + ": load connection '" + name + "'");
+    for (const auto& [child, conn] : ike::children_of(def.swanctl))
+        PN_TRY(ike::initiate(*vici, child, conn, 10s), what);
+    return {};
+}
+
+Status stop_overlay(const registry::Registry& reg, const registry::Record& rec) {
+    if (rec.overlay.empty()) return {};
+    if (is_space_process(rec.ike_daemon, rec.netns)) {
+        UniqueFd watch(static_cast<int>(::syscall(SYS_pidfd_open, rec.ike_daemon, 0)));
+        if (watch.valid() && ::kill(rec.ike_daemon, SIGTERM) == 0) {
+            struct pollfd p = {watch.get(), POLLIN, 0};
+            if (::poll(&p, 1, 3000) == 0) {
+                ::kill(rec.ike_daemon, SIGKILL);
+                (void)::poll(&p, 1, 1000);
+            }
+        }
+    }
+    PN_TRY(sys::remove_tree(charon_dir(reg, rec)), "remove the overlay daemon's files");
+    return {};
+}
+
+Result<std::vector<std::string>> overlay_status(const registry::Registry& reg, const registry::Record& rec) {
+    std::vector<std::string> out;
+    if (rec.overlay.empty()) return out;
+    auto vici = ike::ViciClient::connect(charon_dir(reg, rec) + "/charon.vici", 2s);
+    if (!vici.ok()) return vici.error().wrap("overlay '" + rec.overlay + "'");
+    auto sas = ike::list_sas(*vici);
+    if (!sas.ok()) return sas.error().wrap("overlay '" + rec.overlay + "'");
+    char line[256];
+    for (const auto& ike_sa : sas.value()) {
+        std::snprintf(line, sizeof line, "IKE_SA %s %s %s -> %s spi %016llx", ike_sa.name.c_str(),
+                      ike_sa.state.c_str(), ike_sa.local_host.c_str(), ike_sa.remote_host.c_str(),
+                      static_cast<unsigned long long>(ike_sa.local_spi()));
+        out.emplace_back(line);
+        for (const auto& c : ike_sa.children) {
+            std::snprintf(
+                line, sizeof line,
+                "  CHILD_SA %s %s spi in %08x out %08x, in %llu B %llu pkts, out %llu B %llu pkts",
+                c.name.c_str(), c.state.c_str(), c.spi_in, c.spi_out,
+                static_cast<unsigned long long>(c.bytes_in), static_cast<unsigned long long>(c.packets_in),
+                static_cast<unsigned long long>(c.bytes_out), static_cast<unsigned long long>(c.packets_out));
+            out.emplace_back(line);
+        }
+    }
+    return out;
+}
+
+}  // namespace personalnet::space

@@ -1,0 +1,35 @@
+// A port space bound to an overlay network (issue 4): the space runs its own strongSwan
+// charon, whose SPIs carry the space's label (lib/ike/charon_conf), so that the parent
+// dispatches the overlay's IKE and ESP to it (nft.hpp). The charon runs in the space's
+// network namespace and in a mount namespace of its own, derived from the space's file
+// space, with a private /run (its pid file path is compiled in). Its files (strongswan.conf,
+// VICI socket, log) live in RUNDIR/charon/LLLL, root only.
+//
+// The daemon lives while the space does: an unnamed space's supervisor stops it when the
+// command exits (its process would otherwise keep the namespace alive), destroy and gc
+// stop it. Not yet: restarting a crashed daemon (issue 4 asks for it).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lib/ike/overlay_config.hpp"
+#include "lib/registry/registry.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::space {
+
+// Starts rec's charon, loads the overlay's secrets and connections over VICI and brings
+// every CHILD_SA up (timeout per SA). Fills rec.overlay, rec.ike_daemon, rec.datapath.
+// netns: the space's network namespace; mntns: its file space's mount namespace or -1.
+Status start_overlay(const registry::Registry& reg, registry::Record& rec, const ike::OverlayDefinition& def,
+                     int netns, int mntns);
+
+// Stops rec's charon (if it is still the process in rec's namespace) and removes its
+// directory. Idempotent.
+Status stop_overlay(const registry::Registry& reg, const registry::Record& rec);
+
+// One line per IKE_SA and CHILD_SA of rec's charon, for `pnet show`.
+Result<std::vector<std::string>> overlay_status(const registry::Registry& reg, const registry::Record& rec);
+
+}  // namespace personalnet::space

@@ -1,0 +1,157 @@
+// Overlays (issue 4, first vertical slice): a space bound to overlay "corp" runs its own
+// charon, which initiates to a gateway charon on host B; the space reaches the overlay's
+// network behind B, the host and an unbound space do not, the SPIs carry the space's
+// label, and nothing of the daemon is left after the space. PSK, kernel-libipsec here.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "lib/core/sys.hpp"
+#include "lib/ike/vici_client.hpp"
+#include "lib/ike/vici_commands.hpp"
+#include "lib/netlink/xfrm_probe.hpp"
+#include "tests/integration/fixture.hpp"
+#include "tests/unit/charon_daemon.hpp"
+
+namespace pntest {
+namespace {
+
+using namespace std::chrono_literals;
+namespace ike = personalnet::ike;
+namespace sys = personalnet::sys;
+
+constexpr const char* kCorpConf = R"(# the corporate overlay, its gateway on host B
+connections {
+    corp {
+        version = 2
+        remote_addrs = 10.9.0.2
+        proposals = aes128-sha256-x25519
+        local {
+            auth = psk
+            id = corp-user
+        }
+        remote {
+            auth = psk
+            id = gw
+        }
+        children {
+            net {
+                local_ts = 10.61.0.2/32
+                remote_ts = 10.60.0.0/24
+                esp_proposals = aes128gcm16
+            }
+        }
+    }
+}
+secrets {
+    ike-corp {
+        id-1 = corp-user
+        id-2 = gw
+        secret = "pntest overlay secret"
+    }
+}
+personalnet {
+    addresses = 10.61.0.2/32
+}
+)";
+
+class OverlayTest : public SpaceTest {
+protected:
+    void SetUp() override {
+        SpaceTest::SetUp();
+        top_ = A().rundir().substr(0, A().rundir().rfind('/'));
+        overlays_ = top_ + "/overlays.d";
+        ASSERT_TRUE(sys::make_dirs(overlays_, 0755).ok());
+        ASSERT_TRUE(sys::write_atomic(overlays_ + "/corp.conf", kCorpConf).ok());
+        gw_dir_ = top_ + "/gw";
+        ASSERT_TRUE(sys::make_dirs(gw_dir_, 0700).ok());
+        // The overlay's network behind the gateway.
+        ASSERT_EQ(B().run({"ip", "addr", "add", "10.60.0.1/32", "dev", "lo"}).rc, 0);
+        auto esp = personalnet::netlink::kernel_has_esp();
+        ASSERT_TRUE(esp.ok()) << esp.error().message();
+        auto gw = pn_unit::Charon::start(B().ns(), gw_dir_, 0x0b0b, esp.value());
+        ASSERT_TRUE(gw.ok()) << gw.error().message();
+        gw_.emplace(std::move(gw).value());
+        auto vici = ike::ViciClient::connect(gw_->vici(), 2s);
+        ASSERT_TRUE(vici.ok()) << vici.error().message();
+        ike::ViciMessage c;
+        c.set("version", "2");
+        c.set_list("local_addrs", {"10.9.0.2"});
+        c.set_list("remote_addrs", {"%any"});
+        c.set_list("proposals", {"aes128-sha256-x25519"});
+        c.section("local").set("auth", "psk").set("id", "gw");
+        c.section("remote").set("auth", "psk").set("id", "corp-user");
+        auto& child = c.section("children").section("net");
+        child.set_list("local_ts", {"10.60.0.0/24"});
+        child.set_list("remote_ts", {"10.61.0.2/32"});
+        child.set_list("esp_proposals", {"aes128gcm16"});
+        ASSERT_TRUE(ike::load_conn(*vici, "gw", c).ok());
+        ike::SharedSecret s;
+        s.data = "pntest overlay secret";
+        s.owners = {"gw", "corp-user"};
+        ASSERT_TRUE(ike::load_shared(*vici, s).ok());
+    }
+    void TearDown() override {
+        if (gw_) {
+            EXPECT_EQ(gw_->stop(), "");
+        }
+        (void)B().run({"ip", "addr", "del", "10.60.0.1/32", "dev", "lo"});
+        SpaceTest::TearDown();
+    }
+    RunResult mk_overlay(std::vector<std::string> args, int timeout_ms = 30000) {
+        args.insert(args.begin(), {"env", "PERSONALNET_OVERLAYDIR=" + overlays_, bin("mkportspace"), "-q"});
+        return A().run(args, timeout_ms);
+    }
+    std::string top_, overlays_, gw_dir_;
+    std::optional<pn_unit::Charon> gw_;
+};
+
+TEST_F(OverlayTest, BoundSpaceReachesTheOverlayOthersDoNot) {
+    auto r = mk_overlay({"--overlay", "corp", "--file-space=none", "--", "ping", "-n", "-q", "-c", "1", "-W",
+                         "3", "-I", "10.61.0.2", "10.60.0.1"});
+    EXPECT_EQ(r.rc, 0) << r.out << r.err;
+    auto host = A().run({"ping", "-n", "-q", "-c", "1", "-W", "1", "10.60.0.1"});
+    EXPECT_NE(host.rc, 0) << "the host itself is not on the overlay";
+    auto plain = mk({"--file-space=none", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "10.60.0.1"});
+    EXPECT_NE(plain.rc, 0) << "a space not bound to the overlay is not on it";
+}
+
+TEST_F(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
+    ASSERT_EQ(mk_overlay({"--name", "corpnet", "--overlay", "corp", "--", "true"}).rc, 0);
+    auto show = pnet({"show", "corpnet", "--json"});
+    ASSERT_EQ(show.rc, 0) << show.err;
+    EXPECT_TRUE(contains(show.out, "\"overlay\":\"corp\"")) << show.out;
+    EXPECT_TRUE(contains(show.out, "IKE_SA corp ESTABLISHED")) << show.out;
+    EXPECT_TRUE(contains(show.out, "CHILD_SA net INSTALLED")) << show.out;
+    auto label_at = show.out.find("\"label\":\"");
+    ASSERT_NE(label_at, std::string::npos);
+    std::string label = show.out.substr(label_at + 9, 4);
+    EXPECT_TRUE(contains(show.out, "spi in " + label)) << "ESP SPI in the label's range: " << show.out;
+    EXPECT_TRUE(contains(show.out, " spi " + label)) << "IKE SPI with the label on top: " << show.out;
+    // Reachable from inside the named space afterwards, through the same SAs.
+    auto ping = pnet(
+        {"exec", "corpnet", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
+    EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
+    EXPECT_EQ(pnet({"destroy", "corpnet"}).rc, 0);
+    auto left = A().run({"pgrep", "-f", "-x", "charon"});
+    // Only the gateway's charon (in B) may remain.
+    EXPECT_EQ(std::count(left.out.begin(), left.out.end(), '\n'), 1) << left.out;
+}
+
+TEST_F(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
+    auto r = mk_overlay({"--overlay", "nosuch", "--", "true"});
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(contains(r.err, overlays_ + "/nosuch.conf")) << r.err;
+    ASSERT_EQ(::chmod((overlays_ + "/corp.conf").c_str(), 0666), 0);
+    r = mk_overlay({"--overlay", "corp", "--", "true"});
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(contains(r.err, "writable by others")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+}  // namespace
+}  // namespace pntest
