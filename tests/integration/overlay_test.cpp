@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -77,24 +79,34 @@ protected:
         gw_.emplace(std::move(gw).value());
         auto vici = ike::ViciClient::connect(gw_->vici(), 2s);
         ASSERT_TRUE(vici.ok()) << vici.error().message();
+        gateway_for(*vici, "corp", "gw", "10.60.0.0/24", "10.61.0.2/32", "pntest overlay secret");
+        gateway_for(*vici, "home", "gw-home", "10.70.0.0/24", "10.71.0.2/32", "pntest home secret");
+        ASSERT_EQ(B().run({"ip", "addr", "add", "10.70.0.1/32", "dev", "lo"}).rc, 0);
+        gw_vici_.emplace(std::move(vici).value());
+    }
+    // The gateway's side of overlay `name` (initiators identify as NAME-user).
+    static void gateway_for(ike::ViciClient& vici, const std::string& name, const std::string& id,
+                            const std::string& net, const std::string& peer, const std::string& secret) {
         ike::ViciMessage c;
         c.set("version", "2");
         c.set_list("local_addrs", {"10.9.0.2"});
         c.set_list("remote_addrs", {"%any"});
         c.set_list("proposals", {"aes128-sha256-x25519"});
-        c.section("local").set("auth", "psk").set("id", "gw");
-        c.section("remote").set("auth", "psk").set("id", "corp-user");
+        c.section("local").set("auth", "psk").set("id", id);
+        c.section("remote").set("auth", "psk").set("id", name + "-user");
         auto& child = c.section("children").section("net");
-        child.set_list("local_ts", {"10.60.0.0/24"});
-        child.set_list("remote_ts", {"10.61.0.2/32"});
+        child.set_list("local_ts", {net});
+        child.set_list("remote_ts", {peer});
         child.set_list("esp_proposals", {"aes128gcm16"});
-        ASSERT_TRUE(ike::load_conn(*vici, "gw", c).ok());
+        ASSERT_TRUE(ike::load_conn(vici, "gw-" + name, c).ok());
         ike::SharedSecret s;
-        s.data = "pntest overlay secret";
-        s.owners = {"gw", "corp-user"};
-        ASSERT_TRUE(ike::load_shared(*vici, s).ok());
+        s.data = secret;
+        s.owners = {id, name + "-user"};
+        ASSERT_TRUE(ike::load_shared(vici, s).ok());
     }
     void TearDown() override {
+        gw_vici_.reset();
+        (void)B().run({"ip", "addr", "del", "10.70.0.1/32", "dev", "lo"});
         if (gw_) {
             EXPECT_EQ(gw_->stop(), "");
         }
@@ -107,7 +119,23 @@ protected:
     }
     std::string top_, overlays_, gw_dir_;
     std::optional<pn_unit::Charon> gw_;
+    std::optional<ike::ViciClient> gw_vici_;
 };
+
+std::string home_conf() {
+    std::string c = kCorpConf;
+    auto swap = [&](const std::string& from, const std::string& to) {
+        for (size_t at = c.find(from); at != std::string::npos; at = c.find(from, at + to.size()))
+            c.replace(at, from.size(), to);
+    };
+    swap("corp", "home");
+    swap("id = gw", "id = gw-home");
+    swap("id-2 = gw", "id-2 = gw-home");
+    swap("10.61.0.2", "10.71.0.2");
+    swap("10.60.0.0", "10.70.0.0");
+    swap("pntest overlay secret", "pntest home secret");
+    return c;
+}
 
 TEST_F(OverlayTest, BoundSpaceReachesTheOverlayOthersDoNot) {
     auto r = mk_overlay({"--overlay", "corp", "--file-space=none", "--", "ping", "-n", "-q", "-c", "1", "-W",
@@ -139,6 +167,44 @@ TEST_F(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     auto left = A().run({"pgrep", "-f", "-x", "charon"});
     // Only the gateway's charon (in B) may remain.
     EXPECT_EQ(std::count(left.out.begin(), left.out.end(), '\n'), 1) << left.out;
+}
+
+// Two spaces on the same host address, bound to two overlays through one gateway: each
+// reaches only its own overlay's network; both talk IKE/ESP from 10.9.0.1 and the
+// gateway's inbound SPIs towards A carry each space's label.
+TEST_F(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
+    ASSERT_TRUE(sys::write_atomic(overlays_ + "/home.conf", home_conf()).ok());
+    ASSERT_EQ(mk_overlay({"--name", "c", "--overlay", "corp", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk_overlay({"--name", "h", "--overlay", "home", "--file-space=none", "--", "true"}).rc, 0);
+    auto ping = [&](const std::string& space, const char* src, const char* dst) {
+        return pnet({"exec", space, "--", "ping", "-n", "-q", "-c", "1", "-W", "2", "-I", src, dst}).rc;
+    };
+    EXPECT_EQ(ping("c", "10.61.0.2", "10.60.0.1"), 0) << "corp reaches corp";
+    EXPECT_EQ(ping("h", "10.71.0.2", "10.70.0.1"), 0) << "home reaches home";
+    EXPECT_NE(ping("c", "10.61.0.2", "10.70.0.1"), 0) << "corp cannot send into home";
+    EXPECT_NE(ping("h", "10.71.0.2", "10.60.0.1"), 0) << "home cannot send into corp";
+    EXPECT_NE(A().run({"ping", "-n", "-q", "-c", "1", "-W", "1", "10.70.0.1"}).rc, 0)
+        << "the host reaches neither";
+
+    auto sas = ike::list_sas(*gw_vici_);
+    ASSERT_TRUE(sas.ok()) << sas.error().message();
+    ASSERT_EQ(sas->size(), 2u);
+    std::map<std::string, std::string> labels = {{"gw-corp", ""}, {"gw-home", ""}};
+    for (const char* space : {"c", "h"}) {
+        auto show = pnet({"show", space, "--json"});
+        auto at = show.out.find("\"label\":\"");
+        ASSERT_NE(at, std::string::npos);
+        labels[std::string("gw-") + (space[0] == 'c' ? "corp" : "home")] = show.out.substr(at + 9, 4);
+    }
+    for (const auto& ike_sa : sas.value()) {
+        EXPECT_EQ(ike_sa.remote_host, "10.9.0.1") << "both spaces' IKE comes from the host's own address";
+        ASSERT_EQ(ike_sa.children.size(), 1u) << ike_sa.name;
+        char spi[16];
+        std::snprintf(spi, sizeof spi, "%04x", ike_sa.children.front().spi_out >> 16);
+        EXPECT_EQ(spi, labels[ike_sa.name]) << "the SPI the gateway sends to A carries the space's label";
+    }
+    EXPECT_EQ(pnet({"destroy", "c"}).rc, 0);
+    EXPECT_EQ(pnet({"destroy", "h"}).rc, 0);
 }
 
 TEST_F(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
