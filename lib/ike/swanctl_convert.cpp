@@ -71,6 +71,16 @@ Result<std::vector<SharedSecret>> secrets_of(const Settings& swanctl) {
     return out;
 }
 
+std::vector<IpAddr> gateways_of(const Settings& swanctl) {
+    std::vector<IpAddr> out;
+    if (const Settings* conns = swanctl.section("connections"))
+        for (const auto& c : conns->sections)
+            if (const std::string* remote = c.body.find("remote_addrs"))
+                for (const auto& a : split_commas(*remote))
+                    if (auto ip = IpAddr::parse(a)) out.push_back(*ip);
+    return out;
+}
+
 std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl) {
     std::vector<std::pair<std::string, std::string>> out;
     if (const Settings* conns = swanctl.section("connections"))

@@ -11,6 +11,7 @@
 #include "lib/ike/vici_commands.hpp"
 #include "lib/ike/vici_message.hpp"
 #include "personalnet/error.hpp"
+#include "personalnet/ip.hpp"
 
 namespace personalnet::ike {
 
@@ -20,6 +21,10 @@ std::vector<std::pair<std::string, ViciMessage>> connections_of(const Settings& 
 // secrets { ike-X { secret = ...  id-1 = ...  id-2 = ... } } (also eap-, xauth-) -> the
 // secrets to load. EINVAL for a section of another kind or one without a secret.
 Result<std::vector<SharedSecret>> secrets_of(const Settings& swanctl);
+
+// The literal addresses among the connections' remote_addrs (the gateways an overlay-only
+// space needs a route to); names and ranges are left out.
+std::vector<IpAddr> gateways_of(const Settings& swanctl);
 
 // Every CHILD_SA as (child, connection), to initiate.
 std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl);

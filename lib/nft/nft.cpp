@@ -827,4 +827,33 @@ Status child_install(const ChildServices& spec) {
 
 Status child_remove() { return remove_table(kSpaceTable); }
 
+Status overlay_guard_install(const std::string& uplink) {
+    auto key = ifname_key(uplink);
+    if (!key) return make_error(EINVAL, "overlay guard: invalid interface name '" + uplink + "'");
+    Batch b;
+    b.table(kOverlayTable, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
+            std::string("add table ") + kOverlayTable);
+    for (auto [chain, hook] : {std::pair{"out", NF_INET_LOCAL_OUT}, std::pair{"fwd", NF_INET_FORWARD}}) {
+        b.chain(kOverlayTable, chain, "filter", hook, 0);
+        const std::string on = "oifname \"" + uplink + "\" ";
+        for (uint16_t port : {uint16_t{500}, uint16_t{4500}}) {
+            Rule r(kOverlayTable, chain, on + "udp dport " + std::to_string(port) + " accept");
+            r.meta(NFT_META_OIFNAME).eq(*key).meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_UDP});
+            r.payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2).eq(htons(port)).verdict(NF_ACCEPT);
+            b.rule(r);
+        }
+        Rule esp(kOverlayTable, chain, on + "meta l4proto esp accept");
+        esp.meta(NFT_META_OIFNAME)
+            .eq(*key)
+            .meta(NFT_META_L4PROTO)
+            .eq(uint8_t{IPPROTO_ESP})
+            .verdict(NF_ACCEPT);
+        b.rule(esp);
+        Rule drop(kOverlayTable, chain, on + "drop");
+        drop.meta(NFT_META_OIFNAME).eq(*key).verdict(NF_DROP);
+        b.rule(drop);
+    }
+    return b.commit();
+}
+
 }  // namespace personalnet::nft

@@ -88,6 +88,15 @@ struct ChildServices {
     IpAddr down6;    // ... and IPv6; replies from there stay tracked
 };
 
+// Overlay-only spaces ("personalnet_overlay", in a space bound to an overlay without
+// inherited routes): nothing but IKE and ESP leaves through the uplink, whether the
+// overlay is up or not, from the space itself or from spaces nested in it:
+//   chain out { type filter hook output priority filter; oifname "up0" <rules> }
+//   chain fwd { type filter hook forward priority filter; the same }
+//   rules: udp dport 500 accept; udp dport 4500 accept; meta l4proto esp accept; drop
+Status overlay_guard_install(const std::string& uplink);
+inline constexpr const char* kOverlayTable = "personalnet_overlay";
+
 // Creates the child table in one batch (fails with EEXIST if present).
 Status child_install(const ChildServices& spec);
 Status child_remove();

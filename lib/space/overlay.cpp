@@ -21,6 +21,8 @@
 #include "lib/ike/vici_commands.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/netlink/xfrm_probe.hpp"
+#include "lib/nft/nft.hpp"
+#include "lib/space/addressing.hpp"
 #include "lib/space/netns.hpp"
 
 namespace personalnet::space {
@@ -100,17 +102,33 @@ bool is_space_process(pid_t pid, uint64_t netns) {
            st.st_ino == netns;
 }
 
-Status add_addresses(const std::vector<std::string>& addresses, int netns) {
-    if (addresses.empty()) return {};
+// The space's side of the overlay's network settings: its overlay addresses on lo, and
+// for an overlay-only space (no inherited routes) host routes to the gateways and the
+// guard that lets nothing but IKE and ESP out through the uplink.
+Status configure_space(const ike::OverlayDefinition& def, const registry::Record& rec, int netns) {
     auto sw = NetnsSwitch::enter(netns);
     if (!sw.ok()) return sw.error();
     auto s = netlink::Socket::open();
     if (!s.ok()) return s.error();
-    for (const auto& a : addresses) {
+    for (const auto& a : def.addresses) {
         auto p = IpPrefix::parse(a, true);
         if (!p) return make_error(EINVAL, "overlay address '" + a + "' is not an address/prefix");
         PN_TRY(netlink::add_address(*s, 1, *p, 0, true, false), "add overlay address " + a);
     }
+    if (rec.inherit_routes) return {};
+    auto up0 = netlink::link_index(*s, kUplinkName);
+    if (!up0.ok()) return up0.error().wrap("overlay routes");
+    for (const auto& gw : ike::gateways_of(def.swanctl)) {
+        netlink::Route r;
+        r.family = gw.family;
+        r.dst = IpPrefix{gw, static_cast<uint8_t>(gw.family == AF_INET ? 32 : 128)};
+        r.gateway = gw.family == AF_INET ? link4(rec.depth, 1) : link6(1);
+        r.oif = up0.value();
+        r.onlink = true;
+        r.protocol = kRouteProto;
+        PN_TRY(netlink::add_route(*s, r), "route to overlay gateway " + gw.str());
+    }
+    PN_TRY(nft::overlay_guard_install(kUplinkName), "overlay-only guard");
     return {};
 }
 
@@ -128,7 +146,7 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     if (!made.ok()) return made.error().wrap(what);
     ike::CharonConf conf{rec.label, esp.value(), dir + "/charon.vici", dir + "/charon.log"};
     PN_TRY(sys::write_atomic(dir + "/strongswan.conf", ike::render_strongswan_conf(conf)), what);
-    PN_TRY(add_addresses(def.addresses, netns), what);
+    PN_TRY(configure_space(def, rec, netns), what);
     auto secrets = ike::secrets_of(def.swanctl);
     if (!secrets.ok()) return secrets.error().wrap(what);
 
@@ -138,8 +156,10 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     auto vici = ike::ViciClient::wait_connect(conf.vici_socket, 5s);
     if (!vici.ok()) return vici.error().wrap(what);
     for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), what);
-    for (const auto& [name, conn] : ike::connections_of(def.swanctl))
-        PN_TRY(ike::load_conn(*vici, name, conn), what + ": load connection '" + name + "'");
+    for (const auto& [name, conn] : ike::connections_of(def.swanctl)) {
+        auto loaded = ike::load_conn(*vici, name, conn);
+        if (!loaded.ok()) return loaded.error().wrap("load connection '" + name + "'").wrap(what);
+    }
     for (const auto& [child, conn] : ike::children_of(def.swanctl))
         PN_TRY(ike::initiate(*vici, child, conn, 10s), what);
     return {};

@@ -253,6 +253,10 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         if (!text.ok()) return text.error();
         *out = std::move(text).value();
     }
+    if (overlay && !overlay->dns.empty() && spec.resolv_conf.empty() && spec.file_space) {
+        // The overlay's resolvers, in the space's own /etc/resolv.conf.
+        for (const auto& d : overlay->dns) seed.resolv_conf += "nameserver " + d + "\n";
+    }
     std::string what = spec.name.empty() ? "create space" : "create space '" + spec.name + "'";
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap(what);

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "lib/core/sys.hpp"
 #include "lib/ike/vici_client.hpp"
@@ -57,6 +58,7 @@ secrets {
 }
 personalnet {
     addresses = 10.61.0.2/32
+    dns = 10.60.0.53
 }
 )";
 
@@ -205,6 +207,58 @@ TEST_F(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
     }
     EXPECT_EQ(pnet({"destroy", "c"}).rc, 0);
     EXPECT_EQ(pnet({"destroy", "h"}).rc, 0);
+}
+
+// --overlay with --no-inherit-routes: the overlay is the space's only network. Host B
+// counts what reaches it from A that is not IKE or ESP, and anything for the overlay's
+// network arriving in plaintext: both stay at zero, also after the gateway tore the
+// overlay down, while a plaintext packet from the host itself is counted.
+TEST_F(OverlayTest, OverlayOnlySpaceLeaksNothingEvenWhileTheOverlayIsDown) {
+    const std::string counters = R"(table inet pnleak {
+    counter plain { }
+    counter overlay_plain { }
+    chain pre {
+        type filter hook prerouting priority -400;
+        iifname "eth0" ip saddr 10.9.0.1 udp dport { 500, 4500 } return
+        iifname "eth0" ip saddr 10.9.0.1 meta l4proto esp return
+        iifname "eth0" ip saddr 10.9.0.1 counter name "plain"
+        iifname "eth0" ip6 saddr fd00:9::1 counter name "plain"
+        iifname "eth0" ip daddr 10.60.0.0/24 counter name "overlay_plain"
+    }
+}
+)";
+    ASSERT_EQ(B().run({"sh", "-c", "printf '%s' \"$0\" | nft -f -", counters}).rc, 0);
+    auto packets = [&](const char* counter) {
+        auto r = B().run({"nft", "list", "counter", "inet", "pnleak", counter});
+        auto at = r.out.find("packets ");
+        return at == std::string::npos ? -1 : std::stoi(r.out.substr(at + 8));
+    };
+    ASSERT_EQ(mk_overlay({"--name", "lp", "--overlay", "corp", "--no-inherit-routes", "--", "true"}).rc, 0);
+    auto in_lp = [&](std::vector<std::string> cmd) {
+        cmd.insert(cmd.begin(), {"exec", "lp", "--"});
+        return pnet(cmd);
+    };
+    EXPECT_EQ(in_lp({"ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"}).rc, 0)
+        << "the overlay works";
+    EXPECT_EQ(in_lp({"cat", "/etc/resolv.conf"}).out, "nameserver 10.60.0.53\n") << "the overlay's resolver";
+    EXPECT_NE(in_lp({"ping", "-n", "-q", "-c", "1", "-W", "1", "10.9.0.2"}).rc, 0)
+        << "not even the gateway in plaintext";
+    EXPECT_NE(in_lp({"ping", "-n", "-q", "-c", "1", "-W", "1", "10.7.0.1"}).rc, 0) << "no other network";
+    EXPECT_NE(in_lp({"ping", "-n", "-q", "-c", "1", "-W", "1", "fd00:9::2"}).rc, 0) << "no IPv6 either";
+
+    ASSERT_TRUE(ike::terminate_ike(*gw_vici_, "gw-corp").ok());
+    std::this_thread::sleep_for(300ms);
+    EXPECT_NE(in_lp({"ping", "-n", "-q", "-c", "2", "-W", "1", "-I", "10.61.0.2", "10.60.0.1"}).rc, 0)
+        << "with the overlay down, nothing gets through";
+    EXPECT_NE(in_lp({"ping", "-n", "-q", "-c", "1", "-W", "1", "10.60.0.1"}).rc, 0);
+    EXPECT_EQ(packets("plain"), 0) << "a non-IPsec packet left the overlay-only space";
+    EXPECT_EQ(packets("overlay_plain"), 0) << "overlay traffic left in plaintext";
+
+    // The counter does see plaintext from A: the host's own ping.
+    (void)A().run({"ping", "-n", "-q", "-c", "1", "-W", "1", "10.9.0.2"});
+    EXPECT_GE(packets("plain"), 1);
+    EXPECT_EQ(B().run({"nft", "delete", "table", "inet", "pnleak"}).rc, 0);
+    EXPECT_EQ(pnet({"destroy", "lp"}).rc, 0);
 }
 
 TEST_F(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
