@@ -71,6 +71,19 @@ uint64_t pinned_inode(const std::string& path) {
     return st.st_ino;
 }
 
+namespace {
+// Whether /proc/PID/stat names one of parents as the parent process.
+bool is_child_of_any(const char* pid, std::initializer_list<pid_t> parents) {
+    auto stat = sys::read_file(std::string("/proc/") + pid + "/stat");
+    if (!stat.ok()) return false;
+    auto close = stat->rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos) return false;
+    long ppid = 0;
+    if (std::sscanf(stat->c_str() + close + 1, " %*c %ld", &ppid) != 1) return false;
+    return std::find(parents.begin(), parents.end(), static_cast<pid_t>(ppid)) != parents.end();
+}
+}  // namespace
+
 bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore) {
     DIR* d = ::opendir("/proc");
     if (d == nullptr) return true;  // cannot tell: assume alive, never tear down a live space
@@ -83,10 +96,10 @@ bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore) {
         if (std::find(ignore.begin(), ignore.end(), static_cast<pid_t>(pid)) != ignore.end()) continue;
         struct stat st {};
         std::string p = std::string("/proc/") + e->d_name + "/ns/net";
-        if (::stat(p.c_str(), &st) == 0 && st.st_ino == inode) {
-            found = true;
-            break;
-        }
+        if (::stat(p.c_str(), &st) != 0 || st.st_ino != inode) continue;
+        if (ignore.size() != 0 && is_child_of_any(e->d_name, ignore)) continue;  // a daemon's own child
+        found = true;
+        break;
     }
     ::closedir(d);
     return found;

@@ -43,6 +43,8 @@ Status unpin(const std::string& path);
 uint64_t pinned_inode(const std::string& path);
 
 // True if any process other than the caller has its network namespace at inode.
+// ignore: daemons of the space (fuse-overlayfs, the IKE keeper), whose children do not
+// count either.
 bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore = {});
 
 }  // namespace personalnet::space

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,50 +37,113 @@ std::string charon_dir(const registry::Registry& reg, const registry::Record& re
     return reg.path("charon/" + registry::label_hex(rec.label));
 }
 
-// The daemon, detached through an intermediate process (so that no caller has to reap
-// it), in the space's namespaces with a private /run that still shows its directory.
-Result<pid_t> spawn_charon(const std::string& dir, int netns, int mntns) {
+// In a forked child of the keeper (already in the space's namespaces): a private /run
+// that still shows the daemon's directory, then charon. Never returns; a failed step is
+// reported on report_fd as {step, errno}.
+[[noreturn]] void exec_charon(const std::string& dir, int report_fd) {
     const std::string conf = "STRONGSWAN_CONF=" + dir + "/strongswan.conf";
     const char* argv[] = {"charon", nullptr};
     const char* envp[] = {conf.c_str(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", nullptr};
+    auto fail = [&](int step) {
+        int msg[2] = {step, errno};
+        (void)!::write(report_fd, msg, sizeof msg);
+        ::_exit(127);
+    };
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) fail(1);  // never outlives its keeper
+    int keep = static_cast<int>(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (keep < 0) fail(3);
+    if (::unshare(CLONE_NEWNS) != 0) fail(4);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) fail(5);
+    if (::mount("personalnet-charon", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) fail(6);
+    if (dir.rfind("/run/", 0) == 0) {  // the directory was under the /run just covered
+        if (!sys::make_dirs(dir, 0700).ok()) fail(7);
+        if (::move_mount(keep, "", AT_FDCWD, dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) fail(8);
+    }
+    if (::chdir("/") != 0) fail(9);
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    sys::close_fds_from(3, report_fd);
+    ::execve(kCharon, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+    fail(10);
+    ::_exit(127);  // not reached: fail() exits
+}
+
+// Loads the overlay's secrets and connections into a (fresh) charon and brings every
+// CHILD_SA up.
+Status bring_up(const std::string& socket, const ike::OverlayDefinition& def) {
+    auto secrets = ike::secrets_of(def.swanctl);
+    if (!secrets.ok()) return secrets.error();
+    auto vici = ike::ViciClient::wait_connect(socket, 5s);
+    if (!vici.ok()) return vici.error();
+    for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), "");
+    for (const auto& [name, conn] : ike::connections_of(def.swanctl)) {
+        auto loaded = ike::load_conn(*vici, name, conn);
+        if (!loaded.ok()) return loaded.error().wrap("load connection '" + name + "'");
+    }
+    for (const auto& [child, conn] : ike::children_of(def.swanctl))
+        PN_TRY(ike::initiate(*vici, child, conn, 10s), "");
+    return {};
+}
+
+volatile sig_atomic_t g_keeper_stop = 0;
+void keeper_stop(int) { g_keeper_stop = 1; }
+
+// The keeper: a small process in the space's namespaces that runs charon, restarts it
+// (and brings the overlay up again) when it dies, and stops it on SIGTERM. Forked from
+// the creator, so it has the definition in memory. Never returns.
+[[noreturn]] void keeper(const std::string& dir, const ike::OverlayDefinition& def, int netns, int mntns,
+                         int report_fd) {
+    ::setsid();
+    int msg[2] = {0, 0};
+    if (::setns(netns, CLONE_NEWNET) != 0 || (mntns >= 0 && ::setns(mntns, CLONE_NEWNS) != 0)) {
+        msg[0] = 2;
+        msg[1] = errno;
+        (void)!::write(report_fd, msg, sizeof msg);
+        ::_exit(127);
+    }
+    struct sigaction sa = {};
+    sa.sa_handler = keeper_stop;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGHUP, &sa, nullptr);
+    ::signal(SIGINT, SIG_IGN);
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    sys::close_fds_from(3, report_fd);
+    for (bool first = true; g_keeper_stop == 0; first = false) {
+        pid_t charon = ::fork();
+        if (charon == 0) exec_charon(dir, first ? report_fd : devnull);
+        if (first) {
+            // The creator learns the keeper's pid and brings the overlay up itself (it can
+            // report failures); closing our end tells it that charon was started.
+            msg[1] = static_cast<int>(::getpid());
+            (void)!::write(report_fd, msg, sizeof msg);
+            ::close(report_fd);
+        } else if (charon > 0) {
+            (void)bring_up(dir + "/charon.vici", def);  // the next death retries
+        }
+        int status = 0;
+        while (charon > 0 && ::waitpid(charon, &status, 0) < 0) {
+            if (errno != EINTR) break;
+            if (g_keeper_stop != 0) ::kill(charon, SIGTERM);
+        }
+        if (g_keeper_stop == 0) ::sleep(1);  // a daemon that dies at once is not restarted in a loop
+    }
+    ::_exit(0);
+}
+
+Result<pid_t> spawn_keeper(const std::string& dir, const ike::OverlayDefinition& def, int netns, int mntns) {
     int report[2];
     if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("start charon: pipe");
     UniqueFd rd(report[0]), wr(report[1]);
     pid_t mid = ::fork();
     if (mid < 0) return errno_error("start charon: fork");
-    if (mid == 0) {
-        ::setsid();
-        pid_t daemon = ::fork();
-        if (daemon == 0) {
-            auto fail = [&](int s) {
-                int msg[2] = {s, errno};
-                (void)!::write(wr.get(), msg, sizeof msg);
-                ::_exit(127);
-            };
-            if (::setns(netns, CLONE_NEWNET) != 0) fail(1);
-            if (mntns >= 0 && ::setns(mntns, CLONE_NEWNS) != 0) fail(2);
-            int keep =
-                static_cast<int>(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-            if (keep < 0) fail(3);
-            if (::unshare(CLONE_NEWNS) != 0) fail(4);
-            if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) fail(5);
-            if (::mount("personalnet-charon", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
-                fail(6);
-            if (dir.rfind("/run/", 0) == 0) {  // the directory was under the /run just covered
-                if (!sys::make_dirs(dir, 0700).ok()) fail(7);
-                if (::move_mount(keep, "", AT_FDCWD, dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) fail(8);
-            }
-            if (::chdir("/") != 0) fail(9);
-            int devnull = ::open("/dev/null", O_RDWR);
-            ::dup2(devnull, 0);
-            ::dup2(devnull, 1);
-            ::dup2(devnull, 2);
-            sys::close_fds_from(3, wr.get());
-            ::execve(kCharon, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
-            fail(10);
-        }
-        int msg[2] = {0, static_cast<int>(daemon)};
-        (void)!::write(wr.get(), msg, sizeof msg);
+    if (mid == 0) {  // detached through an intermediate process: nobody has to reap the keeper
+        rd.reset();
+        if (::fork() == 0) keeper(dir, def, netns, mntns, wr.get());
         ::_exit(0);
     }
     wr.reset();
@@ -87,12 +151,14 @@ Result<pid_t> spawn_charon(const std::string& dir, int netns, int mntns) {
     while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
     }
     int msg[2] = {0, 0};
-    if (::read(rd.get(), msg, sizeof msg) != sizeof msg || msg[1] <= 0)
-        return make_error(EIO, "start charon: no report");
+    if (::read(rd.get(), msg, sizeof msg) != sizeof msg) return make_error(EIO, "start charon: no report");
+    if (msg[0] != 0) return make_error(msg[1], "start charon: step " + std::to_string(msg[0]));
     pid_t pid = msg[1];
-    int failed[2] = {0, 0};  // a failing daemon writes before its pipe end closes at exec
-    if (::read(rd.get(), failed, sizeof failed) == sizeof failed)
+    int failed[2] = {0, 0};  // charon's first start writes here only if it fails before exec
+    if (::read(rd.get(), failed, sizeof failed) == sizeof failed) {
+        ::kill(pid, SIGTERM);
         return make_error(failed[1], "start charon: step " + std::to_string(failed[0]) + " in the child");
+    }
     return pid;
 }
 
@@ -147,21 +213,13 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     ike::CharonConf conf{rec.label, esp.value(), dir + "/charon.vici", dir + "/charon.log"};
     PN_TRY(sys::write_atomic(dir + "/strongswan.conf", ike::render_strongswan_conf(conf)), what);
     PN_TRY(configure_space(def, rec, netns), what);
-    auto secrets = ike::secrets_of(def.swanctl);
+    auto secrets = ike::secrets_of(def.swanctl);  // checked before anything runs
     if (!secrets.ok()) return secrets.error().wrap(what);
 
-    auto pid = spawn_charon(dir, netns, mntns);
+    auto pid = spawn_keeper(dir, def, netns, mntns);
     if (!pid.ok()) return pid.error().wrap(what);
     rec.ike_daemon = pid.value();
-    auto vici = ike::ViciClient::wait_connect(conf.vici_socket, 5s);
-    if (!vici.ok()) return vici.error().wrap(what);
-    for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), what);
-    for (const auto& [name, conn] : ike::connections_of(def.swanctl)) {
-        auto loaded = ike::load_conn(*vici, name, conn);
-        if (!loaded.ok()) return loaded.error().wrap("load connection '" + name + "'").wrap(what);
-    }
-    for (const auto& [child, conn] : ike::children_of(def.swanctl))
-        PN_TRY(ike::initiate(*vici, child, conn, 10s), what);
+    PN_TRY(bring_up(conf.vici_socket, def), what);
     return {};
 }
 
@@ -169,9 +227,9 @@ Status stop_overlay(const registry::Registry& reg, const registry::Record& rec) 
     if (rec.overlay.empty()) return {};
     if (is_space_process(rec.ike_daemon, rec.netns)) {
         UniqueFd watch(static_cast<int>(::syscall(SYS_pidfd_open, rec.ike_daemon, 0)));
-        if (watch.valid() && ::kill(rec.ike_daemon, SIGTERM) == 0) {
+        if (watch.valid() && ::kill(rec.ike_daemon, SIGTERM) == 0) {  // the keeper stops charon
             struct pollfd p = {watch.get(), POLLIN, 0};
-            if (::poll(&p, 1, 3000) == 0) {
+            if (::poll(&p, 1, 5000) == 0) {
                 ::kill(rec.ike_daemon, SIGKILL);
                 (void)::poll(&p, 1, 1000);
             }

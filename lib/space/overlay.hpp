@@ -5,9 +5,10 @@
 // space, with a private /run (its pid file path is compiled in). Its files (strongswan.conf,
 // VICI socket, log) live in RUNDIR/charon/LLLL, root only.
 //
-// The daemon lives while the space does: an unnamed space's supervisor stops it when the
-// command exits (its process would otherwise keep the namespace alive), destroy and gc
-// stop it. Not yet: restarting a crashed daemon (issue 4 asks for it).
+// A keeper process in the space's namespaces runs charon and restarts it when it dies,
+// bringing the overlay up again; rec.ike_daemon is the keeper. The daemon lives while
+// the space does: an unnamed space's supervisor stops it when the command exits (its
+// processes would otherwise keep the namespace alive), destroy and gc stop it.
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 // charon, which initiates to a gateway charon on host B; the space reaches the overlay's
 // network behind B, the host and an unbound space do not, the SPIs carry the space's
 // label, and nothing of the daemon is left after the space. PSK, kernel-libipsec here.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -259,6 +260,49 @@ TEST_F(OverlayTest, OverlayOnlySpaceLeaksNothingEvenWhileTheOverlayIsDown) {
     EXPECT_GE(packets("plain"), 1);
     EXPECT_EQ(B().run({"nft", "delete", "table", "inet", "pnleak"}).rc, 0);
     EXPECT_EQ(pnet({"destroy", "lp"}).rc, 0);
+}
+
+// The space's charon dies (SIGKILL): its keeper starts a new one and brings the overlay
+// up again by itself, within a few seconds (stated: 10 s at most).
+TEST_F(OverlayTest, KilledCharonComesBackWithTheOverlay) {
+    ASSERT_EQ(mk_overlay({"--name", "crash", "--overlay", "corp", "--file-space=none", "--", "true"}).rc, 0);
+    auto show = pnet({"show", "crash", "--json"});
+    auto at = show.out.find("\"netns_inode\":");
+    ASSERT_NE(at, std::string::npos);
+    const unsigned long long netns = std::stoull(show.out.substr(at + 14));
+    auto charon_in_space = [&]() -> pid_t {
+        auto procs = sys::list_dir("/proc");
+        for (const auto& p : procs.value()) {
+            if (p[0] < '1' || p[0] > '9') continue;
+            auto comm = sys::read_file("/proc/" + p + "/comm");
+            struct stat st {};
+            if (comm.ok() && comm.value() == "charon\n" &&
+                ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
+                return static_cast<pid_t>(std::stoi(p));
+        }
+        return 0;
+    };
+    pid_t first = charon_in_space();
+    ASSERT_GT(first, 0);
+    ASSERT_EQ(::kill(first, SIGKILL), 0);
+    auto t0 = std::chrono::steady_clock::now();
+    bool back = false;
+    while (!back && std::chrono::steady_clock::now() - t0 < 15s) {
+        std::this_thread::sleep_for(200ms);
+        back = contains(pnet({"show", "crash"}).out, "CHILD_SA net INSTALLED");
+    }
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(back) << "the overlay did not come back within 15 s";
+    EXPECT_LE(took, 10.0);
+    std::printf("[ overlay ] back %.2f s after its charon was killed\n", took);
+    pid_t second = charon_in_space();
+    EXPECT_GT(second, 0);
+    EXPECT_NE(second, first);
+    auto ping = pnet(
+        {"exec", "crash", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
+    EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
+    EXPECT_EQ(pnet({"destroy", "crash"}).rc, 0);
+    EXPECT_EQ(charon_in_space(), 0) << "no charon left in the destroyed space";
 }
 
 TEST_F(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
