@@ -168,6 +168,9 @@ int run_main(int argc, char** argv) {
                 creation_option = c == kHosts ? "--hosts" : "--resolv-conf";
                 break;
             case kOverlay:
+                if (optarg[0] == '\0')
+                    return pn::cli::usage_error(kProg,
+                                                "bad overlay name '' (want 1-32 of A-Z a-z 0-9 _ . -)");
                 spec.overlay = optarg;
                 creation_option = "--overlay";
                 break;

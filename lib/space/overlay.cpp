@@ -78,10 +78,8 @@ Status bring_up(const std::string& socket, const ike::OverlayDefinition& def) {
     auto vici = ike::ViciClient::wait_connect(socket, 5s);
     if (!vici.ok()) return vici.error();
     for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), "");
-    for (const auto& [name, conn] : ike::connections_of(def.swanctl)) {
-        auto loaded = ike::load_conn(*vici, name, conn);
-        if (!loaded.ok()) return loaded.error().wrap("load connection '" + name + "'");
-    }
+    for (const auto& [name, conn] : ike::connections_of(def.swanctl))
+        PN_TRY(ike::load_conn(*vici, name, conn), "");
     for (const auto& [child, conn] : ike::children_of(def.swanctl))
         PN_TRY(ike::initiate(*vici, child, conn, 10s), "");
     return {};
@@ -220,6 +218,8 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     if (!pid.ok()) return pid.error().wrap(what);
     rec.ike_daemon = pid.value();
     PN_TRY(bring_up(conf.vici_socket, def), what);
+    // Root only, like its directory: whoever talks to it controls the space's overlay.
+    if (::chmod(conf.vici_socket.c_str(), 0600) != 0) return errno_error(what + ": restrict the VICI socket");
     return {};
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,16 @@ protected:
         auto gc = A().run({bin("pnet"), "gc"});
         EXPECT_EQ(gc.rc, 0) << gc.err;
         EXPECT_EQ(A().snapshot(), baseline_) << "host state leaked";
+        // A test that failed half-way may have left named spaces: destroy them now, so that
+        // their daemons (charon, fuse-overlayfs) do not outlive the test and disturb the next.
+        auto names = A().run({bin("pnet"), "list"});
+        std::istringstream lines(names.out);
+        std::string line;
+        std::getline(lines, line);  // the header
+        while (std::getline(lines, line)) {
+            std::string name = line.substr(0, line.find(' '));
+            if (!name.empty() && name.rfind("anon-", 0) != 0) (void)A().run({bin("pnet"), "destroy", name});
+        }
         topo_.reset();
     }
     Host& A() { return topo_->a; }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "lib/core/sys.hpp"
 #include "lib/ike/vici_client.hpp"
@@ -116,6 +117,18 @@ protected:
         (void)B().run({"ip", "addr", "del", "10.60.0.1/32", "dev", "lo"});
         SpaceTest::TearDown();
     }
+    // charon processes configured from this test's run directory (the gateway's is not).
+    int space_daemons() {
+        int n = 0;
+        auto procs = sys::list_dir("/proc");
+        if (!procs.ok()) return -1;
+        for (const auto& p : procs.value()) {
+            if (p[0] < '1' || p[0] > '9') continue;
+            auto env = sys::read_file("/proc/" + p + "/environ");
+            n += env.ok() && env->find("STRONGSWAN_CONF=" + A().rundir() + "/") != std::string::npos;
+        }
+        return n;
+    }
     RunResult mk_overlay(std::vector<std::string> args, int timeout_ms = 30000) {
         args.insert(args.begin(), {"env", "PERSONALNET_OVERLAYDIR=" + overlays_, bin("mkportspace"), "-q"});
         return A().run(args, timeout_ms);
@@ -167,9 +180,7 @@ TEST_F(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
         {"exec", "corpnet", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
     EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
     EXPECT_EQ(pnet({"destroy", "corpnet"}).rc, 0);
-    auto left = A().run({"pgrep", "-f", "-x", "charon"});
-    // Only the gateway's charon (in B) may remain.
-    EXPECT_EQ(std::count(left.out.begin(), left.out.end(), '\n'), 1) << left.out;
+    EXPECT_EQ(space_daemons(), 0) << "a charon of this test's spaces is left";
 }
 
 // Two spaces on the same host address, bound to two overlays through one gateway: each
@@ -177,6 +188,18 @@ TEST_F(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
 // gateway's inbound SPIs towards A carry each space's label.
 TEST_F(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
     ASSERT_TRUE(sys::write_atomic(overlays_ + "/home.conf", home_conf()).ok());
+    // On the wire at B: what arrives from A's address, by source port.
+    const std::string counters = R"(table inet pnwire {
+    counter ike { }
+    counter other { }
+    chain pre {
+        type filter hook prerouting priority -400;
+        iifname "eth0" ip saddr 10.9.0.1 udp sport { 500, 4500 } counter name "ike" return
+        iifname "eth0" ip saddr 10.9.0.1 counter name "other"
+    }
+}
+)";
+    ASSERT_EQ(B().run({"sh", "-c", "printf '%s' \"$0\" | nft -f -", counters}).rc, 0);
     ASSERT_EQ(mk_overlay({"--name", "c", "--overlay", "corp", "--file-space=none", "--", "true"}).rc, 0);
     ASSERT_EQ(mk_overlay({"--name", "h", "--overlay", "home", "--file-space=none", "--", "true"}).rc, 0);
     auto ping = [&](const std::string& space, const char* src, const char* dst) {
@@ -206,6 +229,16 @@ TEST_F(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
         std::snprintf(spi, sizeof spi, "%04x", ike_sa.children.front().spi_out >> 16);
         EXPECT_EQ(spi, labels[ike_sa.name]) << "the SPI the gateway sends to A carries the space's label";
     }
+    auto wire = B().run({"nft", "list", "table", "inet", "pnwire"}).out;
+    auto packets = [&](const std::string& name) {
+        auto at = wire.find("counter " + name + " {");
+        at = wire.find("packets ", at);
+        return at == std::string::npos ? -1 : std::stoi(wire.substr(at + 8));
+    };
+    // At least IKE_SA_INIT and IKE_AUTH of each space, and the ESP of the two pings.
+    EXPECT_GE(packets("ike"), 6) << "IKE and ESP of both spaces leave A from 10.9.0.1:500/4500\n" << wire;
+    EXPECT_EQ(packets("other"), 0) << "nothing from another port, nothing unencapsulated\n" << wire;
+    EXPECT_EQ(B().run({"nft", "delete", "table", "inet", "pnwire"}).rc, 0);
     EXPECT_EQ(pnet({"destroy", "c"}).rc, 0);
     EXPECT_EQ(pnet({"destroy", "h"}).rc, 0);
 }
@@ -262,6 +295,54 @@ TEST_F(OverlayTest, OverlayOnlySpaceLeaksNothingEvenWhileTheOverlayIsDown) {
     EXPECT_EQ(pnet({"destroy", "lp"}).rc, 0);
 }
 
+// Short lifetimes: the space's charon rekeys its IKE_SA and CHILD_SA every 2 s; traffic
+// keeps flowing, and every new SPI carries the label too.
+TEST_F(OverlayTest, RekeyingKeepsTrafficFlowingAndSpisInRange) {
+    std::string conf = kCorpConf;
+    // Hard limits well above the rekey interval, or an SA expires while being rekeyed.
+    conf.replace(
+        conf.find("        version = 2"), 19,
+        "        version = 2\n        rekey_time = 2s\n        over_time = 20s\n        rand_time = 0s");
+    conf.replace(
+        conf.find("                esp_proposals"), 16,
+        "                rekey_time = 2s\n                life_time = 20s\n                rand_time = 0s\n"
+        "                ");
+    ASSERT_TRUE(sys::write_atomic(overlays_ + "/rekey.conf", conf).ok());
+    auto made = mk_overlay({"--name", "rk", "--overlay", "rekey", "--file-space=none", "--", "true"});
+    ASSERT_EQ(made.rc, 0) << made.err;
+    auto spis = [&]() {
+        std::vector<std::string> out;  // "ike:<spi>" and "esp:<spi in>"
+        auto show = pnet({"show", "rk"}).out;
+        for (size_t at = show.find(" spi "); at != std::string::npos; at = show.find(" spi ", at + 1)) {
+            bool esp = show.compare(at, 8, " spi in ") == 0;
+            out.push_back((esp ? "esp:" : "ike:") + show.substr(at + (esp ? 8 : 5), esp ? 8 : 16));
+        }
+        return out;
+    };
+    auto label_at = pnet({"show", "rk", "--json"}).out;
+    std::string label = label_at.substr(label_at.find("\"label\":\"") + 9, 4);
+    auto before = spis();
+    ASSERT_FALSE(before.empty());
+    int lost = 0;
+    for (int i = 0; i < 12; ++i) {  // ~6 s: three rekeys of each kind
+        lost += pnet({"exec", "rk", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "-I", "10.61.0.2",
+                      "10.60.0.1"})
+                    .rc != 0;
+        std::this_thread::sleep_for(300ms);
+    }
+    EXPECT_LE(lost, 1) << "pings lost across rekeys; charon's log:\n"
+                       <<
+        [&] {
+            auto log = sys::read_file(A().rundir() + "/charon/" + label + "/charon.log");
+            return log.ok() ? log.value().substr(log->size() > 6000 ? log->size() - 6000 : 0) : "";
+        }();
+    auto after = spis();
+    ASSERT_FALSE(after.empty());
+    EXPECT_NE(after, before) << "no rekey happened";
+    for (const auto& s : after) EXPECT_EQ(s.substr(4, 4), label) << s << " is outside the label's range";
+    EXPECT_EQ(pnet({"destroy", "rk"}).rc, 0);
+}
+
 // The space's charon dies (SIGKILL): its keeper starts a new one and brings the overlay
 // up again by itself, within a few seconds (stated: 10 s at most).
 TEST_F(OverlayTest, KilledCharonComesBackWithTheOverlay) {
@@ -314,6 +395,22 @@ TEST_F(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
     EXPECT_EQ(r.rc, 2);
     EXPECT_TRUE(contains(r.err, "writable by others")) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    ASSERT_EQ(::chmod((overlays_ + "/corp.conf").c_str(), 0664), 0);
+    r = mk_overlay({"--overlay", "corp", "--", "true"});
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(contains(r.err, "writable by group")) << r.err;
+    ASSERT_TRUE(
+        sys::write_atomic(overlays_ + "/broken.conf", "connections {\n  corp {\n    remote_addrs 10.9.0.2\n")
+            .ok());
+    r = mk_overlay({"--overlay", "broken", "--", "true"});
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(contains(r.err, overlays_ + "/broken.conf:3: expected '=' or '{' after 'remote_addrs'"))
+        << r.err;
+    for (const char* bad : {"../corp", "", "a/b"}) {
+        r = mk_overlay({"--overlay", bad, "--", "true"});
+        EXPECT_EQ(r.rc, 2) << bad;
+        EXPECT_TRUE(contains(r.err, "bad overlay name")) << r.err;
+    }
     EXPECT_EQ(A().snapshot(), baseline_);
 }
 
