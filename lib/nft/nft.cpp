@@ -249,19 +249,10 @@ public:
     Rule& eq(const T& value) {
         return cmp(NFT_CMP_EQ, bytes_of(value));
     }
-    // reg1 &= mask, on a 32-bit value
-    Rule& mask(uint32_t mask) {
-        const uint32_t zero = 0;
-        ExprPtr e = expr("bitwise", {{NFTNL_EXPR_BITWISE_SREG, NFT_REG_1},
-                                     {NFTNL_EXPR_BITWISE_DREG, NFT_REG_1},
-                                     {NFTNL_EXPR_BITWISE_LEN, sizeof mask}});
-        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
-        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
-        return add(std::move(e));
-    }
-    // reg1 &= mask, on an 8-bit value
-    Rule& mask8(uint8_t mask) {
-        const uint8_t zero = 0;
+    // reg1 &= mask, on a value of mask's width
+    template <typename T>
+    Rule& mask(T mask) {
+        const T zero = 0;
         ExprPtr e = expr("bitwise", {{NFTNL_EXPR_BITWISE_SREG, NFT_REG_1},
                                      {NFTNL_EXPR_BITWISE_DREG, NFT_REG_1},
                                      {NFTNL_EXPR_BITWISE_LEN, sizeof mask}});
@@ -554,7 +545,7 @@ void add_dispatch_rules(Batch& b, const ParentSets& sets) {
             "udp dport 4500 @th,64,32 == 0" + f,
             [&](Rule& r) {
                 udp_dport(r, 4500);
-                r.payload(kTh, 8, 4).eq(zero).payload(kTh, 31, 1).mask8(kIkeInitiator).eq(flag);
+                r.payload(kTh, 8, 4).eq(zero).payload(kTh, 31, 1).mask(kIkeInitiator).eq(flag);
             },
             initiator ? 20 : 12);
         f = initiator ? " @th,216,8 & 0x08 == 0x08" : " @th,216,8 & 0x08 == 0";
@@ -562,7 +553,7 @@ void add_dispatch_rules(Batch& b, const ParentSets& sets) {
             "udp dport 500" + f,
             [&](Rule& r) {
                 udp_dport(r, 500);
-                r.payload(kTh, 27, 1).mask8(kIkeInitiator).eq(flag);
+                r.payload(kTh, 27, 1).mask(kIkeInitiator).eq(flag);
             },
             initiator ? 16 : 8);
     }
