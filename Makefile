@@ -27,7 +27,7 @@ LIB_LINK   := $(BUILD)/lib/libpersonalnet.so
 
 TOOLS      := mkportspace pnet
 TOOL_BINS  := $(TOOLS:%=$(BUILD)/bin/%)
-HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim
+HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) tests/gtest_main.cpp
@@ -84,6 +84,10 @@ $(BUILD)/bin/pnsim: $(BUILD)/obj/tests/sim/pnsim.o $(BUILD)/obj/tests/sim/simhos
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bin/pnovl: $(BUILD)/obj/bench/pnovl.o $(BUILD)/obj/tests/unit/charon_daemon.o $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
 # Tests link the library objects statically so they can reach internal APIs.
 $(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -106,6 +110,7 @@ bench: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) bench/run-bench
 	@BUILD=$(BUILD) bench/fs-bench
+	@BUILD=$(BUILD) bench/overlay-bench
 
 demo: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
