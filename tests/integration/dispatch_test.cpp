@@ -18,15 +18,16 @@ protected:
         auto at = r.out.find("\"label\":\"");
         return at == std::string::npos ? "" : r.out.substr(at + 9, 4);
     }
-    Proc serve_in(const std::string& space, int port, const std::string& reply) {
-        Proc p = A().spawn({bin("pnet"), "exec", space, "--", bin("pnprobe"), "serve", "udp", "0.0.0.0",
+    Proc serve_in(const std::string& space, int port, const std::string& reply,
+                  const std::string& on = "0.0.0.0") {
+        Proc p = A().spawn({bin("pnet"), "exec", space, "--", bin("pnprobe"), "serve", "udp", on,
                             std::to_string(port), "--reply", reply});
         EXPECT_EQ(p.read_line(), "listening") << "server in " << space;
         return p;
     }
     // A datagram from B's port `port` to A's address, answered by whoever got it.
-    std::string send_from_b(int port, const std::string& hex) {
-        auto r = B().run({bin("pnprobe"), "connect", "udp", "10.9.0.1", std::to_string(port), "--bind-port",
+    std::string send_from_b(int port, const std::string& hex, const std::string& to = "10.9.0.1") {
+        auto r = B().run({bin("pnprobe"), "connect", "udp", to, std::to_string(port), "--bind-port",
                           std::to_string(port), "--timeout-ms", "2000", "--payload", hex});
         if (r.rc != 0) return "<" + r.err + ">";
         return r.out.substr(0, r.out.find('\n'));
@@ -77,6 +78,23 @@ TEST_F(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
     for (Proc* p : {&host500, &host4500, &corp500, &corp4500, &home4500}) p->wait();
     EXPECT_EQ(pnet({"destroy", "corp"}).rc, 0);
     EXPECT_EQ(pnet({"destroy", "home"}).rc, 0);
+}
+
+// The same over IPv6: the space carries the host's IPv6 address too.
+TEST_F(DispatchTest, Ipv6IkeAndEspAreDispatchedLikeIpv4) {
+    ASSERT_EQ(mk({"--name", "six", "--file-space=none", "--", "true"}).rc, 0);
+    std::string six = label_of("six");
+    ASSERT_EQ(six.size(), 4u);
+    Proc host = A().serve("udp", "::", 4500, "host");
+    Proc in = serve_in("six", 4500, "six", "::");
+    EXPECT_EQ(send_from_b(4500, esp_in_udp(six), "fd00:9::1"), "six peer=fd00:9::2:4500");
+    EXPECT_EQ(send_from_b(4500, "00000000" + ike("0001", six, true), "fd00:9::1"), "six peer=fd00:9::2:4500");
+    EXPECT_EQ(send_from_b(4500, esp_in_udp("0001"), "fd00:9::1"), "host peer=fd00:9::2:4500");
+    host.kill();
+    in.kill();
+    host.wait();
+    in.wait();
+    EXPECT_EQ(pnet({"destroy", "six"}).rc, 0);
 }
 
 // A space nested two deep is reached by its label through both levels.
