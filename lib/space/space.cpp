@@ -631,6 +631,10 @@ Status collect_garbage(bool full, const std::string& rundir) {
                                 : space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon});
         if (!alive) PN_TRY(destroy_state(reg.value(), rec.value()), "collect space '" + rec->name + "'");
     }
+    // An invocation killed between removing the last record and releasing the run
+    // directory's mounts leaves them to us.
+    if (reg->labels().empty() && reg->locked_labels().empty())
+        PN_TRY(space::release_run_mounts(reg.value()), "release the run directory's mounts");
     return {};
 }
 
