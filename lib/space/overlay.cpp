@@ -217,6 +217,8 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     auto pid = spawn_keeper(dir, def, netns, mntns);
     if (!pid.ok()) return pid.error().wrap(what);
     rec.ike_daemon = pid.value();
+    // Recorded at once: a creator killed from here on leaves gc a daemon to stop.
+    PN_TRY(reg.save(rec), what);
     PN_TRY(bring_up(conf.vici_socket, def), what);
     // Root only, like its directory: whoever talks to it controls the space's overlay.
     if (::chmod(conf.vici_socket.c_str(), 0600) != 0) return errno_error(what + ": restrict the VICI socket");

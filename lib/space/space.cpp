@@ -365,8 +365,12 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         auto fs_parent = space::caller_file_space(st->reg);
         auto prepared = space::prepare_file_space(st->reg, rec, fs_parent ? &*fs_parent : nullptr, seed);
         if (!prepared.ok()) return fail(prepared.error());
+        // Saved before the union is assembled: a creator killed meanwhile leaves gc the
+        // layers (and a fuse-overlayfs staging mount) to remove.
+        if (auto saved = st->reg.save(rec); !saved.ok()) return fail(saved.error());
         auto mnt = space::build_file_space(st->reg, rec, st->netns.get());
         if (!mnt.ok()) return fail(mnt.error());
+        if (auto saved = st->reg.save(rec); !saved.ok()) return fail(saved.error());
         st->mntns = std::move(mnt).value();
         timer.lap("file-space");
     }
