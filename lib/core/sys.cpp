@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -180,6 +181,13 @@ Status remove_tree(const std::string& path) {
     if (::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT)
         return errno_error("remove " + path);
     return {};
+}
+
+UniqueFd pidfd_of(pid_t pid) { return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); }
+
+bool wait_exit(int pidfd, int timeout_ms) {
+    struct pollfd p = {pidfd, POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms) > 0;
 }
 
 bool is_mountpoint(const std::string& path) {

@@ -41,6 +41,12 @@ Result<UniqueFd> open_current_netns();
 Result<ino_t> inode_of_fd(int fd);
 Status enter_netns(int fd);
 
+// A pidfd on pid (invalid if it is gone): signals and waits then reach that process even
+// if the pid is reused meanwhile.
+UniqueFd pidfd_of(pid_t pid);
+// Waits up to timeout_ms for the process behind pidfd to exit; true if it did.
+bool wait_exit(int pidfd, int timeout_ms);
+
 // True if the process exists (kill(pid, 0) semantics; EPERM counts as alive).
 bool pid_alive(pid_t pid);
 

@@ -1,7 +1,6 @@
 #include "lib/fs/overlay_root.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -229,12 +228,11 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
     pid_t daemon = -1;
     if (::read(report_rd.get(), &daemon, sizeof daemon) != sizeof daemon || daemon <= 0)
         return make_error(EIO, "fuse-overlayfs: could not start it");
-    UniqueFd watch(static_cast<int>(::syscall(SYS_pidfd_open, daemon, 0)));
+    UniqueFd watch = sys::pidfd_of(daemon);
     if (!watch.valid()) return errno_error("fuse-overlayfs: watch its process");
     for (int waited = 0; waited < 5000; ++waited) {
         if (sys::is_mountpoint(staging)) return daemon;
-        struct pollfd p = {watch.get(), POLLIN, 0};
-        if (::poll(&p, 1, 1) > 0) break;  // it exited
+        if (sys::wait_exit(watch.get(), 1)) break;  // it exited
     }
     ::kill(daemon, SIGKILL);
     std::string why;

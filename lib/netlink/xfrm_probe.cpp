@@ -20,6 +20,8 @@ namespace personalnet::netlink {
 
 namespace {
 
+Result<bool> probe_once();
+
 // An algorithm attribute (struct xfrm_algo followed by its key).
 void put_algo(nlmsghdr* nlh, uint16_t type, const char* name, size_t key_bytes) {
     std::vector<char> buf(sizeof(xfrm_algo) + key_bytes, 0);
@@ -67,6 +69,14 @@ Result<bool> probe_here() {
 }  // namespace
 
 Result<bool> kernel_has_esp() {
+    // The kernel does not grow or lose ESP while we run: probe once per process.
+    static const Result<bool> cached = probe_once();
+    return cached;
+}
+
+namespace {
+
+Result<bool> probe_once() {
     Result<bool> out = make_error(EIO, "XFRM probe did not run");
     // unshare() in a thread of our own: only that thread changes namespace, and the
     // namespace dies with it.
@@ -79,5 +89,7 @@ Result<bool> kernel_has_esp() {
     }).join();
     return out;
 }
+
+}  // namespace
 
 }  // namespace personalnet::netlink

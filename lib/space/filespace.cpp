@@ -3,13 +3,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +42,13 @@ Status ensure_store(const registry::Registry& reg) {
     auto dir = sys::make_trusted_dirs(default_statedir(), 0755);
     if (!dir.ok()) return dir.error().wrap("layer store");
     PN_TRY(fs::mount_store(spec), "layer store");
+    return {};
+}
+
+// Where layers live: the run directory's mounts, then the store on them.
+Status ensure_layer_mounts(const registry::Registry& reg) {
+    PN_TRY(ensure_run_mounts(reg), "");
+    PN_TRY(ensure_store(reg), "");
     return {};
 }
 
@@ -215,7 +220,7 @@ std::string decode_key(const std::string& key) {
 // stopped with the space (and checked by its command line, as pids are reused).
 void stop_daemon(const registry::Record& rec) {
     if (rec.fs_daemon <= 0 || rec.fs_layers.empty()) return;
-    UniqueFd watch(static_cast<int>(::syscall(SYS_pidfd_open, rec.fs_daemon, 0)));
+    UniqueFd watch = sys::pidfd_of(rec.fs_daemon);
     if (!watch.valid()) return;  // gone
     auto cmd = sys::read_file("/proc/" + std::to_string(rec.fs_daemon) + "/cmdline");
     if (!cmd.ok()) return;
@@ -228,8 +233,7 @@ void stop_daemon(const registry::Record& rec) {
         // takes it over a second to wind down its threads.
         if (::kill(rec.fs_daemon, SIGKILL) != 0) return;
     }
-    struct pollfd p = {watch.get(), POLLIN, 0};
-    (void)::poll(&p, 1, 2000);
+    (void)sys::wait_exit(watch.get(), 2000);
 }
 
 }  // namespace
@@ -261,8 +265,7 @@ std::optional<registry::Record> caller_file_space(const registry::Registry& reg)
 
 Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
                           const registry::Record* parent, const FileSpaceSeed& seed) {
-    PN_TRY(ensure_run_mounts(reg), "file space");
-    PN_TRY(ensure_store(reg), "file space");
+    PN_TRY(ensure_layer_mounts(reg), "file space");
     bool fuse = seed.backend == FsBackend::fuse || (seed.backend == FsBackend::automatic && ::geteuid() != 0);
     rec.fs_backend = fuse ? "fuse" : "kernel";
     std::string dir = layer_dir(reg, rec);
@@ -337,8 +340,7 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
 
 Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record& rec, int netns) {
     if (auto live = find_live_ns(rec)) return std::move(*live);
-    PN_TRY(ensure_run_mounts(reg), "file space");
-    PN_TRY(ensure_store(reg), "file space");
+    PN_TRY(ensure_layer_mounts(reg), "file space");
     return build_file_space(reg, rec, netns);
 }
 
@@ -351,8 +353,7 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
         return {};
     }
     if (rec.named) {  // its changes are stored: the store must be there to remove them
-        PN_TRY(ensure_run_mounts(reg), "release file space");
-        PN_TRY(ensure_store(reg), "release file space");
+        PN_TRY(ensure_layer_mounts(reg), "release file space");
     }
     if (::access(dir.c_str(), F_OK) != 0) return {};
     (void)::umount2((dir + "/root").c_str(), MNT_DETACH);  // a creator killed mid-way
@@ -363,8 +364,7 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
 Status remove_stored_file_space(const registry::Registry& reg, const std::string& name) {
     if (::access((default_statedir() + "/layers.ext4").c_str(), F_OK) != 0)
         return make_error(ENOENT, "no such space");
-    PN_TRY(ensure_run_mounts(reg), "stored file space");
-    PN_TRY(ensure_store(reg), "stored file space");
+    PN_TRY(ensure_layer_mounts(reg), "stored file space");
     std::string dir = reg.path("fs/named/" + name);
     if (::access(dir.c_str(), F_OK) != 0) return make_error(ENOENT, "no such space");
     PN_TRY(sys::remove_tree(dir), "remove the stored file space of '" + name + "'");

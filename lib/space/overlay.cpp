@@ -1,13 +1,11 @@
 #include "lib/space/overlay.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,13 +226,11 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
 Status stop_overlay(const registry::Registry& reg, const registry::Record& rec) {
     if (rec.overlay.empty()) return {};
     if (is_space_process(rec.ike_daemon, rec.netns)) {
-        UniqueFd watch(static_cast<int>(::syscall(SYS_pidfd_open, rec.ike_daemon, 0)));
-        if (watch.valid() && ::kill(rec.ike_daemon, SIGTERM) == 0) {  // the keeper stops charon
-            struct pollfd p = {watch.get(), POLLIN, 0};
-            if (::poll(&p, 1, 5000) == 0) {
-                ::kill(rec.ike_daemon, SIGKILL);
-                (void)::poll(&p, 1, 1000);
-            }
+        UniqueFd watch = sys::pidfd_of(rec.ike_daemon);
+        if (watch.valid() && ::kill(rec.ike_daemon, SIGTERM) == 0 &&  // the keeper stops charon
+            !sys::wait_exit(watch.get(), 5000)) {
+            ::kill(rec.ike_daemon, SIGKILL);
+            (void)sys::wait_exit(watch.get(), 1000);
         }
     }
     PN_TRY(sys::remove_tree(charon_dir(reg, rec)), "remove the overlay daemon's files");
