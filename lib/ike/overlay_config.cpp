@@ -8,6 +8,7 @@
 
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
+#include "personalnet/ip.hpp"
 
 namespace personalnet::ike {
 
@@ -24,6 +25,12 @@ Status check_overlay_name(const std::string& name) {
 
 Error bad_content(const std::string& where, const std::string& why) {
     return make_error(EINVAL, where + ": " + why);
+}
+
+// An address, bare or as a host prefix (/32, /128): what a space puts on its lo.
+bool is_host_address(const std::string& v) {
+    auto p = IpPrefix::parse(v, true);
+    return p && p->len == static_cast<int>(p->addr.size() * 8);
 }
 
 std::vector<std::string> split_list(const std::string& v) {
@@ -72,6 +79,10 @@ Result<OverlayDefinition> load_overlay(const std::string& name, const std::strin
                     def.addresses = split_list(value);
                 else
                     return bad_content(where, "unknown setting personalnet." + key);
+                for (const auto& v : key == "dns" ? def.dns : def.addresses)
+                    if (!is_host_address(v))
+                        return bad_content(where,
+                                           "personalnet." + key + ": '" + v + "' is not an IP address");
             }
         } else if (section.name != "connections" && section.name != "secrets") {
             return bad_content(

@@ -23,7 +23,7 @@ namespace personalnet::ike {
 struct OverlayDefinition {
     std::string name;
     std::string path;
-    Settings swanctl;              // connections and secrets, as written
+    Settings swanctl;                    // connections and secrets, as written
     std::vector<std::string> dns;        // from personalnet { dns = ... }
     std::vector<std::string> addresses;  // from personalnet { addresses = ... }
 };

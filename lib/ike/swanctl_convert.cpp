@@ -81,6 +81,26 @@ std::vector<IpAddr> gateways_of(const Settings& swanctl) {
     return out;
 }
 
+std::vector<IpPrefix> remote_networks_of(const Settings& swanctl) {
+    std::vector<IpPrefix> out;
+    const Settings* conns = swanctl.section("connections");
+    if (conns == nullptr) return out;
+    for (const auto& c : conns->sections) {
+        const Settings* children = c.body.section("children");
+        if (children == nullptr) continue;
+        for (const auto& child : children->sections) {
+            const std::string* ts = child.body.find("remote_ts");
+            if (ts == nullptr) continue;
+            for (auto item : split_commas(*ts)) {
+                item = item.substr(0, item.find('['));
+                auto p = IpPrefix::parse(item, false);
+                if (p && std::find(out.begin(), out.end(), *p) == out.end()) out.push_back(*p);
+            }
+        }
+    }
+    return out;
+}
+
 std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl) {
     std::vector<std::pair<std::string, std::string>> out;
     if (const Settings* conns = swanctl.section("connections"))

@@ -26,6 +26,11 @@ Result<std::vector<SharedSecret>> secrets_of(const Settings& swanctl);
 // space needs a route to); names and ranges are left out.
 std::vector<IpAddr> gateways_of(const Settings& swanctl);
 
+// The networks behind the overlay: every CHILD_SA's remote_ts that is a subnet or an
+// address, without its [protocol/port] part; "dynamic" (the gateway itself) and ranges
+// are left out. A space's children inherit routes to these through the space.
+std::vector<IpPrefix> remote_networks_of(const Settings& swanctl);
+
 // Every CHILD_SA as (child, connection), to initiate.
 std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl);
 

@@ -10,6 +10,7 @@
 
 #include "lib/core/sys.hpp"
 #include "lib/ike/settings.hpp"
+#include "lib/ike/swanctl_convert.hpp"
 #include "tests/unit/kernel_helpers.hpp"
 
 namespace pn_unit {
@@ -69,6 +70,28 @@ TEST(SettingsSyntax, MalformedTextIsRefusedWithItsLine) {
     std::string deep;
     for (int i = 0; i < 40; ++i) deep += "a {";
     EXPECT_FALSE(ike::parse_settings(deep, "x.conf").ok()) << "nesting is bounded";
+}
+
+TEST(SwanctlConvert, GatewaysAndRemoteNetworksAreTheLiteralOnes) {
+    auto s = ike::parse_settings(R"(connections {
+    a {
+        remote_addrs = 192.0.2.1, gw.example.net, 2001:db8::1
+        children {
+            x { remote_ts = 10.50.0.0/16, 10.51.0.7[tcp/22], dynamic, 10.52.0.1-10.52.0.9 }
+            y { remote_ts = 2001:db8:5::/48, 10.50.0.0/16 }
+            z { local_ts = 10.1.0.0/24 }
+        }
+    }
+    b { remote_addrs = %any }
+})",
+                                 "x.conf");
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    std::vector<std::string> gws, nets;
+    for (const auto& g : ike::gateways_of(*s)) gws.push_back(g.str());
+    for (const auto& n : ike::remote_networks_of(*s)) nets.push_back(n.str());
+    EXPECT_EQ(gws, (std::vector<std::string>{"192.0.2.1", "2001:db8::1"}));
+    EXPECT_EQ(nets, (std::vector<std::string>{"10.50.0.0/16", "10.51.0.7/32", "2001:db8:5::/48"}))
+        << "ports dropped, dynamic and ranges left out, duplicates once";
 }
 
 class OverlayDefinitionTest : public ::testing::Test {
@@ -139,6 +162,14 @@ TEST_F(OverlayDefinitionTest, UntrustedOrBadDefinitionsAreRefused) {
     r = ike::load_overlay("typo", dir_);
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message().find("personalnet.dsn"), std::string::npos);
+    for (const char* bad : {"dns = 10.50.0.300", "addresses = 10.61.0.2/24", "addresses = corp.example"}) {
+        put("badvalue", std::string("connections { c { } }\npersonalnet { ") + bad + " }\n");
+        r = ike::load_overlay("badvalue", dir_);
+        ASSERT_FALSE(r.ok()) << bad;
+        std::string value = std::string(bad).substr(std::string(bad).find("= ") + 2);
+        EXPECT_NE(r.error().message().find("'" + value + "' is not an IP address"), std::string::npos)
+            << r.error().message();
+    }
 }
 
 }  // namespace
