@@ -492,6 +492,10 @@ Request rule_request(uint16_t type, uint16_t flags, const Rule& r) {
     frh->action = r.goto_priority ? FR_ACT_GOTO : FR_ACT_TO_TBL;
     if (!r.goto_priority) frh->table = r.table < 256 ? static_cast<uint8_t>(r.table) : 0;
     if (r.invert) frh->flags |= FIB_RULE_INVERT;
+    if (r.src) {
+        frh->src_len = static_cast<uint8_t>(r.src->len);
+        req.put_addr(FRA_SRC, r.src->addr);
+    }
     // Always explicit, so that pref 0 (the kernel's local-table rule) can be named.
     req.put_u32(FRA_PRIORITY, r.priority);
     if (r.protocol != 0) req.put(FRA_PROTOCOL, &r.protocol, sizeof r.protocol);
@@ -509,6 +513,7 @@ Request rule_request(uint16_t type, uint16_t flags, const Rule& r) {
 std::string rule_name(const Rule& r) {
     std::string s = "rule pref " + std::to_string(r.priority);
     if (r.fwmark) s += " fwmark " + std::to_string(*r.fwmark);
+    if (r.src) s += " from " + r.src->str();
     s += r.goto_priority ? " goto " + std::to_string(*r.goto_priority) : " table " + std::to_string(r.table);
     return s;
 }
@@ -541,6 +546,8 @@ Result<std::vector<Rule>> list_rules(Socket& s, int family) {
         r.fwmark = attr_u32(at[FRA_FWMARK]);
         r.fwmask = attr_u32(at[FRA_FWMASK]).value_or(0xffffffff);
         r.invert = (frh->flags & FIB_RULE_INVERT) != 0;
+        if (at[FRA_SRC] != nullptr)
+            if (auto a = attr_addr(at[FRA_SRC], frh->family)) r.src = IpPrefix{*a, frh->src_len};
         if (frh->action == FR_ACT_GOTO) r.goto_priority = attr_u32(at[FRA_GOTO]);
         if (at[FRA_PROTOCOL] != nullptr) r.protocol = mnl_attr_get_u8(at[FRA_PROTOCOL]);
         out.push_back(r);

@@ -78,6 +78,7 @@ struct Rule {
     uint32_t table = 0;  // FRA_TABLE when action is "to table"
     std::optional<uint32_t> fwmark;
     uint32_t fwmask = 0xffffffff;
+    std::optional<IpPrefix> src;            // "from PREFIX" (FRA_SRC); from all when unset
     bool invert = false;                    // FIB_RULE_INVERT ("not")
     std::optional<uint32_t> goto_priority;  // FR_ACT_GOTO target instead of a table lookup
     // FRA_PROTOCOL (RTPROT_*). The kernel treats rules that differ only in it as distinct

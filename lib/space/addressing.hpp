@@ -19,11 +19,13 @@ namespace personalnet::space {
 inline constexpr int kMaxDepth = 32;
 inline constexpr uint32_t kMarkTag = 0x50000000;
 inline constexpr uint32_t kMarkTagMask = 0xff000000;
-inline constexpr uint32_t kRulePrefGate = 9;        // unmarked packets skip the per-child rules
-inline constexpr uint32_t kRulePrefChild = 10;      // fwmark 0x5000LLLL lookup 0x5000LLLL
-inline constexpr uint32_t kRulePrefLocal = 100;     // where the local-table rule moves to
-inline constexpr uint32_t kInheritedMetric = 4096;  // user routes (metric 0/1024) win
-inline constexpr uint8_t kRouteProto = 200;         // marks routes personalnet installed
+inline constexpr uint32_t kRulePrefGate = 9;                // unmarked packets skip the per-child rules
+inline constexpr uint32_t kRulePrefChild = 10;              // fwmark 0x5000LLLL lookup 0x5000LLLL
+inline constexpr uint32_t kRulePrefLocal = 100;             // where the local-table rule moves to
+inline constexpr uint32_t kRulePrefServiceReply = 101;      // from the service address: kServiceReplyTable
+inline constexpr uint32_t kServiceReplyTable = 0x50000000;  // label 0 is reserved: no child's table
+inline constexpr uint32_t kInheritedMetric = 4096;          // user routes (metric 0/1024) win
+inline constexpr uint8_t kRouteProto = 200;                 // marks routes personalnet installed
 inline constexpr const char* kUplinkName = "up0";
 inline constexpr int kLoopbackIndex = 1;  // lo is the first device of every namespace
 

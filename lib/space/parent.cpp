@@ -78,6 +78,32 @@ std::array<ServiceAddress, 2> service_addresses(int child_depth) {
             ServiceAddress{IpPrefix{service6(child_depth), 128}, RT_SCOPE_UNIVERSE}};
 }
 
+// Replies of the parent's listeners to connections its children handed over (inherited
+// services) come from the service address. Their route is chosen by the conntrack mark
+// (the output chain), but only after a first route lookup has succeeded, and for a
+// client the parent has no route to (a peer on a child's overlay, or an address only a
+// child carries) it would fail: a SYN-ACK is dropped before any hook sees it. So that
+// lookup goes to a table whose default route always succeeds. A packet from the service
+// address without a child's conntrack mark (none is ever sent) would loop back on lo.
+netlink::Rule service_reply_rule(int family, int child_depth) {
+    netlink::Rule r;
+    r.family = family;
+    r.priority = kRulePrefServiceReply;
+    r.src = service_addresses(child_depth)[family == AF_INET ? 0 : 1].prefix;
+    r.table = kServiceReplyTable;
+    return r;
+}
+netlink::Route service_reply_route(int family) {
+    netlink::Route r;
+    r.family = family;
+    r.dst.addr.family = family;
+    r.oif = kLoopbackIndex;
+    r.table = kServiceReplyTable;
+    r.scope = RT_SCOPE_LINK;
+    r.protocol = kRouteProto;
+    return r;
+}
+
 // One-time setup of a namespace that becomes a parent. Every step tolerates
 // "already done" so that a setup interrupted by SIGKILL is completed next time.
 Status parent_setup(const ParentRef& p, int parent_ns_fd) {
@@ -107,6 +133,10 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
         if (!tolerated(st, ENOENT)) return st.error().wrap("move local rule");
         st = netlink::add_rule(*s, gate_rule(fam));
         if (!tolerated(st, EEXIST)) return st.error().wrap("add gate rule");
+        st = netlink::add_route(*s, service_reply_route(fam));
+        if (!tolerated(st, EEXIST)) return st.error().wrap("add service reply route");
+        st = netlink::add_rule(*s, service_reply_rule(fam, p.child_depth));
+        if (!tolerated(st, EEXIST)) return st.error().wrap("add service reply rule");
     }
     for (const auto& [prefix, scope] : service_addresses(p.child_depth)) {
         auto st = netlink::add_address(*s, kLoopbackIndex, prefix, scope, true, false);
@@ -125,6 +155,10 @@ Status parent_teardown(const ParentRef& p) {
     for (int fam : kFamilies) {
         auto st = netlink::delete_rule(*s, gate_rule(fam));
         if (!tolerated(st, ENOENT)) return st.error().wrap("remove gate rule");
+        st = netlink::delete_rule(*s, service_reply_rule(fam, p.child_depth));
+        if (!tolerated(st, ENOENT)) return st.error().wrap("remove service reply rule");
+        st = netlink::delete_route(*s, service_reply_route(fam));
+        if (!tolerated(st, ESRCH)) return st.error().wrap("remove service reply route");
         st = netlink::add_rule(*s, local_rule(fam, 0));
         if (!tolerated(st, EEXIST)) return st.error().wrap("restore local rule");
         st = netlink::delete_rule(*s, local_rule(fam, kRulePrefLocal));
