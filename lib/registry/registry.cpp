@@ -74,7 +74,9 @@ std::string Record::serialize() const {
       << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
       << "\nmntns_id=" << mntns_id << "\nfs_backend=" << fs_backend << "\nfs_daemon=" << fs_daemon
       << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp
-      << "\noverlay=" << overlay << "\ndatapath=" << datapath << "\nike_daemon=" << ike_daemon << "\n";
+      << "\noverlay=" << overlay << "\ndatapath=" << datapath << "\nike_daemon=" << ike_daemon
+      << "\noverlay_addresses=" << join(overlay_addresses, ',')
+      << "\noverlay_networks=" << join(overlay_networks, ',') << "\n";
     return o.str();
 }
 
@@ -134,6 +136,10 @@ Result<Record> Record::parse(const std::string& text) {
             r.hidden_services = split(v, ',');
         else if (k == "addresses")
             r.addresses = split(v, ',');
+        else if (k == "overlay_addresses")
+            r.overlay_addresses = split(v, ',');
+        else if (k == "overlay_networks")
+            r.overlay_networks = split(v, ',');
         else if (k == "host_ifindex")
             ok = parse_number(v, r.host_ifindex);
         else if (k == "file_space")

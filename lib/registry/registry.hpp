@@ -47,17 +47,19 @@ struct Record {
     std::vector<std::string> hidden_services;
     std::vector<std::string> addresses;  // the parent's addresses carried by the uplink
     int host_ifindex = 0;
-    bool file_space = false;             // has a mount namespace with an overlay root
-    std::string fs_backend;              // "kernel" (overlayfs) or "fuse" (fuse-overlayfs)
-    std::vector<std::string> fs_layers;  // its layer directory, then its ancestors', nearest first
-    uint64_t mntns = 0;                  // inode of its mount namespace (while it lives)
-    uint64_t mntns_id = 0;               // the kernel's unique id of it (0: kernel too old)
-    pid_t fs_daemon = 0;                 // its fuse-overlayfs process (fuse backend)
-    std::vector<std::string> fs_shared;  // host directories bound live into it
-    bool fs_private_tmp = false;         // its own empty /tmp
-    std::string overlay;                 // the overlay network it is bound to ("" none)
-    std::string datapath;                // "kernel" (XFRM) or "libipsec"
-    pid_t ike_daemon = 0;                // its charon
+    bool file_space = false;                     // has a mount namespace with an overlay root
+    std::string fs_backend;                      // "kernel" (overlayfs) or "fuse" (fuse-overlayfs)
+    std::vector<std::string> fs_layers;          // its layer directory, then its ancestors', nearest first
+    uint64_t mntns = 0;                          // inode of its mount namespace (while it lives)
+    uint64_t mntns_id = 0;                       // the kernel's unique id of it (0: kernel too old)
+    pid_t fs_daemon = 0;                         // its fuse-overlayfs process (fuse backend)
+    std::vector<std::string> fs_shared;          // host directories bound live into it
+    bool fs_private_tmp = false;                 // its own empty /tmp
+    std::string overlay;                         // the overlay network it is bound to ("" none)
+    std::string datapath;                        // "kernel" (XFRM) or "libipsec"
+    pid_t ike_daemon = 0;                        // its charon
+    std::vector<std::string> overlay_addresses;  // its own addresses in the overlay (on its lo)
+    std::vector<std::string> overlay_networks;   // the networks behind the overlay (remote_ts)
 
     std::string serialize() const;
     static Result<Record> parse(const std::string& text);

@@ -23,9 +23,45 @@ std::optional<IpAddr> first_of(const std::vector<IpAddr>& addrs, int family) {
     return std::nullopt;
 }
 
+bool is_hidden(const SpaceSpec& spec, const IpPrefix& dst) {
+    return std::find(spec.hidden_routes.begin(), spec.hidden_routes.end(), dst) != spec.hidden_routes.end();
+}
+
+// One route per prefix: the first one offered.
+void add_route(Inheritance& inh, const netlink::Route& r) {
+    if (std::none_of(inh.routes.begin(), inh.routes.end(), [&](const auto& o) { return o.dst == r.dst; }))
+        inh.routes.push_back(r);
+}
+
+// The parent's overlay, inherited: its addresses are carried like the host's, and its
+// networks are reached through it from the overlay address.
+void inherit_overlay(const registry::Record& parent, const SpaceSpec& spec, Inheritance& inh) {
+    std::vector<IpAddr> sources;
+    for (const auto& a : parent.overlay_addresses)
+        if (auto p = IpPrefix::parse(a, false)) {
+            sources.push_back(p->addr);
+            if (std::find(inh.host_addrs.begin(), inh.host_addrs.end(), p->addr) == inh.host_addrs.end())
+                inh.host_addrs.push_back(p->addr);
+        }
+    if (!spec.inherit_routes) return;
+    for (const auto& n : parent.overlay_networks) {
+        auto dst = IpPrefix::parse(n, false);
+        if (!dst || is_hidden(spec, *dst)) continue;
+        auto src = first_of(sources, dst->addr.family);
+        if (!src) continue;  // the overlay gives no address of this family to send from
+        netlink::Route r;
+        r.family = dst->addr.family;
+        r.dst = *dst;
+        r.prefsrc = src;
+        r.metric = kInheritedMetric - 1;  // wins over a main-table route to the same prefix
+        add_route(inh, r);                // offered first: the main table's route to the prefix is left out
+    }
+}
+
 }  // namespace
 
-Result<Inheritance> gather_inheritance(netlink::Socket& s, const SpaceSpec& spec) {
+Result<Inheritance> gather_inheritance(netlink::Socket& s, const SpaceSpec& spec,
+                                       const registry::Record* parent) {
     Inheritance inh;
     auto addrs = netlink::list_addresses(s, AF_UNSPEC);
     if (!addrs.ok()) return addrs.error().wrap("read parent addresses");
@@ -35,20 +71,31 @@ Result<Inheritance> gather_inheritance(netlink::Socket& s, const SpaceSpec& spec
         if (std::find(inh.host_addrs.begin(), inh.host_addrs.end(), a.prefix.addr) == inh.host_addrs.end())
             inh.host_addrs.push_back(a.prefix.addr);
     }
+    if (parent != nullptr && !parent->overlay.empty()) inherit_overlay(*parent, spec, inh);
     if (!spec.inherit_routes) return inh;
     for (int fam : {AF_INET, AF_INET6}) {
         auto routes = netlink::list_routes(s, fam, RT_TABLE_MAIN);
         if (!routes.ok()) return routes.error().wrap("read parent routes");
+        // The parent's preferred route to a prefix is the one with the lowest metric.
+        std::stable_sort(routes->begin(), routes->end(),
+                         [](const auto& a, const auto& b) { return a.metric < b.metric; });
         for (auto& r : routes.value()) {
             if (r.type != RTN_UNICAST || is_internal(r.dst.addr) || is_host_route_to(r, inh.host_addrs))
                 continue;
             if (r.dst.len > 0 && r.dst.addr.family == AF_INET6 && r.dst.addr.bytes[0] == 0xff) continue;
-            if (std::find(spec.hidden_routes.begin(), spec.hidden_routes.end(), r.dst) !=
-                spec.hidden_routes.end())
-                continue;
-            auto dup = std::find_if(inh.routes.begin(), inh.routes.end(),
-                                    [&](const auto& o) { return o.dst == r.dst; });
-            if (dup == inh.routes.end()) inh.routes.push_back(r);
+            if (is_hidden(spec, r.dst)) continue;
+            // Sent from the parent's source for it when the child carries that address
+            // (a route a grandparent's overlay gave), else from the first host address.
+            bool carried = r.prefsrc && std::find(inh.host_addrs.begin(), inh.host_addrs.end(), *r.prefsrc) !=
+                                            inh.host_addrs.end();
+            auto src = carried ? r.prefsrc : first_of(inh.host_addrs, fam);
+            if (!src) continue;  // no address of this family to send from
+            netlink::Route m;
+            m.family = fam;
+            m.dst = r.dst;
+            m.prefsrc = src;
+            m.metric = kInheritedMetric;
+            add_route(inh, m);
         }
     }
     return inh;
@@ -98,16 +145,10 @@ Status configure_child(netlink::Socket& s, const Inheritance& inh, uint16_t labe
     PN_TRY(netlink::add_route(s, to_parent6), "route to parent");
 
     for (const auto& pr : inh.routes) {
-        auto src = first_of(inh.host_addrs, pr.family);
-        if (!src) continue;  // no address of this family to send from
-        netlink::Route r;
-        r.family = pr.family;
-        r.dst = pr.dst;
+        netlink::Route r = pr;
         r.gateway = pr.family == AF_INET ? link4(depth, 1) : link6(1);
-        r.prefsrc = src;
         r.oif = up0;
         r.onlink = true;
-        r.metric = kInheritedMetric;
         r.protocol = kRouteProto;
         PN_TRY(netlink::add_route(s, r), "inherit route " + pr.dst.str());
     }
@@ -119,6 +160,7 @@ Status inherit_services(const Inheritance& inh, const SpaceSpec& spec, int depth
     if (!spec.inherit_services) return {};
     nft::ChildServices svc;
     svc.local = inh.host_addrs;
+    svc.local.insert(svc.local.end(), inh.overlay_addrs.begin(), inh.overlay_addrs.end());
     svc.local.push_back(link4(depth + 1, 1));  // where this space's own children reach it
     svc.local.push_back(service6(depth + 1));
     for (const auto& h : spec.hidden_services) svc.hidden.push_back({h.proto, h.port});

@@ -328,8 +328,11 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
 
     auto ps = netlink::Socket::open();
     if (!ps.ok()) return fail(ps.error());
-    auto inh = space::gather_inheritance(*ps, spec);
+    auto inh = space::gather_inheritance(*ps, spec, parent ? &*parent : nullptr);
     if (!inh.ok()) return fail(inh.error());
+    if (overlay)
+        for (const auto& a : overlay->addresses)
+            if (auto p = IpPrefix::parse(a, false)) inh->overlay_addrs.push_back(p->addr);
     for (const auto& a : inh->host_addrs) rec.addresses.push_back(a.str());
     auto acquired = space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns, rec.depth},
                                           home->get(), rec.label);

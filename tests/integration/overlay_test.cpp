@@ -386,6 +386,49 @@ TEST_F(OverlayTest, KilledCharonComesBackWithTheOverlay) {
     EXPECT_EQ(charon_in_space(), 0) << "no charon left in the destroyed space";
 }
 
+// A child of a bound space inherits the overlay like a route: it carries the overlay
+// address and reaches the network behind the gateway through its parent's SAs (also two
+// levels down). Services are inherited through the overlay: a peer on the overlay that
+// connects to the space's overlay address on a port the space does not serve reaches
+// the host's service, and a child reaches its parent's service at the overlay address,
+// both with the client's address intact.
+TEST_F(OverlayTest, ChildrenInheritTheOverlayAndServicesAreInheritedThroughIt) {
+    auto behind = B().serve("tcp", "10.60.0.1", 7000, "behind-gw");
+    auto host = A().serve("tcp", "0.0.0.0", 8080, "host-A");
+    ASSERT_EQ(mk_overlay({"--name", "s", "--overlay", "corp", "--file-space=none", "--", "true"}).rc, 0);
+    const std::string mkps = bin("mkportspace") + " -q --file-space=none";
+    auto in_s = [&](const std::string& script) { return pnet({"exec", "s", "--", "sh", "-c", script}); };
+
+    auto route = in_s(mkps + " -- ip -4 route get 10.60.0.1");
+    EXPECT_TRUE(contains(route.out, "dev up0") && contains(route.out, "src 10.61.0.2"))
+        << route.out << route.err;
+    auto child = in_s(mkps + " -- " + sh_join(probe({"connect", "tcp", "10.60.0.1", "7000"})));
+    EXPECT_EQ(child.rc, 0) << child.err;
+    EXPECT_TRUE(contains(child.out, "behind-gw peer=10.61.0.2:"))
+        << "the child's traffic went through the overlay: " << child.out;
+    auto grandchild =
+        in_s(mkps + " -- " + mkps + " -- " + sh_join(probe({"connect", "tcp", "10.60.0.1", "7000"})));
+    EXPECT_TRUE(contains(grandchild.out, "behind-gw peer=10.61.0.2:")) << grandchild.out << grandchild.err;
+    auto hidden = in_s(mkps + " --hide-route 10.60.0.0/24 -- " +
+                       sh_join(probe({"connect", "tcp", "10.60.0.1", "7000", "--timeout-ms", "1000"})));
+    EXPECT_FALSE(contains(hidden.out, "behind-gw peer=10.61.0.2:"))
+        << "a hidden overlay route is not inherited";
+
+    auto from_overlay = B().run(probe({"connect", "tcp", "10.61.0.2", "8080"}));
+    EXPECT_EQ(from_overlay.rc, 0) << from_overlay.err;
+    EXPECT_TRUE(contains(from_overlay.out, "host-A peer=10.60.0.1:"))
+        << "the host's service, reached through the space's overlay: " << from_overlay.out;
+
+    auto services = in_s(sh_join(probe({"serve", "tcp", "0.0.0.0", "8081", "--reply", "space-s"})) +
+                         " > /dev/null & pid=$!; sleep 0.3; " + mkps + " -- " +
+                         sh_join(probe({"connect", "tcp", "10.61.0.2", "8081"})) + "; " + mkps + " -- " +
+                         sh_join(probe({"connect", "tcp", "10.61.0.2", "8080"})) + "; kill $pid");
+    EXPECT_TRUE(contains(services.out, "space-s peer=10.61.0.2:")) << services.out << services.err;
+    EXPECT_TRUE(contains(services.out, "host-A peer=10.61.0.2:"))
+        << "falls through the space to the host: " << services.out << services.err;
+    EXPECT_EQ(pnet({"destroy", "s"}).rc, 0);
+}
+
 TEST_F(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
     auto r = mk_overlay({"--overlay", "nosuch", "--", "true"});
     EXPECT_EQ(r.rc, 2);

@@ -91,11 +91,15 @@ TEST(Record, SerializesAndParses) {
     r.hidden_services = {"tcp/22"};
     r.addresses = {"10.9.0.1", "fd00:9::1"};
     r.host_ifindex = 17;
+    r.overlay = "corp";
+    r.overlay_addresses = {"10.61.0.2/32"};
+    r.overlay_networks = {"10.60.0.0/24", "fd60::/64"};
     auto back = personalnet::registry::Record::parse(r.serialize());
     ASSERT_TRUE(back.ok()) << back.error().message();
     EXPECT_EQ(back->serialize(), r.serialize());
     EXPECT_EQ(back->label, 0x1a2b);
     EXPECT_EQ(back->hidden_routes.size(), 2u);
+    EXPECT_EQ(back->overlay_networks, r.overlay_networks);
 }
 
 TEST(Record, RejectsGarbage) {
