@@ -38,7 +38,7 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 GTEST_LIBS := -lgtest -lpthread
 
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
-                nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc \
+                nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
                 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 
 .PHONY: all deps test unit integration bench demo asan install uninstall clean format tidy
