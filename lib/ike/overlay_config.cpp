@@ -16,13 +16,6 @@ namespace {
 
 constexpr off_t kMaxSize = off_t{1} << 20;
 
-Status check_overlay_name(const std::string& name) {
-    bool ok = !name.empty() && name.size() <= 32 && name[0] != '.' && name[0] != '-';
-    for (unsigned char c : name) ok = ok && (std::isalnum(c) != 0 || c == '_' || c == '-' || c == '.');
-    if (!ok) return make_error(EINVAL, "bad overlay name '" + name + "' (want 1-32 of A-Z a-z 0-9 _ . -)");
-    return {};
-}
-
 Error bad_content(const std::string& where, const std::string& why) {
     return make_error(EINVAL, where + ": " + why);
 }
@@ -47,6 +40,13 @@ std::vector<std::string> split_list(const std::string& v) {
 
 }  // namespace
 
+Status validate_overlay_name(const std::string& name) {
+    bool ok = !name.empty() && name.size() <= 32 && name[0] != '.' && name[0] != '-';
+    for (unsigned char c : name) ok = ok && (std::isalnum(c) != 0 || c == '_' || c == '-' || c == '.');
+    if (!ok) return make_error(EINVAL, "bad overlay name '" + name + "' (want 1-32 of A-Z a-z 0-9 _ . -)");
+    return {};
+}
+
 std::string default_overlay_dir() {
     const char* env = std::getenv("PERSONALNET_OVERLAYDIR");
     if (env != nullptr && env[0] == '/' && ::getuid() == 0) return env;
@@ -54,7 +54,7 @@ std::string default_overlay_dir() {
 }
 
 Result<OverlayDefinition> load_overlay(const std::string& name, const std::string& dir) {
-    PN_TRY(check_overlay_name(name), "");
+    PN_TRY(validate_overlay_name(name), "");
     OverlayDefinition def;
     def.name = name;
     def.path = dir + "/" + name + ".conf";

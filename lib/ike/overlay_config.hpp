@@ -28,6 +28,9 @@ struct OverlayDefinition {
     std::vector<std::string> addresses;  // from personalnet { addresses = ... }
 };
 
+// EINVAL naming the value unless name is 1-32 of [A-Za-z0-9_.-], not starting with '.' or '-'.
+Status validate_overlay_name(const std::string& name);
+
 // PERSONALNET_OVERLAYDIR when set and the caller is root, else /etc/personalnet/overlays.d.
 std::string default_overlay_dir();
 
