@@ -3,6 +3,10 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# Where the set-uid helper is installed (the library runs it) and where it reads the
+# administrator's policy (SYSCONFDIR/personalnet/personalnet.conf).
+LIBEXECDIR ?= $(PREFIX)/libexec/personalnet
+SYSCONFDIR ?= /etc
 BUILD   ?= build
 VERSION := 0.2.0
 SOVER   := 0
@@ -12,7 +16,7 @@ CXXSTD   := -std=c++20
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
 DEPFLAGS  = -MMD -MP
-PKGS     := libmnl libnftnl
+PKGS     := libmnl libnftnl libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -I. -Iinclude -DPERSONALNET_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
@@ -27,6 +31,12 @@ LIB_LINK   := $(BUILD)/lib/libpersonalnet.so
 
 TOOLS      := mkportspace pnet
 TOOL_BINS  := $(TOOLS:%=$(BUILD)/bin/%)
+# The helper is built per policy location, so that a staged install for the tests
+# (another SYSCONFDIR) never replaces the real one's object.
+PNHELPER_KEY := $(subst /,_,$(SYSCONFDIR))
+PNHELPER_OBJ := $(BUILD)/obj/pnhelper$(PNHELPER_KEY)/pnhelper.o
+PNHELPER     := $(BUILD)/libexec$(PNHELPER_KEY)/pnhelper
+HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
@@ -43,7 +53,7 @@ DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-
 
 .PHONY: all deps test unit integration bench demo asan install uninstall clean format tidy
 
-all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(HELPER_BINS)
+all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS)
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -70,6 +80,26 @@ $(LIB_LINK): $(LIB_REAL)
 $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB_REAL)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $< -L$(BUILD)/lib -lpersonalnet $(RPATH)
+
+# The library's built-in path to the helper; the stamp changes when LIBEXECDIR does.
+$(BUILD)/libexecdir.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+$(BUILD)/obj/lib/helper/client.o: $(BUILD)/libexecdir.stamp
+$(BUILD)/obj/lib/helper/client.o: CPPFLAGS += -DPERSONALNET_HELPER_PATH='"$(LIBEXECDIR)/pnhelper"'
+
+# The set-uid helper: the library objects linked in statically (a set-uid program must
+# not look for libraries relative to itself), hardened, no RPATH.
+$(PNHELPER_OBJ): tools/pnhelper.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) -DPERSONALNET_POLICY_PATH='"$(SYSCONFDIR)/personalnet/personalnet.conf"' \
+	    $(CXXFLAGS) $(HARDEN) $(DEPFLAGS) -c $< -o $@
+$(PNHELPER): $(PNHELPER_OBJ) $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $^ $(PKG_LIBS)
+
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
 	@mkdir -p $(@D)
@@ -102,8 +132,13 @@ integration: all $(INTEG_BIN)
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
+# The tests of unprivileged use run an install staged under $(BUILD)/stage, whose helper
+# reads its policy from /run/personalnet-test (written by the tests themselves).
+STAGE := $(abspath $(BUILD))/stage
+
 test: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(INTEG_BIN)
+	@$(MAKE) --no-print-directory -s -j$(NPROC) install DESTDIR=$(STAGE) SYSCONFDIR=/run/personalnet-test >/dev/null
 	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN)
 
 bench: deps
@@ -128,6 +163,8 @@ install: all
 	ln -sf $(notdir $(LIB_REAL)) $(DESTDIR)$(PREFIX)/lib/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so
 	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 4755 -o root -g root $(PNHELPER) $(DESTDIR)$(LIBEXECDIR)/pnhelper
 	install -m 0644 include/personalnet/*.hpp $(DESTDIR)$(PREFIX)/include/personalnet/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 man/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/
@@ -135,6 +172,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
+	rm -f $(DESTDIR)$(LIBEXECDIR)/pnhelper
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	rm -rf $(DESTDIR)$(PREFIX)/include/personalnet
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man8/pnet.8
 

@@ -5,7 +5,8 @@
 // services unless it binds the same port itself (override) or hides them, and is
 // isolated from its siblings. See docs/ARCHITECTURE.md for the mechanisms.
 //
-// Typical use (as root for now):
+// Typical use (as root, or as a user the administrator's policy allows: then the
+// set-uid helper pnhelper does the privileged steps; see personalnet.conf(5)):
 //
 //   pn::SpaceSpec spec;
 //   spec.name = "work";                                   // "" for an unnamed space
@@ -129,14 +130,26 @@ public:
     // exit code (128+N when killed by signal N). SIGINT/SIGQUIT are left to the
     // command while it runs.
     Result<int> run(const std::vector<std::string>& argv);
-    // Moves the calling thread into the space's network namespace.
+    // Options for run: the command's environment instead of this process's, and a
+    // function called in the child after it joined the space, just before exec; it must
+    // be async-signal-safe and return 0, or an errno value that stops the exec.
+    struct RunOptions {
+        const std::vector<std::string>* env = nullptr;
+        int (*before_exec)(const void* arg) = nullptr;
+        const void* arg = nullptr;
+    };
+    Result<int> run(const std::vector<std::string>& argv, const RunOptions& options);
+    // Moves the calling thread into the space's network namespace (root only).
     Status enter();
 
     struct State;
+    struct Remote;  // an unprivileged caller's space, held by the set-uid helper
 
 private:
     explicit Space(std::unique_ptr<State> st);
+    explicit Space(std::unique_ptr<Remote> remote);
     std::unique_ptr<State> st_;
+    std::unique_ptr<Remote> remote_;
 };
 
 // Spaces visible to the caller (root: all), sorted by name.

@@ -21,6 +21,7 @@
 #include <optional>
 #include <tuple>
 
+#include "lib/core/caller.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
 #include "lib/netlink/netlink.hpp"
@@ -32,6 +33,7 @@
 #include "lib/space/netns.hpp"
 #include "lib/space/overlay.hpp"
 #include "lib/space/parent.hpp"
+#include "lib/space/remote.hpp"
 #include "lib/space/run_mounts.hpp"
 
 namespace personalnet {
@@ -127,7 +129,7 @@ Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::not
     return {};
 }
 
-bool caller_may_manage(const Record& r) { return ::getuid() == 0 || ::getuid() == r.owner; }
+bool caller_may_manage(const Record& r) { return sys::caller_uid() == 0 || sys::caller_uid() == r.owner; }
 
 // The record of the named space, if the caller may manage it; errors say `what`.
 Result<Record> load_owned(const Registry& reg, const std::string& name, const std::string& what) {
@@ -230,13 +232,27 @@ Result<std::string> read_seed_file(const std::string& path, const char* option) 
 }  // namespace
 
 Space::Space(std::unique_ptr<State> st) : st_(std::move(st)) {}
+Space::Space(std::unique_ptr<Remote> remote) : remote_(std::move(remote)) {}
 Space::Space(Space&&) noexcept = default;
 Space& Space::operator=(Space&&) noexcept = default;
 
-const SpaceInfo& Space::info() const { return st_->info; }
-const std::vector<std::pair<std::string, double>>& Space::timings() const { return st_->timings; }
+const SpaceInfo& Space::info() const { return remote_ ? remote_->info : st_->info; }
+const std::vector<std::pair<std::string, double>>& Space::timings() const {
+    static const std::vector<std::pair<std::string, double>> none;
+    return remote_ ? none : st_->timings;
+}
 
 Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
+    if (space::needs_helper()) {
+        PN_TRY(check_spec(spec), "");  // the user's own view first: clearer errors
+        auto resolv = read_seed_file(spec.resolv_conf, "--resolv-conf");
+        if (!resolv.ok()) return resolv.error();
+        auto hosts = read_seed_file(spec.hosts, "--hosts");
+        if (!hosts.ok()) return hosts.error();
+        auto remote = space::remote_create(spec, std::move(resolv).value(), std::move(hosts).value());
+        if (!remote.ok()) return remote.error();
+        return Space(std::move(remote).value());
+    }
     auto checked = check_spec(spec);
     if (!checked.ok()) return checked.error();
     std::optional<ike::OverlayDefinition> overlay;
@@ -295,7 +311,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     st->label_lock = std::move(label->second);
     rec.named = !spec.name.empty();
     rec.name = rec.named ? spec.name : "anon-" + registry::label_hex(rec.label);
-    rec.owner = ::getuid();
+    rec.owner = sys::caller_uid();
     rec.host_ifname = space::host_ifname(rec.label);
     rec.supervisor = ::getpid();
     rec.state = "creating";
@@ -409,6 +425,11 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
 
 Result<Space> Space::open(const std::string& name, const std::string& rundir) {
     PN_TRY(validate_name(name), "");
+    if (space::needs_helper()) {
+        auto remote = space::remote_open(name);
+        if (!remote.ok()) return remote.error();
+        return Space(std::move(remote).value());
+    }
     std::string what = "open space '" + name + "'";
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap(what);
@@ -451,13 +472,23 @@ Space::~Space() {
 }
 
 Status Space::enter() {
+    if (remote_)
+        return make_error(EPERM, "enter space '" + remote_->info.name +
+                                     "': only root can move a thread into a space; run a command in it");
     PN_TRY(sys::enter_netns(st_->netns.get()), "enter space '" + st_->info.name + "'");
     return {};
 }
 
-Result<int> Space::run(const std::vector<std::string>& argv) {
-    std::string what = "run in space '" + st_->info.name + "'";
+Result<int> Space::run(const std::vector<std::string>& argv) { return run(argv, RunOptions{}); }
+
+Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& options) {
+    std::string what = "run in space '" + info().name + "'";
     if (argv.empty()) return make_error(EINVAL, what + ": empty command");
+    if (remote_) {
+        if (options.before_exec != nullptr)
+            return make_error(EINVAL, what + ": a before-exec function needs root (the helper runs the command)");
+        return space::remote_run(*remote_, argv, options.env);
+    }
     // Everything the child needs is built before fork(): allocating after it is unsafe.
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
@@ -465,8 +496,13 @@ Result<int> Space::run(const std::vector<std::string>& argv) {
     args.push_back(nullptr);
     const std::string space_var = "PERSONALNET_SPACE=" + st_->info.name;
     std::vector<char*> envp;
-    for (char** e = environ; *e != nullptr; ++e)
-        if (std::strncmp(*e, "PERSONALNET_SPACE=", 18) != 0) envp.push_back(*e);
+    if (options.env != nullptr) {
+        for (const auto& e : *options.env)
+            if (e.rfind("PERSONALNET_SPACE=", 0) != 0) envp.push_back(const_cast<char*>(e.c_str()));
+    } else {
+        for (char** e = environ; *e != nullptr; ++e)
+            if (std::strncmp(*e, "PERSONALNET_SPACE=", 18) != 0) envp.push_back(*e);
+    }
     envp.push_back(const_cast<char*>(space_var.c_str()));
     envp.push_back(nullptr);
     char cwd[PATH_MAX] = "/";  // kept by path when entering a file space
@@ -510,7 +546,9 @@ Result<int> Space::run(const std::vector<std::string>& argv) {
             else if (::chdir(cwd) != 0)
                 (void)::chdir("/");
         }
+        if (err == 0 && options.before_exec != nullptr) err = options.before_exec(options.arg);
         if (err == 0) {
+            environ = envp.data();  // the PATH search uses the command's own PATH
             ::execvpe(args[0], args.data(), envp.data());
             err = errno;
         }
@@ -535,6 +573,7 @@ Result<int> Space::run(const std::vector<std::string>& argv) {
 }
 
 Result<std::vector<SpaceInfo>> list_spaces(const std::string& rundir) {
+    if (space::needs_helper()) return space::remote_list();
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap("list spaces");
     collect_locked(reg.value());
@@ -549,6 +588,10 @@ Result<std::vector<SpaceInfo>> list_spaces(const std::string& rundir) {
 }
 
 Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir) {
+    if (space::needs_helper()) {
+        PN_TRY(validate_name(name), "");
+        return space::remote_show(name);
+    }
     auto space = Space::open(name, rundir);
     if (!space.ok()) return space.error();
     SpaceInfo info = space->info();
@@ -567,6 +610,10 @@ Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir)
 }
 
 Status destroy_space(const std::string& name, const std::string& rundir, Keep keep) {
+    if (space::needs_helper()) {
+        PN_TRY(validate_name(name), "");
+        return space::remote_destroy(name, keep);
+    }
     PN_TRY(validate_name(name), "");
     std::string what = "destroy space '" + name + "'";
     auto reg = Registry::open(rundir);
@@ -574,7 +621,7 @@ Status destroy_space(const std::string& name, const std::string& rundir, Keep ke
     collect_locked(reg.value());
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap(what);
-    if (!reg->find_name(name) && keep == Keep::nothing && ::getuid() == 0) {
+    if (!reg->find_name(name) && keep == Keep::nothing && sys::caller_uid() == 0) {
         // No space, but perhaps its stored changes from before a reboot.
         auto removed = space::remove_stored_file_space(reg.value(), name);
         if (reg->labels().empty()) (void)space::release_run_mounts(reg.value());
@@ -609,6 +656,10 @@ void wait_for_releases(const Registry& reg) {
 }
 
 Result<std::vector<FileChange>> diff_space(const std::string& name, const std::string& rundir) {
+    if (space::needs_helper()) {
+        PN_TRY(validate_name(name), "");
+        return space::remote_diff(name);
+    }
     PN_TRY(validate_name(name), "");
     std::string what = "diff space '" + name + "'";
     auto reg = Registry::open(rundir);
@@ -621,6 +672,7 @@ Result<std::vector<FileChange>> diff_space(const std::string& name, const std::s
 }
 
 Status collect_garbage(bool full, const std::string& rundir) {
+    if (space::needs_helper()) return space::remote_gc(full);
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap("collect garbage");
     if (full) wait_for_releases(reg.value());

@@ -1,0 +1,146 @@
+#include "lib/helper/answer.hpp"
+
+#include <charconv>
+#include <functional>
+#include <map>
+
+namespace personalnet::helper {
+
+namespace {
+
+template <typename T>
+bool number(const std::string& v, T& out) {
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    return !v.empty() && ec == std::errc() && p == v.data() + v.size();
+}
+
+Error bad_answer(const std::string& what) { return make_error(EPROTO, "bad answer from the helper: " + what); }
+
+// One field of a space: its key, how to write it and how to read it back.
+struct Field {
+    const char* key;
+    std::function<std::vector<std::string>(const SpaceInfo&)> get;
+    std::function<bool(SpaceInfo&, const std::string&)> set;
+};
+
+template <typename T>
+Field num(const char* key, T SpaceInfo::*m) {
+    return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{std::to_string(i.*m)}; },
+            [m](SpaceInfo& i, const std::string& v) { return number(v, i.*m); }};
+}
+Field text(const char* key, std::string SpaceInfo::*m) {
+    return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{i.*m}; },
+            [m](SpaceInfo& i, const std::string& v) {
+                i.*m = v;
+                return true;
+            }};
+}
+Field flag(const char* key, bool SpaceInfo::*m) {
+    return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{i.*m ? "1" : "0"}; },
+            [m](SpaceInfo& i, const std::string& v) {
+                i.*m = v == "1";
+                return v == "0" || v == "1";
+            }};
+}
+Field list(const char* key, std::vector<std::string> SpaceInfo::*m) {
+    return {key, [m](const SpaceInfo& i) { return i.*m; },
+            [m](SpaceInfo& i, const std::string& v) {
+                (i.*m).push_back(v);
+                return true;
+            }};
+}
+
+const std::vector<Field>& fields() {
+    static const std::vector<Field> all = {
+        flag("named", &SpaceInfo::named),
+        num("label", &SpaceInfo::label),
+        num("owner", &SpaceInfo::owner),
+        text("parent", &SpaceInfo::parent),
+        num("depth", &SpaceInfo::depth),
+        num("netns_inode", &SpaceInfo::netns_inode),
+        text("host_ifname", &SpaceInfo::host_ifname),
+        num("supervisor", &SpaceInfo::supervisor),
+        text("state", &SpaceInfo::state),
+        num("created", &SpaceInfo::created),
+        list("address", &SpaceInfo::addresses),
+        flag("inherit_routes", &SpaceInfo::inherit_routes),
+        flag("inherit_services", &SpaceInfo::inherit_services),
+        list("hidden_route", &SpaceInfo::hidden_routes),
+        list("hidden_service", &SpaceInfo::hidden_services),
+        flag("file_space", &SpaceInfo::file_space),
+        text("fs_backend", &SpaceInfo::fs_backend),
+        text("overlay", &SpaceInfo::overlay),
+        text("datapath", &SpaceInfo::datapath),
+        list("overlay_sa", &SpaceInfo::overlay_sas),
+        list("shared_path", &SpaceInfo::shared_paths),
+        flag("private_tmp", &SpaceInfo::private_tmp),
+    };
+    return all;
+}
+
+}  // namespace
+
+Message ok_answer() { return Message().add("ok", ""); }
+
+Message error_answer(const Error& e) {
+    return Message().add("error", e.context).add("errno", std::to_string(e.code)).add("extack", e.extack);
+}
+
+void add_space(Message& m, const SpaceInfo& i) {
+    m.add("space", i.name);
+    for (const auto& f : fields())
+        for (auto& v : f.get(i)) m.add(f.key, std::move(v));
+}
+
+void add_change(Message& m, const FileChange& c) { m.add("change", std::string(1, c.kind) + c.path); }
+
+void add_exit(Message& m, int status) { m.add("exit", std::to_string(status)); }
+
+Status error_of(const Message& m) {
+    if (m.fields.empty()) return bad_answer("empty");
+    const auto& [k, v] = m.fields.front();
+    if (k == "ok") return {};
+    if (k != "error") return bad_answer("starts with '" + k + "'");
+    int code = EPROTO;
+    const std::string* e = m.get("errno");
+    if (e == nullptr || !number(*e, code) || code < 0) code = EPROTO;
+    const std::string* extack = m.get("extack");
+    return Error{code, v, extack != nullptr ? *extack : ""};
+}
+
+Result<std::vector<SpaceInfo>> spaces_of(const Message& m) {
+    PN_TRY(error_of(m), "");
+    std::vector<SpaceInfo> out;
+    for (size_t i = 1; i < m.fields.size(); ++i) {
+        const auto& [k, v] = m.fields[i];
+        if (k == "space") {
+            out.emplace_back();
+            out.back().name = v;
+            continue;
+        }
+        if (out.empty()) continue;  // fields of something else
+        for (const auto& f : fields())
+            if (k == f.key && !f.set(out.back(), v)) return bad_answer(k + "='" + v + "'");
+    }
+    return out;
+}
+
+Result<std::vector<FileChange>> changes_of(const Message& m) {
+    PN_TRY(error_of(m), "");
+    std::vector<FileChange> out;
+    for (const auto& v : m.all("change")) {
+        if (v.size() < 2) return bad_answer("change '" + v + "'");
+        out.push_back(FileChange{v[0], v.substr(1)});
+    }
+    return out;
+}
+
+Result<int> exit_of(const Message& m) {
+    PN_TRY(error_of(m), "");
+    const std::string* v = m.get("exit");
+    int status = 0;
+    if (v == nullptr || !number(*v, status)) return bad_answer("no exit status");
+    return status;
+}
+
+}  // namespace personalnet::helper

@@ -1,0 +1,86 @@
+#include "lib/helper/client.hpp"
+
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "lib/helper/channel.hpp"
+
+#ifndef PERSONALNET_HELPER_PATH
+#define PERSONALNET_HELPER_PATH "/usr/local/libexec/personalnet/pnhelper"
+#endif
+
+namespace personalnet::helper {
+
+std::string helper_path() {
+    const char* env = std::getenv("PERSONALNET_HELPER");
+    return env != nullptr && *env == '/' ? env : PERSONALNET_HELPER_PATH;
+}
+
+Result<Session> Session::start() {
+    const std::string path = helper_path();
+    if (::access(path.c_str(), X_OK) != 0)
+        return errno_error("personalnet's set-uid helper " + path +
+                           " cannot be run (is personalnet installed? as root, no helper is needed)");
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return errno_error("start the helper: socketpair");
+    UniqueFd mine(sv[0]), theirs(sv[1]);
+    char* const argv[] = {const_cast<char*>("pnhelper"), nullptr};
+    char* const envp[] = {nullptr};  // it takes nothing from us but the request
+    pid_t pid = ::fork();
+    if (pid < 0) return errno_error("start the helper: fork");
+    if (pid == 0) {
+        // Async-signal-safe only: the caller may have threads.
+        if (::dup2(theirs.get(), kChannelFd) != kChannelFd) ::_exit(127);
+        ::syscall(SYS_close_range, kChannelFd + 1, ~0U, 0);
+        ::execve(path.c_str(), argv, envp);
+        ::_exit(127);
+    }
+    return Session(std::move(mine), pid);
+}
+
+Session::Session(Session&& o) noexcept : fd_(std::move(o.fd_)), pid_(o.pid_) { o.pid_ = -1; }
+
+Session& Session::operator=(Session&& o) noexcept {
+    if (this != &o) {
+        finish();
+        fd_ = std::move(o.fd_);
+        pid_ = o.pid_;
+        o.pid_ = -1;
+    }
+    return *this;
+}
+
+Session::~Session() { finish(); }
+
+void Session::finish() {
+    fd_.reset();
+    if (pid_ > 0) {
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+    }
+}
+
+Result<Message> Session::call(const Request& r) {
+    PN_TRY(send_message(fd_.get(), to_message(r)), "");
+    auto answer = receive_message(fd_.get());
+    if (!answer.ok() && answer.error().code == ECONNRESET)
+        return make_error(EPROTO, "personalnet's helper " + helper_path() +
+                                      " ended without an answer (is it installed set-uid root?)");
+    return answer;
+}
+
+Result<Message> ask(const Request& r) {
+    auto s = Session::start();
+    if (!s.ok()) return s.error();
+    return s->call(r);
+}
+
+}  // namespace personalnet::helper

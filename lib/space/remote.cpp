@@ -1,0 +1,122 @@
+#include "lib/space/remote.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "lib/helper/answer.hpp"
+
+extern char** environ;
+
+namespace personalnet::space {
+
+namespace {
+
+using helper::Op;
+using helper::Request;
+
+// The helper answers about one space.
+Result<SpaceInfo> one_space(const Result<helper::Message>& answer) {
+    if (!answer.ok()) return answer.error();
+    auto spaces = helper::spaces_of(answer.value());
+    if (!spaces.ok()) return spaces.error();
+    if (spaces->size() != 1) return make_error(EPROTO, "bad answer from the helper: not one space");
+    return spaces->front();
+}
+
+Result<std::unique_ptr<Space::Remote>> session_for(const Request& r) {
+    auto s = helper::Session::start();
+    if (!s.ok()) return s.error();
+    auto info = one_space(s->call(r));
+    if (!info.ok()) return info.error();
+    return std::make_unique<Space::Remote>(Space::Remote{std::move(s).value(), std::move(info).value()});
+}
+
+}  // namespace
+
+bool needs_helper() { return ::geteuid() != 0; }
+
+Result<std::unique_ptr<Space::Remote>> remote_create(const SpaceSpec& spec, std::string resolv_conf,
+                                                     std::string hosts) {
+    Request r;
+    r.op = Op::create;
+    r.spec = spec;
+    r.resolv_conf_text = std::move(resolv_conf);
+    r.hosts_text = std::move(hosts);
+    r.spec.resolv_conf.clear();
+    r.spec.hosts.clear();
+    return session_for(r);
+}
+
+Result<std::unique_ptr<Space::Remote>> remote_open(const std::string& name) {
+    Request r;
+    r.op = Op::open;
+    r.name = name;
+    return session_for(r);
+}
+
+Result<int> remote_run(Space::Remote& remote, const std::vector<std::string>& argv,
+                       const std::vector<std::string>* env) {
+    Request r;
+    r.op = Op::run;
+    r.argv = argv;
+    if (env != nullptr) {
+        r.env = *env;
+    } else {
+        for (char** e = environ; *e != nullptr; ++e) r.env.emplace_back(*e);
+    }
+    // Like run() as root: the terminal's ^C and ^\ are the command's to handle.
+    struct sigaction ign = {}, old_int = {}, old_quit = {};
+    ign.sa_handler = SIG_IGN;
+    ::sigaction(SIGINT, &ign, &old_int);
+    ::sigaction(SIGQUIT, &ign, &old_quit);
+    auto answer = remote.session.call(r);
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGQUIT, &old_quit, nullptr);
+    if (!answer.ok()) return answer.error();
+    return helper::exit_of(answer.value());
+}
+
+Result<std::vector<SpaceInfo>> remote_list() {
+    Request r;
+    r.op = Op::list;
+    auto answer = helper::ask(r);
+    if (!answer.ok()) return answer.error();
+    return helper::spaces_of(answer.value());
+}
+
+Result<SpaceInfo> remote_show(const std::string& name) {
+    Request r;
+    r.op = Op::show;
+    r.name = name;
+    return one_space(helper::ask(r));
+}
+
+Status remote_destroy(const std::string& name, Keep keep) {
+    Request r;
+    r.op = Op::destroy;
+    r.name = name;
+    r.keep_files = keep == Keep::files;
+    auto answer = helper::ask(r);
+    if (!answer.ok()) return answer.error();
+    return helper::error_of(answer.value());
+}
+
+Status remote_gc(bool full) {
+    Request r;
+    r.op = Op::gc;
+    r.full = full;
+    auto answer = helper::ask(r);
+    if (!answer.ok()) return answer.error();
+    return helper::error_of(answer.value());
+}
+
+Result<std::vector<FileChange>> remote_diff(const std::string& name) {
+    Request r;
+    r.op = Op::diff;
+    r.name = name;
+    auto answer = helper::ask(r);
+    if (!answer.ok()) return answer.error();
+    return helper::changes_of(answer.value());
+}
+
+}  // namespace personalnet::space

@@ -1,0 +1,320 @@
+// Unprivileged users (issue 5): real users made by the suite run the tools of an install
+// staged by `make test` (DESTDIR=build/stage, helper set-uid root, its policy under
+// /run/personalnet-test). Every refusal is checked for its message and for an unchanged
+// host.
+#include <fcntl.h>
+#include <sched.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "lib/core/sys.hpp"
+#include "lib/helper/answer.hpp"
+#include "lib/helper/channel.hpp"
+#include "tests/integration/fixture.hpp"
+
+namespace pntest {
+namespace {
+
+namespace sys = personalnet::sys;
+namespace helper = personalnet::helper;
+
+constexpr const char* kAlice = "pntest-alice";
+constexpr const char* kBob = "pntest-bob";
+constexpr const char* kCarol = "pntest-carol";  // a user the policy does not name
+constexpr const char* kPolicyDir = "/run/personalnet-test/personalnet";
+
+std::string stage() { return build_dir() + "/stage/usr/local"; }
+std::string staged_helper() { return stage() + "/libexec/personalnet/pnhelper"; }
+
+uid_t uid_of(const char* user) {
+    struct passwd* pw = ::getpwnam(user);
+    return pw != nullptr ? pw->pw_uid : static_cast<uid_t>(-1);
+}
+
+class UnprivilegedTest : public SpaceTest {
+protected:
+    static void SetUpTestSuite() {
+        for (const char* u : {kAlice, kBob, kCarol}) {
+            if (::getpwnam(u) != nullptr) continue;
+            pid_t pid = ::fork();
+            if (pid == 0) {
+                ::execlp("useradd", "useradd", "--system", "--user-group", "--no-create-home", "--shell", "/bin/sh", u,
+                         nullptr);
+                ::_exit(127);
+            }
+            int st = 0;
+            ::waitpid(pid, &st, 0);
+        }
+    }
+    static void TearDownTestSuite() {
+        for (const char* u : {kAlice, kBob, kCarol}) {
+            pid_t pid = ::fork();
+            if (pid == 0) {
+                ::execlp("userdel", "userdel", u, nullptr);
+                ::_exit(127);
+            }
+            int st = 0;
+            ::waitpid(pid, &st, 0);
+        }
+        (void)sys::remove_tree("/run/personalnet-test");
+    }
+
+    void SetUp() override {
+        SpaceTest::SetUp();
+        struct stat st {};
+        ASSERT_EQ(::stat(staged_helper().c_str(), &st), 0)
+            << staged_helper() << " is missing: `make test` stages an install before the tests";
+        ASSERT_TRUE(st.st_uid == 0 && (st.st_mode & S_ISUID) != 0) << staged_helper() << " is not set-uid root";
+        for (const char* u : {kAlice, kBob, kCarol}) ASSERT_NE(uid_of(u), static_cast<uid_t>(-1)) << u;
+        write_policy("");
+    }
+    void TearDown() override {
+        SpaceTest::TearDown();
+        (void)sys::remove_tree("/run/personalnet-test");
+    }
+
+    // The administrator's policy for this test's host A; extra is appended.
+    void write_policy(const std::string& extra) {
+        std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
+        std::string text = std::string("create {\n    users = ") + kAlice + ", " + kBob +
+                           "\n}\nlimits {\n    max_spaces_per_user = 4\n    max_spaces = 6\n    max_depth = 2\n}\n"
+                           "rundir = " +
+                           A().rundir() + "\nstatedir = " + top + "/state\noverlaydir = " + top + "/overlays.d\n" + extra;
+        ASSERT_TRUE(sys::make_dirs(kPolicyDir, 0755).ok());
+        ASSERT_TRUE(sys::write_atomic(std::string(kPolicyDir) + "/personalnet.conf", text).ok());
+        ASSERT_EQ(::chmod((std::string(kPolicyDir) + "/personalnet.conf").c_str(), 0644), 0);
+    }
+
+    // argv run as user, with a plain environment plus env, in host A.
+    RunResult as(const char* user, std::vector<std::string> argv, std::vector<std::string> env = {},
+                 int timeout_ms = 30000) {
+        std::vector<std::string> cmd = {"setpriv", std::string("--reuid=") + user, std::string("--regid=") + user,
+                                        "--init-groups", "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                        "PERSONALNET_HELPER=" + staged_helper()};
+        cmd.insert(cmd.end(), env.begin(), env.end());
+        cmd.insert(cmd.end(), argv.begin(), argv.end());
+        return A().run(cmd, timeout_ms);
+    }
+    static std::string mkps() { return stage() + "/bin/mkportspace"; }
+    static std::string pnet_bin() { return stage() + "/bin/pnet"; }
+};
+
+// What a user's command holds: no capability in any set, no_new_privs, the user's own
+// ids and groups, nothing open but stdio even when started with descriptors 3..200; and
+// it is in a port space of its own on the host's address.
+TEST_F(UnprivilegedTest, UsersCommandHoldsNoPrivilegeAndNoDescriptor) {
+    std::string script = "i=3; while [ $i -le 200 ]; do eval \"exec $i</dev/null\"; i=$((i+1)); done; exec " +
+                         mkps() +
+                         " -q -- sh -c 'grep -E \"^(Cap|NoNewPrivs|Uid|Gid|Groups)\" /proc/self/status; "
+                         "ls /proc/self/fd | tr \"\\n\" \" \"; echo; readlink /proc/self/ns/net; "
+                         "ip -o -4 addr show dev up0 scope global'";
+    auto r = as(kAlice, {"sh", "-c", script});
+    ASSERT_EQ(r.rc, 0) << r.out << r.err;
+    for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
+        EXPECT_TRUE(contains(r.out, std::string(set) + ":\t0000000000000000")) << set << "\n" << r.out;
+    EXPECT_TRUE(contains(r.out, "NoNewPrivs:\t1")) << r.out;
+    std::string uid = std::to_string(uid_of(kAlice));
+    EXPECT_TRUE(contains(r.out, "Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid)) << r.out;
+    struct passwd* pw = ::getpwnam(kAlice);
+    std::string gid = std::to_string(pw->pw_gid);
+    EXPECT_TRUE(contains(r.out, "Gid:\t" + gid + "\t" + gid + "\t" + gid + "\t" + gid)) << r.out;
+    EXPECT_TRUE(contains(r.out, "Groups:\t" + gid)) << r.out;
+    EXPECT_TRUE(contains(r.out, "\n0 1 2 3 \n")) << "only stdio (and ls's own directory): " << r.out;
+    auto host_ns = A().run({"readlink", "/proc/self/ns/net"}).out;
+    EXPECT_FALSE(contains(r.out, host_ns)) << "a namespace of its own";
+    EXPECT_TRUE(contains(r.out, "inet 10.9.0.1/32")) << "the host's address: " << r.out;
+}
+
+// The caller's environment reaches the command (it is the caller's), but changes nothing
+// the helper does: the space is where the policy says, the loader ignored LD_* for the
+// set-uid helper, PATH and IFS did not steer it.
+TEST_F(UnprivilegedTest, CallersEnvironmentChangesNothingTheHelperDoes) {
+    std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
+    auto r = as(kAlice, {mkps(), "-q", "--name", "envy", "--", "sh", "-c", "echo \"$PNT_MARK $PERSONALNET_SPACE\""},
+                {"LD_PRELOAD=/nonexistent/evil.so", "LD_LIBRARY_PATH=/tmp/pnevil", "GCONV_PATH=/tmp/pnevil",
+                 "GLIBC_TUNABLES=glibc.malloc.check=3", "IFS=x", "PATH=/tmp/pnevil:/usr/bin:/bin",
+                 "PERSONALNET_RUNDIR=" + top + "/evil-run", "PERSONALNET_STATEDIR=" + top + "/evil-state",
+                 "PERSONALNET_OVERLAYDIR=" + top + "/evil-ovl", "PNT_MARK=mine"});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "mine envy")) << r.out;
+    struct stat st {};
+    EXPECT_NE(::stat((top + "/evil-run").c_str(), &st), 0) << "the caller's PERSONALNET_RUNDIR was not used";
+    EXPECT_NE(::stat((top + "/evil-state").c_str(), &st), 0);
+    auto mine = pnet({"show", "envy", "--json"});  // root, in the policy's run directory
+    EXPECT_EQ(mine.rc, 0) << mine.err;
+    EXPECT_TRUE(contains(mine.out, "\"owner\":" + std::to_string(uid_of(kAlice)))) << mine.out;
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "envy"}).rc, 0);
+}
+
+// Spaces are their owner's: another user cannot join, exec in, show, diff or destroy
+// them, nor see them listed; root sees everything.
+TEST_F(UnprivilegedTest, AnotherUserCannotUseOrSeeAUsersSpace) {
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "alices", "--", "true"}).rc, 0);
+    for (std::vector<std::string> argv :
+         {std::vector<std::string>{pnet_bin(), "exec", "alices", "--", "true"}, {pnet_bin(), "show", "alices"},
+          {pnet_bin(), "destroy", "alices"}, {pnet_bin(), "diff", "alices"}, {mkps(), "--name", "alices", "--", "true"}}) {
+        auto r = as(kBob, argv);
+        EXPECT_EQ(r.rc, 2) << argv[1] << ": " << r.out << r.err;
+        EXPECT_TRUE(contains(r.err, "owned by another user")) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    EXPECT_FALSE(contains(as(kBob, {pnet_bin(), "list"}).out, "alices"));
+    EXPECT_TRUE(contains(as(kAlice, {pnet_bin(), "list"}).out, "alices"));
+    EXPECT_TRUE(contains(pnet({"list"}).out, "alices")) << "root sees every space";
+    auto in = as(kAlice, {pnet_bin(), "exec", "alices", "--", "id", "-u"});
+    EXPECT_EQ(in.out, std::to_string(uid_of(kAlice)) + "\n") << in.err;
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "alices"}).rc, 0);
+}
+
+// The policy decides: a user it does not name, an overlay or a directory it does not
+// grant, and the per-user, global and depth limits are refused in one line before
+// anything is made.
+TEST_F(UnprivilegedTest, PolicyRefusalsAreClearAndChangeNothing) {
+    auto carol = as(kCarol, {mkps(), "--", "true"});
+    EXPECT_EQ(carol.rc, 2) << carol.err;
+    EXPECT_TRUE(contains(carol.err, "may not create spaces")) << carol.err;
+    auto overlay = as(kAlice, {mkps(), "--overlay", "corp", "--", "true"});
+    EXPECT_EQ(overlay.rc, 2) << overlay.err;
+    EXPECT_TRUE(contains(overlay.err, "corp")) << overlay.err;
+    auto share = as(kAlice, {mkps(), "--share", "/usr", "--", "true"});
+    EXPECT_EQ(share.rc, 2) << share.err;
+    EXPECT_TRUE(contains(share.err, "/usr")) << share.err;
+    EXPECT_EQ(A().snapshot(), baseline_) << "a refusal changed the host";
+
+    for (const char* n : {"l1", "l2", "l3", "l4"})
+        ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", n, "--file-space=none", "--", "true"}).rc, 0);
+    auto fifth = as(kAlice, {mkps(), "--name", "l5", "--", "true"});
+    EXPECT_NE(fifth.rc, 0);
+    EXPECT_TRUE(contains(fifth.err, "max_spaces_per_user")) << fifth.err;
+    for (const char* n : {"m1", "m2"})
+        ASSERT_EQ(as(kBob, {mkps(), "-q", "--name", n, "--file-space=none", "--", "true"}).rc, 0);
+    auto global = as(kBob, {mkps(), "--", "true"});  // 6 spaces on the host: the global limit
+    EXPECT_NE(global.rc, 0);
+    EXPECT_TRUE(contains(global.err, "max_spaces =")) << global.err;
+    for (const char* n : {"l1", "l2", "l3", "l4"}) EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", n}).rc, 0);
+    for (const char* n : {"m1", "m2"}) EXPECT_EQ(as(kBob, {pnet_bin(), "destroy", n}).rc, 0);
+
+    // max_depth = 2: a space in a space is fine, a third level is not.
+    auto deep = as(kAlice, {mkps(), "-q", "--file-space=none", "--", mkps(), "-q", "--file-space=none", "--", "sh",
+                            "-c", "echo depth2; " + mkps() + " --file-space=none -- true"});
+    EXPECT_TRUE(contains(deep.out, "depth2")) << deep.out << deep.err;
+    EXPECT_TRUE(contains(deep.err, "max_depth")) << deep.err;
+}
+
+// Fifty users' creations of one name at once: exactly one wins, the others are told the
+// name exists.
+TEST_F(UnprivilegedTest, FiftyParallelCreationsOfOneNameHaveOneWinner) {
+    std::string script = "for i in $(seq 1 50); do ( " + mkps() +
+                         " -q --name race --file-space=none -- true; echo rc=$? ) & done; wait";
+    auto r = as(kAlice, {"sh", "-c", script}, {}, 120000);
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 50) << r.out << r.err;
+    size_t won = 0;
+    for (size_t at = r.out.find("rc=0"); at != std::string::npos; at = r.out.find("rc=0", at + 1)) ++won;
+    EXPECT_EQ(won, 1u) << r.out << r.err;
+    EXPECT_TRUE(contains(r.err, "exists")) << r.err;
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "race"}).rc, 0);
+}
+
+// From inside a space a user reaches nothing of the host's: no route, nft or xfrm change,
+// no way back into the host's namespace.
+TEST_F(UnprivilegedTest, InsideASpaceTheHostIsOutOfReach) {
+    std::string probe_script =
+        "ip route add 10.99.0.0/16 dev up0 2>&1 || echo route-refused; "
+        "nft list ruleset >/dev/null 2>&1 || echo nft-refused; "
+        "ip xfrm state flush 2>&1 || echo xfrm-refused; "
+        "nsenter --net=/proc/1/ns/net true 2>/dev/null || echo setns-refused; "
+        "echo x > /etc/pnevil 2>/dev/null || echo etc-refused";
+    auto r = as(kAlice, {mkps(), "-q", "--", "sh", "-c", probe_script});
+    for (const char* refused : {"route-refused", "nft-refused", "xfrm-refused", "setns-refused", "etc-refused"})
+        EXPECT_TRUE(contains(r.out, refused)) << refused << "\n" << r.out << r.err;
+    struct stat st {};
+    EXPECT_NE(::stat("/etc/pnevil", &st), 0);
+}
+
+// The helper on its own: not run by the library (no channel), with arguments, with
+// argc == 0, and with requests no library would send: each refused, nothing made.
+TEST_F(UnprivilegedTest, HelperRefusesWhatTheLibraryWouldNeverSend) {
+    auto bare = as(kAlice, {staged_helper()});
+    EXPECT_EQ(bare.rc, 2);
+    EXPECT_TRUE(contains(bare.err, "libpersonalnet's set-uid helper")) << bare.err;
+
+    // argc == 0, from a child that became the user.
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        struct passwd* pw = ::getpwnam(kAlice);
+        if (::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0) ::_exit(99);
+        char* const argv[] = {nullptr};
+        char* const envp[] = {nullptr};
+        ::execve(staged_helper().c_str(), argv, envp);
+        ::_exit(98);
+    }
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << "argc == 0: status " << st;
+
+    // Crafted requests over the channel, sent by a child that became the user.
+    auto ask = [&](const helper::Message& request) -> std::string {
+        int sv[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        pid_t p = ::fork();
+        if (p == 0) {
+            struct passwd* pw = ::getpwnam(kAlice);
+            if (::setns(A().ns(), CLONE_NEWNET) != 0 || ::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0)
+                ::_exit(99);
+            ::dup2(sv[1], helper::kChannelFd);
+            char* const argv[] = {const_cast<char*>("pnhelper"), nullptr};
+            char* const envp[] = {nullptr};
+            ::execve(staged_helper().c_str(), argv, envp);
+            ::_exit(98);
+        }
+        ::close(sv[1]);
+        std::string answer;
+        if (helper::send_message(sv[0], request).ok()) {
+            auto m = helper::receive_message(sv[0]);
+            auto err = m.ok() ? helper::error_of(m.value()) : personalnet::Status(m.error());
+            answer = err.ok() ? "ok" : err.error().message();
+        }
+        ::close(sv[0]);
+        int s = 0;
+        ::waitpid(p, &s, 0);
+        return answer;
+    };
+    using M = helper::Message;
+    struct Case {
+        M request;
+        const char* says;
+    };
+    std::vector<Case> cases = {
+        {M().add("op", "create").add("name", ".."), "name=\'..\'"},
+        {M().add("op", "create").add("name", "a\nb"), "name=\'a\\x0ab\'"},
+        {M().add("op", "create").add("name", "-x"), "must not start"},
+        {M().add("op", "create").add("name", std::string(40, 'a')), "longer than 32"},
+        {M().add("op", "create").add("inherit_routes", "2"), "want 0 or 1"},
+        {M().add("op", "create").add("hide_service", "tcp/65536"), "tcp/65536"},
+        {M().add("op", "create").add("hide_service", "tcp/-1"), "tcp/-1"},
+        {M().add("op", "create").add("hide_service", "tcp/12abc"), "tcp/12abc"},
+        {M().add("op", "create").add("hide_service", "tcp/18446744073709551616"), "18446744073709551616"},
+        {M().add("op", "create").add("share", "relative/dir"), "not an absolute directory"},
+        {M().add("op", "create").add("overlay", "../corp"), "bad overlay name"},
+        {M().add("op", "create").add("rundir", "/tmp/x"), "not a field of create"},
+        {M().add("op", "destroy").add("name", "/"), "name=\'/\'"},
+        {M().add("op", "shell").add("cmd", "id"), "unknown operation"},
+        {M().add("op", "run").add("arg", "id"), "run needs a space"},
+        {M().add("name", "x"), "must start with op"},
+    };
+    for (const auto& c : cases) {
+        auto said = ask(c.request);
+        EXPECT_TRUE(contains(said, c.says)) << "wanted '" << c.says << "', got '" << said << "'";
+    }
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+}  // namespace
+}  // namespace pntest

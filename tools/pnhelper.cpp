@@ -1,0 +1,361 @@
+// pnhelper: personalnet's set-uid root helper. The library starts it for an unprivileged
+// caller with a request channel on descriptor 3 (lib/helper/client); it checks the
+// administrator's policy (personalnet.conf(5)), does the privileged steps through the
+// same library code root uses, and runs the caller's command as the caller again, with
+// every capability dropped. It takes nothing from its caller but the request: not the
+// environment, not descriptors beyond stdio, not paths to read.
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sys/file.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/core/caller.hpp"
+#include "lib/core/fd.hpp"
+#include "lib/core/sys.hpp"
+#include "lib/helper/answer.hpp"
+#include "lib/helper/channel.hpp"
+#include "lib/helper/identity.hpp"
+#include "lib/helper/request.hpp"
+#include "lib/policy/policy.hpp"
+#include "lib/registry/registry.hpp"
+#include "personalnet/space.hpp"
+
+#ifndef PERSONALNET_POLICY_PATH
+#define PERSONALNET_POLICY_PATH "/etc/personalnet/personalnet.conf"
+#endif
+
+namespace {
+
+namespace pn = personalnet;
+namespace helper = personalnet::helper;
+namespace policy = personalnet::policy;
+using pn::Error;
+using pn::Result;
+using pn::Status;
+
+constexpr int kExitUsage = 2;
+constexpr int kExitFailure = 1;
+
+[[noreturn]] void die(int code, const std::string& msg) {
+    std::fprintf(stderr, "pnhelper: %s\n", msg.c_str());
+    std::_Exit(code);
+}
+
+// Descriptors 0-2 exist (on /dev/null if the caller closed them), so nothing opened later
+// lands on them; the channel is a socket; everything else is closed.
+void sanitize_descriptors() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int null = ::open("/dev/null", O_RDWR);
+        if (null != fd) std::_Exit(kExitFailure);
+    }
+    struct stat st {};
+    if (::fstat(helper::kChannelFd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        die(kExitUsage, "this is libpersonalnet's set-uid helper; use mkportspace(1) or pnet(8)");
+    if (::fcntl(helper::kChannelFd, F_SETFD, FD_CLOEXEC) != 0) die(kExitFailure, "channel: cannot set close-on-exec");
+    if (::syscall(SYS_close_range, helper::kChannelFd + 1, ~0U, 0) != 0) die(kExitFailure, "cannot close descriptors");
+}
+
+// The user namespace must be the initial one: a set-uid program started from a namespace
+// a user owns would act with root's rights on a view of the system that user made.
+void require_initial_user_namespace() {
+    struct stat self {}, init {};
+    if (::stat("/proc/self/ns/user", &self) != 0 || ::stat("/proc/1/ns/user", &init) != 0 ||
+        self.st_ino != init.st_ino || self.st_dev != init.st_dev)
+        die(kExitFailure, "refusing to run outside the initial user namespace");
+}
+
+policy::Caller describe(const helper::Identity& who) {
+    policy::Caller c;
+    c.uid = who.uid;
+    c.gid = who.gid;
+    std::vector<char> buf(16384);
+    struct passwd pw {}, *pwp = nullptr;
+    if (::getpwuid_r(who.uid, &pw, buf.data(), buf.size(), &pwp) == 0 && pwp != nullptr) c.user = pw.pw_name;
+    std::vector<gid_t> gids = who.groups;
+    gids.insert(gids.begin(), who.gid);
+    for (gid_t g : gids) {
+        struct group gr {}, *grp = nullptr;
+        if (::getgrgid_r(g, &gr, buf.data(), buf.size(), &grp) == 0 && grp != nullptr) {
+            std::string name = gr.gr_name;
+            if (std::find(c.group_names.begin(), c.group_names.end(), name) == c.group_names.end())
+                c.group_names.push_back(name);
+        }
+    }
+    return c;
+}
+
+// A seed file's text as a path the library can read: a sealed memory file, so no file
+// is left anywhere and nobody else can change it.
+Result<std::string> as_memfd(const std::string& text, std::vector<pn::UniqueFd>& keep) {
+    int fd = ::memfd_create("personalnet-seed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return pn::errno_error("seed file");
+    pn::UniqueFd owned(fd);
+    if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        return pn::errno_error("seed file");
+    (void)::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+    keep.push_back(std::move(owned));
+    return "/proc/self/fd/" + std::to_string(fd);
+}
+
+// Whether the caller, as itself, may read and enter a directory it wants to share: run in
+// a child that became the caller, so the answer is the kernel's, not ours.
+Status caller_can_use(const helper::Becoming& as_caller, const std::string& dir) {
+    pid_t pid = ::fork();
+    if (pid < 0) return pn::errno_error("check --share " + dir);
+    if (pid == 0) {
+        if (as_caller.become() != 0) ::_exit(2);
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) ::_exit(1);
+        ::_exit(::access(dir.c_str(), R_OK | X_OK) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+    return pn::make_error(EACCES, "--share '" + dir + "': not a directory you can read");
+}
+
+// The depth a space created here would have, and whose space "here" is.
+struct Here {
+    int depth = 1;
+    std::optional<uid_t> owner;  // of the space the caller runs in, if any
+};
+Result<Here> where_am_i(const std::string& rundir) {
+    Here h;
+    auto reg = pn::registry::Registry::open(rundir);
+    if (!reg.ok()) return reg.error();
+    struct stat st {};
+    if (::stat("/proc/self/ns/net", &st) != 0) return pn::errno_error("read the caller's namespace");
+    if (auto label = reg->find_netns(st.st_ino)) {
+        auto rec = reg->load(*label);
+        if (rec.ok()) {
+            h.depth = rec->depth + 1;
+            h.owner = rec->owner;
+        }
+    }
+    return h;
+}
+
+class Helper {
+public:
+    Helper(helper::Identity who, policy::Policy pol, pn::UniqueFd caller)
+        : who_(std::move(who)), caller_(describe(who_)), policy_(std::move(pol)), caller_pidfd_(std::move(caller)) {}
+
+    int serve() {
+        auto first = helper::receive_message(helper::kChannelFd);
+        if (!first.ok()) return kExitFailure;  // the library went away: nothing to answer
+        auto req = helper::parse_request(first.value());
+        if (!req.ok()) return answer(helper::error_answer(req.error()));
+        switch (req->op) {
+            case helper::Op::list:
+                return list();
+            case helper::Op::show: {
+                auto info = pn::show_space(req->name, policy_.rundir);
+                if (!info.ok()) return answer(helper::error_answer(info.error()));
+                auto m = helper::ok_answer();
+                helper::add_space(m, info.value());
+                return answer(m);
+            }
+            case helper::Op::destroy:
+                return status_answer(pn::destroy_space(req->name, policy_.rundir,
+                                                       req->keep_files ? pn::Keep::files : pn::Keep::nothing));
+            case helper::Op::gc:
+                return status_answer(pn::collect_garbage(req->full, policy_.rundir));
+            case helper::Op::diff: {
+                auto changes = pn::diff_space(req->name, policy_.rundir);
+                if (!changes.ok()) return answer(helper::error_answer(changes.error()));
+                auto m = helper::ok_answer();
+                for (const auto& c : changes.value()) helper::add_change(m, c);
+                return answer(m);
+            }
+            case helper::Op::create:
+            case helper::Op::open:
+                return session(req.value());
+            case helper::Op::run:
+                return answer(helper::error_answer(
+                    pn::make_error(EINVAL, "bad request: run needs a space (create or open first)")));
+        }
+        return kExitFailure;
+    }
+
+private:
+    int answer(const helper::Message& m) { return helper::send_message(helper::kChannelFd, m).ok() ? 0 : 1; }
+    int status_answer(const Status& st) { return answer(st.ok() ? helper::ok_answer() : helper::error_answer(st.error())); }
+
+    int list() {
+        auto spaces = pn::list_spaces(policy_.rundir);  // the caller's own (caller_uid)
+        if (!spaces.ok()) return answer(helper::error_answer(spaces.error()));
+        auto m = helper::ok_answer();
+        for (const auto& s : spaces.value()) helper::add_space(m, s);
+        return answer(m);
+    }
+
+    // Everything policy says about a creation, checked before anything is created.
+    Status allowed(const helper::Request& r, const helper::Becoming& as_caller) {
+        PN_TRY(policy::may_create(policy_, caller_), "");
+        auto here = where_am_i(policy_.rundir);
+        if (!here.ok()) return here.error();
+        if (here->owner && *here->owner != who_.uid && who_.uid != 0)
+            return pn::make_error(EPERM, "create space: the space you run in belongs to another user");
+        auto all = pn::list_spaces(policy_.rundir);
+        if (!all.ok()) return all.error();
+        int mine = 0;
+        for (const auto& s : all.value()) mine += s.owner == who_.uid;
+        auto total = pn::registry::Registry::open(policy_.rundir);
+        if (!total.ok()) return total.error();
+        PN_TRY(policy::within_limits(policy_, caller_, mine, static_cast<int>(total->labels().size()),
+                                     here->depth),
+               "");
+        if (!r.spec.overlay.empty()) PN_TRY(policy::may_bind_overlay(policy_, caller_, r.spec.overlay), "");
+        for (const auto& dir : r.spec.shared_paths) {
+            PN_TRY(policy::may_share(policy_, caller_, dir), "");
+            PN_TRY(caller_can_use(as_caller, dir), "");
+        }
+        if (r.admin) {
+            PN_TRY(policy::may_admin(policy_, caller_), "");
+            return pn::make_error(ENOTSUP, "create space: --admin is not available yet");
+        }
+        return {};
+    }
+
+    Result<pn::Space> create(const helper::Request& r, const helper::Becoming& as_caller) {
+        // One creation at a time through the helper, so that the limits counted above
+        // still hold when the space is made (root's own creations are not limited).
+        auto lock = pn::sys::open_fd(policy_.rundir + "/helper.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (!lock.ok()) return lock.error().wrap("create space");
+        while (::flock(lock->get(), LOCK_EX) != 0)
+            if (errno != EINTR) return pn::errno_error("create space: lock");
+        PN_TRY(allowed(r, as_caller), "");
+        pn::SpaceSpec spec = r.spec;
+        std::vector<pn::UniqueFd> seeds;
+        for (auto [text, path] : {std::pair{&r.resolv_conf_text, &spec.resolv_conf}, std::pair{&r.hosts_text, &spec.hosts}}) {
+            if (text->empty()) continue;
+            auto p = as_memfd(*text, seeds);
+            if (!p.ok()) return p.error();
+            *path = p.value();
+        }
+        return pn::Space::create(spec, policy_.rundir);
+    }
+
+    // A space held for the caller: answer what it is, then run what the caller asks in
+    // it until the caller closes the channel (or dies).
+    int session(const helper::Request& r) {
+        auto as_caller = helper::Becoming::prepare(who_);
+        if (!as_caller.ok()) return answer(helper::error_answer(as_caller.error()));
+        auto space = r.op == helper::Op::create ? create(r, as_caller.value()) : pn::Space::open(r.name, policy_.rundir);
+        if (!space.ok()) return answer(helper::error_answer(space.error()));
+        auto m = helper::ok_answer();
+        helper::add_space(m, space->info());
+        if (answer(m) != 0) return kExitFailure;
+        for (;;) {
+            if (!wait_for_request()) return 0;  // closed, or the caller is gone: release
+            auto next = helper::receive_message(helper::kChannelFd);
+            if (!next.ok()) return 0;
+            auto req = helper::parse_request(next.value());
+            if (!req.ok()) {
+                if (answer(helper::error_answer(req.error())) != 0) return kExitFailure;
+                continue;
+            }
+            if (req->op != helper::Op::run) {
+                if (answer(helper::error_answer(pn::make_error(EINVAL, "bad request: a session only runs commands"))) != 0)
+                    return kExitFailure;
+                continue;
+            }
+            pn::Space::RunOptions opts;
+            opts.env = &req->env;
+            opts.before_exec = [](const void* arg) { return static_cast<const helper::Becoming*>(arg)->become(); };
+            opts.arg = &as_caller.value();
+            auto rc = space->run(req->argv, opts);
+            auto a = helper::ok_answer();
+            if (rc.ok()) helper::add_exit(a, rc.value());
+            if (answer(rc.ok() ? a : helper::error_answer(rc.error())) != 0) return kExitFailure;
+        }
+    }
+
+    // Waits for the next request; false when the channel closed or the caller died.
+    bool wait_for_request() {
+        pollfd fds[2] = {{helper::kChannelFd, POLLIN, 0}, {caller_pidfd_.get(), POLLIN, 0}};
+        for (;;) {
+            int n = ::poll(fds, 2, -1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return false;
+            if ((fds[1].revents & POLLIN) != 0) return false;
+            return (fds[0].revents & POLLIN) != 0;
+        }
+    }
+
+    helper::Identity who_;
+    policy::Caller caller_;
+    policy::Policy policy_;
+    pn::UniqueFd caller_pidfd_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 1 || argv == nullptr || argv[0] == nullptr) return kExitUsage;  // refuse argc == 0
+    // Nobody may read our memory or attach to us until we exec the caller's command.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return kExitFailure;
+    sanitize_descriptors();
+    if (::clearenv() != 0) die(kExitFailure, "cannot clear the environment");
+    if (argc != 1) die(kExitUsage, "takes no arguments; its request comes from libpersonalnet");
+    if (::geteuid() != 0) die(kExitFailure, "not installed set-uid root (make install)");
+    require_initial_user_namespace();
+
+    auto who = helper::Identity::of_caller();
+    if (!who.ok()) die(kExitFailure, who.error().message());
+    // The caller, pinned: if it dies, a session ends and its unnamed space goes.
+    pid_t parent = ::getppid();
+    int pidfd = parent > 1 ? static_cast<int>(::syscall(SYS_pidfd_open, parent, 0)) : -1;
+    if (pidfd < 0) die(kExitFailure, "cannot pin the calling process");
+    pn::UniqueFd caller(pidfd);
+    (void)::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+
+    // Wholly root from here (the daemons it starts must not be the caller's to signal);
+    // whose behalf it acts on is the library's caller_uid.
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)
+        die(kExitFailure, "cannot become root");
+    pn::sys::set_caller_uid(who->uid);
+    ::umask(022);
+    // The terminal's ^C and ^\ reach us too, being in the caller's process group: they
+    // are the caller's command's business. A handler rather than SIG_IGN, because exec
+    // resets a handler but would hand an ignored signal on to the command.
+    struct sigaction quiet = {};
+    quiet.sa_handler = [](int) {};
+    ::sigaction(SIGINT, &quiet, nullptr);
+    ::sigaction(SIGQUIT, &quiet, nullptr);
+
+    auto pol = policy::load_policy(PERSONALNET_POLICY_PATH);
+    if (!pol.ok()) die(kExitFailure, pol.error().message());
+    // A fixed environment of our own: the library reads its directories from it.
+    const std::pair<const char*, std::string> env[] = {
+        {"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},
+        {"LC_ALL", "C"},
+        {"PERSONALNET_RUNDIR", pol->rundir},
+        {"PERSONALNET_STATEDIR", pol->statedir},
+        {"PERSONALNET_OVERLAYDIR", pol->overlaydir},
+    };
+    for (const auto& [k, v] : env) ::setenv(k, v.c_str(), 1);
+
+    Helper h(std::move(who).value(), std::move(pol).value(), std::move(caller));
+    return h.serve();
+}
