@@ -17,6 +17,7 @@ namespace {
 
 namespace policy = personalnet::policy;
 namespace sys = personalnet::sys;
+using personalnet::Status;
 
 constexpr const char* kFull = R"(# every setting
 create {
@@ -58,6 +59,15 @@ std::string refusal(const std::string& text) {
 
 bool has(const std::string& message, const std::string& part) {
     return message.find(part) != std::string::npos;
+}
+
+policy::Caller caller(const std::string& user, std::vector<std::string> groups, uid_t uid = 1000) {
+    policy::Caller c;
+    c.uid = uid;
+    c.gid = uid;
+    c.user = user;
+    c.group_names = std::move(groups);
+    return c;
 }
 
 TEST(PolicyParse, EverySetting) {
@@ -320,6 +330,122 @@ TEST_F(PolicyLoadTest, ContentErrorsNameThePath) {
     path = put("value.conf", "limits { max_depth = 12abc }\n");
     e = refused(path, EINVAL);
     EXPECT_TRUE(has(e.message(), "policy: " + path + ": limits.max_depth: '12abc'")) << e.message();
+}
+
+TEST(PolicyCreate, UsersGroupsAndRoot) {
+    policy::Policy p = parsed("create {\n users = alice\n groups = staff\n}\n");
+    EXPECT_TRUE(policy::may_create(p, caller("alice", {"alice"})).ok());
+    EXPECT_TRUE(policy::may_create(p, caller("carol", {"carol", "staff"})).ok()) << "supplementary group";
+    EXPECT_TRUE(policy::may_create(p, caller("root", {}, 0)).ok());
+    EXPECT_TRUE(policy::may_create(policy::Policy{}, caller("", {}, 0)).ok()) << "root always may";
+    Status s = policy::may_create(p, caller("bob", {"bob", "personalnet"}));
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EPERM);
+    EXPECT_EQ(s.error().context, "user 'bob' may not create spaces (personalnet.conf: users, groups)");
+    s = policy::may_create(p, caller("", {}, 4242));
+    ASSERT_FALSE(s.ok());
+    EXPECT_TRUE(has(s.error().message(), "uid 4242 may not create spaces")) << "an unknown user by uid";
+    EXPECT_FALSE(policy::may_create(p, caller("", {""})).ok()) << "empty names match nothing";
+
+    policy::Policy defaults;
+    EXPECT_TRUE(policy::may_create(defaults, caller("dave", {"dave", "personalnet"})).ok());
+    EXPECT_FALSE(policy::may_create(defaults, caller("dave", {"dave"})).ok());
+}
+
+TEST(PolicyOverlay, ListedGroupsStarAndRoot) {
+    policy::Policy p = parsed(kFull);
+    auto alice = caller("alice", {"alice", "corpusers"});
+    auto bob = caller("bob", {"bob"});
+    EXPECT_TRUE(policy::may_bind_overlay(p, alice, "corp").ok());
+    EXPECT_TRUE(policy::may_bind_overlay(p, bob, "home").ok()) << "'*': anyone who may create";
+    EXPECT_TRUE(policy::may_bind_overlay(p, caller("root", {}, 0), "corp").ok());
+    EXPECT_TRUE(policy::may_bind_overlay(p, caller("root", {}, 0), "unlisted").ok());
+
+    Status s = policy::may_bind_overlay(p, bob, "corp");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EPERM);
+    EXPECT_EQ(
+        s.error().context,
+        "user 'bob' may not bind overlay 'corp' (personalnet.conf: overlays: corp = corpusers, admins)");
+    s = policy::may_bind_overlay(p, alice, "other");
+    ASSERT_FALSE(s.ok());
+    EXPECT_TRUE(
+        has(s.error().context, "user 'alice' may not bind overlay 'other' (personalnet.conf: overlays"));
+    s = policy::may_bind_overlay(p, alice, "lab");
+    EXPECT_FALSE(s.ok()) << "an empty list admits nobody";
+
+    s = policy::may_bind_overlay(p, caller("eve", {"eve", "corpusers"}), "home");
+    ASSERT_FALSE(s.ok()) << "'*' and group lists need may_create first";
+    EXPECT_TRUE(has(s.error().context, "user 'eve' may not create spaces"));
+    EXPECT_FALSE(policy::may_bind_overlay(p, caller("eve", {"eve", "corpusers"}), "corp").ok());
+}
+
+TEST(PolicyShare, ComponentWisePrefixes) {
+    policy::Policy p = parsed("create { users = alice }\nshare { paths = /home/al, /srv/projects }\n");
+    auto alice = caller("alice", {});
+    for (const char* ok : {"/home/al", "/home/al/", "/home/al/src", "/srv/projects/x/y"})
+        EXPECT_TRUE(policy::may_share(p, alice, ok).ok()) << ok;
+    for (const char* no : {"/home/alice", "/home", "/srv", "/etc", "/srv/projectsX"}) {
+        Status s = policy::may_share(p, alice, no);
+        ASSERT_FALSE(s.ok()) << no;
+        EXPECT_EQ(s.error().code, EPERM);
+        EXPECT_EQ(s.error().context, "user 'alice' may not share '" + std::string(no) +
+                                         "' (personalnet.conf: share.paths = /home/al, /srv/projects)");
+    }
+    for (const char* odd : {"home/al", "/home/al/../../etc", "/home/al/./x", "/home/al//x", ""}) {
+        Status s = policy::may_share(p, alice, odd);
+        ASSERT_FALSE(s.ok()) << odd;
+        EXPECT_EQ(s.error().code, EPERM);
+        EXPECT_TRUE(has(s.error().context, "not an absolute path without")) << s.error().context;
+    }
+    EXPECT_TRUE(policy::may_share(p, caller("root", {}, 0), "/etc").ok());
+    Status s = policy::may_share(parsed("create { users = alice }"), alice, "/home/al");
+    ASSERT_FALSE(s.ok()) << "no share paths: --share refused";
+    EXPECT_TRUE(has(s.error().context, "(personalnet.conf: share.paths is empty)"));
+    EXPECT_FALSE(policy::may_share(p, caller("bob", {}), "/home/al").ok()) << "needs may_create";
+    EXPECT_TRUE(
+        policy::may_share(parsed("create { users = alice }\nshare { paths = / }"), alice, "/etc").ok());
+}
+
+TEST(PolicyAdmin, OnlyWhenEnabled) {
+    auto alice = caller("alice", {});
+    Status s = policy::may_admin(parsed("create { users = alice }"), alice);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EPERM);
+    EXPECT_EQ(s.error().context, "user 'alice' may not create --admin spaces (personalnet.conf: admin = no)");
+    EXPECT_TRUE(policy::may_admin(parsed("create { users = alice }\nadmin = yes"), alice).ok());
+    EXPECT_FALSE(policy::may_admin(parsed("admin = yes"), alice).ok()) << "needs may_create";
+    EXPECT_TRUE(policy::may_admin(policy::Policy{}, caller("root", {}, 0)).ok());
+}
+
+TEST(PolicyLimits, CountsAndDepth) {
+    policy::Policy p;  // 16 per user, 1024 in all, depth 8
+    auto bob = caller("bob", {"personalnet"});
+    EXPECT_TRUE(policy::within_limits(p, bob, 15, 1023, 8).ok());
+
+    Status s = policy::within_limits(p, bob, 16, 20, 1);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EUSERS);
+    EXPECT_EQ(s.error().context, "user 'bob' owns 16 spaces (personalnet.conf: max_spaces_per_user = 16)");
+
+    s = policy::within_limits(p, bob, 2, 1024, 1);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EUSERS);
+    EXPECT_TRUE(has(s.error().context, "the host has 1024 spaces (personalnet.conf: max_spaces = 1024)"));
+
+    s = policy::within_limits(p, bob, 0, 0, 9);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ELOOP);
+    EXPECT_TRUE(has(s.error().context, "user 'bob' may not create a space at depth 9"));
+    EXPECT_TRUE(has(s.error().context, "nesting deeper than 8 (personalnet.conf: max_depth)"));
+
+    p.max_spaces_per_user = 0;
+    EXPECT_EQ(policy::within_limits(p, bob, 0, 0, 1).error().code, EUSERS) << "0: none at all";
+
+    auto root = caller("root", {}, 0);
+    EXPECT_TRUE(policy::within_limits(p, root, 500, 5000, 30).ok()) << "root is not limited";
+    for (auto [mine, all, depth] : {std::tuple{-1, 0, 1}, std::tuple{0, -1, 1}, std::tuple{0, 0, 0}})
+        EXPECT_EQ(policy::within_limits(p, root, mine, all, depth).error().code, EINVAL);
 }
 
 }  // namespace
