@@ -1,0 +1,98 @@
+// Judging a caller against the policy. Every refusal names the caller and the setting
+// responsible, so that the user knows whom to ask and the administrator what to change.
+#include <algorithm>
+
+#include "lib/policy/names.hpp"
+#include "lib/policy/policy.hpp"
+
+namespace personalnet::policy {
+
+namespace {
+
+bool is_root(const Caller& c) { return c.uid == 0; }
+
+std::string who(const Caller& c) {
+    return c.user.empty() ? "uid " + std::to_string(c.uid) : "user '" + c.user + "'";
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& s) {
+    return !s.empty() && std::find(list.begin(), list.end(), s) != list.end();
+}
+
+bool in_any(const std::vector<std::string>& allowed, const std::vector<std::string>& groups) {
+    return std::any_of(groups.begin(), groups.end(), [&](const auto& g) { return contains(allowed, g); });
+}
+
+std::string joined(const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+Error refuse(const Caller& c, const std::string& what, const std::string& setting) {
+    return make_error(EPERM, who(c) + " may not " + what + " (personalnet.conf: " + setting + ")");
+}
+
+}  // namespace
+
+Status may_create(const Policy& p, const Caller& c) {
+    if (is_root(c) || contains(p.users, c.user) || in_any(p.groups, c.group_names)) return {};
+    return refuse(c, "create spaces", "users, groups");
+}
+
+Status may_bind_overlay(const Policy& p, const Caller& c, const std::string& overlay) {
+    if (is_root(c)) return {};
+    PN_TRY(may_create(p, c), "");
+    auto it = std::find_if(p.overlays.begin(), p.overlays.end(),
+                           [&](const auto& entry) { return entry.first == overlay; });
+    const std::string what = "bind overlay '" + overlay + "'";
+    if (it == p.overlays.end()) return refuse(c, what, "overlays, which does not list it");
+    if (it->second == std::vector<std::string>{"*"} || in_any(it->second, c.group_names)) return {};
+    return refuse(c, what, "overlays: " + overlay + " = " + joined(it->second));
+}
+
+Status may_share(const Policy& p, const Caller& c, const std::string& path) {
+    if (is_root(c)) return {};
+    PN_TRY(may_create(p, c), "");
+    std::string clean = path;
+    if (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+    const std::string what = "share '" + path + "'";
+    if (!is_clean_path(clean))
+        return make_error(EPERM, who(c) + " may not " + what +
+                                     ": not an absolute path without '.', '..' or "
+                                     "empty components");
+    if (p.share_paths.empty()) return refuse(c, what, "share.paths is empty");
+    for (const auto& prefix : p.share_paths)
+        if (path_covers(prefix, clean)) return {};
+    return refuse(c, what, "share.paths = " + joined(p.share_paths));
+}
+
+Status may_admin(const Policy& p, const Caller& c) {
+    if (is_root(c)) return {};
+    PN_TRY(may_create(p, c), "");
+    if (p.admin) return {};
+    return refuse(c, "create --admin spaces", "admin = no");
+}
+
+Status within_limits(const Policy& p, const Caller& c, int spaces_of_user, int spaces_total, int new_depth) {
+    if (spaces_of_user < 0 || spaces_total < 0 || new_depth < 1)
+        return make_error(EINVAL, "within_limits: bad counts (" + std::to_string(spaces_of_user) + ", " +
+                                      std::to_string(spaces_total) + ") or depth " +
+                                      std::to_string(new_depth));
+    if (is_root(c)) return {};
+    if (new_depth > p.max_depth)
+        return make_error(ELOOP, who(c) + " may not create a space at depth " + std::to_string(new_depth) +
+                                     ": nesting deeper than " + std::to_string(p.max_depth) +
+                                     " (personalnet.conf: max_depth)");
+    if (spaces_of_user >= p.max_spaces_per_user)
+        return make_error(EUSERS, who(c) + " owns " + std::to_string(spaces_of_user) +
+                                      " spaces (personalnet.conf: max_spaces_per_user = " +
+                                      std::to_string(p.max_spaces_per_user) + ")");
+    if (spaces_total >= p.max_spaces)
+        return make_error(
+            EUSERS, who(c) + " may not create a space: the host has " + std::to_string(spaces_total) +
+                        " spaces (personalnet.conf: max_spaces = " + std::to_string(p.max_spaces) + ")");
+    return {};
+}
+
+}  // namespace personalnet::policy

@@ -1,0 +1,251 @@
+// Reading the policy: parse_policy turns settings into a checked Policy, load_policy
+// decides whether the file on disk may be believed at all.
+#include "lib/policy/policy.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <set>
+
+#include "lib/core/sys.hpp"
+#include "lib/core/trusted_path.hpp"
+#include "lib/ike/settings.hpp"
+#include "lib/policy/names.hpp"
+#include "lib/space/addressing.hpp"
+
+namespace personalnet::policy {
+
+namespace {
+
+constexpr off_t kMaxSize = off_t{1} << 20;
+constexpr int kMaxCount = 65535;  // space labels are 16 bits and label 0 is reserved
+
+// Checks the values of one file, naming the source in every refusal.
+class Reader {
+public:
+    explicit Reader(const std::string& where) : where_(where) {}
+
+    Error fail(const std::string& what) const { return make_error(EINVAL, where_ + ": " + what); }
+    Error bad(const std::string& key, const std::string& value, const std::string& why) const {
+        return fail(key + ": '" + value + "' " + why);
+    }
+
+    // Each key and section once: strongSwan would merge or override repeats, which hides
+    // which line the administrator meant.
+    Status once(const std::string& key, const char* kind) {
+        if (!seen_.insert(key).second) return fail(std::string(kind) + " '" + key + "' given twice");
+        return {};
+    }
+
+    Result<int> number(const std::string& key, const std::string& v, int lo, int hi) const {
+        const std::string why =
+            "is not a decimal number from " + std::to_string(lo) + " to " + std::to_string(hi);
+        // Digits only: no sign, no blanks, no leading zero (which might be read as octal).
+        bool digits = !v.empty() && v.size() <= 9 && (v == "0" || v[0] != '0');
+        for (unsigned char c : v) digits = digits && std::isdigit(c) != 0;
+        int n = 0;
+        if (!digits || std::from_chars(v.data(), v.data() + v.size(), n).ec != std::errc{} || n < lo ||
+            n > hi)
+            return bad(key, v, why);
+        return n;
+    }
+
+    Result<bool> boolean(const std::string& key, const std::string& v) const {
+        std::string lower = v;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower == "yes" || lower == "true" || lower == "1") return true;
+        if (lower == "no" || lower == "false" || lower == "0") return false;
+        return bad(key, v, "is not yes, no, true, false, 1 or 0");
+    }
+
+    Result<std::string> path(const std::string& key, const std::string& v, bool root_ok) const {
+        if (!is_clean_path(v))
+            return bad(key, v, "is not an absolute path without '.', '..' or empty components");
+        if (v == "/" && !root_ok) return bad(key, v, "may not be the root directory");
+        return v;
+    }
+
+    // A comma-separated list; an empty value is an empty list, an empty item a mistake.
+    Result<std::vector<std::string>> list(const std::string& key, const std::string& v) const {
+        std::vector<std::string> out;
+        if (v.find_first_not_of(" \t") == std::string::npos) return out;
+        for (size_t pos = 0;;) {
+            size_t end = v.find(',', pos);
+            std::string item = v.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+            size_t b = item.find_first_not_of(" \t");
+            if (b == std::string::npos) return bad(key, v, "has an empty entry");
+            out.push_back(item.substr(b, item.find_last_not_of(" \t") - b + 1));
+            if (end == std::string::npos) return out;
+            pos = end + 1;
+        }
+    }
+
+    Result<std::vector<std::string>> names(const std::string& key, const std::string& v) const {
+        auto items = list(key, v);
+        if (!items.ok()) return items.error();
+        for (const auto& n : items.value())
+            if (!is_name(n))
+                return bad(key, n, "is not a name (want 1-32 of A-Z a-z 0-9 _ . -, not starting with -)");
+        return items;
+    }
+
+private:
+    const std::string& where_;
+    std::set<std::string> seen_;
+};
+
+Status read_top(const Reader& r, const std::string& key, const std::string& v, Policy& p) {
+    if (key == "admin") {
+        auto b = r.boolean(key, v);
+        if (!b.ok()) return b.error();
+        p.admin = b.value();
+        return {};
+    }
+    std::string* dir = nullptr;
+    if (key == "rundir") dir = &p.rundir;
+    if (key == "statedir") dir = &p.statedir;
+    if (key == "overlaydir") dir = &p.overlaydir;
+    if (dir == nullptr)
+        return r.fail("unknown setting '" + key + "' (want admin, rundir, statedir, overlaydir)");
+    auto path = r.path(key, v, false);
+    if (!path.ok()) return path.error();
+    *dir = std::move(path).value();
+    return {};
+}
+
+Status read_create(const Reader& r, const std::string& key, const std::string& v, Policy& p) {
+    if (key != "users" && key != "groups")
+        return r.fail("unknown setting 'create." + key + "' (want users, groups)");
+    auto names = r.names("create." + key, v);
+    if (!names.ok()) return names.error();
+    (key == "users" ? p.users : p.groups) = std::move(names).value();
+    return {};
+}
+
+Status read_limits(const Reader& r, const std::string& key, const std::string& v, Policy& p) {
+    int* field = nullptr;
+    if (key == "max_spaces_per_user") field = &p.max_spaces_per_user;
+    if (key == "max_spaces") field = &p.max_spaces;
+    if (key == "max_depth") field = &p.max_depth;
+    if (field == nullptr)
+        return r.fail("unknown setting 'limits." + key +
+                      "' (want max_spaces_per_user, max_spaces, max_depth)");
+    auto n = key == "max_depth" ? r.number("limits." + key, v, 1, space::kMaxDepth)
+                                : r.number("limits." + key, v, 0, kMaxCount);
+    if (!n.ok()) return n.error();
+    *field = n.value();
+    return {};
+}
+
+Status read_overlay(const Reader& r, const std::string& name, const std::string& v, Policy& p) {
+    // load_overlay refuses names starting with '.', so such an entry could never apply.
+    if (!is_name(name) || name[0] == '.')
+        return r.fail("overlays: '" + name +
+                      "' is not an overlay name (want 1-32 of A-Z a-z 0-9 _ . -, "
+                      "not starting with - or .)");
+    const std::string key = "overlays." + name;
+    auto items = r.list(key, v);
+    if (!items.ok()) return items.error();
+    const auto& groups = items.value();
+    bool star = std::find(groups.begin(), groups.end(), "*") != groups.end();
+    if (star && groups.size() > 1) return r.bad(key, v, "mixes '*' with group names");
+    if (!star) {
+        auto names = r.names(key, v);
+        if (!names.ok()) return names.error();
+    }
+    p.overlays.emplace_back(name, std::move(items).value());
+    return {};
+}
+
+Status read_share(const Reader& r, const std::string& key, const std::string& v, Policy& p) {
+    if (key != "paths") return r.fail("unknown setting 'share." + key + "' (want paths)");
+    auto items = r.list("share.paths", v);
+    if (!items.ok()) return items.error();
+    p.share_paths.clear();
+    for (const auto& item : items.value()) {
+        auto path = r.path("share.paths", item, true);
+        if (!path.ok()) return path.error();
+        p.share_paths.push_back(std::move(path).value());
+    }
+    return {};
+}
+
+using SectionReader = Status (*)(const Reader&, const std::string&, const std::string&, Policy&);
+
+SectionReader section_reader(const std::string& name) {
+    if (name == "create") return read_create;
+    if (name == "limits") return read_limits;
+    if (name == "overlays") return read_overlay;
+    if (name == "share") return read_share;
+    return nullptr;
+}
+
+// The nearest directory above path that exists (path itself does not).
+Result<std::string> nearest_existing_parent(std::string path) {
+    for (;;) {
+        size_t slash = path.rfind('/');
+        path = slash == 0 ? "/" : path.substr(0, slash);
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) == 0) return path;
+        if (errno != ENOENT || path == "/") return errno_error("stat " + path);
+    }
+}
+
+}  // namespace
+
+Result<Policy> parse_policy(const std::string& text, const std::string& where) {
+    auto parsed = ike::parse_settings(text, where);
+    if (!parsed.ok()) return parsed.error();
+    const ike::Settings& conf = parsed.value();
+    Reader r(where);
+    Policy p;
+    for (const auto& [key, value] : conf.values) {
+        PN_TRY(r.once(key, "setting"), "");
+        PN_TRY(read_top(r, key, value, p), "");
+    }
+    for (const auto& section : conf.sections) {
+        SectionReader read = section_reader(section.name);
+        if (read == nullptr)
+            return r.fail("unknown section '" + section.name + "' (want create, limits, overlays, share)");
+        PN_TRY(r.once(section.name, "section"), "");
+        if (!section.body.sections.empty())
+            return r.fail("unknown section '" + section.name + "." + section.body.sections.front().name +
+                          "'");
+        for (const auto& [key, value] : section.body.values) {
+            PN_TRY(r.once(section.name + "." + key, "setting"), "");
+            PN_TRY(read(r, key, value, p), "");
+        }
+    }
+    return p;
+}
+
+Result<Policy> load_policy(const std::string& path) {
+    const std::string what = "policy";
+    if (!is_clean_path(path) || path == "/")
+        return make_error(EINVAL, what + ": '" + path + "' is not an absolute path to a file");
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno != ENOENT) return errno_error(what + ": " + path);
+        // Absence is only evidence if nobody but root could have caused it.
+        auto dir = nearest_existing_parent(path);
+        if (!dir.ok()) return dir.error().wrap(what + ": " + path);
+        PN_TRY(sys::check_trusted_path(dir.value()),
+               what + ": " + path + " is missing in an untrusted directory");
+        return Policy{};
+    }
+    PN_TRY(sys::check_trusted_path(path, true), what);
+    if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + ": " + path + " is not a regular file");
+    if (st.st_size > kMaxSize) return make_error(EFBIG, what + ": " + path + " is larger than 1 MiB");
+    auto text = sys::read_file(path);
+    if (!text.ok()) return text.error().wrap(what);
+    if (static_cast<off_t>(text.value().size()) > kMaxSize)
+        return make_error(EFBIG, what + ": " + path + " is larger than 1 MiB");
+    auto p = parse_policy(text.value(), path);
+    if (!p.ok()) return p.error().wrap(what);
+    return p;
+}
+
+}  // namespace personalnet::policy

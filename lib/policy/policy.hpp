@@ -1,0 +1,111 @@
+// The administrator's policy for unprivileged users: /etc/personalnet/personalnet.conf,
+// read by the set-uid helper before it creates a space for anyone but root. Same syntax
+// as the overlay definitions (strongSwan settings, see lib/ike/settings.hpp):
+//
+//   create {
+//       users = alice, bob            # user names that may create spaces
+//       groups = personalnet          # members of these groups may too
+//   }
+//   limits {
+//       max_spaces_per_user = 16      # 0-65535: spaces one user owns at a time
+//       max_spaces = 1024             # 0-65535: spaces on the host, all users
+//       max_depth = 8                 # 1-32: deepest nesting (1 = child of the host)
+//   }
+//   overlays {
+//       corp = corpusers, admins      # groups whose members may bind overlay corp
+//       home = *                      # anyone who may create spaces may bind home
+//   }
+//   share {
+//       paths = /home, /srv/projects  # directories (and below) users may --share
+//   }
+//   admin = no                        # yes/no/true/false/1/0: may users ask for --admin
+//   rundir = /run/personalnet
+//   statedir = /var/lib/personalnet
+//   overlaydir = /etc/personalnet/overlays.d
+//
+// Every setting is optional and a missing one keeps its default (the initialisers of
+// Policy); a missing file means all defaults: only root and members of the group
+// "personalnet" may create spaces, no overlay may be bound, nothing may be shared and no
+// --admin space made. An empty value is an empty list ("groups =" drops the default
+// group). Anything unknown, repeated or malformed is refused rather than ignored: a typo
+// in a security policy must not silently widen or narrow it.
+//
+// Root (uid 0) passes every decision and every limit: the policy restrains the helper's
+// callers, not the administrator.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "personalnet/error.hpp"
+
+namespace personalnet::policy {
+
+inline constexpr const char* kDefaultPolicyPath = "/etc/personalnet/personalnet.conf";
+
+struct Policy {
+    std::vector<std::string> users;                  // user names allowed to create spaces
+    std::vector<std::string> groups{"personalnet"};  // group names whose members may create spaces
+    int max_spaces_per_user = 16;                    // spaces one user may own at a time (named + unnamed)
+    int max_spaces = 1024;                           // spaces on the host at a time, all users
+    int max_depth = 8;  // deepest nesting a user may create (1 = child of the host)
+    // overlay name -> group names allowed to bind it; a user may bind an overlay only if listed here
+    // and in one of its groups ("*" = every user allowed to create spaces).
+    std::vector<std::pair<std::string, std::vector<std::string>>> overlays;
+    std::vector<std::string> share_paths;  // absolute directory prefixes users may --share (and below)
+    bool admin = false;                    // whether users may ask for --admin spaces
+    std::string rundir = "/run/personalnet";
+    std::string statedir = "/var/lib/personalnet";
+    std::string overlaydir = "/etc/personalnet/overlays.d";
+};
+
+// Who asks (filled by the helper from the kernel's credentials and the user database).
+struct Caller {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::string user;                      // user name of uid ("" if unknown)
+    std::vector<std::string> group_names;  // primary and supplementary group names
+};
+
+// Parses text (strongSwan settings syntax); `where` names the source in errors. EINVAL
+// for: syntax errors ("WHERE:LINE: what", from the settings parser); unknown, repeated or
+// misplaced keys and sections ("WHERE: unknown setting 'limits.max_space'"); bad values
+// ("WHERE: limits.max_depth: '12abc' is not a decimal number from 1 to 32"). Numbers are
+// plain decimal digits without sign or leading zero, within the range above. Paths are
+// absolute without ".", ".." or empty components (rundir, statedir, overlaydir not "/").
+// User, group and overlay names are 1-32 of A-Z a-z 0-9 _ . -, not starting with '-' and
+// not "." or ".."; overlay names (file names in overlaydir) not starting with '.' either.
+// An overlay's list is group names or "*" alone.
+Result<Policy> parse_policy(const std::string& text, const std::string& where);
+
+// Loads path (absolute). A missing file gives the defaults, provided the nearest existing
+// directory above it passes sys::check_trusted_path (so nobody but root can have removed
+// it or create it later); a missing /etc/personalnet counts as a missing file. An
+// existing file and every directory above it must pass sys::check_trusted_path(path, true)
+// (root-owned, not group/other-writable, no symlinks: EPERM, ELOOP), and it must be a
+// regular file (EINVAL) of at most 1 MiB (EFBIG). Errors start "policy: " and name the path.
+Result<Policy> load_policy(const std::string& path = kDefaultPolicyPath);
+
+// Decisions: each returns {} when allowed, else EPERM with a one-line message that names
+// the caller (user name, or uid when unknown) and the setting that refused it, e.g.
+// "user 'bob' may not create spaces (personalnet.conf: users, groups)". may_bind_overlay,
+// may_share and may_admin first require may_create, so each decision is safe on its own.
+Status may_create(const Policy& p, const Caller& c);  // root (uid 0) always may
+Status may_bind_overlay(const Policy& p, const Caller& c, const std::string& overlay);
+// path must be the resolved path the helper will actually bind (realpath, no symlinks left):
+// the check is lexical. One trailing '/' is ignored; ".", ".." or empty components are
+// refused. Prefixes match whole components: /home/al does not cover /home/alice.
+Status may_share(const Policy& p, const Caller& c, const std::string& path);
+Status may_admin(const Policy& p, const Caller& c);
+
+// Limits for creating one more space at new_depth, given how many the caller and the host
+// own now. EUSERS when a count limit is reached ("user 'bob' owns 16 spaces
+// (personalnet.conf: max_spaces_per_user = 16)", likewise max_spaces); ELOOP when
+// new_depth > max_depth ("... nesting deeper than 8 (personalnet.conf: max_depth)");
+// EINVAL for negative counts or new_depth < 1 (a caller bug). Root always passes.
+Status within_limits(const Policy& p, const Caller& c, int spaces_of_user, int spaces_total, int new_depth);
+
+}  // namespace personalnet::policy
