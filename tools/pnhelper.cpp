@@ -6,17 +6,16 @@
 // environment, not descriptors beyond stdio, not paths to read.
 #include <fcntl.h>
 #include <grp.h>
-#include <signal.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sys/file.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -70,16 +69,19 @@ void sanitize_descriptors() {
     struct stat st {};
     if (::fstat(helper::kChannelFd, &st) != 0 || !S_ISSOCK(st.st_mode))
         die(kExitUsage, "this is libpersonalnet's set-uid helper; use mkportspace(1) or pnet(8)");
-    if (::fcntl(helper::kChannelFd, F_SETFD, FD_CLOEXEC) != 0) die(kExitFailure, "channel: cannot set close-on-exec");
-    if (::syscall(SYS_close_range, helper::kChannelFd + 1, ~0U, 0) != 0) die(kExitFailure, "cannot close descriptors");
+    if (::fcntl(helper::kChannelFd, F_SETFD, FD_CLOEXEC) != 0)
+        die(kExitFailure, "channel: cannot set close-on-exec");
+    if (::syscall(SYS_close_range, helper::kChannelFd + 1, ~0U, 0) != 0)
+        die(kExitFailure, "cannot close descriptors");
 }
 
 // The user namespace must be the initial one: a set-uid program started from a namespace
 // a user owns would act with root's rights on a view of the system that user made.
 void require_initial_user_namespace() {
-    struct stat self {}, init {};
-    if (::stat("/proc/self/ns/user", &self) != 0 || ::stat("/proc/1/ns/user", &init) != 0 ||
-        self.st_ino != init.st_ino || self.st_dev != init.st_dev)
+    // The kernel gives the initial user namespace a fixed inode number (PROC_USER_INIT_INO).
+    constexpr ino_t kInitialUserNamespace = 0xEFFFFFFDU;
+    struct stat self {};
+    if (::stat("/proc/self/ns/user", &self) != 0 || self.st_ino != kInitialUserNamespace)
         die(kExitFailure, "refusing to run outside the initial user namespace");
 }
 
@@ -88,12 +90,14 @@ policy::Caller describe(const helper::Identity& who) {
     c.uid = who.uid;
     c.gid = who.gid;
     std::vector<char> buf(16384);
-    struct passwd pw {}, *pwp = nullptr;
+    struct passwd pw {
+    }, *pwp = nullptr;
     if (::getpwuid_r(who.uid, &pw, buf.data(), buf.size(), &pwp) == 0 && pwp != nullptr) c.user = pw.pw_name;
     std::vector<gid_t> gids = who.groups;
     gids.insert(gids.begin(), who.gid);
     for (gid_t g : gids) {
-        struct group gr {}, *grp = nullptr;
+        struct group gr {
+        }, *grp = nullptr;
         if (::getgrgid_r(g, &gr, buf.data(), buf.size(), &grp) == 0 && grp != nullptr) {
             std::string name = gr.gr_name;
             if (std::find(c.group_names.begin(), c.group_names.end(), name) == c.group_names.end())
@@ -158,7 +162,10 @@ Result<Here> where_am_i(const std::string& rundir) {
 class Helper {
 public:
     Helper(helper::Identity who, policy::Policy pol, pn::UniqueFd caller)
-        : who_(std::move(who)), caller_(describe(who_)), policy_(std::move(pol)), caller_pidfd_(std::move(caller)) {}
+        : who_(std::move(who)),
+          caller_(describe(who_)),
+          policy_(std::move(pol)),
+          caller_pidfd_(std::move(caller)) {}
 
     int serve() {
         auto first = helper::receive_message(helper::kChannelFd);
@@ -176,8 +183,8 @@ public:
                 return answer(m);
             }
             case helper::Op::destroy:
-                return status_answer(pn::destroy_space(req->name, policy_.rundir,
-                                                       req->keep_files ? pn::Keep::files : pn::Keep::nothing));
+                return status_answer(pn::destroy_space(
+                    req->name, policy_.rundir, req->keep_files ? pn::Keep::files : pn::Keep::nothing));
             case helper::Op::gc:
                 return status_answer(pn::collect_garbage(req->full, policy_.rundir));
             case helper::Op::diff: {
@@ -199,7 +206,9 @@ public:
 
 private:
     int answer(const helper::Message& m) { return helper::send_message(helper::kChannelFd, m).ok() ? 0 : 1; }
-    int status_answer(const Status& st) { return answer(st.ok() ? helper::ok_answer() : helper::error_answer(st.error())); }
+    int status_answer(const Status& st) {
+        return answer(st.ok() ? helper::ok_answer() : helper::error_answer(st.error()));
+    }
 
     int list() {
         auto spaces = pn::list_spaces(policy_.rundir);  // the caller's own (caller_uid)
@@ -240,14 +249,17 @@ private:
     Result<pn::Space> create(const helper::Request& r, const helper::Becoming& as_caller) {
         // One creation at a time through the helper, so that the limits counted above
         // still hold when the space is made (root's own creations are not limited).
-        auto lock = pn::sys::open_fd(policy_.rundir + "/helper.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        auto reg = pn::registry::Registry::open(policy_.rundir);  // makes the run directory
+        if (!reg.ok()) return reg.error().wrap("create space");
+        auto lock = pn::sys::open_fd(reg->path("helper.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (!lock.ok()) return lock.error().wrap("create space");
         while (::flock(lock->get(), LOCK_EX) != 0)
             if (errno != EINTR) return pn::errno_error("create space: lock");
         PN_TRY(allowed(r, as_caller), "");
         pn::SpaceSpec spec = r.spec;
         std::vector<pn::UniqueFd> seeds;
-        for (auto [text, path] : {std::pair{&r.resolv_conf_text, &spec.resolv_conf}, std::pair{&r.hosts_text, &spec.hosts}}) {
+        for (auto [text, path] :
+             {std::pair{&r.resolv_conf_text, &spec.resolv_conf}, std::pair{&r.hosts_text, &spec.hosts}}) {
             if (text->empty()) continue;
             auto p = as_memfd(*text, seeds);
             if (!p.ok()) return p.error();
@@ -261,7 +273,8 @@ private:
     int session(const helper::Request& r) {
         auto as_caller = helper::Becoming::prepare(who_);
         if (!as_caller.ok()) return answer(helper::error_answer(as_caller.error()));
-        auto space = r.op == helper::Op::create ? create(r, as_caller.value()) : pn::Space::open(r.name, policy_.rundir);
+        auto space = r.op == helper::Op::create ? create(r, as_caller.value())
+                                                : pn::Space::open(r.name, policy_.rundir);
         if (!space.ok()) return answer(helper::error_answer(space.error()));
         auto m = helper::ok_answer();
         helper::add_space(m, space->info());
@@ -276,13 +289,16 @@ private:
                 continue;
             }
             if (req->op != helper::Op::run) {
-                if (answer(helper::error_answer(pn::make_error(EINVAL, "bad request: a session only runs commands"))) != 0)
+                if (answer(helper::error_answer(
+                        pn::make_error(EINVAL, "bad request: a session only runs commands"))) != 0)
                     return kExitFailure;
                 continue;
             }
             pn::Space::RunOptions opts;
             opts.env = &req->env;
-            opts.before_exec = [](const void* arg) { return static_cast<const helper::Becoming*>(arg)->become(); };
+            opts.before_exec = [](const void* arg) {
+                return static_cast<const helper::Becoming*>(arg)->become();
+            };
             opts.arg = &as_caller.value();
             auto rc = space->run(req->argv, opts);
             auto a = helper::ok_answer();
@@ -348,10 +364,8 @@ int main(int argc, char** argv) {
     if (!pol.ok()) die(kExitFailure, pol.error().message());
     // A fixed environment of our own: the library reads its directories from it.
     const std::pair<const char*, std::string> env[] = {
-        {"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},
-        {"LC_ALL", "C"},
-        {"PERSONALNET_RUNDIR", pol->rundir},
-        {"PERSONALNET_STATEDIR", pol->statedir},
+        {"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},   {"LC_ALL", "C"},
+        {"PERSONALNET_RUNDIR", pol->rundir},         {"PERSONALNET_STATEDIR", pol->statedir},
         {"PERSONALNET_OVERLAYDIR", pol->overlaydir},
     };
     for (const auto& [k, v] : env) ::setenv(k, v.c_str(), 1);

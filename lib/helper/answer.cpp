@@ -14,7 +14,9 @@ bool number(const std::string& v, T& out) {
     return !v.empty() && ec == std::errc() && p == v.data() + v.size();
 }
 
-Error bad_answer(const std::string& what) { return make_error(EPROTO, "bad answer from the helper: " + what); }
+Error bad_answer(const std::string& what) {
+    return make_error(EPROTO, "bad answer from the helper: " + what);
+}
 
 // One field of a space: its key, how to write it and how to read it back.
 struct Field {

@@ -4,9 +4,8 @@
 #include <linux/capability.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
-#include <unistd.h>
-
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 

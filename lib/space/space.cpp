@@ -486,7 +486,8 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     if (argv.empty()) return make_error(EINVAL, what + ": empty command");
     if (remote_) {
         if (options.before_exec != nullptr)
-            return make_error(EINVAL, what + ": a before-exec function needs root (the helper runs the command)");
+            return make_error(EINVAL,
+                              what + ": a before-exec function needs root (the helper runs the command)");
         return space::remote_run(*remote_, argv, options.env);
     }
     // Everything the child needs is built before fork(): allocating after it is unsafe.

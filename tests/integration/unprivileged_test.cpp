@@ -3,8 +3,8 @@
 // /run/personalnet-test). Every refusal is checked for its message and for an unchanged
 // host.
 #include <fcntl.h>
-#include <sched.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -45,8 +45,8 @@ protected:
             if (::getpwnam(u) != nullptr) continue;
             pid_t pid = ::fork();
             if (pid == 0) {
-                ::execlp("useradd", "useradd", "--system", "--user-group", "--no-create-home", "--shell", "/bin/sh", u,
-                         nullptr);
+                ::execlp("useradd", "useradd", "--system", "--user-group", "--no-create-home", "--shell",
+                         "/bin/sh", u, nullptr);
                 ::_exit(127);
             }
             int st = 0;
@@ -71,7 +71,8 @@ protected:
         struct stat st {};
         ASSERT_EQ(::stat(staged_helper().c_str(), &st), 0)
             << staged_helper() << " is missing: `make test` stages an install before the tests";
-        ASSERT_TRUE(st.st_uid == 0 && (st.st_mode & S_ISUID) != 0) << staged_helper() << " is not set-uid root";
+        ASSERT_TRUE(st.st_uid == 0 && (st.st_mode & S_ISUID) != 0)
+            << staged_helper() << " is not set-uid root";
         for (const char* u : {kAlice, kBob, kCarol}) ASSERT_NE(uid_of(u), static_cast<uid_t>(-1)) << u;
         write_policy("");
     }
@@ -83,10 +84,11 @@ protected:
     // The administrator's policy for this test's host A; extra is appended.
     void write_policy(const std::string& extra) {
         std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
-        std::string text = std::string("create {\n    users = ") + kAlice + ", " + kBob +
-                           "\n}\nlimits {\n    max_spaces_per_user = 4\n    max_spaces = 6\n    max_depth = 2\n}\n"
-                           "rundir = " +
-                           A().rundir() + "\nstatedir = " + top + "/state\noverlaydir = " + top + "/overlays.d\n" + extra;
+        std::string text =
+            std::string("create {\n    users = ") + kAlice + ", " + kBob +
+            "\n}\nlimits {\n    max_spaces_per_user = 4\n    max_spaces = 6\n    max_depth = 2\n}\n"
+            "rundir = " +
+            A().rundir() + "\nstatedir = " + top + "/state\noverlaydir = " + top + "/overlays.d\n" + extra;
         ASSERT_TRUE(sys::make_dirs(kPolicyDir, 0755).ok());
         ASSERT_TRUE(sys::write_atomic(std::string(kPolicyDir) + "/personalnet.conf", text).ok());
         ASSERT_EQ(::chmod((std::string(kPolicyDir) + "/personalnet.conf").c_str(), 0644), 0);
@@ -95,8 +97,13 @@ protected:
     // argv run as user, with a plain environment plus env, in host A.
     RunResult as(const char* user, std::vector<std::string> argv, std::vector<std::string> env = {},
                  int timeout_ms = 30000) {
-        std::vector<std::string> cmd = {"setpriv", std::string("--reuid=") + user, std::string("--regid=") + user,
-                                        "--init-groups", "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        std::vector<std::string> cmd = {"setpriv",
+                                        std::string("--reuid=") + user,
+                                        std::string("--regid=") + user,
+                                        "--init-groups",
+                                        "env",
+                                        "-i",
+                                        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                                         "PERSONALNET_HELPER=" + staged_helper()};
         cmd.insert(cmd.end(), env.begin(), env.end());
         cmd.insert(cmd.end(), argv.begin(), argv.end());
@@ -115,7 +122,7 @@ TEST_F(UnprivilegedTest, UsersCommandHoldsNoPrivilegeAndNoDescriptor) {
                          " -q -- sh -c 'grep -E \"^(Cap|NoNewPrivs|Uid|Gid|Groups)\" /proc/self/status; "
                          "ls /proc/self/fd | tr \"\\n\" \" \"; echo; readlink /proc/self/ns/net; "
                          "ip -o -4 addr show dev up0 scope global'";
-    auto r = as(kAlice, {"sh", "-c", script});
+    auto r = as(kAlice, {"bash", "-c", script});
     ASSERT_EQ(r.rc, 0) << r.out << r.err;
     for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
         EXPECT_TRUE(contains(r.out, std::string(set) + ":\t0000000000000000")) << set << "\n" << r.out;
@@ -137,7 +144,8 @@ TEST_F(UnprivilegedTest, UsersCommandHoldsNoPrivilegeAndNoDescriptor) {
 // set-uid helper, PATH and IFS did not steer it.
 TEST_F(UnprivilegedTest, CallersEnvironmentChangesNothingTheHelperDoes) {
     std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
-    auto r = as(kAlice, {mkps(), "-q", "--name", "envy", "--", "sh", "-c", "echo \"$PNT_MARK $PERSONALNET_SPACE\""},
+    auto r = as(kAlice,
+                {mkps(), "-q", "--name", "envy", "--", "sh", "-c", "echo \"$PNT_MARK $PERSONALNET_SPACE\""},
                 {"LD_PRELOAD=/nonexistent/evil.so", "LD_LIBRARY_PATH=/tmp/pnevil", "GCONV_PATH=/tmp/pnevil",
                  "GLIBC_TUNABLES=glibc.malloc.check=3", "IFS=x", "PATH=/tmp/pnevil:/usr/bin:/bin",
                  "PERSONALNET_RUNDIR=" + top + "/evil-run", "PERSONALNET_STATEDIR=" + top + "/evil-state",
@@ -158,8 +166,11 @@ TEST_F(UnprivilegedTest, CallersEnvironmentChangesNothingTheHelperDoes) {
 TEST_F(UnprivilegedTest, AnotherUserCannotUseOrSeeAUsersSpace) {
     ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "alices", "--", "true"}).rc, 0);
     for (std::vector<std::string> argv :
-         {std::vector<std::string>{pnet_bin(), "exec", "alices", "--", "true"}, {pnet_bin(), "show", "alices"},
-          {pnet_bin(), "destroy", "alices"}, {pnet_bin(), "diff", "alices"}, {mkps(), "--name", "alices", "--", "true"}}) {
+         {std::vector<std::string>{pnet_bin(), "exec", "alices", "--", "true"},
+          {pnet_bin(), "show", "alices"},
+          {pnet_bin(), "destroy", "alices"},
+          {pnet_bin(), "diff", "alices"},
+          {mkps(), "--name", "alices", "--", "true"}}) {
         auto r = as(kBob, argv);
         EXPECT_EQ(r.rc, 2) << argv[1] << ": " << r.out << r.err;
         EXPECT_TRUE(contains(r.err, "owned by another user")) << r.err;
@@ -202,8 +213,8 @@ TEST_F(UnprivilegedTest, PolicyRefusalsAreClearAndChangeNothing) {
     for (const char* n : {"m1", "m2"}) EXPECT_EQ(as(kBob, {pnet_bin(), "destroy", n}).rc, 0);
 
     // max_depth = 2: a space in a space is fine, a third level is not.
-    auto deep = as(kAlice, {mkps(), "-q", "--file-space=none", "--", mkps(), "-q", "--file-space=none", "--", "sh",
-                            "-c", "echo depth2; " + mkps() + " --file-space=none -- true"});
+    auto deep = as(kAlice, {mkps(), "-q", "--file-space=none", "--", mkps(), "-q", "--file-space=none", "--",
+                            "sh", "-c", "echo depth2; " + mkps() + " --file-space=none -- true"});
     EXPECT_TRUE(contains(deep.out, "depth2")) << deep.out << deep.err;
     EXPECT_TRUE(contains(deep.err, "max_depth")) << deep.err;
 }
@@ -232,7 +243,8 @@ TEST_F(UnprivilegedTest, InsideASpaceTheHostIsOutOfReach) {
         "nsenter --net=/proc/1/ns/net true 2>/dev/null || echo setns-refused; "
         "echo x > /etc/pnevil 2>/dev/null || echo etc-refused";
     auto r = as(kAlice, {mkps(), "-q", "--", "sh", "-c", probe_script});
-    for (const char* refused : {"route-refused", "nft-refused", "xfrm-refused", "setns-refused", "etc-refused"})
+    for (const char* refused :
+         {"route-refused", "nft-refused", "xfrm-refused", "setns-refused", "etc-refused"})
         EXPECT_TRUE(contains(r.out, refused)) << refused << "\n" << r.out << r.err;
     struct stat st {};
     EXPECT_NE(::stat("/etc/pnevil", &st), 0);
@@ -266,7 +278,8 @@ TEST_F(UnprivilegedTest, HelperRefusesWhatTheLibraryWouldNeverSend) {
         pid_t p = ::fork();
         if (p == 0) {
             struct passwd* pw = ::getpwnam(kAlice);
-            if (::setns(A().ns(), CLONE_NEWNET) != 0 || ::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0)
+            if (::setns(A().ns(), CLONE_NEWNET) != 0 || ::setgid(pw->pw_gid) != 0 ||
+                ::setuid(pw->pw_uid) != 0)
                 ::_exit(99);
             ::dup2(sv[1], helper::kChannelFd);
             char* const argv[] = {const_cast<char*>("pnhelper"), nullptr};
