@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -30,6 +31,7 @@
 #include "lib/core/fd.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
+#include "lib/helper/broker.hpp"
 #include "lib/helper/channel.hpp"
 #include "lib/helper/identity.hpp"
 #include "lib/helper/request.hpp"
@@ -77,11 +79,11 @@ void sanitize_descriptors() {
 
 // The user namespace must be the initial one: a set-uid program started from a namespace
 // a user owns would act with root's rights on a view of the system that user made.
+// The kernel gives the initial user namespace a fixed inode number (PROC_USER_INIT_INO).
+constexpr ino_t kInitialUserNamespace = 0xEFFFFFFDU;
+
 void require_initial_user_namespace() {
-    // The kernel gives the initial user namespace a fixed inode number (PROC_USER_INIT_INO).
-    constexpr ino_t kInitialUserNamespace = 0xEFFFFFFDU;
-    struct stat self {};
-    if (::stat("/proc/self/ns/user", &self) != 0 || self.st_ino != kInitialUserNamespace)
+    if (!pn::sys::in_initial_user_namespace())
         die(kExitFailure, "refusing to run outside the initial user namespace");
 }
 
@@ -276,6 +278,7 @@ private:
         auto space = r.op == helper::Op::create ? create(r, as_caller.value())
                                                 : pn::Space::open(r.name, policy_.rundir);
         if (!space.ok()) return answer(helper::error_answer(space.error()));
+        Broker broker(*this, space.value());  // before the answer: a command may ask it at once
         auto m = helper::ok_answer();
         helper::add_space(m, space->info());
         if (answer(m) != 0) return kExitFailure;
@@ -294,6 +297,7 @@ private:
                     return kExitFailure;
                 continue;
             }
+            if (broker.started()) req->env.push_back("PERSONALNET_BROKER=" + broker.name());
             pn::Space::RunOptions opts;
             opts.env = &req->env;
             opts.before_exec = [](const void* arg) {
@@ -305,6 +309,93 @@ private:
             if (rc.ok()) helper::add_exit(a, rc.value());
             if (answer(rc.ok() ? a : helper::error_answer(rc.error())) != 0) return kExitFailure;
         }
+    }
+
+    // The session's broker: a process listening in the space for its commands' own
+    // requests (nested spaces, pnet), each served by a helper of its own forked from it.
+    class Broker {
+    public:
+        Broker(Helper& h, pn::Space& space) {
+            int ready[2];
+            if (::pipe2(ready, O_CLOEXEC) != 0) return;
+            pn::UniqueFd rd(ready[0]), wr(ready[1]);
+            const pid_t session = ::getpid();
+            name_ = helper::broker_name(session);
+            pid_ = ::fork();
+            if (pid_ == 0) {
+                rd.reset();
+                h.broker_main(space, name_, session, wr.get());
+            }
+            wr.reset();
+            char byte = 0;
+            if (pid_ < 0 || ::read(rd.get(), &byte, 1) != 1) stop();
+        }
+        Broker(const Broker&) = delete;
+        Broker& operator=(const Broker&) = delete;
+        ~Broker() { stop(); }
+        bool started() const { return pid_ > 0; }
+        const std::string& name() const { return name_; }
+
+    private:
+        void stop() {
+            if (pid_ > 0) {
+                ::kill(pid_, SIGKILL);
+                while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+                }
+            }
+            pid_ = -1;
+        }
+        pid_t pid_ = -1;
+        std::string name_;
+    };
+
+    [[noreturn]] void broker_main(pn::Space& space, const std::string& name, pid_t session, int ready) {
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != session) ::_exit(0);
+        ::close(helper::kChannelFd);  // the session's caller is not ours to talk to
+        if (!space.enter().ok()) ::_exit(1);
+        auto listener = helper::broker_listen(name);
+        if (!listener.ok()) ::_exit(1);
+        ::signal(SIGCHLD, SIG_IGN);  // the peers' helpers reap themselves
+        (void)!::write(ready, "r", 1);
+        ::close(ready);
+        for (;;) {
+            auto peer = helper::broker_accept(listener->get());
+            if (!peer.ok()) continue;
+            pid_t pid = ::fork();
+            if (pid == 0) {
+                listener->reset();
+                serve_peer(std::move(peer).value());
+            }
+        }
+    }
+
+    // One connection to the broker, in a process of its own: the peer must be the
+    // session's caller, in the initial user namespace; the helper joins its mount
+    // namespace (its file space) and directory and serves it like any caller.
+    [[noreturn]] void serve_peer(helper::Peer peer) {
+        ::signal(SIGCHLD, SIG_DFL);
+        struct stat userns {};
+        std::string proc = "/proc/" + std::to_string(peer.pid);
+        if (peer.uid != who_.uid || ::stat((proc + "/ns/user").c_str(), &userns) != 0 ||
+            userns.st_ino != kInitialUserNamespace)
+            ::_exit(kExitFailure);
+        if (::setns(peer.pidfd.get(), CLONE_NEWNS) != 0) ::_exit(kExitFailure);
+        if (::syscall(SYS_pidfd_send_signal, peer.pidfd.get(), 0, nullptr, 0) != 0) ::_exit(kExitFailure);
+        if (::chdir((proc + "/cwd").c_str()) != 0 && ::chdir("/") != 0) ::_exit(kExitFailure);
+        if (!helper::take_stdio(peer.conn.get()).ok()) ::_exit(kExitFailure);
+        if (::dup2(peer.conn.get(), helper::kChannelFd) != helper::kChannelFd ||
+            ::dup2(peer.pidfd.get(), helper::kChannelFd + 1) != helper::kChannelFd + 1)
+            ::_exit(kExitFailure);
+        (void)::fcntl(helper::kChannelFd, F_SETFD, FD_CLOEXEC);
+        (void)::fcntl(helper::kChannelFd + 1, F_SETFD, FD_CLOEXEC);
+        // Everything else of the session (its space's descriptors, the listener) is not
+        // this helper's; the objects holding them are never destroyed here (_exit).
+        ::syscall(SYS_close_range, helper::kChannelFd + 2, ~0U, 0);
+        (void)peer.conn.release();
+        (void)peer.pidfd.release();
+        (void)caller_pidfd_.release();  // its number was closed above (or is the peer's now)
+        caller_pidfd_ = pn::UniqueFd(helper::kChannelFd + 1);
+        ::_exit(serve());
     }
 
     // Waits for the next request; false when the channel closed or the caller died.

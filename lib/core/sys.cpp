@@ -198,4 +198,11 @@ bool is_mountpoint(const std::string& path) {
     return here.stx_mnt_id != above.stx_mnt_id;
 }
 
+bool in_initial_user_namespace() {
+    // The kernel gives the initial user namespace a fixed inode number (PROC_USER_INIT_INO).
+    constexpr ino_t kInitialUserNamespace = 0xEFFFFFFDU;
+    struct stat st {};
+    return ::stat("/proc/self/ns/user", &st) == 0 && st.st_ino == kInitialUserNamespace;
+}
+
 }  // namespace personalnet::sys

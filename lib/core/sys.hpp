@@ -32,6 +32,8 @@ Status make_dirs(const std::string& path, mode_t mode);
 Status remove_tree(const std::string& path);
 // Whether a mount sits on path (its mount differs from that of path/..).
 bool is_mountpoint(const std::string& path);
+// Whether the calling process is in the initial user namespace (where root is root).
+bool in_initial_user_namespace();
 Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode = 0);
 // Directory entries (no "." or ".."), unsorted.
 Result<std::vector<std::string>> list_dir(const std::string& path);

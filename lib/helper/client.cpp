@@ -1,5 +1,6 @@
 #include "lib/helper/client.hpp"
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "lib/helper/broker.hpp"
 #include "lib/helper/channel.hpp"
 
 #ifndef PERSONALNET_HELPER_PATH
@@ -22,6 +24,18 @@ std::string helper_path() {
 }
 
 Result<Session> Session::start() {
+    // A command the helper started cannot gain privileges by exec: it asks the broker
+    // of the session that started it instead (lib/helper/broker.hpp).
+    if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
+        const char* name = std::getenv("PERSONALNET_BROKER");
+        if (name == nullptr)
+            return make_error(EPERM,
+                              "this process cannot gain privileges (no_new_privs) and no PERSONALNET_BROKER "
+                              "names a helper to ask");
+        auto conn = broker_connect(name);
+        if (!conn.ok()) return conn.error();
+        return Session(std::move(conn).value(), -1);
+    }
     const std::string path = helper_path();
     if (::access(path.c_str(), X_OK) != 0)
         return errno_error("personalnet's set-uid helper " + path +

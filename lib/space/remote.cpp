@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
 
 extern char** environ;
@@ -33,7 +34,8 @@ Result<std::unique_ptr<Space::Remote>> session_for(const Request& r) {
 
 }  // namespace
 
-bool needs_helper() { return ::geteuid() != 0; }
+// Root in a user namespace of its own is no root here: it asks the helper like anyone.
+bool needs_helper() { return ::geteuid() != 0 || !sys::in_initial_user_namespace(); }
 
 Result<std::unique_ptr<Space::Remote>> remote_create(const SpaceSpec& spec, std::string resolv_conf,
                                                      std::string hosts) {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -241,13 +242,90 @@ TEST_F(UnprivilegedTest, InsideASpaceTheHostIsOutOfReach) {
         "nft list ruleset >/dev/null 2>&1 || echo nft-refused; "
         "ip xfrm state flush 2>&1 || echo xfrm-refused; "
         "nsenter --net=/proc/1/ns/net true 2>/dev/null || echo setns-refused; "
-        "echo x > /etc/pnevil 2>/dev/null || echo etc-refused";
+        "echo x > /etc/pnevil 2>/dev/null || echo etc-refused; "
+        "echo 'pntest-alice ALL=(ALL) NOPASSWD: ALL' >> /etc/sudoers 2>/dev/null || echo sudoers-refused";
     auto r = as(kAlice, {mkps(), "-q", "--", "sh", "-c", probe_script});
     for (const char* refused :
          {"route-refused", "nft-refused", "xfrm-refused", "setns-refused", "etc-refused"})
         EXPECT_TRUE(contains(r.out, refused)) << refused << "\n" << r.out << r.err;
     struct stat st {};
     EXPECT_NE(::stat("/etc/pnevil", &st), 0);
+}
+
+// Things a user plants in their own file space where privileged code later looks (the
+// layer the helper diffs and removes): a FIFO, symlinks to the host's secrets and a hard
+// link. diff does not hang or follow them, destroy removes the links and not what they
+// point to, and nothing outside changes.
+TEST_F(UnprivilegedTest, PlantedLinksAndFifosInAFileSpaceAreNotFollowed) {
+    std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
+    ASSERT_TRUE(sys::write_atomic(top + "/secret", "root only\n").ok());
+    ASSERT_EQ(::chmod((top + "/secret").c_str(), 0600), 0);
+    auto made = as(kAlice, {mkps(), "-q", "--name", "planted", "--", "sh", "-c",
+                            "mkfifo /tmp/fifo && ln -s " + top +
+                                "/secret /tmp/to-secret && ln -s /etc/shadow /tmp/shadow"
+                                " && (ln /etc/shadow /tmp/hard 2>/dev/null || echo hard-refused)"});
+    ASSERT_EQ(made.rc, 0) << made.err;
+    EXPECT_TRUE(contains(made.out, "hard-refused")) << "protected_hardlinks: " << made.out;
+    auto diff = as(kAlice, {pnet_bin(), "diff", "planted"}, {}, 10000);
+    EXPECT_EQ(diff.rc, 0) << diff.err;
+    for (const char* p : {"A /tmp/fifo", "A /tmp/to-secret", "A /tmp/shadow"})
+        EXPECT_TRUE(contains(diff.out, p)) << p << "\n" << diff.out;
+    EXPECT_FALSE(contains(diff.out, "root only"));
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "planted"}).rc, 0);
+    auto secret = sys::read_file(top + "/secret");
+    EXPECT_TRUE(secret.ok() && secret.value() == "root only\n") << "the link's target is intact";
+    struct stat st {};
+    EXPECT_EQ(::stat("/etc/shadow", &st), 0);
+}
+
+// A namespace the user made (a user namespace of their own) is not one the helper acts
+// in: the set-uid bit means nothing there, and the helper refuses even so.
+TEST_F(UnprivilegedTest, HelperIgnoresNamespacesTheUserMade) {
+    auto r = as(kAlice, {"unshare", "--user", "--map-root-user", "--net", mkps(), "--", "true"});
+    EXPECT_NE(r.rc, 0);
+    EXPECT_TRUE(contains(r.err, "set-uid root") || contains(r.err, "initial user namespace")) << r.err;
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+// Spaces in a space, through the session's broker: a user makes and lists a named space
+// from inside their space, and it is theirs.
+TEST_F(UnprivilegedTest, UserCreatesAndManagesSpacesFromInsideASpace) {
+    auto r = as(kAlice, {mkps(), "-q", "--", "sh", "-c",
+                         mkps() + " -q --name inner -- true && " + pnet_bin() + " list && " + pnet_bin() +
+                             " exec inner -- sh -c 'echo in-$PERSONALNET_SPACE' && " + pnet_bin() +
+                             " destroy inner"});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "inner")) << r.out;
+    EXPECT_TRUE(contains(r.out, "in-inner")) << r.out;
+    auto parent = pnet({"list"});
+    EXPECT_FALSE(contains(parent.out, "inner")) << "destroyed from inside";
+}
+
+// SIGKILL of the helper at any step of a user's creation: `pnet gc` leaves the host as it
+// was.
+TEST_F(UnprivilegedTest, HelperKilledAtAnyStepLeavesNothingAfterGc) {
+    for (int i = 0; i < 12; ++i) {
+        auto p =
+            A().spawn({"setpriv", std::string("--reuid=") + kAlice, std::string("--regid=") + kAlice,
+                       "--init-groups", "env", "-i", "PERSONALNET_HELPER=" + staged_helper(), mkps(), "-q",
+                       i % 2 == 0 ? "--file-space=overlay" : "--file-space=none", "--", "sleep", "5"});
+        ::usleep(static_cast<useconds_t>(4000 * i));
+        // The helper is root's: only root can kill it.
+        auto procs = sys::list_dir("/proc");
+        for (const auto& pid : procs.value()) {
+            if (pid[0] < '1' || pid[0] > '9') continue;
+            char exe[4096] = {};
+            ssize_t n = ::readlink(("/proc/" + pid + "/exe").c_str(), exe, sizeof exe - 1);
+            if (n > 0 && std::string(exe, static_cast<size_t>(n)) == staged_helper())
+                ::kill(std::stoi(pid), SIGKILL);
+        }
+        p.kill(SIGKILL);
+        (void)p.wait();
+    }
+    ::usleep(200000);
+    auto gc = pnet({"gc"});
+    EXPECT_EQ(gc.rc, 0) << gc.err;
+    EXPECT_EQ(A().snapshot(), baseline_) << "a killed helper left state behind";
 }
 
 // The helper on its own: not run by the library (no channel), with arguments, with

@@ -1,0 +1,118 @@
+#include "lib/helper/broker.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5
+#endif
+
+namespace personalnet::helper {
+
+namespace {
+
+constexpr int kStdio = 3;
+
+Result<std::pair<sockaddr_un, socklen_t>> address_of(const std::string& name) {
+    if (name.size() < 2 || name[0] != '@' || name.size() > sizeof(sockaddr_un::sun_path))
+        return make_error(EINVAL, "bad broker name '" + name + "'");
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::memcpy(a.sun_path + 1, name.data() + 1, name.size() - 1);  // sun_path[0] = 0: abstract
+    return std::pair{a, static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size())};
+}
+
+}  // namespace
+
+std::string broker_name(pid_t session) { return "@personalnet-" + std::to_string(session); }
+
+Result<UniqueFd> broker_listen(const std::string& name) {
+    auto addr = address_of(name);
+    if (!addr.ok()) return addr.error();
+    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s.valid()) return errno_error("broker: socket");
+    if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr->first), addr->second) != 0)
+        return errno_error("broker: bind " + name);
+    if (::listen(s.get(), 16) != 0) return errno_error("broker: listen");
+    return s;
+}
+
+Result<Peer> broker_accept(int listen_fd) {
+    Peer p;
+    p.conn = UniqueFd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!p.conn.valid()) return errno_error("broker: accept");
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(p.conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return errno_error("broker: peer credentials");
+    int pidfd = -1;
+    len = sizeof pidfd;
+    if (::getsockopt(p.conn.get(), SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0)
+        return errno_error("broker: peer pidfd");
+    p.pidfd = UniqueFd(pidfd);
+    p.pid = cred.pid;
+    p.uid = cred.uid;
+    p.gid = cred.gid;
+    return p;
+}
+
+Status take_stdio(int conn) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kStdio)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    do {
+        n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) return make_error(EPROTO, "broker: no stdio from the caller");
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (c == nullptr || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+        c->cmsg_len != CMSG_LEN(sizeof(int) * kStdio) || (msg.msg_flags & MSG_CTRUNC) != 0)
+        return make_error(EPROTO, "broker: no stdio from the caller");
+    int fds[kStdio];
+    std::memcpy(fds, CMSG_DATA(c), sizeof fds);
+    for (int i = 0; i < kStdio; ++i) {
+        if (::dup2(fds[i], i) != i) return errno_error("broker: take stdio");
+        if (fds[i] >= kStdio) ::close(fds[i]);
+    }
+    return {};
+}
+
+Result<UniqueFd> broker_connect(const std::string& name) {
+    auto addr = address_of(name);
+    if (!addr.ok()) return addr.error();
+    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s.valid()) return errno_error("connect to the helper's broker: socket");
+    if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr->first), addr->second) != 0)
+        return errno_error("connect to the helper's broker " + name +
+                           " (it ends with the session that started this command)");
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kStdio)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * kStdio);
+    const int fds[kStdio] = {0, 1, 2};
+    std::memcpy(CMSG_DATA(c), fds, sizeof fds);
+    if (::sendmsg(s.get(), &msg, MSG_NOSIGNAL) != 1)
+        return errno_error("connect to the helper's broker: send stdio");
+    return s;
+}
+
+}  // namespace personalnet::helper
