@@ -241,10 +241,7 @@ private:
             PN_TRY(policy::may_share(policy_, caller_, dir), "");
             PN_TRY(caller_can_use(as_caller, dir), "");
         }
-        if (r.admin) {
-            PN_TRY(policy::may_admin(policy_, caller_), "");
-            return pn::make_error(ENOTSUP, "create space: --admin is not available yet");
-        }
+        if (r.spec.admin) PN_TRY(policy::may_admin(policy_, caller_), "");
         return {};
     }
 

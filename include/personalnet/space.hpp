@@ -66,6 +66,11 @@ struct SpaceSpec {
     // An overlay network (/etc/personalnet/overlays.d/NAME.conf) the space is bound to: it
     // runs its own IKE daemon and brings the overlay's SAs up before the space is ready.
     std::string overlay;
+    // Pseudo-admin rights: the space's network namespace is owned by a user namespace of
+    // its own (the owner's uid and gid mapped to themselves), in which the owner's commands
+    // hold CAP_NET_ADMIN and CAP_NET_BIND_SERVICE: routes, firewall rules and ports below
+    // 1024 inside the space, nothing outside it.
+    bool admin = false;
 };
 
 struct SpaceInfo {
@@ -92,6 +97,7 @@ struct SpaceInfo {
     std::vector<std::string> overlay_sas;  // show_space only: one line per IKE_SA / CHILD_SA
     std::vector<std::string> shared_paths;
     bool private_tmp = false;
+    bool admin = false;  // pseudo-admin rights inside (SpaceSpec::admin)
 };
 
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',

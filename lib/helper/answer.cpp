@@ -76,6 +76,7 @@ const std::vector<Field>& fields() {
         list("overlay_sa", &SpaceInfo::overlay_sas),
         list("shared_path", &SpaceInfo::shared_paths),
         flag("private_tmp", &SpaceInfo::private_tmp),
+        flag("admin", &SpaceInfo::admin),
     };
     return all;
 }

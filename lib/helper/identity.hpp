@@ -24,7 +24,9 @@ struct Identity {
 // async-signal-safe functions in the child of a process that may have had threads.
 class Becoming {
 public:
-    static Result<Becoming> prepare(const Identity& who);
+    // admin: the space is an --admin one; the command joins the user namespace that owns
+    // its network namespace and keeps CAP_NET_ADMIN and CAP_NET_BIND_SERVICE there only.
+    static Result<Becoming> prepare(const Identity& who, bool admin = false);
     Becoming(Becoming&&) noexcept;
     Becoming& operator=(Becoming&&) noexcept;
     Becoming(const Becoming&) = delete;
@@ -35,12 +37,18 @@ public:
     // groups, gid and uid (real, effective, saved and file-system), clears the
     // inheritable, permitted and effective sets, sets no_new_privs, and checks the
     // result. Returns 0, or the errno of the step that failed (the child must not exec).
+    // For an --admin space, the same inside the space's user namespace except that the
+    // two network capabilities stay in every set, ambient included, so they survive exec.
     int become() const noexcept;
 
 private:
     Becoming() = default;
+    int become_admin() const noexcept;
+    int check_ids() const noexcept;
     Identity who_;
+    bool admin_ = false;
     cap_t empty_ = nullptr;
+    cap_t admin_caps_ = nullptr;
 };
 
 }  // namespace personalnet::helper

@@ -92,7 +92,7 @@ Status parse_create_field(Request& r, const std::string& k, const std::string& v
     } else if (k == "private_tmp") {
         return flag(s.private_tmp);
     } else if (k == "admin") {
-        return flag(r.admin);
+        return flag(s.admin);
     } else if (k == "hide_route") {
         auto p = IpPrefix::parse(v);
         if (!p) return bad(k, v, "not a prefix");
@@ -245,7 +245,7 @@ Message to_message(const Request& r) {
             if (!r.resolv_conf_text.empty()) m.add("resolv_conf_text", r.resolv_conf_text);
             if (!r.hosts_text.empty()) m.add("hosts_text", r.hosts_text);
             if (!s.overlay.empty()) m.add("overlay", s.overlay);
-            flag("admin", r.admin);
+            flag("admin", s.admin);
             break;
         }
         case Op::open:

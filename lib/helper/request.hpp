@@ -54,7 +54,6 @@ struct Request {
     SpaceSpec spec;                 // create
     std::string resolv_conf_text;   // create: contents, read by the caller (never a path)
     std::string hosts_text;         // create: likewise
-    bool admin = false;             // create: pseudo-admin rights inside (--admin)
     std::string name;               // open, show, destroy, diff
     std::vector<std::string> argv;  // run
     std::vector<std::string> env;   // run: the command's environment, "KEY=VALUE"

@@ -76,7 +76,7 @@ std::string Record::serialize() const {
       << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp
       << "\noverlay=" << overlay << "\ndatapath=" << datapath << "\nike_daemon=" << ike_daemon
       << "\noverlay_addresses=" << join(overlay_addresses, ',')
-      << "\noverlay_networks=" << join(overlay_networks, ',') << "\n";
+      << "\noverlay_networks=" << join(overlay_networks, ',') << "\nadmin=" << admin << "\n";
     return o.str();
 }
 
@@ -140,6 +140,8 @@ Result<Record> Record::parse(const std::string& text) {
             r.overlay_addresses = split(v, ',');
         else if (k == "overlay_networks")
             r.overlay_networks = split(v, ',');
+        else if (k == "admin")
+            r.admin = v == "1";
         else if (k == "host_ifindex")
             ok = parse_number(v, r.host_ifindex);
         else if (k == "file_space")

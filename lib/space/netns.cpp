@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +42,55 @@ Result<UniqueFd> new_netns() {
         std::abort();
     }
     return fresh;
+}
+
+Result<UniqueFd> new_netns_in_user_namespace(uid_t uid, gid_t gid) {
+    const std::string what = "create a network namespace owned by a user namespace";
+    int to_child[2], from_child[2];
+    if (::pipe2(to_child, O_CLOEXEC) != 0) return errno_error(what);
+    UniqueFd child_in(to_child[0]), parent_out(to_child[1]);
+    if (::pipe2(from_child, O_CLOEXEC) != 0) return errno_error(what);
+    UniqueFd parent_in(from_child[0]), child_out(from_child[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return errno_error(what + ": fork");
+    if (pid == 0) {
+        // Async-signal-safe only. 'u': in the user namespace; after the parent wrote the
+        // maps, 'n': in the network namespace; then wait to be done with.
+        char c = 0;
+        if (::unshare(CLONE_NEWUSER) != 0 || ::write(child_out.get(), "u", 1) != 1) ::_exit(1);
+        if (::read(child_in.get(), &c, 1) != 1 || ::unshare(CLONE_NEWNET) != 0) ::_exit(1);
+        if (::write(child_out.get(), "n", 1) != 1) ::_exit(1);
+        (void)!::read(child_in.get(), &c, 1);
+        ::_exit(0);
+    }
+    child_in.reset();
+    child_out.reset();
+    auto reap = [&] {
+        parent_out.reset();
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    };
+    char c = 0;
+    const std::string proc = "/proc/" + std::to_string(pid);
+    if (::read(parent_in.get(), &c, 1) != 1) {
+        reap();
+        return make_error(EPERM, what + ": the child could not make the user namespace");
+    }
+    for (auto [file, id] : {std::pair{"/uid_map", static_cast<unsigned>(uid)}, std::pair{"/gid_map", static_cast<unsigned>(gid)}}) {
+        auto st = sys::write_existing(proc + file, std::to_string(id) + " " + std::to_string(id) + " 1\n");
+        if (!st.ok()) {
+            reap();
+            return st.error().wrap(what);
+        }
+    }
+    if (::write(parent_out.get(), "m", 1) != 1 || ::read(parent_in.get(), &c, 1) != 1 || c != 'n') {
+        reap();
+        return make_error(EPERM, what + ": the child could not make the network namespace");
+    }
+    auto fd = sys::open_fd(proc + "/ns/net", O_RDONLY | O_CLOEXEC);
+    reap();
+    if (!fd.ok()) return fd.error().wrap(what);
+    return fd;
 }
 
 Status pin_netns(int ns_fd, const std::string& path) {

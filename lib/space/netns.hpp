@@ -34,6 +34,10 @@ private:
 // Creates a new network namespace without entering it (the calling thread stays
 // where it is) and returns an fd on it.
 Result<UniqueFd> new_netns();
+// The same, owned by a new user namespace in which uid and gid map to themselves (and
+// nothing else is mapped): processes of that user that join it hold capabilities over
+// the network namespace only (--admin). Made by a short-lived child.
+Result<UniqueFd> new_netns_in_user_namespace(uid_t uid, gid_t gid);
 
 // Bind-mounts the namespace behind ns_fd onto path (created O_EXCL).
 Status pin_netns(int ns_fd, const std::string& path);

@@ -7,6 +7,7 @@
 #include "personalnet/space.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -111,6 +112,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.datapath = r.datapath;
     i.shared_paths = r.fs_shared;
     i.private_tmp = r.fs_private_tmp;
+    i.admin = r.admin;
     return i;
 }
 
@@ -202,6 +204,16 @@ void collect_locked(const Registry& reg) {
         auto glock = reg.lock();
         if (glock.ok()) (void)destroy_state(reg, rec.value());
     }
+}
+
+// An --admin space's network namespace, owned by a user namespace of its owner (uid and
+// primary gid mapped to themselves).
+Result<UniqueFd> new_admin_netns(uid_t owner) {
+    std::vector<char> buf(16384);
+    struct passwd pw {}, *found = nullptr;
+    if (::getpwuid_r(owner, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr)
+        return make_error(ENOENT, "--admin: no user with uid " + std::to_string(owner));
+    return space::new_netns_in_user_namespace(owner, pw.pw_gid);
 }
 
 Status check_spec(const SpaceSpec& spec) {
@@ -323,6 +335,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     rec.file_space = spec.file_space;
     rec.fs_shared = spec.shared_paths;
     rec.fs_private_tmp = spec.private_tmp;
+    rec.admin = spec.admin;
     if (auto saved = st->reg.save(rec); !saved.ok()) {
         st->reg.remove_label_lock(rec.label);
         return saved.error().wrap(what);
@@ -334,7 +347,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         (void)destroy_state(st->reg, rec);
         return e.wrap(what);
     };
-    auto ns = space::new_netns();
+    auto ns = rec.admin ? new_admin_netns(rec.owner) : space::new_netns();
     if (!ns.ok()) return fail(ns.error());
     st->netns = std::move(ns).value();
     auto inode = sys::inode_of_fd(st->netns.get());
