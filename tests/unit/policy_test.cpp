@@ -212,6 +212,18 @@ TEST(PolicyParse, BadNamesAndPathsNameKeyAndValue) {
         << "32 characters is the longest";
 }
 
+// The shipped example must stay a valid policy.
+TEST(PolicyParse, TheShippedExampleParses) {
+    std::string here = __FILE__;
+    std::string example = here.substr(0, here.rfind("tests/unit/")) + "etc/personalnet.conf.example";
+    auto text = sys::read_file(example);
+    if (!text.ok()) GTEST_SKIP() << text.error().message();
+    policy::Policy p = parsed(text.value());
+    EXPECT_EQ(p.users, (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(p.overlays.size(), 2u);
+    EXPECT_EQ(p.share_paths.size(), 2u);
+}
+
 TEST(PolicyNames, LexicalChecks) {
     EXPECT_TRUE(policy::is_clean_path("/"));
     EXPECT_TRUE(policy::is_clean_path("/home/alice"));
