@@ -204,6 +204,7 @@ TEST(PolicyParse, BadNamesAndPathsNameKeyAndValue) {
              Case{"rundir = run/personalnet", "rundir: 'run/personalnet' is not an absolute path"},
              Case{"statedir = /", "statedir: '/' may not be the root directory"},
              Case{"overlaydir =", "overlaydir: '' is not an absolute path"},
+             Case{"overlaydir = \"/etc/a\\nb\"", "is not an absolute path"},
          }) {
         std::string m = refusal(c.text);
         EXPECT_TRUE(has(m, c.says)) << c.text << " -> " << m;
@@ -230,6 +231,7 @@ TEST(PolicyNames, LexicalChecks) {
     EXPECT_FALSE(policy::is_clean_path(""));
     EXPECT_FALSE(policy::is_clean_path("//"));
     EXPECT_FALSE(policy::is_clean_path(std::string("/a\0b", 4)));
+    EXPECT_FALSE(policy::is_clean_path("/a\nb"));
     EXPECT_TRUE(policy::path_covers("/home/al", "/home/al"));
     EXPECT_TRUE(policy::path_covers("/home/al", "/home/al/src"));
     EXPECT_FALSE(policy::path_covers("/home/al", "/home/alice"));
