@@ -10,8 +10,8 @@ namespace personalnet::policy {
 // would read as an option) and not "." or "..".
 bool is_name(const std::string& s);
 
-// An absolute path with no ".", ".." or empty component ("/" itself qualifies): one
-// string names one place, so prefixes can be compared lexically.
+// An absolute path with no ".", ".." or empty component and no control character ("/"
+// itself qualifies): one string names one place, so prefixes can be compared lexically.
 bool is_clean_path(const std::string& s);
 
 // Whether path is prefix or lies below it, comparing whole components (/home/al does not

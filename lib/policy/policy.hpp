@@ -75,7 +75,8 @@ struct Caller {
 // misplaced keys and sections ("WHERE: unknown setting 'limits.max_space'"); bad values
 // ("WHERE: limits.max_depth: '12abc' is not a decimal number from 1 to 32"). Numbers are
 // plain decimal digits without sign or leading zero, within the range above. Paths are
-// absolute without ".", ".." or empty components (rundir, statedir, overlaydir not "/").
+// absolute without ".", ".." or empty components or control characters (rundir, statedir,
+// overlaydir not "/").
 // User, group and overlay names are 1-32 of A-Z a-z 0-9 _ . -, not starting with '-' and
 // not "." or ".."; overlay names (file names in overlaydir) not starting with '.' either.
 // An overlay's list is group names or "*" alone.

@@ -204,6 +204,7 @@ TEST(PolicyParse, BadNamesAndPathsNameKeyAndValue) {
              Case{"rundir = run/personalnet", "rundir: 'run/personalnet' is not an absolute path"},
              Case{"statedir = /", "statedir: '/' may not be the root directory"},
              Case{"overlaydir =", "overlaydir: '' is not an absolute path"},
+             Case{"overlaydir = \"/etc/a\\nb\"", "is not an absolute path"},
          }) {
         std::string m = refusal(c.text);
         EXPECT_TRUE(has(m, c.says)) << c.text << " -> " << m;
@@ -212,12 +213,25 @@ TEST(PolicyParse, BadNamesAndPathsNameKeyAndValue) {
         << "32 characters is the longest";
 }
 
+// The shipped example must stay a valid policy.
+TEST(PolicyParse, TheShippedExampleParses) {
+    std::string here = __FILE__;
+    std::string example = here.substr(0, here.rfind("tests/unit/")) + "etc/personalnet.conf.example";
+    auto text = sys::read_file(example);
+    if (!text.ok()) GTEST_SKIP() << text.error().message();
+    policy::Policy p = parsed(text.value());
+    EXPECT_EQ(p.users, (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(p.overlays.size(), 2u);
+    EXPECT_EQ(p.share_paths.size(), 2u);
+}
+
 TEST(PolicyNames, LexicalChecks) {
     EXPECT_TRUE(policy::is_clean_path("/"));
     EXPECT_TRUE(policy::is_clean_path("/home/alice"));
     EXPECT_FALSE(policy::is_clean_path(""));
     EXPECT_FALSE(policy::is_clean_path("//"));
     EXPECT_FALSE(policy::is_clean_path(std::string("/a\0b", 4)));
+    EXPECT_FALSE(policy::is_clean_path("/a\nb"));
     EXPECT_TRUE(policy::path_covers("/home/al", "/home/al"));
     EXPECT_TRUE(policy::path_covers("/home/al", "/home/al/src"));
     EXPECT_FALSE(policy::path_covers("/home/al", "/home/alice"));
