@@ -169,13 +169,16 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 man/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/pnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 man/personalnet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
 	rm -f $(DESTDIR)$(LIBEXECDIR)/pnhelper
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	rm -rf $(DESTDIR)$(PREFIX)/include/personalnet
-	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man8/pnet.8
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man8/pnet.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/personalnet.conf.5
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

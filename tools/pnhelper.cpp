@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -122,22 +123,41 @@ Result<std::string> as_memfd(const std::string& text, std::vector<pn::UniqueFd>&
     return "/proc/self/fd/" + std::to_string(fd);
 }
 
-// Whether the caller, as itself, may read and enter a directory it wants to share: run in
-// a child that became the caller, so the answer is the kernel's, not ours.
-Status caller_can_use(const helper::Becoming& as_caller, const std::string& dir) {
+// A directory the caller wants to share, resolved by a child that became the caller: the
+// canonical path of a directory the caller can read and enter, so that the policy's
+// share paths are checked against what would really be shared (not a symbolic link
+// under an allowed prefix), and the helper never tells anything about what the caller
+// cannot see.
+Result<std::string> resolve_as_caller(const helper::Becoming& as_caller, const std::string& dir) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return pn::errno_error("check --share " + dir);
+    pn::UniqueFd rd(out[0]), wr(out[1]);
     pid_t pid = ::fork();
     if (pid < 0) return pn::errno_error("check --share " + dir);
     if (pid == 0) {
-        if (as_caller.become() != 0) ::_exit(2);
+        rd.reset();
+        char real[PATH_MAX];
         struct stat st {};
-        if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) ::_exit(1);
-        ::_exit(::access(dir.c_str(), R_OK | X_OK) == 0 ? 0 : 1);
+        if (as_caller.become() != 0 || ::realpath(dir.c_str(), real) == nullptr || ::stat(real, &st) != 0 ||
+            !S_ISDIR(st.st_mode) || ::access(real, R_OK | X_OK) != 0)
+            ::_exit(1);
+        size_t n = std::strlen(real);
+        ::_exit(::write(wr.get(), real, n) == static_cast<ssize_t>(n) ? 0 : 1);
+    }
+    wr.reset();
+    std::string real;
+    char buf[512];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        real.append(buf, static_cast<size_t>(n));
     }
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-    return pn::make_error(EACCES, "--share '" + dir + "': not a directory you can read");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || real.empty() || real[0] != '/')
+        return pn::make_error(EACCES, "--share '" + dir + "': not a directory you can read");
+    return real;
 }
 
 // The depth a space created here would have, and whose space "here" is.
@@ -221,7 +241,7 @@ private:
     }
 
     // Everything policy says about a creation, checked before anything is created.
-    Status allowed(const helper::Request& r, const helper::Becoming& as_caller) {
+    Status allowed(const helper::Request& r) {
         PN_TRY(policy::may_create(policy_, caller_), "");
         auto here = where_am_i(policy_.rundir);
         if (!here.ok()) return here.error();
@@ -237,10 +257,6 @@ private:
                                      here->depth),
                "");
         if (!r.spec.overlay.empty()) PN_TRY(policy::may_bind_overlay(policy_, caller_, r.spec.overlay), "");
-        for (const auto& dir : r.spec.shared_paths) {
-            PN_TRY(policy::may_share(policy_, caller_, dir), "");
-            PN_TRY(caller_can_use(as_caller, dir), "");
-        }
         if (r.spec.admin) PN_TRY(policy::may_admin(policy_, caller_), "");
         return {};
     }
@@ -254,8 +270,14 @@ private:
         if (!lock.ok()) return lock.error().wrap("create space");
         while (::flock(lock->get(), LOCK_EX) != 0)
             if (errno != EINTR) return pn::errno_error("create space: lock");
-        PN_TRY(allowed(r, as_caller), "");
+        PN_TRY(allowed(r), "");
         pn::SpaceSpec spec = r.spec;
+        for (auto& dir : spec.shared_paths) {
+            auto real = resolve_as_caller(as_caller, dir);
+            if (!real.ok()) return real.error();
+            PN_TRY(policy::may_share(policy_, caller_, real.value()), "");
+            dir = real.value();
+        }
         std::vector<pn::UniqueFd> seeds;
         for (auto [text, path] :
              {std::pair{&r.resolv_conf_text, &spec.resolv_conf}, std::pair{&r.hosts_text, &spec.hosts}}) {
@@ -270,11 +292,13 @@ private:
     // A space held for the caller: answer what it is, then run what the caller asks in
     // it until the caller closes the channel (or dies).
     int session(const helper::Request& r) {
-        auto as_caller = helper::Becoming::prepare(who_);
-        if (!as_caller.ok()) return answer(helper::error_answer(as_caller.error()));
-        auto space = r.op == helper::Op::create ? create(r, as_caller.value())
+        auto checker = helper::Becoming::prepare(who_);  // for checks made as the caller
+        if (!checker.ok()) return answer(helper::error_answer(checker.error()));
+        auto space = r.op == helper::Op::create ? create(r, checker.value())
                                                 : pn::Space::open(r.name, policy_.rundir);
         if (!space.ok()) return answer(helper::error_answer(space.error()));
+        auto as_caller = helper::Becoming::prepare(who_, space->info().admin);
+        if (!as_caller.ok()) return answer(helper::error_answer(as_caller.error()));
         Broker broker(*this, space.value());  // before the answer: a command may ask it at once
         auto m = helper::ok_answer();
         helper::add_space(m, space->info());
