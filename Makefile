@@ -30,6 +30,9 @@ TOOL_BINS  := $(TOOLS:%=$(BUILD)/bin/%)
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
+# mkportspace's option parser is an object of its own: the unit tests and fuzzers call it.
+MKPS_OPTS_OBJ := $(BUILD)/obj/tools/mkportspace_options.o
+
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) tests/gtest_main.cpp
 INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/unit/charon_daemon.cpp \
               tests/gtest_main.cpp
@@ -69,7 +72,9 @@ $(LIB_LINK): $(LIB_REAL)
 
 $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB_REAL)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $< -L$(BUILD)/lib -lpersonalnet $(RPATH)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/lib -lpersonalnet $(RPATH)
+
+$(BUILD)/bin/mkportspace: $(MKPS_OPTS_OBJ)
 
 $(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
 	@mkdir -p $(@D)
@@ -89,7 +94,7 @@ $(BUILD)/bin/pnovl: $(BUILD)/obj/bench/pnovl.o $(BUILD)/obj/tests/unit/charon_da
 	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 # Tests link the library objects statically so they can reach internal APIs.
-$(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
+$(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(MKPS_OPTS_OBJ) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
 
