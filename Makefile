@@ -1,5 +1,5 @@
 # personalnet — top-level build. Objects go to build/ (out of tree).
-# Targets: all (default), deps, test, bench, demo, asan, install, uninstall, clean.
+# Targets: all (default), deps, test, bench, demo, asan, fuzz, install, uninstall, clean.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -40,7 +40,16 @@ HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
-UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) tests/gtest_main.cpp
+# mkportspace's option parser is an object of its own: the unit tests and fuzzers call it.
+MKPS_OPTS_OBJ := $(BUILD)/obj/tools/mkportspace_options.o
+
+# Fuzz targets (tests/fuzz/fuzz_NAME.cpp). The policy parser arrives with another branch:
+# its target turns on by itself once lib/policy/policy.hpp exists.
+FUZZ_POLICY  := $(wildcard lib/policy/policy.hpp)
+FUZZ_TARGETS := settings request mkportspace $(if $(FUZZ_POLICY),policy)
+FUZZ_SRCS    := $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.cpp)
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) $(FUZZ_SRCS) tests/gtest_main.cpp
 INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/unit/charon_daemon.cpp \
               tests/gtest_main.cpp
 UNIT_BIN   := $(BUILD)/tests/unit_tests
@@ -50,19 +59,29 @@ GTEST_LIBS := -lgtest -lpthread
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
                 nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
                 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+# Only `make fuzz` needs these (several hundred MB): clang and its libFuzzer runtime.
+FUZZ_PACKAGES := clang libclang-rt-dev
 
-.PHONY: all deps test unit integration bench demo asan install uninstall clean format tidy
+.PHONY: all deps fuzz-deps test unit integration bench demo asan fuzz install uninstall clean format tidy
 
 all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS)
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# Installs those of the Debian packages $(1) that are missing.
+define install_missing
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:" $$missing; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+
+fuzz-deps:
+	$(call install_missing,$(FUZZ_PACKAGES))
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
@@ -79,7 +98,9 @@ $(LIB_LINK): $(LIB_REAL)
 
 $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB_REAL)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $< -L$(BUILD)/lib -lpersonalnet $(RPATH)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/lib -lpersonalnet $(RPATH)
+
+$(BUILD)/bin/mkportspace: $(MKPS_OPTS_OBJ)
 
 # The library's built-in path to the helper; the stamp changes when LIBEXECDIR does.
 $(BUILD)/libexecdir.stamp: FORCE
@@ -119,9 +140,15 @@ $(BUILD)/bin/pnovl: $(BUILD)/obj/bench/pnovl.o $(BUILD)/obj/tests/unit/charon_da
 	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 # Tests link the library objects statically so they can reach internal APIs.
-$(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
+$(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(MKPS_OPTS_OBJ) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
+
+# The corpus replay finds the corpus by absolute path, whatever the working directory;
+# it is rebuilt when the policy parser arrives so that its corpus is replayed too.
+$(BUILD)/obj/tests/unit/fuzz_corpus_test.o: CPPFLAGS += -DPN_FUZZ_CORPUS='"$(CURDIR)/tests/fuzz/corpus"' \
+    $(if $(FUZZ_POLICY),-DPN_FUZZ_POLICY)
+$(BUILD)/obj/tests/unit/fuzz_corpus_test.o: $(FUZZ_POLICY)
 
 $(INTEG_BIN): $(INTEG_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -157,6 +184,41 @@ asan: deps
 	    SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer' build/asan/tests/unit_tests
 	@BUILD=build/asan tests/run-tests build/asan/tests/unit_tests
 
+# libFuzzer: every target built with clang (its own objects, under $(BUILD)/fuzz), then
+# run for FUZZ_SECONDS each on a working copy of its corpus; fails on any crash found.
+FUZZ_SECONDS ?= 30
+FUZZ_MAX_LEN ?= 8192
+FUZZ_CXX     ?= clang++
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_FLAGS   := $(CXXSTD) $(WARN) -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/tools/mkportspace_options.o
+FUZZ_LIB     := $(FUZZ_BUILD)/libpersonalnet-fuzz.a
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/bin/fuzz_%)
+
+# Everything the targets reach is instrumented for coverage, not only the harness.
+$(FUZZ_BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+# An archive, so that each target links only the library objects it uses.
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_BUILD)/bin/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/driver/%.o $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+# A static pattern: a plain one would also match what make derives from the .d files.
+$(FUZZ_TARGETS:%=$(FUZZ_BUILD)/driver/%.o): $(FUZZ_BUILD)/driver/%.o: tests/fuzz/driver.cpp
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_FLAGS) -DPN_FUZZ_TARGET=fuzz_$* $(DEPFLAGS) -c $< -o $@
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory -j$(NPROC) $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) tests/fuzz/run-fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/personalnet
 	install -m 0755 $(LIB_REAL) $(DESTDIR)$(PREFIX)/lib/
@@ -189,4 +251,4 @@ tidy:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_BUILD)/obj $(FUZZ_BUILD)/driver -name '*.d' 2>/dev/null)

@@ -28,13 +28,23 @@ inline int exit_code_for(const Error& e) {
     }
 }
 
+// The one line (without newline) that fail() and usage_error() print, for parsers that
+// return their refusal instead of printing it.
+inline std::string fail_line(const char* prog, const Error& e) {
+    return std::string(prog) + ": " + e.message();
+}
+
+inline std::string usage_line(const char* prog, const std::string& msg) {
+    return std::string(prog) + ": " + msg + " (try '" + prog + " --help')";
+}
+
 inline int fail(const char* prog, const Error& e) {
-    std::fprintf(stderr, "%s: %s\n", prog, e.message().c_str());
+    std::fprintf(stderr, "%s\n", fail_line(prog, e).c_str());
     return exit_code_for(e);
 }
 
 inline int usage_error(const char* prog, const std::string& msg) {
-    std::fprintf(stderr, "%s: %s (try '%s --help')\n", prog, msg.c_str(), prog);
+    std::fprintf(stderr, "%s\n", usage_line(prog, msg).c_str());
     return kExitUsage;
 }
 

@@ -66,6 +66,8 @@ Message to_message(const Request& r);
 // list, names (validate_name), prefixes, services, shared paths (validate_shared_path),
 // overlay names, booleans "0"/"1", a non-empty argv without empty program name, env
 // entries "KEY=VALUE" with a non-empty KEY free of '='. EINVAL naming the key and value.
+// Also EINVAL when to_message() of the request would exceed the framing limits (it adds
+// the defaults), so that whatever parses can be encoded and decoded again.
 Result<Request> parse_request(const Message& m);
 
 }  // namespace personalnet::helper
