@@ -27,6 +27,7 @@ enum LongOnly {
     kResolvConf,
     kHosts,
     kOverlay,
+    kAdmin,
     kVersion
 };
 
@@ -45,6 +46,7 @@ constexpr option kOptions[] = {
     {"resolv-conf", required_argument, nullptr, kResolvConf},
     {"hosts", required_argument, nullptr, kHosts},
     {"overlay", required_argument, nullptr, kOverlay},
+    {"admin", no_argument, nullptr, kAdmin},
     {"quiet", no_argument, nullptr, 'q'},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, kVersion},
@@ -123,6 +125,10 @@ std::optional<OptionsError> apply(Options& o, int c, const std::string& arg) {
             spec.overlay = arg;
             o.creation_option = "--overlay";
             break;
+        case kAdmin:
+            spec.admin = true;
+            o.creation_option = "--admin";
+            break;
         default:  // getopt_long answers only with the table's values and '?'
             break;
     }
@@ -190,6 +196,9 @@ const char* help_text() {
            "      --overlay NAME        bind the space to overlay network NAME\n"
            "                            (/etc/personalnet/overlays.d/NAME.conf): its own IKE\n"
            "                            daemon brings the overlay up before COMMAND starts\n"
+           "      --admin               pseudo-admin rights inside: routes, firewall rules and\n"
+           "                            ports below 1024 in this space only (as a user, if\n"
+           "                            personalnet.conf allows it)\n"
            "  -q, --quiet               print nothing but errors\n"
            "  -h, --help                show this help\n"
            "      --version             show the version\n"

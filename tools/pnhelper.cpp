@@ -294,8 +294,8 @@ private:
     int session(const helper::Request& r) {
         auto checker = helper::Becoming::prepare(who_);  // for checks made as the caller
         if (!checker.ok()) return answer(helper::error_answer(checker.error()));
-        auto space = r.op == helper::Op::create ? create(r, checker.value())
-                                                : pn::Space::open(r.name, policy_.rundir);
+        auto space =
+            r.op == helper::Op::create ? create(r, checker.value()) : pn::Space::open(r.name, policy_.rundir);
         if (!space.ok()) return answer(helper::error_answer(space.error()));
         auto as_caller = helper::Becoming::prepare(who_, space->info().admin);
         if (!as_caller.ok()) return answer(helper::error_answer(as_caller.error()));

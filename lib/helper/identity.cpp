@@ -2,13 +2,13 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/nsfs.h>
 #include <sched.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <linux/capability.h>
 #include <sys/fsuid.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -124,7 +124,8 @@ int Becoming::become_admin() const noexcept {
     ::close(user);
     if (err != 0) return err;
     for (int cap = 0; cap <= CAP_LAST_CAP; ++cap)
-        if (!is_admin_cap(cap) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return errno;
+        if (!is_admin_cap(cap) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            return errno;
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return errno;
     // Only the primary group is mapped in the space's user namespace.
     if (::setgroups(1, &who_.gid) != 0) return errno;

@@ -81,8 +81,11 @@ Result<OverlayDefinition> load_overlay(const std::string& name, const std::strin
                     return bad_content(where, "unknown setting personalnet." + key);
                 for (const auto& v : key == "dns" ? def.dns : def.addresses)
                     if (!is_host_address(v))
-                        return bad_content(where, std::string("personalnet.").append(key).append(": '").append(v).append(
-                                                      "' is not an IP address"));
+                        return bad_content(where, std::string("personalnet.")
+                                                      .append(key)
+                                                      .append(": '")
+                                                      .append(v)
+                                                      .append("' is not an IP address"));
             }
         } else if (section.name != "connections" && section.name != "secrets") {
             return bad_content(

@@ -17,6 +17,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -296,6 +297,12 @@ public:
                                 {NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS}}));
     }
     Rule& notrack() { return add(ExprPtr(must(nftnl_expr_alloc("notrack")))); }
+    // reg1 = the type of the packet's source address in this namespace (RTN_LOCAL, ...).
+    Rule& fib_saddr_type() {
+        return add(expr("fib", {{NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR},
+                                {NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE},
+                                {NFTNL_EXPR_FIB_DREG, NFT_REG_1}}));
+    }
 
     nftnl_rule* get() const { return r_.get(); }
     const std::string& text() const { return text_; }
@@ -609,6 +616,7 @@ ParentSets add_parent_table(Batch& b) {
     b.chain(kParentTable, "pre", "filter", NF_INET_PRE_ROUTING, kPrioMangle);
     b.chain(kParentTable, "out", "route", NF_INET_LOCAL_OUT, kPrioMangle);
     b.chain(kParentTable, "post", "nat", NF_INET_POST_ROUTING, kPrioSrcnat);
+    b.chain(kParentTable, "spoof", "filter", NF_INET_FORWARD, 0);
 
     // Each child's flows get a conntrack zone of their own in the original direction
     // only: a child's flow never matches the parent's (or a sibling's) flow with the
@@ -627,6 +635,15 @@ ParentSets add_parent_table(Batch& b) {
     b.rule(tag);
     b.rule(reply_mark_rule("pre"));
     b.rule(reply_mark_rule("out"));
+    // A child sends from addresses it carries, which are this namespace's own; anything
+    // else it would have us forward is spoofed (an --admin space can add any address).
+    Rule spoof(kParentTable, "spoof", "iifname @kids fib saddr type != local drop");
+    spoof.meta(NFT_META_IIFNAME)
+        .lookup(kids)
+        .fib_saddr_type()
+        .cmp(NFT_CMP_NEQ, bytes_of(uint32_t{RTN_LOCAL}));
+    spoof.verdict(NF_DROP);
+    b.rule(spoof);
     ParentSets sets{kids, zones, labels};
     add_dispatch_rules(b, sets);
     return sets;

@@ -57,6 +57,8 @@ Result<UniqueFd> new_netns_in_user_namespace(uid_t uid, gid_t gid) {
         // Async-signal-safe only. 'u': in the user namespace; after the parent wrote the
         // maps, 'n': in the network namespace; then wait to be done with.
         char c = 0;
+        parent_out.reset();  // or the last read below would wait for ourselves
+        parent_in.reset();
         if (::unshare(CLONE_NEWUSER) != 0 || ::write(child_out.get(), "u", 1) != 1) ::_exit(1);
         if (::read(child_in.get(), &c, 1) != 1 || ::unshare(CLONE_NEWNET) != 0) ::_exit(1);
         if (::write(child_out.get(), "n", 1) != 1) ::_exit(1);
@@ -76,7 +78,8 @@ Result<UniqueFd> new_netns_in_user_namespace(uid_t uid, gid_t gid) {
         reap();
         return make_error(EPERM, what + ": the child could not make the user namespace");
     }
-    for (auto [file, id] : {std::pair{"/uid_map", static_cast<unsigned>(uid)}, std::pair{"/gid_map", static_cast<unsigned>(gid)}}) {
+    for (auto [file, id] : {std::pair{"/uid_map", static_cast<unsigned>(uid)},
+                            std::pair{"/gid_map", static_cast<unsigned>(gid)}}) {
         auto st = sys::write_existing(proc + file, std::to_string(id) + " " + std::to_string(id) + " 1\n");
         if (!st.ok()) {
             reap();

@@ -210,7 +210,8 @@ void collect_locked(const Registry& reg) {
 // primary gid mapped to themselves).
 Result<UniqueFd> new_admin_netns(uid_t owner) {
     std::vector<char> buf(16384);
-    struct passwd pw {}, *found = nullptr;
+    struct passwd pw {
+    }, *found = nullptr;
     if (::getpwuid_r(owner, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr)
         return make_error(ENOENT, "--admin: no user with uid " + std::to_string(owner));
     return space::new_netns_in_user_namespace(owner, pw.pw_gid);

@@ -328,6 +328,57 @@ TEST_F(UnprivilegedTest, HelperKilledAtAnyStepLeavesNothingAfterGc) {
     EXPECT_EQ(A().snapshot(), baseline_) << "a killed helper left state behind";
 }
 
+// --admin: refused unless the policy allows it; then the user's command holds
+// CAP_NET_ADMIN and CAP_NET_BIND_SERVICE in the space's own user namespace only: it
+// changes the space's routes and firewall and binds port 80 there, and cannot touch the
+// host's network.
+TEST_F(UnprivilegedTest, AdminSpaceGivesNetworkRightsInsideOnly) {
+    auto refused = as(kAlice, {mkps(), "--admin", "--", "true"});
+    EXPECT_EQ(refused.rc, 2) << refused.err;
+    EXPECT_TRUE(contains(refused.err, "admin")) << refused.err;
+    write_policy("admin = yes\n");
+    std::string script =
+        "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status; id -u; "
+        "ip route add 10.99.0.0/16 dev up0 && ip route show 10.99.0.0/16; "
+        "nft add table inet mine && nft list tables; " +
+        sh_join(probe({"serve", "tcp", "0.0.0.0", "80", "--reply", "admin-80"})) +
+        " >/dev/null & sleep 0.3; " + sh_join(probe({"connect", "tcp", "127.0.0.1", "80"})) + "; kill $!; " +
+        "nsenter --net=/proc/1/ns/net ip route add 10.98.0.0/16 dev lo 2>/dev/null || echo host-refused";
+    auto r = as(kAlice, {mkps(), "-q", "--admin", "--", "sh", "-c", script});
+    EXPECT_EQ(r.rc, 0) << r.out << r.err;
+    for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
+        EXPECT_TRUE(contains(r.out, std::string(set) + ":\t0000000000001400")) << set << "\n" << r.out;
+    EXPECT_TRUE(contains(r.out, "\n" + std::to_string(uid_of(kAlice)) + "\n")) << r.out;
+    EXPECT_TRUE(contains(r.out, "10.99.0.0/16 dev up0")) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "table inet mine")) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "admin-80 peer=127.0.0.1:")) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "host-refused")) << r.out;
+    EXPECT_FALSE(contains(A().run({"ip", "route"}).out, "10.98.0.0")) << "the host's routes are untouched";
+
+    // With CAP_NET_ADMIN inside, a user can give the space any address; the host does not
+    // forward what is sent from one it did not give (B counts what arrives from it).
+    ASSERT_EQ(B().run({"nft", "add", "table", "inet", "pnspoof"}).rc, 0);
+    ASSERT_EQ(B().run({"nft", "add", "chain", "inet", "pnspoof", "pre",
+                       "{ type filter hook prerouting priority -400; }"})
+                  .rc,
+              0);
+    ASSERT_EQ(
+        B().run({"nft", "add", "rule", "inet", "pnspoof", "pre", "ip", "saddr", "10.9.0.77", "counter"}).rc,
+        0);
+    auto server = B().serve("tcp", "0.0.0.0", 7100, "on-b");
+    std::string spoof = sh_join(probe({"connect", "tcp", "10.9.0.2", "7100", "--timeout-ms", "1000"})) +
+                        " && echo genuine-ok; ip addr add 10.9.0.77/32 dev up0 && "
+                        "ip route replace 10.9.0.2/32 via 169.254.101.1 dev up0 onlink src 10.9.0.77 && " +
+                        sh_join(probe({"connect", "tcp", "10.9.0.2", "7100", "--timeout-ms", "1000"})) +
+                        " || echo spoof-dropped";
+    auto sp = as(kAlice, {mkps(), "-q", "--admin", "--file-space=none", "--", "sh", "-c", spoof});
+    EXPECT_TRUE(contains(sp.out, "genuine-ok")) << sp.out << sp.err;
+    EXPECT_TRUE(contains(sp.out, "spoof-dropped")) << sp.out << sp.err;
+    auto counted = B().run({"nft", "list", "table", "inet", "pnspoof"}).out;
+    EXPECT_TRUE(contains(counted, "counter packets 0 ")) << "a spoofed packet left host A:\n" << counted;
+    EXPECT_EQ(B().run({"nft", "delete", "table", "inet", "pnspoof"}).rc, 0);
+}
+
 // The helper on its own: not run by the library (no channel), with arguments, with
 // argc == 0, and with requests no library would send: each refused, nothing made.
 TEST_F(UnprivilegedTest, HelperRefusesWhatTheLibraryWouldNeverSend) {

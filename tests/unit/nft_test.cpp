@@ -60,6 +60,10 @@ constexpr const char* kParentText = R"(table inet personalnet_parent {
     ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark
   }
   chain post { type nat hook postrouting priority srcnat; }
+  chain spoof {
+    type filter hook forward priority filter;
+    iifname @kids fib saddr type != local drop
+  }
 }
 )";
 
