@@ -12,6 +12,9 @@
 //       ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark }
 //   chain out  { type route hook output priority mangle (-150);
 //       ct direction reply ct mark and 0xff000000 == 0x50000000 meta mark set ct mark }
+//   chain spoof { type filter hook forward priority filter (0);
+//       iifname @kids fib saddr type != local drop }   a child sends only from addresses it
+//       carries, which are this namespace's own (an --admin space could add any other)
 //   chain post { type nat hook postrouting priority srcnat (100); }   // empty on purpose:
 //       a nat chain makes conntrack give every new flow a null binding, so a child's flow
 //       whose source port clashes with an existing flow gets its port remapped.
