@@ -39,6 +39,7 @@
 #include "lib/policy/policy.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/space.hpp"
+#include "tools/cli.hpp"
 
 #ifndef PERSONALNET_POLICY_PATH
 #define PERSONALNET_POLICY_PATH "/etc/personalnet/personalnet.conf"
@@ -49,7 +50,6 @@ namespace {
 namespace pn = personalnet;
 namespace helper = personalnet::helper;
 namespace policy = personalnet::policy;
-using pn::Error;
 using pn::Result;
 using pn::Status;
 
@@ -439,7 +439,7 @@ private:
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_helper(int argc, char** argv) {
     if (argc < 1 || argv == nullptr || argv[0] == nullptr) return kExitUsage;  // refuse argc == 0
     // Nobody may read our memory or attach to us until we exec the caller's command.
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return kExitFailure;
@@ -484,4 +484,8 @@ int main(int argc, char** argv) {
 
     Helper h(std::move(who).value(), std::move(pol).value(), std::move(caller));
     return h.serve();
+}
+
+int main(int argc, char** argv) {
+    return pn::cli::guarded_main("pnhelper", [&] { return run_helper(argc, argv); });
 }

@@ -123,7 +123,7 @@ Result<std::vector<SpaceInfo>> spaces_of(const Message& m) {
         }
         if (out.empty()) continue;  // fields of something else
         for (const auto& f : fields())
-            if (k == f.key && !f.set(out.back(), v)) return bad_answer(k + "='" + v + "'");
+            if (k == f.key && !f.set(out.back(), v)) return bad_answer(std::string(k).append("='").append(v).append("'"));
     }
     return out;
 }
