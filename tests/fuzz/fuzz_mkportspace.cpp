@@ -32,13 +32,13 @@ std::string describe(const std::variant<mkportspace::Options, mkportspace::Optio
         return "error " + std::to_string(e->exit_code) + " " + e->line;
     const auto& o = std::get<mkportspace::Options>(parsed);
     const SpaceSpec& s = o.spec;
-    std::string out = "action " + std::to_string(static_cast<int>(o.action)) + " quiet " +
-                      std::to_string(o.quiet) + " name '" + s.name + "' routes " +
-                      std::to_string(s.inherit_routes) + " services " + std::to_string(s.inherit_services) +
-                      " file_space " + std::to_string(s.file_space) + " backend " +
-                      std::to_string(static_cast<int>(s.fs_backend)) + " tmp " +
-                      std::to_string(s.private_tmp) + " resolv '" + s.resolv_conf + "' hosts '" + s.hosts +
-                      "' overlay '" + s.overlay + "' creation '" + o.creation_option + "'";
+    std::string out =
+        "action " + std::to_string(static_cast<int>(o.action)) + " quiet " + std::to_string(o.quiet) +
+        " name '" + s.name + "' routes " + std::to_string(s.inherit_routes) + " services " +
+        std::to_string(s.inherit_services) + " file_space " + std::to_string(s.file_space) + " backend " +
+        std::to_string(static_cast<int>(s.fs_backend)) + " tmp " + std::to_string(s.private_tmp) + " admin " +
+        std::to_string(s.admin) + " resolv '" + s.resolv_conf + "' hosts '" + s.hosts + "' overlay '" +
+        s.overlay + "' creation '" + o.creation_option + "'";
     for (const auto& p : s.hidden_routes) out += " hide-route " + p.str();
     for (const auto& v : s.hidden_services) out += " hide-service " + v.str();
     for (const auto& p : s.shared_paths) out += " share '" + p + "'";
