@@ -27,6 +27,22 @@ Result<std::pair<sockaddr_un, socklen_t>> address_of(const std::string& name) {
     return std::pair{a, static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size())};
 }
 
+// One byte carrying the three stdio descriptors (or room for them).
+struct StdioFrame {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kStdio)] = {};
+    msghdr msg{};
+    StdioFrame() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    StdioFrame(const StdioFrame&) = delete;
+    StdioFrame& operator=(const StdioFrame&) = delete;
+};
+
 }  // namespace
 
 std::string broker_name(pid_t session) { return "@personalnet-" + std::to_string(session); }
@@ -62,14 +78,8 @@ Result<Peer> broker_accept(int listen_fd) {
 }
 
 Status take_stdio(int conn) {
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kStdio)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    StdioFrame f;
+    msghdr& msg = f.msg;
     ssize_t n;
     do {
         n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
@@ -96,14 +106,8 @@ Result<UniqueFd> broker_connect(const std::string& name) {
     if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr->first), addr->second) != 0)
         return errno_error("connect to the helper's broker " + name +
                            " (it ends with the session that started this command)");
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kStdio)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    StdioFrame f;
+    msghdr& msg = f.msg;
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;

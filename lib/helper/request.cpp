@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "lib/core/quote.hpp"
 #include "lib/ike/overlay_config.hpp"
 
 namespace personalnet::helper {
@@ -48,20 +49,7 @@ bool key_ok(std::string_view k) {
            std::all_of(k.begin(), k.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
 }
 
-// A value for an error message: control characters escaped, long values cut.
-std::string shown(const std::string& v) {
-    std::string out;
-    for (unsigned char c : v.substr(0, 64)) {
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return "'" + out + (v.size() > 64 ? "...'" : "'");
-}
+std::string shown(const std::string& v) { return quoted(v, 64); }
 
 Error bad(const std::string& key, const std::string& value, const std::string& why) {
     return make_error(EINVAL, "bad request: " + key + "=" + shown(value) + ": " + why);

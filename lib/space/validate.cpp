@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "lib/core/quote.hpp"
 #include "personalnet/space.hpp"
 
 namespace personalnet {
@@ -16,20 +17,6 @@ bool name_char_ok(char c) {
            c == '-' || c == '.';
 }
 
-// Quotes a user string for an error message, escaping control characters.
-std::string quoted(const std::string& s) {
-    std::string out = "'";
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "'";
-}
 }  // namespace
 
 Status validate_name(const std::string& name) {
