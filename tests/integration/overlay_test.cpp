@@ -3,7 +3,10 @@
 // network behind B, the host and an unbound space do not, the SPIs carry the space's
 // label, and nothing of the daemon is left after the space. PSK, kernel-libipsec here.
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -179,6 +182,23 @@ TEST_F(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     auto ping = pnet(
         {"exec", "corpnet", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
     EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
+    // The space's VICI socket is root's alone: another user cannot talk to its charon.
+    std::string vici = A().rundir() + "/charon/" + label + "/charon.vici";
+    struct stat vst {};
+    ASSERT_EQ(::stat(vici.c_str(), &vst), 0) << vici;
+    EXPECT_EQ(vst.st_mode & 07777, 0600u);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(99);
+        int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", vici.c_str());
+        ::_exit(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? 0 : errno);
+    }
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == EACCES) << "connect as nobody: status " << st;
     EXPECT_EQ(pnet({"destroy", "corpnet"}).rc, 0);
     EXPECT_EQ(space_daemons(), 0) << "a charon of this test's spaces is left";
 }

@@ -456,6 +456,18 @@ TEST_F(UnprivilegedTest, HelperRefusesWhatTheLibraryWouldNeverSend) {
         EXPECT_TRUE(contains(said, c.says)) << "wanted '" << c.says << "', got '" << said << "'";
     }
     EXPECT_EQ(A().snapshot(), baseline_);
+
+    // Interface names come from labels, not names: two names alike but for their last
+    // of 32 characters are two spaces with two uplinks.
+    std::string a(31, 'n'), b(31, 'n');
+    a += 'a';
+    b += 'b';
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", a, "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", b, "--file-space=none", "--", "true"}).rc, 0);
+    auto both = as(kAlice, {pnet_bin(), "list"});
+    EXPECT_TRUE(contains(both.out, a) && contains(both.out, b)) << both.out;
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", a}).rc, 0);
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", b}).rc, 0);
 }
 
 }  // namespace
