@@ -147,6 +147,12 @@ public:
     Result<int> run(const std::vector<std::string>& argv, const RunOptions& options);
     // Moves the calling thread into the space's network namespace (root only).
     Status enter();
+    // Moves the whole calling process into the space: its network namespace and, when the
+    // space has a file space, that mount namespace (the working directory becomes its /).
+    // For a login (pam_personalnet): everything the process starts afterwards is inside.
+    // Root only; the process must be single-threaded (the kernel refuses to move a mount
+    // namespace shared with other threads: EINVAL). Not undone on failure of the second step.
+    Status join();
 
     struct State;
     struct Remote;  // an unprivileged caller's space, held by the set-uid helper

@@ -493,6 +493,17 @@ Status Space::enter() {
     return {};
 }
 
+Status Space::join() {
+    if (remote_)
+        return make_error(EPERM, "join space '" + remote_->info.name +
+                                     "': only root can move a process into a space; run a command in it");
+    const std::string what = "join space '" + st_->info.name + "'";
+    PN_TRY(sys::enter_netns(st_->netns.get()), what);
+    if (st_->mntns.valid() && ::setns(st_->mntns.get(), CLONE_NEWNS) != 0)
+        return errno_error(what + ": setns(CLONE_NEWNS)");
+    return {};
+}
+
 Result<int> Space::run(const std::vector<std::string>& argv) { return run(argv, RunOptions{}); }
 
 Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& options) {
