@@ -58,13 +58,17 @@ GTEST_LIBS := -lgtest -lpthread
 
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
                 nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
-                strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+                strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins \
+                libpam0g-dev
 # Only `make fuzz` needs these (several hundred MB): clang and its libFuzzer runtime.
 FUZZ_PACKAGES := clang libclang-rt-dev
 
 .PHONY: all deps fuzz-deps test unit integration bench demo asan fuzz install uninstall clean format tidy
 
-all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS)
+# The PAM session module (pam_personalnet(8)).
+PAM_MODULE := $(BUILD)/lib/security/pam_personalnet.so
+
+all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS) $(PAM_MODULE)
 
 # Installs those of the Debian packages $(1) that are missing.
 define install_missing
@@ -121,6 +125,14 @@ $(PNHELPER): $(PNHELPER_OBJ) $(LIB_OBJS)
 
 .PHONY: FORCE
 FORCE:
+
+# The PAM module links the library objects statically: the login service (sshd, login)
+# loads it with dlopen and must find nothing of ours in its library path. The version
+# script exports the pam_sm_* entry points only.
+$(PAM_MODULE): $(BUILD)/obj/pam/pam_personalnet.o $(LIB_OBJS) pam/pam_personalnet.map
+	@mkdir -p $(@D)
+	$(CXX) -shared -Wl,--version-script=pam/pam_personalnet.map -Wl,-z,relro,-z,now $(LDFLAGS) \
+	    -o $@ $(filter %.o,$^) $(PKG_LIBS) -lpam
 
 $(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
 	@mkdir -p $(@D)
@@ -233,6 +245,9 @@ install: all
 	install -m 0644 man/pnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/personalnet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/lib/security
+	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PREFIX)/lib/security/
+	install -m 0644 man/pam_personalnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
@@ -241,6 +256,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/personalnet
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man8/pnet.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5/personalnet.conf.5
+	rm -f $(DESTDIR)$(PREFIX)/lib/security/pam_personalnet.so $(DESTDIR)$(PREFIX)/share/man/man8/pam_personalnet.8
+	-rmdir $(DESTDIR)$(PREFIX)/lib/security 2>/dev/null
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
