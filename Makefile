@@ -164,7 +164,7 @@ $(BUILD)/obj/tests/unit/fuzz_corpus_test.o: $(FUZZ_POLICY)
 
 $(INTEG_BIN): $(INTEG_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS) -lpam
 
 unit: $(UNIT_BIN)
 integration: all $(INTEG_BIN)

@@ -74,7 +74,8 @@ std::vector<std::string> group_names(const passwd& pw) {
     }
     std::vector<std::string> out;
     for (int i = 0; i < n; ++i)
-        if (const group* g = ::getgrgid(gids[static_cast<size_t>(i)]); g != nullptr) out.emplace_back(g->gr_name);
+        if (const group* g = ::getgrgid(gids[static_cast<size_t>(i)]); g != nullptr)
+            out.emplace_back(g->gr_name);
     return out;
 }
 
@@ -208,7 +209,8 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
     if (!lock.ok()) return fail(lock.error());
     auto space = open_or_create(t);
     if (!space.ok()) return fail(space.error());
-    if (auto added = pam::add_session(t.conf.rundir, t.name, ::getpid()); !added.ok()) return fail(added.error());
+    if (auto added = pam::add_session(t.conf.rundir, t.name, ::getpid()); !added.ok())
+        return fail(added.error());
     remember_origin(pamh);
     if (auto joined = space->join(); !joined.ok()) {
         return_to_origin(pamh);

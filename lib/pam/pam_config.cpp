@@ -114,7 +114,8 @@ Status read_rule_key(Reader& r, const std::string& key, const std::string& v, Ru
     if (key == "overlay") {
         // Overlay names are file names in overlaydir: no leading '.'.
         if (!policy::is_name(v) || v[0] == '.')
-            return r.bad(full, v, "is not an overlay name (want 1-32 of A-Z a-z 0-9 _ . -, not starting with - or .)");
+            return r.bad(full, v,
+                         "is not an overlay name (want 1-32 of A-Z a-z 0-9 _ . -, not starting with - or .)");
         rule.overlay = v;
         return {};
     }
@@ -122,7 +123,8 @@ Status read_rule_key(Reader& r, const std::string& key, const std::string& v, Ru
         // A short user name must give a valid name: then only a long one can fail later.
         auto sample = expand(v, "u");
         if (!sample) return r.bad(full, v, "uses '%' other than %u and %%");
-        if (auto ok = validate_name(*sample); !ok.ok()) return r.bad(full, v, "does not give a valid space name");
+        if (auto ok = validate_name(*sample); !ok.ok())
+            return r.bad(full, v, "does not give a valid space name");
         rule.name_template = v;
         return {};
     }
@@ -139,8 +141,8 @@ Status read_session(Reader& r, const ike::Settings& body, Config& c) {
         if (!policy::is_name(rule.label)) return r.fail("session: '" + rule.label + "' is not a rule name");
         PN_TRY(r.once("session." + rule.label, "section"), "");
         if (!section.body.sections.empty())
-            return r.fail("unknown section 'session." + rule.label + "." + section.body.sections.front().name +
-                          "'");
+            return r.fail("unknown section 'session." + rule.label + "." +
+                          section.body.sections.front().name + "'");
         for (const auto& [key, value] : section.body.values) PN_TRY(read_rule_key(r, key, value, rule), "");
         if (rule.users.empty() && rule.groups.empty())
             return r.fail("session." + rule.label + ": neither users nor groups given");
@@ -163,7 +165,8 @@ Result<Config> parse_pam_config(const std::string& text, const std::string& wher
         if (key == "rundir") dir = &c.rundir;
         if (key == "statedir") dir = &c.statedir;
         if (key == "overlaydir") dir = &c.overlaydir;
-        if (dir == nullptr) return r.fail("unknown setting '" + key + "' (want rundir, statedir, overlaydir)");
+        if (dir == nullptr)
+            return r.fail("unknown setting '" + key + "' (want rundir, statedir, overlaydir)");
         if (!policy::is_clean_path(value) || value == "/")
             return r.bad(key, value, "is not an absolute path without '.', '..' or empty components");
         *dir = value;

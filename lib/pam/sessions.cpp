@@ -48,8 +48,10 @@ Status add_session(const std::string& rundir, const std::string& name, pid_t pid
     const std::string dir = dir_of(rundir, name);
     PN_TRY(sys::make_dirs(dir, 0755), "record session of '" + name + "'");
     std::string started = start_time(pid);
-    if (started.empty()) return make_error(ESRCH, "record session of '" + name + "': no process " + std::to_string(pid));
-    PN_TRY(sys::write_atomic(dir + "/" + std::to_string(pid), started + "\n"), "record session of '" + name + "'");
+    if (started.empty())
+        return make_error(ESRCH, "record session of '" + name + "': no process " + std::to_string(pid));
+    PN_TRY(sys::write_atomic(dir + "/" + std::to_string(pid), started + "\n"),
+           "record session of '" + name + "'");
     return {};
 }
 

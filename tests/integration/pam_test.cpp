@@ -1,0 +1,304 @@
+// pam_personalnet through the PAM API: a service file in a temporary directory
+// (pam_start_confdir) loads build/lib/security/pam_personalnet.so; each session is a
+// child process that starts in simulated host A's network namespace, opens the session
+// and reports where it ended up, and closes it when told to.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
+#include <security/pam_appl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "lib/core/sys.hpp"
+#include "personalnet/space.hpp"
+#include "tests/integration/fixture.hpp"
+
+namespace pntest {
+namespace {
+
+namespace sys = personalnet::sys;
+
+constexpr const char* kAlice = "pntest-pam-alice";  // destroy_on_last_close = yes
+constexpr const char* kBob = "pntest-pam-bob";      // the space stays
+constexpr const char* kCarol = "pntest-pam-carol";  // matches no rule
+
+void run_cmd(std::vector<const char*> argv) {
+    argv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execvp(argv[0], const_cast<char* const*>(argv.data()));
+        ::_exit(127);
+    }
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+}
+
+uint64_t inode_of(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+int no_conv(int, const pam_message**, pam_response**, void*) { return PAM_CONV_ERR; }
+
+// What a session child saw after pam_open_session.
+struct Opened {
+    int rc = -1;
+    uint64_t netns = 0;
+    uint64_t mntns = 0;
+    std::string space;  // PERSONALNET_SPACE from the PAM environment
+};
+
+// A login session in a child process: open() reports, close() closes and reports.
+class Session {
+public:
+    Session(int host_ns, const std::string& confdir, const std::string& service, const std::string& user,
+            bool open_first = true, const std::string& direct_module = "") {
+        int rep[2], go[2];
+        if (::pipe(rep) != 0 || ::pipe(go) != 0) return;
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::close(rep[0]);
+            ::close(go[1]);
+            if (::setns(host_ns, CLONE_NEWNET) != 0) ::_exit(120);
+            pam_conv conv{no_conv, nullptr};
+            pam_handle_t* h = nullptr;
+            if (pam_start_confdir(service.c_str(), user.c_str(), &conv, confdir.c_str(), &h) != PAM_SUCCESS)
+                ::_exit(121);
+            std::string line = "-1 0 0 -\n";
+            // Directly: the module's own return code, which the stack would turn into
+            // PAM_PERM_DENIED when every module of it answers PAM_IGNORE.
+            using Entry = int (*)(pam_handle_t*, int, int, const char**);
+            Entry open_fn = nullptr, close_fn = nullptr;
+            const std::string arg = "config=" + confdir + "/pam.conf";
+            const char* args[] = {arg.c_str()};
+            if (!direct_module.empty()) {
+                void* so = ::dlopen(direct_module.c_str(), RTLD_NOW);
+                if (so == nullptr) ::_exit(123);
+                open_fn = reinterpret_cast<Entry>(::dlsym(so, "pam_sm_open_session"));
+                close_fn = reinterpret_cast<Entry>(::dlsym(so, "pam_sm_close_session"));
+                if (open_fn == nullptr || close_fn == nullptr) ::_exit(124);
+            }
+            if (open_first) {
+                int rc = open_fn ? open_fn(h, 0, 1, args) : pam_open_session(h, 0);
+                const char* space = pam_getenv(h, "PERSONALNET_SPACE");
+                line = std::to_string(rc) + " " + std::to_string(inode_of("/proc/self/ns/net")) + " " +
+                       std::to_string(inode_of("/proc/self/ns/mnt")) + " " + (space ? space : "-") + "\n";
+            }
+            (void)!::write(rep[1], line.data(), line.size());
+            char c;
+            if (::read(go[0], &c, 1) != 1) ::_exit(122);  // told to close, or killed meanwhile
+            int rc = close_fn ? close_fn(h, 0, 1, args) : pam_close_session(h, 0);
+            pam_end(h, rc);
+            std::string done = std::to_string(rc) + "\n";
+            (void)!::write(rep[1], done.data(), done.size());
+            ::_exit(0);
+        }
+        ::close(rep[1]);
+        ::close(go[0]);
+        rep_ = personalnet::UniqueFd(rep[0]);
+        go_ = personalnet::UniqueFd(go[1]);
+    }
+    ~Session() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    Opened opened() {
+        std::istringstream in(line());
+        Opened o;
+        in >> o.rc >> o.netns >> o.mntns >> o.space;
+        return o;
+    }
+    int close() {
+        (void)!::write(go_.get(), "x", 1);
+        int rc = -1;
+        std::istringstream(line()) >> rc;
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+        return rc;
+    }
+    void crash() {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+
+private:
+    std::string line() {
+        std::string s;
+        char c;
+        while (::read(rep_.get(), &c, 1) == 1 && c != '\n') s += c;
+        return s;
+    }
+    pid_t pid_ = -1;
+    personalnet::UniqueFd rep_, go_;
+};
+
+class PamTest : public SpaceTest {
+protected:
+    static void SetUpTestSuite() {
+        for (const char* u : {kAlice, kBob, kCarol})
+            if (::getpwnam(u) == nullptr)
+                run_cmd({"useradd", "--system", "--user-group", "--create-home", "--shell", "/bin/bash", u});
+    }
+    static void TearDownTestSuite() {
+        for (const char* u : {kAlice, kBob, kCarol}) run_cmd({"userdel", "-r", u});
+    }
+    void SetUp() override {
+        SpaceTest::SetUp();
+        char tmpl[] = "/tmp/pntest-pam-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+        const std::string rundir = A().rundir();
+        write(dir_ + "/pam.conf",
+              "session {\n"
+              "    once { users = " +
+                  std::string(kAlice) +
+                  "\n name = pam-%u\n"
+                  "           destroy_on_last_close = yes }\n"
+                  "    kept { users = " +
+                  std::string(kBob) +
+                  "\n name = pam-%u }\n"
+                  "}\n"
+                  "rundir = " +
+                  rundir +
+                  "\n"
+                  "statedir = " +
+                  rundir.substr(0, rundir.rfind('/')) + "/state\n");
+        module_ = bin("pnet");
+        module_ = module_.substr(0, module_.rfind("/bin/")) + "/lib/security/pam_personalnet.so";
+        write(dir_ + "/pntest", "session required " + module_ + " debug config=" + dir_ + "/pam.conf\n");
+        write(dir_ + "/pntest-badarg",
+              "session required " + module_ + " config=" + dir_ + "/pam.conf bogus\n");
+        host_netns_ = inode_of("/proc/self/ns/net");
+        host_mntns_ = inode_of("/proc/self/ns/mnt");
+    }
+    void TearDown() override {
+        for (const char* f : {"/pam.conf", "/pntest", "/pntest-badarg"}) (void)::unlink((dir_ + f).c_str());
+        (void)::rmdir(dir_.c_str());
+        SpaceTest::TearDown();
+    }
+    static void write(const std::string& path, const std::string& text) {
+        std::ofstream(path) << text;
+        ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+    }
+    Session session(const std::string& user, const std::string& service = "pntest", bool open_first = true) {
+        return Session(A().ns(), dir_, service, user, open_first);
+    }
+    // Through pnet in host A, whose environment names the test's state directory too.
+    bool exists(const std::string& name) { return pnet({"show", name}).rc == 0; }
+
+    std::string dir_, module_;
+    uint64_t host_netns_ = 0, host_mntns_ = 0;
+};
+
+TEST_F(PamTest, UnknownUserIsRefused) {
+    auto s = session("pntest-pam-nosuchuser");
+    EXPECT_EQ(s.opened().rc, PAM_USER_UNKNOWN);
+    EXPECT_EQ(s.close(), PAM_USER_UNKNOWN);
+}
+
+TEST_F(PamTest, EmptyUserIsRefused) {
+    auto s = session("");
+    EXPECT_EQ(s.opened().rc, PAM_USER_UNKNOWN);
+    EXPECT_EQ(s.close(), PAM_USER_UNKNOWN);
+}
+
+TEST_F(PamTest, BadModuleArgumentsAreAServiceError) {
+    auto s = session(kAlice, "pntest-badarg");
+    EXPECT_EQ(s.opened().rc, PAM_SERVICE_ERR);
+    EXPECT_EQ(s.close(), PAM_SERVICE_ERR);
+    EXPECT_FALSE(exists(std::string("pam-") + kAlice));
+}
+
+TEST_F(PamTest, UnmatchedUserIsIgnored) {
+    auto direct = Session(A().ns(), dir_, "pntest", kCarol, true, module_);
+    Opened o = direct.opened();
+    EXPECT_EQ(o.rc, PAM_IGNORE);
+    EXPECT_EQ(o.space, "-");
+    EXPECT_EQ(direct.close(), PAM_IGNORE);
+    // Through the stack: a stack whose only module ignores the session fails it.
+    auto stacked = session(kCarol);
+    EXPECT_EQ(stacked.opened().rc, PAM_PERM_DENIED);
+    EXPECT_EQ(stacked.close(), PAM_PERM_DENIED);
+}
+
+TEST_F(PamTest, LoginJoinsItsSpaceAndLastCloseDestroysIt) {
+    const std::string name = std::string("pam-") + kAlice;
+    auto s = session(kAlice);
+    Opened o = s.opened();
+    ASSERT_EQ(o.rc, PAM_SUCCESS);
+    EXPECT_EQ(o.space, name);
+    auto json = pnet({"show", name, "--json"});
+    ASSERT_EQ(json.rc, 0) << json.err;
+    EXPECT_TRUE(contains(json.out, "\"owner\":" + std::to_string(::getpwnam(kAlice)->pw_uid))) << json.out;
+    EXPECT_TRUE(contains(json.out, "\"netns_inode\":" + std::to_string(o.netns)))
+        << json.out;                  // in the space, not in host A
+    EXPECT_NE(o.mntns, host_mntns_);  // and in its file space
+    EXPECT_NE(o.netns, host_netns_);
+    EXPECT_EQ(s.close(), PAM_SUCCESS);
+    EXPECT_FALSE(exists(name));
+}
+
+TEST_F(PamTest, ConcurrentLoginsShareTheSpace) {
+    const std::string name = std::string("pam-") + kAlice;
+    auto first = session(kAlice);
+    Opened a = first.opened();
+    ASSERT_EQ(a.rc, PAM_SUCCESS);
+    auto second = session(kAlice);
+    Opened b = second.opened();
+    ASSERT_EQ(b.rc, PAM_SUCCESS);
+    EXPECT_EQ(a.netns, b.netns);
+    EXPECT_EQ(a.mntns, b.mntns);
+    EXPECT_EQ(first.close(), PAM_SUCCESS);
+    EXPECT_TRUE(exists(name)) << "destroyed while a session was still open";
+    EXPECT_EQ(second.close(), PAM_SUCCESS);
+    EXPECT_FALSE(exists(name));
+}
+
+TEST_F(PamTest, CrashedSessionDoesNotKeepTheSpace) {
+    const std::string name = std::string("pam-") + kAlice;
+    auto crashed = session(kAlice);
+    ASSERT_EQ(crashed.opened().rc, PAM_SUCCESS);
+    crashed.crash();
+    auto s = session(kAlice);
+    ASSERT_EQ(s.opened().rc, PAM_SUCCESS);
+    EXPECT_EQ(s.close(), PAM_SUCCESS);
+    EXPECT_FALSE(exists(name));
+}
+
+TEST_F(PamTest, CloseWithoutOpenDoesNothing) {
+    auto s = session(kAlice, "pntest", false);
+    (void)s.opened();
+    EXPECT_EQ(s.close(), PAM_SUCCESS);
+    EXPECT_FALSE(exists(std::string("pam-") + kAlice));
+}
+
+TEST_F(PamTest, SpaceStaysWithoutDestroyOnLastClose) {
+    const std::string name = std::string("pam-") + kBob;
+    auto s = session(kBob);
+    ASSERT_EQ(s.opened().rc, PAM_SUCCESS);
+    EXPECT_EQ(s.close(), PAM_SUCCESS);
+    EXPECT_TRUE(exists(name));
+    auto again = session(kBob);
+    ASSERT_EQ(again.opened().rc, PAM_SUCCESS);  // opens the existing space
+    EXPECT_EQ(again.close(), PAM_SUCCESS);
+    auto destroyed = pnet({"destroy", name});
+    EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
+}
+
+}  // namespace
+}  // namespace pntest
