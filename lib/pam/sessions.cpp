@@ -75,13 +75,16 @@ Result<int> live_sessions(const std::string& rundir, const std::string& name) {
         pid_t pid = 0;
         auto [end, ec] = std::from_chars(entry.data(), entry.data() + entry.size(), pid);
         if (ec != std::errc{} || end != entry.data() + entry.size()) continue;  // a temp file
-        auto recorded = sys::read_file(dir + "/" + entry);
+        std::string path = dir;
+        path += '/';
+        path += entry;
+        auto recorded = sys::read_file(path);
         std::string now = start_time(pid);
         if (recorded.ok() && !now.empty() && recorded.value() == now + "\n") {
             ++live;
             continue;
         }
-        (void)::unlink((dir + "/" + entry).c_str());  // crashed without closing
+        (void)::unlink(path.c_str());  // crashed without closing
     }
     if (live == 0) (void)::rmdir(dir.c_str());
     return live;
