@@ -59,7 +59,7 @@ GTEST_LIBS := -lgtest -lpthread
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
                 nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
                 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins \
-                libpam0g-dev
+                libpam0g-dev openssh-server openssh-client
 # Only `make fuzz` needs these (several hundred MB): clang and its libFuzzer runtime.
 FUZZ_PACKAGES := clang libclang-rt-dev
 

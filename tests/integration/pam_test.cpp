@@ -302,3 +302,115 @@ TEST_F(PamTest, SpaceStaysWithoutDestroyOnLastClose) {
 
 }  // namespace
 }  // namespace pntest
+
+namespace pntest {
+namespace {
+
+// A real login: sshd (run through a symlink, so that its PAM service, named after the
+// program, is /etc/pam.d/pntest-sshd) in host A, ssh from host B.
+class PamSshTest : public PamTest {
+protected:
+    static constexpr const char* kPamService = "/etc/pam.d/pntest-sshd";
+
+    void SetUp() override {
+        PamTest::SetUp();
+        if (::access("/usr/sbin/sshd", X_OK) != 0) GTEST_SKIP() << "openssh-server is not installed";
+        for (const char* key : {"/hostkey", "/userkey"})
+            run_cmd({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", (dir_ + key).c_str()});
+        const passwd* pw = ::getpwnam(kAlice);
+        ASSERT_NE(pw, nullptr);
+        const std::string ssh_dir = std::string(pw->pw_dir) + "/.ssh";
+        ::mkdir(ssh_dir.c_str(), 0700);
+        auto pub = sys::read_file(dir_ + "/userkey.pub");
+        ASSERT_TRUE(pub.ok());
+        std::ofstream(ssh_dir + "/authorized_keys") << pub.value();
+        ASSERT_EQ(::chown(ssh_dir.c_str(), pw->pw_uid, pw->pw_gid), 0);
+        ASSERT_EQ(::chown((ssh_dir + "/authorized_keys").c_str(), pw->pw_uid, pw->pw_gid), 0);
+        made_privsep_dir_ = ::mkdir("/run/sshd", 0755) == 0;
+        write(dir_ + "/sshd_config", "Port 2222\nListenAddress 10.9.0.1\nHostKey " + dir_ +
+                                         "/hostkey\nUsePAM yes\nPasswordAuthentication no\n"
+                                         "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+                                         "AuthorizedKeysFile .ssh/authorized_keys\nPidFile none\n");
+        write(kPamService, "account required pam_permit.so\nsession required " + module_ +
+                               " debug config=" + dir_ + "/pam.conf\n");
+        ASSERT_EQ(::symlink("/usr/sbin/sshd", (dir_ + "/pntest-sshd").c_str()), 0);
+        sshd_ =
+            A().spawn({dir_ + "/pntest-sshd", "-D", "-f", dir_ + "/sshd_config", "-E", dir_ + "/sshd.log"});
+        for (int i = 0; i < 100; ++i) {
+            auto log = sys::read_file(dir_ + "/sshd.log");
+            if (log.ok() && contains(log.value(), "Server listening")) return;
+            ::usleep(50000);
+        }
+        FAIL() << "sshd did not start: " << sys::read_file(dir_ + "/sshd.log").value();
+    }
+    void TearDown() override {
+        sshd_.kill(SIGTERM);
+        (void)sshd_.wait();
+        (void)::unlink(kPamService);
+        if (made_privsep_dir_) (void)::rmdir("/run/sshd");
+        for (const char* f : {"/hostkey", "/hostkey.pub", "/userkey", "/userkey.pub", "/sshd_config",
+                              "/pntest-sshd", "/sshd.log"})
+            (void)::unlink((dir_ + f).c_str());
+        PamTest::TearDown();
+    }
+    std::vector<std::string> ssh(const std::string& command) const {
+        return {"ssh",
+                "-i",
+                dir_ + "/userkey",
+                "-p",
+                "2222",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "LogLevel=ERROR",
+                std::string(kAlice) + "@10.9.0.1",
+                command};
+    }
+    std::string log() const {
+        auto l = sys::read_file(dir_ + "/sshd.log");
+        return l.ok() ? l.value() : "";
+    }
+    bool gone_within(const std::string& name, int ms) {
+        for (int i = 0; i < ms / 100; ++i) {
+            if (!exists(name)) return true;
+            ::usleep(100000);
+        }
+        return false;
+    }
+
+    Proc sshd_;
+    bool made_privsep_dir_ = false;
+};
+
+TEST_F(PamSshTest, LoginRunsInItsSpace) {
+    const std::string name = std::string("pam-") + kAlice;
+    const std::string probe = "/tmp/pntest-pam-ssh-probe";
+    (void)::unlink(probe.c_str());
+    auto r = B().run(ssh("readlink /proc/self/ns/net; echo $PERSONALNET_SPACE; ip -brief addr show up0; "
+                         "echo x > " +
+                         probe + "; cat " + probe),
+                     20000);
+    ASSERT_EQ(r.rc, 0) << r.err << "\n" << log();
+    std::istringstream lines(r.out);
+    std::string netns, space, addr, cat;
+    std::getline(lines, netns);
+    std::getline(lines, space);
+    std::getline(lines, addr);
+    std::getline(lines, cat);
+    const std::string sshd_netns =
+        "net:[" + std::to_string(inode_of("/proc/" + std::to_string(sshd_.pid()) + "/ns/net")) + "]";
+    EXPECT_TRUE(netns.rfind("net:[", 0) == 0) << netns;
+    EXPECT_NE(netns, sshd_netns) << "the session runs in sshd's network namespace";
+    EXPECT_EQ(space, name);
+    EXPECT_TRUE(contains(addr, "10.9.0.1")) << addr;
+    EXPECT_EQ(cat, "x");
+    EXPECT_NE(::access(probe.c_str(), F_OK), 0) << "a file written in the session is visible on the host";
+    EXPECT_TRUE(gone_within(name, 5000)) << "the last close did not destroy the space\n" << log();
+}
+
+}  // namespace
+}  // namespace pntest
