@@ -412,5 +412,19 @@ TEST_F(PamSshTest, LoginRunsInItsSpace) {
     EXPECT_TRUE(gone_within(name, 5000)) << "the last close did not destroy the space\n" << log();
 }
 
+TEST_F(PamSshTest, ConcurrentLoginsShareTheSpace) {
+    const std::string name = std::string("pam-") + kAlice;
+    Proc first = B().spawn(ssh("readlink /proc/self/ns/net; cat >/dev/null"));
+    std::string first_netns = first.read_line(20000);
+    ASSERT_TRUE(first_netns.rfind("net:[", 0) == 0) << first_netns << "\n" << log();
+    auto second = B().run(ssh("readlink /proc/self/ns/net"), 20000);
+    ASSERT_EQ(second.rc, 0) << second.err << "\n" << log();
+    EXPECT_EQ(second.out, first_netns + "\n");
+    EXPECT_TRUE(exists(name)) << "the second session's close destroyed a space still in use";
+    first.close_stdin();
+    EXPECT_EQ(first.wait(), 0);
+    EXPECT_TRUE(gone_within(name, 5000)) << "the last close did not destroy the space\n" << log();
+}
+
 }  // namespace
 }  // namespace pntest
