@@ -287,6 +287,26 @@ TEST_F(PamTest, CloseWithoutOpenDoesNothing) {
     EXPECT_FALSE(exists(std::string("pam-") + kAlice));
 }
 
+// A space of the rule's name that the user does not own (here root's) cannot be joined:
+// the session fails and the process stays on the host's network.
+TEST_F(PamTest, SpaceOfAnotherOwnerFailsTheSession) {
+    const std::string name = std::string("pam-") + kAlice;
+    auto made = mk({"--name", name, "--", "true"});
+    ASSERT_EQ(made.rc, 0) << made.err;
+    auto s = Session(A().ns(), dir_, "pntest", kAlice, true, module_);  // the module's own codes
+    Opened o = s.opened();
+    EXPECT_EQ(o.rc, PAM_SESSION_ERR);
+    EXPECT_EQ(o.space, "-");
+    auto host = sys::inode_of_fd(A().ns());
+    ASSERT_TRUE(host.ok());
+    EXPECT_EQ(o.netns, host.value());
+    EXPECT_EQ(o.mntns, host_mntns_);
+    EXPECT_EQ(s.close(), PAM_SUCCESS);  // nothing was opened
+    EXPECT_TRUE(exists(name));
+    auto destroyed = pnet({"destroy", name});
+    EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
+}
+
 TEST_F(PamTest, SpaceStaysWithoutDestroyOnLastClose) {
     const std::string name = std::string("pam-") + kBob;
     auto s = session(kBob);
