@@ -263,7 +263,7 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 tidy:
-	clang-tidy -quiet $$(git ls-files 'lib/*.cpp' 'tools/*.cpp') -- $(CPPFLAGS) $(CXXSTD)
+	clang-tidy -quiet $$(git ls-files 'lib/*.cpp' 'tools/*.cpp' 'pam/*.cpp') -- $(CPPFLAGS) $(CXXSTD)
 
 clean:
 	rm -rf $(BUILD)
