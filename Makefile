@@ -161,6 +161,8 @@ $(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(MKPS_OPTS_OBJ) $(LIB_OBJS)
 
 # The completion test sources the completion script by absolute path, like the corpus below.
 $(BUILD)/obj/tests/unit/completion_test.o: CPPFLAGS += -DPN_COMPLETION='"$(CURDIR)/completions/personalnet"'
+# So does the example's test, which compiles a copy of examples/run_in_space.cpp.
+$(BUILD)/obj/tests/integration/example_test.o: CPPFLAGS += -DPN_EXAMPLES='"$(CURDIR)/examples"'
 
 # The corpus replay finds the corpus by absolute path, whatever the working directory;
 # it is rebuilt when the policy parser arrives so that its corpus is replayed too.
