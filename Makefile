@@ -7,6 +7,12 @@ DESTDIR ?=
 # administrator's policy (SYSCONFDIR/personalnet/personalnet.conf).
 LIBEXECDIR ?= $(PREFIX)/libexec/personalnet
 SYSCONFDIR ?= /etc
+# pkg-config metadata goes under lib/, not share/: it names the library's directory, so it
+# is architecture-dependent (share/pkgconfig is for header-only packages). Debian's
+# pkg-config searches $(PREFIX)/lib/pkgconfig for /usr/local by default.
+PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
+# Where bash-completion (2.x) looks for a command's completion when it is first used.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD   ?= build
 VERSION := 0.2.0
 SOVER   := 0
@@ -65,10 +71,11 @@ FUZZ_PACKAGES := clang libclang-rt-dev
 
 .PHONY: all deps fuzz-deps test unit integration bench demo asan fuzz install uninstall clean format tidy
 
+PC_FILE    := $(BUILD)/personalnet.pc
 # The PAM session module (pam_personalnet(8)).
 PAM_MODULE := $(BUILD)/lib/security/pam_personalnet.so
 
-all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS) $(PAM_MODULE)
+all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
 
 # Installs those of the Debian packages $(1) that are missing.
 define install_missing
@@ -113,6 +120,13 @@ $(BUILD)/libexecdir.stamp: FORCE
 $(BUILD)/obj/lib/helper/client.o: $(BUILD)/libexecdir.stamp
 $(BUILD)/obj/lib/helper/client.o: CPPFLAGS += -DPERSONALNET_HELPER_PATH='"$(LIBEXECDIR)/pnhelper"'
 
+# personalnet.pc for the install PREFIX; the stamp changes when PREFIX does.
+$(BUILD)/prefix.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX) $(VERSION)' | cmp -s - $@ || echo '$(PREFIX) $(VERSION)' > $@
+$(PC_FILE): personalnet.pc.in $(BUILD)/prefix.stamp
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
 # The set-uid helper: the library objects linked in statically (a set-uid program must
 # not look for libraries relative to itself), hardened, no RPATH.
 $(PNHELPER_OBJ): tools/pnhelper.cpp
@@ -155,6 +169,11 @@ $(BUILD)/bin/pnovl: $(BUILD)/obj/bench/pnovl.o $(BUILD)/obj/tests/unit/charon_da
 $(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(MKPS_OPTS_OBJ) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
+
+# The completion test sources the completion script by absolute path, like the corpus below.
+$(BUILD)/obj/tests/unit/completion_test.o: CPPFLAGS += -DPN_COMPLETION='"$(CURDIR)/completions/personalnet"'
+# So does the example's test, which compiles a copy of examples/run_in_space.cpp.
+$(BUILD)/obj/tests/integration/example_test.o: CPPFLAGS += -DPN_EXAMPLES='"$(CURDIR)/examples"'
 
 # The corpus replay finds the corpus by absolute path, whatever the working directory;
 # it is rebuilt when the policy parser arrives so that its corpus is replayed too.
@@ -243,11 +262,20 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 man/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/pnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -d $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 0644 man/personalnet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -d $(DESTDIR)$(PREFIX)/lib/security
 	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PREFIX)/lib/security/
 	install -m 0644 man/pam_personalnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/libpersonalnet.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -d $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 completions/personalnet $(DESTDIR)$(BASHCOMPDIR)/mkportspace
+	ln -sf mkportspace $(DESTDIR)$(BASHCOMPDIR)/pnet
+# The loader finds a new library in /usr/local/lib only once its cache knows it (programs
+# built with pkg-config have no RPATH); a staged install (DESTDIR) is not the system's.
+	$(if $(DESTDIR),,-ldconfig)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
@@ -255,9 +283,12 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	rm -rf $(DESTDIR)$(PREFIX)/include/personalnet
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man8/pnet.8 \
-	    $(DESTDIR)$(PREFIX)/share/man/man5/personalnet.conf.5
+	    $(DESTDIR)$(PREFIX)/share/man/man5/personalnet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man3/libpersonalnet.3
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/personalnet.pc
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/mkportspace $(DESTDIR)$(BASHCOMPDIR)/pnet
 	rm -f $(DESTDIR)$(PREFIX)/lib/security/pam_personalnet.so $(DESTDIR)$(PREFIX)/share/man/man8/pam_personalnet.8
 	-rmdir $(DESTDIR)$(PREFIX)/lib/security 2>/dev/null
+	$(if $(DESTDIR),,-ldconfig)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -27,6 +27,19 @@ std::string default_shell() {
 
 namespace opt = pn::mkportspace;
 
+// Like a virtualenv: an interactive bash shows the space's name in front of its prompt.
+// PROMPT_COMMAND runs after the user's rc files have set PS1, before every prompt, and
+// adds the prefix once; a PROMPT_COMMAND of the user's own still runs after it.
+void mark_prompt(const std::string& shell, const std::string& space) {
+    const char* off = std::getenv("PERSONALNET_PROMPT");
+    if ((off != nullptr && std::string(off) == "0") || shell.substr(shell.rfind('/') + 1) != "bash") return;
+    const std::string tag = "(" + space + ") ";  // space names are [A-Za-z0-9_.-]: nothing to quote
+    std::string pc = "case \"$PS1\" in \"" + tag + "\"*) ;; *) PS1=\"" + tag + "$PS1\" ;; esac";
+    if (const char* old = std::getenv("PROMPT_COMMAND"); old != nullptr && *old != '\0')
+        pc += "; " + std::string(old);
+    ::setenv("PROMPT_COMMAND", pc.c_str(), 1);
+}
+
 int run_main(int argc, char** argv) {
     auto parsed = opt::parse_options(argc, argv);
     if (const auto* err = std::get_if<opt::OptionsError>(&parsed)) {
@@ -46,7 +59,8 @@ int run_main(int argc, char** argv) {
     }
     const pn::SpaceSpec& spec = opts.spec;
     std::vector<std::string> command = std::move(opts.command);
-    if (command.empty()) command.push_back(default_shell());
+    const bool shell = command.empty();
+    if (shell) command.push_back(default_shell());
     const std::string& creation_option = opts.creation_option;
 
     if (!spec.name.empty()) {
@@ -55,6 +69,7 @@ int run_main(int argc, char** argv) {
             if (!creation_option.empty())
                 return pn::cli::usage_error(kProg, "space '" + spec.name + "' exists; " + creation_option +
                                                        " applies only when creating it");
+            if (shell && opts.prompt) mark_prompt(command.front(), spec.name);
             auto rc = existing->run(command);
             if (!rc.ok()) {
                 pn::cli::fail(kProg, rc.error());
@@ -73,6 +88,7 @@ int run_main(int argc, char** argv) {
         std::fprintf(stderr, "mkportspace: space '%s' (label 0x%04x, depth %d) addresses: %s\n",
                      i.name.c_str(), i.label, i.depth, addrs.empty() ? "none" : addrs.c_str());
     }
+    if (shell && opts.prompt) mark_prompt(command.front(), space->info().name);
     // For make bench: where creation, the command and the teardown spend their time.
     const char* t = std::getenv("PERSONALNET_TIMING");
     const bool timing = t != nullptr && *t == '1';

@@ -28,6 +28,7 @@ enum LongOnly {
     kHosts,
     kOverlay,
     kAdmin,
+    kNoPrompt,
     kVersion
 };
 
@@ -47,6 +48,7 @@ constexpr option kOptions[] = {
     {"hosts", required_argument, nullptr, kHosts},
     {"overlay", required_argument, nullptr, kOverlay},
     {"admin", no_argument, nullptr, kAdmin},
+    {"no-prompt", no_argument, nullptr, kNoPrompt},
     {"quiet", no_argument, nullptr, 'q'},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, kVersion},
@@ -156,6 +158,9 @@ std::variant<Options, OptionsError> parse_options(int argc, char* const* argv) {
             case 'q':
                 o.quiet = true;
                 break;
+            case kNoPrompt:
+                o.prompt = false;
+                break;
             case 'h':
                 o.action = Options::Action::help;
                 return o;
@@ -199,6 +204,8 @@ const char* help_text() {
            "      --admin               pseudo-admin rights inside: routes, firewall rules and\n"
            "                            ports below 1024 in this space only (as a user, if\n"
            "                            personalnet.conf allows it)\n"
+           "      --no-prompt           leave bash's prompt alone (by default your shell,\n"
+           "                            if it is bash, shows '(NAME) ' in front of it)\n"
            "  -q, --quiet               print nothing but errors\n"
            "  -h, --help                show this help\n"
            "      --version             show the version\n"

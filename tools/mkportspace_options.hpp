@@ -15,6 +15,7 @@ struct Options {
     Action action = Action::run;  // help and version win as soon as they are seen
     SpaceSpec spec;
     bool quiet = false;
+    bool prompt = true;                // the space's name in bash's prompt (--no-prompt)
     std::vector<std::string> command;  // empty: the caller's shell
     // The last option given that applies only when creating a space: joining an existing
     // named space refuses it rather than silently ignoring it.

@@ -181,5 +181,26 @@ TEST_F(SpaceTest, SiblingsAreIndependent) {
     EXPECT_EQ(pnet({"destroy", "s2"}).rc, 0);
 }
 
+// Like a virtualenv: bash started as the space's shell shows the space's name in front of
+// its prompt (PROMPT_COMMAND, run after the user's rc files), once; --no-prompt and
+// PERSONALNET_PROMPT=0 leave it alone, and a command given explicitly is not touched.
+TEST_F(SpaceTest, BashShowsTheSpacesNameInItsPrompt) {
+    const std::string script =
+        "PS1='$ '; eval \"$PROMPT_COMMAND\"; eval \"$PROMPT_COMMAND\"; echo \"[$PS1]\"";
+    auto shell = [&](const std::string& options, const std::string& env) {
+        return A().run({"sh", "-c",
+                        "printf '%s\\n' \"$0\" | env SHELL=/bin/bash " + env + " " + bin("mkportspace") +
+                            " -q " + options + " --file-space=none",
+                        script});
+    };
+    auto named = shell("--name promptly", "");
+    EXPECT_EQ(named.out, "[(promptly) $ ]\n") << named.err;
+    EXPECT_EQ(pnet({"destroy", "promptly"}).rc, 0);
+    EXPECT_EQ(shell("--no-prompt", "").out, "[$ ]\n");
+    EXPECT_EQ(shell("", "PERSONALNET_PROMPT=0").out, "[$ ]\n");
+    auto explicit_command = mk({"--file-space=none", "--", "sh", "-c", "echo \"[${PROMPT_COMMAND-unset}]\""});
+    EXPECT_EQ(explicit_command.out, "[unset]\n");
+}
+
 }  // namespace
 }  // namespace pntest
