@@ -220,6 +220,9 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
     sys::set_caller_uid(::getuid());
     const std::string var = "PERSONALNET_SPACE=" + t.name;
     if (pam_putenv(pamh, var.c_str()) != PAM_SUCCESS) {
+        // The session fails: it must not stay counted, nor this process inside.
+        return_to_origin(pamh);
+        (void)pam::remove_session(t.conf.rundir, t.name, ::getpid());
         pam_syslog(pamh, LOG_ERR, "pam_putenv %s failed", var.c_str());
         return PAM_SESSION_ERR;
     }
