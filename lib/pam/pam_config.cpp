@@ -13,6 +13,7 @@
 #include "lib/core/trusted_path.hpp"
 #include "lib/ike/settings.hpp"
 #include "lib/policy/names.hpp"
+#include "lib/policy/reader.hpp"
 #include "personalnet/space.hpp"
 
 namespace personalnet::pam {
@@ -21,55 +22,18 @@ namespace {
 
 constexpr off_t kMaxSize = off_t{1} << 20;
 
-// Checks the values of one file, naming the source in every refusal.
-class Reader {
-public:
-    explicit Reader(const std::string& where) : where_(where) {}
-
-    Error fail(const std::string& what) const { return make_error(EINVAL, where_ + ": " + what); }
-    Error bad(const std::string& key, const std::string& value, const std::string& why) const {
-        return fail(key + ": '" + value + "' " + why);
-    }
-
-    // Each key and section once: which of two lines was meant is not ours to guess.
-    Status once(const std::string& key, const char* kind) {
-        if (!seen_.insert(key).second) return fail(std::string(kind) + " '" + key + "' given twice");
-        return {};
-    }
-
-    Result<bool> boolean(const std::string& key, const std::string& v) const {
-        std::string lower = v;
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lower == "yes" || lower == "true" || lower == "1") return true;
-        if (lower == "no" || lower == "false" || lower == "0") return false;
-        return bad(key, v, "is not yes, no, true, false, 1 or 0");
-    }
-
-    // A comma-separated list of names; "*" only where star_ok, and then alone.
-    Result<std::vector<std::string>> names(const std::string& key, const std::string& v, bool star_ok) const {
-        std::vector<std::string> out;
-        if (v.find_first_not_of(" \t") == std::string::npos) return out;
-        for (size_t pos = 0;;) {
-            size_t end = v.find(',', pos);
-            std::string item = v.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-            size_t b = item.find_first_not_of(" \t");
-            if (b == std::string::npos) return bad(key, v, "has an empty entry");
-            item = item.substr(b, item.find_last_not_of(" \t") - b + 1);
-            if (!(star_ok && item == "*") && !policy::is_name(item))
-                return bad(key, item, "is not a name (want 1-32 of A-Z a-z 0-9 _ . -, not starting with -)");
-            out.push_back(item);
-            if (end == std::string::npos) break;
-            pos = end + 1;
-        }
-        if (out.size() > 1 && std::find(out.begin(), out.end(), "*") != out.end())
-            return bad(key, v, "mixes '*' with names");
-        return out;
-    }
-
-private:
-    const std::string& where_;
-    std::set<std::string> seen_;
-};
+// A comma-separated list of names; "*" only where star_ok, and then alone.
+Result<std::vector<std::string>> names_or_star(const policy::SettingsReader& r, const std::string& key,
+                                               const std::string& v, bool star_ok) {
+    auto items = r.list(key, v);
+    if (!items.ok()) return items.error();
+    for (const auto& item : items.value())
+        if (!(star_ok && item == "*") && !policy::is_name(item))
+            return r.bad(key, item, "is not a name (want 1-32 of A-Z a-z 0-9 _ . -, not starting with -)");
+    if (items->size() > 1 && std::find(items->begin(), items->end(), "*") != items->end())
+        return r.bad(key, v, "mixes '*' with names");
+    return items;
+}
 
 // Expands %u and %%; nullopt for any other use of '%'.
 std::optional<std::string> expand(const std::string& tmpl, const std::string& user) {
@@ -91,7 +55,7 @@ std::optional<std::string> expand(const std::string& tmpl, const std::string& us
     return out;
 }
 
-Status read_rule_key(Reader& r, const std::string& key, const std::string& v, Rule& rule) {
+Status read_rule_key(policy::SettingsReader& r, const std::string& key, const std::string& v, Rule& rule) {
     const std::string full = "session." + rule.label + "." + key;
     PN_TRY(r.once(full, "setting"), "");
     bool* flag = nullptr;
@@ -106,7 +70,7 @@ Status read_rule_key(Reader& r, const std::string& key, const std::string& v, Ru
         return {};
     }
     if (key == "users" || key == "groups") {
-        auto n = r.names(full, v, key == "users");
+        auto n = names_or_star(r, full, v, key == "users");
         if (!n.ok()) return n.error();
         (key == "users" ? rule.users : rule.groups) = std::move(n).value();
         return {};
@@ -133,7 +97,7 @@ Status read_rule_key(Reader& r, const std::string& key, const std::string& v, Ru
                   "destroy_on_last_close)");
 }
 
-Status read_session(Reader& r, const ike::Settings& body, Config& c) {
+Status read_session(policy::SettingsReader& r, const ike::Settings& body, Config& c) {
     if (!body.values.empty()) return r.fail("unknown setting 'session." + body.values.front().first + "'");
     for (const auto& section : body.sections) {
         Rule rule;
@@ -157,7 +121,7 @@ Status read_session(Reader& r, const ike::Settings& body, Config& c) {
 Result<Config> parse_pam_config(const std::string& text, const std::string& where) {
     auto parsed = ike::parse_settings(text, where);
     if (!parsed.ok()) return parsed.error();
-    Reader r(where);
+    policy::SettingsReader r(where);
     Config c;
     for (const auto& [key, value] : parsed.value().values) {
         PN_TRY(r.once(key, "setting"), "");

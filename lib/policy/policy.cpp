@@ -14,6 +14,7 @@
 #include "lib/core/trusted_path.hpp"
 #include "lib/ike/settings.hpp"
 #include "lib/policy/names.hpp"
+#include "lib/policy/reader.hpp"
 #include "lib/space/addressing.hpp"
 
 namespace personalnet::policy {
@@ -23,81 +24,7 @@ namespace {
 constexpr off_t kMaxSize = off_t{1} << 20;
 constexpr int kMaxCount = 65535;  // space labels are 16 bits and label 0 is reserved
 
-// Checks the values of one file, naming the source in every refusal.
-class Reader {
-public:
-    explicit Reader(const std::string& where) : where_(where) {}
-
-    Error fail(const std::string& what) const { return make_error(EINVAL, where_ + ": " + what); }
-    Error bad(const std::string& key, const std::string& value, const std::string& why) const {
-        return fail(key + ": '" + value + "' " + why);
-    }
-
-    // Each key and section once: strongSwan would merge or override repeats, which hides
-    // which line the administrator meant.
-    Status once(const std::string& key, const char* kind) {
-        if (!seen_.insert(key).second) return fail(std::string(kind) + " '" + key + "' given twice");
-        return {};
-    }
-
-    Result<int> number(const std::string& key, const std::string& v, int lo, int hi) const {
-        const std::string why =
-            "is not a decimal number from " + std::to_string(lo) + " to " + std::to_string(hi);
-        // Digits only: no sign, no blanks, no leading zero (which might be read as octal).
-        bool digits = !v.empty() && v.size() <= 9 && (v == "0" || v[0] != '0');
-        for (unsigned char c : v) digits = digits && std::isdigit(c) != 0;
-        int n = 0;
-        if (!digits || std::from_chars(v.data(), v.data() + v.size(), n).ec != std::errc{} || n < lo ||
-            n > hi)
-            return bad(key, v, why);
-        return n;
-    }
-
-    Result<bool> boolean(const std::string& key, const std::string& v) const {
-        std::string lower = v;
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lower == "yes" || lower == "true" || lower == "1") return true;
-        if (lower == "no" || lower == "false" || lower == "0") return false;
-        return bad(key, v, "is not yes, no, true, false, 1 or 0");
-    }
-
-    Result<std::string> path(const std::string& key, const std::string& v, bool root_ok) const {
-        if (!is_clean_path(v))
-            return bad(key, v, "is not an absolute path without '.', '..' or empty components");
-        if (v == "/" && !root_ok) return bad(key, v, "may not be the root directory");
-        return v;
-    }
-
-    // A comma-separated list; an empty value is an empty list, an empty item a mistake.
-    Result<std::vector<std::string>> list(const std::string& key, const std::string& v) const {
-        std::vector<std::string> out;
-        if (v.find_first_not_of(" \t") == std::string::npos) return out;
-        for (size_t pos = 0;;) {
-            size_t end = v.find(',', pos);
-            std::string item = v.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-            size_t b = item.find_first_not_of(" \t");
-            if (b == std::string::npos) return bad(key, v, "has an empty entry");
-            out.push_back(item.substr(b, item.find_last_not_of(" \t") - b + 1));
-            if (end == std::string::npos) return out;
-            pos = end + 1;
-        }
-    }
-
-    Result<std::vector<std::string>> names(const std::string& key, const std::string& v) const {
-        auto items = list(key, v);
-        if (!items.ok()) return items.error();
-        for (const auto& n : items.value())
-            if (!is_name(n))
-                return bad(key, n, "is not a name (want 1-32 of A-Z a-z 0-9 _ . -, not starting with -)");
-        return items;
-    }
-
-private:
-    const std::string& where_;
-    std::set<std::string> seen_;
-};
-
-Status read_top(const Reader& r, const std::string& key, const std::string& v, Policy& p) {
+Status read_top(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
     if (key == "admin") {
         auto b = r.boolean(key, v);
         if (!b.ok()) return b.error();
@@ -116,7 +43,7 @@ Status read_top(const Reader& r, const std::string& key, const std::string& v, P
     return {};
 }
 
-Status read_create(const Reader& r, const std::string& key, const std::string& v, Policy& p) {
+Status read_create(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
     if (key != "users" && key != "groups")
         return r.fail("unknown setting 'create." + key + "' (want users, groups)");
     auto names = r.names("create." + key, v);
@@ -125,7 +52,7 @@ Status read_create(const Reader& r, const std::string& key, const std::string& v
     return {};
 }
 
-Status read_limits(const Reader& r, const std::string& key, const std::string& v, Policy& p) {
+Status read_limits(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
     int* field = nullptr;
     if (key == "max_spaces_per_user") field = &p.max_spaces_per_user;
     if (key == "max_spaces") field = &p.max_spaces;
@@ -140,7 +67,7 @@ Status read_limits(const Reader& r, const std::string& key, const std::string& v
     return {};
 }
 
-Status read_overlay(const Reader& r, const std::string& name, const std::string& v, Policy& p) {
+Status read_overlay(const SettingsReader& r, const std::string& name, const std::string& v, Policy& p) {
     // load_overlay refuses names starting with '.', so such an entry could never apply.
     if (!is_name(name) || name[0] == '.')
         return r.fail("overlays: '" + name +
@@ -160,7 +87,7 @@ Status read_overlay(const Reader& r, const std::string& name, const std::string&
     return {};
 }
 
-Status read_share(const Reader& r, const std::string& key, const std::string& v, Policy& p) {
+Status read_share(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
     if (key != "paths") return r.fail("unknown setting 'share." + key + "' (want paths)");
     auto items = r.list("share.paths", v);
     if (!items.ok()) return items.error();
@@ -173,7 +100,7 @@ Status read_share(const Reader& r, const std::string& key, const std::string& v,
     return {};
 }
 
-using SectionReader = Status (*)(const Reader&, const std::string&, const std::string&, Policy&);
+using SectionReader = Status (*)(const SettingsReader&, const std::string&, const std::string&, Policy&);
 
 SectionReader section_reader(const std::string& name) {
     if (name == "create") return read_create;
@@ -200,7 +127,7 @@ Result<Policy> parse_policy(const std::string& text, const std::string& where) {
     auto parsed = ike::parse_settings(text, where);
     if (!parsed.ok()) return parsed.error();
     const ike::Settings& conf = parsed.value();
-    Reader r(where);
+    SettingsReader r(where);
     Policy p;
     for (const auto& [key, value] : conf.values) {
         PN_TRY(r.once(key, "setting"), "");
