@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "lib/core/sys.hpp"
+
 namespace personalnet::sys {
 
 namespace {
@@ -123,6 +125,22 @@ Result<UniqueFd> make_trusted_dirs(const std::string& path, mode_t mode) {
         return make_error(EINVAL, "path '" + path + "': mode " + octal + why);
     }
     return walk(path, false, &mode);
+}
+
+Result<std::string> read_trusted_file(const std::string& path, const std::string& what, off_t max_size) {
+    PN_TRY(check_trusted_path(path, true), what);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return errno_error(what + ": " + path);
+    const bool mib = max_size >= (off_t{1} << 20) && max_size % (off_t{1} << 20) == 0;
+    const std::string too_large =
+        what + ": " + path + " is larger than " +
+        (mib ? std::to_string(max_size >> 20) + " MiB" : std::to_string(max_size) + " bytes");
+    if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + ": " + path + " is not a regular file");
+    if (st.st_size > max_size) return make_error(EFBIG, too_large);
+    auto text = read_file(path);
+    if (!text.ok()) return text.error().wrap(what);
+    if (static_cast<off_t>(text.value().size()) > max_size) return make_error(EFBIG, too_large);  // it grew
+    return text;
 }
 
 }  // namespace personalnet::sys

@@ -28,4 +28,9 @@ Status check_trusted_path(const std::string& path, bool allow_file = false);
 // mode is group- or other-writable (the result would be untrusted).
 Result<UniqueFd> make_trusted_dirs(const std::string& path, mode_t mode);
 
+// The text of a configuration file privileged code relies on: a trusted path
+// (check_trusted_path with allow_file), a regular file of at most max_size bytes.
+// Errors are prefixed with what ("policy", "pam.conf") and name the path.
+Result<std::string> read_trusted_file(const std::string& path, const std::string& what, off_t max_size);
+
 }  // namespace personalnet::sys

@@ -147,15 +147,8 @@ Result<Config> load_pam_config(const std::string& path) {
     const std::string what = "pam.conf";
     if (!policy::is_clean_path(path) || path == "/")
         return make_error(EINVAL, what + ": '" + path + "' is not an absolute path to a file");
-    PN_TRY(sys::check_trusted_path(path, true), what);
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) return errno_error(what + ": " + path);
-    if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + ": " + path + " is not a regular file");
-    if (st.st_size > kMaxSize) return make_error(EFBIG, what + ": " + path + " is larger than 1 MiB");
-    auto text = sys::read_file(path);
-    if (!text.ok()) return text.error().wrap(what);
-    if (static_cast<off_t>(text.value().size()) > kMaxSize)
-        return make_error(EFBIG, what + ": " + path + " is larger than 1 MiB");
+    auto text = sys::read_trusted_file(path, what, kMaxSize);
+    if (!text.ok()) return text.error();
     auto c = parse_pam_config(text.value(), path);
     if (!c.ok()) return c.error().wrap(what);
     return c;

@@ -163,13 +163,8 @@ Result<Policy> load_policy(const std::string& path) {
                what + ": " + path + " is missing in an untrusted directory");
         return Policy{};
     }
-    PN_TRY(sys::check_trusted_path(path, true), what);
-    if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + ": " + path + " is not a regular file");
-    if (st.st_size > kMaxSize) return make_error(EFBIG, what + ": " + path + " is larger than 1 MiB");
-    auto text = sys::read_file(path);
-    if (!text.ok()) return text.error().wrap(what);
-    if (static_cast<off_t>(text.value().size()) > kMaxSize)
-        return make_error(EFBIG, what + ": " + path + " is larger than 1 MiB");
+    auto text = sys::read_trusted_file(path, what, kMaxSize);
+    if (!text.ok()) return text.error();
     auto p = parse_policy(text.value(), path);
     if (!p.ok()) return p.error().wrap(what);
     return p;
