@@ -618,19 +618,25 @@ Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir)
         PN_TRY(validate_name(name), "");
         return space::remote_show(name);
     }
-    auto space = Space::open(name, rundir);
-    if (!space.ok()) return space.error();
-    SpaceInfo info = space->info();
+    // Read only: the record and its pin, without joining (and so perhaps assembling
+    // again) the space's file space the way open() does.
+    std::string what = "show space '" + name + "'";
+    PN_TRY(validate_name(name), "");
+    auto reg = Registry::open(rundir);
+    if (!reg.ok()) return reg.error().wrap(what);
+    collect_locked(reg.value());
+    auto rec = load_owned(reg.value(), name, what);
+    if (!rec.ok()) return rec.error();
+    auto fd = sys::open_fd(pin_path(reg.value(), name), O_RDONLY);
+    if (!fd.ok()) return fd.error().wrap(what);
+    auto inode = sys::inode_of_fd(fd->get());
+    if (!inode.ok() || inode.value() != rec->netns)
+        return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
+    SpaceInfo info = info_of(reg.value(), rec.value());
     if (!info.overlay.empty()) {
-        auto reg = Registry::open(rundir);
-        auto rec = reg.ok() ? load_owned(reg.value(), name, "show space '" + name + "'")
-                            : Result<Record>(reg.error());
-        if (rec.ok()) {
-            auto sas = space::overlay_status(reg.value(), rec.value());
-            info.overlay_sas = sas.ok()
-                                   ? sas.value()
-                                   : std::vector<std::string>{"status unavailable: " + sas.error().message()};
-        }
+        auto sas = space::overlay_status(reg.value(), rec.value());
+        info.overlay_sas =
+            sas.ok() ? sas.value() : std::vector<std::string>{"status unavailable: " + sas.error().message()};
     }
     return info;
 }
