@@ -116,16 +116,19 @@ int resolve(pam_handle_t* pamh, int argc, const char** argv, Options& o, Target&
     return PAM_SUCCESS;
 }
 
-// The library reads the state and overlay directories from the environment (for root);
-// they are set for the duration of one call and restored, so that the login process's
-// own environment is left as it was.
-class DirEnv {
+// For the duration of one call, the library acts for the session's user: it records the
+// owner of what it creates, and checks ownership of what it opens, by caller_uid(). It
+// reads the state and overlay directories from the environment (for root). Both are
+// restored afterwards, so that the login process is left as it was.
+class ActingFor {
 public:
-    explicit DirEnv(const pam::Config& c) {
+    ActingFor(uid_t user, const pam::Config& c) {
+        sys::set_caller_uid(user);
         set("PERSONALNET_STATEDIR", c.statedir);
         set("PERSONALNET_OVERLAYDIR", c.overlaydir);
     }
-    ~DirEnv() {
+    ~ActingFor() {
+        sys::set_caller_uid(::getuid());
         for (const auto& [key, old] : saved_) {
             if (old)
                 ::setenv(key.c_str(), old->c_str(), 1);
@@ -133,8 +136,8 @@ public:
                 ::unsetenv(key.c_str());
         }
     }
-    DirEnv(const DirEnv&) = delete;
-    DirEnv& operator=(const DirEnv&) = delete;
+    ActingFor(const ActingFor&) = delete;
+    ActingFor& operator=(const ActingFor&) = delete;
 
 private:
     void set(const std::string& key, const std::string& value) {
@@ -174,6 +177,12 @@ void return_to_origin(pam_handle_t* pamh) {
     if (o->mntns >= 0) (void)::setns(o->mntns, CLONE_NEWNS);
 }
 
+int session_error(pam_handle_t* pamh, const char* what, const Target& t, const personalnet::Error& e) {
+    pam_syslog(pamh, LOG_ERR, "%s of '%s' in space '%s': %s", what, t.user.c_str(), t.name.c_str(),
+               e.message().c_str());
+    return PAM_SESSION_ERR;
+}
+
 // The space named by the rule: opened if it exists (another login of the same user, or
 // one made by hand), else created with the rule's options and the user as owner.
 personalnet::Result<Space> open_or_create(const Target& t) {
@@ -195,16 +204,8 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
     Target t;
     int rc = resolve(pamh, argc, argv, o, t);
     if (rc != PAM_SUCCESS) return rc;
-    // The library records the owner of what it creates, and checks ownership of what it
-    // opens, by the caller's uid: the session's user, not the root login service.
-    sys::set_caller_uid(t.uid);
-    DirEnv env(t.conf);
-    auto fail = [&](const personalnet::Error& e) {
-        pam_syslog(pamh, LOG_ERR, "session of '%s' in space '%s': %s", t.user.c_str(), t.name.c_str(),
-                   e.message().c_str());
-        sys::set_caller_uid(::getuid());
-        return PAM_SESSION_ERR;
-    };
+    ActingFor acting(t.uid, t.conf);
+    auto fail = [&](const personalnet::Error& e) { return session_error(pamh, "session", t, e); };
     auto lock = pam::lock_sessions(t.conf.rundir);
     if (!lock.ok()) return fail(lock.error());
     auto space = open_or_create(t);
@@ -217,7 +218,6 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
         (void)pam::remove_session(t.conf.rundir, t.name, ::getpid());
         return fail(joined.error());
     }
-    sys::set_caller_uid(::getuid());
     const std::string var = "PERSONALNET_SPACE=" + t.name;
     if (pam_putenv(pamh, var.c_str()) != PAM_SUCCESS) {
         // The session fails: it must not stay counted, nor this process inside.
@@ -240,21 +240,14 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     Target t;
     int rc = resolve(pamh, argc, argv, o, t);
     if (rc != PAM_SUCCESS) return rc;
-    sys::set_caller_uid(t.uid);
-    DirEnv env(t.conf);
-    auto fail = [&](const personalnet::Error& e) {
-        pam_syslog(pamh, LOG_ERR, "close session of '%s' in space '%s': %s", t.user.c_str(), t.name.c_str(),
-                   e.message().c_str());
-        sys::set_caller_uid(::getuid());
-        return PAM_SESSION_ERR;
-    };
+    ActingFor acting(t.uid, t.conf);
+    auto fail = [&](const personalnet::Error& e) { return session_error(pamh, "close session", t, e); };
     auto lock = pam::lock_sessions(t.conf.rundir);
     if (!lock.ok()) return fail(lock.error());
     auto removed = pam::remove_session(t.conf.rundir, t.name, ::getpid());
     if (!removed.ok()) return fail(removed.error());
     if (!removed.value()) {
         if (o.debug) pam_syslog(pamh, LOG_DEBUG, "no open session of space '%s' here", t.name.c_str());
-        sys::set_caller_uid(::getuid());
         return PAM_SUCCESS;
     }
     auto live = pam::live_sessions(t.conf.rundir, t.name);
@@ -265,7 +258,6 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
         if (!destroyed.ok() && destroyed.error().code != ENOENT) return fail(destroyed.error());
         if (o.debug) pam_syslog(pamh, LOG_DEBUG, "destroyed space '%s'", t.name.c_str());
     }
-    sys::set_caller_uid(::getuid());
     return PAM_SUCCESS;
 }
 

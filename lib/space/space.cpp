@@ -206,6 +206,21 @@ void collect_locked(const Registry& reg) {
     }
 }
 
+// A named space the caller may use, after gc, with its pin checked against the record
+// (an fd on the pin is returned: the namespace to run in).
+Result<std::pair<Record, UniqueFd>> load_pinned(const Registry& reg, const std::string& name,
+                                                const std::string& what) {
+    collect_locked(reg);
+    auto rec = load_owned(reg, name, what);
+    if (!rec.ok()) return rec.error();
+    auto fd = sys::open_fd(pin_path(reg, name), O_RDONLY);
+    if (!fd.ok()) return fd.error().wrap(what);
+    auto inode = sys::inode_of_fd(fd->get());
+    if (!inode.ok() || inode.value() != rec->netns)
+        return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
+    return std::pair{std::move(rec).value(), std::move(fd).value()};
+}
+
 // An --admin space's network namespace, owned by a user namespace of its owner (uid and
 // primary gid mapped to themselves).
 Result<UniqueFd> new_admin_netns(uid_t owner) {
@@ -447,26 +462,22 @@ Result<Space> Space::open(const std::string& name, const std::string& rundir) {
     std::string what = "open space '" + name + "'";
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap(what);
-    collect_locked(reg.value());
-    auto rec = load_owned(reg.value(), name, what);
+    auto rec = load_pinned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
-    auto fd = sys::open_fd(pin_path(reg.value(), name), O_RDONLY);
-    if (!fd.ok()) return fd.error().wrap(what);
-    auto inode = sys::inode_of_fd(fd->get());
-    if (!inode.ok() || inode.value() != rec->netns)
-        return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
+    UniqueFd fd = std::move(rec->second);
+    Record& r = rec->first;
     UniqueFd mnt;
-    if (rec->file_space) {
+    if (r.file_space) {
         auto lock = reg->lock();
         if (!lock.ok()) return lock.error().wrap(what);
-        auto before = std::pair(rec->mntns, rec->mntns_id);
-        auto m = space::join_file_space(reg.value(), rec.value(), fd->get());
+        auto before = std::pair(r.mntns, r.mntns_id);
+        auto m = space::join_file_space(reg.value(), r, fd.get());
         if (!m.ok()) return m.error().wrap(what);
-        if (std::pair(rec->mntns, rec->mntns_id) != before) PN_TRY(reg->save(rec.value()), what);
+        if (std::pair(r.mntns, r.mntns_id) != before) PN_TRY(reg->save(r), what);
         mnt = std::move(m).value();
     }
     auto st = std::make_unique<State>(
-        State{std::move(reg).value(), rec.value(), {}, std::move(fd).value(), std::move(mnt), {}, false, {}});
+        State{std::move(reg).value(), r, {}, std::move(fd), std::move(mnt), {}, false, {}});
     st->info = info_of(st->reg, st->rec);
     return Space(std::move(st));
 }
@@ -624,17 +635,11 @@ Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir)
     PN_TRY(validate_name(name), "");
     auto reg = Registry::open(rundir);
     if (!reg.ok()) return reg.error().wrap(what);
-    collect_locked(reg.value());
-    auto rec = load_owned(reg.value(), name, what);
+    auto rec = load_pinned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
-    auto fd = sys::open_fd(pin_path(reg.value(), name), O_RDONLY);
-    if (!fd.ok()) return fd.error().wrap(what);
-    auto inode = sys::inode_of_fd(fd->get());
-    if (!inode.ok() || inode.value() != rec->netns)
-        return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
-    SpaceInfo info = info_of(reg.value(), rec.value());
+    SpaceInfo info = info_of(reg.value(), rec->first);
     if (!info.overlay.empty()) {
-        auto sas = space::overlay_status(reg.value(), rec.value());
+        auto sas = space::overlay_status(reg.value(), rec->first);
         info.overlay_sas =
             sas.ok() ? sas.value() : std::vector<std::string>{"status unavailable: " + sas.error().message()};
     }
