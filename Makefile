@@ -22,7 +22,7 @@ CXXSTD   := -std=c++20
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
 DEPFLAGS  = -MMD -MP
-PKGS     := libmnl libnftnl libcap
+PKGS     := libmnl libnftnl libcap libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -I. -Iinclude -DPERSONALNET_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
@@ -43,7 +43,7 @@ PNHELPER_KEY := $(subst /,_,$(SYSCONFDIR))
 PNHELPER_OBJ := $(BUILD)/obj/pnhelper$(PNHELPER_KEY)/pnhelper.o
 PNHELPER     := $(BUILD)/libexec$(PNHELPER_KEY)/pnhelper
 HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
-HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl
+HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
 # mkportspace's option parser is an object of its own: the unit tests and fuzzers call it.
@@ -65,7 +65,7 @@ GTEST_LIBS := -lgtest -lpthread
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
                 nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
                 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins \
-                libpam0g-dev openssh-server openssh-client
+                libpam0g-dev openssh-server openssh-client clang libbpf-dev bpftool
 # Only `make fuzz` needs these (several hundred MB): clang and its libFuzzer runtime.
 FUZZ_PACKAGES := clang libclang-rt-dev
 
@@ -97,6 +97,20 @@ fuzz-deps:
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -fPIC $(DEPFLAGS) -c $< -o $@
+
+# kmod/: the eBPF SPI dispatcher, compiled for the BPF target and embedded in the library
+# as a libbpf skeleton (the kernel's verifier checks it when it is loaded).
+BPF_CLANG  ?= clang
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -I/usr/include/$(shell gcc -print-multiarch 2>/dev/null) -Ikmod
+BPF_OBJ    := $(BUILD)/kmod/dispatch.bpf.o
+BPF_SKEL   := $(BUILD)/kmod/dispatch.skel.h
+$(BPF_OBJ): kmod/dispatch.bpf.c kmod/dispatch.h
+	@mkdir -p $(@D)
+	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BPF_SKEL): $(BPF_OBJ)
+	bpftool gen skeleton $< name pn_dispatch > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/lib/bpf/dispatch.o: $(BPF_SKEL)
+$(BUILD)/obj/lib/bpf/dispatch.o: CPPFLAGS += -I$(BUILD)/kmod
 
 $(LIB_REAL): $(LIB_OBJS) lib/personalnet.map
 	@mkdir -p $(@D)
@@ -149,6 +163,10 @@ $(PAM_MODULE): $(BUILD)/obj/pam/pam_personalnet.o $(LIB_OBJS) pam/pam_personalne
 	    -o $@ $(filter %.o,$^) $(PKG_LIBS) -lpam
 
 $(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/bin/pnpkt: $(BUILD)/obj/bench/pnpkt.o
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^
 

@@ -24,6 +24,7 @@ enum LongOnly {
     kShare,
     kPrivateTmp,
     kFsBackend,
+    kDispatch,
     kResolvConf,
     kHosts,
     kOverlay,
@@ -44,6 +45,7 @@ constexpr option kOptions[] = {
     {"share", required_argument, nullptr, kShare},
     {"private-tmp", no_argument, nullptr, kPrivateTmp},
     {"fs-backend", required_argument, nullptr, kFsBackend},
+    {"dispatch", required_argument, nullptr, kDispatch},
     {"resolv-conf", required_argument, nullptr, kResolvConf},
     {"hosts", required_argument, nullptr, kHosts},
     {"overlay", required_argument, nullptr, kOverlay},
@@ -114,6 +116,17 @@ std::optional<OptionsError> apply(Options& o, int c, const std::string& arg) {
             else
                 return usage("bad file-space backend '" + arg + "' (want auto, kernel or fuse)");
             o.creation_option = "--fs-backend";
+            break;
+        case kDispatch:
+            if (arg == "auto")
+                spec.dispatch = Dispatch::automatic;
+            else if (arg == "nft")
+                spec.dispatch = Dispatch::nft;
+            else if (arg == "bpf")
+                spec.dispatch = Dispatch::bpf;
+            else
+                return usage("bad dispatcher '" + arg + "' (want auto, nft or bpf)");
+            o.creation_option = "--dispatch";
             break;
         case kResolvConf:
         case kHosts:
@@ -201,6 +214,9 @@ const char* help_text() {
            "      --overlay NAME        bind the space to overlay network NAME\n"
            "                            (/etc/personalnet/overlays.d/NAME.conf): its own IKE\n"
            "                            daemon brings the overlay up before COMMAND starts\n"
+           "      --dispatch=KIND       how the host hands this space its IKE and ESP: 'bpf'\n"
+           "                            (eBPF programs), 'nft' (nftables) or 'auto' (default:\n"
+           "                            bpf when the kernel supports it)\n"
            "      --admin               pseudo-admin rights inside: routes, firewall rules and\n"
            "                            ports below 1024 in this space only (as a user, if\n"
            "                            personalnet.conf allows it)\n"

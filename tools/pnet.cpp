@@ -53,6 +53,10 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"fs_backend\":" + pn::cli::json_string(i.fs_backend) +
            ",\"overlay\":" + pn::cli::json_string(i.overlay) +
            ",\"datapath\":" + pn::cli::json_string(i.datapath) +
+           ",\"dispatch\":" + pn::cli::json_string(i.dispatch) +
+           (i.dispatched_in >= 0 ? ",\"dispatched_in\":" + std::to_string(i.dispatched_in) +
+                                       ",\"dispatched_out\":" + std::to_string(i.dispatched_out)
+                                 : std::string()) +
            ",\"overlay_sas\":" + json_list(i.overlay_sas) + ",\"shared_paths\":" + json_list(i.shared_paths) +
            ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") + "}";
 }
@@ -82,6 +86,11 @@ void print_text(const pn::SpaceInfo& i) {
         i.inherit_services ? "inherited" : "not inherited",
         i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
         file_space_text(i).c_str());
+    if (i.dispatch == "bpf" && i.dispatched_in >= 0)
+        std::printf("dispatch:    bpf (tc programs; %lld packets in, %lld out on the fast path)\n",
+                    static_cast<long long>(i.dispatched_in), static_cast<long long>(i.dispatched_out));
+    else
+        std::printf("dispatch:    %s\n", i.dispatch == "bpf" ? "bpf (tc programs)" : "nft (nftables)");
     if (!i.overlay.empty()) {
         std::printf("overlay:     %s (ESP: %s)\n", i.overlay.c_str(),
                     i.datapath == "kernel" ? "kernel XFRM" : "kernel-libipsec, in user space");

@@ -45,6 +45,12 @@ struct Service {
     static std::optional<Service> parse(const std::string& text);
 };
 
+// How a space's parents hand it the IKE and ESP that carry its label: the eBPF
+// dispatcher (tc programs that deliver straight into the space, with the nftables
+// dispatcher beside it for what they pass on), or nftables alone; automatic picks BPF
+// when the kernel supports it.
+enum class Dispatch { automatic, nft, bpf };
+
 // How a file space's union is made: kernel overlayfs, or the fuse-overlayfs daemon;
 // automatic picks the kernel when the caller is privileged.
 enum class FsBackend { automatic, kernel, fuse };
@@ -71,6 +77,7 @@ struct SpaceSpec {
     // hold CAP_NET_ADMIN and CAP_NET_BIND_SERVICE: routes, firewall rules and ports below
     // 1024 inside the space, nothing outside it.
     bool admin = false;
+    Dispatch dispatch = Dispatch::automatic;
 };
 
 struct SpaceInfo {
@@ -97,7 +104,12 @@ struct SpaceInfo {
     std::vector<std::string> overlay_sas;  // show_space only: one line per IKE_SA / CHILD_SA
     std::vector<std::string> shared_paths;
     bool private_tmp = false;
-    bool admin = false;  // pseudo-admin rights inside (SpaceSpec::admin)
+    bool admin = false;    // pseudo-admin rights inside (SpaceSpec::admin)
+    std::string dispatch;  // "bpf" or "nft" (SpaceSpec::dispatch)
+    // show_space only, BPF dispatch: packets the direct parent's programs delivered into
+    // the space and sent out of it; -1 when they could not be read.
+    int64_t dispatched_in = -1;
+    int64_t dispatched_out = -1;
 };
 
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',

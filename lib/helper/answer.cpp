@@ -77,6 +77,9 @@ const std::vector<Field>& fields() {
         list("shared_path", &SpaceInfo::shared_paths),
         flag("private_tmp", &SpaceInfo::private_tmp),
         flag("admin", &SpaceInfo::admin),
+        text("dispatch", &SpaceInfo::dispatch),
+        num("dispatched_in", &SpaceInfo::dispatched_in),
+        num("dispatched_out", &SpaceInfo::dispatched_out),
     };
     return all;
 }
@@ -123,7 +126,8 @@ Result<std::vector<SpaceInfo>> spaces_of(const Message& m) {
         }
         if (out.empty()) continue;  // fields of something else
         for (const auto& f : fields())
-            if (k == f.key && !f.set(out.back(), v)) return bad_answer(std::string(k).append("='").append(v).append("'"));
+            if (k == f.key && !f.set(out.back(), v))
+                return bad_answer(std::string(k).append("='").append(v).append("'"));
     }
     return out;
 }

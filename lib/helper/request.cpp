@@ -27,7 +27,7 @@ std::vector<std::string_view> keys_of(Op op) {
         case Op::create:
             return {"name",       "inherit_routes", "hide_route*", "inherit_services", "hide_service*",
                     "file_space", "fs_backend",     "share*",      "private_tmp",      "resolv_conf_text",
-                    "hosts_text", "overlay",        "admin"};
+                    "hosts_text", "overlay",        "admin",       "dispatch"};
         case Op::open:
         case Op::show:
         case Op::diff:
@@ -104,6 +104,15 @@ Status parse_create_field(Request& r, const std::string& k, const std::string& v
         if (v.empty() || v[0] != '/' || v == "/" || v.find('\0') != std::string::npos)
             return bad(k, v, "not an absolute directory other than /");
         s.shared_paths.push_back(v);
+    } else if (k == "dispatch") {
+        if (v == "auto")
+            s.dispatch = Dispatch::automatic;
+        else if (v == "nft")
+            s.dispatch = Dispatch::nft;
+        else if (v == "bpf")
+            s.dispatch = Dispatch::bpf;
+        else
+            return bad(k, v, "want auto, nft or bpf");
     } else if (k == "resolv_conf_text") {
         r.resolv_conf_text = v;
     } else if (k == "hosts_text") {
@@ -234,6 +243,9 @@ Message to_message(const Request& r) {
             if (!r.hosts_text.empty()) m.add("hosts_text", r.hosts_text);
             if (!s.overlay.empty()) m.add("overlay", s.overlay);
             flag("admin", s.admin);
+            m.add("dispatch", s.dispatch == Dispatch::nft   ? "nft"
+                              : s.dispatch == Dispatch::bpf ? "bpf"
+                                                            : "auto");
             break;
         }
         case Op::open:

@@ -74,8 +74,8 @@ std::string Record::serialize() const {
       << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
       << "\nmntns_id=" << mntns_id << "\nfs_backend=" << fs_backend << "\nfs_daemon=" << fs_daemon
       << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp
-      << "\noverlay=" << overlay << "\ndatapath=" << datapath << "\nike_daemon=" << ike_daemon
-      << "\noverlay_addresses=" << join(overlay_addresses, ',')
+      << "\noverlay=" << overlay << "\ndatapath=" << datapath << "\ndispatch=" << dispatch
+      << "\nike_daemon=" << ike_daemon << "\noverlay_addresses=" << join(overlay_addresses, ',')
       << "\noverlay_networks=" << join(overlay_networks, ',') << "\nadmin=" << admin << "\n";
     return o.str();
 }
@@ -124,6 +124,8 @@ Result<Record> Record::parse(const std::string& text) {
             r.overlay = v;
         else if (k == "datapath")
             r.datapath = v;
+        else if (k == "dispatch")
+            r.dispatch = v;
         else if (k == "ike_daemon")
             ok = parse_number(v, r.ike_daemon);
         else if (k == "fs_backend")

@@ -60,7 +60,8 @@ struct Record {
     pid_t ike_daemon = 0;                        // its charon
     std::vector<std::string> overlay_addresses;  // its own addresses in the overlay (on its lo)
     std::vector<std::string> overlay_networks;   // the networks behind the overlay (remote_ts)
-    bool admin = false;  // its network namespace is owned by a user namespace of the owner's
+    bool admin = false;    // its network namespace is owned by a user namespace of the owner's
+    std::string dispatch;  // how its parents dispatch its IKE/ESP: "bpf" (and nft) or "nft"
 
     std::string serialize() const;
     static Result<Record> parse(const std::string& text);

@@ -15,11 +15,11 @@ namespace personalnet::space {
 
 namespace {
 
-// Calls step(mark of the ancestor's child on the way) inside each ancestor namespace
+// Calls step(label of the ancestor's child on the way) inside each ancestor namespace
 // above rec's direct parent, nearest first. Stops at an ancestor whose record or
 // namespace pin is gone (the chain above it is gone too, or unreachable).
 Status for_each_ancestor(const registry::Registry& reg, const registry::Record& rec,
-                         const std::function<Status(uint32_t)>& step) {
+                         const std::function<Status(uint16_t)>& step) {
     uint16_t label = rec.parent_label;
     for (int hops = 0; label != 0 && hops < 64; ++hops) {
         auto hop = reg.load(label);  // the child on the way; its parent is the ancestor
@@ -29,7 +29,7 @@ Status for_each_ancestor(const registry::Registry& reg, const registry::Record& 
         if (!pin.ok()) return {};
         auto sw = NetnsSwitch::enter(pin->get());
         if (!sw.ok()) return sw.error().wrap("enter the namespace above '" + hop->name + "'");
-        PN_TRY(step(mark_of(hop->label)), "dispatch through the parent of '" + hop->name + "'");
+        PN_TRY(step(hop->label), "dispatch through the parent of '" + hop->name + "'");
         label = hop->parent_label;
     }
     return {};
@@ -38,11 +38,32 @@ Status for_each_ancestor(const registry::Registry& reg, const registry::Record& 
 }  // namespace
 
 Status dispatch_through_ancestors(const registry::Registry& reg, const registry::Record& rec) {
-    return for_each_ancestor(reg, rec, [&](uint32_t mark) { return nft::parent_add_label(rec.label, mark); });
+    return for_each_ancestor(reg, rec, [&](uint16_t via) -> Status {
+        PN_TRY(nft::parent_add_label(rec.label, mark_of(via)), "nft dispatch");
+        if (rec.dispatch != "bpf") return {};
+        auto s = netlink::Socket::open();
+        if (!s.ok()) return s.error();
+        auto devs = dispatch_devices(*s);
+        if (!devs.ok()) return devs.error();
+        auto ifindex = netlink::link_index(*s, host_ifname(via));
+        if (!ifindex.ok()) return ifindex.error().wrap("find " + host_ifname(via));
+        return bpf::add_label(*devs, rec.label, ifindex.value());
+    });
 }
 
 Status undispatch_through_ancestors(const registry::Registry& reg, const registry::Record& rec) {
-    return for_each_ancestor(reg, rec, [&](uint32_t) { return nft::parent_remove_label(rec.label); });
+    return for_each_ancestor(reg, rec, [&](uint16_t) -> Status {
+        PN_TRY(nft::parent_remove_label(rec.label), "nft dispatch");
+        return bpf::remove_label(rec.label);
+    });
+}
+
+Result<bpf::Counters> dispatch_counters(const registry::Registry& reg, const registry::Record& rec) {
+    auto pin = sys::open_fd(ParentRef{&reg, rec.parent_netns, rec.depth}.dir() + "/ns", O_RDONLY);
+    if (!pin.ok()) return pin.error().wrap("open the parent namespace");
+    auto sw = NetnsSwitch::enter(pin->get());
+    if (!sw.ok()) return sw.error().wrap("enter the parent namespace");
+    return bpf::counters(rec.label);
 }
 
 }  // namespace personalnet::space

@@ -5,6 +5,7 @@
 // routing then forwards the packet one level, until the direct parent delivers it.
 #pragma once
 
+#include "lib/bpf/dispatch.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/error.hpp"
 
@@ -17,5 +18,8 @@ Status dispatch_through_ancestors(const registry::Registry& reg, const registry:
 // Removes what dispatch_through_ancestors added; ancestors already gone are skipped.
 // Idempotent.
 Status undispatch_through_ancestors(const registry::Registry& reg, const registry::Record& rec);
+
+// A BPF-dispatched space's packet counters in its direct parent's dispatcher.
+Result<bpf::Counters> dispatch_counters(const registry::Registry& reg, const registry::Record& rec);
 
 }  // namespace personalnet::space

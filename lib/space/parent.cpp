@@ -165,6 +165,11 @@ Status parent_teardown(const ParentRef& p) {
         if (!tolerated(st, ENOENT)) return st.error().wrap("restore local rule");
     }
     PN_TRY(nft::parent_remove_table(), "remove parent nft table");
+    auto links = netlink::list_links(*s);
+    if (!links.ok()) return links.error().wrap("list devices");
+    std::vector<int> devices;
+    for (const auto& l : links.value()) devices.push_back(l.index);
+    PN_TRY(bpf::remove_instance(devices), "remove the BPF dispatcher");
     for (const auto& [prefix, scope] : service_addresses(p.child_depth)) {
         auto st = netlink::delete_address(*s, kLoopbackIndex, prefix);
         if (!tolerated(st, EADDRNOTAVAIL)) return st.error().wrap("remove service address");
@@ -223,9 +228,26 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
     return {};
 }
 
-Status parent_steer_child(uint16_t label) {
-    std::string ifname = host_ifname(label);
-    PN_TRY(nft::parent_add_child(ifname, mark_of(label), label), "reply steering for " + ifname);
+Result<bpf::Devices> dispatch_devices(netlink::Socket& s) {
+    auto links = netlink::list_links(s);
+    if (!links.ok()) return links.error().wrap("list devices");
+    bpf::Devices devs;
+    for (const auto& l : links.value()) {
+        if (l.index == kLoopbackIndex) continue;
+        (is_host_ifname(l.name) ? devs.kids : devs.uplinks).push_back(l.index);
+    }
+    return devs;
+}
+
+Status parent_steer_child(const registry::Record& child, const std::vector<IpAddr>& sources) {
+    std::string ifname = host_ifname(child.label);
+    PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label), "reply steering for " + ifname);
+    if (child.dispatch != "bpf") return {};
+    auto s = netlink::Socket::open();
+    if (!s.ok()) return s.error();
+    auto devs = dispatch_devices(*s);
+    if (!devs.ok()) return devs.error();
+    PN_TRY(bpf::attach_child(*devs, child.host_ifindex, child.label, sources), "dispatch for " + ifname);
     return {};
 }
 
@@ -258,6 +280,7 @@ Status parent_release(const ParentRef& p, uint16_t label) {
     }
     st = nft::parent_remove_child(ifname, label);
     if (!st.ok()) return st.error().wrap("remove reply steering of " + ifname);
+    PN_TRY(bpf::forget_child(label), "remove the BPF dispatch of " + ifname);
     (void)::unlink(kid.c_str());
     // Callers hold the registry lock, so a temporary file here is a killed writer's.
     sys::remove_stale_temps(dir + "/kids");

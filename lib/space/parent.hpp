@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 
+#include "lib/bpf/dispatch.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/error.hpp"
@@ -37,7 +38,12 @@ Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label);
 // In the parent namespace: configure the parent side of a child whose host veth exists
 // (sysctls, neighbours, reply table and rule), then its nft elements (one batch).
 Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int host_ifindex);
-Status parent_steer_child(uint16_t label);
+// In the parent namespace: the nft elements of the child (one batch) and, when it is
+// BPF-dispatched, its place in the eBPF dispatcher (which may be loaded now). sources:
+// the addresses the child may send IKE/ESP from on the fast path.
+Status parent_steer_child(const registry::Record& child, const std::vector<IpAddr>& sources);
+// The current namespace's devices as the eBPF dispatcher sees them.
+Result<bpf::Devices> dispatch_devices(netlink::Socket& s);
 // Enters the parent namespace through its pin and removes everything the child added
 // (veth included); tears the parent state down when it was the last child. Idempotent.
 Status parent_release(const ParentRef& p, uint16_t label);

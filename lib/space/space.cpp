@@ -22,6 +22,7 @@
 #include <optional>
 #include <tuple>
 
+#include "lib/bpf/dispatch.hpp"
 #include "lib/core/caller.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
@@ -113,6 +114,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.shared_paths = r.fs_shared;
     i.private_tmp = r.fs_private_tmp;
     i.admin = r.admin;
+    i.dispatch = r.dispatch;
     return i;
 }
 
@@ -129,6 +131,16 @@ Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::not
     reg.remove_label_lock(r.label);
     if (reg.labels().empty()) PN_TRY(space::release_run_mounts(reg), "release the run directory's mounts");
     return {};
+}
+
+// "bpf" or "nft" for the record; an explicit BPF request on a kernel that cannot run
+// the programs is refused with the reason rather than served by nftables.
+Result<std::string> choose_dispatch(Dispatch want) {
+    if (want == Dispatch::nft) return std::string("nft");
+    std::string why = bpf::unsupported_reason();
+    if (why.empty()) return std::string("bpf");
+    if (want == Dispatch::automatic) return std::string("nft");
+    return make_error(EOPNOTSUPP, "--dispatch=bpf: " + why);
 }
 
 bool caller_may_manage(const Record& r) { return sys::caller_uid() == 0 || sys::caller_uid() == r.owner; }
@@ -333,6 +345,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     if (rec.depth > space::kMaxDepth)
         return make_error(ELOOP, what + ": nesting deeper than " + std::to_string(space::kMaxDepth));
 
+    auto dispatch = choose_dispatch(spec.dispatch);
+    if (!dispatch.ok()) return dispatch.error().wrap(what);
     auto label = st->reg.allocate_label();
     if (!label.ok()) return label.error().wrap(what);
     rec.label = label->first;
@@ -352,6 +366,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     rec.fs_shared = spec.shared_paths;
     rec.fs_private_tmp = spec.private_tmp;
     rec.admin = spec.admin;
+    rec.dispatch = dispatch.value();
     if (auto saved = st->reg.save(rec); !saved.ok()) {
         st->reg.remove_label_lock(rec.label);
         return saved.error().wrap(what);
@@ -392,7 +407,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     auto attached = space::parent_attach_child(*ps, rec.label, rec.depth, rec.host_ifindex);
     if (!attached.ok()) return fail(attached.error());
     timer.lap("parent-routes+rules");
-    auto steered = space::parent_steer_child(rec.label);
+    auto steered = space::parent_steer_child(rec, inh->host_addrs);
     if (!steered.ok()) return fail(steered.error());
     auto dispatched = space::dispatch_through_ancestors(st->reg, rec);
     if (!dispatched.ok()) return fail(dispatched.error());
@@ -638,6 +653,13 @@ Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir)
     auto rec = load_pinned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
     SpaceInfo info = info_of(reg.value(), rec->first);
+    if (info.dispatch == "bpf") {
+        auto n = space::dispatch_counters(reg.value(), rec->first);
+        if (n.ok()) {
+            info.dispatched_in = static_cast<int64_t>(n->in);
+            info.dispatched_out = static_cast<int64_t>(n->out);
+        }
+    }
     if (!info.overlay.empty()) {
         auto sas = space::overlay_status(reg.value(), rec->first);
         info.overlay_sas =

@@ -1,17 +1,35 @@
 // SPI dispatch in the parent (issue 4, first part): IKE and ESP that arrive at the host's
 // address carrying a space's label reach that space — through every ancestor for a
 // nested one — with ports 500/4500 shared and never remapped; unlabelled ones stay with
-// the host. Crafted datagrams from host B stand in for a remote IKE peer.
+// the host. Crafted datagrams from host B stand in for a remote IKE peer. Every test runs
+// with both dispatchers (issue 7): nftables alone, and the eBPF programs beside it.
+#include "lib/bpf/dispatch.hpp"
+
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include "tests/integration/fixture.hpp"
+#include "tests/integration/frames.hpp"
 
 namespace pntest {
 namespace {
 
-class DispatchTest : public SpaceTest {
+class DispatchTest : public SpaceTest, public ::testing::WithParamInterface<std::string> {
 protected:
+    void SetUp() override {
+        dispatch_ = GetParam();
+        if (dispatch_ == "bpf" && !personalnet::bpf::unsupported_reason().empty())
+            GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
+        SpaceTest::SetUp();
+    }
+    // Packets the BPF dispatcher delivered into / sent out of the space (pnet show --json);
+    // -1 when it reports none (the nft dispatcher).
+    long long dispatched(const std::string& name, const std::string& way) {
+        auto r = pnet({"show", name, "--json"});
+        auto at = r.out.find("\"dispatched_" + way + "\":");
+        return at == std::string::npos ? -1 : std::stoll(r.out.substr(at + 14 + way.size()));
+    }
     // The space's 16-bit label, from pnet show --json.
     std::string label_of(const std::string& name) {
         auto r = pnet({"show", name, "--json"});
@@ -43,7 +61,7 @@ std::string ike(const std::string& init_label, const std::string& resp_label, bo
            (initiator_flag ? "08" : "20") + "00000001" + "0000001c";
 }
 
-TEST_F(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) {
+TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) {
     ASSERT_EQ(mk({"--name", "corp", "--file-space=none", "--", "true"}).rc, 0);
     ASSERT_EQ(mk({"--name", "home", "--file-space=none", "--", "true"}).rc, 0);
     std::string corp = label_of("corp"), home = label_of("home");
@@ -73,6 +91,14 @@ TEST_F(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
         << "an IKE_SA_INIT request to us carries no label: the host's daemon answers";
     // Too short to hold an SPI: stays with the host, nothing breaks.
     EXPECT_EQ(send_from_b(4500, "ff"), "host peer=10.9.0.2:4500") << "a NAT-T keepalive";
+    if (dispatch_ == "bpf") {
+        // The programs did the work: 4 datagrams went into corp and its 4 replies out.
+        EXPECT_EQ(dispatched("corp", "in"), 4);
+        EXPECT_EQ(dispatched("corp", "out"), 4);
+        EXPECT_EQ(dispatched("home", "in"), 2);
+    } else {
+        EXPECT_EQ(dispatched("corp", "in"), -1);
+    }
 
     for (Proc* p : {&host500, &host4500, &corp500, &corp4500, &home4500}) p->kill();
     for (Proc* p : {&host500, &host4500, &corp500, &corp4500, &home4500}) p->wait();
@@ -81,7 +107,7 @@ TEST_F(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
 }
 
 // The same over IPv6: the space carries the host's IPv6 address too.
-TEST_F(DispatchTest, Ipv6IkeAndEspAreDispatchedLikeIpv4) {
+TEST_P(DispatchTest, Ipv6IkeAndEspAreDispatchedLikeIpv4) {
     ASSERT_EQ(mk({"--name", "six", "--file-space=none", "--", "true"}).rc, 0);
     std::string six = label_of("six");
     ASSERT_EQ(six.size(), 4u);
@@ -98,10 +124,10 @@ TEST_F(DispatchTest, Ipv6IkeAndEspAreDispatchedLikeIpv4) {
 }
 
 // A space nested two deep is reached by its label through both levels.
-TEST_F(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
+TEST_P(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
     ASSERT_EQ(mk({"--name", "outer", "--file-space=none", "--", "true"}).rc, 0);
-    ASSERT_EQ(pnet({"exec", "outer", "--", bin("mkportspace"), "-q", "--name", "inner", "--file-space=none",
-                    "--", "true"})
+    ASSERT_EQ(pnet({"exec", "outer", "--", bin("mkportspace"), "-q", "--dispatch=" + dispatch_, "--name",
+                    "inner", "--file-space=none", "--", "true"})
                   .rc,
               0);
     std::string outer = label_of("outer"), inner = label_of("inner");
@@ -121,6 +147,123 @@ TEST_F(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
         << "the host no longer dispatches the destroyed inner space's label: " << labels.out;
     EXPECT_EQ(pnet({"destroy", "outer"}).rc, 0);
 }
+
+// Crafted frames from B's wire: each goes where the nftables dispatcher sends it, or stays
+// with the host; the eBPF programs take exactly the whole, well-formed ones and leave
+// fragments, truncated headers and the rest to the ordinary path.
+TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
+    namespace f = frames;
+    ASSERT_EQ(mk({"--name", "corp", "--file-space=none", "--", "true"}).rc, 0);
+    std::string corp = label_of("corp");
+    ASSERT_EQ(corp.size(), 4u);
+    const std::string L = f::from_hex(corp), stranger = f::from_hex("0001");
+    auto esp = [](const std::string& label, int tag) {
+        return label + f::from_hex("00ab00000001") + f::bytes({tag});
+    };
+    auto ike = [&](const std::string& init, const std::string& resp, bool i_flag) {
+        return f::from_hex(pntest::ike(f::hex(init), f::hex(resp), i_flag));
+    };
+    auto v4 = [](uint8_t proto, const std::string& p, uint16_t frag = 0, const std::string& opt = "",
+                 uint16_t id = 1) { return f::ethernet(f::kIpv4, f::ipv4(proto, p, frag, opt, id)); };
+    auto v6 = [](uint8_t next, const std::string& chain) {
+        return f::ethernet(f::kIpv6, f::ipv6(next, chain));
+    };
+    const std::string big4 = esp(L, 12) + std::string(23, 'x');  // 32 bytes: fragments of 24 + 16
+    const std::string dgram4 = f::udp(4500, 4500, big4);
+    const std::string big6 = esp(L, 13) + std::string(23, 'y');
+    const std::string dgram6 = f::udp(4500, 4500, big6, true);
+    std::string many_ext;  // seven destination-options headers: more than the programs walk
+    for (int i = 0; i < 7; ++i) many_ext += f::ext_options(i < 6 ? f::kDestOpts : f::kUdp);
+
+    struct Case {
+        const char* what;
+        std::string frame;
+        bool to_space;     // else the host
+        std::string line;  // what the listener there prints ("" : nothing to print)
+        bool fast;         // taken by the eBPF programs
+    };
+    auto line = [](int port, const std::string& data) {
+        return "udp " + std::to_string(port) + " " + f::hex(data);
+    };
+    const std::vector<Case> cases = {
+        {"ESP in UDP", v4(f::kUdp, f::udp(4500, 4500, esp(L, 1))), true, line(4500, esp(L, 1)), true},
+        {"IKE on 500, I flag", v4(f::kUdp, f::udp(500, 500, ike(stranger, L, true))), true,
+         line(500, ike(stranger, L, true)), true},
+        {"IKE on 4500, no I flag",
+         v4(f::kUdp, f::udp(4500, 4500, f::from_hex("00000000") + ike(L, stranger, false))), true,
+         line(4500, f::from_hex("00000000") + ike(L, stranger, false)), true},
+        {"NAT-T keepalive", v4(f::kUdp, f::udp(4500, 4500, f::bytes({0xff}))), false,
+         line(4500, f::bytes({0xff})), false},
+        {"one byte whose Ethernet padding would read as the label",
+         v4(f::kUdp, f::udp(4500, 4500, L.substr(0, 1))) + L.substr(1) + f::bytes({0, 1, 0, 0, 0, 0}), false,
+         line(4500, L.substr(0, 1)), false},
+        {"IKE header cut short", v4(f::kUdp, f::udp(500, 500, L + std::string(8, 'z'))), false,
+         line(500, L + std::string(8, 'z')), false},
+        {"unknown label", v4(f::kUdp, f::udp(4500, 4500, esp(stranger, 7))), false,
+         line(4500, esp(stranger, 7)), false},
+        {"not IKE/ESP (to port 53, from 4500)", v4(f::kUdp, f::udp(4500, 53, esp(L, 8))), false,
+         line(53, esp(L, 8)), false},
+        {"IPv4 options", v4(f::kUdp, f::udp(4500, 4500, esp(L, 9)), 0, f::bytes({1, 1, 1, 0})), true,
+         line(4500, esp(L, 9)), true},
+        {"raw ESP", v4(f::kEsp, esp(L, 10)), true, "esp " + f::hex(esp(L, 10)), true},
+        {"IPv6 hop-by-hop and destination options",
+         v6(f::kHopByHop,
+            f::ext_options(f::kDestOpts) + f::ext_options(f::kUdp) + f::udp(4500, 4500, esp(L, 11), true)),
+         true, line(4500, esp(L, 11)), true},
+        {"IPv4 fragments (first)", v4(f::kUdp, dgram4.substr(0, 24), 0x2000, "", 77), true, line(4500, big4),
+         false},
+        {"IPv4 fragments (second)", v4(f::kUdp, dgram4.substr(24), 3, "", 77), true, "", false},
+        {"IPv6 fragments (first)",
+         v6(f::kFragment, f::ext_fragment(f::kUdp, 0, true, 99) + dgram6.substr(0, 24)), true,
+         line(4500, big6), false},
+        {"IPv6 fragments (second)",
+         v6(f::kFragment, f::ext_fragment(f::kUdp, 3, false, 99) + dgram6.substr(24)), true, "", false},
+        {"IPv6 atomic fragment",
+         v6(f::kFragment, f::ext_fragment(f::kUdp, 0, false, 5) + f::udp(4500, 4500, esp(L, 14), true)), true,
+         line(4500, esp(L, 14)), true},
+        {"IPv6 with seven extension headers",
+         v6(f::kDestOpts, many_ext + f::udp(4500, 4500, esp(L, 15), true)), true, line(4500, esp(L, 15)),
+         false},
+    };
+
+    Proc host = A().spawn({bin("pnpkt"), "listen", "4000", "500", "4500", "53"});
+    ASSERT_EQ(host.read_line(), "ready");
+    Proc space =
+        A().spawn({bin("pnet"), "exec", "corp", "--", bin("pnpkt"), "listen", "4000", "500", "4500", "53"});
+    ASSERT_EQ(space.read_line(), "ready");
+    std::vector<std::string> send = {bin("pnpkt"), "frame", "eth0"};
+    for (const auto& c : cases) send.push_back(f::hex(c.frame));
+    auto sent = B().run(send);
+    ASSERT_EQ(sent.rc, 0) << sent.err;
+    auto collect = [](Proc& p) {
+        std::multiset<std::string> got;
+        for (std::string l = p.read_line(8000); !l.empty() && l != "done"; l = p.read_line(8000))
+            got.insert(l);
+        p.wait();
+        return got;
+    };
+    auto in_host = collect(host), in_space = collect(space);
+    int fast = 0;
+    for (const auto& c : cases) {
+        fast += c.fast;
+        if (c.line.empty()) continue;
+        EXPECT_EQ((c.to_space ? in_space : in_host).count(c.line), 1u) << c.what << ": not where it belongs";
+        EXPECT_EQ((c.to_space ? in_host : in_space).count(c.line), 0u) << c.what << ": misdelivered";
+    }
+    size_t expected_host = 0, expected_space = 0;
+    for (const auto& c : cases) {
+        if (!c.line.empty()) ++(c.to_space ? expected_space : expected_host);
+    }
+    EXPECT_EQ(in_host.size(), expected_host) << "the host got something unexpected";
+    EXPECT_EQ(in_space.size(), expected_space) << "the space got something unexpected";
+    if (dispatch_ == "bpf") {
+        EXPECT_EQ(dispatched("corp", "in"), fast) << "the programs took the whole ones only";
+    }
+    EXPECT_EQ(pnet({"destroy", "corp"}).rc, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dispatchers, DispatchTest, ::testing::Values("nft", "bpf"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace pntest

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 #include <sstream>
@@ -24,7 +25,13 @@ protected:
     void TearDown() override {
         auto gc = A().run({bin("pnet"), "gc"});
         EXPECT_EQ(gc.rc, 0) << gc.err;
-        EXPECT_EQ(A().snapshot(), baseline_) << "host state leaked";
+        // The kernel frees a detached BPF program after an RCU grace period: give it a moment.
+        std::string now = A().snapshot();
+        for (int i = 0; i < 20 && now != baseline_; ++i) {
+            usleep(100 * 1000);
+            now = A().snapshot();
+        }
+        EXPECT_EQ(now, baseline_) << "host state leaked";
         // A test that failed half-way may have left named spaces: destroy them now, so that
         // their daemons (charon, fuse-overlayfs) do not outlive the test and disturb the next.
         auto names = A().run({bin("pnet"), "list"});
@@ -40,9 +47,10 @@ protected:
     Host& A() { return topo_->a; }
     Host& B() { return topo_->b; }
 
-    // mkportspace -q ARGS... in host A.
+    // mkportspace -q ARGS... in host A (with --dispatch=dispatch_ when set).
     RunResult mk(std::vector<std::string> args, int timeout_ms = 30000) {
         args.insert(args.begin(), {bin("mkportspace"), "-q"});
+        if (!dispatch_.empty()) args.insert(args.begin() + 2, "--dispatch=" + dispatch_);
         return A().run(args, timeout_ms);
     }
     RunResult pnet(std::vector<std::string> args) {
@@ -56,6 +64,7 @@ protected:
 
     std::unique_ptr<Topology> topo_;
     std::string baseline_;
+    std::string dispatch_;  // "nft" or "bpf" in tests run with both dispatchers
 };
 
 // Joins a command line for `sh -c` in tests.

@@ -1,5 +1,6 @@
 #include "tests/integration/harness.hpp"
 
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "lib/bpf/dispatch.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/space/netns.hpp"
@@ -267,7 +269,36 @@ std::string Host::snapshot() const {
                 for (const auto& i : inner.value()) s += "registry parents/" + n + "/" + i + "\n";
         }
     }
-    return s;
+    return s + bpf_state();
+}
+
+// The SPI dispatcher's programs: attached to this host's devices, and loaded anywhere
+// (programs are not per namespace: one left by a dead space shows up here).
+std::string Host::bpf_state() const {
+    std::string s;
+    {
+        auto sw = personalnet::space::NetnsSwitch::enter(ns_.get());
+        if (!sw.ok()) return "bpf: cannot enter host " + name_ + "\n";
+        auto nl = personalnet::netlink::Socket::open();
+        auto links = nl.ok() ? personalnet::netlink::list_links(*nl)
+                             : personalnet::Result<std::vector<personalnet::netlink::Link>>(nl.error());
+        if (!links.ok()) return "bpf: cannot list links\n";
+        for (const auto& l : links.value()) {
+            uint32_t ids[16], n = 16;
+            if (bpf_prog_query(l.index, static_cast<bpf_attach_type>(46), 0, nullptr, ids, &n) == 0 && n > 0)
+                s += "bpf tcx " + l.name + ": " + std::to_string(n) + " programs\n";
+        }
+    }
+    int programs = 0;
+    for (uint32_t id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
+        personalnet::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 &&
+            std::string(info.name) == personalnet::bpf::kProgram)
+            ++programs;
+    }
+    return s + "bpf programs " + personalnet::bpf::kProgram + ": " + std::to_string(programs) + "\n";
 }
 
 Topology::Topology() { must(pnsim::wire_hosts(a.ns(), b.ns()), "wire hosts"); }

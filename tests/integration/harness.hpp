@@ -65,6 +65,7 @@ public:
     ~Host();
 
 private:
+    std::string bpf_state() const;
     std::string name_, rundir_;
     personalnet::UniqueFd ns_;
 };

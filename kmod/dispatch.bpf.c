@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* personalnet's SPI dispatcher: the fast path of what the nftables dispatcher does
+ * (lib/nft/nft.hpp), one instance per parent network namespace.
+ *
+ * One program, pn_dispatch, on the tc (tcx) ingress of every device of the namespace
+ * that takes part; the kids map tells the two directions apart:
+ * - from an uplink: IKE and ESP whose receiver SPI carries a child's label go straight
+ *   into that child's namespace (bpf_redirect_peer on the child's host-side veth),
+ *   skipping this namespace's routing and netfilter;
+ * - from a child's host-side veth: IKE and ESP the child sends from an address it was
+ *   given go straight out of the uplink the FIB names (bpf_redirect_neigh), with source
+ *   address and ports unchanged.
+ * It is also attached to lo, where it lets everything pass: lo is every namespace's
+ * first device, so the library always finds the instance (and its maps) there.
+ *
+ * Both only ever take packets they fully understand; everything else returns TC_ACT_OK
+ * to the ordinary path, where the nftables dispatcher (always installed beside this one)
+ * gives the same answer more slowly: fragments, truncated headers, unknown labels. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "dispatch.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IKE_PORT 500
+#define NATT_PORT 4500
+#define IKE_FLAG_INITIATOR 0x08
+#define IKE_FLAGS_OFFSET 19 /* in the IKE header, after both SPIs, next payload, version, type */
+#define IKE_RESPONDER_SPI 8
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+#define MAX_EXT_HEADERS 6
+#define LOOPBACK_IFINDEX 1
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, __u16);
+    __type(value, struct pn_target);
+} labels SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, __u32);
+    __type(value, struct pn_kid);
+} kids SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct pn_source);
+    __type(value, __u8);
+} sources SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, PN_STAT_COUNT);
+    __type(key, __u32);
+    __type(value, __u64);
+} stats SEC(".maps");
+
+/* Where a packet's transport header is and what it says. */
+struct l4 {
+    __u32 off;  /* of the transport header, from the start of the frame */
+    __u32 end;  /* of the IP payload (padding excluded) */
+    __u8 proto; /* IPPROTO_UDP or IPPROTO_ESP; 0: nothing we dispatch */
+    __u8 family;
+    __u16 tot_len; /* of the IP packet, for the FIB's MTU check */
+    __u8 saddr[16];
+    __u8 daddr[16];
+};
+
+static __always_inline void count(__u32 what) {
+    __u64* n = bpf_map_lookup_elem(&stats, &what);
+    if (n) *n += 1;
+}
+
+/* Returns 0 and fills *p for an unfragmented IPv4/IPv6 packet carrying UDP or ESP;
+ * -1 for anything else (counted as a fragment or truncated where that is why). */
+static __always_inline int parse(struct __sk_buff* skb, struct l4* p) {
+    __u16 eth_proto;
+    if (bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_proto), &eth_proto, 2) < 0) return -1;
+    __u32 off = sizeof(struct ethhdr);
+    __u8 next;
+    if (eth_proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr ip;
+        if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) < 0) return -1;
+        if (ip.version != 4 || ip.ihl < 5) return -1;
+        if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
+            count(PN_STAT_IN_FRAGMENT);
+            return -1;
+        }
+        p->family = AF_INET;
+        p->tot_len = bpf_ntohs(ip.tot_len);
+        p->end = off + p->tot_len;
+        __builtin_memcpy(p->saddr, &ip.saddr, 4);
+        __builtin_memcpy(p->daddr, &ip.daddr, 4);
+        off += ip.ihl * 4;
+        next = ip.protocol;
+    } else if (eth_proto == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr ip6;
+        if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)) < 0) return -1;
+        if (ip6.version != 6 || ip6.payload_len == 0) return -1; /* 0: a jumbogram */
+        p->family = AF_INET6;
+        p->tot_len = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
+        p->end = off + p->tot_len;
+        __builtin_memcpy(p->saddr, &ip6.saddr, 16);
+        __builtin_memcpy(p->daddr, &ip6.daddr, 16);
+        off += sizeof(ip6);
+        next = ip6.nexthdr;
+        /* Skip the extension headers the transport header may follow. */
+#pragma unroll
+        for (int i = 0; i < MAX_EXT_HEADERS; i++) {
+            if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
+                next != IPPROTO_FRAGMENT)
+                break;
+            __u8 ext[4];
+            if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)) < 0) {
+                count(PN_STAT_IN_TRUNCATED);
+                return -1;
+            }
+            if (next == IPPROTO_FRAGMENT) {
+                /* Offset (13 bits) and M flag: only an atomic fragment is whole. */
+                if (((ext[2] << 8) | ext[3]) & 0xfff9) {
+                    count(PN_STAT_IN_FRAGMENT);
+                    return -1;
+                }
+                off += 8;
+            } else {
+                off += (ext[1] + 1) * 8;
+            }
+            next = ext[0];
+        }
+    } else {
+        return -1;
+    }
+    if (off > p->end) {
+        count(PN_STAT_IN_TRUNCATED);
+        return -1;
+    }
+    p->off = off;
+    p->proto = next == IPPROTO_UDP || next == IPPROTO_ESP ? next : 0;
+    return p->proto ? 0 : -1;
+}
+
+/* Reads the 16-bit label at off, if the packet's payload holds it. */
+static __always_inline int label_at(struct __sk_buff* skb, const struct l4* p, __u32 off, __u16* label) {
+    __u16 raw;
+    if (off + 2 > p->end || bpf_skb_load_bytes(skb, off, &raw, 2) < 0) return -1;
+    *label = bpf_ntohs(raw);
+    return 0;
+}
+
+/* The label of an IKE message whose header starts at ike: the top 16 bits of the SPI
+ * the receiver chose (the responder's if the sender is the original initiator). */
+static __always_inline int ike_label(struct __sk_buff* skb, const struct l4* p, __u32 ike, __u16* label) {
+    __u8 flags;
+    if (ike + IKE_FLAGS_OFFSET + 1 > p->end || bpf_skb_load_bytes(skb, ike + IKE_FLAGS_OFFSET, &flags, 1) < 0)
+        return -1;
+    return label_at(skb, p, ike + (flags & IKE_FLAG_INITIATOR ? IKE_RESPONDER_SPI : 0), label);
+}
+
+/* The label of an inbound IKE or ESP packet, as the nftables dispatcher reads it:
+ * 0 with *label set; 1 for a packet that carries none (from port 500 or 4500 to another,
+ * a NAT-T keepalive); -1 when the headers end too early. */
+static __always_inline int inbound_label(struct __sk_buff* skb, const struct l4* p, __u16* label) {
+    if (p->proto == IPPROTO_ESP) return label_at(skb, p, p->off, label);
+    struct udphdr udp;
+    if (p->off + sizeof(udp) > p->end || bpf_skb_load_bytes(skb, p->off, &udp, sizeof(udp)) < 0) return -1;
+    __u32 payload = p->off + sizeof(udp);
+    __u32 udp_end = p->off + bpf_ntohs(udp.len);
+    if (udp_end < payload || udp_end > p->end) return -1;
+    struct l4 q = *p;
+    q.end = udp_end; /* what follows the datagram (Ethernet padding) is not payload */
+    if (udp.dest == bpf_htons(IKE_PORT)) return ike_label(skb, &q, payload, label);
+    if (udp.dest != bpf_htons(NATT_PORT)) return 1;
+    if (payload + 4 > q.end) return 1; /* a keepalive (one byte), or too short to be ESP */
+    __u32 marker;
+    if (bpf_skb_load_bytes(skb, payload, &marker, 4) < 0) return -1;
+    if (marker != 0) return label_at(skb, &q, payload, label); /* ESP: the SPI */
+    return ike_label(skb, &q, payload + 4, label);
+}
+
+static __always_inline int from_uplink(struct __sk_buff* skb, const struct l4* pp) {
+    struct l4 p = *pp;
+    __u16 label;
+    int found = inbound_label(skb, &p, &label);
+    if (found != 0) {
+        if (found < 0) count(PN_STAT_IN_TRUNCATED);
+        return TC_ACT_OK;
+    }
+    struct pn_target* t = bpf_map_lookup_elem(&labels, &label);
+    if (!t) {
+        count(PN_STAT_IN_UNKNOWN);
+        return TC_ACT_OK;
+    }
+    __sync_fetch_and_add(&t->packets, 1);
+    return bpf_redirect_peer(t->ifindex, 0);
+}
+
+static __always_inline int from_child(struct __sk_buff* skb, const struct l4* pp, struct pn_kid* k) {
+    struct l4 p = *pp;
+    struct pn_source src = {.ifindex = skb->ingress_ifindex, .family = p.family};
+    __builtin_memcpy(src.addr, p.saddr, 16);
+    if (!bpf_map_lookup_elem(&sources, &src)) {
+        count(PN_STAT_OUT_SPOOFED);
+        return TC_ACT_OK;
+    }
+    struct bpf_fib_lookup fib = {};
+    fib.family = p.family;
+    fib.l4_protocol = p.proto;
+    fib.tot_len = p.tot_len;
+    fib.ifindex = skb->ingress_ifindex;
+    if (p.family == AF_INET) {
+        __builtin_memcpy(&fib.ipv4_src, p.saddr, 4);
+        __builtin_memcpy(&fib.ipv4_dst, p.daddr, 4);
+    } else {
+        __builtin_memcpy(fib.ipv6_src, p.saddr, 16);
+        __builtin_memcpy(fib.ipv6_dst, p.daddr, 16);
+    }
+    long rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+    if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
+        count(PN_STAT_OUT_NO_ROUTE); /* local, unreachable, too big...: the stack decides */
+        return TC_ACT_OK;
+    }
+    /* The FIB put the next hop where the destination was. */
+    struct bpf_redir_neigh nh = {};
+    if (p.family == AF_INET) {
+        nh.nh_family = AF_INET;
+        nh.ipv4_nh = fib.ipv4_dst;
+    } else {
+        nh.nh_family = AF_INET6;
+        __builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, 16);
+    }
+    __sync_fetch_and_add(&k->packets, 1);
+    return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+}
+
+/* IKE or ESP by the nftables dispatcher's rule: UDP from or to 500/4500, or ESP. */
+static __always_inline int is_ipsec(struct __sk_buff* skb, const struct l4* p) {
+    if (p->proto == IPPROTO_ESP) return 1;
+    struct udphdr udp;
+    if (bpf_skb_load_bytes(skb, p->off, &udp, sizeof(udp)) < 0) return 0;
+    return udp.source == bpf_htons(IKE_PORT) || udp.source == bpf_htons(NATT_PORT) ||
+           udp.dest == bpf_htons(IKE_PORT) || udp.dest == bpf_htons(NATT_PORT);
+}
+
+SEC("tc")
+int pn_dispatch(struct __sk_buff* skb) {
+    __u32 dev = skb->ingress_ifindex;
+    if (dev == LOOPBACK_IFINDEX) return TC_ACT_OK; /* the anchor: see above */
+    struct l4 p = {};
+    if (parse(skb, &p) < 0 || !is_ipsec(skb, &p)) return TC_ACT_OK;
+    struct pn_kid* k = bpf_map_lookup_elem(&kids, &dev);
+    return k ? from_child(skb, &p, k) : from_uplink(skb, &p);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,65 @@
+// The eBPF SPI dispatcher (kmod/dispatch.bpf.c): one instance per parent network
+// namespace, loaded from the libbpf skeleton when the first BPF-dispatched child arrives
+// and gone with the parent state when the last child leaves.
+//
+// Nothing is pinned. The program is attached with tcx (no qdisc), which holds it (and
+// through it its maps) for as long as it is attached; a later call finds the instance
+// again through its attachment to lo, whose packets it lets pass (lo is every
+// namespace's first device, so it anchors the instance whatever uplinks come and go).
+// The nftables dispatcher stays installed beside it: whatever the program passes on
+// (fragments, unknown labels, spoofed sources) gets the same answer there.
+//
+// All functions act on the calling thread's current network namespace; callers hold
+// the registry lock, so no two of them change one instance at a time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "personalnet/error.hpp"
+#include "personalnet/ip.hpp"
+
+namespace personalnet::bpf {
+
+// Whether this kernel can run the dispatcher: tcx attachment (Linux 6.6) and the
+// bpf_redirect_peer and bpf_redirect_neigh helpers for tc programs. ok(false) carries
+// no error; an Error means the probe itself failed.
+Result<bool> dispatch_supported();
+// Why dispatch_supported() said no, for the error of an explicit --dispatch=bpf.
+std::string unsupported_reason();
+
+// The namespace's devices as the caller (lib/space) tells them apart: children's
+// host-side veths, and every other device but lo (the uplinks).
+struct Devices {
+    std::vector<int> uplinks;
+    std::vector<int> kids;
+};
+
+// A child on host-side veth kid_ifindex gets label's packets from every uplink, and its
+// IKE/ESP from the given source addresses leaves straight through an uplink. Loads the
+// instance if this namespace has none, and attaches it to every uplink that lacks it
+// and to the child's veth. EEXIST if the label is mapped.
+Status attach_child(const Devices& devs, int kid_ifindex, uint16_t label, const std::vector<IpAddr>& sources);
+// Forgets the child with this label (its veth detaches its own program when deleted).
+// Nothing to do without an instance or mapping.
+Status forget_child(uint16_t label);
+// A space further down, reached through the child on via_ifindex (issue 4's dispatch
+// through ancestors); loads the instance if needed.
+Status add_label(const Devices& devs, uint16_t label, int via_ifindex);
+Status remove_label(uint16_t label);  // absent: nothing to do
+// Detaches the program from the given devices (all of the namespace's: its last child
+// has left); the kernel then frees programs and maps.
+Status remove_instance(const std::vector<int>& devices);
+
+struct Counters {
+    uint64_t in = 0;   // packets redirected into the child
+    uint64_t out = 0;  // IKE/ESP sent from it straight out of an uplink
+};
+// The label's counters in this namespace's instance; ENOENT without instance or label.
+Result<Counters> counters(uint16_t label);
+
+// The name the program carries (bpftool prog show, leak checks).
+inline constexpr const char* kProgram = "pn_dispatch";
+
+}  // namespace personalnet::bpf
