@@ -72,12 +72,14 @@ std::vector<char> hex_bytes(const std::string& hex) {
     };
     if (hex.empty() || hex.size() % 2) usage_error("bad hex '" + hex + "' (want an even number of digits)");
     std::vector<char> out;
-    for (size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
+    for (size_t i = 0; i < hex.size(); i += 2)
+        out.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
     return out;
 }
 
 int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
@@ -116,7 +118,8 @@ int udp_pair(const std::string& addr, uint16_t port) {
         auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons(port);
-        if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) usage_error("bad address '" + addr + "'");
+        if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1)
+            usage_error("bad address '" + addr + "'");
         len = sizeof(*sin6);
     }
     int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -129,7 +132,8 @@ int udp_pair(const std::string& addr, uint16_t port) {
         reinterpret_cast<sockaddr_in*>(&local)->sin_port = htons(port);
     else
         reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = htons(port);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), len) < 0) fail("bind UDP port " + std::to_string(port));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), len) < 0)
+        fail("bind UDP port " + std::to_string(port));
     if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) fail("connect to " + addr);
     return fd;
 }
@@ -183,7 +187,8 @@ int cmd_count(uint16_t port, long long ms) {
     sockaddr_in sin{};
     sin.sin_family = AF_INET;
     sin.sin_port = htons(port);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) < 0) fail("bind UDP port " + std::to_string(port));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) < 0)
+        fail("bind UDP port " + std::to_string(port));
     std::printf("ready\n");
     std::fflush(stdout);
     char buf[2048];
@@ -242,9 +247,12 @@ int cmd_listen(long long ms, const std::vector<uint16_t>& ports) {
             ssize_t n;
             while ((n = ::recv(fds[i].fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
                 size_t skip = 0;
-                if (what[i] == "esp4") skip = static_cast<size_t>(buf[0] & 0x0f) * 4;  // IPv4 raw sockets get the header
+                if (what[i] == "esp4")
+                    skip = static_cast<size_t>(buf[0] & 0x0f) * 4;  // IPv4 raw sockets get the header
                 if (what[i].starts_with("esp")) {
-                    std::printf("esp %s\n", hex_of(buf + skip, static_cast<size_t>(n) - std::min<size_t>(skip, n)).c_str());
+                    std::printf(
+                        "esp %s\n",
+                        hex_of(buf + skip, static_cast<size_t>(n) - std::min<size_t>(skip, n)).c_str());
                 } else {
                     std::printf("%s %s\n", what[i].c_str(), hex_of(buf, static_cast<size_t>(n)).c_str());
                 }
@@ -269,7 +277,8 @@ int main(int argc, char** argv) {
     auto port = [&](const std::string& s) { return static_cast<uint16_t>(number("port", s, 1, 65535)); };
     if (a[0] == "frame" && a.size() >= 3) return cmd_frame(a[1], {a.begin() + 2, a.end()});
     if (a[0] == "urr" && (a.size() == 4 || a.size() == 5))
-        return cmd_urr(a[1], port(a[2]), hex_bytes(a[3]), a.size() == 5 ? number("count", a[4], 1, 10'000'000) : 2000);
+        return cmd_urr(a[1], port(a[2]), hex_bytes(a[3]),
+                       a.size() == 5 ? number("count", a[4], 1, 10'000'000) : 2000);
     if (a[0] == "flood" && a.size() == 5)
         return cmd_flood(a[1], port(a[2]), hex_bytes(a[3]), number("milliseconds", a[4], 1, 600'000));
     if (a[0] == "listen" && a.size() >= 3) {
@@ -277,6 +286,7 @@ int main(int argc, char** argv) {
         for (size_t i = 2; i < a.size(); ++i) ports.push_back(port(a[i]));
         return cmd_listen(number("milliseconds", a[1], 1, 600'000), ports);
     }
-    if (a[0] == "count" && a.size() == 3) return cmd_count(port(a[1]), number("milliseconds", a[2], 1, 600'000));
+    if (a[0] == "count" && a.size() == 3)
+        return cmd_count(port(a[1]), number("milliseconds", a[2], 1, 600'000));
     usage_error("bad command line for '" + a[0] + "' (try --help)");
 }

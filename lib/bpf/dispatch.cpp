@@ -2,14 +2,14 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/bpf.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
-#include <cstdarg>
 #include <cerrno>
+#include <cstdarg>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -41,14 +41,16 @@ struct Instance {
 Result<std::vector<uint32_t>> map_ids_of(int prog) {
     bpf_prog_info info{};
     uint32_t len = sizeof(info);
-    if (int rc = bpf_obj_get_info_by_fd(prog, &info, &len); rc < 0) return bpf_error(rc, "read BPF program info");
+    if (int rc = bpf_obj_get_info_by_fd(prog, &info, &len); rc < 0)
+        return bpf_error(rc, "read BPF program info");
     std::vector<uint32_t> ids(info.nr_map_ids);
     if (ids.empty()) return ids;
     bpf_prog_info again{};
     again.nr_map_ids = static_cast<uint32_t>(ids.size());
     again.map_ids = reinterpret_cast<uintptr_t>(ids.data());
     len = sizeof(again);
-    if (int rc = bpf_obj_get_info_by_fd(prog, &again, &len); rc < 0) return bpf_error(rc, "read BPF program maps");
+    if (int rc = bpf_obj_get_info_by_fd(prog, &again, &len); rc < 0)
+        return bpf_error(rc, "read BPF program maps");
     ids.resize(std::min<size_t>(again.nr_map_ids, ids.size()));
     return ids;
 }
@@ -64,7 +66,8 @@ Result<UniqueFd> find_program(int ifindex) {
         if (!fd.valid()) continue;  // detached meanwhile
         bpf_prog_info info{};
         uint32_t len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 && std::string(info.name) == kProgram) return fd;
+        if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 && std::string(info.name) == kProgram)
+            return fd;
     }
     return UniqueFd();
 }
@@ -83,11 +86,14 @@ Result<std::optional<Instance>> find_instance() {
         if (!fd.valid()) return errno_error("open the dispatcher's map " + std::to_string(id));
         bpf_map_info mi{};
         uint32_t len = sizeof(mi);
-        if (int rc = bpf_obj_get_info_by_fd(fd.get(), &mi, &len); rc < 0) return bpf_error(rc, "read BPF map info");
+        if (int rc = bpf_obj_get_info_by_fd(fd.get(), &mi, &len); rc < 0)
+            return bpf_error(rc, "read BPF map info");
         const std::string n = mi.name;
-        UniqueFd* slot = n == "labels" ? &in.labels : n == "kids" ? &in.kids : n == "sources" ? &in.sources
-                       : n == "stats"  ? &in.stats
-                                       : nullptr;
+        UniqueFd* slot = n == "labels"    ? &in.labels
+                         : n == "kids"    ? &in.kids
+                         : n == "sources" ? &in.sources
+                         : n == "stats"   ? &in.stats
+                                          : nullptr;
         if (slot) *slot = std::move(fd);
     }
     if (!in.labels.valid() || !in.kids.valid() || !in.sources.valid() || !in.stats.valid())
@@ -131,7 +137,8 @@ Status attach_once(int prog, int ifindex) {
     struct bpf_prog_attach_opts opts {};
     opts.sz = sizeof(opts);
     if (int rc = bpf_prog_attach_opts(prog, ifindex, kTcxIngress, &opts); rc < 0)
-        return bpf_error(rc, std::string("attach ") + kProgram + " to tcx ingress of device " + std::to_string(ifindex));
+        return bpf_error(
+            rc, std::string("attach ") + kProgram + " to tcx ingress of device " + std::to_string(ifindex));
     return {};
 }
 
@@ -191,7 +198,8 @@ std::string unsupported_reason() {
     return "";
 }
 
-Status attach_child(const Devices& devs, int kid_ifindex, uint16_t label, const std::vector<IpAddr>& sources) {
+Status attach_child(const Devices& devs, int kid_ifindex, uint16_t label,
+                    const std::vector<IpAddr>& sources) {
     const std::string what = "BPF dispatch of label " + std::to_string(label);
     auto in = ensure_instance(devs);
     if (!in.ok()) return in.error().wrap(what);

@@ -262,6 +262,39 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
     EXPECT_EQ(pnet({"destroy", "corp"}).rc, 0);
 }
 
+// What a space sends: IKE and ESP from an address it was given leave for the peer with
+// that address and port (by the programs' fast path under BPF dispatch); from any other
+// address (one an --admin space could add) nothing leaves, whichever dispatcher.
+TEST_P(DispatchTest, ASpaceSendsIkeAndEspOnlyFromAddressesItWasGiven) {
+    namespace f = frames;
+    ASSERT_EQ(mk({"--name", "corp", "--file-space=none", "--", "true"}).rc, 0);
+    std::string corp = label_of("corp");
+    ASSERT_EQ(corp.size(), 4u);
+    const std::string L = f::from_hex(corp);
+    // The space's uplink up0 (02:70:6e:81:LL:LL) to its parent side (02:70:6e:01:LL:LL).
+    const std::string macs = f::bytes({2, 0x70, 0x6e, 1}) + L + f::bytes({2, 0x70, 0x6e, 0x81}) + L;
+    const std::string own = f::kA4, other = f::bytes({10, 9, 0, 77});
+    auto esp = [&](int tag) { return L + f::from_hex("00ab00000001") + f::bytes({tag}); };
+    auto frame = [&](uint8_t proto, const std::string& payload, const std::string& src) {
+        return f::hex(f::ethernet(f::kIpv4, f::ipv4(proto, payload, 0, "", 1, src, f::kB4), macs));
+    };
+    Proc peer = B().spawn({bin("pnpkt"), "listen", "3000", "4500"});
+    ASSERT_EQ(peer.read_line(), "ready");
+    auto sent = pnet({"exec", "corp", "--", bin("pnpkt"), "frame", "up0",
+                      frame(f::kUdp, f::udp(4500, 4500, esp(1)), own), frame(f::kEsp, esp(2), own),
+                      frame(f::kUdp, f::udp(4500, 4500, esp(3)), other), frame(f::kEsp, esp(4), other)});
+    ASSERT_EQ(sent.rc, 0) << sent.err;
+    std::multiset<std::string> got;
+    for (std::string l = peer.read_line(8000); !l.empty() && l != "done"; l = peer.read_line(8000))
+        got.insert(l);
+    peer.wait();
+    EXPECT_EQ(got, (std::multiset<std::string>{"udp 4500 " + f::hex(esp(1)), "esp " + f::hex(esp(2))}));
+    if (dispatch_ == "bpf") {
+        EXPECT_EQ(dispatched("corp", "out"), 2) << "the two from its own address took the fast path";
+    }
+    EXPECT_EQ(pnet({"destroy", "corp"}).rc, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dispatchers, DispatchTest, ::testing::Values("nft", "bpf"),
                          [](const auto& info) { return info.param; });
 

@@ -23,6 +23,7 @@ protected:
         baseline_ = A().snapshot();
     }
     void TearDown() override {
+        if (!topo_) return;  // skipped before SetUp made anything
         auto gc = A().run({bin("pnet"), "gc"});
         EXPECT_EQ(gc.rc, 0) << gc.err;
         // The kernel frees a detached BPF program after an RCU grace period: give it a moment.

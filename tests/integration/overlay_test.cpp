@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "lib/bpf/dispatch.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/vici_client.hpp"
 #include "lib/ike/vici_commands.hpp"
@@ -67,9 +69,14 @@ personalnet {
 }
 )";
 
-class OverlayTest : public SpaceTest {
+// Every test runs with both SPI dispatchers (issue 7): nftables alone, and the eBPF
+// programs beside it.
+class OverlayTest : public SpaceTest, public ::testing::WithParamInterface<std::string> {
 protected:
     void SetUp() override {
+        dispatch_ = GetParam();
+        if (dispatch_ == "bpf" && !personalnet::bpf::unsupported_reason().empty())
+            GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
         SpaceTest::SetUp();
         top_ = A().rundir().substr(0, A().rundir().rfind('/'));
         overlays_ = top_ + "/overlays.d";
@@ -112,6 +119,7 @@ protected:
         ASSERT_TRUE(ike::load_shared(vici, s).ok());
     }
     void TearDown() override {
+        if (!topo_) return;  // skipped before SetUp made anything
         gw_vici_.reset();
         (void)B().run({"ip", "addr", "del", "10.70.0.1/32", "dev", "lo"});
         if (gw_) {
@@ -133,7 +141,8 @@ protected:
         return n;
     }
     RunResult mk_overlay(std::vector<std::string> args, int timeout_ms = 30000) {
-        args.insert(args.begin(), {"env", "PERSONALNET_OVERLAYDIR=" + overlays_, bin("mkportspace"), "-q"});
+        args.insert(args.begin(), {"env", "PERSONALNET_OVERLAYDIR=" + overlays_, bin("mkportspace"), "-q",
+                                   "--dispatch=" + dispatch_});
         return A().run(args, timeout_ms);
     }
     std::string top_, overlays_, gw_dir_;
@@ -156,7 +165,7 @@ std::string home_conf() {
     return c;
 }
 
-TEST_F(OverlayTest, BoundSpaceReachesTheOverlayOthersDoNot) {
+TEST_P(OverlayTest, BoundSpaceReachesTheOverlayOthersDoNot) {
     auto r = mk_overlay({"--overlay", "corp", "--file-space=none", "--", "ping", "-n", "-q", "-c", "1", "-W",
                          "3", "-I", "10.61.0.2", "10.60.0.1"});
     EXPECT_EQ(r.rc, 0) << r.out << r.err;
@@ -166,7 +175,7 @@ TEST_F(OverlayTest, BoundSpaceReachesTheOverlayOthersDoNot) {
     EXPECT_NE(plain.rc, 0) << "a space not bound to the overlay is not on it";
 }
 
-TEST_F(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
+TEST_P(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     ASSERT_EQ(mk_overlay({"--name", "corpnet", "--overlay", "corp", "--", "true"}).rc, 0);
     auto show = pnet({"show", "corpnet", "--json"});
     ASSERT_EQ(show.rc, 0) << show.err;
@@ -182,6 +191,20 @@ TEST_F(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     auto ping = pnet(
         {"exec", "corpnet", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
     EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
+    // With BPF dispatch, IKE and ESP took the programs' fast path both ways: the IKE
+    // exchanges, and the ping's ESP in and out.
+    show = pnet({"show", "corpnet", "--json"});
+    if (dispatch_ == "bpf") {
+        EXPECT_TRUE(contains(show.out, "\"dispatch\":\"bpf\"")) << show.out;
+        for (const char* way : {"\"dispatched_in\":", "\"dispatched_out\":"}) {
+            auto at = show.out.find(way);
+            ASSERT_NE(at, std::string::npos) << show.out;
+            EXPECT_GE(std::stoll(show.out.substr(at + std::strlen(way))), 3) << way << " " << show.out;
+        }
+    } else {
+        EXPECT_TRUE(contains(show.out, "\"dispatch\":\"nft\"")) << show.out;
+        EXPECT_FALSE(contains(show.out, "dispatched_in")) << show.out;
+    }
     // The space's VICI socket is root's alone: another user cannot talk to its charon.
     std::string vici = A().rundir() + "/charon/" + label + "/charon.vici";
     struct stat vst {};
@@ -206,7 +229,7 @@ TEST_F(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
 // Two spaces on the same host address, bound to two overlays through one gateway: each
 // reaches only its own overlay's network; both talk IKE/ESP from 10.9.0.1 and the
 // gateway's inbound SPIs towards A carry each space's label.
-TEST_F(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
+TEST_P(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
     ASSERT_TRUE(sys::write_atomic(overlays_ + "/home.conf", home_conf()).ok());
     // On the wire at B: what arrives from A's address, by source port.
     const std::string counters = R"(table inet pnwire {
@@ -267,7 +290,7 @@ TEST_F(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
 // counts what reaches it from A that is not IKE or ESP, and anything for the overlay's
 // network arriving in plaintext: both stay at zero, also after the gateway tore the
 // overlay down, while a plaintext packet from the host itself is counted.
-TEST_F(OverlayTest, OverlayOnlySpaceLeaksNothingEvenWhileTheOverlayIsDown) {
+TEST_P(OverlayTest, OverlayOnlySpaceLeaksNothingEvenWhileTheOverlayIsDown) {
     const std::string counters = R"(table inet pnleak {
     counter plain { }
     counter overlay_plain { }
@@ -317,7 +340,7 @@ TEST_F(OverlayTest, OverlayOnlySpaceLeaksNothingEvenWhileTheOverlayIsDown) {
 
 // Short lifetimes: the space's charon rekeys its IKE_SA and CHILD_SA every 2 s; traffic
 // keeps flowing, and every new SPI carries the label too.
-TEST_F(OverlayTest, RekeyingKeepsTrafficFlowingAndSpisInRange) {
+TEST_P(OverlayTest, RekeyingKeepsTrafficFlowingAndSpisInRange) {
     std::string conf = kCorpConf;
     // Hard limits well above the rekey interval, or an SA expires while being rekeyed.
     conf.replace(
@@ -365,7 +388,7 @@ TEST_F(OverlayTest, RekeyingKeepsTrafficFlowingAndSpisInRange) {
 
 // The space's charon dies (SIGKILL): its keeper starts a new one and brings the overlay
 // up again by itself, within a few seconds (stated: 10 s at most).
-TEST_F(OverlayTest, KilledCharonComesBackWithTheOverlay) {
+TEST_P(OverlayTest, KilledCharonComesBackWithTheOverlay) {
     ASSERT_EQ(mk_overlay({"--name", "crash", "--overlay", "corp", "--file-space=none", "--", "true"}).rc, 0);
     auto show = pnet({"show", "crash", "--json"});
     auto at = show.out.find("\"netns_inode\":");
@@ -412,7 +435,7 @@ TEST_F(OverlayTest, KilledCharonComesBackWithTheOverlay) {
 // connects to the space's overlay address on a port the space does not serve reaches
 // the host's service, and a child reaches its parent's service at the overlay address,
 // both with the client's address intact.
-TEST_F(OverlayTest, ChildrenInheritTheOverlayAndServicesAreInheritedThroughIt) {
+TEST_P(OverlayTest, ChildrenInheritTheOverlayAndServicesAreInheritedThroughIt) {
     auto behind = B().serve("tcp", "10.60.0.1", 7000, "behind-gw");
     auto host = A().serve("tcp", "0.0.0.0", 8080, "host-A");
     ASSERT_EQ(mk_overlay({"--name", "s", "--overlay", "corp", "--file-space=none", "--", "true"}).rc, 0);
@@ -449,7 +472,7 @@ TEST_F(OverlayTest, ChildrenInheritTheOverlayAndServicesAreInheritedThroughIt) {
     EXPECT_EQ(pnet({"destroy", "s"}).rc, 0);
 }
 
-TEST_F(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
+TEST_P(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
     auto r = mk_overlay({"--overlay", "nosuch", "--", "true"});
     EXPECT_EQ(r.rc, 2);
     EXPECT_TRUE(contains(r.err, overlays_ + "/nosuch.conf")) << r.err;
@@ -476,6 +499,9 @@ TEST_F(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
     }
     EXPECT_EQ(A().snapshot(), baseline_);
 }
+
+INSTANTIATE_TEST_SUITE_P(Dispatchers, OverlayTest, ::testing::Values("nft", "bpf"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace pntest
