@@ -222,6 +222,7 @@ bench: deps
 	@BUILD=$(BUILD) bench/run-bench
 	@BUILD=$(BUILD) bench/fs-bench
 	@BUILD=$(BUILD) bench/overlay-bench
+	@BUILD=$(BUILD) bench/dispatch-bench
 
 demo: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all

@@ -295,6 +295,15 @@ TEST_P(DispatchTest, ASpaceSendsIkeAndEspOnlyFromAddressesItWasGiven) {
     EXPECT_EQ(pnet({"destroy", "corp"}).rc, 0);
 }
 
+// A dispatcher that does not exist is a usage error naming it, and changes nothing (the
+// fixture's leak check).
+TEST_F(SpaceTest, UnknownDispatcherIsAUsageErrorNamingIt) {
+    auto r = mk({"--dispatch=ebpf", "--", "true"});
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_EQ(r.err,
+              "mkportspace: bad dispatcher 'ebpf' (want auto, nft or bpf) (try 'mkportspace --help')\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Dispatchers, DispatchTest, ::testing::Values("nft", "bpf"),
                          [](const auto& info) { return info.param; });
 

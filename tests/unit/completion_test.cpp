@@ -63,6 +63,7 @@ TEST_F(Completion, MkportspaceCompletesItsOptions) {
     EXPECT_EQ(complete({"mkportspace", "--ad"}), "--admin\n");
     EXPECT_EQ(complete({"mkportspace", "--no-inherit-"}), "--no-inherit-routes\n--no-inherit-services\n");
     EXPECT_EQ(complete({"mkportspace", "--fs-backend", "k"}), "kernel\n");
+    EXPECT_EQ(complete({"mkportspace", "--dispatch", "b"}), "bpf\n");
     // bash splits "--file-space=n" at the '=' (COMP_WORDBREAKS).
     EXPECT_EQ(complete({"mkportspace", "--file-space", "=", "n"}), "none\n");
     EXPECT_EQ(complete({"mkportspace", "--file-space", "="}), "overlay\nnone\n");

@@ -1,0 +1,89 @@
+// The eBPF SPI dispatcher's life in one namespace (lib/bpf, kmod/dispatch.bpf.c): the
+// kernel's verifier accepts the program, the instance is found again through lo,
+// labels are mapped once, and removing it leaves no program attached or loaded.
+// Delivery itself is tested end to end in tests/integration/dispatch_test.cpp.
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "lib/bpf/dispatch.hpp"
+#include "lib/core/fd.hpp"
+#include "tests/unit/kernel_helpers.hpp"
+
+namespace {
+
+using namespace pn_unit;
+namespace bpf = personalnet::bpf;
+
+// Our program's attachments on a device's tcx ingress.
+int attached(const char* dev) {
+    uint32_t ids[8], n = 8;
+    int ifindex = static_cast<int>(if_nametoindex(dev));
+    if (ifindex == 0 || bpf_prog_query(ifindex, static_cast<bpf_attach_type>(46), 0, nullptr, ids, &n) != 0)
+        return -1;
+    int ours = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        personalnet::UniqueFd fd(bpf_prog_get_fd_by_id(ids[i]));
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 && std::string(info.name) == bpf::kProgram)
+            ++ours;
+    }
+    return ours;
+}
+
+class BpfDispatchTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, BPF)";
+        std::string why = bpf::unsupported_reason();
+        if (!why.empty()) GTEST_SKIP() << why;
+    }
+};
+
+TEST_F(BpfDispatchTest, LoadsOnceMapsLabelsAndLeavesNothingWhenRemoved) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_RUN(kIp, "link", "set", "lo", "up");
+                  CHECK_RUN(kIp, "link", "add", "uplink", "type", "veth", "peer", "name", "far");
+                  CHECK_RUN(kIp, "link", "add", "pn0abch", "type", "veth", "peer", "name", "kidpeer");
+                  int up = static_cast<int>(if_nametoindex("uplink"));
+                  int kid = static_cast<int>(if_nametoindex("pn0abch"));
+                  bpf::Devices devs{{up, static_cast<int>(if_nametoindex("far"))}, {kid}};
+                  auto a4 = personalnet::IpAddr::parse("10.9.0.1");
+                  CHECK_THAT(a4.has_value(), "address");
+                  CHECK_OK(bpf::attach_child(devs, kid, 0x0abc, {*a4}));
+                  CHECK_THAT(attached("lo") == 1 && attached("uplink") == 1 && attached("pn0abch") == 1,
+                             "attached to lo, the uplinks and the child's veth once each");
+                  // A second child and a label further down join the same instance.
+                  CHECK_RUN(kIp, "link", "add", "pn0abdh", "type", "veth", "peer", "name", "kid2peer");
+                  int kid2 = static_cast<int>(if_nametoindex("pn0abdh"));
+                  devs.kids.push_back(kid2);
+                  CHECK_OK(bpf::attach_child(devs, kid2, 0x0abd, {*a4}));
+                  CHECK_OK(bpf::add_label(devs, 0x1234, kid2));
+                  CHECK_THAT(attached("lo") == 1 && attached("uplink") == 1, "still one program per device");
+                  auto again = bpf::attach_child(devs, kid2, 0x0abd, {*a4});
+                  CHECK_THAT(!again.ok() && again.error().code == EEXIST, "a mapped label is EEXIST");
+                  auto c = bpf::counters(0x0abc);
+                  CHECK_THAT(c.ok() && c->in == 0 && c->out == 0, "counters start at zero");
+                  CHECK_OK(bpf::remove_label(0x1234));
+                  CHECK_THAT(!bpf::counters(0x1234).ok(), "label gone");
+                  CHECK_OK(bpf::forget_child(0x0abc));
+                  CHECK_THAT(!bpf::counters(0x0abc).ok(), "child's label gone");
+                  CHECK_OK(bpf::forget_child(0x0abc));  // idempotent
+                  std::vector<int> all;
+                  for (const char* d : {"lo", "uplink", "far", "pn0abch", "kidpeer", "pn0abdh", "kid2peer"})
+                      all.push_back(static_cast<int>(if_nametoindex(d)));
+                  CHECK_OK(bpf::remove_instance(all));
+                  for (const char* d : {"lo", "uplink", "far", "pn0abch", "pn0abdh"})
+                      CHECK_THAT(attached(d) == 0, std::string("nothing left on ") + d);
+                  CHECK_THAT(!bpf::counters(0x0abd).ok(), "no instance any more");
+                  CHECK_OK(bpf::forget_child(0x0abd));  // nothing to do without an instance
+                  return std::string();
+              }),
+              "");
+}
+
+}  // namespace
