@@ -312,8 +312,8 @@ uninstall:
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
-tidy:
-	clang-tidy -quiet $$(git ls-files 'lib/*.cpp' 'tools/*.cpp' 'pam/*.cpp') -- $(CPPFLAGS) $(CXXSTD)
+tidy: $(BPF_SKEL)
+	clang-tidy -quiet $$(git ls-files 'lib/*.cpp' 'tools/*.cpp' 'pam/*.cpp') -- $(CPPFLAGS) -I$(BUILD)/kmod $(CXXSTD)
 
 clean:
 	rm -rf $(BUILD)

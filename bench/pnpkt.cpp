@@ -42,7 +42,7 @@ constexpr const char* kUsage =
     "flood  from local UDP port PORT, send HEX to ADDR:PORT as fast as possible for MS\n"
     "       milliseconds; prints 'sent N'\n"
     "count  print 'ready', then count the datagrams arriving on UDP PORT (any address,\n"
-    "       IPv4) for MS milliseconds; prints 'received N'\n"
+    "       IPv4 or IPv6) for MS milliseconds; prints 'received N'\n"
     "listen print 'ready', then for MS milliseconds print 'udp PORT HEX' for each datagram\n"
     "       on the UDP PORTs (IPv4 and IPv6) and 'esp HEX' for each ESP packet (IP\n"
     "       protocol 50, from its SPI on)\n";
@@ -191,17 +191,23 @@ int cmd_flood(const std::string& addr, uint16_t port, const std::vector<char>& p
     return 0;
 }
 
-int cmd_count(uint16_t port, long long ms) {
-    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+// A UDP socket on the port of every local address, IPv4 and IPv6.
+int bind_udp(uint16_t port) {
+    int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) fail("UDP socket");
-    int one = 1, big = 8 << 20;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int off = 0, big = 8 << 20;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(port);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) < 0)
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sin6), sizeof(sin6)) < 0)
         fail("bind UDP port " + std::to_string(port));
+    return fd;
+}
+
+int cmd_count(uint16_t port, long long ms) {
+    int fd = bind_udp(port);
     std::printf("ready\n");
     std::fflush(stdout);
     // Batches of 64 per system call, so that the receiver keeps up with the path.
@@ -241,16 +247,7 @@ int cmd_listen(long long ms, const std::vector<uint16_t>& ports) {
     std::vector<pollfd> fds;
     std::vector<std::string> what;
     for (uint16_t port : ports) {
-        int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);  // dual-stack
-        if (fd < 0) fail("UDP socket");
-        int off = 0;
-        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-        sockaddr_in6 sin6{};
-        sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons(port);
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&sin6), sizeof(sin6)) < 0)
-            fail("bind UDP port " + std::to_string(port));
-        fds.push_back({fd, POLLIN, 0});
+        fds.push_back({bind_udp(port), POLLIN, 0});
         what.push_back("udp " + std::to_string(port));
     }
     for (int family : {AF_INET, AF_INET6}) {

@@ -106,28 +106,20 @@ std::optional<OptionsError> apply(Options& o, int c, const std::string& arg) {
             spec.private_tmp = true;
             o.creation_option = "--private-tmp";
             break;
-        case kFsBackend:
-            if (arg == "auto")
-                spec.fs_backend = FsBackend::automatic;
-            else if (arg == "kernel")
-                spec.fs_backend = FsBackend::kernel;
-            else if (arg == "fuse")
-                spec.fs_backend = FsBackend::fuse;
-            else
-                return usage("bad file-space backend '" + arg + "' (want auto, kernel or fuse)");
+        case kFsBackend: {
+            auto b = parse_fs_backend(arg);
+            if (!b) return usage("bad file-space backend '" + arg + "' (want auto, kernel or fuse)");
+            spec.fs_backend = *b;
             o.creation_option = "--fs-backend";
             break;
-        case kDispatch:
-            if (arg == "auto")
-                spec.dispatch = Dispatch::automatic;
-            else if (arg == "nft")
-                spec.dispatch = Dispatch::nft;
-            else if (arg == "bpf")
-                spec.dispatch = Dispatch::bpf;
-            else
-                return usage("bad dispatcher '" + arg + "' (want auto, nft or bpf)");
+        }
+        case kDispatch: {
+            auto d = parse_dispatch(arg);
+            if (!d) return usage("bad dispatcher '" + arg + "' (want auto, nft or bpf)");
+            spec.dispatch = *d;
             o.creation_option = "--dispatch";
             break;
+        }
         case kResolvConf:
         case kHosts:
             if (arg.empty())

@@ -112,6 +112,13 @@ struct SpaceInfo {
     int64_t dispatched_out = -1;
 };
 
+// The words the command line and the helper's requests use for a choice ("auto",
+// "kernel", "fuse"; "auto", "nft", "bpf"), both ways; nullopt for any other word.
+std::optional<FsBackend> parse_fs_backend(const std::string& word);
+const char* fs_backend_word(FsBackend b);
+std::optional<Dispatch> parse_dispatch(const std::string& word);
+const char* dispatch_word(Dispatch d);
+
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
 // not "anon-*" (reserved for unnamed spaces). The error names the bad value.
 Status validate_name(const std::string& name);

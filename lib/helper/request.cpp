@@ -90,14 +90,9 @@ Status parse_create_field(Request& r, const std::string& k, const std::string& v
         if (!svc) return bad(k, v, "want tcp/PORT or udp/PORT");
         s.hidden_services.push_back(*svc);
     } else if (k == "fs_backend") {
-        if (v == "auto")
-            s.fs_backend = FsBackend::automatic;
-        else if (v == "kernel")
-            s.fs_backend = FsBackend::kernel;
-        else if (v == "fuse")
-            s.fs_backend = FsBackend::fuse;
-        else
-            return bad(k, v, "want auto, kernel or fuse");
+        auto b = parse_fs_backend(v);
+        if (!b) return bad(k, v, "want auto, kernel or fuse");
+        s.fs_backend = *b;
     } else if (k == "share") {
         // Syntax only here: whether the directory exists is checked by the helper as the
         // caller, so that the answer says nothing about what the caller cannot see.
@@ -105,14 +100,9 @@ Status parse_create_field(Request& r, const std::string& k, const std::string& v
             return bad(k, v, "not an absolute directory other than /");
         s.shared_paths.push_back(v);
     } else if (k == "dispatch") {
-        if (v == "auto")
-            s.dispatch = Dispatch::automatic;
-        else if (v == "nft")
-            s.dispatch = Dispatch::nft;
-        else if (v == "bpf")
-            s.dispatch = Dispatch::bpf;
-        else
-            return bad(k, v, "want auto, nft or bpf");
+        auto d = parse_dispatch(v);
+        if (!d) return bad(k, v, "want auto, nft or bpf");
+        s.dispatch = *d;
     } else if (k == "resolv_conf_text") {
         r.resolv_conf_text = v;
     } else if (k == "hosts_text") {
@@ -234,18 +224,14 @@ Message to_message(const Request& r) {
             flag("inherit_services", s.inherit_services);
             for (const auto& svc : s.hidden_services) m.add("hide_service", svc.str());
             flag("file_space", s.file_space);
-            m.add("fs_backend", s.fs_backend == FsBackend::kernel ? "kernel"
-                                : s.fs_backend == FsBackend::fuse ? "fuse"
-                                                                  : "auto");
+            m.add("fs_backend", fs_backend_word(s.fs_backend));
             for (const auto& p : s.shared_paths) m.add("share", p);
             flag("private_tmp", s.private_tmp);
             if (!r.resolv_conf_text.empty()) m.add("resolv_conf_text", r.resolv_conf_text);
             if (!r.hosts_text.empty()) m.add("hosts_text", r.hosts_text);
             if (!s.overlay.empty()) m.add("overlay", s.overlay);
             flag("admin", s.admin);
-            m.add("dispatch", s.dispatch == Dispatch::nft   ? "nft"
-                              : s.dispatch == Dispatch::bpf ? "bpf"
-                                                            : "auto");
+            m.add("dispatch", dispatch_word(s.dispatch));
             break;
         }
         case Op::open:

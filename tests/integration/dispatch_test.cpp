@@ -23,6 +23,20 @@ protected:
             GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
         SpaceTest::SetUp();
     }
+    // A named space without a file space; its label as two bytes ("" on failure).
+    std::string made(const std::string& name) {
+        if (mk({"--name", name, "--file-space=none", "--", "true"}).rc != 0) return "";
+        std::string hex = label_of(name);
+        return hex.size() == 4 ? frames::from_hex(hex) : "";
+    }
+    // What a `pnpkt listen` printed until it was done.
+    static std::multiset<std::string> heard(Proc& p) {
+        std::multiset<std::string> got;
+        for (std::string l = p.read_line(8000); !l.empty() && l != "done"; l = p.read_line(8000))
+            got.insert(l);
+        p.wait();
+        return got;
+    }
     // Packets the BPF dispatcher delivered into / sent out of the space (pnet show --json);
     // -1 when it reports none (the nft dispatcher).
     long long dispatched(const std::string& name, const std::string& way) {
@@ -153,10 +167,8 @@ TEST_P(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
 // fragments, truncated headers and the rest to the ordinary path.
 TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
     namespace f = frames;
-    ASSERT_EQ(mk({"--name", "corp", "--file-space=none", "--", "true"}).rc, 0);
-    std::string corp = label_of("corp");
-    ASSERT_EQ(corp.size(), 4u);
-    const std::string L = f::from_hex(corp), stranger = f::from_hex("0001");
+    const std::string L = made("corp"), stranger = f::from_hex("0001");
+    ASSERT_EQ(L.size(), 2u);
     auto esp = [](const std::string& label, int tag) {
         return label + f::from_hex("00ab00000001") + f::bytes({tag});
     };
@@ -235,14 +247,7 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
     for (const auto& c : cases) send.push_back(f::hex(c.frame));
     auto sent = B().run(send);
     ASSERT_EQ(sent.rc, 0) << sent.err;
-    auto collect = [](Proc& p) {
-        std::multiset<std::string> got;
-        for (std::string l = p.read_line(8000); !l.empty() && l != "done"; l = p.read_line(8000))
-            got.insert(l);
-        p.wait();
-        return got;
-    };
-    auto in_host = collect(host), in_space = collect(space);
+    auto in_host = heard(host), in_space = heard(space);
     int fast = 0;
     for (const auto& c : cases) {
         fast += c.fast;
@@ -267,10 +272,8 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
 // address (one an --admin space could add) nothing leaves, whichever dispatcher.
 TEST_P(DispatchTest, ASpaceSendsIkeAndEspOnlyFromAddressesItWasGiven) {
     namespace f = frames;
-    ASSERT_EQ(mk({"--name", "corp", "--file-space=none", "--", "true"}).rc, 0);
-    std::string corp = label_of("corp");
-    ASSERT_EQ(corp.size(), 4u);
-    const std::string L = f::from_hex(corp);
+    const std::string L = made("corp");
+    ASSERT_EQ(L.size(), 2u);
     // The space's uplink up0 (02:70:6e:81:LL:LL) to its parent side (02:70:6e:01:LL:LL).
     const std::string macs = f::bytes({2, 0x70, 0x6e, 1}) + L + f::bytes({2, 0x70, 0x6e, 0x81}) + L;
     const std::string own = f::kA4, other = f::bytes({10, 9, 0, 77});
@@ -284,11 +287,8 @@ TEST_P(DispatchTest, ASpaceSendsIkeAndEspOnlyFromAddressesItWasGiven) {
                       frame(f::kUdp, f::udp(4500, 4500, esp(1)), own), frame(f::kEsp, esp(2), own),
                       frame(f::kUdp, f::udp(4500, 4500, esp(3)), other), frame(f::kEsp, esp(4), other)});
     ASSERT_EQ(sent.rc, 0) << sent.err;
-    std::multiset<std::string> got;
-    for (std::string l = peer.read_line(8000); !l.empty() && l != "done"; l = peer.read_line(8000))
-        got.insert(l);
-    peer.wait();
-    EXPECT_EQ(got, (std::multiset<std::string>{"udp 4500 " + f::hex(esp(1)), "esp " + f::hex(esp(2))}));
+    EXPECT_EQ(heard(peer),
+              (std::multiset<std::string>{"udp 4500 " + f::hex(esp(1)), "esp " + f::hex(esp(2))}));
     if (dispatch_ == "bpf") {
         EXPECT_EQ(dispatched("corp", "out"), 2) << "the two from its own address took the fast path";
     }

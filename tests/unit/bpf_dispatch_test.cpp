@@ -29,7 +29,8 @@ int attached(const char* dev) {
         personalnet::UniqueFd fd(bpf_prog_get_fd_by_id(ids[i]));
         bpf_prog_info info{};
         uint32_t len = sizeof(info);
-        if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 && std::string(info.name) == bpf::kProgram)
+        if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 &&
+            std::string(info.name) == bpf::kProgram)
             ++ours;
     }
     return ours;
