@@ -39,10 +39,14 @@
 #define IP_OFFSET 0x1fff
 #define MAX_EXT_HEADERS 6
 #define LOOPBACK_IFINDEX 1
+/* Sizes: the kernel allocates a hash map's buckets when it creates the map (~3 ms for
+ * 65536 of them), and a namespace creates its maps when its first child arrives. */
+#define MAX_LABELS 4096   /* children and spaces further down, per parent namespace */
+#define MAX_SOURCES 16384 /* the addresses of its children */
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 65536);
+    __uint(max_entries, MAX_LABELS);
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __type(key, __u16);
     __type(value, struct pn_target);
@@ -50,7 +54,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 65536);
+    __uint(max_entries, MAX_LABELS);
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __type(key, __u32);
     __type(value, struct pn_kid);
@@ -58,7 +62,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 65536);
+    __uint(max_entries, MAX_SOURCES);
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __type(key, struct pn_source);
     __type(value, __u8);

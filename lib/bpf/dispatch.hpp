@@ -22,11 +22,8 @@
 
 namespace personalnet::bpf {
 
-// Whether this kernel can run the dispatcher: tcx attachment (Linux 6.6) and the
-// bpf_redirect_peer and bpf_redirect_neigh helpers for tc programs. ok(false) carries
-// no error; an Error means the probe itself failed.
-Result<bool> dispatch_supported();
-// Why dispatch_supported() said no, for the error of an explicit --dispatch=bpf.
+// "" when this kernel can run the dispatcher: it has tcx attachment (Linux 6.6, which
+// has every helper the program calls); otherwise why not, for --dispatch=bpf's error.
 std::string unsupported_reason();
 
 // The namespace's devices as the caller (lib/space) tells them apart: children's
