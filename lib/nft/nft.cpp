@@ -232,6 +232,10 @@ public:
         nftnl_expr_set_u8(e.get(), NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
         return add(std::move(e));
     }
+    // reg1 = 1 if the packet's route is an XFRM bundle (it will be IPsec-transformed).
+    Rule& rt_xfrm() {
+        return add(expr("rt", {{NFTNL_EXPR_RT_KEY, NFT_RT_XFRM}, {NFTNL_EXPR_RT_DREG, NFT_REG_1}}));
+    }
     Rule& socket(uint32_t key) {
         return add(expr("socket", {{NFTNL_EXPR_SOCKET_KEY, key}, {NFTNL_EXPR_SOCKET_DREG, NFT_REG_1}}));
     }
@@ -851,6 +855,12 @@ Status overlay_guard_install(const std::string& uplink) {
             .eq(uint8_t{IPPROTO_ESP})
             .verdict(NF_ACCEPT);
         b.rule(esp);
+        // The kernel datapath: a plaintext packet for the overlay passes this hook before
+        // XFRM encrypts it (its ESP packet passes again, above); without this rule the
+        // overlay-only space could not send anything into its own overlay.
+        Rule xfrm(kOverlayTable, chain, on + "rt ipsec exists accept");
+        xfrm.meta(NFT_META_OIFNAME).eq(*key).rt_xfrm().eq(uint8_t{1}).verdict(NF_ACCEPT);
+        b.rule(xfrm);
         Rule drop(kOverlayTable, chain, on + "drop");
         drop.meta(NFT_META_OIFNAME).eq(*key).verdict(NF_DROP);
         b.rule(drop);
