@@ -445,6 +445,13 @@ TEST_F(OverlayTest, KilledCharonComesBackWithTheOverlay) {
     auto ping = pnet(
         {"exec", "crash", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
     EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
+    // The kernel datapath keeps a killed daemon's SAs: the keeper flushes them before the
+    // new charon starts, so only the new CHILD_SA's pair is left (libipsec: none at all).
+    auto xfrm = pnet({"exec", "crash", "--", "ip", "xfrm", "state"});
+    size_t sas = 0;
+    for (size_t at = xfrm.out.find("proto esp"); at != std::string::npos; at = xfrm.out.find("proto esp", at + 1))
+        ++sas;
+    EXPECT_EQ(sas, kernel_esp() ? 2u : 0u) << "the killed charon's SAs are gone:\n" << xfrm.out;
     EXPECT_EQ(pnet({"destroy", "crash"}).rc, 0);
     EXPECT_EQ(charon_in_space(), 0) << "no charon left in the destroyed space";
 }
