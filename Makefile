@@ -1,5 +1,6 @@
 # personalnet — top-level build. Objects go to build/ (out of tree).
-# Targets: all (default), deps, test, bench, demo, asan, fuzz, install, uninstall, clean.
+# Targets: all (default), deps, test, test-kernel, bench, bench-kernel, demo, asan, fuzz, install,
+# uninstall, clean.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -66,10 +67,17 @@ DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-
                 nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
                 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins \
                 libpam0g-dev openssh-server openssh-client clang libbpf-dev bpftool
+# `make test-kernel` and `make bench-kernel` boot Debian's own kernel (which has ESP and
+# XFRM, unlike the development machines') under qemu without KVM; the initramfs is built
+# from busybox-static and the kernel's 9p modules (tests/kernel/mkinitramfs). Installed
+# without recommends: the kernel only needs to be bootable by qemu -kernel, not by a
+# bootloader (its postinst runs update-initramfs, which works in a container).
+KERNEL_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 # Only `make fuzz` needs these (several hundred MB): clang and its libFuzzer runtime.
 FUZZ_PACKAGES := clang libclang-rt-dev
 
-.PHONY: all deps fuzz-deps test unit integration bench demo asan fuzz install uninstall clean format tidy
+.PHONY: all deps fuzz-deps test test-kernel unit integration bench bench-kernel demo asan fuzz install \
+        uninstall clean format tidy
 
 PC_FILE    := $(BUILD)/personalnet.pc
 # The PAM session module (pam_personalnet(8)).
@@ -77,19 +85,20 @@ PAM_MODULE := $(BUILD)/lib/security/pam_personalnet.so
 
 all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
 
-# Installs those of the Debian packages $(1) that are missing.
+# Installs those of the Debian packages $(1) that are missing ($(2): more apt-get options).
 define install_missing
 	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:" $$missing; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
-	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) $$missing >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) $$missing >/dev/null; }; \
 	fi
 endef
 
 deps:
 	$(call install_missing,$(DEB_PACKAGES))
+	$(call install_missing,$(KERNEL_PACKAGES),--no-install-recommends)
 
 fuzz-deps:
 	$(call install_missing,$(FUZZ_PACKAGES))
@@ -217,12 +226,24 @@ test: deps
 	@$(MAKE) --no-print-directory -s -j$(NPROC) install DESTDIR=$(STAGE) SYSCONFDIR=/run/personalnet-test >/dev/null
 	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN)
 
+# The overlay integration tests and port- and file-space smoke tests inside a VM whose
+# kernel has ESP: the kernel XFRM datapath (tests/kernel/run-vm; ~10 min under TCG).
+test-kernel: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(INTEG_BIN)
+	@BUILD=$(BUILD) tests/kernel/run-vm test
+
 bench: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) bench/run-bench
 	@BUILD=$(BUILD) bench/fs-bench
 	@BUILD=$(BUILD) bench/overlay-bench
 	@BUILD=$(BUILD) bench/dispatch-bench
+	@BUILD=$(BUILD) tests/kernel/run-vm bench
+
+# The overlay table alone, in the VM with the kernel datapath.
+bench-kernel: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all
+	@BUILD=$(BUILD) tests/kernel/run-vm bench
 
 demo: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <linux/ipsec.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -66,7 +67,37 @@ Result<bool> probe_here() {
     return nlack::error_of(reply, "XFRM probe: add an ESP state");
 }
 
+// One request without answer data, acknowledged.
+Status xfrm_request(uint16_t type, const void* body, size_t len, const char* what) {
+    std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> sock(mnl_socket_open2(NETLINK_XFRM, SOCK_CLOEXEC),
+                                                           mnl_socket_close);
+    if (!sock) return errno_error(std::string(what) + ": open an XFRM netlink socket");
+    if (mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+        return errno_error(std::string(what) + ": bind XFRM netlink socket");
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    nlh->nlmsg_seq = 1;
+    if (len > 0) std::memcpy(mnl_nlmsg_put_extra_header(nlh, len), body, len);
+    if (mnl_socket_sendto(sock.get(), nlh, nlh->nlmsg_len) < 0) return errno_error(what);
+    ssize_t n = mnl_socket_recvfrom(sock.get(), buf.data(), buf.size());
+    if (n < 0) return errno_error(what);
+    auto* reply = reinterpret_cast<nlmsghdr*>(buf.data());
+    if (!mnl_nlmsg_ok(reply, static_cast<int>(n)) || reply->nlmsg_type != NLMSG_ERROR)
+        return make_error(EPROTO, std::string(what) + ": unexpected answer");
+    if (static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(reply))->error == 0) return {};
+    return nlack::error_of(reply, what);
+}
+
 }  // namespace
+
+Status flush_xfrm() {
+    xfrm_usersa_flush all{};
+    all.proto = IPSEC_PROTO_ANY;
+    PN_TRY(xfrm_request(XFRM_MSG_FLUSHSA, &all, sizeof all, "flush XFRM states"), "");
+    return xfrm_request(XFRM_MSG_FLUSHPOLICY, nullptr, 0, "flush XFRM policies");
+}
 
 Result<bool> kernel_has_esp() {
     // The kernel does not grow or lose ESP while we run: probe once per process.

@@ -15,4 +15,9 @@ namespace personalnet::netlink {
 // itself fails (no XFRM netlink at all, no permission to make a network namespace).
 Result<bool> kernel_has_esp();
 
+// Empties the XFRM databases (every SA and every policy, not the per-socket ones) of the
+// calling thread's network namespace. For a port space bound to an overlay, whose
+// kernel XFRM state belongs to its charon alone: SAs outlive a daemon that was killed.
+Status flush_xfrm();
+
 }  // namespace personalnet::netlink

@@ -232,6 +232,10 @@ public:
         nftnl_expr_set_u8(e.get(), NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
         return add(std::move(e));
     }
+    // reg1 = 1 if the packet's route is an XFRM bundle (it will be IPsec-transformed).
+    Rule& rt_xfrm() {
+        return add(expr("rt", {{NFTNL_EXPR_RT_KEY, NFT_RT_XFRM}, {NFTNL_EXPR_RT_DREG, NFT_REG_1}}));
+    }
     Rule& socket(uint32_t key) {
         return add(expr("socket", {{NFTNL_EXPR_SOCKET_KEY, key}, {NFTNL_EXPR_SOCKET_DREG, NFT_REG_1}}));
     }
@@ -260,16 +264,6 @@ public:
         nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
         nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
         return add(std::move(e));
-    }
-    // reg1 is not in the set.
-    Rule& not_in(const SetRef& set) {
-        lookup(set);
-        nftnl_expr* last = nullptr;
-        nftnl_expr_iter* it = nftnl_expr_iter_create(r_.get());
-        for (nftnl_expr* e = nftnl_expr_iter_next(it); e != nullptr; e = nftnl_expr_iter_next(it)) last = e;
-        nftnl_expr_iter_destroy(it);
-        nftnl_expr_set_u32(last, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
-        return *this;
     }
     // Membership test of reg1; with map_to_reg1 the map's value replaces it.
     Rule& lookup(const SetRef& set, bool map_to_reg1 = false) {
@@ -523,13 +517,16 @@ void add_dispatch_rules(Batch& b, const ParentSets& sets) {
     esp.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}).notrack();
     b.rule(esp);
 
-    // Each mark rule: from outside (not a child's uplink), the protocol test, then the
-    // label at spi_offset looked up in @labels.
+    // Only what arrives from outside is dispatched: a child's uplink returns here. The
+    // lookup in map @kids carries a destination register although its value is unused:
+    // Linux 6.1 (Debian 12) refuses a plain or inverted membership test of a map (EINVAL).
+    Rule from_kid(kParentTable, "ipsec", "iifname map @kids return");
+    from_kid.meta(NFT_META_IIFNAME).lookup(sets.kids, true).verdict(NFT_RETURN);
+    b.rule(from_kid);
+    // Each mark rule: the protocol test, then the label at spi_offset looked up in @labels.
     auto mark_rule = [&](const std::string& text, auto&& match, uint32_t spi_offset) {
         Rule r(kParentTable, "ipsec",
-               "iifname != @kids " + text + " meta mark set @th," + std::to_string(spi_offset * 8) +
-                   ",16 map @labels");
-        r.meta(NFT_META_IIFNAME).not_in(sets.kids);
+               text + " meta mark set @th," + std::to_string(spi_offset * 8) + ",16 map @labels");
         match(r);
         r.payload(kTh, spi_offset, 2).lookup(sets.labels, true).meta_set(NFT_META_MARK);
         b.rule(r);
@@ -637,9 +634,10 @@ ParentSets add_parent_table(Batch& b) {
     b.rule(reply_mark_rule("out"));
     // A child sends from addresses it carries, which are this namespace's own; anything
     // else it would have us forward is spoofed (an --admin space can add any address).
-    Rule spoof(kParentTable, "spoof", "iifname @kids fib saddr type != local drop");
+    // (A map lookup with a register: Linux 6.1 refuses a plain membership test of a map.)
+    Rule spoof(kParentTable, "spoof", "iifname map @kids fib saddr type != local drop");
     spoof.meta(NFT_META_IIFNAME)
-        .lookup(kids)
+        .lookup(kids, true)
         .fib_saddr_type()
         .cmp(NFT_CMP_NEQ, bytes_of(uint32_t{RTN_LOCAL}));
     spoof.verdict(NF_DROP);
@@ -857,6 +855,12 @@ Status overlay_guard_install(const std::string& uplink) {
             .eq(uint8_t{IPPROTO_ESP})
             .verdict(NF_ACCEPT);
         b.rule(esp);
+        // The kernel datapath: a plaintext packet for the overlay passes this hook before
+        // XFRM encrypts it (its ESP packet passes again, above); without this rule the
+        // overlay-only space could not send anything into its own overlay.
+        Rule xfrm(kOverlayTable, chain, on + "rt ipsec exists accept");
+        xfrm.meta(NFT_META_OIFNAME).eq(*key).rt_xfrm().eq(uint8_t{1}).verdict(NF_ACCEPT);
+        b.rule(xfrm);
         Rule drop(kOverlayTable, chain, on + "drop");
         drop.meta(NFT_META_OIFNAME).eq(*key).verdict(NF_DROP);
         b.rule(drop);

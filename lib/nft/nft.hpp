@@ -96,7 +96,10 @@ struct ChildServices {
 // overlay is up or not, from the space itself or from spaces nested in it:
 //   chain out { type filter hook output priority filter; oifname "up0" <rules> }
 //   chain fwd { type filter hook forward priority filter; the same }
-//   rules: udp dport 500 accept; udp dport 4500 accept; meta l4proto esp accept; drop
+//   rules: udp dport 500 accept; udp dport 4500 accept; meta l4proto esp accept;
+//          rt ipsec exists accept; drop
+// `rt ipsec exists`: a packet routed into an XFRM bundle, i.e. about to be encrypted by
+// the kernel datapath (the hook sees it before the transform, its ESP packet after).
 Status overlay_guard_install(const std::string& uplink);
 inline constexpr const char* kOverlayTable = "personalnet_overlay";
 

@@ -111,6 +111,13 @@ Status configure_child(netlink::Socket& s, const Inheritance& inh, uint16_t labe
     PN_TRY(sys::set_sysctl("net.ipv4.ip_forward", "1"), "configure space");
     PN_TRY(sys::set_sysctl("net.ipv6.conf.all.forwarding", "1"), "configure space");
     PN_TRY(sys::set_sysctl("net.ipv4.conf.lo.accept_local", "1"), "configure space");
+    // The parent's ICMP errors about what it forwards for us ("fragmentation needed",
+    // "time exceeded") come from an address we share with it: the parent picks its own
+    // address towards our (= its) address. Without accept_local they were dropped as
+    // martians and path-MTU discovery never reached a space: with the kernel's ESP in the
+    // parent (a smaller MTU there, which the overlay's peer does not advertise) a child's
+    // bulk TCP through the overlay stalled. The parent accepts our side's the same way.
+    PN_TRY(sys::set_sysctl("net.ipv4.conf.up0.accept_local", "1"), "configure space");
     PN_TRY(sys::set_sysctl("net.ipv6.conf.up0.accept_ra", "0"), "configure space");
     // fe80::2 is set by hand; a second, generated link-local address would only add
     // kernel routes and neighbour traffic.

@@ -114,6 +114,12 @@ void keeper_stop(int) { g_keeper_stop = 1; }
     ::dup2(devnull, 2);
     sys::close_fds_from(3, report_fd);
     for (bool first = true; g_keeper_stop == 0; first = false) {
+        // With the kernel datapath the SAs and policies of a daemon that died (SIGKILL, a
+        // crash) stay in the space's XFRM database, which is its charon's alone: the old
+        // inbound SAs would go on accepting the dead IKE_SA's keys until they expire.
+        // A restarted charon starts from an empty one. A failed flush is not fatal here
+        // (nobody to tell; the new charon replaces the policies): the daemon comes back.
+        if (!first) (void)netlink::flush_xfrm();
         pid_t charon = ::fork();
         if (charon == 0) exec_charon(dir, first ? report_fd : devnull);
         if (first) {

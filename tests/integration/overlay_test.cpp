@@ -1,7 +1,10 @@
 // Overlays (issue 4, first vertical slice): a space bound to overlay "corp" runs its own
 // charon, which initiates to a gateway charon on host B; the space reaches the overlay's
 // network behind B, the host and an unbound space do not, the SPIs carry the space's
-// label, and nothing of the daemon is left after the space. PSK, kernel-libipsec here.
+// label, and nothing of the daemon is left after the space. PSK. The datapath is the one
+// this kernel allows: kernel-libipsec on the development machines (no ESP), the kernel's
+// XFRM under `make test-kernel` (Debian's kernel in a VM); where the two differ on the
+// wire or in the space, the tests assert what each one must show.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -140,6 +143,11 @@ protected:
         }
         return n;
     }
+    // The datapath the library must choose on this kernel.
+    static bool kernel_esp() {
+        auto esp = personalnet::netlink::kernel_has_esp();
+        return esp.ok() && esp.value();
+    }
     RunResult mk_overlay(std::vector<std::string> args, int timeout_ms = 30000) {
         args.insert(args.begin(), {"env", "PERSONALNET_OVERLAYDIR=" + overlays_, bin("mkportspace"), "-q",
                                    "--dispatch=" + dispatch_});
@@ -187,6 +195,27 @@ TEST_P(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     std::string label = show.out.substr(label_at + 9, 4);
     EXPECT_TRUE(contains(show.out, "spi in " + label)) << "ESP SPI in the label's range: " << show.out;
     EXPECT_TRUE(contains(show.out, " spi " + label)) << "IKE SPI with the label on top: " << show.out;
+    // Where the SAs live. The kernel datapath: in the space's own XFRM database, inbound
+    // SPI in the label's range, and no TUN device. kernel-libipsec: in charon, whose TUN
+    // device ipsec0 carries the overlay's packets, and none in the kernel.
+    const bool kernel = kernel_esp();
+    EXPECT_TRUE(contains(show.out, std::string("\"datapath\":\"") + (kernel ? "kernel" : "libipsec") + "\""))
+        << show.out;
+    auto xfrm = pnet({"exec", "corpnet", "--", "ip", "xfrm", "state"});
+    ASSERT_EQ(xfrm.rc, 0) << xfrm.err;
+    auto links = pnet({"exec", "corpnet", "--", "ip", "-o", "link", "show"});
+    ASSERT_EQ(links.rc, 0) << links.err;
+    auto host_xfrm = A().run({"ip", "xfrm", "state"});
+    EXPECT_EQ(host_xfrm.out, "") << "no SA in the host's own namespace";
+    if (kernel) {
+        EXPECT_TRUE(contains(xfrm.out, "proto esp spi 0x" + label)) << "inbound SA in the space:\n" << xfrm.out;
+        EXPECT_TRUE(contains(xfrm.out, "proto esp spi 0x0b0b")) << "outbound SA (the gateway's label):\n"
+                                                                 << xfrm.out;
+        EXPECT_FALSE(contains(links.out, "ipsec0")) << links.out;
+    } else {
+        EXPECT_FALSE(contains(xfrm.out, "proto esp")) << xfrm.out;
+        EXPECT_TRUE(contains(links.out, ": ipsec0: ")) << links.out;
+    }
     // Reachable from inside the named space afterwards, through the same SAs.
     auto ping = pnet(
         {"exec", "corpnet", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
@@ -228,16 +257,20 @@ TEST_P(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
 
 // Two spaces on the same host address, bound to two overlays through one gateway: each
 // reaches only its own overlay's network; both talk IKE/ESP from 10.9.0.1 and the
-// gateway's inbound SPIs towards A carry each space's label.
+// gateway's inbound SPIs towards A carry each space's label. ESP travels in UDP 4500
+// with kernel-libipsec (it always encapsulates) and as IP protocol 50 with the kernel's
+// XFRM (no NAT between A and B, so nothing to encapsulate for).
 TEST_P(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
     ASSERT_TRUE(sys::write_atomic(overlays_ + "/home.conf", home_conf()).ok());
-    // On the wire at B: what arrives from A's address, by source port.
+    // On the wire at B: what arrives from A's address, by source port or protocol.
     const std::string counters = R"(table inet pnwire {
     counter ike { }
+    counter raw_esp { }
     counter other { }
     chain pre {
         type filter hook prerouting priority -400;
         iifname "eth0" ip saddr 10.9.0.1 udp sport { 500, 4500 } counter name "ike" return
+        iifname "eth0" ip saddr 10.9.0.1 meta l4proto esp counter name "raw_esp" return
         iifname "eth0" ip saddr 10.9.0.1 counter name "other"
     }
 }
@@ -279,8 +312,14 @@ TEST_P(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
         return at == std::string::npos ? -1 : std::stoi(wire.substr(at + 8));
     };
     // At least IKE_SA_INIT and IKE_AUTH of each space, and the ESP of the two pings.
-    EXPECT_GE(packets("ike"), 6) << "IKE and ESP of both spaces leave A from 10.9.0.1:500/4500\n" << wire;
-    EXPECT_EQ(packets("other"), 0) << "nothing from another port, nothing unencapsulated\n" << wire;
+    if (kernel_esp()) {
+        EXPECT_GE(packets("ike"), 4) << "IKE of both spaces leaves A from 10.9.0.1:500/4500\n" << wire;
+        EXPECT_GE(packets("raw_esp"), 2) << "the kernel's ESP of both spaces leaves A from 10.9.0.1\n" << wire;
+    } else {
+        EXPECT_GE(packets("ike"), 6) << "IKE and ESP of both spaces leave A from 10.9.0.1:500/4500\n" << wire;
+        EXPECT_EQ(packets("raw_esp"), 0) << "kernel-libipsec encapsulates all its ESP\n" << wire;
+    }
+    EXPECT_EQ(packets("other"), 0) << "nothing from another port, nothing but IKE and ESP\n" << wire;
     EXPECT_EQ(B().run({"nft", "delete", "table", "inet", "pnwire"}).rc, 0);
     EXPECT_EQ(pnet({"destroy", "c"}).rc, 0);
     EXPECT_EQ(pnet({"destroy", "h"}).rc, 0);
@@ -289,13 +328,17 @@ TEST_P(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
 // --overlay with --no-inherit-routes: the overlay is the space's only network. Host B
 // counts what reaches it from A that is not IKE or ESP, and anything for the overlay's
 // network arriving in plaintext: both stay at zero, also after the gateway tore the
-// overlay down, while a plaintext packet from the host itself is counted.
+// overlay down, while a plaintext packet from the host itself is counted. A packet the
+// gateway's kernel decrypted passes its prerouting hook again, from eth0 (the kernel
+// datapath; kernel-libipsec injects it through its TUN device): it has a secpath and was
+// not on the wire in plaintext.
 TEST_P(OverlayTest, OverlayOnlySpaceLeaksNothingEvenWhileTheOverlayIsDown) {
     const std::string counters = R"(table inet pnleak {
     counter plain { }
     counter overlay_plain { }
     chain pre {
         type filter hook prerouting priority -400;
+        iifname "eth0" meta secpath exists return
         iifname "eth0" ip saddr 10.9.0.1 udp dport { 500, 4500 } return
         iifname "eth0" ip saddr 10.9.0.1 meta l4proto esp return
         iifname "eth0" ip saddr 10.9.0.1 counter name "plain"
@@ -425,6 +468,13 @@ TEST_P(OverlayTest, KilledCharonComesBackWithTheOverlay) {
     auto ping = pnet(
         {"exec", "crash", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
     EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
+    // The kernel datapath keeps a killed daemon's SAs: the keeper flushes them before the
+    // new charon starts, so only the new CHILD_SA's pair is left (libipsec: none at all).
+    auto xfrm = pnet({"exec", "crash", "--", "ip", "xfrm", "state"});
+    size_t sas = 0;
+    for (size_t at = xfrm.out.find("proto esp"); at != std::string::npos; at = xfrm.out.find("proto esp", at + 1))
+        ++sas;
+    EXPECT_EQ(sas, kernel_esp() ? 2u : 0u) << "the killed charon's SAs are gone:\n" << xfrm.out;
     EXPECT_EQ(pnet({"destroy", "crash"}).rc, 0);
     EXPECT_EQ(charon_in_space(), 0) << "no charon left in the destroyed space";
 }
@@ -449,6 +499,15 @@ TEST_P(OverlayTest, ChildrenInheritTheOverlayAndServicesAreInheritedThroughIt) {
     EXPECT_EQ(child.rc, 0) << child.err;
     EXPECT_TRUE(contains(child.out, "behind-gw peer=10.61.0.2:"))
         << "the child's traffic went through the overlay: " << child.out;
+    // Segments larger than the path through the overlay: the bound space's "fragmentation
+    // needed" must reach the child (with the kernel's ESP the gateway advertises an MSS
+    // that only fits outside the tunnel).
+    auto echo = B().spawn({bin("pnprobe"), "serve", "tcp", "10.60.0.1", "7001", "--echo"});
+    ASSERT_EQ(echo.read_line(), "listening");
+    auto bulk = in_s(mkps + " -- " +
+                     sh_join(probe({"rr", "10.60.0.1", "7001", "--count", "5", "--warmup", "1", "--size", "8000"})));
+    EXPECT_EQ(bulk.rc, 0) << "8000-byte exchanges through the overlay from a child: " << bulk.out << bulk.err;
+    echo.kill(9);
     auto grandchild =
         in_s(mkps + " -- " + mkps + " -- " + sh_join(probe({"connect", "tcp", "10.60.0.1", "7000"})));
     EXPECT_TRUE(contains(grandchild.out, "behind-gw peer=10.61.0.2:")) << grandchild.out << grandchild.err;

@@ -62,7 +62,7 @@ constexpr const char* kParentText = R"(table inet personalnet_parent {
   chain post { type nat hook postrouting priority srcnat; }
   chain spoof {
     type filter hook forward priority filter;
-    iifname @kids fib saddr type != local drop
+    fib saddr type != local drop
   }
 }
 )";
@@ -109,6 +109,12 @@ nft::ChildServices space_spec() {
 // The SPI-dispatch map and chain, which nft 1.0.6 cannot spell (a raw-payload key has no
 // typeof), cut out of a listing so the rest can be compared with nft's own; what they
 // hold is checked line by line.
+//
+// Two rules test membership of a child's uplink in map @kids by a lookup into a register
+// whose value is unused (Linux 6.1 refuses a plain or inverted membership test of a map).
+// nft 1.0.6 can neither spell nor list that lookup: it shows the rest of the rule, so
+// kParentText holds the spoof rule as nft lists it. Whether the lookup works is shown by
+// the integration tests (dispatch, anti-spoofing), also on Linux 6.1 (make test-kernel).
 std::string without_dispatch(std::string l) {
     for (const char* head : {"\tmap labels {", "\tchain ipsec {"}) {
         auto at = l.find(head);
@@ -143,8 +149,8 @@ TEST_F(NftTest, ParentTableListsLikeNftBuiltIt) {
                   for (const char* line :
                        {"elements = { 17 : 0x50000011 }", "type filter hook prerouting priority raw - 10",
                         "udp dport 500 notrack", "udp sport 4500 notrack", "meta l4proto esp notrack",
-                        "iifname != @kids udp dport 4500 @th,64,32 != 0x0 meta mark set "
-                        "@th,64,16 map @labels",
+                        "meta l4proto esp notrack\n\t\treturn\n",
+                        "udp dport 4500 @th,64,32 != 0x0 meta mark set @th,64,16 map @labels",
                         "meta mark set @th,160,16 map @labels", "meta mark set @th,96,16 map @labels",
                         "meta mark set @th,128,16 map @labels"})
                       CHECK_THAT(has(ours, line), std::string("missing '") + line + "' in:\n" + ours);
