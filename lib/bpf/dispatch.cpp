@@ -60,6 +60,9 @@ Result<UniqueFd> find_program(int ifindex) {
     std::array<uint32_t, 64> ids{};
     uint32_t count = ids.size();
     int rc = bpf_prog_query(ifindex, kTcxIngress, 0, nullptr, ids.data(), &count);
+    // EINVAL: a kernel without tcx (before 6.6), where nothing of ours can be attached;
+    // its spaces are nft-dispatched, and forgetting one must not fail there.
+    if (rc == -EINVAL) return UniqueFd();
     if (rc < 0) return bpf_error(rc, "query tcx ingress of device " + std::to_string(ifindex));
     for (uint32_t i = 0; i < std::min<uint32_t>(count, ids.size()); ++i) {
         UniqueFd fd(bpf_prog_get_fd_by_id(ids[i]));
