@@ -145,9 +145,9 @@ Status attach_once(int prog, int ifindex) {
     return {};
 }
 
-// This namespace's instance, loaded and anchored on lo if it has none, and attached to
+// This namespace's instance; loaded if it has none, then anchored on lo and attached to
 // every uplink.
-Result<Instance> ensure_instance(const Devices& devs) {
+Result<Instance> ensure_instance(const DeviceLister& list) {
     auto found = find_instance();
     if (!found.ok()) return found.error();
     Instance in;
@@ -158,8 +158,10 @@ Result<Instance> ensure_instance(const Devices& devs) {
         if (!loaded.ok()) return loaded.error();
         in = std::move(loaded).value();
         PN_TRY(attach_once(in.prog.get(), kLoopback), "anchor the SPI dispatcher on lo");
+        auto devs = list();
+        if (!devs.ok()) return devs.error();
+        for (int dev : devs->uplinks) PN_TRY(attach_once(in.prog.get(), dev), "attach the SPI dispatcher");
     }
-    for (int dev : devs.uplinks) PN_TRY(attach_once(in.prog.get(), dev), "attach the SPI dispatcher");
     return in;
 }
 
@@ -199,7 +201,7 @@ std::string unsupported_reason() {
     return "";
 }
 
-Status attach_child(const Devices& devs, int kid_ifindex, uint16_t label,
+Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
                     const std::vector<IpAddr>& sources) {
     const std::string what = "BPF dispatch of label " + std::to_string(label);
     auto in = ensure_instance(devs);
@@ -243,7 +245,7 @@ Status forget_child(uint16_t label) {
     return {};
 }
 
-Status add_label(const Devices& devs, uint16_t label, int via_ifindex) {
+Status add_label(const DeviceLister& devs, uint16_t label, int via_ifindex) {
     const std::string what = "BPF dispatch of label " + std::to_string(label) + " further down";
     auto in = ensure_instance(devs);
     if (!in.ok()) return in.error().wrap(what);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,18 +33,22 @@ struct Devices {
     std::vector<int> uplinks;
     std::vector<int> kids;
 };
+// Called only when an instance is loaded: listing a namespace's devices costs in
+// proportion to its children, and the program is attached to the uplinks once.
+using DeviceLister = std::function<Result<Devices>()>;
 
 // A child on host-side veth kid_ifindex gets label's packets from every uplink, and its
 // IKE/ESP from the given source addresses leaves straight through an uplink. Loads the
-// instance if this namespace has none, and attaches it to every uplink that lacks it
-// and to the child's veth. EEXIST if the label is mapped.
-Status attach_child(const Devices& devs, int kid_ifindex, uint16_t label, const std::vector<IpAddr>& sources);
+// instance if this namespace has none, attaching it to every uplink then, and attaches
+// it to the child's veth. EEXIST if the label is mapped.
+Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
+                    const std::vector<IpAddr>& sources);
 // Forgets the child with this label (its veth detaches its own program when deleted).
 // Nothing to do without an instance or mapping.
 Status forget_child(uint16_t label);
 // A space further down, reached through the child on via_ifindex (issue 4's dispatch
 // through ancestors); loads the instance if needed.
-Status add_label(const Devices& devs, uint16_t label, int via_ifindex);
+Status add_label(const DeviceLister& devs, uint16_t label, int via_ifindex);
 Status remove_label(uint16_t label);  // absent: nothing to do
 // Detaches the program from the given devices (all of the namespace's: its last child
 // has left); the kernel then frees programs and maps.

@@ -43,11 +43,9 @@ Status dispatch_through_ancestors(const registry::Registry& reg, const registry:
         if (rec.dispatch != "bpf") return {};
         auto s = netlink::Socket::open();
         if (!s.ok()) return s.error();
-        auto devs = dispatch_devices(*s);
-        if (!devs.ok()) return devs.error();
         auto ifindex = netlink::link_index(*s, host_ifname(via));
         if (!ifindex.ok()) return ifindex.error().wrap("find " + host_ifname(via));
-        return bpf::add_label(*devs, rec.label, ifindex.value());
+        return bpf::add_label(dispatch_devices, rec.label, ifindex.value());
     });
 }
 

@@ -228,8 +228,10 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
     return {};
 }
 
-Result<bpf::Devices> dispatch_devices(netlink::Socket& s) {
-    auto links = netlink::list_links(s);
+Result<bpf::Devices> dispatch_devices() {
+    auto s = netlink::Socket::open();
+    if (!s.ok()) return s.error();
+    auto links = netlink::list_links(*s);
     if (!links.ok()) return links.error().wrap("list devices");
     bpf::Devices devs;
     for (const auto& l : links.value()) {
@@ -243,11 +245,8 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
     std::string ifname = host_ifname(child.label);
     PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label), "reply steering for " + ifname);
     if (child.dispatch != "bpf") return {};
-    auto s = netlink::Socket::open();
-    if (!s.ok()) return s.error();
-    auto devs = dispatch_devices(*s);
-    if (!devs.ok()) return devs.error();
-    PN_TRY(bpf::attach_child(*devs, child.host_ifindex, child.label, sources), "dispatch for " + ifname);
+    PN_TRY(bpf::attach_child(dispatch_devices, child.host_ifindex, child.label, sources),
+           "dispatch for " + ifname);
     return {};
 }
 

@@ -43,7 +43,7 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
 // the addresses the child may send IKE/ESP from on the fast path.
 Status parent_steer_child(const registry::Record& child, const std::vector<IpAddr>& sources);
 // The current namespace's devices as the eBPF dispatcher sees them.
-Result<bpf::Devices> dispatch_devices(netlink::Socket& s);
+Result<bpf::Devices> dispatch_devices();
 // Enters the parent namespace through its pin and removes everything the child added
 // (veth included); tears the parent state down when it was the last child. Idempotent.
 Status parent_release(const ParentRef& p, uint16_t label);

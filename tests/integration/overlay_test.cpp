@@ -208,9 +208,10 @@ TEST_P(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     auto host_xfrm = A().run({"ip", "xfrm", "state"});
     EXPECT_EQ(host_xfrm.out, "") << "no SA in the host's own namespace";
     if (kernel) {
-        EXPECT_TRUE(contains(xfrm.out, "proto esp spi 0x" + label)) << "inbound SA in the space:\n" << xfrm.out;
+        EXPECT_TRUE(contains(xfrm.out, "proto esp spi 0x" + label)) << "inbound SA in the space:\n"
+                                                                    << xfrm.out;
         EXPECT_TRUE(contains(xfrm.out, "proto esp spi 0x0b0b")) << "outbound SA (the gateway's label):\n"
-                                                                 << xfrm.out;
+                                                                << xfrm.out;
         EXPECT_FALSE(contains(links.out, "ipsec0")) << links.out;
     } else {
         EXPECT_FALSE(contains(xfrm.out, "proto esp")) << xfrm.out;
@@ -314,7 +315,8 @@ TEST_P(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
     // At least IKE_SA_INIT and IKE_AUTH of each space, and the ESP of the two pings.
     if (kernel_esp()) {
         EXPECT_GE(packets("ike"), 4) << "IKE of both spaces leaves A from 10.9.0.1:500/4500\n" << wire;
-        EXPECT_GE(packets("raw_esp"), 2) << "the kernel's ESP of both spaces leaves A from 10.9.0.1\n" << wire;
+        EXPECT_GE(packets("raw_esp"), 2) << "the kernel's ESP of both spaces leaves A from 10.9.0.1\n"
+                                         << wire;
     } else {
         EXPECT_GE(packets("ike"), 6) << "IKE and ESP of both spaces leave A from 10.9.0.1:500/4500\n" << wire;
         EXPECT_EQ(packets("raw_esp"), 0) << "kernel-libipsec encapsulates all its ESP\n" << wire;
@@ -472,7 +474,8 @@ TEST_P(OverlayTest, KilledCharonComesBackWithTheOverlay) {
     // new charon starts, so only the new CHILD_SA's pair is left (libipsec: none at all).
     auto xfrm = pnet({"exec", "crash", "--", "ip", "xfrm", "state"});
     size_t sas = 0;
-    for (size_t at = xfrm.out.find("proto esp"); at != std::string::npos; at = xfrm.out.find("proto esp", at + 1))
+    for (size_t at = xfrm.out.find("proto esp"); at != std::string::npos;
+         at = xfrm.out.find("proto esp", at + 1))
         ++sas;
     EXPECT_EQ(sas, kernel_esp() ? 2u : 0u) << "the killed charon's SAs are gone:\n" << xfrm.out;
     EXPECT_EQ(pnet({"destroy", "crash"}).rc, 0);
@@ -504,8 +507,9 @@ TEST_P(OverlayTest, ChildrenInheritTheOverlayAndServicesAreInheritedThroughIt) {
     // that only fits outside the tunnel).
     auto echo = B().spawn({bin("pnprobe"), "serve", "tcp", "10.60.0.1", "7001", "--echo"});
     ASSERT_EQ(echo.read_line(), "listening");
-    auto bulk = in_s(mkps + " -- " +
-                     sh_join(probe({"rr", "10.60.0.1", "7001", "--count", "5", "--warmup", "1", "--size", "8000"})));
+    auto bulk =
+        in_s(mkps + " -- " +
+             sh_join(probe({"rr", "10.60.0.1", "7001", "--count", "5", "--warmup", "1", "--size", "8000"})));
     EXPECT_EQ(bulk.rc, 0) << "8000-byte exchanges through the overlay from a child: " << bulk.out << bulk.err;
     echo.kill(9);
     auto grandchild =

@@ -53,19 +53,20 @@ TEST_F(BpfDispatchTest, LoadsOnceMapsLabelsAndLeavesNothingWhenRemoved) {
                   int up = static_cast<int>(if_nametoindex("uplink"));
                   int kid = static_cast<int>(if_nametoindex("pn0abch"));
                   bpf::Devices devs{{up, static_cast<int>(if_nametoindex("far"))}, {kid}};
+                  auto list = [&devs]() -> personalnet::Result<bpf::Devices> { return devs; };
                   auto a4 = personalnet::IpAddr::parse("10.9.0.1");
                   CHECK_THAT(a4.has_value(), "address");
-                  CHECK_OK(bpf::attach_child(devs, kid, 0x0abc, {*a4}));
+                  CHECK_OK(bpf::attach_child(list, kid, 0x0abc, {*a4}));
                   CHECK_THAT(attached("lo") == 1 && attached("uplink") == 1 && attached("pn0abch") == 1,
                              "attached to lo, the uplinks and the child's veth once each");
                   // A second child and a label further down join the same instance.
                   CHECK_RUN(kIp, "link", "add", "pn0abdh", "type", "veth", "peer", "name", "kid2peer");
                   int kid2 = static_cast<int>(if_nametoindex("pn0abdh"));
                   devs.kids.push_back(kid2);
-                  CHECK_OK(bpf::attach_child(devs, kid2, 0x0abd, {*a4}));
-                  CHECK_OK(bpf::add_label(devs, 0x1234, kid2));
+                  CHECK_OK(bpf::attach_child(list, kid2, 0x0abd, {*a4}));
+                  CHECK_OK(bpf::add_label(list, 0x1234, kid2));
                   CHECK_THAT(attached("lo") == 1 && attached("uplink") == 1, "still one program per device");
-                  auto again = bpf::attach_child(devs, kid2, 0x0abd, {*a4});
+                  auto again = bpf::attach_child(list, kid2, 0x0abd, {*a4});
                   CHECK_THAT(!again.ok() && again.error().code == EEXIST, "a mapped label is EEXIST");
                   auto c = bpf::counters(0x0abc);
                   CHECK_THAT(c.ok() && c->in == 0 && c->out == 0, "counters start at zero");
