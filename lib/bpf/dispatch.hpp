@@ -27,11 +27,10 @@ namespace personalnet::bpf {
 // has every helper the program calls); otherwise why not, for --dispatch=bpf's error.
 std::string unsupported_reason();
 
-// The namespace's devices as the caller (lib/space) tells them apart: children's
-// host-side veths, and every other device but lo (the uplinks).
+// The namespace's uplinks as the caller (lib/space) tells them apart: every device but
+// lo and the children's host-side veths.
 struct Devices {
     std::vector<int> uplinks;
-    std::vector<int> kids;
 };
 // Called only when an instance is loaded: listing a namespace's devices costs in
 // proportion to its children, and the program is attached to the uplinks once.

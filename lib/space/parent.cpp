@@ -236,7 +236,7 @@ Result<bpf::Devices> dispatch_devices() {
     bpf::Devices devs;
     for (const auto& l : links.value()) {
         if (l.index == kLoopbackIndex) continue;
-        (is_host_ifname(l.name) ? devs.kids : devs.uplinks).push_back(l.index);
+        if (!is_host_ifname(l.name)) devs.uplinks.push_back(l.index);
     }
     return devs;
 }
