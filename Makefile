@@ -59,8 +59,12 @@ FUZZ_SRCS    := $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.cpp)
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) $(FUZZ_SRCS) tests/gtest_main.cpp
 INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/unit/charon_daemon.cpp \
               tests/gtest_main.cpp
+# The attack suite (tests/attacks, docs/SECURITY.md): hostile users against the staged install.
+ATTACK_SRCS := $(sort $(wildcard tests/attacks/*.cpp)) tests/integration/harness.cpp tests/sim/simhosts.cpp \
+               tests/gtest_main.cpp
 UNIT_BIN   := $(BUILD)/tests/unit_tests
 INTEG_BIN  := $(BUILD)/tests/integration_tests
+ATTACK_BIN := $(BUILD)/tests/attack_tests
 GTEST_LIBS := -lgtest -lpthread
 
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
@@ -212,19 +216,32 @@ $(INTEG_BIN): $(INTEG_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS) -lpam
 
+$(ATTACK_BIN): $(ATTACK_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
+
+# Where the staged helper reads its policy, which the tests of unprivileged use write.
+TEST_SYSCONFDIR ?= /run/personalnet-test
+$(BUILD)/test-sysconfdir.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(TEST_SYSCONFDIR)' | cmp -s - $@ || echo '$(TEST_SYSCONFDIR)' > $@
+$(BUILD)/obj/tests/integration/unprivileged_test.o $(ATTACK_SRCS:%.cpp=$(BUILD)/obj/%.o): $(BUILD)/test-sysconfdir.stamp
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -DPN_TEST_SYSCONFDIR='"$(TEST_SYSCONFDIR)"'
+
 unit: $(UNIT_BIN)
 integration: all $(INTEG_BIN)
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-# The tests of unprivileged use run an install staged under $(BUILD)/stage, whose helper
-# reads its policy from /run/personalnet-test (written by the tests themselves).
+# The tests of unprivileged use and the attack suite run an install staged under
+# $(BUILD)/stage, whose helper reads its policy from $(TEST_SYSCONFDIR) (written by the
+# tests themselves).
 STAGE := $(abspath $(BUILD))/stage
 
 test: deps
-	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory -s -j$(NPROC) install DESTDIR=$(STAGE) SYSCONFDIR=/run/personalnet-test >/dev/null
-	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN)
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN)
+	@$(MAKE) --no-print-directory -s -j$(NPROC) install DESTDIR=$(STAGE) SYSCONFDIR=$(TEST_SYSCONFDIR) >/dev/null
+	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN)
 
 # The overlay integration tests and port- and file-space smoke tests inside a VM whose
 # kernel has ESP: the kernel XFRM datapath (tests/kernel/run-vm; ~10 min under TCG).

@@ -18,101 +18,13 @@
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
 #include "lib/helper/channel.hpp"
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/unprivileged.hpp"
 
 namespace pntest {
 namespace {
 
 namespace sys = personalnet::sys;
 namespace helper = personalnet::helper;
-
-constexpr const char* kAlice = "pntest-alice";
-constexpr const char* kBob = "pntest-bob";
-constexpr const char* kCarol = "pntest-carol";  // a user the policy does not name
-constexpr const char* kPolicyDir = "/run/personalnet-test/personalnet";
-
-std::string stage() { return build_dir() + "/stage/usr/local"; }
-std::string staged_helper() { return stage() + "/libexec/personalnet/pnhelper"; }
-
-uid_t uid_of(const char* user) {
-    struct passwd* pw = ::getpwnam(user);
-    return pw != nullptr ? pw->pw_uid : static_cast<uid_t>(-1);
-}
-
-class UnprivilegedTest : public SpaceTest {
-protected:
-    static void SetUpTestSuite() {
-        for (const char* u : {kAlice, kBob, kCarol}) {
-            if (::getpwnam(u) != nullptr) continue;
-            pid_t pid = ::fork();
-            if (pid == 0) {
-                ::execlp("useradd", "useradd", "--system", "--user-group", "--no-create-home", "--shell",
-                         "/bin/sh", u, nullptr);
-                ::_exit(127);
-            }
-            int st = 0;
-            ::waitpid(pid, &st, 0);
-        }
-    }
-    static void TearDownTestSuite() {
-        for (const char* u : {kAlice, kBob, kCarol}) {
-            pid_t pid = ::fork();
-            if (pid == 0) {
-                ::execlp("userdel", "userdel", u, nullptr);
-                ::_exit(127);
-            }
-            int st = 0;
-            ::waitpid(pid, &st, 0);
-        }
-        (void)sys::remove_tree("/run/personalnet-test");
-    }
-
-    void SetUp() override {
-        SpaceTest::SetUp();
-        struct stat st {};
-        ASSERT_EQ(::stat(staged_helper().c_str(), &st), 0)
-            << staged_helper() << " is missing: `make test` stages an install before the tests";
-        ASSERT_TRUE(st.st_uid == 0 && (st.st_mode & S_ISUID) != 0)
-            << staged_helper() << " is not set-uid root";
-        for (const char* u : {kAlice, kBob, kCarol}) ASSERT_NE(uid_of(u), static_cast<uid_t>(-1)) << u;
-        write_policy("");
-    }
-    void TearDown() override {
-        SpaceTest::TearDown();
-        (void)sys::remove_tree("/run/personalnet-test");
-    }
-
-    // The administrator's policy for this test's host A; extra is appended.
-    void write_policy(const std::string& extra) {
-        std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
-        std::string text =
-            std::string("create {\n    users = ") + kAlice + ", " + kBob +
-            "\n}\nlimits {\n    max_spaces_per_user = 4\n    max_spaces = 6\n    max_depth = 2\n}\n"
-            "rundir = " +
-            A().rundir() + "\nstatedir = " + top + "/state\noverlaydir = " + top + "/overlays.d\n" + extra;
-        ASSERT_TRUE(sys::make_dirs(kPolicyDir, 0755).ok());
-        ASSERT_TRUE(sys::write_atomic(std::string(kPolicyDir) + "/personalnet.conf", text).ok());
-        ASSERT_EQ(::chmod((std::string(kPolicyDir) + "/personalnet.conf").c_str(), 0644), 0);
-    }
-
-    // argv run as user, with a plain environment plus env, in host A.
-    RunResult as(const char* user, std::vector<std::string> argv, std::vector<std::string> env = {},
-                 int timeout_ms = 30000) {
-        std::vector<std::string> cmd = {"setpriv",
-                                        std::string("--reuid=") + user,
-                                        std::string("--regid=") + user,
-                                        "--init-groups",
-                                        "env",
-                                        "-i",
-                                        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-                                        "PERSONALNET_HELPER=" + staged_helper()};
-        cmd.insert(cmd.end(), env.begin(), env.end());
-        cmd.insert(cmd.end(), argv.begin(), argv.end());
-        return A().run(cmd, timeout_ms);
-    }
-    static std::string mkps() { return stage() + "/bin/mkportspace"; }
-    static std::string pnet_bin() { return stage() + "/bin/pnet"; }
-};
 
 // What a user's command holds: no capability in any set, no_new_privs, the user's own
 // ids and groups, nothing open but stdio even when started with descriptors 3..200; and

@@ -1,0 +1,103 @@
+// The attack suite (docs/SECURITY.md): each attack runs as real users against the staged
+// install, the way a hostile user would try it, and prints one line: `SAFE NAME` or
+// `UNSAFE NAME: evidence`. An UNSAFE line fails the test (and so `make test`).
+//
+// Every attack starts with canaries in /root and /etc (random contents, root-only) and
+// the names in both directories, and checks them after: root must not have written,
+// removed or created anything there on a user's behalf.
+#pragma once
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lib/core/sys.hpp"
+#include "tests/integration/unprivileged.hpp"
+
+namespace pntest {
+
+class AttackTest : public UnprivilegedTest {
+protected:
+    void SetUp() override {
+        UnprivilegedTest::SetUp();
+        if (HasFatalFailure()) return;
+        std::random_device rd;
+        canary_text_ = "personalnet canary " + std::to_string(rd()) + std::to_string(rd()) + "\n";
+        for (const auto& c : canaries()) {
+            ASSERT_TRUE(personalnet::sys::write_atomic(c, canary_text_).ok()) << c;
+            ASSERT_EQ(::chmod(c.c_str(), 0600), 0) << c;
+        }
+        etc_before_ = names_in("/etc");
+        root_before_ = names_in("/root");
+        char tmpl[] = "/home/pntest-attack-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        homes_ = tmpl;
+        ASSERT_EQ(::chmod(homes_.c_str(), 0755), 0);
+    }
+
+    void TearDown() override {
+        UnprivilegedTest::TearDown();
+        std::string evidence;
+        for (const auto& c : canaries()) {
+            struct stat st {};
+            auto text = personalnet::sys::read_file(c);
+            if (::lstat(c.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+                (st.st_mode & 07777) != 0600 || !text.ok() || text.value() != canary_text_)
+                evidence += " canary " + c + " changed;";
+            (void)::unlink(c.c_str());
+        }
+        if (names_in("/etc") != etc_before_) evidence += " /etc's entries changed;";
+        if (names_in("/root") != root_before_) evidence += " /root's entries changed;";
+        EXPECT_TRUE(evidence.empty()) << "after " << ::testing::UnitTest::GetInstance()->current_test_info()->name()
+                                      << ":" << evidence;
+        if (!homes_.empty()) (void)personalnet::sys::remove_tree(homes_);
+    }
+
+    // A home directory of user's own for this attack (0700), under a directory the
+    // policy of share_policy() lets users share from.
+    std::string home(const char* user) {
+        std::string dir = homes_ + "/" + user;
+        struct passwd* pw = ::getpwnam(user);
+        if (pw == nullptr) return dir;
+        ::mkdir(dir.c_str(), 0700);
+        (void)!::chown(dir.c_str(), pw->pw_uid, pw->pw_gid);
+        return dir;
+    }
+    // Policy lines that let users share directories under the attack's homes.
+    std::string share_policy() const { return "share {\n    paths = " + homes_ + "\n}\n"; }
+
+    // The attack's verdict, as one line on stdout; UNSAFE fails the test.
+    void verdict(const std::string& name, const std::string& evidence) {
+        if (evidence.empty()) {
+            std::printf("SAFE %s\n", name.c_str());
+        } else {
+            std::string one = evidence;
+            std::replace(one.begin(), one.end(), '\n', ' ');
+            std::printf("UNSAFE %s: %s\n", name.c_str(), one.c_str());
+            ADD_FAILURE() << "UNSAFE " << name << ": " << one;
+        }
+        std::fflush(stdout);
+    }
+
+    std::string homes_;
+
+private:
+    static std::vector<std::string> canaries() { return {"/root/pntest-canary", "/etc/pntest-canary"}; }
+    static std::vector<std::string> names_in(const std::string& dir) {
+        auto names = personalnet::sys::list_dir(dir);
+        std::vector<std::string> out = names.ok() ? names.value() : std::vector<std::string>{};
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+    std::string canary_text_;
+    std::vector<std::string> etc_before_, root_before_;
+};
+
+}  // namespace pntest
