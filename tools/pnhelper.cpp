@@ -38,6 +38,7 @@
 #include "lib/helper/request.hpp"
 #include "lib/policy/policy.hpp"
 #include "lib/registry/registry.hpp"
+#include "lib/space/run_mounts.hpp"
 #include "personalnet/space.hpp"
 #include "tools/cli.hpp"
 
@@ -325,6 +326,7 @@ private:
                 return static_cast<const helper::Becoming*>(arg)->become();
             };
             opts.arg = &as_caller.value();
+            opts.cwd = req->cwd.empty() ? "/" : req->cwd;
             auto rc = space->run(req->argv, opts);
             auto a = helper::ok_answer();
             if (rc.ok()) helper::add_exit(a, rc.value());
@@ -391,8 +393,11 @@ private:
     }
 
     // One connection to the broker, in a process of its own: the peer must be the
-    // session's caller, in the initial user namespace; the helper joins its mount
-    // namespace (its file space) and directory and serves it like any caller.
+    // session's caller, in the initial user namespace. The helper stays where the broker
+    // is (the host's mount namespace, the space's network namespace) and never joins the
+    // peer's mount namespace, whose files are the user's (docs/SECURITY.md, rule 2): it
+    // only keeps a descriptor of it, to find the file space a new space stacks on, and
+    // takes the working directory from the request, entered as the caller.
     [[noreturn]] void serve_peer(helper::Peer peer) {
         ::signal(SIGCHLD, SIG_DFL);
         struct stat userns {};
@@ -400,22 +405,29 @@ private:
         if (peer.uid != who_.uid || ::stat((proc + "/ns/user").c_str(), &userns) != 0 ||
             userns.st_ino != kInitialUserNamespace)
             ::_exit(kExitFailure);
-        if (::setns(peer.pidfd.get(), CLONE_NEWNS) != 0) ::_exit(kExitFailure);
-        if (::syscall(SYS_pidfd_send_signal, peer.pidfd.get(), 0, nullptr, 0) != 0) ::_exit(kExitFailure);
-        if (::chdir((proc + "/cwd").c_str()) != 0 && ::chdir("/") != 0) ::_exit(kExitFailure);
-        if (!helper::take_stdio(peer.conn.get()).ok()) ::_exit(kExitFailure);
-        if (::dup2(peer.conn.get(), helper::kChannelFd) != helper::kChannelFd ||
-            ::dup2(peer.pidfd.get(), helper::kChannelFd + 1) != helper::kChannelFd + 1)
+        int mnt = ::open((proc + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC);
+        // Still the same process after the open (pidfd): the namespace was the peer's.
+        if (mnt < 0 || ::syscall(SYS_pidfd_send_signal, peer.pidfd.get(), 0, nullptr, 0) != 0)
             ::_exit(kExitFailure);
-        (void)::fcntl(helper::kChannelFd, F_SETFD, FD_CLOEXEC);
-        (void)::fcntl(helper::kChannelFd + 1, F_SETFD, FD_CLOEXEC);
+        if (::chdir("/") != 0) ::_exit(kExitFailure);
+        if (!helper::take_stdio(peer.conn.get()).ok()) ::_exit(kExitFailure);
+        const int kPeerMntns = helper::kChannelFd + 2;
+        // Copies above the targets first, so that no dup2 below overwrites a source.
+        int conn = ::fcntl(peer.conn.get(), F_DUPFD_CLOEXEC, 16);
+        int pidfd = ::fcntl(peer.pidfd.get(), F_DUPFD_CLOEXEC, 16);
+        int mntfd = ::fcntl(mnt, F_DUPFD_CLOEXEC, 16);
+        if (conn < 0 || pidfd < 0 || mntfd < 0 || ::dup2(conn, helper::kChannelFd) != helper::kChannelFd ||
+            ::dup2(pidfd, helper::kChannelFd + 1) != helper::kChannelFd + 1 || ::dup2(mntfd, kPeerMntns) != kPeerMntns)
+            ::_exit(kExitFailure);
+        for (int fd : {helper::kChannelFd, helper::kChannelFd + 1, kPeerMntns}) (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
         // Everything else of the session (its space's descriptors, the listener) is not
         // this helper's; the objects holding them are never destroyed here (_exit).
-        ::syscall(SYS_close_range, helper::kChannelFd + 2, ~0U, 0);
+        ::syscall(SYS_close_range, kPeerMntns + 1, ~0U, 0);
         (void)peer.conn.release();
         (void)peer.pidfd.release();
         (void)caller_pidfd_.release();  // its number was closed above (or is the peer's now)
         caller_pidfd_ = pn::UniqueFd(helper::kChannelFd + 1);
+        pn::sys::set_caller_mntns(kPeerMntns);
         ::_exit(serve());
     }
 
@@ -436,6 +448,23 @@ private:
     policy::Policy policy_;
     pn::UniqueFd caller_pidfd_;
 };
+
+// A caller inside a file space (a login's shell, pam_personalnet(8)) started us there, and
+// its files are the user's: move to the host's mount namespace (PID 1's) at once, keeping
+// a descriptor of the caller's to find its file space by (docs/SECURITY.md, rule 2).
+void leave_file_space(const std::string& rundir) {
+    auto reg = pn::registry::Registry::open(rundir);
+    if (!reg.ok() || !pn::space::inside_file_space(reg.value())) return;
+    constexpr int kCallerMntns = helper::kChannelFd + 2;
+    int own = ::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    int host = ::open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (own < 0 || host < 0 || (own != kCallerMntns && ::dup3(own, kCallerMntns, O_CLOEXEC) != kCallerMntns) ||
+        ::setns(host, CLONE_NEWNS) != 0 || ::chdir("/") != 0)
+        die(kExitFailure, "cannot leave the caller's file space for the host's mount namespace");
+    if (own != kCallerMntns) ::close(own);
+    ::close(host);
+    pn::sys::set_caller_mntns(kCallerMntns);
+}
 
 }  // namespace
 
@@ -474,6 +503,7 @@ static int run_helper(int argc, char** argv) {
 
     auto pol = policy::load_policy(PERSONALNET_POLICY_PATH);
     if (!pol.ok()) die(kExitFailure, pol.error().message());
+    leave_file_space(pol->rundir);
     // A fixed environment of our own: the library reads its directories from it.
     const std::pair<const char*, std::string> env[] = {
         {"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},   {"LC_ALL", "C"},

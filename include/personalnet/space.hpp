@@ -160,8 +160,14 @@ public:
     // be async-signal-safe and return 0, or an errno value that stops the exec.
     struct RunOptions {
         const std::vector<std::string>* env = nullptr;
+        // Called in the child after it joined the space, before the working directory is
+        // changed and the command exec'd; a non-zero errno fails the run.
         int (*before_exec)(const void* arg) = nullptr;
         const void* arg = nullptr;
+        // The directory (as the space shows it) to run in, entered after before_exec, so
+        // with the rights it left (a set-uid caller's, not root's); "/" where it cannot
+        // be entered. Empty: the current working directory's path.
+        std::string cwd;
     };
     Result<int> run(const std::vector<std::string>& argv, const RunOptions& options);
     // Moves the calling thread into the space's network namespace (root only).

@@ -9,6 +9,7 @@ namespace personalnet::sys {
 namespace {
 // -1 (no override) or the helper's caller; set once, early, before any thread exists.
 std::atomic<long long> g_caller{-1};
+std::atomic<int> g_caller_mntns{-1};
 }  // namespace
 
 uid_t caller_uid() {
@@ -17,5 +18,8 @@ uid_t caller_uid() {
 }
 
 void set_caller_uid(uid_t uid) { g_caller.store(uid, std::memory_order_relaxed); }
+
+int caller_mntns() { return g_caller_mntns.load(std::memory_order_relaxed); }
+void set_caller_mntns(int fd) { g_caller_mntns.store(fd, std::memory_order_relaxed); }
 
 }  // namespace personalnet::sys

@@ -1,8 +1,9 @@
 #include "lib/core/sys.hpp"
 
+#include "lib/core/beneath.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -171,15 +172,20 @@ void close_fds_from(int first, int keep) {
 
 namespace personalnet::sys {
 
-namespace {
-int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
-    return type == FTW_DP ? ::rmdir(path) : ::unlink(path);
-}
-}  // namespace
-
 Status remove_tree(const std::string& path) {
-    if (::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT)
-        return errno_error("remove " + path);
+    // The last component is opened without following it, and everything below is removed
+    // relative to descriptors (lib/core/beneath): a directory swapped for a symbolic link
+    // meanwhile is unlinked, never entered.
+    UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid()) {
+        if (errno == ENOENT) return {};
+        if (errno != ELOOP && errno != ENOTDIR) return errno_error("remove " + path);
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_error("remove " + path);
+        return {};
+    }
+    PN_TRY(clear_dir(dir.get()), "remove " + path);
+    dir.reset();
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return errno_error("remove " + path);
     return {};
 }
 

@@ -35,6 +35,14 @@ constexpr std::array kPseudo = {
     "hugetlbfs", "binfmt_misc", "autofs",     "nsfs",   "efivarfs", "rpc_pipefs", "selinuxfs",
 };
 
+bool is_user_fuse(const std::string& fstype, const std::string& options) {
+    if (fstype != "fuse" && fstype != "fuseblk" && fstype.rfind("fuse.", 0) != 0) return false;
+    std::istringstream opts(options);
+    for (std::string o; std::getline(opts, o, ',');)
+        if (o.rfind("user_id=", 0) == 0) return o != "user_id=0";
+    return true;  // no owner named: not root's for sure
+}
+
 }  // namespace
 
 std::vector<MountEntry> parse_mountinfo(const std::string& text) {
@@ -47,9 +55,10 @@ std::vector<MountEntry> parse_mountinfo(const std::string& text) {
         if (!(fields >> id >> parent >> devno >> root >> point)) continue;
         while (fields >> word && word != "-") {
         }
-        std::string fstype;
+        std::string fstype, source, options;
         if (!(fields >> fstype)) continue;
-        MountEntry e{unescape(point), fstype};
+        fields >> source >> options;
+        MountEntry e{unescape(point), fstype, is_user_fuse(fstype, options)};
         auto same =
             std::find_if(out.begin(), out.end(), [&](const MountEntry& o) { return o.point == e.point; });
         if (same != out.end()) {

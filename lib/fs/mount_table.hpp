@@ -12,6 +12,10 @@ namespace personalnet::fs {
 struct MountEntry {
     std::string point;   // mount point, unescaped
     std::string fstype;  // "ext4", "proc", "fuse.sshfs", ...
+    // A FUSE file system an ordinary user mounted (fusermount: "user_id=UID" with UID not
+    // 0). Its daemon is the user's: it may answer root slowly or never, and its mount point
+    // is a name the user chose. File spaces leave such mounts out entirely.
+    bool user_mount = false;
 };
 
 // The visible mounts, parents before children as the kernel lists them; of several

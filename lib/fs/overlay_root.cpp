@@ -1,6 +1,9 @@
 #include "lib/fs/overlay_root.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <sys/fsuid.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -12,9 +15,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "lib/core/beneath.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/fs/mount_table.hpp"
 
@@ -41,6 +47,18 @@ bool exists(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0;
 }
 
+// A real mount point as one entry of overlayfs's lowerdir: ':' separates layers, ','
+// options, and '\\' escapes either (the same rule on Linux 6.1 and later). Mount points
+// come from the mount table, where a user's own mount may carry any name.
+std::string escape_layer(const std::string& path) {
+    std::string out;
+    for (char c : path) {
+        if (c == ':' || c == ',' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
 // lowerdir for the file system mounted at point ("/" for the root): the ancestors'
 // layers that have one for it, nearest first, then the real one.
 std::string lower_dirs(const RootLayers& layers, const std::string& point) {
@@ -49,8 +67,7 @@ std::string lower_dirs(const RootLayers& layers, const std::string& point) {
         std::string dir = point == "/" ? p + "/upper" : p + "/mounts/" + mount_key(point) + "/upper";
         if (point == "/" || exists(dir)) lower += dir + ":";
     }
-    std::string real = layers.base == "/" ? point : (point == "/" ? layers.base : layers.base + point);
-    return lower + real;
+    return lower + escape_layer(point);
 }
 
 std::string union_options(const RootLayers& layers, const std::string& point) {
@@ -64,35 +81,36 @@ struct Plan {
     std::vector<std::string> live;  // subtrees bound live, recursively
 };
 
-// What to do with each mount of the caller's namespace. Copy-on-write candidates come
-// from the real root tree (the base), so that a nested file space stacks on the real
-// file systems rather than on its parent's unions; live ones from the caller's tree.
+// What to do with each mount of the (trusted) namespace the union is assembled in.
 Result<Plan> plan_mounts(const RootLayers& layers) {
     auto table = read_mount_table();
     if (!table.ok()) return table.error();
     Plan plan;
-    bool nested = layers.base != "/";
     for (const auto& m : table.value()) {
-        if (nested && path_is_under(m.point, layers.base)) {
-            std::string point = m.point.substr(layers.base.size());
-            if (point.empty() || path_is_under(point, layers.rundir) || is_live_mount({point, m.fstype}))
-                continue;
-            plan.cow.push_back(point);
-            continue;
-        }
-        if (path_is_under(m.point, layers.rundir)) continue;  // bound as a whole below
+        if (m.user_mount || path_is_under(m.point, layers.rundir)) continue;  // the run directory: bound whole below
         if (is_live_mount(m)) {
             bool covered = std::any_of(plan.live.begin(), plan.live.end(),
                                        [&](const std::string& o) { return path_is_under(m.point, o); });
             if (!covered) plan.live.push_back(m.point);
-        } else if (!nested && m.point != "/") {
+        } else if (m.point != "/") {
             plan.cow.push_back(m.point);
         }
     }
     return plan;
 }
 
-Status mount_unions(const RootLayers& layers, const std::string& staging, const Plan& plan) {
+// The mount point for point inside the union (root: the union's root), by descriptor;
+// nullopt when the union has no directory there that is reached without a symbolic link
+// (the owner removed or replaced it in this file space: the mount is left out).
+std::optional<UniqueFd> mount_point(int root, const std::string& point) {
+    auto fd = sys::open_beneath(root, point, O_PATH | O_DIRECTORY);
+    if (!fd.ok()) return std::nullopt;
+    return std::move(fd).value();
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+Status mount_unions(const RootLayers& layers, int root, const Plan& plan) {
     for (const auto& point : plan.cow) {
         std::string own = layers.layer + "/mounts/" + mount_key(point);
         PN_TRY(sys::make_dirs(own + "/upper", 0755), "overlay root: layer for " + point);
@@ -101,52 +119,134 @@ Status mount_unions(const RootLayers& layers, const std::string& staging, const 
         PN_TRY(check_layer_path(own, "layer"), "overlay root");
         if (opts.size() >= 4096)
             return make_error(EINVAL, "overlay root: layer list for " + point + " too long");
-        if (::mount("overlay", (staging + point).c_str(), "overlay", 0, opts.c_str()) != 0) {
-            if (errno == ENOENT) continue;  // the mount point was deleted in this file space
+        auto target = mount_point(root, point);
+        if (!target) continue;
+        if (::mount("overlay", fd_path(target->get()).c_str(), "overlay", 0, opts.c_str()) != 0)
             return errno_error("overlay root: mount a union on " + point);
-        }
     }
     return {};
 }
 
-Status bind_live(const RootLayers& layers, const std::string& staging, const Plan& plan) {
+// A detached copy of tree (recursive), to be attached in the union by descriptor.
+Result<UniqueFd> clone_tree(int dirfd, const char* path, unsigned flags, const std::string& what) {
+    UniqueFd tree(static_cast<int>(
+        ::open_tree(dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | flags)));
+    if (!tree.valid()) return errno_error("overlay root: clone " + what);
+    return tree;
+}
+
+Status attach_at(int tree, int target, const std::string& what) {
+    if (::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+        return errno_error("overlay root: attach " + what);
+    return {};
+}
+
+// Switches the file-system identity (fsuid, fsgid, groups) to the owner's and back:
+// path lookups and permission checks are then the owner's, not root's.
+class AsOwner {
+public:
+    explicit AsOwner(const RootLayers& l) : active_(l.owner != 0) {
+        if (!active_) return;
+        ok_ = ::setgroups(l.owner_groups.size(), l.owner_groups.data()) == 0;
+        ::setfsgid(l.owner_gid);
+        ::setfsuid(l.owner);
+        ok_ = ok_ && static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == l.owner &&
+              static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == l.owner_gid;
+    }
+    AsOwner(const AsOwner&) = delete;
+    AsOwner& operator=(const AsOwner&) = delete;
+    ~AsOwner() {
+        if (!active_) return;
+        ::setfsuid(0);
+        ::setfsgid(0);
+        (void)::setgroups(0, nullptr);
+    }
+    bool ok() const { return ok_; }
+
+private:
+    bool active_;
+    bool ok_ = true;
+};
+
+// Each shared directory, opened with the owner's rights without following a symbolic
+// link, and cloned: what is bound is exactly the directory at the path the policy was
+// checked against, and one the owner can open.
+Result<std::vector<UniqueFd>> clone_shares(const RootLayers& layers) {
+    std::vector<UniqueFd> out;
+    for (const auto& dir : layers.shared) {
+        Result<UniqueFd> fd = make_error(EPERM, "");
+        {
+            AsOwner as(layers);
+            if (!as.ok()) return make_error(EPERM, "overlay root: share " + dir + ": cannot take the owner's rights");
+            fd = sys::open_beneath(AT_FDCWD, "/", O_PATH | O_DIRECTORY);
+            if (fd.ok()) fd = sys::open_beneath(fd->get(), dir, O_PATH | O_DIRECTORY);
+        }
+        if (!fd.ok())
+            return make_error(fd.error().code, "share '" + dir + "': not a directory its owner can open without "
+                                                              "following a symbolic link (" +
+                                                   std::string(::strerrordesc_np(fd.error().code)) + ")");
+        char real[PATH_MAX + 1] = {};
+        ssize_t n = ::readlink(fd_path(fd->get()).c_str(), real, PATH_MAX);
+        if (n <= 0 || std::string(real, static_cast<size_t>(n)) != dir)
+            return make_error(EAGAIN, "share '" + dir + "': moved while the space was made");
+        auto tree = clone_tree(fd->get(), "", AT_EMPTY_PATH, "shared directory " + dir);
+        if (!tree.ok()) return tree.error();
+        out.push_back(std::move(tree).value());
+    }
+    return out;
+}
+
+Status bind_live(const RootLayers& layers, int root, const Plan& plan, std::vector<UniqueFd>& shares) {
     bool took_rundir = false;
     for (const auto& point : plan.live) {
-        if (::mount(point.c_str(), (staging + point).c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-            if (errno == ENOENT) continue;
-            return errno_error("overlay root: bind " + point);
+        auto target = mount_point(root, point);
+        if (!target) continue;
+        // Live trees are the trusted namespace's own (kernel interfaces, /run): by path.
+        auto tree = clone_tree(AT_FDCWD, point.c_str(), 0, point);
+        if (!tree.ok()) {
+            if (tree.error().code == ENOENT) continue;
+            return tree.error();
         }
+        PN_TRY(attach_at(tree->get(), target->get(), point), "");
         took_rundir = took_rundir || path_is_under(layers.rundir, point);
     }
     // A live tree holding the run directory brought a copy of it (and of this union's
-    // staging mount): the peer bound later replaces it.
-    if (took_rundir) (void)::umount2((staging + layers.rundir).c_str(), MNT_DETACH);
-    if (layers.private_tmp &&
-        ::mount("tmpfs", (staging + "/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
-        return errno_error("overlay root: private /tmp");
-    for (const auto& dir : layers.shared) {
-        std::string target = staging + dir;
-        // A shared directory under a private /tmp needs its mount point made there.
-        PN_TRY(sys::make_dirs(target, 0755), "overlay root: share " + dir);
-        if (::mount(dir.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-            return errno_error("overlay root: share " + dir);
+    // staging mount): the peer attached later replaces it.
+    if (took_rundir) {
+        if (auto copy = mount_point(root, layers.rundir))
+            (void)::umount2(fd_path(copy->get()).c_str(), MNT_DETACH);
     }
-    return {};
-}
-
-Status attach(int tree, const std::string& target, const std::string& what) {
-    if (::move_mount(tree, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
-        return errno_error("overlay root: attach " + what + " on " + target);
+    if (!layers.tmp_dir.empty()) {
+        auto target = sys::make_dirs_beneath(root, "/tmp", 01777);
+        if (!target.ok()) return target.error().wrap("overlay root: private /tmp");
+        auto tree = clone_tree(AT_FDCWD, layers.tmp_dir.c_str(), 0, "private /tmp " + layers.tmp_dir);
+        if (!tree.ok()) return tree.error();
+        PN_TRY(attach_at(tree->get(), target->get(), "private /tmp"), "");
+    }
+    for (size_t i = 0; i < layers.shared.size(); ++i) {
+        const std::string& dir = layers.shared[i];
+        // A shared directory under a private /tmp needs its mount point made there. Made
+        // by root where missing, one component at a time, never through a symbolic link.
+        auto target = sys::make_dirs_beneath(root, dir, 0755);
+        if (!target.ok()) return make_error(target.error().code, "share '" + dir + "': " + target.error().message());
+        PN_TRY(attach_at(shares[i].get(), target->get(), "shared directory " + dir), "");
+    }
     return {};
 }
 
 // Hidden directories are covered after pivot_root, so that symbolic links on the way
 // (/var/run -> /run) resolve inside the new root, never in the old one.
 Status hide(const std::vector<std::string>& dirs) {
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) return errno_error("overlay root: open /");
     for (const auto& dir : dirs) {
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-        if (::mount("personalnet-hidden", dir.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        struct open_how how {};
+        how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        std::string rel = dir.substr(dir.find_first_not_of('/') == std::string::npos ? dir.size() : dir.find_first_not_of('/'));
+        UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof how)));
+        if (!fd.valid()) continue;
+        if (::mount("personalnet-hidden", fd_path(fd.get()).c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                     "mode=0755,size=4k") != 0)
             return errno_error("overlay root: hide " + dir);
     }
@@ -155,7 +255,6 @@ Status hide(const std::vector<std::string>& dirs) {
 
 Status check_paths(const RootLayers& layers) {
     PN_TRY(check_layer_path(layers.layer, "layer directory"), "overlay root");
-    PN_TRY(check_layer_path(layers.base, "base"), "overlay root");
     for (const auto& p : layers.parents) PN_TRY(check_layer_path(p, "parent layer"), "overlay root");
     return {};
 }
@@ -163,17 +262,17 @@ Status check_paths(const RootLayers& layers) {
 Status check_layers(const RootLayers& layers) {
     PN_TRY(check_paths(layers), "");
     PN_TRY(check_layer_path(layers.rundir, "run directory"), "overlay root");
+    if (!layers.tmp_dir.empty()) PN_TRY(check_layer_path(layers.tmp_dir, "private /tmp"), "overlay root");
     for (const auto& dir : layers.shared) PN_TRY(check_layer_path(dir, "shared directory"), "overlay root");
     if (layers.backend == Backend::fuse) return {};
     struct stat base {};
-    if (::stat(layers.base.c_str(), &base) != 0) return errno_error("overlay root: base " + layers.base);
+    if (::stat("/", &base) != 0) return errno_error("overlay root: stat /");
     for (const auto& p : layers.parents) {
         struct stat st {};
         if (::stat(p.c_str(), &st) != 0) return errno_error("overlay root: parent layer " + p);
         if (st.st_dev == base.st_dev)
             return make_error(EXDEV, "overlay root: parent layer '" + p +
-                                         "' is on the file system of the base '" + layers.base +
-                                         "' (overlayfs refuses nested lower layers)");
+                                         "' is on the root's file system (overlayfs refuses nested lower layers)");
     }
     return {};
 }
@@ -207,6 +306,8 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
         ::setsid();
         pid_t daemon = ::fork();
         if (daemon == 0) {
+            // Never in a file space: its /usr and /etc would be the owner's union.
+            if (layers.trusted_mntns >= 0 && ::setns(layers.trusted_mntns, CLONE_NEWNS) != 0) ::_exit(126);
             if (::setns(netns, CLONE_NEWNET) != 0) ::_exit(126);
             int devnull = ::open("/dev/null", O_RDWR);
             ::dup2(devnull, 0);
@@ -249,45 +350,58 @@ Status enter_overlay_root(const RootLayers& layers) {
     auto opts = overlay_options(layers);
     if (!opts.ok()) return opts.error();
     std::string staging = layers.layer + "/root";
-    char cwd[PATH_MAX];
-    if (::getcwd(cwd, sizeof cwd) == nullptr) return errno_error("overlay root: read working directory");
+    // Assembled where only root decides what paths lead to: the creator's namespace, or
+    // the host's when the creator runs in a file space.
+    if (layers.trusted_mntns >= 0 && ::setns(layers.trusted_mntns, CLONE_NEWNS) != 0)
+        return errno_error("overlay root: enter the host's mount namespace");
+    if (::chdir("/") != 0) return errno_error("overlay root: chdir /");
     auto plan = plan_mounts(layers);
     if (!plan.ok()) return plan.error().wrap("overlay root");
+    auto shares = clone_shares(layers);
+    if (!shares.ok()) return shares.error();
 
     // Cloned before unsharing: the copy of a shared mount joins its peer group, so pins
     // made under the run directory inside show outside, and the other way round.
-    UniqueFd run(static_cast<int>(
-        ::open_tree(AT_FDCWD, layers.rundir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
-    if (!run.valid()) return errno_error("overlay root: clone the run directory " + layers.rundir);
+    auto run = clone_tree(AT_FDCWD, layers.rundir.c_str(), 0, "the run directory " + layers.rundir);
+    if (!run.ok()) return run.error();
+    // fuse-overlayfs mounted the union here: it is taken along and detached where it was
+    // made, so that the daemon ends with the file space.
+    UniqueFd fuse;
+    if (layers.backend == Backend::fuse) {
+        auto tree = clone_tree(AT_FDCWD, staging.c_str(), 0, "the fuse-overlayfs union");
+        if (!tree.ok()) return tree.error();
+        fuse = std::move(tree).value();
+        (void)::umount2(staging.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    }
 
     if (::unshare(CLONE_NEWNS) != 0) return errno_error("overlay root: unshare(CLONE_NEWNS)");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
         return errno_error("overlay root: make / a slave");
-    UniqueFd base;
-    if (layers.expose_base) {
-        base.reset(
-            static_cast<int>(::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
-        if (!base.valid()) return errno_error("overlay root: clone the real root");
-    }
     if (layers.backend == Backend::kernel) {
         if (::mount("overlay", staging.c_str(), "overlay", 0, opts->c_str()) != 0)
             return errno_error("overlay root: mount a union on " + staging);
-        PN_TRY(mount_unions(layers, staging, plan.value()), "");
+    } else {
+        UniqueFd at(::open(staging.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!at.valid()) return errno_error("overlay root: open " + staging);
+        PN_TRY(attach_at(fuse.get(), at.get(), "the fuse-overlayfs union"), "");
     }
-    PN_TRY(bind_live(layers, staging, plan.value()), "");
+    // The union's root; everything below it is reached from here by descriptor.
+    UniqueFd root(::open(staging.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root.valid()) return errno_error("overlay root: open the union on " + staging);
+    if (layers.backend == Backend::kernel) PN_TRY(mount_unions(layers, root.get(), plan.value()), "");
+    PN_TRY(bind_live(layers, root.get(), plan.value(), shares.value()), "");
     // Under a private /tmp the run directory needs its mount point made there.
-    PN_TRY(sys::make_dirs(staging + layers.rundir, 0755), "overlay root: run directory");
-    PN_TRY(attach(run.get(), staging + layers.rundir, "the run directory"), "");
-    if (base.valid()) PN_TRY(attach(base.get(), staging + layers.rundir + "/base", "the real root"), "");
+    auto run_at = sys::make_dirs_beneath(root.get(), layers.rundir, 0755);
+    if (!run_at.ok()) return run_at.error().wrap("overlay root: run directory");
+    PN_TRY(attach_at(run->get(), run_at->get(), "the run directory"), "");
 
     // pivot_root(".", ".") stacks the old root under the new one; detaching "." then
     // drops it without needing a directory to park it in.
-    if (::chdir(staging.c_str()) != 0) return errno_error("overlay root: enter " + staging);
+    if (::fchdir(root.get()) != 0) return errno_error("overlay root: enter " + staging);
     if (::syscall(SYS_pivot_root, ".", ".") != 0) return errno_error("overlay root: pivot_root");
     if (::umount2(".", MNT_DETACH) != 0) return errno_error("overlay root: detach the old root");
     if (::chdir("/") != 0) return errno_error("overlay root: chdir /");
     PN_TRY(hide(layers.hidden), "");
-    if (::chdir(cwd) != 0) (void)::chdir("/");
     return {};
 }
 

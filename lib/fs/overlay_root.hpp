@@ -25,17 +25,23 @@ enum class Backend { kernel, fuse };
 struct RootLayers {
     std::string layer;                 // this file space's layer directory
     std::vector<std::string> parents;  // ancestors' layer directories, nearest first
-    std::string base = "/";            // the real root tree, lowest layer
     Backend backend = Backend::kernel;
     std::vector<std::string> shared;  // host directories bound live (read-write), not copied
-    bool private_tmp = false;         // an empty tmpfs on /tmp (before the shared binds)
+    std::string tmp_dir;              // a layer's tmp/ bound on /tmp (--private-tmp, also
+                                      // inherited); empty: the host's /tmp, live
     std::string rundir;               // bound as a peer of the caller's: mounts made in it
                                       // inside (namespace pins) show outside and back
-    bool expose_base = false;         // bind the real root tree on rundir/base inside, so that
-                                      // nested file spaces can stack on it flat
     std::vector<std::string> hidden;  // directories covered by an empty read-only tmpfs
     bool throwaway = false;           // the layer dies with the union: overlayfs may skip its
                                       // syncs ("volatile"), as a crash loses nothing of worth
+    // Whose rights the shared directories are opened with: a directory that the owner
+    // cannot open (or that is no longer where the policy saw it) is not shared.
+    uid_t owner = 0;
+    gid_t owner_gid = 0;
+    std::vector<gid_t> owner_groups;
+    // A mount namespace built by root from trusted paths (the host's) to assemble the union
+    // in, when the creator itself runs in a file space; -1: the creator's own.
+    int trusted_mntns = -1;
 };
 
 // The union's mount options for the root: "lowerdir=P1/upper:...:/,upperdir=U,workdir=W".
@@ -44,20 +50,26 @@ struct RootLayers {
 Result<std::string> overlay_options(const RootLayers& layers);
 
 // Starts the fuse-overlayfs daemon for layers on layers.layer/root in the caller's mount
-// namespace and returns its pid; it has mounted when this returns. The caller enters the
-// union (below) and then detaches it here: the daemon exits when the last mount of the
-// union is gone (its own namespace holds none). It runs in the network namespace netns
-// (the space's), so that it counts as one of the space's processes, not its parent's.
+// namespace (layers.trusted_mntns if set: never in a file space) and returns its pid; it
+// has mounted when this returns. enter_overlay_root (below) takes the mount into its new
+// namespace and detaches it where it was made: the daemon exits when the last mount of
+// the union is gone (its own namespace holds none). It runs in the network namespace
+// netns (the space's), so that it counts as one of the space's processes, not its
+// parent's.
 Result<pid_t> start_fuse_root(const RootLayers& layers, int netns);
 
 // Moves the calling process into a new mount namespace whose root is the union of
 // layers. Mounts of pseudo and runtime file systems (/proc, /sys, /dev, /run, ...) are
 // bound live; other file systems under "/" get a union of their own (kernel backend;
-// fuse-overlayfs sees through mount points by itself). Mount events of the old
-// namespace still reach the new one (slave); ours never go back, except under rundir.
-// The working directory is kept by path.
+// fuse-overlayfs sees through mount points by itself); users' own FUSE mounts are left
+// out. Mount events of the old namespace still reach the new one (slave); ours never go
+// back, except under rundir.
 //
-// EXDEV, before anything changes, when a parent layer is on the base's file system.
+// The union's contents are the owner's: every mount point in it is reached by descriptor
+// from the union's root, never through a symbolic link (one found where a mount goes
+// leaves that mount out, or refuses a shared directory). The working directory is "/".
+//
+// EXDEV, before anything changes, when a parent layer is on the root's file system.
 // For a freshly forked, single-threaded child about to exec: it changes the process's
 // mount namespace and root for good. Needs CAP_SYS_ADMIN.
 Status enter_overlay_root(const RootLayers& layers);

@@ -1,5 +1,7 @@
 #include "lib/helper/request.hpp"
 
+#include <climits>
+
 #include <algorithm>
 #include <array>
 
@@ -35,7 +37,7 @@ std::vector<std::string_view> keys_of(Op op) {
         case Op::destroy:
             return {"name", "keep_files"};
         case Op::run:
-            return {"arg*", "env*"};
+            return {"arg*", "env*", "cwd"};
         case Op::gc:
             return {"full"};
         case Op::list:
@@ -135,6 +137,10 @@ Status parse_field(Request& r, const std::string& k, const std::string& v) {
             if (k == "arg") {
                 if (r.argv.empty() && v.empty()) return bad(k, v, "empty program name");
                 r.argv.push_back(v);
+            } else if (k == "cwd") {
+                // Entered as the caller, after the helper dropped root (Space::run).
+                if (v.empty() || v[0] != '/' || v.size() >= PATH_MAX) return bad(k, v, "not an absolute path");
+                r.cwd = v;
             } else {
                 auto eq = v.find('=');
                 if (eq == std::string::npos || eq == 0) return bad(k, v, "want KEY=VALUE");
@@ -246,6 +252,7 @@ Message to_message(const Request& r) {
         case Op::run:
             for (const auto& a : r.argv) m.add("arg", a);
             for (const auto& e : r.env) m.add("env", e);
+            if (!r.cwd.empty()) m.add("cwd", r.cwd);
             break;
         case Op::gc:
             flag("full", r.full);

@@ -57,6 +57,7 @@ struct Request {
     std::string name;               // open, show, destroy, diff
     std::vector<std::string> argv;  // run
     std::vector<std::string> env;   // run: the command's environment, "KEY=VALUE"
+    std::string cwd;                // run: the caller's working directory, if it sent one
     bool keep_files = false;        // destroy
     bool full = false;              // gc
 };

@@ -74,6 +74,7 @@ std::string Record::serialize() const {
       << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
       << "\nmntns_id=" << mntns_id << "\nfs_backend=" << fs_backend << "\nfs_daemon=" << fs_daemon
       << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp
+      << "\nfs_tmp_layer=" << fs_tmp_layer
       << "\noverlay=" << overlay << "\ndatapath=" << datapath << "\ndispatch=" << dispatch
       << "\nike_daemon=" << ike_daemon << "\noverlay_addresses=" << join(overlay_addresses, ',')
       << "\noverlay_networks=" << join(overlay_networks, ',') << "\nadmin=" << admin << "\n";
@@ -156,6 +157,8 @@ Result<Record> Record::parse(const std::string& text) {
             r.fs_shared = split(v, ',');
         else if (k == "fs_private_tmp")
             r.fs_private_tmp = v == "1";
+        else if (k == "fs_tmp_layer")
+            r.fs_tmp_layer = v;
         if (!ok) return make_error(EINVAL, "bad value for '" + k + "' in record");
     }
     if (!have_label) return make_error(EINVAL, "record without label");

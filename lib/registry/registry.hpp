@@ -55,6 +55,8 @@ struct Record {
     pid_t fs_daemon = 0;                         // its fuse-overlayfs process (fuse backend)
     std::vector<std::string> fs_shared;          // host directories bound live into it
     bool fs_private_tmp = false;                 // its own empty /tmp
+    std::string fs_tmp_layer;                    // the layer whose tmp/ is its /tmp (its own
+                                                 // with fs_private_tmp, or an ancestor's)
     std::string overlay;                         // the overlay network it is bound to ("" none)
     std::string datapath;                        // "kernel" (XFRM) or "libipsec"
     pid_t ike_daemon = 0;                        // its charon

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <ftw.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,6 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "lib/core/beneath.hpp"
+#include "lib/core/caller.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 #include "lib/fs/mount_table.hpp"
@@ -36,13 +40,24 @@ std::string layer_dir(const registry::Registry& reg, const registry::Record& rec
                      : reg.path("fs/anon/" + registry::label_hex(rec.label));
 }
 
+// The store's root is root's alone (0700): layers hold users' files, and a user who could
+// reach them from the host could swap a directory in one for a link while root walks it.
+Status close_store_root(const std::string& mountpoint) {
+    UniqueFd root(::open(mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!root.valid() || ::fstat(root.get(), &st) != 0) return errno_error("layer store: open " + mountpoint);
+    if ((st.st_mode & 07777) != 0700 && ::fchmod(root.get(), 0700) != 0)
+        return errno_error("layer store: chmod " + mountpoint);
+    return {};
+}
+
 Status ensure_store(const registry::Registry& reg) {
     fs::StoreSpec spec{default_statedir() + "/layers.ext4", reg.path("fs")};
-    if (fs::store_mounted(spec)) return {};
+    if (fs::store_mounted(spec)) return close_store_root(spec.mountpoint);
     auto dir = sys::make_trusted_dirs(default_statedir(), 0755);
     if (!dir.ok()) return dir.error().wrap("layer store");
     PN_TRY(fs::mount_store(spec), "layer store");
-    return {};
+    return close_store_root(spec.mountpoint);
 }
 
 // Where layers live: the run directory's mounts, then the store on them.
@@ -160,46 +175,61 @@ constexpr const char* kOpaqueMarker = ".wh..wh..opq";  // fuse-overlayfs: an opa
 bool is_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
 
 // Whether the layers below the upper one show path: the nearest layer that has an entry
-// decides (a whiteout there hides it); the real file system comes last.
-bool exists_below(const std::vector<std::string>& lowers, const std::string& real, const std::string& path) {
-    for (const auto& dir : lowers) {
+// decides (a whiteout there hides it); the real file system comes last. Each layer is
+// looked into by descriptor, never through a symbolic link: a user's link in a layer
+// would otherwise have root tell what exists where the link leads.
+bool exists_below(const std::vector<int>& lowers, int real, const std::string& path) {
+    auto look = [&](int dir, struct stat& st) {
+        auto fd = sys::open_beneath(dir, path, O_PATH | O_NOFOLLOW);
+        return fd.ok() && ::fstat(fd->get(), &st) == 0;
+    };
+    for (int dir : lowers) {
         struct stat st {};
-        if (::lstat((dir + path).c_str(), &st) == 0) return !is_whiteout(st);
+        if (look(dir, st)) return !is_whiteout(st);
     }
     struct stat st {};
-    return ::lstat((real + path).c_str(), &st) == 0;
+    return real >= 0 && look(real, st);
 }
 
-// Changes in one upper directory; paths are reported under point.
-Status walk_upper(const std::string& upper, const std::vector<std::string>& lowers, const std::string& point,
+// Opens dir (a layer directory, or the real mount point) for walking; -1 if absent.
+UniqueFd open_dir(const std::string& dir) {
+    return UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+// Changes in one upper directory; paths are reported under point. Walked by descriptor
+// (lib/core/beneath): an entry the user swapped for a link while we walk is not followed.
+Status walk_upper(const std::string& upper, const std::vector<std::string>& lower_paths, const std::string& point,
                   std::vector<FileChange>& out) {
     std::string prefix = point == "/" ? "" : point;
-    std::vector<std::string> pending = {""};
-    while (!pending.empty()) {
-        std::string rel = pending.back();
-        pending.pop_back();
-        auto names = sys::list_dir(upper + rel);
-        if (!names.ok()) return names.error().wrap("read the file space's layer");
-        for (const auto& n : names.value()) {
-            if (n == kOpaqueMarker) continue;
-            // fuse-overlayfs may write a whiteout as an empty ".wh.NAME" file.
-            bool wh_file = n.compare(0, 4, ".wh.") == 0;
-            std::string path = rel + "/" + (wh_file ? n.substr(4) : n);
-            struct stat st {};
-            std::string entry = upper;
-            entry.append(rel).append("/").append(n);
-            if (::lstat(entry.c_str(), &st) != 0) continue;
-            bool below = exists_below(lowers, prefix, path);
-            if (wh_file || is_whiteout(st)) {
-                if (below) out.push_back({'D', prefix + path});
-            } else if (S_ISDIR(st.st_mode)) {
-                if (!below) out.push_back({'A', prefix + path});
-                pending.push_back(path);
-            } else {
-                out.push_back({below ? 'M' : 'A', prefix + path});
-            }
-        }
+    UniqueFd top = open_dir(upper);
+    if (!top.valid()) return errno_error("read the file space's layer");
+    std::vector<UniqueFd> held;
+    std::vector<int> lowers;
+    for (const auto& l : lower_paths) {
+        held.push_back(open_dir(l));
+        if (held.back().valid()) lowers.push_back(held.back().get());
     }
+    UniqueFd real = open_dir(point);
+    auto visit = [&](int, const std::string& rel, const struct stat& st) {
+        size_t slash = rel.rfind('/');
+        std::string n = rel.substr(slash + 1);
+        if (n == kOpaqueMarker) return false;
+        // fuse-overlayfs may write a whiteout as an empty ".wh.NAME" file.
+        bool wh_file = n.compare(0, 4, ".wh.") == 0;
+        std::string path = wh_file ? rel.substr(0, slash + 1) + n.substr(4) : rel;
+        bool below = exists_below(lowers, real.get(), path);
+        if (wh_file || is_whiteout(st)) {
+            if (below) out.push_back({'D', prefix + path});
+            return false;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (!below) out.push_back({'A', prefix + path});
+            return true;
+        }
+        out.push_back({below ? 'M' : 'A', prefix + path});
+        return false;
+    };
+    PN_TRY(sys::walk_dir(top.get(), visit), "read the file space's layer");
     return {};
 }
 
@@ -236,6 +266,29 @@ void stop_daemon(const registry::Record& rec) {
     (void)sys::wait_exit(watch.get(), 2000);
 }
 
+// The owner's ids and groups, looked up here (in the trusted namespace, before the helper
+// forks): shared directories are opened with them.
+Status owner_identity(uid_t owner, fs::RootLayers& layers) {
+    layers.owner = owner;
+    if (owner == 0) return {};
+    std::vector<char> buf(16384);
+    struct passwd pw {
+    }, *found = nullptr;
+    if (::getpwuid_r(owner, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr)
+        return make_error(ENOENT, "no user with uid " + std::to_string(owner));
+    layers.owner_gid = pw.pw_gid;
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<size_t>(n));
+    if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) {
+        groups.resize(static_cast<size_t>(n));
+        if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0)
+            return make_error(E2BIG, "the groups of uid " + std::to_string(owner));
+    }
+    groups.resize(static_cast<size_t>(n));
+    layers.owner_groups = std::move(groups);
+    return {};
+}
+
 }  // namespace
 
 const std::vector<std::string>& hidden_directories() {
@@ -251,8 +304,11 @@ std::string default_statedir() {
 }
 
 std::optional<registry::Record> caller_file_space(const registry::Registry& reg) {
-    if (!inside_file_space(reg)) return std::nullopt;
-    auto self = sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
+    // The helper serving a process inside a file space stays in the host's namespace and
+    // is told the caller's (sys::caller_mntns); anyone else asks about its own.
+    Result<UniqueFd> self = sys::caller_mntns() >= 0
+                                ? sys::open_fd("/proc/self/fd/" + std::to_string(sys::caller_mntns()), O_RDONLY)
+                                : sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
     if (!self.ok()) return std::nullopt;
     auto ino = sys::inode_of_fd(self->get());
     if (!ino.ok()) return std::nullopt;
@@ -263,39 +319,69 @@ std::optional<registry::Record> caller_file_space(const registry::Registry& reg)
     return std::move(rec).value();
 }
 
+bool inside_file_space(const registry::Registry& reg) {
+    auto self = sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
+    if (!self.ok()) return false;
+    auto ino = sys::inode_of_fd(self->get());
+    if (!ino.ok()) return false;
+    auto label = reg.find_mntns(ino.value());
+    if (!label) return false;
+    auto rec = reg.load(*label);
+    return rec.ok() && rec->file_space && is_recorded_ns(self->get(), rec.value());
+}
+
 Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
                           const registry::Record* parent, const FileSpaceSeed& seed) {
     PN_TRY(ensure_layer_mounts(reg), "file space");
     bool fuse = seed.backend == FsBackend::fuse || (seed.backend == FsBackend::automatic && ::geteuid() != 0);
     rec.fs_backend = fuse ? "fuse" : "kernel";
     std::string dir = layer_dir(reg, rec);
-    rec.fs_layers = {dir};
-    if (parent != nullptr) {
-        rec.fs_layers.insert(rec.fs_layers.end(), parent->fs_layers.begin(), parent->fs_layers.end());
-        // What the parent binds live, its children see live too.
-        for (const auto& d : parent->fs_shared)
-            if (std::find(rec.fs_shared.begin(), rec.fs_shared.end(), d) == rec.fs_shared.end())
-                rec.fs_shared.push_back(d);
-        if (parent->fs_private_tmp && !rec.fs_private_tmp)
-            rec.fs_shared.insert(rec.fs_shared.begin(), "/tmp");
-    }
-    std::vector<std::string> parents(rec.fs_layers.begin() + 1, rec.fs_layers.end());
+    std::vector<std::string> parents;
+    if (parent != nullptr) parents = parent->fs_layers;
     std::string parents_file = dir + "/parents";
+    std::string owner_file = dir + "/owner";
+    // A refused stored layer is left as it is: the record names no layer yet, so the
+    // failed creation's undo does not remove it.
     if (rec.named) {
+        // A stored layer is its owner's: another user never gets its files (a layer kept
+        // by an earlier version, without an owner, is root's).
+        auto stored_owner = sys::read_file(owner_file);
+        bool kept = ::access(parents_file.c_str(), F_OK) == 0;
+        if (kept && (stored_owner.ok() ? stored_owner.value() != std::to_string(rec.owner) + "\n" : rec.owner != 0))
+            return make_error(EPERM, "file space: the stored file space of '" + rec.name +
+                                         "' belongs to another user");
         auto stored = sys::read_file(parents_file);
         if (stored.ok() && stored.value() != join_lines(parents))
             return make_error(EEXIST, "file space: the stored file space of '" + rec.name +
                                           "' was made inside another space; remove it with `pnet destroy " +
                                           rec.name + "`");
-    } else {
-        PN_TRY(sys::remove_tree(dir), "file space: clear a stale layer");
     }
+    rec.fs_layers = {dir};
+    rec.fs_layers.insert(rec.fs_layers.end(), parents.begin(), parents.end());
+    if (parent != nullptr) {
+        // What the parent binds live, its children see live too.
+        for (const auto& d : parent->fs_shared)
+            if (std::find(rec.fs_shared.begin(), rec.fs_shared.end(), d) == rec.fs_shared.end())
+                rec.fs_shared.push_back(d);
+        if (!rec.fs_private_tmp) rec.fs_tmp_layer = parent->fs_tmp_layer;
+    }
+    if (rec.fs_private_tmp) rec.fs_tmp_layer = dir;
+    if (!rec.named) PN_TRY(sys::remove_tree(dir), "file space: clear a stale layer");
     // Root-owned all the way down, no symbolic link on the way (see trusted_path.hpp).
     for (auto [sub, mode] : {std::pair{"/upper", 0755}, std::pair{"/work", 0700}, std::pair{"/root", 0755}}) {
         auto made = sys::make_trusted_dirs(dir + sub, static_cast<mode_t>(mode));
         if (!made.ok()) return made.error().wrap("file space");
     }
+    PN_TRY(sys::write_atomic(owner_file, std::to_string(rec.owner) + "\n"), "file space");
     PN_TRY(sys::write_atomic(parents_file, join_lines(parents)), "file space");
+    if (rec.fs_private_tmp) {
+        // The space's own /tmp, empty at creation, in its layer: its children bind the same
+        // directory (from the store, a trusted path) rather than a mount of the parent's.
+        PN_TRY(sys::remove_tree(dir + "/tmp"), "file space: clear the private /tmp");
+        auto made = sys::make_trusted_dirs(dir + "/tmp", 0755);
+        if (!made.ok()) return made.error().wrap("file space: private /tmp");
+        if (::chmod((dir + "/tmp").c_str(), 01777) != 0) return errno_error("file space: private /tmp");
+    }
     PN_TRY(seed_etc(dir + "/upper", "resolv.conf", seed.resolv_conf), "file space");
     PN_TRY(seed_etc(dir + "/upper", "hosts", seed.hosts), "file space");
     return {};
@@ -306,15 +392,23 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
     fs::RootLayers layers;
     layers.layer = rec.fs_layers.front();
     layers.parents.assign(rec.fs_layers.begin() + 1, rec.fs_layers.end());
-    if (inside_file_space(reg)) layers.base = reg.path("base");
-    layers.expose_base = layers.base == "/";
     layers.backend = rec.fs_backend == "fuse" ? fs::Backend::fuse : fs::Backend::kernel;
     layers.shared = rec.fs_shared;
-    layers.private_tmp = rec.fs_private_tmp;
+    if (!rec.fs_tmp_layer.empty()) layers.tmp_dir = rec.fs_tmp_layer + "/tmp";
     layers.rundir = reg.rundir();
     layers.throwaway = !rec.named;
     layers.hidden = hidden_directories();
     layers.hidden.push_back(default_statedir());
+    PN_TRY(owner_identity(rec.owner, layers), "file space");
+    // A creator inside a file space (root's own call there) assembles the union in the
+    // host's namespace all the same: never one whose contents a user controls.
+    UniqueFd host;
+    if (inside_file_space(reg)) {
+        auto h = sys::open_fd("/proc/1/ns/mnt", O_RDONLY);
+        if (!h.ok()) return h.error().wrap("file space: the host's mount namespace");
+        host = std::move(h).value();
+        layers.trusted_mntns = host.get();
+    }
     for (const auto& p : layers.parents)
         if (::access(p.c_str(), F_OK) != 0)
             return make_error(ENOENT, "file space: the layer of an ancestor is gone (" + p + ")");
@@ -326,8 +420,10 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
         rec.fs_daemon = daemon.value();
     }
     auto ns = enter_in_helper(layers);
-    // The daemon's mount belongs in the new namespace only; here it goes at once.
-    if (layers.backend == fs::Backend::fuse) (void)::umount2(staging.c_str(), MNT_DETACH);
+    // The daemon's mount belongs in the new namespace only: the helper detached it here
+    // (and this covers a helper that failed before).
+    if (layers.backend == fs::Backend::fuse && layers.trusted_mntns < 0)
+        (void)::umount2(staging.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
     if (!ns.ok()) return ns.error().wrap("file space");
     auto inode = sys::inode_of_fd(ns->get());
     if (!inode.ok()) return inode.error().wrap("file space");
@@ -367,6 +463,9 @@ Status remove_stored_file_space(const registry::Registry& reg, const std::string
     PN_TRY(ensure_layer_mounts(reg), "stored file space");
     std::string dir = reg.path("fs/named/" + name);
     if (::access(dir.c_str(), F_OK) != 0) return make_error(ENOENT, "no such space");
+    auto owner = sys::read_file(dir + "/owner");
+    if (sys::caller_uid() != 0 && (!owner.ok() || owner.value() != std::to_string(sys::caller_uid()) + "\n"))
+        return make_error(ENOENT, "no such space");  // another user's: not theirs to know of
     PN_TRY(sys::remove_tree(dir), "remove the stored file space of '" + name + "'");
     return {};
 }

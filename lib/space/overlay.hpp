@@ -22,9 +22,10 @@ namespace personalnet::space {
 
 // Starts rec's charon, loads the overlay's secrets and connections over VICI and brings
 // every CHILD_SA up (timeout per SA). Fills rec.overlay, rec.ike_daemon, rec.datapath.
-// netns: the space's network namespace; mntns: its file space's mount namespace or -1.
+// netns: the space's network namespace. charon joins it and no more: its mount namespace
+// is the host's (never the space's file space), with a private /run.
 Status start_overlay(const registry::Registry& reg, registry::Record& rec, const ike::OverlayDefinition& def,
-                     int netns, int mntns);
+                     int netns);
 
 // Stops rec's charon (if it is still the process in rec's namespace) and removes its
 // directory. Idempotent.

@@ -1,5 +1,7 @@
 #include "lib/space/remote.hpp"
 
+#include <climits>
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -61,6 +63,10 @@ Result<int> remote_run(Space::Remote& remote, const std::vector<std::string>& ar
     Request r;
     r.op = Op::run;
     r.argv = argv;
+    // The helper runs the command from here: it enters the directory as us, inside the
+    // space (a helper serving a process inside a space cannot know it otherwise).
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) != nullptr && cwd[0] == '/') r.cwd = cwd;
     if (env != nullptr) {
         r.env = *env;
     } else {

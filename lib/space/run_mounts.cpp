@@ -39,7 +39,7 @@ Status ensure_run_mounts(const registry::Registry& reg) {
     } else if (::mount(nullptr, run.c_str(), nullptr, MS_SHARED, nullptr) != 0) {
         return errno_error("share the run directory " + run);
     }
-    for (const char* sub : {"base", "fs"}) {
+    for (const char* sub : {"fs"}) {
         std::string dir = reg.path(sub);
         PN_TRY(sys::make_dirs(dir, 0700), "run directory");
         if (!sys::is_mountpoint(dir))
@@ -62,11 +62,6 @@ Status release_run_mounts(const registry::Registry& reg) {
         (void)::unlink(reg.path(kMarker).c_str());
     }
     return {};
-}
-
-bool inside_file_space(const registry::Registry& reg) {
-    auto names = sys::list_dir(reg.path("base"));
-    return names.ok() && !names->empty();
 }
 
 }  // namespace personalnet::space

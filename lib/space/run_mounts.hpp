@@ -25,7 +25,8 @@ Status ensure_run_mounts(const registry::Registry& reg);
 // run directory would go with them. Caller holds the registry lock.
 Status release_run_mounts(const registry::Registry& reg);
 
-// Whether the caller runs inside a file space: its base/ shows the real root.
+// Whether this process runs inside a file space: its mount namespace is one the registry
+// recorded for a space (defined in filespace.cpp).
 bool inside_file_space(const registry::Registry& reg);
 
 }  // namespace personalnet::space

@@ -295,6 +295,16 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     }
     auto checked = check_spec(spec);
     if (!checked.ok()) return checked.error();
+    std::vector<std::string> shared = spec.shared_paths;
+    if (sys::caller_uid() == 0) {
+        // Root's own: canonical, so that the union binds it without a symbolic link on the
+        // way (a user's request arrives resolved by the helper, as the user).
+        for (auto& dir : shared) {
+            char real[PATH_MAX];
+            if (::realpath(dir.c_str(), real) == nullptr) return errno_error("--share '" + dir + "'");
+            dir = real;
+        }
+    }
     std::optional<ike::OverlayDefinition> overlay;
     if (!spec.overlay.empty()) {
         auto def = ike::load_overlay(spec.overlay);
@@ -363,7 +373,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     for (const auto& r : spec.hidden_routes) rec.hidden_routes.push_back(r.str());
     for (const auto& s : spec.hidden_services) rec.hidden_services.push_back(s.str());
     rec.file_space = spec.file_space;
-    rec.fs_shared = spec.shared_paths;
+    rec.fs_shared = shared;
     rec.fs_private_tmp = spec.private_tmp;
     rec.admin = spec.admin;
     rec.dispatch = dispatch.value();
@@ -438,8 +448,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         timer.lap("file-space");
     }
     if (overlay) {
-        auto bound = space::start_overlay(st->reg, rec, *overlay, st->netns.get(),
-                                          st->mntns.valid() ? st->mntns.get() : -1);
+        auto bound = space::start_overlay(st->reg, rec, *overlay, st->netns.get());
         if (!bound.ok()) return fail(bound.error());
         timer.lap("overlay");
     }
@@ -558,7 +567,10 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     envp.push_back(const_cast<char*>(space_var.c_str()));
     envp.push_back(nullptr);
     char cwd[PATH_MAX] = "/";  // kept by path when entering a file space
-    if (::getcwd(cwd, sizeof cwd) == nullptr) std::strcpy(cwd, "/");
+    if (!options.cwd.empty() && options.cwd.size() < sizeof cwd)
+        std::strcpy(cwd, options.cwd.c_str());
+    else if (::getcwd(cwd, sizeof cwd) == nullptr)
+        std::strcpy(cwd, "/");
 
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(what);
@@ -592,13 +604,11 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
         restore();
         int err = 0;
         if (::setns(st_->netns.get(), CLONE_NEWNET) != 0) err = errno;
-        if (err == 0 && st_->mntns.valid()) {
-            if (::setns(st_->mntns.get(), CLONE_NEWNS) != 0)
-                err = errno;
-            else if (::chdir(cwd) != 0)
-                (void)::chdir("/");
-        }
+        if (err == 0 && st_->mntns.valid() && ::setns(st_->mntns.get(), CLONE_NEWNS) != 0) err = errno;
         if (err == 0 && options.before_exec != nullptr) err = options.before_exec(options.arg);
+        // Only now, with the rights before_exec left: a path in a file space is its
+        // owner's to change, so root never follows it for them.
+        if (err == 0 && ::chdir(cwd) != 0) (void)::chdir("/");
         if (err == 0) {
             environ = envp.data();  // the PATH search uses the command's own PATH
             ::execvpe(args[0], args.data(), envp.data());
@@ -680,7 +690,7 @@ Status destroy_space(const std::string& name, const std::string& rundir, Keep ke
     collect_locked(reg.value());
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap(what);
-    if (!reg->find_name(name) && keep == Keep::nothing && sys::caller_uid() == 0) {
+    if (!reg->find_name(name) && keep == Keep::nothing) {
         // No space, but perhaps its stored changes from before a reboot.
         auto removed = space::remove_stored_file_space(reg.value(), name);
         if (reg->labels().empty()) (void)space::release_run_mounts(reg.value());

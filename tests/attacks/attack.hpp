@@ -45,6 +45,8 @@ protected:
     void TearDown() override {
         UnprivilegedTest::TearDown();
         std::string evidence;
+        if (names_in("/etc") != etc_before_) evidence += " /etc's entries changed;";
+        if (names_in("/root") != root_before_) evidence += " /root's entries changed;";
         for (const auto& c : canaries()) {
             struct stat st {};
             auto text = personalnet::sys::read_file(c);
@@ -53,8 +55,6 @@ protected:
                 evidence += " canary " + c + " changed;";
             (void)::unlink(c.c_str());
         }
-        if (names_in("/etc") != etc_before_) evidence += " /etc's entries changed;";
-        if (names_in("/root") != root_before_) evidence += " /root's entries changed;";
         EXPECT_TRUE(evidence.empty()) << "after " << ::testing::UnitTest::GetInstance()->current_test_info()->name()
                                       << ":" << evidence;
         if (!homes_.empty()) (void)personalnet::sys::remove_tree(homes_);
@@ -89,10 +89,18 @@ protected:
     std::string homes_;
 
 private:
-    static std::vector<std::string> canaries() { return {"/root/pntest-canary", "/etc/pntest-canary"}; }
+    // Named per process: suites running side by side keep canaries of their own.
+    static std::vector<std::string> canaries() {
+        std::string me = "pntest-canary-" + std::to_string(::getpid());
+        return {"/root/" + me, "/etc/" + me};
+    }
+    // The entries of dir, leaving out other suites' canaries.
     static std::vector<std::string> names_in(const std::string& dir) {
         auto names = personalnet::sys::list_dir(dir);
-        std::vector<std::string> out = names.ok() ? names.value() : std::vector<std::string>{};
+        std::vector<std::string> out;
+        std::string mine = "pntest-canary-" + std::to_string(::getpid());
+        for (const auto& n : names.ok() ? names.value() : std::vector<std::string>{})
+            if (n.rfind("pntest-canary-", 0) != 0 || n == mine) out.push_back(n);
         std::sort(out.begin(), out.end());
         return out;
     }

@@ -1,5 +1,10 @@
 // Attacks on the paths root follows for a user: working directories, shared directories,
-// stored symbolic links (docs/SECURITY.md, rule 1).
+// stored symbolic links, the layer store (docs/SECURITY.md, rule 1).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <string>
 
 #include "tests/attacks/attack.hpp"
@@ -7,9 +12,26 @@
 namespace pntest {
 namespace {
 
+class PathAttack : public AttackTest {
+protected:
+    // A root-only directory (0700) holding one file with a name to look for: what a user
+    // must never see listed, bound, or have root delete.
+    std::string decoy() {
+        std::string d = homes_ + "/decoy";
+        if (::mkdir(d.c_str(), 0700) == 0) (void)personalnet::sys::write_atomic(d + "/" + kSecret, "secret\n");
+        return d;
+    }
+    bool decoy_intact() {
+        struct stat st {};
+        return ::stat((homes_ + "/decoy/" + kSecret).c_str(), &st) == 0;
+    }
+    static std::string swap() { return bin("pnswap"); }
+    static constexpr const char* kSecret = "pntest-decoy-secret";
+};
+
 // A named space stores a symbolic link where the user's host directory is; running a
 // command from that directory must not put it, through root's chdir, in /root.
-TEST_F(AttackTest, WorkingDirectoryThroughAStoredSymlink) {
+TEST_F(PathAttack, WorkingDirectoryThroughAStoredSymlink) {
     write_policy(share_policy());
     std::string h = home(kAlice);
     auto made = as(kAlice, {mkps(), "-q", "--name", "cwd", "--", "ln", "-s", "/root", h + "/w"});
@@ -20,6 +42,137 @@ TEST_F(AttackTest, WorkingDirectoryThroughAStoredSymlink) {
     if (contains(r.out, "/root")) evidence = "the command ran in " + r.out;
     verdict("working-directory-through-stored-symlink", evidence);
     EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "cwd"}).rc, 0);
+}
+
+// Issue 15's root code execution: a stored link in a named space's layer where a shared
+// directory goes made root bind the user's directory over the space's /etc (and then run
+// fuse-overlayfs there, which loaded the user's /etc/ld.so.preload); an absolute link made
+// root create directories in the host's /etc.
+TEST_F(PathAttack, SharedDirectoryOverAStoredSymlink) {
+    write_policy(share_policy());
+    std::string h = home(kAlice);
+    std::string evidence;
+    for (const char* target : {"../../../etc", "/etc"}) {
+        ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "etc", "--", "ln", "-s", target, h + "/e"}).rc, 0);
+        ASSERT_EQ(as(kAlice, {pnet_bin(), "destroy", "--keep-files", "etc"}).rc, 0);
+        ASSERT_EQ(as(kAlice, {"sh", "-c",
+                              "mkdir -p " + h + "/e/pntest-newdir && echo mine > " + h + "/e/pntest-marker && echo " +
+                                  h + "/evil.so > " + h + "/e/ld.so.preload"})
+                      .rc,
+                  0);
+        for (const std::string& share : {h + "/e", h + "/e/pntest-newdir"}) {
+            auto r = as(kAlice, {mkps(), "-q", "--name", "etc", "--share", share, "--", "sh", "-c",
+                                 "cat /etc/pntest-marker /etc/ld.so.preload 2>/dev/null; " + mkps() +
+                                     " -q --fs-backend=fuse -- true"});
+            if (contains(r.out, "mine") || contains(r.out, "evil.so"))
+                evidence += "share " + share + " (link " + target + ") landed on /etc; ";
+            struct stat st {};
+            if (::stat("/etc/pntest-newdir", &st) == 0) {
+                evidence += "root made /etc/pntest-newdir; ";
+                ::rmdir("/etc/pntest-newdir");
+            }
+            if (r.rc == 0 && !contains(r.out, "mine")) continue;  // refused or harmless
+        }
+        (void)as(kAlice, {pnet_bin(), "destroy", "etc"});
+        (void)as(kAlice, {"rm", "-rf", h + "/e"});
+    }
+    verdict("shared-directory-over-stored-symlink", evidence);
+}
+
+// The layer store is root's: a user cannot reach a layer's directories from the host
+// (where they could swap a directory for a link while root removes or lists it).
+TEST_F(PathAttack, LayerStoreIsNotReachableFromTheHost) {
+    write_policy("");
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "st", "--", "true"}).rc, 0);
+    auto r = as(kAlice, {"sh", "-c", "ls " + A().rundir() + "/fs/named/st/upper && echo REACHED"});
+    auto inside = as(kAlice, {pnet_bin(), "exec", "st", "--", "sh", "-c",
+                              "ls " + A().rundir() + "/fs/named/st/upper && echo REACHED; ls " + A().rundir() +
+                                  "/base 2>/dev/null | head -3; touch " + A().rundir() + "/base/tmp/pntest-x && echo WROTE"});
+    std::string evidence;
+    if (contains(r.out, "REACHED")) evidence += "the host shows the layer to its user; ";
+    if (contains(inside.out, "REACHED")) evidence += "the space shows the layer store; ";
+    if (contains(inside.out, "WROTE") || !inside.out.empty()) evidence += "the real root is exposed inside: " + inside.out;
+    ::unlink("/tmp/pntest-x");
+    verdict("layer-store-from-host", evidence);
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "st"}).rc, 0);
+}
+
+// Issue 15's pnet destroy deleting root's files: inside a named space, a directory in the
+// user's layer is swapped for a link to a root-only directory while root removes the layer.
+TEST_F(PathAttack, DestroyRacesASwappedDirectory) {
+    write_policy(share_policy());
+    std::string h = home(kAlice), d = decoy();
+    for (int round = 0; round < 12 && decoy_intact(); ++round) {
+        std::string script = "mkdir -p " + h + "/d/a/b && touch " + h + "/d/a/b/f " + h + "/d/f && ln -sfn " + d + " " +
+                             h + "/l && exec " + swap() + " " + h + "/d " + h + "/l 4000000";
+        auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--name", "race", "--", "sh", "-c", script}));
+        ::usleep(300 * 1000);
+        (void)as(kAlice, {pnet_bin(), "destroy", "race"});
+        bg.kill(9);  // the swapper runs on in the detached union until stopped
+        (void)bg.wait();
+    }
+    verdict("destroy-races-swapped-directory", decoy_intact() ? "" : "root deleted " + d + "/" + kSecret);
+    (void)as(kAlice, {pnet_bin(), "destroy", "race"});
+}
+
+// Issue 15's pnet diff listing /root: the same swap while root lists the changes.
+TEST_F(PathAttack, DiffRacesASwappedDirectory) {
+    write_policy("");
+    std::string h = home(kAlice), d = decoy();
+    std::string script = "mkdir -p " + h + "/d/a && touch " + h + "/d/a/f && ln -sfn " + d + " " + h + "/l && exec " +
+                         swap() + " " + h + "/d " + h + "/l 400000";
+    auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--name", "dr", "--", "sh", "-c", script}));
+    ::usleep(300 * 1000);
+    std::string evidence;
+    for (int i = 0; i < 60 && evidence.empty(); ++i) {
+        auto r = as(kAlice, {pnet_bin(), "diff", "dr"});
+        if (contains(r.out, kSecret)) evidence = "pnet diff listed " + d + ": " + r.out.substr(0, 200);
+    }
+    std::string swaps = bg.read_line(60000);
+    (void)bg.wait();
+    std::printf("(%s)\n", swaps.c_str());
+    verdict("diff-races-swapped-directory", evidence);
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "dr"}).rc, 0);
+}
+
+// Issue 15's --share race: the shared directory is swapped with a link to a root-only
+// directory between the helper's check (as the user) and the bind (as root).
+TEST_F(PathAttack, ShareRacesASwappedDirectory) {
+    write_policy(share_policy());
+    std::string h = home(kAlice), d = decoy();
+    ASSERT_EQ(as(kAlice, {"sh", "-c", "mkdir " + h + "/s && ln -s " + d + " " + h + "/l"}).rc, 0);
+    auto bg = A().spawn(as_argv(kAlice, {swap(), h + "/s", h + "/l", "2000000"}));
+    std::string evidence;
+    int made = 0;
+    for (int i = 0; i < 150 && evidence.empty(); ++i) {
+        auto r = as(kAlice, {mkps(), "-q", "--share", h + "/s", "--", "ls", h + "/s"});
+        made += r.rc == 0;
+        if (contains(r.out, kSecret)) evidence = "a creation bound " + d;
+    }
+    bg.kill(9);
+    (void)bg.wait();
+    std::printf("(%d creations against a swapper)\n", made);
+    verdict("share-races-swapped-directory", evidence);
+}
+
+// Issue 15's stored layers passing between users: Bob's --name s after Alice's
+// `pnet destroy --keep-files s` must not get Alice's files, nor the reverse.
+TEST_F(PathAttack, StoredLayerStaysWithItsOwner) {
+    write_policy("");
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "kept", "--", "sh", "-c", "echo alices > /tmp/pntest-kept"}).rc, 0);
+    ASSERT_EQ(as(kAlice, {pnet_bin(), "destroy", "--keep-files", "kept"}).rc, 0);
+    auto bob = as(kBob, {mkps(), "-q", "--name", "kept", "--", "cat", "/tmp/pntest-kept"});
+    auto gone = as(kBob, {pnet_bin(), "destroy", "kept"});
+    std::string evidence;
+    if (contains(bob.out, "alices")) evidence += "bob read alice's stored file; ";
+    if (bob.rc == 0) evidence += "bob took alice's stored layer; ";
+    auto alice = as(kAlice, {mkps(), "-q", "--name", "kept", "--", "cat", "/tmp/pntest-kept"});
+    if (!contains(alice.out, "alices")) evidence += "alice lost her stored file (" + alice.err + "); ";
+    verdict("stored-layer-stays-with-owner", evidence);
+    EXPECT_EQ(std::count(bob.err.begin(), bob.err.end(), '\n'), 1) << bob.err;
+    EXPECT_EQ(gone.rc, 2) << gone.err;
+    EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "kept"}).rc, 0);
+    ::unlink("/tmp/pntest-kept");
 }
 
 }  // namespace

@@ -91,9 +91,9 @@ protected:
         ASSERT_EQ(::chmod((std::string(kPolicyDir) + "/personalnet.conf").c_str(), 0644), 0);
     }
 
-    // argv run as user, with a plain environment plus env, in host A.
-    RunResult as(const char* user, std::vector<std::string> argv, std::vector<std::string> env = {},
-                 int timeout_ms = 30000) {
+    // argv run as user, with a plain environment plus env (as a command line for host A).
+    static std::vector<std::string> as_argv(const char* user, std::vector<std::string> argv,
+                                            std::vector<std::string> env = {}) {
         std::vector<std::string> cmd = {"setpriv",
                                         std::string("--reuid=") + user,
                                         std::string("--regid=") + user,
@@ -104,7 +104,12 @@ protected:
                                         "PERSONALNET_HELPER=" + staged_helper()};
         cmd.insert(cmd.end(), env.begin(), env.end());
         cmd.insert(cmd.end(), argv.begin(), argv.end());
-        return A().run(cmd, timeout_ms);
+        return cmd;
+    }
+    // argv run as user, with a plain environment plus env, in host A.
+    RunResult as(const char* user, std::vector<std::string> argv, std::vector<std::string> env = {},
+                 int timeout_ms = 30000) {
+        return A().run(as_argv(user, std::move(argv), std::move(env)), timeout_ms);
     }
     static std::string mkps() { return stage() + "/bin/mkportspace"; }
     static std::string pnet_bin() { return stage() + "/bin/pnet"; }

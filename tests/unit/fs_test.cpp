@@ -41,7 +41,7 @@ protected:
         char tmpl[] = "/tmp/pnfs-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
-        for (const char* d : {"/run/base", "/data"}) ASSERT_TRUE(sys::make_dirs(dir_ + d, 0755).ok());
+        for (const char* d : {"/run", "/data"}) ASSERT_TRUE(sys::make_dirs(dir_ + d, 0755).ok());
     }
     void TearDown() override {
         if (dir_.empty()) return;
@@ -70,10 +70,11 @@ TEST_F(OverlayRootTest, WritesCreatesAndDeletesStayInTheUpperLayer) {
     ASSERT_TRUE(put(data + "/doomed.txt", "doomed"));
     fs::RootLayers l = layers(1, 0);
     std::string verdict = in_child([&]() -> std::string {
-        if (::chdir(data.c_str()) != 0) return "chdir";
         CHECK_OK(fs::enter_overlay_root(l));
         char cwd[PATH_MAX];
-        CHECK_THAT(::getcwd(cwd, sizeof cwd) != nullptr && data == cwd, "the working directory is kept");
+        CHECK_THAT(::getcwd(cwd, sizeof cwd) != nullptr && std::string(cwd) == "/",
+                   "the working directory is the union's root (never a path followed by root)");
+        CHECK_THAT(::chdir(data.c_str()) == 0, "chdir");
         CHECK_THAT(slurp("host.txt") == "host", "the host's files show through");
         CHECK_THAT(put("host.txt", "mine") && slurp("host.txt") == "mine", "a write is read back inside");
         CHECK_THAT(put("new.txt", "new"), "create inside");
@@ -173,12 +174,11 @@ TEST_F(OverlayRootTest, MountsMadeInsideStayInside) {
 }
 
 // Another file system mounted under / gets a union of its own: writes to it stay in the
-// layer's mounts/ directory; the real root tree is exposed under the run directory for
-// nested file spaces; hidden directories are covered by an empty one.
+// layer's mounts/ directory; the real root tree is not exposed inside; hidden directories
+// are covered by an empty one.
 TEST_F(OverlayRootTest, OtherFileSystemsAreCopiedOnWriteAndHiddenDirectoriesAreEmpty) {
     const std::string data = dir_ + "/data";
     fs::RootLayers l = layers(1, 0);
-    l.expose_base = true;
     ASSERT_TRUE(sys::make_dirs(dir_ + "/secret", 0755).ok());
     ASSERT_TRUE(put(dir_ + "/secret/socket", "s"));
     l.hidden = {dir_ + "/secret", dir_ + "/not-there"};
@@ -187,13 +187,17 @@ TEST_F(OverlayRootTest, OtherFileSystemsAreCopiedOnWriteAndHiddenDirectoriesAreE
         CHECK_RUN("/bin/mount", "--make-rprivate", "/");
         CHECK_RUN("/bin/mount", "-t", "tmpfs", "pntest-data", data);
         CHECK_THAT(put(data + "/real", "real"), "fill the tmpfs");
+        // The real tmpfs and the layer, held from outside the union.
+        int real = ::open(data.c_str(), O_RDONLY | O_DIRECTORY);
+        int mine = ::open(l.layer.c_str(), O_RDONLY | O_DIRECTORY);
+        CHECK_THAT(real >= 0 && mine >= 0, "open the tmpfs and the layer");
         CHECK_OK(fs::enter_overlay_root(l));
         CHECK_THAT(slurp(data + "/real") == "real", "the tmpfs's files show through");
         CHECK_THAT(put(data + "/real", "mine") && slurp(data + "/real") == "mine", "write inside");
-        std::string base = l.rundir + "/base";
-        CHECK_THAT(slurp(base + data + "/real") == "real",
-                   "the real tmpfs is untouched: " + slurp(base + data + "/real"));
-        CHECK_THAT(slurp(base + l.layer + "/mounts/" + fs::mount_key(data) + "/upper/real") == "mine",
+        auto at = [](int dir, const std::string& rel) { return slurp("/proc/self/fd/" + std::to_string(dir) + "/" + rel); };
+        CHECK_THAT(at(real, "real") == "real", "the real tmpfs is untouched: " + at(real, "real"));
+        CHECK_THAT(!exists(l.rundir + "/base"), "the real root is not exposed inside");
+        CHECK_THAT(at(mine, "mounts/" + fs::mount_key(data) + "/upper/real") == "mine",
                    "the write is in the layer's own directory for that file system");
         CHECK_THAT(!exists(dir_ + "/secret/socket"), "a hidden directory shows nothing");
         CHECK_THAT(put(dir_ + "/secret/x", "x") == false, "a hidden directory is read-only");
@@ -225,6 +229,21 @@ TEST(OverlayOptions, ListsLayersNearestFirstAndRefusesUnsafePaths) {
     bad_parent.parents.push_back("/x:y");
     EXPECT_FALSE(fs::overlay_options(bad_parent).ok()) << "a parent layer holding ':'";
     EXPECT_FALSE(fs::overlay_options(huge).ok()) << "more than one page of options";
+}
+
+// Users' own FUSE mounts (fusermount writes user_id=UID) are told apart from root's: file
+// spaces leave them out, whatever their mount point is called.
+TEST(MountTable, TellsUsersFuseMountsFromRoots) {
+    auto t = fs::parse_mountinfo(
+        "30 1 0:27 / /home/a/p:/root rw - fuse.fuse-overlayfs fuse-overlayfs rw,user_id=1000,group_id=1000\n"
+        "31 1 0:28 / /srv/sshfs rw - fuse.sshfs h:/ rw,user_id=0,group_id=0\n"
+        "32 1 0:29 / /home/a/q,lowerdir=/root rw - fuse /dev/fuse rw,user_id=1001\n"
+        "33 1 0:30 / /data rw - ext4 /dev/sda rw\n");
+    ASSERT_EQ(t.size(), 4U);
+    EXPECT_TRUE(t[0].user_mount) << t[0].point;
+    EXPECT_FALSE(t[1].user_mount) << "root's FUSE mount";
+    EXPECT_TRUE(t[2].user_mount) << t[2].point;
+    EXPECT_FALSE(t[3].user_mount);
 }
 
 }  // namespace
