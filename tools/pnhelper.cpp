@@ -38,7 +38,7 @@
 #include "lib/helper/request.hpp"
 #include "lib/policy/policy.hpp"
 #include "lib/registry/registry.hpp"
-#include "lib/space/run_mounts.hpp"
+#include "lib/space/filespace.hpp"
 #include "personalnet/space.hpp"
 #include "tools/cli.hpp"
 
@@ -450,19 +450,22 @@ private:
 };
 
 // A caller inside a file space (a login's shell, pam_personalnet(8)) started us there, and
-// its files are the user's: move to the host's mount namespace (PID 1's) at once, keeping
-// a descriptor of the caller's to find its file space by (docs/SECURITY.md, rule 2).
+// its files are the user's: move to the host's mount namespace (the login service's) at
+// once, keeping a descriptor of the caller's to find its file space by (docs/SECURITY.md,
+// rule 2).
 void leave_file_space(const std::string& rundir) {
     auto reg = pn::registry::Registry::open(rundir);
-    if (!reg.ok() || !pn::space::inside_file_space(reg.value())) return;
+    if (!reg.ok()) return;
+    auto outside = pn::space::host_mntns(reg.value());
+    if (!outside.ok()) die(kExitFailure, outside.error().message());
+    if (!outside->valid()) return;
     constexpr int kCallerMntns = helper::kChannelFd + 2;
     int own = ::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-    int host = ::open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
-    if (own < 0 || host < 0 || (own != kCallerMntns && ::dup3(own, kCallerMntns, O_CLOEXEC) != kCallerMntns) ||
+    int host = outside->get();
+    if (own < 0 || (own != kCallerMntns && ::dup3(own, kCallerMntns, O_CLOEXEC) != kCallerMntns) ||
         ::setns(host, CLONE_NEWNS) != 0 || ::chdir("/") != 0)
         die(kExitFailure, "cannot leave the caller's file space for the host's mount namespace");
     if (own != kCallerMntns) ::close(own);
-    ::close(host);
     pn::sys::set_caller_mntns(kCallerMntns);
 }
 

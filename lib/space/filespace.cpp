@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 
 #include "lib/core/beneath.hpp"
@@ -319,6 +320,39 @@ std::optional<registry::Record> caller_file_space(const registry::Registry& reg)
     return std::move(rec).value();
 }
 
+namespace {
+
+// Whether the mount namespace fd is one the registry recorded for a file space.
+bool is_file_space_ns(const registry::Registry& reg, int fd) {
+    auto ino = sys::inode_of_fd(fd);
+    if (!ino.ok()) return false;
+    auto label = reg.find_mntns(ino.value());
+    if (!label) return false;
+    auto rec = reg.load(*label);
+    return rec.ok() && rec->file_space && is_recorded_ns(fd, rec.value());
+}
+
+pid_t parent_of(pid_t pid) {
+    auto stat = sys::read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat.ok()) return 0;
+    size_t close = stat->rfind(')');
+    long ppid = 0;
+    if (close == std::string::npos || std::sscanf(stat->c_str() + close + 1, " %*c %ld", &ppid) != 1) return 0;
+    return static_cast<pid_t>(ppid);
+}
+
+}  // namespace
+
+Result<UniqueFd> host_mntns(const registry::Registry& reg) {
+    if (!inside_file_space(reg)) return UniqueFd();
+    for (pid_t pid = ::getppid(); pid > 1; pid = parent_of(pid)) {
+        auto fd = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);
+        if (fd.ok() && !is_file_space_ns(reg, fd->get())) return fd;
+    }
+    return make_error(ESRCH, "no process outside the file space among this one's ancestors "
+                             "(its union is assembled in the host's mount namespace)");
+}
+
 bool inside_file_space(const registry::Registry& reg) {
     auto self = sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
     if (!self.ok()) return false;
@@ -402,13 +436,9 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
     PN_TRY(owner_identity(rec.owner, layers), "file space");
     // A creator inside a file space (root's own call there) assembles the union in the
     // host's namespace all the same: never one whose contents a user controls.
-    UniqueFd host;
-    if (inside_file_space(reg)) {
-        auto h = sys::open_fd("/proc/1/ns/mnt", O_RDONLY);
-        if (!h.ok()) return h.error().wrap("file space: the host's mount namespace");
-        host = std::move(h).value();
-        layers.trusted_mntns = host.get();
-    }
+    auto host = host_mntns(reg);
+    if (!host.ok()) return host.error().wrap("file space");
+    if (host->valid()) layers.trusted_mntns = host->get();
     for (const auto& p : layers.parents)
         if (::access(p.c_str(), F_OK) != 0)
             return make_error(ENOENT, "file space: the layer of an ancestor is gone (" + p + ")");

@@ -37,6 +37,12 @@ const std::vector<std::string>& hidden_directories();
 // The file space the caller runs in, if any.
 std::optional<registry::Record> caller_file_space(const registry::Registry& reg);
 
+// For root's own calls from inside a file space: the mount namespace to start root's
+// daemons and assemble unions in instead (docs/SECURITY.md, rule 2), that of the nearest
+// ancestor process outside every file space (the mkportspace, pnet or login service that
+// started the caller's tree). An invalid fd when this process is not in a file space.
+Result<UniqueFd> host_mntns(const registry::Registry& reg);
+
 // Makes rec's layer directory (or takes up the stored one of a named space made before),
 // below parent's layers (parent: the file space the caller runs in, or nullptr), and
 // fills rec's file-space fields. Caller holds the registry lock.

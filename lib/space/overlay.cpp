@@ -23,7 +23,7 @@
 #include "lib/nft/nft.hpp"
 #include "lib/space/addressing.hpp"
 #include "lib/space/netns.hpp"
-#include "lib/space/run_mounts.hpp"
+#include "lib/space/filespace.hpp"
 
 namespace personalnet::space {
 
@@ -228,13 +228,9 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     // charon runs as root: never in the space's file space, whose contents are its owner's
     // (docs/SECURITY.md, rule 2), but in the host's mount namespace (with a private /run),
     // even when the creator itself runs in a file space.
-    UniqueFd host;
-    if (inside_file_space(reg)) {
-        auto h = sys::open_fd("/proc/1/ns/mnt", O_RDONLY);
-        if (!h.ok()) return h.error().wrap(what + ": the host's mount namespace");
-        host = std::move(h).value();
-    }
-    auto pid = spawn_keeper(dir, def, netns, host.valid() ? host.get() : -1);
+    auto host = host_mntns(reg);
+    if (!host.ok()) return host.error().wrap(what);
+    auto pid = spawn_keeper(dir, def, netns, host->valid() ? host->get() : -1);
     if (!pid.ok()) return pid.error().wrap(what);
     rec.ike_daemon = pid.value();
     // Recorded at once: a creator killed from here on leaves gc a daemon to stop.

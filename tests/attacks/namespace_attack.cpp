@@ -1,0 +1,81 @@
+// Attacks on the mount namespaces root works in (docs/SECURITY.md, rule 2) and on what a
+// user's own mounts can make root do.
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "tests/attacks/attack.hpp"
+
+namespace pntest {
+namespace {
+
+class NamespaceAttack : public AttackTest {
+protected:
+    std::string decoy() {
+        std::string d = homes_ + "/decoy";
+        if (::mkdir(d.c_str(), 0700) == 0) (void)personalnet::sys::write_atomic(d + "/pntest-decoy-secret", "s\n");
+        return d;
+    }
+};
+
+// Issue 15's mount-option injection: a user's FUSE mount point named "~/p:/root" (or
+// "~/q,lowerdir=/root") made root mount the root-only directory as a lower layer of a
+// file space's union, which the user then read.
+TEST_F(NamespaceAttack, FuseMountPointInjectsALowerLayer) {
+    write_policy("");
+    std::string h = home(kAlice), d = decoy();
+    std::string evidence;
+    for (const std::string& point : {h + "/p:" + d, h + "/q,lowerdir=" + d}) {
+        auto m = as(kAlice, {"sh", "-c",
+                             "mkdir -p '" + point + "' " + h + "/lo " + h + "/up " + h + "/wk && fuse-overlayfs -o lowerdir=" +
+                                 h + "/lo,upperdir=" + h + "/up,workdir=" + h + "/wk '" + point + "'"});
+        if (m.rc != 0) {
+            GTEST_SKIP() << "a user cannot mount fuse-overlayfs here: " << m.err;
+        }
+        auto r = as(kAlice, {mkps(), "-q", "--", "sh", "-c", "ls -a '" + point + "' " + h + "/p " + h + "/q 2>&1"});
+        if (contains(r.out, "pntest-decoy-secret")) evidence += "the space listed " + d + " through '" + point + "'; ";
+        (void)as(kAlice, {"fusermount3", "-u", point});
+    }
+    verdict("fuse-mount-point-injects-lower-layer", evidence);
+}
+
+// Root's processes for a user's space (the helper serving a nested request through the
+// broker, fuse-overlayfs) run in the host's mount namespace, never in the user's file
+// space, whose /etc and /usr the user might have changed.
+TEST_F(NamespaceAttack, RootProcessesStayOutOfFileSpaces) {
+    write_policy("");
+    std::string h = home(kAlice);
+    std::string marker = h + "/pntest-ready";
+    auto bg = A().spawn(as_argv(
+        kAlice, {mkps(), "-q", "--", "sh", "-c",
+                 mkps() + " -q --fs-backend=fuse -- sh -c 'touch " + marker + "; sleep 4'"}));
+    std::string evidence;
+    struct stat host {};
+    ASSERT_EQ(::stat("/proc/self/ns/mnt", &host), 0);
+    int seen = 0;
+    for (int i = 0; i < 100 && seen == 0; ++i) {
+        ::usleep(50 * 1000);
+        struct stat st {};
+        if (::stat(marker.c_str(), &st) != 0) continue;
+        DIR* proc = ::opendir("/proc");
+        while (struct dirent* e = ::readdir(proc)) {
+            std::string p = std::string("/proc/") + e->d_name;
+            auto comm = personalnet::sys::read_file(p + "/comm");
+            if (!comm.ok() || (comm.value() != "fuse-overlayfs\n" && comm.value() != "pnhelper\n")) continue;
+            struct stat status {}, ns {};
+            if (::stat(p.c_str(), &status) != 0 || status.st_uid != 0 || ::stat((p + "/ns/mnt").c_str(), &ns) != 0)
+                continue;
+            ++seen;
+            if (ns.st_ino != host.st_ino) evidence += comm.value().substr(0, comm.value().size() - 1) + " " + e->d_name + " runs in another mount namespace; ";
+        }
+        ::closedir(proc);
+    }
+    (void)bg.wait();
+    EXPECT_GT(seen, 0) << "no root process of the nested creation was seen";
+    verdict("root-processes-stay-out-of-file-spaces", evidence);
+}
+
+}  // namespace
+}  // namespace pntest
