@@ -45,7 +45,7 @@ PNHELPER_OBJ := $(BUILD)/obj/pnhelper$(PNHELPER_KEY)/pnhelper.o
 PNHELPER     := $(BUILD)/libexec$(PNHELPER_KEY)/pnhelper
 HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl \
-               $(BUILD)/bin/pnswap
+               $(BUILD)/bin/pnswap $(BUILD)/bin/pnbrokerrace
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
 # mkportspace's option parser is an object of its own: the unit tests and fuzzers call it.
@@ -61,7 +61,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) $(FUZZ_SRCS) tests/gtest_main
 INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/unit/charon_daemon.cpp \
               tests/gtest_main.cpp
 # The attack suite (tests/attacks, docs/SECURITY.md): hostile users against the staged install.
-ATTACK_SRCS := $(sort $(filter-out tests/attacks/pnswap.cpp,$(wildcard tests/attacks/*.cpp))) tests/integration/harness.cpp tests/sim/simhosts.cpp \
+ATTACK_SRCS := $(sort $(filter-out tests/attacks/pn%.cpp,$(wildcard tests/attacks/*.cpp))) tests/integration/harness.cpp tests/sim/simhosts.cpp \
                tests/gtest_main.cpp
 UNIT_BIN   := $(BUILD)/tests/unit_tests
 INTEG_BIN  := $(BUILD)/tests/integration_tests
@@ -183,6 +183,10 @@ $(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
 $(BUILD)/bin/pnpkt: $(BUILD)/obj/bench/pnpkt.o
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/bin/pnbrokerrace: $(BUILD)/obj/tests/attacks/pnbrokerrace.o $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bin/pnswap: $(BUILD)/obj/tests/attacks/pnswap.o
 	@mkdir -p $(@D)

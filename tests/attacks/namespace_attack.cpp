@@ -77,5 +77,24 @@ TEST_F(NamespaceAttack, RootProcessesStayOutOfFileSpaces) {
     verdict("root-processes-stay-out-of-file-spaces", evidence);
 }
 
+// Issue 15's broker race: a process in a space asks the broker for a space and moves into
+// a user and mount namespace it owns while the broker's helper checks it; a helper that
+// then joined the peer's mount namespace ran the user's fuse-overlayfs as root.
+TEST_F(NamespaceAttack, BrokerRaceIntoTheUsersNamespace) {
+    write_policy(share_policy());
+    std::string h = home(kAlice);
+    std::string fake = h + "/fake-fuse-overlayfs", pwned = h + "/pntest-pwned";
+    ASSERT_EQ(as(kAlice, {"sh", "-c",
+                          "printf '#!/bin/sh\\nid -u > " + pwned + "\\nexit 1\\n' > " + fake + " && chmod 755 " + fake})
+                  .rc,
+              0);
+    auto r = as(kAlice, {mkps(), "-q", "--share", h, "--", bin("pnbrokerrace"), fake, "60"}, {}, 180000);
+    EXPECT_TRUE(contains(r.out, "60 rounds")) << r.out << r.err;
+    auto who = personalnet::sys::read_file(pwned);
+    std::string evidence;
+    if (who.ok()) evidence = "the user's fuse-overlayfs ran as uid " + who.value();
+    verdict("broker-race-into-users-namespace", evidence);
+}
+
 }  // namespace
 }  // namespace pntest
