@@ -178,8 +178,9 @@ Result<std::vector<UniqueFd>> clone_shares(const RootLayers& layers) {
         {
             AsOwner as(layers);
             if (!as.ok()) return make_error(EPERM, "overlay root: share " + dir + ": cannot take the owner's rights");
-            fd = sys::open_beneath(AT_FDCWD, "/", O_PATH | O_DIRECTORY);
-            if (fd.ok()) fd = sys::open_beneath(fd->get(), dir, O_PATH | O_DIRECTORY);
+            UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+            fd = root.valid() ? sys::open_beneath(root.get(), dir, O_PATH | O_DIRECTORY)
+                              : Result<UniqueFd>(errno_error("open /"));
         }
         if (!fd.ok())
             return make_error(fd.error().code, "share '" + dir + "': not a directory its owner can open without "
@@ -286,6 +287,20 @@ Result<std::string> overlay_options(const RootLayers& layers) {
     return opts;
 }
 
+namespace {
+
+// Whether pid's mount namespace has a mount on point (the daemon mounts in its own, which
+// is not the caller's when it was started in the host's namespace from a file space).
+bool mounted_in(pid_t pid, const std::string& point) {
+    auto text = sys::read_file("/proc/" + std::to_string(pid) + "/mountinfo");
+    if (!text.ok()) return false;
+    for (const auto& m : parse_mountinfo(text.value()))
+        if (m.point == point) return true;
+    return false;
+}
+
+}  // namespace
+
 Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
     PN_TRY(check_layers(layers), "");
     auto opts = overlay_options(layers);
@@ -332,7 +347,7 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
     UniqueFd watch = sys::pidfd_of(daemon);
     if (!watch.valid()) return errno_error("fuse-overlayfs: watch its process");
     for (int waited = 0; waited < 5000; ++waited) {
-        if (sys::is_mountpoint(staging)) return daemon;
+        if (mounted_in(daemon, staging)) return daemon;
         if (sys::wait_exit(watch.get(), 1)) break;  // it exited
     }
     ::kill(daemon, SIGKILL);
