@@ -77,6 +77,7 @@ std::string union_options(const RootLayers& layers, const std::string& point) {
 }
 
 struct Plan {
+    std::vector<MountEntry> table;  // the mount table it was made from
     std::vector<std::string> cow;   // file systems that get a union of their own
     std::vector<std::string> live;  // subtrees bound live, recursively
 };
@@ -86,6 +87,7 @@ Result<Plan> plan_mounts(const RootLayers& layers) {
     auto table = read_mount_table();
     if (!table.ok()) return table.error();
     Plan plan;
+    plan.table = table.value();
     for (const auto& m : table.value()) {
         if (m.user_mount || path_is_under(m.point, layers.rundir)) continue;  // the run directory: bound whole below
         if (is_live_mount(m)) {
@@ -171,9 +173,14 @@ private:
 // Each shared directory, opened with the owner's rights without following a symbolic
 // link, and cloned: what is bound is exactly the directory at the path the policy was
 // checked against, and one the owner can open.
-Result<std::vector<UniqueFd>> clone_shares(const RootLayers& layers) {
+Result<std::vector<UniqueFd>> clone_shares(const RootLayers& layers, const std::vector<MountEntry>& table) {
     std::vector<UniqueFd> out;
     for (const auto& dir : layers.shared) {
+        // A user's FUSE daemon may never answer (stopped, or on purpose): what lies on one
+        // is not looked up at all while the space is made.
+        for (const auto& m : table)
+            if (m.user_mount && path_is_under(dir, m.point))
+                return make_error(EPERM, "share '" + dir + "': on a FUSE file system a user mounted (" + m.point + ")");
         Result<UniqueFd> fd = make_error(EPERM, "");
         {
             AsOwner as(layers);
@@ -372,7 +379,7 @@ Status enter_overlay_root(const RootLayers& layers) {
     if (::chdir("/") != 0) return errno_error("overlay root: chdir /");
     auto plan = plan_mounts(layers);
     if (!plan.ok()) return plan.error().wrap("overlay root");
-    auto shares = clone_shares(layers);
+    auto shares = clone_shares(layers, plan->table);
     if (!shares.ok()) return shares.error();
 
     // Cloned before unsharing: the copy of a shared mount joins its peer group, so pins

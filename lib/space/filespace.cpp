@@ -13,7 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <poll.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstdio>
@@ -140,6 +143,8 @@ std::optional<UniqueFd> find_live_ns(const registry::Record& rec) {
     ::_exit(0);
 }
 
+constexpr std::chrono::seconds kAssembleTimeout{10};
+
 // Runs the helper and takes its mount namespace.
 Result<UniqueFd> enter_in_helper(const fs::RootLayers& layers) {
     int report[2], hold[2];
@@ -156,7 +161,30 @@ Result<UniqueFd> enter_in_helper(const fs::RootLayers& layers) {
     }
     report_wr.reset();
     hold_rd.reset();
-    std::string verdict = sys::read_to_eof(report_rd.get());
+    // Bounded: the creator holds the registry lock, and a file system under the union
+    // (a shared directory's) may hang; the helper is killed rather than waited for.
+    std::string verdict;
+    bool timed_out = true;
+    for (auto deadline = std::chrono::steady_clock::now() + kAssembleTimeout;
+         std::chrono::steady_clock::now() < deadline;) {
+        pollfd p = {report_rd.get(), POLLIN, 0};
+        int n = ::poll(&p, 1, 100);
+        if (n < 0 && errno != EINTR) break;
+        if (n > 0) {
+            verdict = sys::read_to_eof(report_rd.get());
+            timed_out = false;
+            break;
+        }
+    }
+    if (timed_out) {
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        return make_error(ETIMEDOUT, "assembling the union took more than " +
+                                         std::to_string(kAssembleTimeout.count()) +
+                                         " s (a hung file system under it?); refused");
+    }
     Result<UniqueFd> ns = make_error(EIO, "the helper gave no answer");
     if (verdict == "OK") {
         ns = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);

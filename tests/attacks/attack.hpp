@@ -36,6 +36,11 @@ protected:
         }
         etc_before_ = names_in("/etc");
         root_before_ = names_in("/root");
+        // Host A's directories as an install has them (/run/personalnet is 0755), rather
+        // than as mkdtemp made them (0700): a user can try to reach into them.
+        std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
+        ASSERT_EQ(::chmod(top.c_str(), 0755), 0);
+        ASSERT_TRUE(personalnet::sys::make_dirs(A().rundir(), 0755).ok());
         char tmpl[] = "/home/pntest-attack-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         homes_ = tmpl;
@@ -44,6 +49,15 @@ protected:
 
     void TearDown() override {
         UnprivilegedTest::TearDown();
+        std::string evidence = canary_evidence();
+        // An attack that gave no verdict of its own is judged by its expectations.
+        const char* name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+        if (!verdict_given_) verdict(name, HasFailure() ? "an expectation failed (see above)" + evidence : evidence);
+        else if (!evidence.empty()) verdict(name, evidence);
+        if (!homes_.empty()) (void)personalnet::sys::remove_tree(homes_);
+    }
+
+    std::string canary_evidence() {
         std::string evidence;
         if (names_in("/etc") != etc_before_) evidence += " /etc's entries changed;";
         if (names_in("/root") != root_before_) evidence += " /root's entries changed;";
@@ -55,9 +69,7 @@ protected:
                 evidence += " canary " + c + " changed;";
             (void)::unlink(c.c_str());
         }
-        EXPECT_TRUE(evidence.empty()) << "after " << ::testing::UnitTest::GetInstance()->current_test_info()->name()
-                                      << ":" << evidence;
-        if (!homes_.empty()) (void)personalnet::sys::remove_tree(homes_);
+        return evidence;
     }
 
     // A home directory of user's own for this attack (0700), under a directory the
@@ -73,8 +85,10 @@ protected:
     // Policy lines that let users share directories under the attack's homes.
     std::string share_policy() const { return "share {\n    paths = " + homes_ + "\n}\n"; }
 
-    // The attack's verdict, as one line on stdout; UNSAFE fails the test.
+    // The attack's verdict, as one line on stdout; UNSAFE fails the test. An attack that
+    // gives none is judged when it ends (SAFE when every expectation held).
     void verdict(const std::string& name, const std::string& evidence) {
+        verdict_given_ = true;
         if (evidence.empty()) {
             std::printf("SAFE %s\n", name.c_str());
         } else {
@@ -105,6 +119,7 @@ private:
         return out;
     }
     std::string canary_text_;
+    bool verdict_given_ = false;
     std::vector<std::string> etc_before_, root_before_;
 };
 

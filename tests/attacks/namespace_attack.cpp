@@ -29,7 +29,7 @@ TEST_F(NamespaceAttack, FuseMountPointInjectsALowerLayer) {
     std::string evidence;
     for (const std::string& point : {h + "/p:" + d, h + "/q,lowerdir=" + d}) {
         auto m = as(kAlice, {"sh", "-c",
-                             "mkdir -p '" + point + "' " + h + "/lo " + h + "/up " + h + "/wk && fuse-overlayfs -o lowerdir=" +
+                             "mkdir -p '" + point + "' " + h + "/p " + h + "/q " + h + "/lo " + h + "/up " + h + "/wk && fuse-overlayfs -o lowerdir=" +
                                  h + "/lo,upperdir=" + h + "/up,workdir=" + h + "/wk '" + point + "'"});
         if (m.rc != 0) {
             GTEST_SKIP() << "a user cannot mount fuse-overlayfs here: " << m.err;
@@ -45,11 +45,11 @@ TEST_F(NamespaceAttack, FuseMountPointInjectsALowerLayer) {
 // broker, fuse-overlayfs) run in the host's mount namespace, never in the user's file
 // space, whose /etc and /usr the user might have changed.
 TEST_F(NamespaceAttack, RootProcessesStayOutOfFileSpaces) {
-    write_policy("");
+    write_policy(share_policy());
     std::string h = home(kAlice);
-    std::string marker = h + "/pntest-ready";
+    std::string marker = h + "/pntest-ready";  // shared: the host sees it
     auto bg = A().spawn(as_argv(
-        kAlice, {mkps(), "-q", "--", "sh", "-c",
+        kAlice, {mkps(), "-q", "--share", h, "--", "sh", "-c",
                  mkps() + " -q --fs-backend=fuse -- sh -c 'touch " + marker + "; sleep 4'"}));
     std::string evidence;
     struct stat host {};
@@ -88,8 +88,8 @@ TEST_F(NamespaceAttack, BrokerRaceIntoTheUsersNamespace) {
                           "printf '#!/bin/sh\\nid -u > " + pwned + "\\nexit 1\\n' > " + fake + " && chmod 755 " + fake})
                   .rc,
               0);
-    auto r = as(kAlice, {mkps(), "-q", "--share", h, "--", bin("pnbrokerrace"), fake, "60"}, {}, 180000);
-    EXPECT_TRUE(contains(r.out, "60 rounds")) << r.out << r.err;
+    auto r = as(kAlice, {mkps(), "-q", "--share", h, "--", bin("pnbrokerrace"), fake, "160"}, {}, 240000);
+    EXPECT_TRUE(contains(r.out, "160 rounds")) << r.out << r.err;
     auto who = personalnet::sys::read_file(pwned);
     std::string evidence;
     if (who.ok()) evidence = "the user's fuse-overlayfs ran as uid " + who.value();

@@ -1,6 +1,7 @@
 // Attacks on the paths root follows for a user: working directories, shared directories,
 // stored symbolic links, the layer store (docs/SECURITY.md, rule 1).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,14 +103,19 @@ TEST_F(PathAttack, LayerStoreIsNotReachableFromTheHost) {
 TEST_F(PathAttack, DestroyRacesASwappedDirectory) {
     write_policy(share_policy());
     std::string h = home(kAlice), d = decoy();
+    std::string layer = A().rundir() + "/fs/named/race/upper" + h;
     for (int round = 0; round < 12 && decoy_intact(); ++round) {
+        // The swap runs in the space (through the union) and, where the user can reach
+        // the layer from the host (issue 15: the store's root was 0755), in the layer.
         std::string script = "mkdir -p " + h + "/d/a/b && touch " + h + "/d/a/b/f " + h + "/d/f && ln -sfn " + d + " " +
-                             h + "/l && exec " + swap() + " " + h + "/d " + h + "/l 4000000";
+                             h + "/l && (" + swap() + " " + layer + "/d " + layer + "/l 40000000 2>/dev/null &) ; exec " +
+                             swap() + " " + h + "/d " + h + "/l 40000000";
         auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--name", "race", "--", "sh", "-c", script}));
         ::usleep(300 * 1000);
         (void)as(kAlice, {pnet_bin(), "destroy", "race"});
-        bg.kill(9);  // the swapper runs on in the detached union until stopped
+        bg.kill(9);  // the swappers run on in the detached union until stopped
         (void)bg.wait();
+        (void)A().run({"pkill", "-9", "-u", kAlice, "pnswap"});
     }
     verdict("destroy-races-swapped-directory", decoy_intact() ? "" : "root deleted " + d + "/" + kSecret);
     (void)as(kAlice, {pnet_bin(), "destroy", "race"});
@@ -131,6 +137,7 @@ TEST_F(PathAttack, DiffRacesASwappedDirectory) {
     std::string swaps = bg.read_line(60000);
     (void)bg.wait();
     std::printf("(%s)\n", swaps.c_str());
+    EXPECT_GE(std::atol(swaps.c_str()), 20000) << "the race ran too short to matter";
     verdict("diff-races-swapped-directory", evidence);
     EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "dr"}).rc, 0);
 }
@@ -140,18 +147,24 @@ TEST_F(PathAttack, DiffRacesASwappedDirectory) {
 TEST_F(PathAttack, ShareRacesASwappedDirectory) {
     write_policy(share_policy());
     std::string h = home(kAlice), d = decoy();
-    ASSERT_EQ(as(kAlice, {"sh", "-c", "mkdir " + h + "/s && ln -s " + d + " " + h + "/l"}).rc, 0);
-    auto bg = A().spawn(as_argv(kAlice, {swap(), h + "/s", h + "/l", "2000000"}));
+    // A directory the user may read, inside one only root may enter: bound, it would
+    // reach past the 0700 directory above it.
+    ASSERT_EQ(::mkdir((d + "/inner").c_str(), 0755), 0);
+    ASSERT_EQ(as(kAlice, {"sh", "-c", "mkdir " + h + "/s && ln -s " + d + "/inner " + h + "/l"}).rc, 0);
+    auto bg = A().spawn(as_argv(kAlice, {swap(), h + "/s", h + "/l", "400000000"}));
     std::string evidence;
     int made = 0;
-    for (int i = 0; i < 150 && evidence.empty(); ++i) {
-        auto r = as(kAlice, {mkps(), "-q", "--share", h + "/s", "--", "ls", h + "/s"});
+    for (int i = 0; i < 200 && evidence.empty(); ++i) {
+        // What was bound where: the mount table's root of each mount names its source.
+        auto r = as(kAlice, {mkps(), "-q", "--share", h + "/s", "--", "cat", "/proc/self/mountinfo"});
         made += r.rc == 0;
-        if (contains(r.out, kSecret)) evidence = "a creation bound " + d;
+        if (contains(r.out, d)) evidence = "a creation bound " + d + "/inner";
     }
-    bg.kill(9);
+    bg.kill(SIGTERM);
+    long swaps = std::atol(bg.read_line(5000).c_str());
     (void)bg.wait();
-    std::printf("(%d creations against a swapper)\n", made);
+    std::printf("(%d creations against %ld swaps)\n", made, swaps);
+    EXPECT_GE(swaps, 20000) << "the race ran too short to matter";
     verdict("share-races-swapped-directory", evidence);
 }
 

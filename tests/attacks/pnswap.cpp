@@ -3,6 +3,7 @@
 // privileged operation that walks or binds A, so that A is now a directory, now a
 // symbolic link elsewhere. Not installed; built for the attack suite.
 #include <fcntl.h>
+#include <signal.h>
 #include <cstdio>
 #include <cstdlib>
 #include <sys/syscall.h>
@@ -11,6 +12,12 @@
 #include <cerrno>
 #include <cstring>
 
+namespace {
+volatile sig_atomic_t g_stop = 0;
+void stop(int) { g_stop = 1; }
+}  // namespace
+
+// SIGTERM stops it early; it still reports how many swaps it made.
 int main(int argc, char** argv) {
     if (argc != 4) {
         std::fprintf(stderr, "usage: pnswap A B COUNT\n");
@@ -18,14 +25,17 @@ int main(int argc, char** argv) {
     }
     long count = std::strtol(argv[3], nullptr, 10);
     long done = 0;
-    for (long i = 0; i < count; ++i) {
+    struct sigaction sa = {};
+    sa.sa_handler = stop;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    for (long i = 0; i < count && g_stop == 0; ++i) {
         if (::syscall(SYS_renameat2, AT_FDCWD, argv[1], AT_FDCWD, argv[2], 2 /* RENAME_EXCHANGE */) != 0) {
             std::fprintf(stderr, "pnswap: %s <-> %s: %s\n", argv[1], argv[2], std::strerror(errno));
             return 1;
         }
         ++done;
     }
-    // An even count leaves both names where they started.
     std::printf("%ld swaps\n", done);
+    std::fflush(stdout);
     return 0;
 }
