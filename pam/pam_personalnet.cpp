@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "lib/core/caller.hpp"
+#include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/pam/pam_config.hpp"
 #include "lib/pam/sessions.hpp"
@@ -217,6 +218,16 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
         return_to_origin(pamh);
         (void)pam::remove_session(t.conf.rundir, t.name, ::getpid());
         return fail(joined.error());
+    }
+    // Like every command run in a space (Space::run): the session may not type into the
+    // terminal it came from (TIOCSTI), which the login service (and what runs after the
+    // session, e.g. a shell that ran `su -l`) reads. The filter stays on this process and
+    // is inherited by everything the session starts; root's CAP_SYS_ADMIN installs it
+    // without no_new_privs, so set-uid programs keep working in the session.
+    if (int err = personalnet::seccomp::TtyFilter().install(); err != 0) {
+        return_to_origin(pamh);
+        (void)pam::remove_session(t.conf.rundir, t.name, ::getpid());
+        return fail(personalnet::make_error(err, "install the TIOCSTI filter (seccomp)"));
     }
     const std::string var = "PERSONALNET_SPACE=" + t.name;
     if (pam_putenv(pamh, var.c_str()) != PAM_SUCCESS) {

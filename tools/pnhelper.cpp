@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -124,12 +125,23 @@ Result<std::string> as_memfd(const std::string& text, std::vector<pn::UniqueFd>&
     return "/proc/self/fd/" + std::to_string(fd);
 }
 
+// How long a check made as the caller may take: the caller controls what it looks at
+// (a directory on their own FUSE mount whose daemon they stopped, or the checking child
+// itself, which runs as them and which they may SIGSTOP).
+constexpr int kCheckSeconds = 5;
+// How long a creation waits for the helper's lock (held by other users' creations)
+// before it gives up with one line.
+constexpr int kLockSeconds = 60;
+
 // A directory the caller wants to share, resolved by a child that became the caller: the
 // canonical path of a directory the caller can read and enter, so that the policy's
 // share paths are checked against what would really be shared (not a symbolic link
 // under an allowed prefix), and the helper never tells anything about what the caller
-// cannot see.
-Result<std::string> resolve_as_caller(const helper::Becoming& as_caller, const std::string& dir) {
+// cannot see. The child gets kCheckSeconds and is SIGKILLed then; the helper does not
+// wait for a child stuck in an unkillable wait (a FUSE request already read by a stopped
+// daemon): it is reaped when the helper ends. Never called under a lock.
+Result<std::string> resolve_as_caller(const helper::Becoming& as_caller, const std::string& dir,
+                                      int caller_pidfd) {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return pn::errno_error("check --share " + dir);
     pn::UniqueFd rd(out[0]), wr(out[1]);
@@ -147,19 +159,78 @@ Result<std::string> resolve_as_caller(const helper::Becoming& as_caller, const s
     }
     wr.reset();
     std::string real;
-    char buf[512];
-    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        real.append(buf, static_cast<size_t>(n));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kCheckSeconds);
+    std::optional<pn::Error> gave_up;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            gave_up = pn::make_error(ETIMEDOUT, "--share '" + dir + "': checking it as you took more than " +
+                                                    std::to_string(kCheckSeconds) +
+                                                    " s (a stopped or hung file system?); refused");
+            break;
+        }
+        pollfd fds[2] = {{rd.get(), POLLIN, 0}, {caller_pidfd, POLLIN, 0}};
+        int n = ::poll(fds, 2, static_cast<int>(left.count()));
+        if (n < 0 && errno != EINTR) {
+            gave_up = pn::errno_error("check --share " + dir + ": poll");
+            break;
+        }
+        if (n <= 0) continue;
+        if ((fds[1].revents & POLLIN) != 0) {
+            gave_up = pn::make_error(ECANCELED, "check --share " + dir + ": the caller is gone");
+            break;
+        }
+        char buf[512];
+        ssize_t got = ::read(rd.get(), buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;  // the child is done (or failed)
+        real.append(buf, static_cast<size_t>(got));
+        if (real.size() > PATH_MAX) break;
     }
     int status = 0;
+    if (gave_up) {
+        ::kill(pid, SIGKILL);
+        for (int i = 0; i < 20 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+        return *gave_up;
+    }
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || real.empty() || real[0] != '/')
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || real.empty() || real[0] != '/' ||
+        real.size() > PATH_MAX)
         return pn::make_error(EACCES, "--share '" + dir + "': not a directory you can read");
     return real;
 }
+
+// The pid of the process a pidfd refers to (its fdinfo's Pid line), or -1 when it has
+// exited.
+pid_t pid_of(int pidfd) {
+    auto info = pn::sys::read_file("/proc/self/fdinfo/" + std::to_string(pidfd));
+    if (!info.ok()) return -1;
+    auto at = info->find("\nPid:\t");
+    if (at == std::string::npos) return -1;
+    long pid = std::strtol(info->c_str() + at + 6, nullptr, 10);
+    return pid > 0 ? static_cast<pid_t>(pid) : -1;
+}
+
+// What the child that execs a caller's command does before becoming the caller: it joins
+// the caller's process group (the helper has one of its own, out of the terminal's reach;
+// the command must be where the caller is, in the terminal's foreground, to get ^C, ^Z
+// and SIGWINCH and to read the terminal), and takes back the default disposition of the
+// terminal's stop signals that the helper ignores (an ignored signal survives exec).
+struct CommandSetup {
+    const helper::Becoming* as_caller = nullptr;
+    pid_t pgid = -1;  // the caller's process group, if known
+
+    static int run(const void* arg) {
+        const auto* self = static_cast<const CommandSetup*>(arg);
+        if (self->pgid > 0) (void)::setpgid(0, self->pgid);  // fails if it left the session: stay
+        struct sigaction dfl = {};
+        dfl.sa_handler = SIG_DFL;
+        for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) ::sigaction(sig, &dfl, nullptr);
+        return self->as_caller->become();
+    }
+};
 
 // The depth a space created here would have, and whose space "here" is.
 struct Here {
@@ -192,7 +263,11 @@ public:
 
     int serve() {
         auto first = helper::receive_message(helper::kChannelFd);
-        if (!first.ok()) return kExitFailure;  // the library went away: nothing to answer
+        if (!first.ok()) {
+            if (!answerable(first.error())) return kExitFailure;  // the library went away
+            (void)answer(helper::error_answer(first.error()));
+            return kExitUsage;
+        }
         auto req = helper::parse_request(first.value());
         if (!req.ok()) return answer(helper::error_answer(req.error()));
         switch (req->op) {
@@ -228,6 +303,10 @@ public:
     }
 
 private:
+    // A request that could not be read is answered (one line naming what is wrong) unless
+    // the caller closed the channel: then nobody is left to read an answer.
+    static bool answerable(const pn::Error& e) { return e.code == EINVAL || e.code == EMSGSIZE; }
+
     int answer(const helper::Message& m) { return helper::send_message(helper::kChannelFd, m).ok() ? 0 : 1; }
     int status_answer(const Status& st) {
         return answer(st.ok() ? helper::ok_answer() : helper::error_answer(st.error()));
@@ -263,18 +342,12 @@ private:
     }
 
     Result<pn::Space> create(const helper::Request& r, const helper::Becoming& as_caller) {
-        // One creation at a time through the helper, so that the limits counted above
-        // still hold when the space is made (root's own creations are not limited).
-        auto reg = pn::registry::Registry::open(policy_.rundir);  // makes the run directory
-        if (!reg.ok()) return reg.error().wrap("create space");
-        auto lock = pn::sys::open_fd(reg->path("helper.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (!lock.ok()) return lock.error().wrap("create space");
-        while (::flock(lock->get(), LOCK_EX) != 0)
-            if (errno != EINTR) return pn::errno_error("create space: lock");
-        PN_TRY(allowed(r), "");
+        // What the caller controls first, without any lock: the shared directories are
+        // looked at as the caller (with a time limit), the seed texts put in memfds.
+        PN_TRY(policy::may_create(policy_, caller_), "");
         pn::SpaceSpec spec = r.spec;
         for (auto& dir : spec.shared_paths) {
-            auto real = resolve_as_caller(as_caller, dir);
+            auto real = resolve_as_caller(as_caller, dir, caller_pidfd_.get());
             if (!real.ok()) return real.error();
             PN_TRY(policy::may_share(policy_, caller_, real.value()), "");
             dir = real.value();
@@ -287,7 +360,31 @@ private:
             if (!p.ok()) return p.error();
             *path = p.value();
         }
+        // One creation at a time through the helper, so that the limits counted in
+        // allowed() still hold when the space is made (root's own creations are not
+        // limited). Under the lock: the count and the creation, nothing the caller runs.
+        auto reg = pn::registry::Registry::open(policy_.rundir);  // makes the run directory
+        if (!reg.ok()) return reg.error().wrap("create space");
+        auto lock = pn::sys::open_fd(reg->path("helper.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (!lock.ok()) return lock.error().wrap("create space");
+        PN_TRY(lock_for_caller(lock->get()), "");
+        PN_TRY(allowed(r), "");
         return pn::Space::create(spec, policy_.rundir);
+    }
+
+    // Takes the helper's lock, waiting for other creations no longer than kLockSeconds and
+    // not at all once the caller is gone (a try-lock polled with the caller's pidfd).
+    Status lock_for_caller(int fd) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kLockSeconds);
+        for (;;) {
+            if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return {};
+            if (errno != EWOULDBLOCK && errno != EINTR) return pn::errno_error("create space: lock");
+            if (std::chrono::steady_clock::now() >= deadline)
+                return pn::make_error(EBUSY, "create space: other creations held the helper's lock for " +
+                                                 std::to_string(kLockSeconds) + " s; try again later");
+            pollfd p = {caller_pidfd_.get(), POLLIN, 0};
+            if (::poll(&p, 1, 20) > 0) return pn::make_error(ECANCELED, "create space: the caller is gone");
+        }
     }
 
     // A space held for the caller: answer what it is, then run what the caller asks in
@@ -307,7 +404,12 @@ private:
         for (;;) {
             if (!wait_for_request()) return 0;  // closed, or the caller is gone: release
             auto next = helper::receive_message(helper::kChannelFd);
-            if (!next.ok()) return 0;
+            if (!next.ok()) {
+                if (!answerable(next.error())) return 0;  // closed: release
+                if (answer(helper::error_answer(next.error())) != 0) return kExitFailure;
+                if (next.error().code == EMSGSIZE) return 0;  // its body unread: out of step
+                continue;
+            }
             auto req = helper::parse_request(next.value());
             if (!req.ok()) {
                 if (answer(helper::error_answer(req.error())) != 0) return kExitFailure;
@@ -322,10 +424,10 @@ private:
             if (broker.started()) req->env.push_back("PERSONALNET_BROKER=" + broker.name());
             pn::Space::RunOptions opts;
             opts.env = &req->env;
-            opts.before_exec = [](const void* arg) {
-                return static_cast<const helper::Becoming*>(arg)->become();
-            };
-            opts.arg = &as_caller.value();
+            pid_t caller = pid_of(caller_pidfd_.get());
+            CommandSetup setup{&as_caller.value(), caller > 0 ? ::getpgid(caller) : -1};
+            opts.before_exec = CommandSetup::run;
+            opts.arg = &setup;
             opts.cwd = req->cwd.empty() ? "/" : req->cwd;
             auto rc = space->run(req->argv, opts);
             auto a = helper::ok_answer();
@@ -417,9 +519,11 @@ private:
         int pidfd = ::fcntl(peer.pidfd.get(), F_DUPFD_CLOEXEC, 16);
         int mntfd = ::fcntl(mnt, F_DUPFD_CLOEXEC, 16);
         if (conn < 0 || pidfd < 0 || mntfd < 0 || ::dup2(conn, helper::kChannelFd) != helper::kChannelFd ||
-            ::dup2(pidfd, helper::kChannelFd + 1) != helper::kChannelFd + 1 || ::dup2(mntfd, kPeerMntns) != kPeerMntns)
+            ::dup2(pidfd, helper::kChannelFd + 1) != helper::kChannelFd + 1 ||
+            ::dup2(mntfd, kPeerMntns) != kPeerMntns)
             ::_exit(kExitFailure);
-        for (int fd : {helper::kChannelFd, helper::kChannelFd + 1, kPeerMntns}) (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        for (int fd : {helper::kChannelFd, helper::kChannelFd + 1, kPeerMntns})
+            (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
         // Everything else of the session (its space's descriptors, the listener) is not
         // this helper's; the objects holding them are never destroyed here (_exit).
         ::syscall(SYS_close_range, kPeerMntns + 1, ~0U, 0);
@@ -496,9 +600,24 @@ static int run_helper(int argc, char** argv) {
         die(kExitFailure, "cannot become root");
     pn::sys::set_caller_uid(who->uid);
     ::umask(022);
-    // The terminal's ^C and ^\ reach us too, being in the caller's process group: they
-    // are the caller's command's business. A handler rather than SIG_IGN, because exec
-    // resets a handler but would hand an ignored signal on to the command.
+    // A process group of our own: the terminal's signals (^Z stopping root's helper while
+    // it holds a lock, ^C) go to the caller's foreground group, not to us. The commands we
+    // run join the caller's group again (CommandSetup) to get them. setpgid cannot fail
+    // here (we are not a session leader: the library forked us) but is checked anyway.
+    if (::setpgid(0, 0) != 0) die(kExitFailure, "cannot make a process group of its own");
+    // Stop signals from a terminal we may still write to (our group is in the background
+    // now): ignored. Exec would hand an ignored signal on: CommandSetup restores them.
+    struct sigaction ign = {};
+    ign.sa_handler = SIG_IGN;
+    for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) ::sigaction(sig, &ign, nullptr);
+    // A caller that ignores SIGCHLD hands that on through exec: the kernel would then reap
+    // our children before waitpid() sees their exit status.
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGCHLD, &dfl, nullptr);
+    // ^C and ^\ sent to our group by hand (kill -INT -PGID by root) are still the
+    // command's business. A handler rather than SIG_IGN, because exec resets a handler but
+    // would hand an ignored signal on to the command.
     struct sigaction quiet = {};
     quiet.sa_handler = [](int) {};
     ::sigaction(SIGINT, &quiet, nullptr);

@@ -41,8 +41,8 @@ Result<bool> read_all(int fd, char* p, size_t n, bool at_start) {
 }  // namespace
 
 Status send_message(int fd, const Message& m) {
+    PN_TRY(check_framing(m), "");
     std::string body = encode(m);
-    if (body.size() > kMaxMessage) return make_error(EMSGSIZE, "helper channel: message larger than 1 MiB");
     uint32_t len = htonl(static_cast<uint32_t>(body.size()));
     std::string frame(reinterpret_cast<const char*>(&len), sizeof len);
     frame += body;
@@ -55,7 +55,8 @@ Result<Message> receive_message(int fd) {
     if (!head.ok()) return head.error();
     if (!head.value()) return make_error(ECONNRESET, "helper channel: closed");
     len = ntohl(len);
-    if (len > kMaxMessage) return make_error(EINVAL, "helper channel: message larger than 1 MiB");
+    if (len > kMaxMessage)
+        return make_error(EMSGSIZE, "bad message: " + std::to_string(len) + " bytes, larger than 1 MiB");
     std::string body(len, '\0');
     auto rest = read_all(fd, body.data(), len, false);
     if (!rest.ok()) return rest.error();

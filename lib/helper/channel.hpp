@@ -9,9 +9,13 @@ namespace personalnet::helper {
 // The helper's end is always this descriptor.
 inline constexpr int kChannelFd = 3;
 
+// EINVAL (check_framing) for a message the other end could not decode: a value over
+// 64 KiB or holding a NUL byte, a bad key, more than 1 MiB in all. Nothing is sent then.
 Status send_message(int fd, const Message& m);
-// ECONNRESET "closed" when the other end closed the channel between messages; EINVAL
-// for a message longer than kMaxMessage or one that does not decode.
+// ECONNRESET "closed" when the other end closed the channel between messages, EPROTO when
+// it closed it within one: nobody is left to answer. EINVAL for a message read whole that
+// does not decode (the channel is still in step: an answer can follow), EMSGSIZE for a
+// length over kMaxMessage (its body was not read: answer once, then close).
 Result<Message> receive_message(int fd);
 
 }  // namespace personalnet::helper

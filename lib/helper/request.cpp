@@ -179,6 +179,25 @@ std::vector<std::string> Message::all(std::string_view key) const {
     return out;
 }
 
+Status check_framing(const Message& m) {
+    if (m.fields.size() > kMaxFields) return make_error(EINVAL, "helper request: more than 8192 fields");
+    size_t total = 0;
+    for (const auto& [k, v] : m.fields) {
+        if (!key_ok(k)) return make_error(EINVAL, "helper request: bad key " + shown(k));
+        if (v.find('\0') != std::string::npos)
+            return make_error(EINVAL, "helper request: " + k + "=" + shown(v) +
+                                          " holds a NUL byte, which the helper's channel cannot carry");
+        if (v.size() > kMaxValue)
+            return make_error(EINVAL, "helper request: " + k + "=" + shown(v) + " is larger than 64 KiB (" +
+                                          std::to_string(v.size()) + " bytes), the most one value may hold");
+        total += k.size() + v.size() + 2;
+    }
+    if (total > kMaxMessage)
+        return make_error(EINVAL,
+                          "helper request: larger than 1 MiB in all (" + std::to_string(total) + " bytes)");
+    return {};
+}
+
 std::string encode(const Message& m) {
     std::string out;
     for (const auto& [k, v] : m.fields) {

@@ -32,6 +32,12 @@ struct Message {
     std::vector<std::string> all(std::string_view key) const;
 };
 
+// A NUL byte inside a value cannot be framed (it ends the value), so it is no value: the
+// sender refuses it (check_framing, in send_message) and the receiver, which sees only a
+// misframed message, refuses what it decoded in one answer ("bad message: ...").
+// EINVAL naming the key (and the value, shortened) that breaks a limit or holds a NUL.
+Status check_framing(const Message& m);
+
 std::string encode(const Message& m);
 // EINVAL naming what is wrong (truncated field, bad key, oversized value or message).
 Result<Message> decode(std::string_view wire);

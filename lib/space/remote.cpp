@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
 
@@ -72,6 +74,21 @@ Result<int> remote_run(Space::Remote& remote, const std::vector<std::string>& ar
     } else {
         for (char** e = environ; *e != nullptr; ++e) r.env.emplace_back(*e);
     }
+    // What the helper's channel cannot carry is refused here, naming it, rather than sent
+    // (the helper would refuse the misframed request without knowing which word it was).
+    auto refuse = [&](const std::string& what, const std::string& v) -> Error {
+        bool nul = v.find('\0') != std::string::npos;
+        return make_error(EINVAL, "run '" + argv.front().substr(0, 64) + "': " + what + " (" +
+                                      std::to_string(v.size()) + " bytes) " +
+                                      (nul ? "holds a NUL byte" : "is larger than 64 KiB") +
+                                      ", which the set-uid helper's channel cannot carry");
+    };
+    for (size_t i = 0; i < r.argv.size(); ++i)
+        if (r.argv[i].size() > helper::kMaxValue || r.argv[i].find('\0') != std::string::npos)
+            return refuse("argument " + std::to_string(i), r.argv[i]);
+    for (const auto& e : r.env)
+        if (e.size() > helper::kMaxValue || e.find('\0') != std::string::npos)
+            return refuse("environment variable " + e.substr(0, std::min<size_t>(e.find('='), 64)), e);
     // Like run() as root: the terminal's ^C and ^\ are the command's to handle.
     struct sigaction ign = {}, old_int = {}, old_quit = {};
     ign.sa_handler = SIG_IGN;

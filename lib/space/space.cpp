@@ -24,6 +24,7 @@
 
 #include "lib/bpf/dispatch.hpp"
 #include "lib/core/caller.hpp"
+#include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
 #include "lib/netlink/netlink.hpp"
@@ -254,18 +255,26 @@ Status check_spec(const SpaceSpec& spec) {
     return {};
 }
 
-// The contents of a small regular file the caller names for /etc inside a file space.
+// The contents of a small regular file the caller names for /etc inside a file space: a
+// text of at most 64 KiB without NUL bytes (the most the helper's channel carries in one
+// value, and a NUL would end it there), checked after reading, since a file may grow or
+// (in /proc) report no size at all.
 Result<std::string> read_seed_file(const std::string& path, const char* option) {
     if (path.empty()) return std::string();
+    const std::string what = std::string(option) + " '" + path + "'";
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return errno_error(std::string(option) + " '" + path + "'");
-    if (!S_ISREG(st.st_mode))
-        return make_error(EINVAL, std::string(option) + " '" + path + "' is not a regular file");
-    if (st.st_size > 65536)
-        return make_error(EFBIG, std::string(option) + " '" + path + "' is larger than 64 KiB");
+    if (::stat(path.c_str(), &st) != 0) return errno_error(what);
+    if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + " is not a regular file");
+    constexpr off_t kMaxSeed = 65536;
+    if (st.st_size > kMaxSeed) return make_error(EINVAL, what + " is larger than 64 KiB");
     auto text = sys::read_file(path);
     if (!text.ok()) return text.error().wrap(option);
-    if (text->empty()) return make_error(EINVAL, std::string(option) + " '" + path + "' is empty");
+    if (text->empty()) return make_error(EINVAL, what + " is empty");
+    if (text->size() > static_cast<size_t>(kMaxSeed))
+        return make_error(EINVAL, what + " is larger than 64 KiB");
+    if (auto nul = text->find('\0'); nul != std::string::npos)
+        return make_error(
+            EINVAL, what + " holds a NUL byte (at offset " + std::to_string(nul) + "): not a text file");
     return text;
 }
 
@@ -572,28 +581,43 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     else if (::getcwd(cwd, sizeof cwd) == nullptr)
         std::strcpy(cwd, "/");
 
+    // No command in a space may type into the terminal it was started from (TIOCSTI):
+    // what it pushed would be read by the outer shell once the space ends.
+    const seccomp::TtyFilter tty_filter;
+
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(what);
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
     struct sigaction ign = {};
     struct sigaction relay = {};
+    struct sigaction dfl = {};
     struct sigaction old_int = {};
     struct sigaction old_quit = {};
     struct sigaction old_term = {};
     struct sigaction old_hup = {};
+    struct sigaction old_chld = {};
     ign.sa_handler = SIG_IGN;
     relay.sa_handler = relay_signal;
+    dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGINT, &ign, &old_int);
     ::sigaction(SIGQUIT, &ign, &old_quit);
     ::sigaction(SIGTERM, &relay, &old_term);
     ::sigaction(SIGHUP, &relay, &old_hup);
+    // A caller that ignores SIGCHLD (or asked for SA_NOCLDWAIT) would have the kernel reap
+    // the command before waitpid() sees its status: the default while we wait for it.
+    ::sigaction(SIGCHLD, nullptr, &old_chld);
+    const bool chld_reaped = old_chld.sa_handler == SIG_IGN || (old_chld.sa_flags & SA_NOCLDWAIT) != 0;
+    if (chld_reaped) ::sigaction(SIGCHLD, &dfl, nullptr);
     auto restore = [&] {
         g_running_child = 0;
         ::sigaction(SIGINT, &old_int, nullptr);
         ::sigaction(SIGQUIT, &old_quit, nullptr);
         ::sigaction(SIGTERM, &old_term, nullptr);
         ::sigaction(SIGHUP, &old_hup, nullptr);
+        if (chld_reaped) ::sigaction(SIGCHLD, &old_chld, nullptr);
     };
+    // What the child reports when it cannot exec: the step and its errno.
+    enum Step : int { kJoinNet = 1, kJoinMnt, kBeforeExec, kFilter, kExec };
     pid_t pid = ::fork();
     if (pid < 0) {
         restore();
@@ -602,34 +626,59 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     if (pid == 0) {
         // Only async-signal-safe calls from here: the caller may be multi-threaded.
         restore();
-        int err = 0;
-        if (::setns(st_->netns.get(), CLONE_NEWNET) != 0) err = errno;
-        if (err == 0 && st_->mntns.valid() && ::setns(st_->mntns.get(), CLONE_NEWNS) != 0) err = errno;
-        if (err == 0 && options.before_exec != nullptr) err = options.before_exec(options.arg);
+        int failed[2] = {0, 0};
+        auto step = [&](Step s, bool ok) {
+            if (!ok && failed[0] == 0) failed[0] = s, failed[1] = errno;
+            return failed[0] == 0;
+        };
+        if (step(kJoinNet, ::setns(st_->netns.get(), CLONE_NEWNET) == 0) && st_->mntns.valid())
+            (void)step(kJoinMnt, ::setns(st_->mntns.get(), CLONE_NEWNS) == 0);
+        if (failed[0] == 0 && options.before_exec != nullptr) {
+            int err = options.before_exec(options.arg);
+            if (err != 0) failed[0] = kBeforeExec, failed[1] = err;
+        }
         // Only now, with the rights before_exec left: a path in a file space is its
         // owner's to change, so root never follows it for them.
-        if (err == 0 && ::chdir(cwd) != 0) (void)::chdir("/");
-        if (err == 0) {
+        if (failed[0] == 0 && ::chdir(cwd) != 0) (void)::chdir("/");
+        // After before_exec: the helper's commands have no_new_privs by then; root's own
+        // are installed with CAP_SYS_ADMIN, so set-uid programs keep working in them.
+        if (failed[0] == 0) {
+            int err = tty_filter.install();
+            if (err != 0) failed[0] = kFilter, failed[1] = err;
+        }
+        if (failed[0] == 0) {
             environ = envp.data();  // the PATH search uses the command's own PATH
             ::execvpe(args[0], args.data(), envp.data());
-            err = errno;
+            failed[0] = kExec, failed[1] = errno;
         }
-        (void)!::write(wr.get(), &err, sizeof err);
+        (void)!::write(wr.get(), failed, sizeof failed);
         ::_exit(127);
     }
     g_running_child = pid;
     wr.reset();
-    int exec_err = 0;
+    int failed[2] = {0, 0};
     ssize_t n;
     do {
-        n = ::read(rd.get(), &exec_err, sizeof exec_err);
+        n = ::read(rd.get(), failed, sizeof failed);
     } while (n < 0 && errno == EINTR);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     restore();
-    if (n == static_cast<ssize_t>(sizeof exec_err))
-        return make_error(exec_err, what + ": cannot run '" + argv[0] + "'");
+    if (n == static_cast<ssize_t>(sizeof failed)) {
+        switch (failed[0]) {
+            case kJoinNet:
+                return make_error(failed[1], what + ": join its network namespace");
+            case kJoinMnt:
+                return make_error(failed[1], what + ": join its mount namespace");
+            case kBeforeExec:
+                return make_error(failed[1], what + ": prepare '" + argv[0] + "' (before exec)");
+            case kFilter:
+                return make_error(failed[1], what + ": install the TIOCSTI filter (seccomp)");
+            default:
+                return make_error(failed[1], what + ": cannot run '" + argv[0] + "'");
+        }
+    }
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);
 }
