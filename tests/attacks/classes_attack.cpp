@@ -283,7 +283,12 @@ TEST_F(AttackTest, RootProcessesOfASpaceAreOutOfReach) {
         auto procs = sys::list_dir("/proc");
         for (const auto& p : procs.ok() ? procs.value() : std::vector<std::string>{}) {
             auto comm = sys::read_file("/proc/" + p + "/comm");
-            if (comm.ok() && (comm.value() == "pnhelper\n" || comm.value() == "fuse-overlayfs\n")) pids.push_back(p);
+            auto status = sys::read_file("/proc/" + p + "/status");
+            // Wholly root's: a helper just started by a user (real uid still theirs) or a
+            // child becoming the user is theirs to signal, as with any set-uid program.
+            if (comm.ok() && status.ok() && (comm.value() == "pnhelper\n" || comm.value() == "fuse-overlayfs\n") &&
+                contains(status.value(), "Uid:\t0\t0\t0\t0"))
+                pids.push_back(p);
         }
     }
     ASSERT_FALSE(pids.empty()) << "no root process of the space was found";
@@ -299,11 +304,19 @@ TEST_F(AttackTest, RootProcessesOfASpaceAreOutOfReach) {
     }
     auto outside = as(kAlice, {"sh", "-c", probe});
     auto inside = as(kAlice, {mkps(), "-q", "--", "sh", "-c", probe});
-    bg.kill(SIGTERM);
-    (void)bg.wait();
     std::string evidence;
+    for (const auto& p : pids) {
+        auto status = sys::read_file("/proc/" + p + "/status");
+        if (status.ok() && (contains(outside.out, "-" + p + "\n") || contains(inside.out, "-" + p + "\n"))) {
+            size_t u = status->find("Uid:");
+            evidence += "(" + p + " " + status->substr(0, status->find('\n')) + " " +
+                        status->substr(u, status->find('\n', u) - u) + ") ";
+        }
+    }
     if (!outside.out.empty()) evidence += "from the host: " + outside.out;
     if (!inside.out.empty()) evidence += "from a space: " + inside.out;
+    bg.kill(SIGTERM);
+    (void)bg.wait();
     std::printf("(%zu root processes probed)\n", pids.size());
     verdict("root-processes-of-a-space-out-of-reach", evidence);
 }

@@ -81,7 +81,8 @@ TEST_F(NamespaceAttack, RootProcessesStayOutOfFileSpaces) {
 // a user and mount namespace it owns while the broker's helper checks it; a helper that
 // then joined the peer's mount namespace ran the user's fuse-overlayfs as root.
 TEST_F(NamespaceAttack, BrokerRaceIntoTheUsersNamespace) {
-    write_policy(share_policy());
+    // Room for the spaces of rounds whose release is still under way.
+    write_policy(share_policy(), 64, 64);
     std::string h = home(kAlice);
     std::string fake = h + "/fake-fuse-overlayfs", pwned = h + "/pntest-pwned";
     ASSERT_EQ(as(kAlice, {"sh", "-c",

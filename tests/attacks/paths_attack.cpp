@@ -107,8 +107,10 @@ TEST_F(PathAttack, DestroyRacesASwappedDirectory) {
     for (int round = 0; round < 12 && decoy_intact(); ++round) {
         // The swap runs in the space (through the union) and, where the user can reach
         // the layer from the host (issue 15: the store's root was 0755), in the layer.
-        std::string script = "mkdir -p " + h + "/d/a/b && touch " + h + "/d/a/b/f " + h + "/d/f && ln -sfn " + d + " " +
-                             h + "/l && (" + swap() + " " + layer + "/d " + layer + "/l 40000000 2>/dev/null &) ; exec " +
+        // d holds an entry named like the decoy's file, among many: removed by path while d
+        // is the link, it is the decoy's that goes.
+        std::string script = "mkdir -p " + h + "/d/a/b && touch " + h + "/d/a/b/f " + h + "/d/" + kSecret + " && for i in $(seq 1500); do : > " + h +
+                             "/d/f$i; done && ln -sfn " + d + " " + h + "/l && (" + swap() + " " + layer + "/d " + layer + "/l 40000000 2>/dev/null &) ; exec " +
                              swap() + " " + h + "/d " + h + "/l 40000000";
         auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--name", "race", "--", "sh", "-c", script}));
         ::usleep(300 * 1000);
