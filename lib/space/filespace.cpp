@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "lib/core/beneath.hpp"
 #include "lib/core/caller.hpp"
@@ -295,6 +296,28 @@ void stop_daemon(const registry::Record& rec) {
     (void)sys::wait_exit(watch.get(), 2000);
 }
 
+// Moves a layer out of the way (a rename within the store) and removes it there: its name
+// is free at once, and a space's processes still writing through a union that outlives
+// the space cannot keep the removal from finishing. What they leave behind is removed by
+// the next full gc (sweep_discarded_layers).
+Status discard_layer(const std::string& dir) {
+    size_t slash = dir.rfind('/');
+    size_t above = slash == std::string::npos || slash == 0 ? std::string::npos : dir.rfind('/', slash - 1);
+    if (above == std::string::npos) return make_error(EINVAL, "layer '" + dir + "' is not in the store");
+    std::string trash = dir.substr(0, above) + "/trash";
+    auto made = sys::make_trusted_dirs(trash, 0700);
+    if (!made.ok()) return made.error();
+    static unsigned serial = 0;
+    std::string target = trash + "/" + dir.substr(slash + 1) + "." + std::to_string(::getpid()) + "." +
+                         std::to_string(++serial) + "." + std::to_string(::time(nullptr));
+    if (::rename(dir.c_str(), target.c_str()) != 0) {
+        if (errno == ENOENT) return {};
+        return errno_error("move " + dir + " aside");
+    }
+    (void)sys::remove_tree(target);  // best effort: see above
+    return {};
+}
+
 // The owner's ids and groups, looked up here (in the trusted namespace, before the helper
 // forks): shared directories are opened with them.
 Status owner_identity(uid_t owner, fs::RootLayers& layers) {
@@ -511,8 +534,15 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
     }
     if (::access(dir.c_str(), F_OK) != 0) return {};
     (void)::umount2((dir + "/root").c_str(), MNT_DETACH);  // a creator killed mid-way
-    PN_TRY(sys::remove_tree(dir), "remove the file space's layers");
+    PN_TRY(discard_layer(dir), "remove the file space's layers");
     return {};
+}
+
+void sweep_discarded_layers(const registry::Registry& reg) {
+    std::string trash = reg.path("fs/trash");
+    auto names = sys::list_dir(trash);
+    if (!names.ok()) return;
+    for (const auto& n : names.value()) (void)sys::remove_tree(trash + "/" + n);
 }
 
 Status remove_stored_file_space(const registry::Registry& reg, const std::string& name) {
@@ -524,7 +554,7 @@ Status remove_stored_file_space(const registry::Registry& reg, const std::string
     auto owner = sys::read_file(dir + "/owner");
     if (sys::caller_uid() != 0 && (!owner.ok() || owner.value() != std::to_string(sys::caller_uid()) + "\n"))
         return make_error(ENOENT, "no such space");  // another user's: not theirs to know of
-    PN_TRY(sys::remove_tree(dir), "remove the stored file space of '" + name + "'");
+    PN_TRY(discard_layer(dir), "remove the stored file space of '" + name + "'");
     return {};
 }
 

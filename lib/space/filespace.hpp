@@ -58,9 +58,13 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
 // Caller holds the registry lock and saves rec.
 Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record& rec, int netns);
 
+// Removes what discarded layers still hold (their removal failed while a space's processes
+// wrote through a union that outlived it). Caller holds the registry lock.
+void sweep_discarded_layers(const registry::Registry& reg);
+
 // Removes what prepare/build made for rec: its layer directory (a named space's stored
-// changes too, unless keep_stored), a staging mount left by a killed creator.
-// Idempotent. Caller holds the registry lock.
+// changes too, unless keep_stored; moved aside first, see sweep_discarded_layers), a
+// staging mount left by a killed creator. Idempotent. Caller holds the registry lock.
 Status release_file_space(const registry::Registry& reg, const registry::Record& rec,
                           bool keep_stored = false);
 

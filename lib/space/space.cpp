@@ -799,6 +799,7 @@ Status collect_garbage(bool full, const std::string& rundir) {
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap("collect garbage");
     for (const char* dir : {"spaces", "names", "netns", "mntns"}) sys::remove_stale_temps(reg->path(dir));
+    space::sweep_discarded_layers(reg.value());
     auto locked = reg->locked_labels();
     for (uint16_t label : reg->labels()) {
         if (std::find(locked.begin(), locked.end(), label) != locked.end()) continue;  // supervised

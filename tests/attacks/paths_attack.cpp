@@ -104,21 +104,29 @@ TEST_F(PathAttack, DestroyRacesASwappedDirectory) {
     write_policy(share_policy());
     std::string h = home(kAlice), d = decoy();
     std::string layer = A().rundir() + "/fs/named/race/upper" + h;
+    long swaps = 0;
     for (int round = 0; round < 12 && decoy_intact(); ++round) {
-        // The swap runs in the space (through the union) and, where the user can reach
-        // the layer from the host (issue 15: the store's root was 0755), in the layer.
-        // d holds an entry named like the decoy's file, among many: removed by path while d
-        // is the link, it is the decoy's that goes.
-        std::string script = "mkdir -p " + h + "/d/a/b && touch " + h + "/d/a/b/f " + h + "/d/" + kSecret + " && for i in $(seq 1500); do : > " + h +
-                             "/d/f$i; done && ln -sfn " + d + " " + h + "/l && (" + swap() + " " + layer + "/d " + layer + "/l 40000000 2>/dev/null &) ; exec " +
-                             swap() + " " + h + "/d " + h + "/l 40000000";
-        auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--name", "race", "--", "sh", "-c", script}));
-        ::usleep(300 * 1000);
+        // d holds an entry named like the decoy's file, among many: removed by path while
+        // d is the link, it is the decoy's that goes.
+        std::string setup = "mkdir -p " + h + "/d/a/b && : > " + h + "/d/" + kSecret + " && for i in $(seq 1500); do : > " +
+                            h + "/d/f$i; done && ln -sfn " + d + " " + h + "/l";
+        auto made = as(kAlice, {mkps(), "-q", "--name", "race", "--", "sh", "-c", setup});
+        ASSERT_EQ(made.rc, 0) << made.err;
+        // The swap runs where the user can reach the layer: from the host (issue 15: the
+        // store's root was 0755) and through the space's union.
+        auto host = A().spawn(as_argv(kAlice, {swap(), layer + "/d", layer + "/l", "400000000"}));
+        auto inside = A().spawn(as_argv(kAlice, {pnet_bin(), "exec", "race", "--", swap(), h + "/d", h + "/l", "400000000"}));
+        ::usleep(200 * 1000);
         (void)as(kAlice, {pnet_bin(), "destroy", "race"});
-        bg.kill(9);  // the swappers run on in the detached union until stopped
-        (void)bg.wait();
+        for (Proc* p : {&host, &inside}) {
+            p->kill(SIGTERM);
+            swaps += std::atol(p->read_line(2000).c_str());
+            (void)p->wait();
+        }
         (void)A().run({"pkill", "-9", "-u", kAlice, "pnswap"});
     }
+    std::printf("(%ld swaps)\n", swaps);
+    EXPECT_GE(swaps, 20000) << "the race ran too short to matter";
     verdict("destroy-races-swapped-directory", decoy_intact() ? "" : "root deleted " + d + "/" + kSecret);
     (void)as(kAlice, {pnet_bin(), "destroy", "race"});
 }
