@@ -51,7 +51,8 @@ Status clear_at(int dirfd, dev_t dev, int depth) {
         if (sub.valid()) {
             struct stat st {};
             if (::fstat(sub.get(), &st) != 0) return errno_error("remove '" + n + "'");
-            if (st.st_dev != dev) return make_error(EXDEV, "remove '" + n + "': another file system is mounted there");
+            if (st.st_dev != dev)
+                return make_error(EXDEV, "remove '" + n + "': another file system is mounted there");
             PN_TRY(clear_at(sub.get(), dev, depth + 1), "remove '" + n + "'");
             sub.reset();
             if (::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
@@ -115,8 +116,9 @@ Result<UniqueFd> make_dirs_beneath(int root, const std::string& rel, mode_t mode
                 return errno_error("make '" + rel + "'");
             next = open_beneath(dir.get(), name, O_PATH | O_DIRECTORY);
         }
-        if (!next.ok()) return make_error(next.error().code, "'" + rel + "': '" + name + "': " +
-                                                                 std::string(::strerrordesc_np(next.error().code)));
+        if (!next.ok())
+            return make_error(next.error().code, "'" + rel + "': '" + name + "': " +
+                                                     std::string(::strerrordesc_np(next.error().code)));
         dir = std::move(next).value();
     }
     return dir;

@@ -1,7 +1,5 @@
 #include "lib/core/sys.hpp"
 
-#include "lib/core/beneath.hpp"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+
+#include "lib/core/beneath.hpp"
 
 namespace personalnet::sys {
 

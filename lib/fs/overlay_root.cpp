@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
-#include <sys/fsuid.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -89,7 +89,8 @@ Result<Plan> plan_mounts(const RootLayers& layers) {
     Plan plan;
     plan.table = table.value();
     for (const auto& m : table.value()) {
-        if (m.user_mount || path_is_under(m.point, layers.rundir)) continue;  // the run directory: bound whole below
+        if (m.user_mount || path_is_under(m.point, layers.rundir))
+            continue;  // the run directory: bound whole below
         if (is_live_mount(m)) {
             bool covered = std::any_of(plan.live.begin(), plan.live.end(),
                                        [&](const std::string& o) { return path_is_under(m.point, o); });
@@ -180,18 +181,21 @@ Result<std::vector<UniqueFd>> clone_shares(const RootLayers& layers, const std::
         // is not looked up at all while the space is made.
         for (const auto& m : table)
             if (m.user_mount && path_is_under(dir, m.point))
-                return make_error(EPERM, "share '" + dir + "': on a FUSE file system a user mounted (" + m.point + ")");
+                return make_error(
+                    EPERM, "share '" + dir + "': on a FUSE file system a user mounted (" + m.point + ")");
         Result<UniqueFd> fd = make_error(EPERM, "");
         {
             AsOwner as(layers);
-            if (!as.ok()) return make_error(EPERM, "overlay root: share " + dir + ": cannot take the owner's rights");
+            if (!as.ok())
+                return make_error(EPERM, "overlay root: share " + dir + ": cannot take the owner's rights");
             UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
             fd = root.valid() ? sys::open_beneath(root.get(), dir, O_PATH | O_DIRECTORY)
                               : Result<UniqueFd>(errno_error("open /"));
         }
         if (!fd.ok())
-            return make_error(fd.error().code, "share '" + dir + "': not a directory its owner can open without "
-                                                              "following a symbolic link (" +
+            return make_error(fd.error().code, "share '" + dir +
+                                                   "': not a directory its owner can open without "
+                                                   "following a symbolic link (" +
                                                    std::string(::strerrordesc_np(fd.error().code)) + ")");
         char real[PATH_MAX + 1] = {};
         ssize_t n = ::readlink(fd_path(fd->get()).c_str(), real, PATH_MAX);
@@ -236,7 +240,8 @@ Status bind_live(const RootLayers& layers, int root, const Plan& plan, std::vect
         // A shared directory under a private /tmp needs its mount point made there. Made
         // by root where missing, one component at a time, never through a symbolic link.
         auto target = sys::make_dirs_beneath(root, dir, 0755);
-        if (!target.ok()) return make_error(target.error().code, "share '" + dir + "': " + target.error().message());
+        if (!target.ok())
+            return make_error(target.error().code, "share '" + dir + "': " + target.error().message());
         PN_TRY(attach_at(shares[i].get(), target->get(), "shared directory " + dir), "");
     }
     return {};
@@ -251,11 +256,12 @@ Status hide(const std::vector<std::string>& dirs) {
         struct open_how how {};
         how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
         how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-        std::string rel = dir.substr(dir.find_first_not_of('/') == std::string::npos ? dir.size() : dir.find_first_not_of('/'));
+        std::string rel = dir.substr(
+            dir.find_first_not_of('/') == std::string::npos ? dir.size() : dir.find_first_not_of('/'));
         UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof how)));
         if (!fd.valid()) continue;
-        if (::mount("personalnet-hidden", fd_path(fd.get()).c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                    "mode=0755,size=4k") != 0)
+        if (::mount("personalnet-hidden", fd_path(fd.get()).c_str(), "tmpfs",
+                    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k") != 0)
             return errno_error("overlay root: hide " + dir);
     }
     return {};
@@ -279,8 +285,9 @@ Status check_layers(const RootLayers& layers) {
         struct stat st {};
         if (::stat(p.c_str(), &st) != 0) return errno_error("overlay root: parent layer " + p);
         if (st.st_dev == base.st_dev)
-            return make_error(EXDEV, "overlay root: parent layer '" + p +
-                                         "' is on the root's file system (overlayfs refuses nested lower layers)");
+            return make_error(EXDEV,
+                              "overlay root: parent layer '" + p +
+                                  "' is on the root's file system (overlayfs refuses nested lower layers)");
     }
     return {};
 }

@@ -1,9 +1,8 @@
 #include "lib/helper/request.hpp"
 
-#include <climits>
-
 #include <algorithm>
 #include <array>
+#include <climits>
 
 #include "lib/core/quote.hpp"
 #include "lib/ike/overlay_config.hpp"
@@ -139,7 +138,8 @@ Status parse_field(Request& r, const std::string& k, const std::string& v) {
                 r.argv.push_back(v);
             } else if (k == "cwd") {
                 // Entered as the caller, after the helper dropped root (Space::run).
-                if (v.empty() || v[0] != '/' || v.size() >= PATH_MAX) return bad(k, v, "not an absolute path");
+                if (v.empty() || v[0] != '/' || v.size() >= PATH_MAX)
+                    return bad(k, v, "not an absolute path");
                 r.cwd = v;
             } else {
                 auto eq = v.find('=');

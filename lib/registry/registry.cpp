@@ -74,9 +74,9 @@ std::string Record::serialize() const {
       << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
       << "\nmntns_id=" << mntns_id << "\nfs_backend=" << fs_backend << "\nfs_daemon=" << fs_daemon
       << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp
-      << "\nfs_tmp_layer=" << fs_tmp_layer
-      << "\noverlay=" << overlay << "\ndatapath=" << datapath << "\ndispatch=" << dispatch
-      << "\nike_daemon=" << ike_daemon << "\noverlay_addresses=" << join(overlay_addresses, ',')
+      << "\nfs_tmp_layer=" << fs_tmp_layer << "\noverlay=" << overlay << "\ndatapath=" << datapath
+      << "\ndispatch=" << dispatch << "\nike_daemon=" << ike_daemon
+      << "\noverlay_addresses=" << join(overlay_addresses, ',')
       << "\noverlay_networks=" << join(overlay_networks, ',') << "\nadmin=" << admin << "\n";
     return o.str();
 }

@@ -2,9 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <ftw.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -13,13 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <poll.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
-#include <cstdlib>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -228,8 +227,8 @@ UniqueFd open_dir(const std::string& dir) {
 
 // Changes in one upper directory; paths are reported under point. Walked by descriptor
 // (lib/core/beneath): an entry the user swapped for a link while we walk is not followed.
-Status walk_upper(const std::string& upper, const std::vector<std::string>& lower_paths, const std::string& point,
-                  std::vector<FileChange>& out) {
+Status walk_upper(const std::string& upper, const std::vector<std::string>& lower_paths,
+                  const std::string& point, std::vector<FileChange>& out) {
     std::string prefix = point == "/" ? "" : point;
     UniqueFd top = open_dir(upper);
     if (!top.valid()) return errno_error("read the file space's layer");
@@ -358,9 +357,10 @@ std::string default_statedir() {
 std::optional<registry::Record> caller_file_space(const registry::Registry& reg) {
     // The helper serving a process inside a file space stays in the host's namespace and
     // is told the caller's (sys::caller_mntns); anyone else asks about its own.
-    Result<UniqueFd> self = sys::caller_mntns() >= 0
-                                ? sys::open_fd("/proc/self/fd/" + std::to_string(sys::caller_mntns()), O_RDONLY)
-                                : sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
+    Result<UniqueFd> self =
+        sys::caller_mntns() >= 0
+            ? sys::open_fd("/proc/self/fd/" + std::to_string(sys::caller_mntns()), O_RDONLY)
+            : sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
     if (!self.ok()) return std::nullopt;
     auto ino = sys::inode_of_fd(self->get());
     if (!ino.ok()) return std::nullopt;
@@ -388,7 +388,8 @@ pid_t parent_of(pid_t pid) {
     if (!stat.ok()) return 0;
     size_t close = stat->rfind(')');
     long ppid = 0;
-    if (close == std::string::npos || std::sscanf(stat->c_str() + close + 1, " %*c %ld", &ppid) != 1) return 0;
+    if (close == std::string::npos || std::sscanf(stat->c_str() + close + 1, " %*c %ld", &ppid) != 1)
+        return 0;
     return static_cast<pid_t>(ppid);
 }
 
@@ -400,8 +401,9 @@ Result<UniqueFd> host_mntns(const registry::Registry& reg) {
         auto fd = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);
         if (fd.ok() && !is_file_space_ns(reg, fd->get())) return fd;
     }
-    return make_error(ESRCH, "no process outside the file space among this one's ancestors "
-                             "(its union is assembled in the host's mount namespace)");
+    return make_error(ESRCH,
+                      "no process outside the file space among this one's ancestors "
+                      "(its union is assembled in the host's mount namespace)");
 }
 
 bool inside_file_space(const registry::Registry& reg) {
@@ -432,9 +434,10 @@ Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
         // by an earlier version, without an owner, is root's).
         auto stored_owner = sys::read_file(owner_file);
         bool kept = ::access(parents_file.c_str(), F_OK) == 0;
-        if (kept && (stored_owner.ok() ? stored_owner.value() != std::to_string(rec.owner) + "\n" : rec.owner != 0))
-            return make_error(EPERM, "file space: the stored file space of '" + rec.name +
-                                         "' belongs to another user");
+        if (kept &&
+            (stored_owner.ok() ? stored_owner.value() != std::to_string(rec.owner) + "\n" : rec.owner != 0))
+            return make_error(
+                EPERM, "file space: the stored file space of '" + rec.name + "' belongs to another user");
         auto stored = sys::read_file(parents_file);
         if (stored.ok() && stored.value() != join_lines(parents))
             return make_error(EEXIST, "file space: the stored file space of '" + rec.name +

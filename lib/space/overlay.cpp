@@ -22,8 +22,8 @@
 #include "lib/netlink/xfrm_probe.hpp"
 #include "lib/nft/nft.hpp"
 #include "lib/space/addressing.hpp"
-#include "lib/space/netns.hpp"
 #include "lib/space/filespace.hpp"
+#include "lib/space/netns.hpp"
 
 namespace personalnet::space {
 

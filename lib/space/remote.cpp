@@ -1,11 +1,10 @@
 #include "lib/space/remote.hpp"
 
-#include <climits>
-
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"

@@ -52,8 +52,10 @@ protected:
         std::string evidence = canary_evidence();
         // An attack that gave no verdict of its own is judged by its expectations.
         const char* name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-        if (!verdict_given_) verdict(name, HasFailure() ? "an expectation failed (see above)" + evidence : evidence);
-        else if (!evidence.empty()) verdict(name, evidence);
+        if (!verdict_given_)
+            verdict(name, HasFailure() ? "an expectation failed (see above)" + evidence : evidence);
+        else if (!evidence.empty())
+            verdict(name, evidence);
         if (!homes_.empty()) (void)personalnet::sys::remove_tree(homes_);
     }
 

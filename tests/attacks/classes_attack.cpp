@@ -274,7 +274,8 @@ TEST_F(AttackTest, HelperRefusesWhatTheLibraryWouldNeverSend) {
 TEST_F(AttackTest, RootProcessesOfASpaceAreOutOfReach) {
     write_policy(share_policy());
     std::string h = home(kAlice), marker = h + "/pntest-up";
-    auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--share", h, "--", "sh", "-c", "touch " + marker + "; sleep 30"}));
+    auto bg = A().spawn(
+        as_argv(kAlice, {mkps(), "-q", "--share", h, "--", "sh", "-c", "touch " + marker + "; sleep 30"}));
     std::vector<std::string> pids;
     for (int i = 0; i < 100 && pids.empty(); ++i) {
         ::usleep(50 * 1000);
@@ -286,7 +287,8 @@ TEST_F(AttackTest, RootProcessesOfASpaceAreOutOfReach) {
             auto status = sys::read_file("/proc/" + p + "/status");
             // Wholly root's: a helper just started by a user (real uid still theirs) or a
             // child becoming the user is theirs to signal, as with any set-uid program.
-            if (comm.ok() && status.ok() && (comm.value() == "pnhelper\n" || comm.value() == "fuse-overlayfs\n") &&
+            if (comm.ok() && status.ok() &&
+                (comm.value() == "pnhelper\n" || comm.value() == "fuse-overlayfs\n") &&
                 contains(status.value(), "Uid:\t0\t0\t0\t0"))
                 pids.push_back(p);
         }
@@ -295,11 +297,13 @@ TEST_F(AttackTest, RootProcessesOfASpaceAreOutOfReach) {
     std::string probe;
     for (const auto& p : pids) {
         std::string d = "/proc/" + p;
-        probe += "kill -0 " + p + " 2>/dev/null && echo SIGNAL-" + p + "; kill -STOP " + p + " 2>/dev/null && echo STOP-" +
-                 p + "; head -c1 " + d + "/mem >/dev/null 2>&1 && echo MEM-" + p + "; cat " + d +
-                 "/environ >/dev/null 2>&1 && echo ENVIRON-" + p + "; ls " + d + "/fd >/dev/null 2>&1 && echo FD-" + p +
-                 "; ls " + d + "/root/ >/dev/null 2>&1 && echo ROOT-" + p + "; ls " + d + "/cwd/ >/dev/null 2>&1 && echo CWD-" +
-                 p + "; (echo x >> " + d + "/exe) 2>/dev/null && echo EXE-" + p + "; timeout 5 strace -p " + p +
+        probe += "kill -0 " + p + " 2>/dev/null && echo SIGNAL-" + p + "; kill -STOP " + p +
+                 " 2>/dev/null && echo STOP-" + p + "; head -c1 " + d + "/mem >/dev/null 2>&1 && echo MEM-" +
+                 p + "; cat " + d + "/environ >/dev/null 2>&1 && echo ENVIRON-" + p + "; ls " + d +
+                 "/fd >/dev/null 2>&1 && echo FD-" + p + "; ls " + d +
+                 "/root/ >/dev/null 2>&1 && echo ROOT-" + p + "; ls " + d +
+                 "/cwd/ >/dev/null 2>&1 && echo CWD-" + p + "; (echo x >> " + d +
+                 "/exe) 2>/dev/null && echo EXE-" + p + "; timeout 5 strace -p " + p +
                  " -e trace=none >/dev/null 2>&1 && echo PTRACE-" + p + "; ";
     }
     auto outside = as(kAlice, {"sh", "-c", probe});
@@ -340,7 +344,9 @@ TEST_F(AttackTest, NoRawSocketsInASpace) {
 TEST_F(AttackTest, ClosedDescriptorsAndLowLimits) {
     write_policy("");
     std::string evidence;
-    auto closed = as(kAlice, {"sh", "-c", mkps() + " -q -- sh -c 'ls -l /proc/self/fd/ > /dev/null' <&- >&- 2>&-; echo rc=$?"});
+    auto closed =
+        as(kAlice,
+           {"sh", "-c", mkps() + " -q -- sh -c 'ls -l /proc/self/fd/ > /dev/null' <&- >&- 2>&-; echo rc=$?"});
     if (!contains(closed.out, "rc=0")) evidence += "closed stdio: " + closed.out + closed.err + "; ";
     for (const char* limit : {"ulimit -n 4", "ulimit -n 8", "ulimit -u 1", "ulimit -v 20000"}) {
         auto r = as(kAlice, {"sh", "-c", std::string(limit) + "; " + mkps() + " -q -- true; echo rc=$?"});

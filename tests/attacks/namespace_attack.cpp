@@ -15,7 +15,8 @@ class NamespaceAttack : public AttackTest {
 protected:
     std::string decoy() {
         std::string d = homes_ + "/decoy";
-        if (::mkdir(d.c_str(), 0700) == 0) (void)personalnet::sys::write_atomic(d + "/pntest-decoy-secret", "s\n");
+        if (::mkdir(d.c_str(), 0700) == 0)
+            (void)personalnet::sys::write_atomic(d + "/pntest-decoy-secret", "s\n");
         return d;
     }
 };
@@ -29,13 +30,16 @@ TEST_F(NamespaceAttack, FuseMountPointInjectsALowerLayer) {
     std::string evidence;
     for (const std::string& point : {h + "/p:" + d, h + "/q,lowerdir=" + d}) {
         auto m = as(kAlice, {"sh", "-c",
-                             "mkdir -p '" + point + "' " + h + "/p " + h + "/q " + h + "/lo " + h + "/up " + h + "/wk && fuse-overlayfs -o lowerdir=" +
-                                 h + "/lo,upperdir=" + h + "/up,workdir=" + h + "/wk '" + point + "'"});
+                             "mkdir -p '" + point + "' " + h + "/p " + h + "/q " + h + "/lo " + h + "/up " +
+                                 h + "/wk && fuse-overlayfs -o lowerdir=" + h + "/lo,upperdir=" + h +
+                                 "/up,workdir=" + h + "/wk '" + point + "'"});
         if (m.rc != 0) {
             GTEST_SKIP() << "a user cannot mount fuse-overlayfs here: " << m.err;
         }
-        auto r = as(kAlice, {mkps(), "-q", "--", "sh", "-c", "ls -a '" + point + "' " + h + "/p " + h + "/q 2>&1"});
-        if (contains(r.out, "pntest-decoy-secret")) evidence += "the space listed " + d + " through '" + point + "'; ";
+        auto r = as(kAlice,
+                    {mkps(), "-q", "--", "sh", "-c", "ls -a '" + point + "' " + h + "/p " + h + "/q 2>&1"});
+        if (contains(r.out, "pntest-decoy-secret"))
+            evidence += "the space listed " + d + " through '" + point + "'; ";
         (void)as(kAlice, {"fusermount3", "-u", point});
     }
     verdict("fuse-mount-point-injects-lower-layer", evidence);
@@ -48,9 +52,9 @@ TEST_F(NamespaceAttack, RootProcessesStayOutOfFileSpaces) {
     write_policy(share_policy());
     std::string h = home(kAlice);
     std::string marker = h + "/pntest-ready";  // shared: the host sees it
-    auto bg = A().spawn(as_argv(
-        kAlice, {mkps(), "-q", "--share", h, "--", "sh", "-c",
-                 mkps() + " -q --fs-backend=fuse -- sh -c 'touch " + marker + "; sleep 4'"}));
+    auto bg = A().spawn(
+        as_argv(kAlice, {mkps(), "-q", "--share", h, "--", "sh", "-c",
+                         mkps() + " -q --fs-backend=fuse -- sh -c 'touch " + marker + "; sleep 4'"}));
     std::string evidence;
     struct stat host {};
     ASSERT_EQ(::stat("/proc/self/ns/mnt", &host), 0);
@@ -64,11 +68,15 @@ TEST_F(NamespaceAttack, RootProcessesStayOutOfFileSpaces) {
             std::string p = std::string("/proc/") + e->d_name;
             auto comm = personalnet::sys::read_file(p + "/comm");
             if (!comm.ok() || (comm.value() != "fuse-overlayfs\n" && comm.value() != "pnhelper\n")) continue;
-            struct stat status {}, ns {};
-            if (::stat(p.c_str(), &status) != 0 || status.st_uid != 0 || ::stat((p + "/ns/mnt").c_str(), &ns) != 0)
+            struct stat status {
+            }, ns{};
+            if (::stat(p.c_str(), &status) != 0 || status.st_uid != 0 ||
+                ::stat((p + "/ns/mnt").c_str(), &ns) != 0)
                 continue;
             ++seen;
-            if (ns.st_ino != host.st_ino) evidence += comm.value().substr(0, comm.value().size() - 1) + " " + e->d_name + " runs in another mount namespace; ";
+            if (ns.st_ino != host.st_ino)
+                evidence += comm.value().substr(0, comm.value().size() - 1) + " " + e->d_name +
+                            " runs in another mount namespace; ";
         }
         ::closedir(proc);
     }
@@ -86,7 +94,8 @@ TEST_F(NamespaceAttack, BrokerRaceIntoTheUsersNamespace) {
     std::string h = home(kAlice);
     std::string fake = h + "/fake-fuse-overlayfs", pwned = h + "/pntest-pwned";
     ASSERT_EQ(as(kAlice, {"sh", "-c",
-                          "printf '#!/bin/sh\\nid -u > " + pwned + "\\nexit 1\\n' > " + fake + " && chmod 755 " + fake})
+                          "printf '#!/bin/sh\\nid -u > " + pwned + "\\nexit 1\\n' > " + fake +
+                              " && chmod 755 " + fake})
                   .rc,
               0);
     auto r = as(kAlice, {mkps(), "-q", "--share", h, "--", bin("pnbrokerrace"), fake, "160"}, {}, 240000);

@@ -19,7 +19,8 @@ protected:
     // must never see listed, bound, or have root delete.
     std::string decoy() {
         std::string d = homes_ + "/decoy";
-        if (::mkdir(d.c_str(), 0700) == 0) (void)personalnet::sys::write_atomic(d + "/" + kSecret, "secret\n");
+        if (::mkdir(d.c_str(), 0700) == 0)
+            (void)personalnet::sys::write_atomic(d + "/" + kSecret, "secret\n");
         return d;
     }
     bool decoy_intact() {
@@ -57,8 +58,8 @@ TEST_F(PathAttack, SharedDirectoryOverAStoredSymlink) {
         ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "etc", "--", "ln", "-s", target, h + "/e"}).rc, 0);
         ASSERT_EQ(as(kAlice, {pnet_bin(), "destroy", "--keep-files", "etc"}).rc, 0);
         ASSERT_EQ(as(kAlice, {"sh", "-c",
-                              "mkdir -p " + h + "/e/pntest-newdir && echo mine > " + h + "/e/pntest-marker && echo " +
-                                  h + "/evil.so > " + h + "/e/ld.so.preload"})
+                              "mkdir -p " + h + "/e/pntest-newdir && echo mine > " + h +
+                                  "/e/pntest-marker && echo " + h + "/evil.so > " + h + "/e/ld.so.preload"})
                       .rc,
                   0);
         for (const std::string& share : {h + "/e", h + "/e/pntest-newdir"}) {
@@ -87,12 +88,14 @@ TEST_F(PathAttack, LayerStoreIsNotReachableFromTheHost) {
     ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "st", "--", "true"}).rc, 0);
     auto r = as(kAlice, {"sh", "-c", "ls " + A().rundir() + "/fs/named/st/upper && echo REACHED"});
     auto inside = as(kAlice, {pnet_bin(), "exec", "st", "--", "sh", "-c",
-                              "ls " + A().rundir() + "/fs/named/st/upper && echo REACHED; ls " + A().rundir() +
-                                  "/base 2>/dev/null | head -3; touch " + A().rundir() + "/base/tmp/pntest-x && echo WROTE"});
+                              "ls " + A().rundir() + "/fs/named/st/upper && echo REACHED; ls " +
+                                  A().rundir() + "/base 2>/dev/null | head -3; touch " + A().rundir() +
+                                  "/base/tmp/pntest-x && echo WROTE"});
     std::string evidence;
     if (contains(r.out, "REACHED")) evidence += "the host shows the layer to its user; ";
     if (contains(inside.out, "REACHED")) evidence += "the space shows the layer store; ";
-    if (contains(inside.out, "WROTE") || !inside.out.empty()) evidence += "the real root is exposed inside: " + inside.out;
+    if (contains(inside.out, "WROTE") || !inside.out.empty())
+        evidence += "the real root is exposed inside: " + inside.out;
     ::unlink("/tmp/pntest-x");
     verdict("layer-store-from-host", evidence);
     EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "st"}).rc, 0);
@@ -108,14 +111,16 @@ TEST_F(PathAttack, DestroyRacesASwappedDirectory) {
     for (int round = 0; round < 12 && decoy_intact(); ++round) {
         // d holds an entry named like the decoy's file, among many: removed by path while
         // d is the link, it is the decoy's that goes.
-        std::string setup = "mkdir -p " + h + "/d/a/b && : > " + h + "/d/" + kSecret + " && for i in $(seq 1500); do : > " +
-                            h + "/d/f$i; done && ln -sfn " + d + " " + h + "/l";
+        std::string setup = "mkdir -p " + h + "/d/a/b && : > " + h + "/d/" + kSecret +
+                            " && for i in $(seq 1500); do : > " + h + "/d/f$i; done && ln -sfn " + d + " " +
+                            h + "/l";
         auto made = as(kAlice, {mkps(), "-q", "--name", "race", "--", "sh", "-c", setup});
         ASSERT_EQ(made.rc, 0) << made.err;
         // The swap runs where the user can reach the layer: from the host (issue 15: the
         // store's root was 0755) and through the space's union.
         auto host = A().spawn(as_argv(kAlice, {swap(), layer + "/d", layer + "/l", "400000000"}));
-        auto inside = A().spawn(as_argv(kAlice, {pnet_bin(), "exec", "race", "--", swap(), h + "/d", h + "/l", "400000000"}));
+        auto inside = A().spawn(
+            as_argv(kAlice, {pnet_bin(), "exec", "race", "--", swap(), h + "/d", h + "/l", "400000000"}));
         ::usleep(200 * 1000);
         (void)as(kAlice, {pnet_bin(), "destroy", "race"});
         for (Proc* p : {&host, &inside}) {
@@ -135,8 +140,8 @@ TEST_F(PathAttack, DestroyRacesASwappedDirectory) {
 TEST_F(PathAttack, DiffRacesASwappedDirectory) {
     write_policy("");
     std::string h = home(kAlice), d = decoy();
-    std::string script = "mkdir -p " + h + "/d/a && touch " + h + "/d/a/f && ln -sfn " + d + " " + h + "/l && exec " +
-                         swap() + " " + h + "/d " + h + "/l 400000";
+    std::string script = "mkdir -p " + h + "/d/a && touch " + h + "/d/a/f && ln -sfn " + d + " " + h +
+                         "/l && exec " + swap() + " " + h + "/d " + h + "/l 400000";
     auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--name", "dr", "--", "sh", "-c", script}));
     ::usleep(300 * 1000);
     std::string evidence;
@@ -182,7 +187,9 @@ TEST_F(PathAttack, ShareRacesASwappedDirectory) {
 // `pnet destroy --keep-files s` must not get Alice's files, nor the reverse.
 TEST_F(PathAttack, StoredLayerStaysWithItsOwner) {
     write_policy("");
-    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "kept", "--", "sh", "-c", "echo alices > /tmp/pntest-kept"}).rc, 0);
+    ASSERT_EQ(
+        as(kAlice, {mkps(), "-q", "--name", "kept", "--", "sh", "-c", "echo alices > /tmp/pntest-kept"}).rc,
+        0);
     ASSERT_EQ(as(kAlice, {pnet_bin(), "destroy", "--keep-files", "kept"}).rc, 0);
     auto bob = as(kBob, {mkps(), "-q", "--name", "kept", "--", "cat", "/tmp/pntest-kept"});
     auto gone = as(kBob, {pnet_bin(), "destroy", "kept"});

@@ -50,8 +50,12 @@ pid_t prepare(const char* fake) {
     if (::read(ready[0], &c, 1) != 1) fail("child");
     std::string proc = "/proc/" + std::to_string(child);
     if (!pn::sys::write_existing(proc + "/setgroups", "deny").ok() ||
-        !pn::sys::write_existing(proc + "/uid_map", std::to_string(::getuid()) + " " + std::to_string(::getuid()) + " 1").ok() ||
-        !pn::sys::write_existing(proc + "/gid_map", std::to_string(::getgid()) + " " + std::to_string(::getgid()) + " 1").ok())
+        !pn::sys::write_existing(proc + "/uid_map",
+                                 std::to_string(::getuid()) + " " + std::to_string(::getuid()) + " 1")
+             .ok() ||
+        !pn::sys::write_existing(proc + "/gid_map",
+                                 std::to_string(::getgid()) + " " + std::to_string(::getgid()) + " 1")
+             .ok())
         fail("map ids");
     if (::write(go[1], "g", 1) != 1 || ::read(ready[0], &c, 1) != 1) fail("child's mount");
     return child;

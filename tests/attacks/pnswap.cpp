@@ -4,12 +4,12 @@
 // symbolic link elsewhere. Not installed; built for the attack suite.
 #include <fcntl.h>
 #include <signal.h>
-#include <cstdio>
-#include <cstdlib>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace {

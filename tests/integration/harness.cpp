@@ -227,7 +227,8 @@ Proc Host::serve(const std::string& proto, const std::string& addr, int port,
 // time (seen: NO-CARRIER when a test started on a loaded machine, UP at its end). Nothing
 // personalnet does changes them, so they are left out of the comparison.
 static std::string without_carrier(std::string text) {
-    for (const char* word : {"NO-CARRIER,", "state DOWN ", "state UP ", "state UNKNOWN ", "state LOWERLAYERDOWN "}) {
+    for (const char* word :
+         {"NO-CARRIER,", "state DOWN ", "state UP ", "state UNKNOWN ", "state LOWERLAYERDOWN "}) {
         for (size_t pos; (pos = text.find(word)) != std::string::npos;) text.erase(pos, std::strlen(word));
     }
     return text;

@@ -81,11 +81,13 @@ protected:
     // The administrator's policy for this test's host A; extra is appended.
     void write_policy(const std::string& extra, int per_user = 4, int total = 6) {
         std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
-        std::string text =
-            std::string("create {\n    users = ") + kAlice + ", " + kBob + "\n}\nlimits {\n    max_spaces_per_user = " +
-            std::to_string(per_user) + "\n    max_spaces = " + std::to_string(total) + "\n    max_depth = 2\n}\n"
-            "rundir = " +
-            A().rundir() + "\nstatedir = " + top + "/state\noverlaydir = " + top + "/overlays.d\n" + extra;
+        std::string text = std::string("create {\n    users = ") + kAlice + ", " + kBob +
+                           "\n}\nlimits {\n    max_spaces_per_user = " + std::to_string(per_user) +
+                           "\n    max_spaces = " + std::to_string(total) +
+                           "\n    max_depth = 2\n}\n"
+                           "rundir = " +
+                           A().rundir() + "\nstatedir = " + top + "/state\noverlaydir = " + top +
+                           "/overlays.d\n" + extra;
         ASSERT_TRUE(personalnet::sys::make_dirs(kPolicyDir, 0755).ok());
         ASSERT_TRUE(personalnet::sys::write_atomic(std::string(kPolicyDir) + "/personalnet.conf", text).ok());
         ASSERT_EQ(::chmod((std::string(kPolicyDir) + "/personalnet.conf").c_str(), 0644), 0);

@@ -2,6 +2,8 @@
 // staged by `make test` (DESTDIR=build/stage, helper set-uid root, its policy under
 // /run/personalnet-test). Every refusal is checked for its message and for an unchanged
 // host.
+#include "tests/integration/unprivileged.hpp"
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <sched.h>
@@ -18,7 +20,6 @@
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
 #include "lib/helper/channel.hpp"
-#include "tests/integration/unprivileged.hpp"
 
 namespace pntest {
 namespace {

@@ -194,7 +194,9 @@ TEST_F(OverlayRootTest, OtherFileSystemsAreCopiedOnWriteAndHiddenDirectoriesAreE
         CHECK_OK(fs::enter_overlay_root(l));
         CHECK_THAT(slurp(data + "/real") == "real", "the tmpfs's files show through");
         CHECK_THAT(put(data + "/real", "mine") && slurp(data + "/real") == "mine", "write inside");
-        auto at = [](int dir, const std::string& rel) { return slurp("/proc/self/fd/" + std::to_string(dir) + "/" + rel); };
+        auto at = [](int dir, const std::string& rel) {
+            return slurp("/proc/self/fd/" + std::to_string(dir) + "/" + rel);
+        };
         CHECK_THAT(at(real, "real") == "real", "the real tmpfs is untouched: " + at(real, "real"));
         CHECK_THAT(!exists(l.rundir + "/base"), "the real root is not exposed inside");
         CHECK_THAT(at(mine, "mounts/" + fs::mount_key(data) + "/upper/real") == "mine",
