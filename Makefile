@@ -303,6 +303,10 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# The eBPF dispatcher includes its generated skeleton, shared with the main build.
+$(FUZZ_BUILD)/obj/lib/bpf/dispatch.o: $(BPF_SKEL)
+$(FUZZ_BUILD)/obj/lib/bpf/dispatch.o: CPPFLAGS += -I$(BUILD)/kmod
+
 $(FUZZ_BINS): $(FUZZ_BUILD)/bin/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/driver/%.o $(FUZZ_LIB)
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
