@@ -51,10 +51,9 @@ RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 # mkportspace's option parser is an object of its own: the unit tests and fuzzers call it.
 MKPS_OPTS_OBJ := $(BUILD)/obj/tools/mkportspace_options.o
 
-# Fuzz targets (tests/fuzz/fuzz_NAME.cpp). The policy parser arrives with another branch:
-# its target turns on by itself once lib/policy/policy.hpp exists.
-FUZZ_POLICY  := $(wildcard lib/policy/policy.hpp)
-FUZZ_TARGETS := settings request mkportspace $(if $(FUZZ_POLICY),policy)
+# Fuzz targets (tests/fuzz/fuzz_NAME.cpp, corpus in tests/fuzz/corpus/NAME/): every parser
+# of input a user reaches.
+FUZZ_TARGETS := settings request mkportspace policy overlay pam channel vici mountinfo
 FUZZ_SRCS    := $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.cpp)
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) $(FUZZ_SRCS) tests/gtest_main.cpp
@@ -215,11 +214,8 @@ $(BUILD)/obj/tests/unit/completion_test.o: CPPFLAGS += -DPN_COMPLETION='"$(CURDI
 # So does the example's test, which compiles a copy of examples/run_in_space.cpp.
 $(BUILD)/obj/tests/integration/example_test.o: CPPFLAGS += -DPN_EXAMPLES='"$(CURDIR)/examples"'
 
-# The corpus replay finds the corpus by absolute path, whatever the working directory;
-# it is rebuilt when the policy parser arrives so that its corpus is replayed too.
-$(BUILD)/obj/tests/unit/fuzz_corpus_test.o: CPPFLAGS += -DPN_FUZZ_CORPUS='"$(CURDIR)/tests/fuzz/corpus"' \
-    $(if $(FUZZ_POLICY),-DPN_FUZZ_POLICY)
-$(BUILD)/obj/tests/unit/fuzz_corpus_test.o: $(FUZZ_POLICY)
+# The corpus replay finds the corpus by absolute path, whatever the working directory.
+$(BUILD)/obj/tests/unit/fuzz_corpus_test.o: CPPFLAGS += -DPN_FUZZ_CORPUS='"$(CURDIR)/tests/fuzz/corpus"'
 
 $(INTEG_BIN): $(INTEG_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	@mkdir -p $(@D)
