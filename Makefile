@@ -1,5 +1,5 @@
 # personalnet — top-level build. Objects go to build/ (out of tree).
-# Targets: all (default), deps, test, test-kernel, bench, bench-kernel, demo, asan, fuzz, install,
+# Targets: all (default), deps, test, test-kernel, bench, bench-kernel, demo, asan, fuzz, fuzz-replay, install,
 # uninstall, clean.
 
 PREFIX  ?= /usr/local
@@ -77,10 +77,11 @@ DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-
 # without recommends: the kernel only needs to be bootable by qemu -kernel, not by a
 # bootloader (its postinst runs update-initramfs, which works in a container).
 KERNEL_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
-# Only `make fuzz` needs these (several hundred MB): clang and its libFuzzer runtime.
+# clang's libFuzzer runtime: `make test` builds the fuzz targets and replays their corpora,
+# `make fuzz` runs them.
 FUZZ_PACKAGES := clang libclang-rt-dev
 
-.PHONY: all deps fuzz-deps test test-kernel unit integration bench bench-kernel demo asan fuzz install \
+.PHONY: all deps fuzz-deps test test-kernel unit integration bench bench-kernel demo asan fuzz fuzz-replay install \
         uninstall clean format tidy
 
 PC_FILE    := $(BUILD)/personalnet.pc
@@ -101,7 +102,7 @@ define install_missing
 endef
 
 deps:
-	$(call install_missing,$(DEB_PACKAGES))
+	$(call install_missing,$(sort $(DEB_PACKAGES) $(FUZZ_PACKAGES)))
 	$(call install_missing,$(KERNEL_PACKAGES),--no-install-recommends)
 
 fuzz-deps:
@@ -243,10 +244,12 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # tests themselves).
 STAGE := $(abspath $(BUILD))/stage
 
+# The fuzz targets are built too (clang, ASan) and each replays its corpus once
+# (tests/fuzz/replay-corpus), so that a target that no longer builds fails the tests.
 test: deps
-	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN)
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN) $(FUZZ_BINS)
 	@$(MAKE) --no-print-directory -s -j$(NPROC) install DESTDIR=$(STAGE) SYSCONFDIR=$(TEST_SYSCONFDIR) >/dev/null
-	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN)
+	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN) tests/fuzz/replay-corpus
 
 # The overlay integration tests and port- and file-space smoke tests inside a VM whose
 # kernel has ESP: the kernel XFRM datapath (tests/kernel/run-vm; ~10 min under TCG).
@@ -279,6 +282,7 @@ asan: deps
 
 # libFuzzer: every target built with clang (its own objects, under $(BUILD)/fuzz), then
 # run for FUZZ_SECONDS each on a working copy of its corpus; fails on any crash found.
+# `make fuzz-replay` only replays each committed corpus once (part of `make test`).
 FUZZ_SECONDS ?= 30
 FUZZ_MAX_LEN ?= 8192
 FUZZ_CXX     ?= clang++
@@ -315,6 +319,10 @@ $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/driver/%.o): $(FUZZ_BUILD)/driver/%.o: tests/fuzz
 fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory -j$(NPROC) $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) tests/fuzz/run-fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+fuzz-replay: fuzz-deps
+	@$(MAKE) --no-print-directory -j$(NPROC) $(FUZZ_BINS)
+	@BUILD=$(BUILD) tests/fuzz/replay-corpus $(FUZZ_TARGETS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/personalnet
