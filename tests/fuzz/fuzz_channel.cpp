@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -46,13 +47,34 @@ int fuzz_channel(const uint8_t* data, size_t size) {
         auto m = helper::receive_message(fd);
         const auto now = static_cast<size_t>(::lseek(fd, 0, SEEK_CUR));
         if (!m.ok()) {
-            // "closed" exactly when the stream ends between messages, never inside one.
-            const bool closed = m.error().code == ECONNRESET;
-            if (closed != (at == size))
+            // channel.hpp's contract on why reading stopped, from where it stopped.
+            const size_t left = size - at;
+            uint32_t len = 0;
+            if (left >= sizeof len) std::memcpy(&len, data + at, sizeof len);
+            len = ntohl(len);
+            int want = 0;
+            if (left == 0)
+                want = ECONNRESET;  // closed between messages
+            else if (left < sizeof len)
+                want = EPROTO;  // closed within the length
+            else if (len > helper::kMaxMessage)
+                want = EMSGSIZE;  // the body is not read
+            else if (left - sizeof len < len)
+                want = EPROTO;  // closed within the body
+            else
+                want = EINVAL;  // read whole, does not decode
+            if (m.error().code != want)
                 rc = violated(kTarget,
-                              "at byte " + std::to_string(at) + " of " + std::to_string(size) + ": " +
-                                  m.error().message(),
+                              "at byte " + std::to_string(at) + " of " + std::to_string(size) + ": '" +
+                                  m.error().message() + "' (errno " + std::to_string(m.error().code) +
+                                  ", want " + std::to_string(want) + ")",
                               stream);
+            break;
+        }
+        // What the helper accepted, the library could have sent.
+        if (auto framing = helper::check_framing(m.value()); !framing.ok()) {
+            rc = violated(kTarget, "a message read breaks check_framing: " + framing.error().message(),
+                          stream);
             break;
         }
         // Each message read is the bytes it took, framed the way the sender frames it.

@@ -28,8 +28,8 @@ int fuzz_overlay(const uint8_t* data, size_t size);
 // and parses to the same configuration when written out again.
 int fuzz_pam(const uint8_t* data, size_t size);
 // The raw byte stream of the helper's channel, read with helper::receive_message until it
-// fails; each message read frames back to the bytes it took, and "closed" comes exactly at
-// the end of the stream.
+// fails; each message read frames back to the bytes it took and passes check_framing, and
+// the error that stops it is the one channel.hpp names for where it stopped.
 int fuzz_channel(const uint8_t* data, size_t size);
 // One VICI segment's payload (as charon sends it) for ike::decode_packet; what decodes
 // encodes back to the same bytes.
