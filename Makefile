@@ -1,5 +1,5 @@
 # personalnet — top-level build. Objects go to build/ (out of tree).
-# Targets: all (default), deps, test, test-kernel, bench, bench-kernel, demo, asan, fuzz, install,
+# Targets: all (default), deps, test, test-kernel, bench, bench-kernel, demo, asan, fuzz, fuzz-replay, install,
 # uninstall, clean.
 
 PREFIX  ?= /usr/local
@@ -51,10 +51,9 @@ RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 # mkportspace's option parser is an object of its own: the unit tests and fuzzers call it.
 MKPS_OPTS_OBJ := $(BUILD)/obj/tools/mkportspace_options.o
 
-# Fuzz targets (tests/fuzz/fuzz_NAME.cpp). The policy parser arrives with another branch:
-# its target turns on by itself once lib/policy/policy.hpp exists.
-FUZZ_POLICY  := $(wildcard lib/policy/policy.hpp)
-FUZZ_TARGETS := settings request mkportspace $(if $(FUZZ_POLICY),policy)
+# Fuzz targets (tests/fuzz/fuzz_NAME.cpp, corpus in tests/fuzz/corpus/NAME/): every parser
+# of input a user reaches.
+FUZZ_TARGETS := settings request mkportspace policy overlay pam channel vici mountinfo
 FUZZ_SRCS    := $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.cpp)
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) $(FUZZ_SRCS) tests/gtest_main.cpp
@@ -78,10 +77,11 @@ DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-
 # without recommends: the kernel only needs to be bootable by qemu -kernel, not by a
 # bootloader (its postinst runs update-initramfs, which works in a container).
 KERNEL_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
-# Only `make fuzz` needs these (several hundred MB): clang and its libFuzzer runtime.
+# clang's libFuzzer runtime: `make test` builds the fuzz targets and replays their corpora,
+# `make fuzz` runs them.
 FUZZ_PACKAGES := clang libclang-rt-dev
 
-.PHONY: all deps fuzz-deps test test-kernel unit integration bench bench-kernel demo asan fuzz install \
+.PHONY: all deps fuzz-deps test test-kernel unit integration bench bench-kernel demo asan fuzz fuzz-replay install \
         uninstall clean format tidy
 
 PC_FILE    := $(BUILD)/personalnet.pc
@@ -102,7 +102,7 @@ define install_missing
 endef
 
 deps:
-	$(call install_missing,$(DEB_PACKAGES))
+	$(call install_missing,$(sort $(DEB_PACKAGES) $(FUZZ_PACKAGES)))
 	$(call install_missing,$(KERNEL_PACKAGES),--no-install-recommends)
 
 fuzz-deps:
@@ -215,11 +215,8 @@ $(BUILD)/obj/tests/unit/completion_test.o: CPPFLAGS += -DPN_COMPLETION='"$(CURDI
 # So does the example's test, which compiles a copy of examples/run_in_space.cpp.
 $(BUILD)/obj/tests/integration/example_test.o: CPPFLAGS += -DPN_EXAMPLES='"$(CURDIR)/examples"'
 
-# The corpus replay finds the corpus by absolute path, whatever the working directory;
-# it is rebuilt when the policy parser arrives so that its corpus is replayed too.
-$(BUILD)/obj/tests/unit/fuzz_corpus_test.o: CPPFLAGS += -DPN_FUZZ_CORPUS='"$(CURDIR)/tests/fuzz/corpus"' \
-    $(if $(FUZZ_POLICY),-DPN_FUZZ_POLICY)
-$(BUILD)/obj/tests/unit/fuzz_corpus_test.o: $(FUZZ_POLICY)
+# The corpus replay finds the corpus by absolute path, whatever the working directory.
+$(BUILD)/obj/tests/unit/fuzz_corpus_test.o: CPPFLAGS += -DPN_FUZZ_CORPUS='"$(CURDIR)/tests/fuzz/corpus"'
 
 $(INTEG_BIN): $(INTEG_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -247,10 +244,12 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # tests themselves).
 STAGE := $(abspath $(BUILD))/stage
 
+# The fuzz targets are built too (clang, ASan) and each replays its corpus once
+# (tests/fuzz/replay-corpus), so that a target that no longer builds fails the tests.
 test: deps
-	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN)
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN) $(FUZZ_BINS)
 	@$(MAKE) --no-print-directory -s -j$(NPROC) install DESTDIR=$(STAGE) SYSCONFDIR=$(TEST_SYSCONFDIR) >/dev/null
-	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN)
+	@BUILD=$(BUILD) tests/run-tests $(UNIT_BIN) $(INTEG_BIN) $(ATTACK_BIN) tests/fuzz/replay-corpus
 
 # The overlay integration tests and port- and file-space smoke tests inside a VM whose
 # kernel has ESP: the kernel XFRM datapath (tests/kernel/run-vm; ~10 min under TCG).
@@ -283,6 +282,7 @@ asan: deps
 
 # libFuzzer: every target built with clang (its own objects, under $(BUILD)/fuzz), then
 # run for FUZZ_SECONDS each on a working copy of its corpus; fails on any crash found.
+# `make fuzz-replay` only replays each committed corpus once (part of `make test`).
 FUZZ_SECONDS ?= 30
 FUZZ_MAX_LEN ?= 8192
 FUZZ_CXX     ?= clang++
@@ -303,6 +303,10 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# The eBPF dispatcher includes its generated skeleton, shared with the main build.
+$(FUZZ_BUILD)/obj/lib/bpf/dispatch.o: $(BPF_SKEL)
+$(FUZZ_BUILD)/obj/lib/bpf/dispatch.o: CPPFLAGS += -I$(BUILD)/kmod
+
 $(FUZZ_BINS): $(FUZZ_BUILD)/bin/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/driver/%.o $(FUZZ_LIB)
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
@@ -315,6 +319,10 @@ $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/driver/%.o): $(FUZZ_BUILD)/driver/%.o: tests/fuzz
 fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory -j$(NPROC) $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) tests/fuzz/run-fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+fuzz-replay: fuzz-deps
+	@$(MAKE) --no-print-directory -j$(NPROC) $(FUZZ_BINS)
+	@BUILD=$(BUILD) tests/fuzz/replay-corpus $(FUZZ_TARGETS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/personalnet

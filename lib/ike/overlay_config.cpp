@@ -55,18 +55,26 @@ std::string default_overlay_dir() {
 
 Result<OverlayDefinition> load_overlay(const std::string& name, const std::string& dir) {
     PN_TRY(validate_overlay_name(name), "");
+    const std::string path = dir + "/" + name + ".conf";
+    const std::string what = "overlay '" + name + "'";
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return errno_error(what + ": " + path);
+    PN_TRY(sys::check_trusted_path(path, true), what);
+    if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + ": " + path + " is not a regular file");
+    if (st.st_size > kMaxSize) return make_error(EFBIG, what + ": " + path + " is larger than 1 MiB");
+    auto text = sys::read_file(path);
+    if (!text.ok()) return text.error().wrap(what);
+    return parse_overlay(name, text.value(), path);
+}
+
+Result<OverlayDefinition> parse_overlay(const std::string& name, const std::string& text,
+                                        const std::string& path) {
+    PN_TRY(validate_overlay_name(name), "");
     OverlayDefinition def;
     def.name = name;
-    def.path = dir + "/" + name + ".conf";
-    std::string what = "overlay '" + name + "'";
-    struct stat st {};
-    if (::lstat(def.path.c_str(), &st) != 0) return errno_error(what + ": " + def.path);
-    PN_TRY(sys::check_trusted_path(def.path, true), what);
-    if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + ": " + def.path + " is not a regular file");
-    if (st.st_size > kMaxSize) return make_error(EFBIG, what + ": " + def.path + " is larger than 1 MiB");
-    auto text = sys::read_file(def.path);
-    if (!text.ok()) return text.error().wrap(what);
-    auto parsed = parse_settings(text.value(), def.path);
+    def.path = path;
+    const std::string what = "overlay '" + name + "'";
+    auto parsed = parse_settings(text, def.path);
     if (!parsed.ok()) return parsed.error().wrap(what);
     Settings& conf = parsed.value();
     const std::string where = what + ": " + def.path;

@@ -40,4 +40,9 @@ std::string default_overlay_dir();
 Result<OverlayDefinition> load_overlay(const std::string& name,
                                        const std::string& dir = default_overlay_dir());
 
+// The content checks of load_overlay on a definition's text, without the file checks:
+// path only names the source in errors (and becomes def.path). EINVAL as above.
+Result<OverlayDefinition> parse_overlay(const std::string& name, const std::string& text,
+                                        const std::string& path);
+
 }  // namespace personalnet::ike

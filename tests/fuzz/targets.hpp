@@ -18,7 +18,24 @@ int fuzz_request(const uint8_t* data, size_t size);
 // mkportspace's arguments after argv[0], each ended by a NUL (the last one's NUL may be
 // missing); parsing twice must give the same answer.
 int fuzz_mkportspace(const uint8_t* data, size_t size);
-// Text for policy::parse_policy (built only once lib/policy/policy.hpp exists).
+// Text for policy::parse_policy; what it accepts must keep policy.hpp's promises.
 int fuzz_policy(const uint8_t* data, size_t size);
+// An overlay definition's text for ike::parse_overlay, then the swanctl conversions the
+// space runs on it; what it accepts keeps overlay_config.hpp's promises, and each
+// connection's VICI message decodes to itself.
+int fuzz_overlay(const uint8_t* data, size_t size);
+// pam.conf text for pam::parse_pam_config; what it accepts keeps pam_config.hpp's promises
+// and parses to the same configuration when written out again.
+int fuzz_pam(const uint8_t* data, size_t size);
+// The raw byte stream of the helper's channel, read with helper::receive_message until it
+// fails; each message read frames back to the bytes it took and passes check_framing, and
+// the error that stops it is the one channel.hpp names for where it stopped.
+int fuzz_channel(const uint8_t* data, size_t size);
+// One VICI segment's payload (as charon sends it) for ike::decode_packet; what decodes
+// encodes back to the same bytes.
+int fuzz_vici(const uint8_t* data, size_t size);
+// /proc/self/mountinfo text for fs::parse_mountinfo; points are unique, their mount_key
+// decodes back to them, and the table written out again parses to itself.
+int fuzz_mountinfo(const uint8_t* data, size_t size);
 
 }  // namespace personalnet::fuzz

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,14 +45,48 @@ void replay(const std::string& target, Target run) {
     }
 }
 
-TEST(FuzzCorpus, Settings) { replay("settings", personalnet::fuzz::fuzz_settings); }
+// Every target, by the name of its corpus directory (FUZZ_TARGETS in the Makefile).
+const std::map<std::string, Target>& targets() {
+    namespace f = personalnet::fuzz;
+    static const std::map<std::string, Target> all{
+        {"settings", f::fuzz_settings}, {"request", f::fuzz_request}, {"mkportspace", f::fuzz_mkportspace},
+        {"policy", f::fuzz_policy},     {"overlay", f::fuzz_overlay}, {"pam", f::fuzz_pam},
+        {"channel", f::fuzz_channel},   {"vici", f::fuzz_vici},       {"mountinfo", f::fuzz_mountinfo},
+    };
+    return all;
+}
 
-TEST(FuzzCorpus, Request) { replay("request", personalnet::fuzz::fuzz_request); }
+class FuzzCorpus : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FuzzCorpus, Replays) { replay(GetParam(), targets().at(GetParam())); }
+
+std::vector<std::string> target_names() {
+    std::vector<std::string> names;
+    for (const auto& [name, run] : targets()) names.push_back(name);
+    return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, FuzzCorpus, ::testing::ValuesIn(target_names()),
+                         [](const auto& info) { return info.param; });
+
+// A corpus without a target (or a target missing above) would never be replayed.
+TEST(FuzzCorpusLayout, EveryCorpusHasATarget) {
+    std::error_code ec;
+    size_t dirs = 0;
+    for (const auto& e : fs::directory_iterator(PN_FUZZ_CORPUS, ec)) {
+        if (!e.is_directory()) continue;
+        ++dirs;
+        EXPECT_TRUE(targets().count(e.path().filename().string()) == 1)
+            << e.path() << " has no fuzz target in this test";
+    }
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(dirs, targets().size()) << "a target without a corpus in " << PN_FUZZ_CORPUS;
+}
 
 // Requests just within the framing limits whose full form (defaults spelled out) is not:
 // built here rather than stored, being 73 KiB and 1 MiB, and beyond the 8 KiB inputs
 // `make fuzz` generates.
-TEST(FuzzCorpus, RequestsAtTheFramingLimits) {
+TEST(FuzzRequest, AtTheFramingLimits) {
     namespace helper = personalnet::helper;
     auto field = [](const std::string& k, const std::string& v) { return k + '\0' + v + '\0'; };
     std::string most_fields = field("op", "create");  // 1 + 8191 fields, then 6 defaults added
@@ -74,11 +109,5 @@ TEST(FuzzCorpus, RequestsAtTheFramingLimits) {
             personalnet::fuzz::fuzz_request(reinterpret_cast<const uint8_t*>(wire->data()), wire->size()), 0);
     }
 }
-
-TEST(FuzzCorpus, Mkportspace) { replay("mkportspace", personalnet::fuzz::fuzz_mkportspace); }
-
-#ifdef PN_FUZZ_POLICY
-TEST(FuzzCorpus, Policy) { replay("policy", personalnet::fuzz::fuzz_policy); }
-#endif
 
 }  // namespace
