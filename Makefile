@@ -70,7 +70,7 @@ GTEST_LIBS := -lgtest -lpthread
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
                 nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
                 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins \
-                libpam0g-dev openssh-server openssh-client clang libbpf-dev bpftool
+                libpam0g-dev openssh-server openssh-client clang libbpf-dev bpftool strace
 # `make test-kernel` and `make bench-kernel` boot Debian's own kernel (which has ESP and
 # XFRM, unlike the development machines') under qemu without KVM; the initramfs is built
 # from busybox-static and the kernel's 9p modules (tests/kernel/mkinitramfs). Installed
