@@ -62,24 +62,31 @@ TEST_F(AttackTest, HiddenServiceThroughTheServiceAddress) {
 }
 
 // The same with --admin: the owner removes the space's own nft table, takes the host
-// address off the uplink and routes it to the parent. Only the parent can refuse.
+// address off the uplink and sends to it through the parent from another host address
+// (the host's replies come back by conntrack mark). Only the parent can refuse.
 TEST_F(AttackTest, HiddenServiceFromAnAdminSpace) {
     write_policy("admin = yes\n");
+    ASSERT_EQ(A().run({"ip", "addr", "add", "192.0.2.1/32", "dev", "eth0"}).rc, 0);
+    ASSERT_EQ(A().run({"ip", "-6", "addr", "add", "fd00:9::99/128", "dev", "eth0", "nodad"}).rc, 0);
     auto hidden = A().serve("tcp", "::", 7301, "hidden");
     auto open = A().serve("tcp", "::", 7302, "open");
     std::string script =
         "nft delete table inet personalnet_space; ip addr del 10.9.0.1/32 dev up0; "
         "ip route replace 10.9.0.1/32 via " +
         std::string(kService4) +
-        " dev up0 onlink; ip -6 addr del fd00:9::1/128 dev up0; "
-        "ip -6 route replace fd00:9::1/128 via fe80::1 dev up0; ";
+        " dev up0 onlink src 192.0.2.1; ip -6 addr del fd00:9::1/128 dev up0; "
+        "ip -6 route replace fd00:9::1/128 via fe80::1 dev up0 src fd00:9::99; ";
     for (const char* addr : {kService4, kService6, "10.9.0.1", "fd00:9::1"})
         script += connect(addr, 7301) + "; " + connect(addr, 7302) + "; ";
     script += "true";
     auto r = as(kAlice, {mkps(), "-q", "--admin", "--file-space=none", "--hide-service", "tcp/7301", "--",
                          "sh", "-c", script});
     EXPECT_EQ(r.rc, 0) << r.out << r.err;
-    EXPECT_TRUE(contains(r.out, "open peer=")) << "tcp/7302 is still reached:\n" << r.out << r.err;
+    for (const char* peer : {"open peer=192.0.2.1:", "open peer=fd00:9::99"})
+        EXPECT_TRUE(contains(r.out, peer)) << "tcp/7302 is still reached (" << peer << "):\n"
+                                           << r.out << r.err;
+    EXPECT_EQ(A().run({"ip", "addr", "del", "192.0.2.1/32", "dev", "eth0"}).rc, 0);
+    EXPECT_EQ(A().run({"ip", "-6", "addr", "del", "fd00:9::99/128", "dev", "eth0"}).rc, 0);
     verdict("hidden-service-from-admin-space",
             contains(r.out, "hidden peer=") ? "the hidden listener was reached: " + r.out : "");
 }
