@@ -593,8 +593,10 @@ void add_guard(Batch& b, const ParentSets& sets, const std::string& ifname, cons
         Rule reply(kParentTable, chain.c_str(), "ct direction reply return");
         reply.ct(NFT_CT_DIRECTION).eq(uint8_t{IP_CT_DIR_REPLY}).verdict(NFT_RETURN);
         b.rule(reply);
-        Rule other(kParentTable, chain.c_str(), "fib daddr type != local return");
-        other.fib_daddr_type().cmp(NFT_CMP_NEQ, bytes_of(uint32_t{RTN_LOCAL})).verdict(NFT_RETURN);
+        // Only what the child would have us forward is none of this chain's business:
+        // local, broadcast, multicast and anycast destinations all reach our sockets.
+        Rule other(kParentTable, chain.c_str(), "fib daddr type unicast return");
+        other.fib_daddr_type().eq(uint32_t{RTN_UNICAST}).verdict(NFT_RETURN);
         b.rule(other);
         if (!g.services) {
             // Nothing of ours, by any address; ICMP (ping, errors) is not a service.

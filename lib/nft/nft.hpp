@@ -27,14 +27,15 @@
 //       ip saddr 169.254.(100+d).2 accept ; ip6 saddr fe80::2 accept   (the child's uplink)
 //       iifname vmap @peers                 (an overlay peer handed to our listener)
 //       drop }
-//   chain svc_LLLL { ct direction reply return ; fib daddr type != local return ;
+//   chain svc_LLLL { ct direction reply return ; fib daddr type unicast return ;
 //       meta l4proto . th dport { hidden } drop   (or, inheriting nothing:
 //       meta l4proto icmp return ; meta l4proto ipv6-icmp return ; drop) }
 //   chain peers_LLLL { ip saddr NETWORK accept ; ... }   (then back in foreign: drop)
 //   The guard runs on both paths at once (input and forward) and sees the destination
-//   before any DNAT: "local" is every address of this namespace, the service addresses
-//   and the host addresses alike, so a service is refused by every address. The lookups
-//   are hashes keyed by the child's veth: the cost per packet does not grow with the
+//   before any DNAT: every destination that reaches this namespace's sockets (local, and
+//   broadcast, multicast, anycast: all but unicast, which is forwarded), the service
+//   addresses and the host addresses alike, so a service is refused by every address.
+//   The lookups are hashes keyed by the child's veth: the cost per packet does not grow with the
 //   number of children; a child's own chain is entered by its own packets only.
 //   chain post { type nat hook postrouting priority srcnat (100); }   // empty on purpose:
 //       a nat chain makes conntrack give every new flow a null binding, so a child's flow

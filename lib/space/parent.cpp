@@ -5,6 +5,7 @@
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 
@@ -254,7 +255,9 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
     for (const auto& text : child.hidden_services) {
         auto svc = Service::parse(text);
         if (!svc) return make_error(EINVAL, "guard for " + ifname + ": bad hidden service '" + text + "'");
-        guard.hidden.push_back({svc->proto, svc->port});
+        bool seen = std::any_of(guard.hidden.begin(), guard.hidden.end(),
+                                [&](const auto& h) { return h.proto == svc->proto && h.port == svc->port; });
+        if (!seen) guard.hidden.push_back({svc->proto, svc->port});
     }
     guard.peers = peers;
     PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label, guard),

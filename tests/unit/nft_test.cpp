@@ -80,7 +80,7 @@ constexpr const char* kParentText = R"(table inet personalnet_parent {
   }
   chain svc_0011 {
     ct direction reply return
-    fib daddr type != local return
+    fib daddr type unicast return
     meta l4proto . th dport { tcp . 7777, udp . 53 } drop
   }
   chain peers_0011 {
