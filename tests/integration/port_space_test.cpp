@@ -256,6 +256,36 @@ TEST_F(SpaceTest, HiddenServicesAreRefusedByEveryAddressOfTheParent) {
     EXPECT_EQ(A().run({"ip", "addr", "del", "192.0.2.1/32", "dev", "eth0"}).rc, 0);
 }
 
+// A UDP listener on the wildcard address also receives what is sent to a multicast (or
+// broadcast, or anycast) address: a hidden UDP service must not be reached that way. A
+// counter in the host's input path shows what arrives (no answer comes back: the reply
+// to a datagram sent to a group is not steered to the space).
+TEST_F(SpaceTest, HiddenUdpServiceIsNotReachedByMulticast) {
+    auto hidden = A().serve("udp", "::", 8081, "hidden-udp");
+    auto open = A().serve("udp", "::", 8083, "open-udp");
+    ASSERT_EQ(A().run({"nft", "add", "table", "inet", "pncount"}).rc, 0);
+    ASSERT_EQ(
+        A().run({"nft", "add", "chain", "inet", "pncount", "in", "{ type filter hook input priority 0; }"})
+            .rc,
+        0);
+    for (const char* port : {"8081", "8083"})
+        ASSERT_EQ(
+            A().run({"nft", "add", "rule", "inet", "pncount", "in", "udp", "dport", port, "counter"}).rc, 0);
+    const char* send = R"(
+import socket
+for port in (8081, 8083):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("fd00:9::1", 0))
+    s.sendto(b"x", ("ff02::1%up0", port))
+)";
+    auto r = mk({"--hide-service", "udp/8081", "--", "/usr/bin/python3", "-c", send});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    auto counted = A().run({"nft", "list", "table", "inet", "pncount"}).out;
+    EXPECT_TRUE(contains(counted, "udp dport 8081 counter packets 0 ")) << "hidden: " << counted;
+    EXPECT_FALSE(contains(counted, "udp dport 8083 counter packets 0 ")) << "the path is real: " << counted;
+    EXPECT_EQ(A().run({"nft", "delete", "table", "inet", "pncount"}).rc, 0);
+}
+
 // Anti-spoofing on the input path too (issue 15, item 10): a space that gives itself an
 // address the host never gave it cannot reach the host's own listeners from it, in IPv4
 // and IPv6, through the service address or the host address; connecting from the
