@@ -84,6 +84,7 @@ enum : uint32_t { kHostEndian = 1, kBigEndian = 2 };
 constexpr int32_t kPrioRaw = -300;
 constexpr int32_t kPrioIpsec = kPrioRaw - 10;  // before the zone rule and conntrack
 constexpr int32_t kPrioMangle = -150;
+constexpr int32_t kPrioGuard = kPrioMangle - 10;  // after conntrack (-200), before the mark and DNAT
 constexpr int32_t kPrioDstnat = -100;
 constexpr int32_t kPrioSrcnat = 100;
 
@@ -297,6 +298,36 @@ public:
                                 {NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE},
                                 {NFTNL_EXPR_FIB_DREG, NFT_REG_1}}));
     }
+    // ... and of its destination address (before any DNAT when used in prerouting).
+    Rule& fib_daddr_type() {
+        return add(expr("fib", {{NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR},
+                                {NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE},
+                                {NFTNL_EXPR_FIB_DREG, NFT_REG_1}}));
+    }
+    // reg1 &= mask, on a value of the mask's width given as bytes (an address prefix)
+    Rule& mask_bytes(std::span<const uint8_t> mask) {
+        const std::array<uint8_t, 16> zero{};
+        ExprPtr e = expr("bitwise", {{NFTNL_EXPR_BITWISE_SREG, NFT_REG_1},
+                                     {NFTNL_EXPR_BITWISE_DREG, NFT_REG_1},
+                                     {NFTNL_EXPR_BITWISE_LEN, static_cast<uint32_t>(mask.size())}});
+        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, mask.data(), static_cast<uint32_t>(mask.size()));
+        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, zero.data(), static_cast<uint32_t>(mask.size()));
+        return add(std::move(e));
+    }
+    // The verdict of a verdict map looked up with the key in reg1 (no match: next rule).
+    Rule& vmap(const SetRef& set) {
+        ExprPtr e =
+            expr("lookup", {{NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1}, {NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT}});
+        nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOOKUP_SET, set.name.c_str());
+        if (set.id != 0) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SET_ID, set.id);
+        return add(std::move(e));
+    }
+    Rule& jump(const std::string& chain) {
+        ExprPtr e =
+            expr("immediate", {{NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT}, {NFTNL_EXPR_IMM_VERDICT, NFT_JUMP}});
+        nftnl_expr_set_str(e.get(), NFTNL_EXPR_IMM_CHAIN, chain.c_str());
+        return add(std::move(e));
+    }
 
     nftnl_rule* get() const { return r_.get(); }
     const std::string& text() const { return text_; }
@@ -337,6 +368,25 @@ public:
         nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
         nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, prio);
         add(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, std::string("add chain ") + name,
+            [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, c.get()); });
+    }
+
+    // A regular chain (no hook): entered only by a jump.
+    void chain(const char* table, const std::string& name) {
+        ChainPtr c(must(nftnl_chain_alloc()));
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+        add(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "add chain " + name,
+            [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, c.get()); });
+    }
+    // Deletes a chain with its rules (nothing may refer to it any more).
+    void delete_chain(const char* table, const std::string& name) {
+        ChainPtr c(must(nftnl_chain_alloc()));
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+        add(NFT_MSG_DELCHAIN, 0, "delete chain " + name,
             [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, c.get()); });
     }
 
@@ -381,15 +431,21 @@ public:
         nftnl_udata_nest_end(ud, outer);
     }
 
-    // Adds (or with type NFT_MSG_DELSETELEM deletes) one element; `data` only for maps.
+    // Adds (or with type NFT_MSG_DELSETELEM deletes) one element; `data` only for maps,
+    // `jump_to` only for verdict maps (the element's verdict: jump to that chain).
     void element(uint16_t type, const char* table, const SetRef& set, std::span<const uint8_t> key,
-                 std::optional<std::span<const uint8_t>> data, std::string what) {
+                 std::optional<std::span<const uint8_t>> data, std::string what,
+                 const std::string& jump_to = {}) {
         SetPtr s = set_object(table, set);
         ElemPtr e(must(nftnl_set_elem_alloc()));
         nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
         if (data)
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, data->data(),
                                static_cast<uint32_t>(data->size()));
+        if (!jump_to.empty()) {
+            nftnl_set_elem_set_u32(e.get(), NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_JUMP));
+            nftnl_set_elem_set_str(e.get(), NFTNL_SET_ELEM_CHAIN, jump_to.c_str());
+        }
         nftnl_set_elem_add(s.get(), e.release());  // the set owns it from here
         uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0;
         add(type, flags, std::move(what),
@@ -473,10 +529,33 @@ Status remove_table(const char* name) {
 const SetRef kKids{"kids", 0};
 const SetRef kZones{"zones", 0};
 const SetRef kLabels{"labels", 0};
+const SetRef kServices{"services", 0};
+const SetRef kPeers{"peers", 0};
 
 struct ParentSets {
-    SetRef kids, zones, labels;
+    SetRef kids, zones, labels, services, peers;
 };
+
+// A child's own chains in the parent table: "svc_LLLL" (the services it may not reach)
+// and "peers_LLLL" (the foreign sources it may hand to this namespace's listeners).
+std::string kid_chain(const char* what, uint16_t label) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s_%04x", what, static_cast<unsigned>(label));
+    return buf;
+}
+
+std::string proto_name(uint8_t proto) {
+    return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : std::to_string(proto);
+}
+
+// `meta l4proto . th dport` as a set key: each field takes a whole 32-bit register.
+std::array<uint8_t, 8> service_key(const HiddenService& h) {
+    std::array<uint8_t, 8> key{};
+    key[0] = h.proto;
+    uint16_t port = htons(h.port);
+    std::memcpy(&key[4], &port, sizeof port);
+    return key;
+}
 
 std::array<uint8_t, 2> label_key(uint16_t label) {
     return {static_cast<uint8_t>(label >> 8), static_cast<uint8_t>(label & 0xff)};
@@ -487,13 +566,96 @@ void add_label(Batch& b, const SetRef& labels, uint16_t label, uint32_t mark) {
               "add element " + std::to_string(label) + " to map labels");
 }
 
+// "ip saddr PREFIX" (or ip6): the source address under the prefix's mask.
+Rule& saddr_in(Rule& r, const IpPrefix& p) {
+    bool v4 = p.addr.family == AF_INET;
+    uint32_t len = v4 ? 4 : 16;
+    std::array<uint8_t, 16> mask{}, net{};
+    for (uint32_t i = 0; i < len; ++i) {
+        int bits = std::clamp(p.len - static_cast<int>(i) * 8, 0, 8);
+        mask[i] = static_cast<uint8_t>(0xff00 >> bits);
+        net[i] = p.addr.bytes[i] & mask[i];
+    }
+    r.meta(NFT_META_NFPROTO).eq(uint8_t{v4 ? NFPROTO_IPV4 : NFPROTO_IPV6});
+    r.payload(NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8, len);
+    if (p.len < static_cast<int>(len * 8)) r.mask_bytes({mask.data(), len});
+    return r.cmp(NFT_CMP_EQ, {net.data(), len});
+}
+
+// The child's own chains and their elements in the verdict maps (see nft.hpp): made
+// only when there is something to enforce, so most children add nothing here.
+void add_guard(Batch& b, const ParentSets& sets, const std::string& ifname, const IfnameKey& key,
+               uint16_t label, const ChildGuard& g) {
+    if (!g.services || !g.hidden.empty()) {
+        std::string chain = kid_chain("svc", label);
+        b.chain(kParentTable, chain);
+        // Replies of this namespace's own flows into the child are not services of ours.
+        Rule reply(kParentTable, chain.c_str(), "ct direction reply return");
+        reply.ct(NFT_CT_DIRECTION).eq(uint8_t{IP_CT_DIR_REPLY}).verdict(NFT_RETURN);
+        b.rule(reply);
+        // Only what the child would have us forward is none of this chain's business:
+        // local, broadcast, multicast and anycast destinations all reach our sockets.
+        Rule other(kParentTable, chain.c_str(), "fib daddr type unicast return");
+        other.fib_daddr_type().eq(uint32_t{RTN_UNICAST}).verdict(NFT_RETURN);
+        b.rule(other);
+        if (!g.services) {
+            // Nothing of ours, by any address; ICMP (ping, errors) is not a service.
+            for (auto [proto, name] : {std::pair{uint8_t{IPPROTO_ICMP}, "icmp"},
+                                       std::pair{uint8_t{IPPROTO_ICMPV6}, "ipv6-icmp"}}) {
+                Rule icmp(kParentTable, chain.c_str(), std::string("meta l4proto ") + name + " return");
+                icmp.meta(NFT_META_L4PROTO).eq(proto).verdict(NFT_RETURN);
+                b.rule(icmp);
+            }
+            Rule drop(kParentTable, chain.c_str(), "drop");
+            drop.verdict(NF_DROP);
+            b.rule(drop);
+        } else {
+            SetRef hidden = b.set(kParentTable,
+                                  SetSpec{.name = "__set%d",
+                                          .flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
+                                          .key_type = concat_type(kTypeInetProto, kTypeInetService),
+                                          .key_len = 8},
+                                  static_cast<uint32_t>(g.hidden.size()));
+            std::string text;
+            for (const HiddenService& h : g.hidden) {
+                std::string name = proto_name(h.proto) + " . " + std::to_string(h.port);
+                text += (text.empty() ? "" : ", ") + name;
+                b.element(NFT_MSG_NEWSETELEM, kParentTable, hidden, service_key(h), std::nullopt,
+                          "add element " + name + " to anonymous set");
+            }
+            Rule drop(kParentTable, chain.c_str(), "meta l4proto . th dport { " + text + " } drop");
+            drop.meta(NFT_META_L4PROTO)
+                .payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01)
+                .lookup(hidden)
+                .verdict(NF_DROP);
+            b.rule(drop);
+        }
+        b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.services, bytes_of(key), std::nullopt,
+                  "add element '" + ifname + "' to map services", chain);
+    }
+    if (!g.peers.empty()) {
+        std::string chain = kid_chain("peers", label);
+        b.chain(kParentTable, chain);
+        for (const IpPrefix& p : g.peers) {
+            if (p.addr.family != AF_INET && p.addr.family != AF_INET6) continue;
+            Rule peer(kParentTable, chain.c_str(),
+                      std::string(p.addr.family == AF_INET ? "ip" : "ip6") + " saddr " + p.str() + " accept");
+            saddr_in(peer, p).verdict(NF_ACCEPT);
+            b.rule(peer);
+        }
+        b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.peers, bytes_of(key), std::nullopt,
+                  "add element '" + ifname + "' to map peers", chain);
+    }
+}
+
 void add_kid(Batch& b, const ParentSets& sets, const std::string& ifname, const IfnameKey& key, uint32_t mark,
-             uint16_t label) {
+             uint16_t label, const ChildGuard& guard) {
     b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.kids, bytes_of(key), bytes_of(mark),
               "add element '" + ifname + "' to map kids");
     b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.zones, bytes_of(key), bytes_of(label),
               "add element '" + ifname + "' to map zones");
     add_label(b, sets.labels, label, mark);
+    add_guard(b, sets, ifname, key, label, guard);
 }
 
 // SPI dispatch (see nft.hpp): IKE and ESP are never tracked, and those that arrive from
@@ -577,7 +739,7 @@ Rule reply_mark_rule(const char* chain) {
 }
 
 // Table, maps and chains; the caller adds the first element in the same batch.
-ParentSets add_parent_table(Batch& b) {
+ParentSets add_parent_table(Batch& b, const ChildGuard& first) {
     b.table(kParentTable, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
             std::string("add table ") + kParentTable);
     SetRef kids = b.set(kParentTable, SetSpec{.name = kKids.name.c_str(),
@@ -614,6 +776,21 @@ ParentSets add_parent_table(Batch& b) {
     b.chain(kParentTable, "out", "route", NF_INET_LOCAL_OUT, kPrioMangle);
     b.chain(kParentTable, "post", "nat", NF_INET_POST_ROUTING, kPrioSrcnat);
     b.chain(kParentTable, "spoof", "filter", NF_INET_FORWARD, 0);
+    // Child -> verdict (jump to the child's own chain); a verdict's data has no length.
+    SetRef services = b.set(kParentTable, SetSpec{.name = kServices.name.c_str(),
+                                                  .flags = NFT_SET_MAP,
+                                                  .key_type = kTypeIfname,
+                                                  .key_len = IFNAMSIZ,
+                                                  .key_order = kHostEndian,
+                                                  .data_type = NFT_DATA_VERDICT});
+    SetRef peers = b.set(kParentTable, SetSpec{.name = kPeers.name.c_str(),
+                                               .flags = NFT_SET_MAP,
+                                               .key_type = kTypeIfname,
+                                               .key_len = IFNAMSIZ,
+                                               .key_order = kHostEndian,
+                                               .data_type = NFT_DATA_VERDICT});
+    b.chain(kParentTable, "guard", "filter", NF_INET_PRE_ROUTING, kPrioGuard);
+    b.chain(kParentTable, "foreign");
 
     // Each child's flows get a conntrack zone of their own in the original direction
     // only: a child's flow never matches the parent's (or a sibling's) flow with the
@@ -642,7 +819,39 @@ ParentSets add_parent_table(Batch& b) {
         .cmp(NFT_CMP_NEQ, bytes_of(uint32_t{RTN_LOCAL}));
     spoof.verdict(NF_DROP);
     b.rule(spoof);
-    ParentSets sets{kids, zones, labels};
+
+    // The guard (see nft.hpp): a child's services first, then where it sends from. It
+    // sees the destination before any DNAT of ours, so what a grandchild hands over
+    // through this namespace's service address counts as sent to it.
+    Rule svc(kParentTable, "guard", "iifname vmap @services");
+    svc.meta(NFT_META_IIFNAME).vmap(services);
+    b.rule(svc);
+    Rule src(kParentTable, "guard", "iifname map @kids fib saddr type != local jump foreign");
+    src.meta(NFT_META_IIFNAME)
+        .lookup(kids, true)
+        .fib_saddr_type()
+        .cmp(NFT_CMP_NEQ, bytes_of(uint32_t{RTN_LOCAL}))
+        .jump("foreign");
+    b.rule(src);
+    Rule fwd(kParentTable, "foreign", "fib daddr type != local drop");
+    fwd.fib_daddr_type().cmp(NFT_CMP_NEQ, bytes_of(uint32_t{RTN_LOCAL})).verdict(NF_DROP);
+    b.rule(fwd);
+    for (const IpAddr& link : {first.link4, first.link6}) {
+        if (link.family != AF_INET && link.family != AF_INET6) continue;
+        IpPrefix host{link, static_cast<int>(link.size() * 8)};
+        Rule up(kParentTable, "foreign",
+                std::string(link.family == AF_INET ? "ip" : "ip6") + " saddr " + link.str() + " accept");
+        saddr_in(up, host).verdict(NF_ACCEPT);
+        b.rule(up);
+    }
+    Rule peer(kParentTable, "foreign", "iifname vmap @peers");
+    peer.meta(NFT_META_IIFNAME).vmap(peers);
+    b.rule(peer);
+    Rule drop(kParentTable, "foreign", "drop");
+    drop.verdict(NF_DROP);
+    b.rule(drop);
+
+    ParentSets sets{kids, zones, labels, services, peers};
     add_dispatch_rules(b, sets);
     return sets;
 }
@@ -667,10 +876,6 @@ Rule to_local(const Family& f, const char* chain, const std::string& rest) {
     r.meta(NFT_META_NFPROTO).eq(f.nfproto);
     r.payload(NFT_PAYLOAD_NETWORK_HEADER, f.daddr_offset, f.addr_len).lookup(f.local);
     return r;
-}
-
-std::string proto_name(uint8_t proto) {
-    return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : std::to_string(proto);
 }
 
 void add_family_rules(Batch& b, const Family& f, const SetRef& hidden) {
@@ -729,7 +934,7 @@ void add_family_rules(Batch& b, const Family& f, const SetRef& hidden) {
 
 // ---------------------------------------------------------------------------------------
 
-Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label) {
+Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label, const ChildGuard& guard) {
     std::string what = "add element '" + ifname + "' to map kids";
     auto key = ifname_key(ifname);
     if (!key) return make_error(EINVAL, what + ": invalid interface name");
@@ -737,15 +942,15 @@ Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label
     if (!exists.ok()) return exists.error().wrap(what);
     if (!exists.value()) {
         Batch b;
-        ParentSets sets = add_parent_table(b);
-        add_kid(b, sets, ifname, *key, mark, label);
+        ParentSets sets = add_parent_table(b, guard);
+        add_kid(b, sets, ifname, *key, mark, label, guard);
         auto st = b.commit();
         // EEXIST here means another process created the table since we looked (the
         // fresh map cannot hold the element yet): fall through and just add the element.
         if (st.ok() || st.error().code != EEXIST) return st;
     }
     Batch b;
-    add_kid(b, ParentSets{kKids, kZones, kLabels}, ifname, *key, mark, label);
+    add_kid(b, ParentSets{kKids, kZones, kLabels, kServices, kPeers}, ifname, *key, mark, label, guard);
     return b.commit();
 }
 
@@ -772,7 +977,18 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
               "delete element '" + ifname + "' from map zones");
     b.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
               "delete element " + std::to_string(label) + " from map labels");
-    return tolerate(b.commit(), ENOENT);
+    if (auto st = tolerate(b.commit(), ENOENT); !st.ok()) return st;
+    // The child's own chains, each in a batch of its own: most children have neither,
+    // and a batch with one missing object fails as a whole.
+    for (auto [map, what] : {std::pair{&kServices, "svc"}, std::pair{&kPeers, "peers"}}) {
+        Batch g;
+        g.element(NFT_MSG_DELSETELEM, kParentTable, *map, bytes_of(*key), std::nullopt,
+                  "delete element '" + ifname + "' from map " + map->name);
+        g.delete_chain(kParentTable, kid_chain(what, label));
+        auto st = tolerate(g.commit(), ENOENT);
+        if (!st.ok()) return st;
+    }
+    return {};
 }
 
 Status parent_remove_table() { return remove_table(kParentTable); }
@@ -815,11 +1031,7 @@ Status child_install(const ChildServices& spec) {
                   "add element " + a.str() + " to set " + set.name);
     }
     for (const HiddenService& h : spec.hidden) {
-        std::array<uint8_t, 8> key{};
-        key[0] = h.proto;
-        uint16_t port = htons(h.port);
-        std::memcpy(&key[4], &port, sizeof port);
-        b.element(NFT_MSG_NEWSETELEM, kSpaceTable, hidden, key, std::nullopt,
+        b.element(NFT_MSG_NEWSETELEM, kSpaceTable, hidden, service_key(h), std::nullopt,
                   "add element " + proto_name(h.proto) + " . " + std::to_string(h.port) + " to set hidden");
     }
 

@@ -15,6 +15,28 @@
 //   chain spoof { type filter hook forward priority filter (0);
 //       iifname @kids fib saddr type != local drop }   a child sends only from addresses it
 //       carries, which are this namespace's own (an --admin space could add any other)
+//   map services { type ifname : verdict }   child -> jump svc_LLLL (only children that
+//       hide services or inherit none have one)
+//   map peers { type ifname : verdict }      child -> jump peers_LLLL (overlay-bound children:
+//       their overlay addresses and the networks behind the overlay)
+//   chain guard { type filter hook prerouting priority mangle - 10 (-160);
+//       iifname vmap @services
+//       iifname @kids fib saddr type != local jump foreign }
+//   chain foreign {                         a source that is not ours, from a child:
+//       fib daddr type != local drop        never forwarded (the spoof chain, before routing)
+//       ip saddr 169.254.(100+d).2 accept ; ip6 saddr fe80::2 accept   (the child's uplink)
+//       iifname vmap @peers                 (an overlay peer handed to our listener)
+//       drop }
+//   chain svc_LLLL { ct direction reply return ; fib daddr type unicast return ;
+//       meta l4proto . th dport { hidden } drop   (or, inheriting nothing:
+//       meta l4proto icmp return ; meta l4proto ipv6-icmp return ; drop) }
+//   chain peers_LLLL { ip saddr NETWORK accept ; ... }   (then back in foreign: drop)
+//   The guard runs on both paths at once (input and forward) and sees the destination
+//   before any DNAT: every destination that reaches this namespace's sockets (local, and
+//   broadcast, multicast, anycast: all but unicast, which is forwarded), the service
+//   addresses and the host addresses alike, so a service is refused by every address.
+//   The lookups are hashes keyed by the child's veth: the cost per packet does not grow with the
+//   number of children; a child's own chain is entered by its own packets only.
 //   chain post { type nat hook postrouting priority srcnat (100); }   // empty on purpose:
 //       a nat chain makes conntrack give every new flow a null binding, so a child's flow
 //       whose source port clashes with an existing flow gets its port remapped.
@@ -64,11 +86,31 @@ inline constexpr const char* kSpaceTable = "personalnet_space";
 // All functions act on the network namespace current in the calling thread
 // (they open their own NETLINK_NETFILTER socket per call).
 
+struct HiddenService {
+    uint8_t proto = 6;  // IPPROTO_TCP or IPPROTO_UDP
+    uint16_t port = 0;
+};
+
+// What a parent enforces for one child whatever the child's own tables, addresses and
+// routes say (the owner of an --admin space can change all of those).
+struct ChildGuard {
+    // The child's side of the uplink (169.254.(100+d).2, fe80::2): the one source that is
+    // not this namespace's own that a child sends to it from (connecting to the service
+    // address directly). All children of a parent share them; the table takes the first's.
+    IpAddr link4, link6;
+    bool services = true;               // false: none of this namespace's services (--no-inherit-services)
+    std::vector<HiddenService> hidden;  // services of this namespace the child may not reach
+    // Foreign sources the child hands to our listeners: its own overlay addresses and the
+    // networks behind its overlay (accepted towards this namespace only, never forwarded).
+    std::vector<IpPrefix> peers;
+};
+
 // Creates the parent table if it does not exist yet and adds {ifname : mark} to kids,
-// {ifname : label} to zones and {label : mark} to labels, in one batch. Idempotent for the
-// table; EEXIST if an element exists.
-Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label);
-// Removes the elements (ENOENT tolerated).
+// {ifname : label} to zones, {label : mark} to labels and the child's guard, in one batch.
+// Idempotent for the table; EEXIST if an element exists.
+Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label,
+                        const ChildGuard& guard = {});
+// Removes the elements and the child's chains (ENOENT tolerated).
 Status parent_remove_child(const std::string& ifname, uint16_t label);
 // {label : mark} for a space further down, reached through the child with that mark.
 Status parent_add_label(uint16_t label, uint32_t mark);
@@ -76,11 +118,6 @@ Status parent_remove_label(uint16_t label);  // ENOENT tolerated
 // Deletes the whole parent table (ENOENT tolerated).
 Status parent_remove_table();
 bool parent_table_exists();
-
-struct HiddenService {
-    uint8_t proto = 6;  // IPPROTO_TCP or IPPROTO_UDP
-    uint16_t port = 0;
-};
 
 struct ChildServices {
     std::vector<IpAddr> local;  // host addresses (v4 and v6) plus own downlink address

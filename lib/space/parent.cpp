@@ -5,6 +5,7 @@
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 
@@ -12,6 +13,7 @@
 #include "lib/nft/nft.hpp"
 #include "lib/space/addressing.hpp"
 #include "lib/space/netns.hpp"
+#include "personalnet/space.hpp"
 
 namespace personalnet::space {
 
@@ -241,9 +243,25 @@ Result<bpf::Devices> dispatch_devices() {
     return devs;
 }
 
-Status parent_steer_child(const registry::Record& child, const std::vector<IpAddr>& sources) {
+Status parent_steer_child(const registry::Record& child, const std::vector<IpAddr>& sources,
+                          const std::vector<IpPrefix>& peers) {
     std::string ifname = host_ifname(child.label);
-    PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label), "reply steering for " + ifname);
+    // What the child may reach of ours is enforced here, not (only) in its own table:
+    // the owner of an --admin space can rewrite that one.
+    nft::ChildGuard guard;
+    guard.link4 = link4(child.depth, 2);
+    guard.link6 = link6(2);
+    guard.services = child.inherit_services;
+    for (const auto& text : child.hidden_services) {
+        auto svc = Service::parse(text);
+        if (!svc) return make_error(EINVAL, "guard for " + ifname + ": bad hidden service '" + text + "'");
+        bool seen = std::any_of(guard.hidden.begin(), guard.hidden.end(),
+                                [&](const auto& h) { return h.proto == svc->proto && h.port == svc->port; });
+        if (!seen) guard.hidden.push_back({svc->proto, svc->port});
+    }
+    guard.peers = peers;
+    PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label, guard),
+           "reply steering for " + ifname);
     if (child.dispatch != "bpf") return {};
     PN_TRY(bpf::attach_child(dispatch_devices, child.host_ifindex, child.label, sources),
            "dispatch for " + ifname);

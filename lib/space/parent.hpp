@@ -12,7 +12,9 @@
 //     fd50:6e65:7400:d::1/128) on lo: one copy, not one per child uplink, so that the
 //     parent's address list does not grow with its children.
 // Per child: rules pref 10 fwmark 0x5000LLLL -> table 0x5000LLLL holding the default
-// routes over the child's veth, the nft kids element, and the veth sysctls.
+// routes over the child's veth, the nft kids element and the child's guard (the
+// services it may not reach, the foreign sources it may send from), and the veth
+// sysctls.
 #pragma once
 
 #include <cstdint>
@@ -38,10 +40,14 @@ Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label);
 // In the parent namespace: configure the parent side of a child whose host veth exists
 // (sysctls, neighbours, reply table and rule), then its nft elements (one batch).
 Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int host_ifindex);
-// In the parent namespace: the nft elements of the child (one batch) and, when it is
+// In the parent namespace: the nft elements of the child (one batch: reply steering, and
+// the guard of the parent's services and of the child's sources) and, when it is
 // BPF-dispatched, its place in the eBPF dispatcher (which may be loaded now). sources:
-// the addresses the child may send IKE/ESP from on the fast path.
-Status parent_steer_child(const registry::Record& child, const std::vector<IpAddr>& sources);
+// the addresses the child may send IKE/ESP from on the fast path; peers: the child's
+// overlay addresses and the networks behind its overlay, whose connections it hands to
+// the parent's listeners.
+Status parent_steer_child(const registry::Record& child, const std::vector<IpAddr>& sources,
+                          const std::vector<IpPrefix>& peers);
 // The current namespace's devices as the eBPF dispatcher sees them.
 Result<bpf::Devices> dispatch_devices();
 // Enters the parent namespace through its pin and removes everything the child added

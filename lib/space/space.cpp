@@ -27,6 +27,7 @@
 #include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
+#include "lib/ike/swanctl_convert.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
@@ -426,7 +427,15 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     auto attached = space::parent_attach_child(*ps, rec.label, rec.depth, rec.host_ifindex);
     if (!attached.ok()) return fail(attached.error());
     timer.lap("parent-routes+rules");
-    auto steered = space::parent_steer_child(rec, inh->host_addrs);
+    // Sources on the overlay that the space hands to its parent's listeners: its own
+    // overlay addresses (a child's connection falling through) and the networks behind
+    // the overlay (a peer's).
+    std::vector<IpPrefix> peers;
+    if (overlay) {
+        for (const auto& a : inh->overlay_addrs) peers.push_back(IpPrefix{a, static_cast<int>(a.size() * 8)});
+        for (const auto& n : ike::remote_networks_of(overlay->swanctl)) peers.push_back(n);
+    }
+    auto steered = space::parent_steer_child(rec, inh->host_addrs, peers);
     if (!steered.ok()) return fail(steered.error());
     auto dispatched = space::dispatch_through_ancestors(st->reg, rec);
     if (!dispatched.ok()) return fail(dispatched.error());

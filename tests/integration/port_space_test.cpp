@@ -202,5 +202,111 @@ TEST_F(SpaceTest, BashShowsTheSpacesNameInItsPrompt) {
     EXPECT_EQ(explicit_command.out, "[unset]\n");
 }
 
+// "PNPROBE connect PROTO ADDR PORT --timeout-ms 1000", for a shell script.
+std::string try_connect(const std::string& proto, const std::string& addr, int port) {
+    return sh_join({bin("pnprobe"), "connect", proto, addr, std::to_string(port), "--timeout-ms", "1000"}) +
+           "; ";
+}
+size_t occurrences(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
+// Hidden and not-inherited services are enforced by the parent (issue 15, item 14): they
+// are refused by every address the parent has, its service addresses included, also when
+// the space's own table is gone and the host address is routed to the parent (root inside,
+// like an --admin space's owner, can do both); the other services are still reached by
+// every address, and a nested space is held to its parent's hidden services.
+TEST_F(SpaceTest, HiddenServicesAreRefusedByEveryAddressOfTheParent) {
+    auto hidden = A().serve("tcp", "::", 8080, "hidden");
+    auto hidden_udp = A().serve("udp", "0.0.0.0", 8081, "hidden-udp");
+    auto open = A().serve("tcp", "::", 8082, "open");
+    const std::vector<std::string> addrs = {"169.254.101.1", "fd50:6e65:7400:1::1", "10.9.0.1", "fd00:9::1"};
+    std::string script;
+    for (const auto& a : addrs) script += try_connect("tcp", a, 8080) + try_connect("tcp", a, 8082);
+    script += try_connect("udp", "169.254.101.1", 8081) + try_connect("udp", "10.9.0.1", 8081) + "true";
+    const std::vector<std::string> hide = {"--hide-service", "tcp/8080", "--hide-service", "udp/8081"};
+    auto with = [&](std::vector<std::string> head, const std::string& sh) {
+        head.insert(head.end(), {"--", "sh", "-c", sh});
+        return mk(head);
+    };
+    auto r = with(hide, script);
+    EXPECT_FALSE(contains(r.out, "hidden")) << r.out << r.err;
+    EXPECT_EQ(occurrences(r.out, "open peer="), 4u) << r.out << r.err;
+
+    // A second host address to send from: the space gives up 10.9.0.1 and sends to it
+    // through the parent from 192.0.2.1, which the host's replies reach by conntrack mark.
+    ASSERT_EQ(A().run({"ip", "addr", "add", "192.0.2.1/32", "dev", "eth0"}).rc, 0);
+    std::string bypass =
+        "nft delete table inet personalnet_space 2>/dev/null; ip addr del 10.9.0.1/32 dev up0 && "
+        "ip route replace 10.9.0.1/32 via 169.254.101.1 dev up0 onlink src 192.0.2.1 && " +
+        try_connect("tcp", "10.9.0.1", 8080) + try_connect("tcp", "10.9.0.1", 8082) + "true";
+    r = with(hide, bypass);
+    EXPECT_FALSE(contains(r.out, "hidden")) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "open peer=192.0.2.1:")) << r.out << r.err;
+
+    std::string nested = sh_join({bin("mkportspace"), "-q", "--", "sh", "-c", script});
+    r = with(hide, nested);
+    EXPECT_FALSE(contains(r.out, "hidden")) << "through a space that hides them: " << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "open peer=10.9.0.1:")) << r.out << r.err;
+
+    r = with({"--no-inherit-services"}, script + "; " + bypass);
+    EXPECT_FALSE(contains(r.out, " peer=")) << "--no-inherit-services: " << r.out << r.err;
+    EXPECT_EQ(A().run({"ip", "addr", "del", "192.0.2.1/32", "dev", "eth0"}).rc, 0);
+}
+
+// A UDP listener on the wildcard address also receives what is sent to a multicast (or
+// broadcast, or anycast) address: a hidden UDP service must not be reached that way. A
+// counter in the host's input path shows what arrives (no answer comes back: the reply
+// to a datagram sent to a group is not steered to the space).
+TEST_F(SpaceTest, HiddenUdpServiceIsNotReachedByMulticast) {
+    auto hidden = A().serve("udp", "::", 8081, "hidden-udp");
+    auto open = A().serve("udp", "::", 8083, "open-udp");
+    ASSERT_EQ(A().run({"nft", "add", "table", "inet", "pncount"}).rc, 0);
+    ASSERT_EQ(
+        A().run({"nft", "add", "chain", "inet", "pncount", "in", "{ type filter hook input priority 0; }"})
+            .rc,
+        0);
+    for (const char* port : {"8081", "8083"})
+        ASSERT_EQ(
+            A().run({"nft", "add", "rule", "inet", "pncount", "in", "udp", "dport", port, "counter"}).rc, 0);
+    const char* send = R"(
+import socket
+for port in (8081, 8083):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("fd00:9::1", 0))
+    s.sendto(b"x", ("ff02::1%up0", port))
+)";
+    auto r = mk({"--hide-service", "udp/8081", "--", "/usr/bin/python3", "-c", send});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    auto counted = A().run({"nft", "list", "table", "inet", "pncount"}).out;
+    EXPECT_TRUE(contains(counted, "udp dport 8081 counter packets 0 ")) << "hidden: " << counted;
+    EXPECT_FALSE(contains(counted, "udp dport 8083 counter packets 0 ")) << "the path is real: " << counted;
+    EXPECT_EQ(A().run({"nft", "delete", "table", "inet", "pncount"}).rc, 0);
+}
+
+// Anti-spoofing on the input path too (issue 15, item 10): a space that gives itself an
+// address the host never gave it cannot reach the host's own listeners from it, in IPv4
+// and IPv6, through the service address or the host address; connecting from the
+// uplink's own address still works.
+TEST_F(SpaceTest, ForgedSourcesDoNotReachTheHostItself) {
+    auto srv = A().serve("tcp", "::", 8080, "host");
+    std::string script = try_connect("tcp", "169.254.101.1", 8080) +
+                         "ip addr add 198.51.100.7/32 dev up0 && ip route replace 169.254.101.1/32 dev up0 "
+                         "scope link src 198.51.100.7 && " +
+                         try_connect("tcp", "169.254.101.1", 8080) +
+                         "ip addr del 10.9.0.1/32 dev up0 && ip route replace 10.9.0.1/32 via 169.254.101.1 "
+                         "dev up0 onlink src 198.51.100.7 && " +
+                         try_connect("tcp", "10.9.0.1", 8080) +
+                         "ip -6 addr add 2001:db8::7/128 dev up0 nodad && ip -6 route replace "
+                         "fd50:6e65:7400:1::1/128 via fe80::1 dev up0 src 2001:db8::7 && " +
+                         try_connect("tcp", "fd50:6e65:7400:1::1", 8080) + "true";
+    auto r = mk({"--", "sh", "-c", script});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(occurrences(r.out, "host peer="), 1u) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "host peer=169.254.101.2:")) << r.out << r.err;
+}
+
 }  // namespace
 }  // namespace pntest

@@ -64,6 +64,30 @@ constexpr const char* kParentText = R"(table inet personalnet_parent {
     type filter hook forward priority filter;
     fib saddr type != local drop
   }
+  map services { type ifname : verdict; elements = { "pn0011h" : jump svc_0011 } }
+  map peers { type ifname : verdict; elements = { "pn0011h" : jump peers_0011 } }
+  chain guard {
+    type filter hook prerouting priority mangle - 10;
+    iifname vmap @services
+    fib saddr type != local jump foreign
+  }
+  chain foreign {
+    fib daddr type != local drop
+    ip saddr 169.254.101.2 accept
+    ip6 saddr fe80::2 accept
+    iifname vmap @peers
+    drop
+  }
+  chain svc_0011 {
+    ct direction reply return
+    fib daddr type unicast return
+    meta l4proto . th dport { tcp . 7777, udp . 53 } drop
+  }
+  chain peers_0011 {
+    ip saddr 10.60.0.0/24 accept
+    ip6 saddr fd60::/64 accept
+    ip saddr 10.61.0.7 accept
+  }
 }
 )";
 
@@ -136,10 +160,21 @@ std::string listing_by_nft(const std::string& text, const char* table, std::stri
     return run({kNft, "delete", "table", "inet", table});
 }
 
+// A first child that hides two services and is bound to an overlay with two networks.
+nft::ChildGuard guard_spec() {
+    nft::ChildGuard g;
+    g.link4 = *IpAddr::parse("169.254.101.2");
+    g.link6 = *IpAddr::parse("fe80::2");
+    g.hidden = {{IPPROTO_TCP, 7777}, {IPPROTO_UDP, 53}};
+    g.peers = {*personalnet::IpPrefix::parse("10.60.0.0/24"), *personalnet::IpPrefix::parse("fd60::/64"),
+               *personalnet::IpPrefix::parse("10.61.0.7/32")};
+    return g;
+}
+
 TEST_F(NftTest, ParentTableListsLikeNftBuiltIt) {
     EXPECT_EQ(in_netns([] {
                   CHECK_THAT(!nft::parent_table_exists(), "table present in a fresh namespace");
-                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11));
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11, guard_spec()));
                   CHECK_THAT(nft::parent_table_exists(), "table missing after add");
                   std::string ours = listing(nft::kParentTable);
                   CHECK_THAT(has(ours, "ct mark set iifname map @kids"), ours);
@@ -168,18 +203,29 @@ TEST_F(NftTest, ParentTableListsLikeNftBuiltIt) {
 
 TEST_F(NftTest, ParentAddsTwoChildrenAndRemovesOne) {
     EXPECT_EQ(in_netns([] {
-                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11));
-                  CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012, 0x12));
+                  CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11, guard_spec()));
+                  nft::ChildGuard closed = guard_spec();
+                  closed.services = false;
+                  closed.peers.clear();
+                  CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012, 0x12, closed));
+                  CHECK_OK(nft::parent_add_child("pn0013h", 0x50000013, 0x13));
                   std::string l = listing(nft::kParentTable);
                   CHECK_THAT(has(l, "\"pn0011h\" : 0x50000011") && has(l, "\"pn0012h\" : 0x50000012"), l);
+                  CHECK_THAT(has(l, "\"pn0012h\" : jump svc_0012") && !has(l, "peers_0012"), l);
+                  CHECK_THAT(has(l, "meta l4proto ipv6-icmp return\n\t\tdrop\n"), l);
+                  CHECK_THAT(!has(l, "svc_0013") && !has(l, "peers_0013"), l);
 
                   CHECK_OK(nft::parent_remove_child("pn0011h", 0x11));
                   l = listing(nft::kParentTable);
-                  CHECK_THAT(!has(l, "pn0011h"), l);
-                  CHECK_THAT(has(l, "\"pn0012h\" : 0x50000012"), l);
+                  CHECK_THAT(!has(l, "pn0011h") && !has(l, "svc_0011") && !has(l, "peers_0011"), l);
+                  CHECK_THAT(has(l, "\"pn0012h\" : 0x50000012") && has(l, "chain svc_0012"), l);
                   CHECK_THAT(has(l, "ct mark set iifname map @kids"), "rules lost: " + l);
                   // Removing what is not there is not an error.
                   CHECK_OK(nft::parent_remove_child("pn0011h", 0x11));
+                  CHECK_OK(nft::parent_remove_child("pn0012h", 0x12));
+                  CHECK_OK(nft::parent_remove_child("pn0013h", 0x13));
+                  l = listing(nft::kParentTable);
+                  CHECK_THAT(!has(l, "pn001") && !has(l, "svc_") && !has(l, "peers_"), l);
                   return std::string();
               }),
               "");
