@@ -8,6 +8,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sched.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -84,6 +85,38 @@ protected:
         (void)!::chown(dir.c_str(), pw->pw_uid, pw->pw_gid);
         return dir;
     }
+    // A root-only directory (0700) under the attack's homes holding one file named
+    // kSecret: what a user must never see listed, bound, or have root delete.
+    static constexpr const char* kSecret = "pntest-decoy-secret";
+    std::string decoy() {
+        std::string d = homes_ + "/decoy";
+        if (::mkdir(d.c_str(), 0700) == 0) (void)personalnet::sys::write_atomic(d + "/" + kSecret, "secret\n");
+        return d;
+    }
+    bool decoy_intact() const {
+        struct stat st {};
+        return ::stat((homes_ + "/decoy/" + kSecret).c_str(), &st) == 0;
+    }
+
+    // The staged helper started by hand as user in host A, with channel (one end of a
+    // socketpair) as its descriptor 3, the way no library would: the caller speaks the
+    // protocol itself. Returns the child's pid.
+    pid_t start_helper_as(const char* user, int channel) {
+        pid_t p = ::fork();
+        if (p == 0) {
+            struct passwd* pw = ::getpwnam(user);
+            if (pw == nullptr || ::setns(A().ns(), CLONE_NEWNET) != 0 || ::setgid(pw->pw_gid) != 0 ||
+                ::setuid(pw->pw_uid) != 0)
+                ::_exit(99);
+            ::dup2(channel, 3);
+            char* const argv[] = {const_cast<char*>("pnhelper"), nullptr};
+            char* const envp[] = {nullptr};
+            ::execve(staged_helper().c_str(), argv, envp);
+            ::_exit(98);
+        }
+        return p;
+    }
+
     // Policy lines that let users share directories under the attack's homes.
     std::string share_policy() const { return "share {\n    paths = " + homes_ + "\n}\n"; }
 

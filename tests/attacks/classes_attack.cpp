@@ -202,18 +202,7 @@ TEST_F(AttackTest, HelperRefusesWhatTheLibraryWouldNeverSend) {
     auto ask = [&](const helper::Message& request) -> std::string {
         int sv[2];
         EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-        pid_t p = ::fork();
-        if (p == 0) {
-            struct passwd* pw = ::getpwnam(kAlice);
-            if (::setns(A().ns(), CLONE_NEWNET) != 0 || ::setgid(pw->pw_gid) != 0 ||
-                ::setuid(pw->pw_uid) != 0)
-                ::_exit(99);
-            ::dup2(sv[1], helper::kChannelFd);
-            char* const argv[] = {const_cast<char*>("pnhelper"), nullptr};
-            char* const envp[] = {nullptr};
-            ::execve(staged_helper().c_str(), argv, envp);
-            ::_exit(98);
-        }
+        pid_t p = start_helper_as(kAlice, sv[1]);
         ::close(sv[1]);
         std::string answer;
         if (helper::send_message(sv[0], request).ok()) {

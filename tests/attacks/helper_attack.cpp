@@ -134,20 +134,6 @@ waitpid($pid, 0);
 
 class HelperAttack : public AttackTest {
 protected:
-    // The argv prefix that as() uses: argv runs as user with a plain environment.
-    std::vector<std::string> as_argv(const char* user, const std::vector<std::string>& argv) {
-        std::vector<std::string> cmd = {"setpriv",
-                                        std::string("--reuid=") + user,
-                                        std::string("--regid=") + user,
-                                        "--init-groups",
-                                        "env",
-                                        "-i",
-                                        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-                                        "PERSONALNET_HELPER=" + staged_helper()};
-        cmd.insert(cmd.end(), argv.begin(), argv.end());
-        return cmd;
-    }
-
     // argv as root, with host A's directories (as Host::run gives them).
     std::vector<std::string> as_root(const std::vector<std::string>& argv) {
         std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
@@ -380,18 +366,7 @@ TEST_F(HelperAttack, UnframableRequestsToTheHelper) {
     auto raw_ask = [&](const std::string& body, bool claim_length = true) -> std::string {
         int sv[2];
         EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-        pid_t p = ::fork();
-        if (p == 0) {
-            struct passwd* pw = ::getpwnam(kAlice);
-            if (::setns(A().ns(), CLONE_NEWNET) != 0 || ::setgid(pw->pw_gid) != 0 ||
-                ::setuid(pw->pw_uid) != 0)
-                ::_exit(99);
-            ::dup2(sv[1], helper::kChannelFd);
-            char* const argv[] = {const_cast<char*>("pnhelper"), nullptr};
-            char* const envp[] = {nullptr};
-            ::execve(staged_helper().c_str(), argv, envp);
-            ::_exit(98);
-        }
+        pid_t p = start_helper_as(kAlice, sv[1]);
         ::close(sv[1]);
         uint32_t len = htonl(claim_length ? static_cast<uint32_t>(body.size()) : 0x7fffffffU);
         std::string frame(reinterpret_cast<const char*>(&len), sizeof len);

@@ -11,15 +11,7 @@
 namespace pntest {
 namespace {
 
-class NamespaceAttack : public AttackTest {
-protected:
-    std::string decoy() {
-        std::string d = homes_ + "/decoy";
-        if (::mkdir(d.c_str(), 0700) == 0)
-            (void)personalnet::sys::write_atomic(d + "/pntest-decoy-secret", "s\n");
-        return d;
-    }
-};
+using NamespaceAttack = AttackTest;
 
 // Issue 15's mount-option injection: a user's FUSE mount point named "~/p:/root" (or
 // "~/q,lowerdir=/root") made root mount the root-only directory as a lower layer of a

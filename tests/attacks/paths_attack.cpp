@@ -15,16 +15,8 @@ namespace {
 
 class PathAttack : public AttackTest {
 protected:
-    // A root-only directory (0700) holding one file with a name to look for: what a user
-    // must never see listed, bound, or have root delete.
-    std::string decoy() {
-        std::string d = homes_ + "/decoy";
-        if (::mkdir(d.c_str(), 0700) == 0)
-            (void)personalnet::sys::write_atomic(d + "/" + kSecret, "secret\n");
-        return d;
-    }
-    bool decoy_intact() {
-        struct stat st {};
+    static std::string swap() { return bin("pnswap"); }
+};
         return ::stat((homes_ + "/decoy/" + kSecret).c_str(), &st) == 0;
     }
     static std::string swap() { return bin("pnswap"); }
