@@ -40,6 +40,7 @@
 #include "lib/policy/policy.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/filespace.hpp"
+#include "lib/space/run_mounts.hpp"
 #include "personalnet/space.hpp"
 #include "tools/cli.hpp"
 
@@ -559,17 +560,18 @@ private:
 // rule 2).
 void leave_file_space(const std::string& rundir) {
     auto reg = pn::registry::Registry::open(rundir);
-    if (!reg.ok()) return;
-    auto outside = pn::space::host_mntns(reg.value());
-    if (!outside.ok()) die(kExitFailure, outside.error().message());
-    if (!outside->valid()) return;
+    if (!reg.ok() || !pn::space::inside_file_space(reg.value())) return;
+    // The caller's namespace on its fixed descriptor first: the host's, opened next,
+    // cannot then land on that number.
     constexpr int kCallerMntns = helper::kChannelFd + 2;
     int own = ::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-    int host = outside->get();
-    if (own < 0 || (own != kCallerMntns && ::dup3(own, kCallerMntns, O_CLOEXEC) != kCallerMntns) ||
-        ::setns(host, CLONE_NEWNS) != 0 || ::chdir("/") != 0)
-        die(kExitFailure, "cannot leave the caller's file space for the host's mount namespace");
+    if (own < 0 || (own != kCallerMntns && ::dup3(own, kCallerMntns, O_CLOEXEC) != kCallerMntns))
+        die(kExitFailure, "cannot keep the caller's mount namespace");
     if (own != kCallerMntns) ::close(own);
+    auto outside = pn::space::host_mntns(reg.value());
+    if (!outside.ok()) die(kExitFailure, outside.error().message());
+    if (!outside->valid() || ::setns(outside->get(), CLONE_NEWNS) != 0 || ::chdir("/") != 0)
+        die(kExitFailure, "cannot leave the caller's file space for the host's mount namespace");
     pn::sys::set_caller_mntns(kCallerMntns);
 }
 

@@ -8,8 +8,8 @@
 #pragma once
 
 #include <fcntl.h>
-#include <sched.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,7 +90,8 @@ protected:
     static constexpr const char* kSecret = "pntest-decoy-secret";
     std::string decoy() {
         std::string d = homes_ + "/decoy";
-        if (::mkdir(d.c_str(), 0700) == 0) (void)personalnet::sys::write_atomic(d + "/" + kSecret, "secret\n");
+        if (::mkdir(d.c_str(), 0700) == 0)
+            (void)personalnet::sys::write_atomic(d + "/" + kSecret, "secret\n");
         return d;
     }
     bool decoy_intact() const {

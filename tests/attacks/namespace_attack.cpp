@@ -81,35 +81,34 @@ TEST_F(NamespaceAttack, RootProcessesStayOutOfFileSpaces) {
 // (a login's shell: pam_personalnet joins the session to its space) leaves that file space
 // for the host's mount namespace before it acts, and its daemons are started there.
 TEST_F(NamespaceAttack, HelperStartedInsideAFileSpaceLeavesIt) {
-    write_policy(share_policy());
-    std::string h = home(kAlice), marker = h + "/pntest-ready";
-    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "login", "--share", h, "--", "true"}).rc, 0);
+    write_policy("");
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "login", "--", "true"}).rc, 0);
     // As a login would: root moves into the space, the user's shell runs there.
     auto bg = A().spawn({bin("pnet"), "exec", "login", "--", "setpriv", std::string("--reuid=") + kAlice,
                          std::string("--regid=") + kAlice, "--init-groups", "env", "-i", "PATH=/usr/bin:/bin",
-                         "PERSONALNET_HELPER=" + staged_helper(), mkps(), "-q", "--fs-backend=fuse", "--", "sh", "-c",
-                         "touch " + marker + "; sleep 4"});
+                         "PERSONALNET_HELPER=" + staged_helper(), mkps(), "-q", "--fs-backend=fuse", "--",
+                         "sh", "-c", "echo ready; sleep 3"});
+    std::string ready = bg.read_line(20000);
     struct stat host {};
     ASSERT_EQ(::stat("/proc/self/ns/mnt", &host), 0);
     std::string evidence;
     int seen = 0;
-    for (int i = 0; i < 100 && seen == 0; ++i) {
-        ::usleep(50 * 1000);
-        struct stat st {};
-        if (::stat(marker.c_str(), &st) != 0) continue;
-        auto procs = personalnet::sys::list_dir("/proc");
-        for (const auto& p : procs.ok() ? procs.value() : std::vector<std::string>{}) {
-            auto comm = personalnet::sys::read_file("/proc/" + p + "/comm");
-            auto status = personalnet::sys::read_file("/proc/" + p + "/status");
-            struct stat ns {};
-            if (!comm.ok() || !status.ok() || (comm.value() != "pnhelper\n" && comm.value() != "fuse-overlayfs\n") ||
-                !contains(status.value(), "Uid:\t0\t0\t0\t0") || ::stat(("/proc/" + p + "/ns/mnt").c_str(), &ns) != 0)
-                continue;
-            ++seen;
-            if (ns.st_ino != host.st_ino) evidence += comm.value().substr(0, comm.value().size() - 1) + " " + p + " ran in a file space; ";
-        }
+    auto procs = personalnet::sys::list_dir("/proc");
+    for (const auto& p : procs.ok() ? procs.value() : std::vector<std::string>{}) {
+        auto comm = personalnet::sys::read_file("/proc/" + p + "/comm");
+        auto status = personalnet::sys::read_file("/proc/" + p + "/status");
+        struct stat ns {};
+        if (!comm.ok() || !status.ok() ||
+            (comm.value() != "pnhelper\n" && comm.value() != "fuse-overlayfs\n") ||
+            !contains(status.value(), "Uid:\t0\t0\t0\t0") ||
+            ::stat(("/proc/" + p + "/ns/mnt").c_str(), &ns) != 0)
+            continue;
+        ++seen;
+        if (ns.st_ino != host.st_ino)
+            evidence += comm.value().substr(0, comm.value().size() - 1) + " " + p + " ran in a file space; ";
     }
-    (void)bg.wait();
+    int rc = bg.wait();
+    EXPECT_EQ(ready, "ready") << "exit " << rc;
     EXPECT_GT(seen, 0) << "no root process of the creation was seen";
     verdict("helper-started-inside-a-file-space-leaves-it", evidence);
     EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "login"}).rc, 0);

@@ -313,6 +313,23 @@ std::string Host::bpf_state() const {
     return s + "bpf programs " + personalnet::bpf::kProgram + ": " + std::to_string(programs) + "\n";
 }
 
-Topology::Topology() { must(pnsim::wire_hosts(a.ns(), b.ns()), "wire hosts"); }
+// The wire comes up on its own time (carrier, then IPv6 link-local addresses after DAD):
+// a test's baseline is taken only once both ends are settled, or it would differ from
+// the state at its end (seen on a loaded machine: NO-CARRIER, linkdown routes, no fe80::).
+static void wait_for_wire(const Host& h) {
+    for (int i = 0; i < 100; ++i) {
+        auto link = h.run({"ip", "-o", "link", "show", "dev", "eth0"});
+        auto ll = h.run({"ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"});
+        if (!contains(link.out, "NO-CARRIER") && contains(ll.out, "fe80::") && !contains(ll.out, "tentative"))
+            return;
+        ::usleep(50 * 1000);
+    }
+}
+
+Topology::Topology() {
+    must(pnsim::wire_hosts(a.ns(), b.ns()), "wire hosts");
+    wait_for_wire(a);
+    wait_for_wire(b);
+}
 
 }  // namespace pntest
