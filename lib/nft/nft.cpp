@@ -576,7 +576,7 @@ Rule& saddr_in(Rule& r, const IpPrefix& p) {
         mask[i] = static_cast<uint8_t>(0xff00 >> bits);
         net[i] = p.addr.bytes[i] & mask[i];
     }
-    r.meta(NFT_META_NFPROTO).eq(uint8_t{v4 ? NFPROTO_IPV4 : NFPROTO_IPV6});
+    r.meta(NFT_META_NFPROTO).eq(static_cast<uint8_t>(v4 ? NFPROTO_IPV4 : NFPROTO_IPV6));
     r.payload(NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8, len);
     if (p.len < static_cast<int>(len * 8)) r.mask_bytes({mask.data(), len});
     return r.cmp(NFT_CMP_EQ, {net.data(), len});
