@@ -11,7 +11,7 @@
 //       max_spaces = 1024             # 0-65535: spaces on the host, all users
 //       max_depth = 8                 # 1-32: deepest nesting (1 = child of the host)
 //       max_layer_size = 4G           # 1M-1024T or unlimited: what one user's layers may
-//                                     # hold in the layer store, all spaces together
+//                                     # hold, all spaces together (their image's size)
 //   }
 //   overlays {
 //       corp = corpusers, admins      # groups whose members may bind overlay corp
@@ -55,8 +55,9 @@ struct Policy {
     int max_spaces_per_user = 16;                    // spaces one user may own at a time (named + unnamed)
     int max_spaces = 1024;                           // spaces on the host at a time, all users
     int max_depth = 8;  // deepest nesting a user may create (1 = child of the host)
-    // Bytes one user's layers may hold in the layer store, all their spaces together (ext4
-    // quota of the store, see lib/fs/quota.hpp); 0 = unlimited. Not root's.
+    // Bytes one user's layers may hold in the layer store, all their spaces together (the
+    // size of the user's own image of the store, see lib/fs/store.hpp); 0 = unlimited,
+    // i.e. as large as root's (64 GiB). Not root's.
     uint64_t max_layer_size = uint64_t{4} << 30;
     // overlay name -> group names allowed to bind it; a user may bind an overlay only if listed here
     // and in one of its groups ("*" = every user allowed to create spaces).
