@@ -17,11 +17,6 @@ class PathAttack : public AttackTest {
 protected:
     static std::string swap() { return bin("pnswap"); }
 };
-        return ::stat((homes_ + "/decoy/" + kSecret).c_str(), &st) == 0;
-    }
-    static std::string swap() { return bin("pnswap"); }
-    static constexpr const char* kSecret = "pntest-decoy-secret";
-};
 
 // A named space stores a symbolic link where the user's host directory is; running a
 // command from that directory must not put it, through root's chdir, in /root.
