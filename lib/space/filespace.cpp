@@ -100,7 +100,10 @@ Status ensure_store(const registry::Registry& reg, uid_t owner, uint64_t size_by
     auto point = sys::make_trusted_dirs(spec.mountpoint, 0700);
     if (!point.ok()) return point.error().wrap(what);
     PN_TRY(fs::mount_store(spec), what);
-    return close_store_root(spec.mountpoint);
+    PN_TRY(close_store_root(spec.mountpoint), "");
+    // Made while there is room: discard_layer moves layers there, also from a full store.
+    (void)sys::make_trusted_dirs(spec.mountpoint + "/trash", 0700);
+    return {};
 }
 
 // Where layers live: the run directory's mounts, then owner's store on them (see
@@ -398,6 +401,9 @@ Status discard_layer(const std::string& dir) {
     if (above == std::string::npos) return make_error(EINVAL, "layer '" + dir + "' is not in the store");
     std::string trash = dir.substr(0, above) + "/trash";
     auto made = sys::make_trusted_dirs(trash, 0700);
+    // A full store has no block for the trash directory (ensure_store made it ahead, but
+    // an earlier version's store may lack it): removed where it is.
+    if (!made.ok() && made.error().code == ENOSPC) return sys::remove_tree(dir);
     if (!made.ok()) return made.error();
     static unsigned serial = 0;
     std::string target = trash + "/" + dir.substr(slash + 1) + "." + std::to_string(::getpid()) + "." +
