@@ -54,13 +54,15 @@ TEST_P(QuotaAttack, OneUserFillsTheLayerStore) {
     // A stored space keeps her image from here on.
     auto anchor = as(kAlice, {mkps(), "-q", "--name", "anchor", backend(), "--", "true"});
     ASSERT_EQ(anchor.rc, 0) << anchor.err;
-    ASSERT_TRUE(exists(image)) << image;
-    uint64_t before = allocated(image);
+    // Root's image (before hole 13 was closed: everyone's) is watched too.
+    std::string shared = state() + "/layers.ext4";
+    bool own = exists(image);
+    uint64_t before = allocated(image), shared_before = allocated(shared);
     auto w = as(kAlice,
                 {mkps(), "-q", "--name", "fill", backend(), "--", "dd", "if=/dev/zero", "of=" + ha + "/big",
                  "bs=1M", "count=128", "conv=fsync"},
                 {}, 120000);
-    uint64_t full = allocated(image);
+    uint64_t full = allocated(image), shared_full = allocated(shared);
     struct stat img {};
     bool sized = ::stat(image.c_str(), &img) == 0;
     // Meanwhile (her image full, her space stored): Bob writes 16 MiB in a space of his,
@@ -72,14 +74,17 @@ TEST_P(QuotaAttack, OneUserFillsTheLayerStore) {
                              "ls -l " + state() + "; echo x >> " + image_of(kBob) + " && echo REACHED"});
     auto destroyed = as(kAlice, {pnet_bin(), "destroy", "fill"});
     ASSERT_EQ(destroyed.rc, 0) << destroyed.err;
-    uint64_t after = allocated(image);
+    uint64_t after = allocated(image), shared_after = allocated(shared);
     ASSERT_EQ(as(kAlice, {pnet_bin(), "destroy", "anchor"}).rc, 0);
     std::printf(
         "image %s (%s, %s): %s with a stored space, %s after writing 128 MiB, %s after destroy; "
         "dd: rc %d, %s\n",
         image.c_str(), GetParam().c_str(), sized ? mib(static_cast<uint64_t>(img.st_size)).c_str() : "none",
         mib(before).c_str(), mib(full).c_str(), mib(after).c_str(), w.rc, w.err.c_str());
+    std::printf("root's image %s: %s before, %s after alice wrote, %s after destroy\n", shared.c_str(),
+                mib(shared_before).c_str(), mib(shared_full).c_str(), mib(shared_after).c_str());
     std::string evidence;
+    if (!own) evidence += " alice has no image of her own;";
     if (!contains(w.err, "No space left on device")) evidence += " writing 128 MiB did not fail with ENOSPC;";
     if (!sized || static_cast<uint64_t>(img.st_size) > kLimit)
         evidence += " her image is not sized to her limit;";
