@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,11 +86,102 @@ Status close_store_root(const std::string& mountpoint) {
 
 // Mounts owner's store. size_bytes: the size of a new image, and what a smaller one grows
 // to at a cold mount; 0 to take the image as it is and make none (ENOENT when missing).
+Status ensure_store(const registry::Registry& reg, uid_t owner, uint64_t size_bytes);
+
+// The answer of the child of ensure_store_via_host: "OK" with the clone of the store's
+// mount, or "ERRNO message".
+void send_store(int sock, const Status& st, int tree) {
+    std::string text = st.ok() ? "OK" : std::to_string(st.error().code) + " " + st.error().message();
+    struct iovec iov {
+        text.data(), text.size()
+    };
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (tree >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &tree, sizeof(int));
+    }
+    (void)::sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+// Root's own call from inside a file space (docs/SECURITY.md, rule 2): the store is
+// mounted in the host's mount namespace, where STATEDIR is not hidden, by a child that
+// enters it, and a clone of that mount is attached here, where the layer is made.
+Status ensure_store_via_host(const registry::Registry& reg, uid_t owner, uint64_t size_bytes, int host) {
+    const std::string what = "layer store of uid " + std::to_string(owner) + " (from the host's namespace)";
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return errno_error(what + ": socketpair");
+    UniqueFd mine(sv[0]), theirs(sv[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return errno_error(what + ": fork");
+    if (pid == 0) {
+        mine.reset();
+        Status st = ::setns(host, CLONE_NEWNS) == 0 && ::chdir("/") == 0
+                        ? ensure_store(reg, owner, size_bytes)
+                        : errno_error("enter the host's mount namespace");
+        UniqueFd tree;
+        if (st.ok()) {
+            tree = UniqueFd(static_cast<int>(
+                ::open_tree(AT_FDCWD, store_dir(reg, owner).c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+            if (!tree.valid()) st = errno_error("clone the mount of " + store_dir(reg, owner));
+        }
+        send_store(theirs.get(), st, tree.get());
+        ::_exit(0);
+    }
+    theirs.reset();
+    char text[4096];
+    struct iovec iov {
+        text, sizeof text - 1
+    };
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    while ((n = ::recvmsg(mine.get(), &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+    }
+    int saved = errno;
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (n < 0) return make_error(saved, what + ": no answer from the child");
+    UniqueFd tree;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        tree = UniqueFd(fd);
+    }
+    std::string verdict(text, static_cast<size_t>(n));
+    if (verdict != "OK" || !tree.valid()) {
+        int code = std::atoi(verdict.c_str());
+        return make_error(code > 0 ? code : EIO, verdict.substr(verdict.find(' ') + 1));
+    }
+    auto point = sys::make_trusted_dirs(store_dir(reg, owner), 0700);
+    if (!point.ok()) return point.error().wrap(what);
+    if (::move_mount(tree.get(), "", AT_FDCWD, store_dir(reg, owner).c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        return errno_error(what + ": attach it on " + store_dir(reg, owner));
+    return {};
+}
+
 Status ensure_store(const registry::Registry& reg, uid_t owner, uint64_t size_bytes) {
     fs::StoreSpec spec = store_spec(reg, owner);
     const std::string what = "layer store of uid " + std::to_string(owner);
+    if (fs::store_mounted(spec)) return close_store_root(spec.mountpoint);
+    auto host = host_mntns(reg);
+    if (!host.ok()) return host.error().wrap(what);
+    if (host->valid()) return ensure_store_via_host(reg, owner, size_bytes, host->get());
     if (size_bytes == 0) {
-        if (fs::store_mounted(spec)) return close_store_root(spec.mountpoint);
         if (::access(spec.image.c_str(), F_OK) != 0) return errno_error(what + ": " + spec.image);
         spec.create = spec.grow = false;
     } else {
@@ -142,6 +234,7 @@ bool empty_or_missing(const std::string& dir) {
 // image goes too when it holds no layer at all (a smaller limit then applies to the next).
 // Best effort: a store left mounted is only mounted.
 void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_t except) {
+    if (inside_file_space(reg)) return;  // a clone of the host's mount: it goes with the namespace
     for (uint16_t label : reg.labels()) {
         if (label == except) continue;
         auto rec = reg.load(label);
@@ -165,6 +258,15 @@ void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_
     if (!fs::unmount_store(spec.mountpoint).ok()) return;
     (void)::rmdir(spec.mountpoint.c_str());
     if (empty) (void)fs::remove_image(spec);
+}
+
+// release_store_if_unused for every owner's store mounted here: a store a release inside a
+// file space left (root's child in a user's space) goes with the next release outside.
+void release_unused_stores(const registry::Registry& reg, uint16_t except) {
+    auto owners = sys::list_dir(reg.path("fs"));
+    if (!owners.ok()) return;
+    for (const auto& o : owners.value())
+        if (auto uid = store_owner(reg, reg.path("fs/" + o))) release_store_if_unused(reg, *uid, except);
 }
 
 std::string join_lines(const std::vector<std::string>& v) {
@@ -635,7 +737,7 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
     stop_daemon(rec);
     if (rec.named && keep_stored) {
         (void)::umount2((dir + "/root").c_str(), MNT_DETACH);
-        if (owner) release_store_if_unused(reg, *owner, rec.label);
+        release_unused_stores(reg, rec.label);
         return {};
     }
     if (rec.named && owner) {  // its changes are stored: the store must be there to remove them
@@ -648,7 +750,7 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
         // The freed blocks back to the host (best effort).
         if (owner) (void)fs::trim_store(store_dir(reg, *owner));
     }
-    if (owner) release_store_if_unused(reg, *owner, rec.label);
+    release_unused_stores(reg, rec.label);
     return {};
 }
 
@@ -720,7 +822,7 @@ Status remove_stored_file_space(const registry::Registry& reg, const std::string
     PN_TRY(discard_layer(store_dir(reg, owner) + "/named/" + name),
            "remove the stored file space of '" + name + "'");
     (void)fs::trim_store(store_dir(reg, owner));  // the freed blocks back to the host (best effort)
-    for (uid_t uid : holders) release_store_if_unused(reg, uid, 0);
+    release_unused_stores(reg, 0);
     return {};
 }
 
