@@ -96,7 +96,39 @@ TEST_P(QuotaAttack, OneUserFillsTheLayerStore) {
     if (after > before + kKept)
         evidence += " after destroy her image still takes " + mib(after - before) + " more than before;";
     verdict(std::string("one-user-fills-the-layer-store-") + GetParam(), evidence);
+    ASSERT_EQ(as(kAlice, {pnet_bin(), "gc"}).rc, 0);  // her unnamed space's reaper, waited for
     EXPECT_FALSE(exists(image)) << "an image that holds no layer is removed";
+}
+
+// The policy's limit changes: a larger one grows Alice's image at its next cold mount
+// (her store is unmounted once no space uses it), a smaller one leaves it as it is until
+// the image goes with her last layer.
+TEST_P(QuotaAttack, ALimitChangeAppliesAtTheNextColdMount) {
+    std::string image = image_of(kAlice);
+    auto size = [&] {
+        struct stat st {};
+        return ::stat(image.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    };
+    write_policy("", 4, 6, "    max_layer_size = 32M\n");
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "keep", backend(), "--", "true"}).rc, 0);
+    ASSERT_EQ(as(kAlice, {pnet_bin(), "destroy", "--keep-files", "keep"}).rc, 0);
+    EXPECT_EQ(size(), kLimit) << "kept with her stored layer";
+    write_policy("", 4, 6, "    max_layer_size = 64M\n");
+    auto grown =
+        as(kAlice, {mkps(), "-q", backend(), "--", "sh", "-c",
+                    "dd if=/dev/zero of=" + home(kAlice) + "/f bs=1M count=40 conv=fsync status=none"});
+    EXPECT_EQ(grown.rc, 0) << "40 MiB fit in 64 MiB: " << grown.err;
+    EXPECT_EQ(size(), 2 * kLimit) << "grown at the cold mount";
+    write_policy("", 4, 6, "    max_layer_size = 32M\n");
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", backend(), "--", "true"}).rc, 0);
+    EXPECT_EQ(size(), 2 * kLimit) << "never shrunk while it holds a layer";
+    ASSERT_EQ(as(kAlice, {pnet_bin(), "destroy", "keep"}).rc, 0);
+    // Unnamed spaces are released by a reaper after their command: waited for.
+    ASSERT_EQ(as(kAlice, {pnet_bin(), "gc"}).rc, 0);
+    EXPECT_EQ(size(), 0u) << "gone with her last layer";
+    ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "keep", backend(), "--", "true"}).rc, 0);
+    EXPECT_EQ(size(), kLimit) << "made again at the smaller limit";
+    ASSERT_EQ(as(kAlice, {pnet_bin(), "destroy", "keep"}).rc, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, QuotaAttack, ::testing::Values("kernel", "fuse"),
