@@ -347,6 +347,8 @@ private:
         // looked at as the caller (with a time limit), the seed texts put in memfds.
         PN_TRY(policy::may_create(policy_, caller_), "");
         pn::SpaceSpec spec = r.spec;
+        // The size of the caller's layer-store image; root's own spaces keep the default.
+        spec.max_layer_bytes = who_.uid == 0 ? 0 : policy_.max_layer_size;
         for (auto& dir : spec.shared_paths) {
             auto real = resolve_as_caller(as_caller, dir, caller_pidfd_.get());
             if (!real.ok()) return real.error();

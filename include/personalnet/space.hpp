@@ -78,6 +78,11 @@ struct SpaceSpec {
     // 1024 inside the space, nothing outside it.
     bool admin = false;
     Dispatch dispatch = Dispatch::automatic;
+    // What all the owner's file-space layers may hold, in bytes: the size of the owner's
+    // own image in the layer store (0 = the default, 64 GiB); a write beyond it fails with
+    // ENOSPC. The set-uid helper sets it from the policy (limits.max_layer_size) and
+    // ignores the caller's.
+    uint64_t max_layer_bytes = 0;
 };
 
 struct SpaceInfo {

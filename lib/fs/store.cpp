@@ -1,6 +1,7 @@
 #include "lib/fs/store.hpp"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/loop.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -16,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "lib/core/fd.hpp"
 #include "lib/core/sys.hpp"
@@ -26,6 +29,9 @@ namespace personalnet::fs {
 namespace {
 
 constexpr const char* kMkfs = "/usr/sbin/mkfs.ext4";
+constexpr const char* kE2fsck = "/usr/sbin/e2fsck";
+constexpr const char* kResize2fs = "/usr/sbin/resize2fs";
+constexpr uint64_t kSmallImage = 512ULL << 20;
 constexpr unsigned kLoopMajor = 7;
 constexpr size_t kMaxStderr = 2000;
 
@@ -53,26 +59,20 @@ std::string backing_file(dev_t dev) {
     return backing_file("/sys/dev/block/" + std::to_string(major(dev)) + ":" + std::to_string(minor(dev)));
 }
 
-// Runs mkfs.ext4 on the open image, named /proc/self/fd/3 in the child so that no path
-// is looked up again. stderr comes back in the error.
-Status run_mkfs(int image_fd) {
+// Runs tool (mkfs.ext4, e2fsck, resize2fs) with args on the open image, named
+// /proc/self/fd/3 in the child so that no path is looked up again. An exit status up to
+// max_ok is success (e2fsck -p: 1 = errors corrected). stderr comes back in the error.
+Status run_e2fs(const char* tool, const std::vector<const char*>& args, int image_fd, int max_ok = 0) {
     UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null.valid()) return errno_error("open /dev/null");
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
     UniqueFd err_rd(p[0]), err_wr(p[1]);
     // Built before fork: after it the child makes only async-signal-safe calls.
-    const char* argv[] = {kMkfs,
-                          "-q",
-                          "-F",
-                          "-m",
-                          "0",
-                          "-E",
-                          "lazy_itable_init=1,lazy_journal_init=1",
-                          "-L",
-                          "personalnet",
-                          "/proc/self/fd/3",
-                          nullptr};
+    std::vector<const char*> argv{tool};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("/proc/self/fd/3");
+    argv.push_back(nullptr);
     const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", nullptr};
     pid_t pid = ::fork();
     if (pid < 0) return errno_error("fork");
@@ -85,7 +85,7 @@ Status run_mkfs(int image_fd) {
             ::dup2(i, 3) < 0)
             ::_exit(126);
         sys::close_fds_from(4, -1);
-        ::execve(kMkfs, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+        ::execve(tool, const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp));
         ::_exit(127);
     }
     err_wr.reset();
@@ -93,12 +93,46 @@ Status run_mkfs(int image_fd) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+    if (WIFEXITED(status) && WEXITSTATUS(status) <= max_ok) return {};
     std::replace(err.begin(), err.end(), '\n', ' ');
     while (!err.empty() && (err.back() == ' ' || err.back() == '\t')) err.pop_back();
     std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
                                         : "status " + std::to_string(status);
-    return make_error(EIO, std::string(kMkfs) + " failed (" + how + ")" + (err.empty() ? "" : ": " + err));
+    return make_error(EIO, std::string(tool) + " failed (" + how + ")" + (err.empty() ? "" : ": " + err));
+}
+
+// Formats the image. Below 512 MiB mke2fs would pick its "small" type (1 KiB blocks, an
+// inode per 4 KiB), which grows badly: a 32 MiB image grown to 64 GiB would spend 4 GiB on
+// inode tables. The default type keeps 4 KiB blocks and an inode per 16 KiB at any size.
+Status run_mkfs(int image_fd, uint64_t size_bytes) {
+    std::vector<const char*> args{
+        "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", "-L", "personalnet"};
+    if (size_bytes < kSmallImage) args.insert(args.end(), {"-T", "default"});
+    return run_e2fs(kMkfs, args, image_fd);
+}
+
+// Grows the file system in the image to spec.size_bytes when it is smaller: the image is
+// not mounted (the caller holds its lock and no loop device is bound to it). Checked
+// first: resize2fs wants a freshly checked file system. The size is read from the
+// superblock, not the file's, so that a growth that failed half-way is done again.
+Status grow_image(int image_fd, const StoreSpec& spec) {
+    if (!spec.grow) return {};
+    auto have = image_fs_size(image_fd);
+    if (!have.ok()) return have.error().wrap("image " + spec.image);
+    if (have.value() >= spec.size_bytes) return {};
+    const std::string what = "grow image " + spec.image + " from " + std::to_string(have.value()) + " to " +
+                             std::to_string(spec.size_bytes) + " bytes";
+    if (spec.size_bytes > static_cast<uint64_t>(INT64_MAX))
+        return make_error(EINVAL, what + ": size too large");
+    struct stat st {};
+    if (::fstat(image_fd, &st) != 0) return errno_error(what + ": stat");
+    if (static_cast<uint64_t>(st.st_size) < spec.size_bytes &&
+        ::ftruncate(image_fd, static_cast<off_t>(spec.size_bytes)) != 0)
+        return errno_error(what + ": extend");
+    PN_TRY(run_e2fs(kE2fsck, {"-f", "-p"}, image_fd, 1), what);
+    PN_TRY(run_e2fs(kResize2fs, {}, image_fd), what);
+    if (::fsync(image_fd) != 0) return errno_error(what + ": sync");
+    return {};
 }
 
 // A new image: an unnamed file (O_TMPFILE) is sized and formatted first and linked in
@@ -116,7 +150,7 @@ Status create_image(int dir, const std::string& name, const StoreSpec& spec) {
         return errno_error("set owner and mode of image " + image);
     if (::ftruncate(fd.get(), static_cast<off_t>(spec.size_bytes)) != 0)
         return errno_error("size image " + image);
-    PN_TRY(run_mkfs(fd.get()), "format image " + image);
+    PN_TRY(run_mkfs(fd.get(), spec.size_bytes), "format image " + image);
     // The image holds layers that must survive a reboot: on disk before it has a name.
     if (::fsync(fd.get()) != 0) return errno_error("sync image " + image);
     if (::linkat(fd.get(), "", dir, name.c_str(), AT_EMPTY_PATH) != 0)
@@ -142,8 +176,8 @@ Result<UniqueFd> open_image(int dir, const std::string& name, const std::string&
     return fd;
 }
 
-Result<UniqueFd> open_or_create_image(const StoreSpec& spec) {
-    const std::string& image = spec.image;
+// The trusted directory of the image, opened, and the image's name in it.
+Result<std::pair<UniqueFd, std::string>> open_image_dir(const std::string& image) {
     size_t slash = image.rfind('/');
     std::string name = slash == std::string::npos ? "" : image.substr(slash + 1);
     if (image.empty() || image[0] != '/' || name.empty() || name == "." || name == "..")
@@ -153,10 +187,18 @@ Result<UniqueFd> open_or_create_image(const StoreSpec& spec) {
     // Trusted: only root can change what this path leads to since the check.
     UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir.valid()) return errno_error("open " + dir_path);
+    return std::pair{std::move(dir), name};
+}
+
+Result<UniqueFd> open_or_create_image(const StoreSpec& spec) {
+    const std::string& image = spec.image;
+    auto dir = open_image_dir(image);
+    if (!dir.ok()) return dir.error();
+    const auto& [dir_fd, name] = dir.value();
     for (int attempt = 0; attempt < 3; ++attempt) {
-        auto fd = open_image(dir.get(), name, image);
-        if (fd.ok() || fd.error().code != ENOENT) return fd;
-        auto made = create_image(dir.get(), name, spec);
+        auto fd = open_image(dir_fd.get(), name, image);
+        if (fd.ok() || fd.error().code != ENOENT || !spec.create) return fd;
+        auto made = create_image(dir_fd.get(), name, spec);
         // EEXIST: another process linked its image in first; use that one.
         if (!made.ok() && made.error().code != EEXIST) return made.error();
     }
@@ -252,6 +294,7 @@ Status mount_store(const StoreSpec& spec) {
         PN_TRY(mount_bound_loop(spec), what);
         return {};
     }
+    PN_TRY(grow_image(image->get(), spec), what);
     auto loop = attach(image->get(), spec.image);
     if (!loop.ok()) return loop.error().wrap(what);
     auto st = mount_ext4(loop->dev, spec.mountpoint);
@@ -267,6 +310,55 @@ Status unmount_store(const std::string& mountpoint) {
     if (::umount2(mountpoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) return {};
     if (errno == EINVAL || errno == ENOENT) return {};  // nothing mounted there, or no such directory
     return errno_error("unmount layer store on " + mountpoint);
+}
+
+Status remove_image(const StoreSpec& spec) {
+    const std::string what = "remove layer store image " + spec.image;
+    if (store_mounted(spec)) return make_error(EBUSY, what + ": mounted on " + spec.mountpoint);
+    auto dir = open_image_dir(spec.image);
+    if (!dir.ok()) return dir.error().wrap(what);
+    const auto& [dir_fd, name] = dir.value();
+    if (::unlinkat(dir_fd.get(), name.c_str(), 0) != 0) {
+        if (errno == ENOENT) return {};
+        return errno_error(what);
+    }
+    if (::fsync(dir_fd.get()) != 0) return errno_error(what + ": sync its directory");
+    return {};
+}
+
+Status trim_store(const std::string& mountpoint) {
+    const std::string what = "give the free space of the layer store on " + mountpoint + " back";
+    UniqueFd fd(::open(mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) return errno_error(what);
+    if (::syncfs(fd.get()) != 0) return errno_error(what + ": syncfs");
+    struct fstrim_range range {};
+    range.len = UINT64_MAX;
+    if (::ioctl(fd.get(), FITRIM, &range) != 0) {
+        if (errno == EOPNOTSUPP || errno == ENOTTY) return {};
+        return errno_error(what + ": FITRIM");
+    }
+    return {};
+}
+
+Result<uint64_t> image_fs_size(int image_fd) {
+    // The ext4 superblock, at byte 1024: s_blocks_count_lo at 0x4, s_log_block_size at
+    // 0x18, s_magic at 0x38, s_feature_incompat at 0x60, s_blocks_count_hi at 0x150.
+    unsigned char sb[1024];
+    errno = 0;
+    if (::pread(image_fd, sb, sizeof sb, 1024) != static_cast<ssize_t>(sizeof sb))
+        return errno != 0 ? errno_error("read the superblock")
+                          : make_error(EIO, "read the superblock: short");
+    auto le32 = [&](size_t at) {
+        return static_cast<uint32_t>(sb[at]) | static_cast<uint32_t>(sb[at + 1]) << 8 |
+               static_cast<uint32_t>(sb[at + 2]) << 16 | static_cast<uint32_t>(sb[at + 3]) << 24;
+    };
+    if (sb[0x38] != 0x53 || sb[0x39] != 0xEF) return make_error(EINVAL, "not an ext4 file system");
+    constexpr uint32_t kIncompat64bit = 0x80;
+    uint64_t blocks = le32(0x4);
+    if ((le32(0x60) & kIncompat64bit) != 0) blocks |= static_cast<uint64_t>(le32(0x150)) << 32;
+    uint32_t log = le32(0x18);
+    if (log > 6) return make_error(EINVAL, "ext4 superblock: block size 2^" + std::to_string(10 + log));
+    return blocks << (10 + log);
 }
 
 }  // namespace personalnet::fs

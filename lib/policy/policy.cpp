@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <set>
 
 #include "lib/core/sys.hpp"
@@ -22,7 +23,9 @@ namespace personalnet::policy {
 namespace {
 
 constexpr off_t kMaxSize = off_t{1} << 20;
-constexpr int kMaxCount = 65535;  // space labels are 16 bits and label 0 is reserved
+constexpr int kMaxCount = 65535;                       // space labels are 16 bits and label 0 is reserved
+constexpr uint64_t kMinLayerSize = uint64_t{1} << 20;  // less and a space's seeded /etc would not fit
+constexpr uint64_t kMaxLayerSize = uint64_t{1} << 50;
 
 Status read_top(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
     if (key == "admin") {
@@ -52,14 +55,57 @@ Status read_create(const SettingsReader& r, const std::string& key, const std::s
     return {};
 }
 
+// A size in bytes: decimal digits with an optional binary suffix K, M, G or T (KiB, MiB,
+// GiB, TiB), from 1M to 1024T, or "unlimited" (0).
+Result<uint64_t> size(const SettingsReader& r, const std::string& key, const std::string& v) {
+    if (v == "unlimited") return uint64_t{0};
+    const std::string why = "is not a size from 1M to 1024T (digits with a suffix K, M, G or T) or unlimited";
+    std::string digits = v;
+    unsigned shift = 0;
+    if (!digits.empty()) {
+        switch (digits.back()) {
+            case 'K':
+                shift = 10;
+                break;
+            case 'M':
+                shift = 20;
+                break;
+            case 'G':
+                shift = 30;
+                break;
+            case 'T':
+                shift = 40;
+                break;
+            default:
+                break;
+        }
+        if (shift != 0) digits.pop_back();
+    }
+    bool ok = !digits.empty() && digits.size() <= 13 && (digits == "0" || digits[0] != '0');
+    for (unsigned char c : digits) ok = ok && std::isdigit(c) != 0;
+    uint64_t n = 0;
+    if (!ok || std::from_chars(digits.data(), digits.data() + digits.size(), n).ec != std::errc{})
+        return r.bad(key, v, why);
+    if (n > (kMaxLayerSize >> shift)) return r.bad(key, v, why);
+    n <<= shift;
+    if (n < kMinLayerSize) return r.bad(key, v, why);
+    return n;
+}
+
 Status read_limits(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
+    if (key == "max_layer_size") {
+        auto n = size(r, "limits." + key, v);
+        if (!n.ok()) return n.error();
+        p.max_layer_size = n.value();
+        return {};
+    }
     int* field = nullptr;
     if (key == "max_spaces_per_user") field = &p.max_spaces_per_user;
     if (key == "max_spaces") field = &p.max_spaces;
     if (key == "max_depth") field = &p.max_depth;
     if (field == nullptr)
         return r.fail("unknown setting 'limits." + key +
-                      "' (want max_spaces_per_user, max_spaces, max_depth)");
+                      "' (want max_spaces_per_user, max_spaces, max_depth, max_layer_size)");
     auto n = key == "max_depth" ? r.number("limits." + key, v, 1, space::kMaxDepth)
                                 : r.number("limits." + key, v, 0, kMaxCount);
     if (!n.ok()) return n.error();

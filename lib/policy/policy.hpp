@@ -10,6 +10,8 @@
 //       max_spaces_per_user = 16      # 0-65535: spaces one user owns at a time
 //       max_spaces = 1024             # 0-65535: spaces on the host, all users
 //       max_depth = 8                 # 1-32: deepest nesting (1 = child of the host)
+//       max_layer_size = 4G           # 1M-1024T or unlimited: what one user's layers may
+//                                     # hold, all spaces together (their image's size)
 //   }
 //   overlays {
 //       corp = corpusers, admins      # groups whose members may bind overlay corp
@@ -36,6 +38,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +55,10 @@ struct Policy {
     int max_spaces_per_user = 16;                    // spaces one user may own at a time (named + unnamed)
     int max_spaces = 1024;                           // spaces on the host at a time, all users
     int max_depth = 8;  // deepest nesting a user may create (1 = child of the host)
+    // Bytes one user's layers may hold in the layer store, all their spaces together (the
+    // size of the user's own image of the store, see lib/fs/store.hpp); 0 = unlimited,
+    // i.e. as large as root's (64 GiB). Not root's.
+    uint64_t max_layer_size = uint64_t{4} << 30;
     // overlay name -> group names allowed to bind it; a user may bind an overlay only if listed here
     // and in one of its groups ("*" = every user allowed to create spaces).
     std::vector<std::pair<std::string, std::vector<std::string>>> overlays;
@@ -76,7 +83,8 @@ struct Caller {
 // ("WHERE: limits.max_depth: '12abc' is not a decimal number from 1 to 32"). Numbers are
 // plain decimal digits without sign or leading zero, within the range above. Paths are
 // absolute without ".", ".." or empty components or control characters (rundir, statedir,
-// overlaydir not "/").
+// overlaydir not "/"). Sizes (max_layer_size) are such a number with an optional suffix K,
+// M, G or T (powers of 1024), from 1M to 1024T, or "unlimited".
 // User, group and overlay names are 1-32 of A-Z a-z 0-9 _ . -, not starting with '-' and
 // not "." or ".."; overlay names (file names in overlaydir) not starting with '.' either.
 // An overlay's list is group names or "*" alone.

@@ -10,12 +10,14 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,9 +41,36 @@ namespace personalnet::space {
 
 namespace {
 
+// Each owner's layers are in an image of their own (lib/fs/store), sized to what the
+// owner's layers may hold (SpaceSpec::max_layer_bytes): STATEDIR/layers-UID.ext4 mounted
+// on RUNDIR/fs/UID. Root's is STATEDIR/layers.ext4, the image all users shared before:
+// the layers an earlier version stored there are root's to take up or remove.
+std::string store_dir(const registry::Registry& reg, uid_t owner) {
+    return reg.path("fs/" + std::to_string(owner));
+}
+
+fs::StoreSpec store_spec(const registry::Registry& reg, uid_t owner) {
+    std::string name = owner == 0 ? "layers.ext4" : "layers-" + std::to_string(owner) + ".ext4";
+    return fs::StoreSpec{default_statedir() + "/" + name, store_dir(reg, owner)};
+}
+
 std::string layer_dir(const registry::Registry& reg, const registry::Record& rec) {
-    return rec.named ? reg.path("fs/named/" + rec.name)
-                     : reg.path("fs/anon/" + registry::label_hex(rec.label));
+    return store_dir(reg, rec.owner) +
+           (rec.named ? "/named/" + rec.name : "/anon/" + registry::label_hex(rec.label));
+}
+
+// The owner of the store a layer directory lies in (RUNDIR/fs/UID/...).
+std::optional<uid_t> store_owner(const registry::Registry& reg, const std::string& layer) {
+    std::string prefix = reg.path("fs/");
+    if (layer.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    size_t end = std::min(layer.find('/', prefix.size()), layer.size());
+    const char* first = layer.data() + prefix.size();
+    const char* last = layer.data() + end;
+    uid_t uid = 0;
+    if (first == last || *first < '0' || *first > '9') return std::nullopt;
+    auto [ptr, ec] = std::from_chars(first, last, uid);
+    if (ec != std::errc{} || ptr != last) return std::nullopt;
+    return uid;
 }
 
 // The store's root is root's alone (0700): layers hold users' files, and a user who could
@@ -55,20 +84,189 @@ Status close_store_root(const std::string& mountpoint) {
     return {};
 }
 
-Status ensure_store(const registry::Registry& reg) {
-    fs::StoreSpec spec{default_statedir() + "/layers.ext4", reg.path("fs")};
-    if (fs::store_mounted(spec)) return close_store_root(spec.mountpoint);
-    auto dir = sys::make_trusted_dirs(default_statedir(), 0755);
-    if (!dir.ok()) return dir.error().wrap("layer store");
-    PN_TRY(fs::mount_store(spec), "layer store");
-    return close_store_root(spec.mountpoint);
+// Mounts owner's store. size_bytes: the size of a new image, and what a smaller one grows
+// to at a cold mount; 0 to take the image as it is and make none (ENOENT when missing).
+Status ensure_store(const registry::Registry& reg, uid_t owner, uint64_t size_bytes);
+
+// The answer of the child of ensure_store_via_host: "OK" with the clone of the store's
+// mount, or "ERRNO message".
+void send_store(int sock, const Status& st, int tree) {
+    std::string text = st.ok() ? "OK" : std::to_string(st.error().code) + " " + st.error().message();
+    struct iovec iov {
+        text.data(), text.size()
+    };
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (tree >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &tree, sizeof(int));
+    }
+    (void)::sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
-// Where layers live: the run directory's mounts, then the store on them.
-Status ensure_layer_mounts(const registry::Registry& reg) {
-    PN_TRY(ensure_run_mounts(reg), "");
-    PN_TRY(ensure_store(reg), "");
+// Root's own call from inside a file space (docs/SECURITY.md, rule 2): the store is
+// mounted in the host's mount namespace, where STATEDIR is not hidden, by a child that
+// enters it, and a clone of that mount is attached here, where the layer is made.
+Status ensure_store_via_host(const registry::Registry& reg, uid_t owner, uint64_t size_bytes, int host) {
+    const std::string what = "layer store of uid " + std::to_string(owner) + " (from the host's namespace)";
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return errno_error(what + ": socketpair");
+    UniqueFd mine(sv[0]), theirs(sv[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return errno_error(what + ": fork");
+    if (pid == 0) {
+        mine.reset();
+        Status st = ::setns(host, CLONE_NEWNS) == 0 && ::chdir("/") == 0
+                        ? ensure_store(reg, owner, size_bytes)
+                        : errno_error("enter the host's mount namespace");
+        UniqueFd tree;
+        if (st.ok()) {
+            tree = UniqueFd(static_cast<int>(
+                ::open_tree(AT_FDCWD, store_dir(reg, owner).c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+            if (!tree.valid()) st = errno_error("clone the mount of " + store_dir(reg, owner));
+        }
+        send_store(theirs.get(), st, tree.get());
+        ::_exit(0);
+    }
+    theirs.reset();
+    char text[4096];
+    struct iovec iov {
+        text, sizeof text - 1
+    };
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    while ((n = ::recvmsg(mine.get(), &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+    }
+    int saved = errno;
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (n < 0) return make_error(saved, what + ": no answer from the child");
+    UniqueFd tree;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        tree = UniqueFd(fd);
+    }
+    std::string verdict(text, static_cast<size_t>(n));
+    if (verdict != "OK" || !tree.valid()) {
+        int code = std::atoi(verdict.c_str());
+        return make_error(code > 0 ? code : EIO, verdict.substr(verdict.find(' ') + 1));
+    }
+    auto point = sys::make_trusted_dirs(store_dir(reg, owner), 0700);
+    if (!point.ok()) return point.error().wrap(what);
+    if (::move_mount(tree.get(), "", AT_FDCWD, store_dir(reg, owner).c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        return errno_error(what + ": attach it on " + store_dir(reg, owner));
     return {};
+}
+
+Status ensure_store(const registry::Registry& reg, uid_t owner, uint64_t size_bytes) {
+    fs::StoreSpec spec = store_spec(reg, owner);
+    const std::string what = "layer store of uid " + std::to_string(owner);
+    if (fs::store_mounted(spec)) return close_store_root(spec.mountpoint);
+    auto host = host_mntns(reg);
+    if (!host.ok()) return host.error().wrap(what);
+    if (host->valid()) return ensure_store_via_host(reg, owner, size_bytes, host->get());
+    if (size_bytes == 0) {
+        if (::access(spec.image.c_str(), F_OK) != 0) return errno_error(what + ": " + spec.image);
+        spec.create = spec.grow = false;
+    } else {
+        spec.size_bytes = size_bytes;
+    }
+    auto dir = sys::make_trusted_dirs(default_statedir(), 0755);
+    if (!dir.ok()) return dir.error().wrap(what);
+    auto point = sys::make_trusted_dirs(spec.mountpoint, 0700);
+    if (!point.ok()) return point.error().wrap(what);
+    PN_TRY(fs::mount_store(spec), what);
+    PN_TRY(close_store_root(spec.mountpoint), "");
+    // Made while there is room: discard_layer moves layers there, also from a full store.
+    (void)sys::make_trusted_dirs(spec.mountpoint + "/trash", 0700);
+    return {};
+}
+
+// Where layers live: the run directory's mounts, then owner's store on them (see
+// ensure_store for size_bytes).
+Status ensure_layer_mounts(const registry::Registry& reg, uid_t owner, uint64_t size_bytes) {
+    PN_TRY(ensure_run_mounts(reg), "");
+    // The one store of an earlier version, still mounted on RUNDIR/fs itself: it is root's
+    // image now, mounted on RUNDIR/fs/0 like the others.
+    fs::StoreSpec legacy = store_spec(reg, 0);
+    legacy.mountpoint = reg.path("fs");
+    if (fs::store_mounted(legacy)) PN_TRY(fs::unmount_store(legacy.mountpoint), "layer store");
+    PN_TRY(ensure_store(reg, owner, size_bytes), "");
+    return {};
+}
+
+// The stores of layers (a space's and its ancestors', which may be other owners'), as
+// they are: none is made or grown.
+Status ensure_stores_of(const registry::Registry& reg, const std::vector<std::string>& layers) {
+    std::vector<uid_t> done;
+    for (const auto& l : layers) {
+        auto owner = store_owner(reg, l);
+        if (!owner || std::find(done.begin(), done.end(), *owner) != done.end()) continue;
+        PN_TRY(ensure_store(reg, *owner, 0), "");
+        done.push_back(*owner);
+    }
+    return {};
+}
+
+bool empty_or_missing(const std::string& dir) {
+    auto names = sys::list_dir(dir);
+    return names.ok() ? names->empty() : names.error().code == ENOENT;
+}
+
+// Unmounts owner's store when no space in the registry but except (being released) has a
+// layer there, so that the owner's next creation mounts it cold (where it can grow); its
+// image goes too when it holds no layer at all (a smaller limit then applies to the next).
+// Best effort: a store left mounted is only mounted.
+void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_t except) {
+    if (inside_file_space(reg)) return;  // a clone of the host's mount: it goes with the namespace
+    for (uint16_t label : reg.labels()) {
+        if (label == except) continue;
+        auto rec = reg.load(label);
+        if (!rec.ok()) {
+            if (rec.error().code == ENOENT) continue;
+            return;  // unreadable: it may use the store
+        }
+        for (const auto& l : rec->fs_layers)
+            if (store_owner(reg, l) == owner) return;
+    }
+    fs::StoreSpec spec = store_spec(reg, owner);
+    if (!fs::store_mounted(spec)) return;
+    // What a discarded layer's union still wrote: gone now, or the store stays for gc.
+    std::string trash = spec.mountpoint + "/trash";
+    if (auto names = sys::list_dir(trash); names.ok() && !names->empty()) {
+        for (const auto& n : names.value()) (void)sys::remove_tree(trash + "/" + n);
+        (void)fs::trim_store(spec.mountpoint);
+    }
+    if (!empty_or_missing(trash)) return;
+    bool empty = empty_or_missing(spec.mountpoint + "/named") && empty_or_missing(spec.mountpoint + "/anon");
+    if (!fs::unmount_store(spec.mountpoint).ok()) return;
+    (void)::rmdir(spec.mountpoint.c_str());
+    if (empty) (void)fs::remove_image(spec);
+}
+
+// release_store_if_unused for every owner's store mounted here: a store a release inside a
+// file space left (root's child in a user's space) goes with the next release outside.
+void release_unused_stores(const registry::Registry& reg, uint16_t except) {
+    auto owners = sys::list_dir(reg.path("fs"));
+    if (!owners.ok()) return;
+    for (const auto& o : owners.value())
+        if (auto uid = store_owner(reg, reg.path("fs/" + o))) release_store_if_unused(reg, *uid, except);
 }
 
 std::string join_lines(const std::vector<std::string>& v) {
@@ -305,6 +503,9 @@ Status discard_layer(const std::string& dir) {
     if (above == std::string::npos) return make_error(EINVAL, "layer '" + dir + "' is not in the store");
     std::string trash = dir.substr(0, above) + "/trash";
     auto made = sys::make_trusted_dirs(trash, 0700);
+    // A full store has no block for the trash directory (ensure_store made it ahead, but
+    // an earlier version's store may lack it): removed where it is.
+    if (!made.ok() && made.error().code == ENOSPC) return sys::remove_tree(dir);
     if (!made.ok()) return made.error();
     static unsigned serial = 0;
     std::string target = trash + "/" + dir.substr(slash + 1) + "." + std::to_string(::getpid()) + "." +
@@ -419,7 +620,11 @@ bool inside_file_space(const registry::Registry& reg) {
 
 Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
                           const registry::Record* parent, const FileSpaceSeed& seed) {
-    PN_TRY(ensure_layer_mounts(reg), "file space");
+    // The owner's image, of the owner's size (a new one, or a smaller one grown when it is
+    // mounted cold); root's, and an unlimited user's, of the default size.
+    uint64_t size = seed.max_layer_bytes != 0 ? seed.max_layer_bytes : fs::kDefaultStoreBytes;
+    PN_TRY(ensure_layer_mounts(reg, rec.owner, size), "file space");
+    if (parent != nullptr) PN_TRY(ensure_stores_of(reg, parent->fs_layers), "file space");
     bool fuse = seed.backend == FsBackend::fuse || (seed.backend == FsBackend::automatic && ::geteuid() != 0);
     rec.fs_backend = fuse ? "fuse" : "kernel";
     std::string dir = layer_dir(reg, rec);
@@ -520,44 +725,104 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
 
 Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record& rec, int netns) {
     if (auto live = find_live_ns(rec)) return std::move(*live);
-    PN_TRY(ensure_layer_mounts(reg), "file space");
+    PN_TRY(ensure_run_mounts(reg), "file space");
+    PN_TRY(ensure_stores_of(reg, rec.fs_layers), "file space");
     return build_file_space(reg, rec, netns);
 }
 
 Status release_file_space(const registry::Registry& reg, const registry::Record& rec, bool keep_stored) {
     if (!rec.file_space || rec.fs_layers.empty()) return {};
     const std::string& dir = rec.fs_layers.front();
+    auto owner = store_owner(reg, dir);
     stop_daemon(rec);
     if (rec.named && keep_stored) {
         (void)::umount2((dir + "/root").c_str(), MNT_DETACH);
+        release_unused_stores(reg, rec.label);
         return {};
     }
-    if (rec.named) {  // its changes are stored: the store must be there to remove them
-        PN_TRY(ensure_layer_mounts(reg), "release file space");
+    if (rec.named && owner) {  // its changes are stored: the store must be there to remove them
+        auto st = ensure_layer_mounts(reg, *owner, 0);
+        if (!st.ok() && st.error().code != ENOENT) return st.error().wrap("release file space");
     }
-    if (::access(dir.c_str(), F_OK) != 0) return {};
-    (void)::umount2((dir + "/root").c_str(), MNT_DETACH);  // a creator killed mid-way
-    PN_TRY(discard_layer(dir), "remove the file space's layers");
+    if (::access(dir.c_str(), F_OK) == 0) {
+        (void)::umount2((dir + "/root").c_str(), MNT_DETACH);  // a creator killed mid-way
+        PN_TRY(discard_layer(dir), "remove the file space's layers");
+        // The freed blocks back to the host (best effort).
+        if (owner) (void)fs::trim_store(store_dir(reg, *owner));
+    }
+    release_unused_stores(reg, rec.label);
     return {};
 }
 
 void sweep_discarded_layers(const registry::Registry& reg) {
-    std::string trash = reg.path("fs/trash");
-    auto names = sys::list_dir(trash);
-    if (!names.ok()) return;
-    for (const auto& n : names.value()) (void)sys::remove_tree(trash + "/" + n);
+    auto owners = sys::list_dir(reg.path("fs"));
+    if (!owners.ok()) return;
+    for (const auto& o : owners.value()) {
+        if (!store_owner(reg, reg.path("fs/" + o))) continue;
+        std::string trash = reg.path("fs/" + o + "/trash");
+        auto names = sys::list_dir(trash);
+        if (!names.ok() || names->empty()) continue;
+        for (const auto& n : names.value()) (void)sys::remove_tree(trash + "/" + n);
+        (void)fs::trim_store(reg.path("fs/" + o));
+    }
 }
 
+namespace {
+
+// Owners with an image in the state directory besides root (layers-UID.ext4), by uid.
+std::vector<uid_t> image_owners() {
+    std::vector<uid_t> out;
+    auto names = sys::list_dir(default_statedir());
+    if (!names.ok()) return out;
+    for (const auto& n : names.value()) {
+        if (n.size() <= 12 || n.compare(0, 7, "layers-") != 0 || n.compare(n.size() - 5, 5, ".ext4") != 0)
+            continue;
+        uid_t uid = 0;
+        auto [ptr, ec] = std::from_chars(n.data() + 7, n.data() + n.size() - 5, uid);
+        if (ec == std::errc{} && ptr == n.data() + n.size() - 5 && uid != 0 && n[7] != '0')
+            out.push_back(uid);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
 Status remove_stored_file_space(const registry::Registry& reg, const std::string& name) {
-    if (::access((default_statedir() + "/layers.ext4").c_str(), F_OK) != 0)
-        return make_error(ENOENT, "no such space");
-    PN_TRY(ensure_layer_mounts(reg), "stored file space");
-    std::string dir = reg.path("fs/named/" + name);
-    if (::access(dir.c_str(), F_OK) != 0) return make_error(ENOENT, "no such space");
-    auto owner = sys::read_file(dir + "/owner");
-    if (sys::caller_uid() != 0 && (!owner.ok() || owner.value() != std::to_string(sys::caller_uid()) + "\n"))
-        return make_error(ENOENT, "no such space");  // another user's: not theirs to know of
-    PN_TRY(discard_layer(dir), "remove the stored file space of '" + name + "'");
+    // A user's in their own image; root's in root's, or else another owner's if exactly
+    // one holds a stored layer of that name.
+    uid_t caller = sys::caller_uid();
+    std::vector<uid_t> owners{caller};
+    if (caller == 0)
+        for (uid_t uid : image_owners()) owners.push_back(uid);
+    std::vector<uid_t> holders;
+    for (uid_t owner : owners) {
+        if (owner != caller && !holders.empty() && holders.front() == caller) break;
+        auto st = ensure_layer_mounts(reg, owner, 0);
+        if (!st.ok() && st.error().code == ENOENT) continue;  // no image
+        if (!st.ok()) return st.error().wrap("stored file space");
+        std::string dir = store_dir(reg, owner) + "/named/" + name;
+        // In a user's image all is the user's; in root's (the one store of an earlier
+        // version) a user's layer says so in its owner file.
+        auto stored = sys::read_file(dir + "/owner");
+        if (::access(dir.c_str(), F_OK) == 0 &&
+            (caller == 0 || (stored.ok() && stored.value() == std::to_string(caller) + "\n")))
+            holders.push_back(owner);
+        else
+            release_store_if_unused(reg, owner, 0);  // mounted only to look
+    }
+    if (holders.empty()) return make_error(ENOENT, "no such space");  // another user's: not theirs to know of
+    if (holders.front() != caller && holders.size() > 1) {
+        std::string uids;
+        for (uid_t uid : holders) uids += (uids.empty() ? "" : ", ") + std::to_string(uid);
+        return make_error(EEXIST, "stored file spaces of '" + name + "' are kept by several users (uids " +
+                                      uids + "); remove it as its owner");
+    }
+    uid_t owner = holders.front();
+    PN_TRY(discard_layer(store_dir(reg, owner) + "/named/" + name),
+           "remove the stored file space of '" + name + "'");
+    (void)fs::trim_store(store_dir(reg, owner));  // the freed blocks back to the host (best effort)
+    release_unused_stores(reg, 0);
     return {};
 }
 

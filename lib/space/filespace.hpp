@@ -7,11 +7,15 @@
 // Nothing pins a file space's mount namespace: it lives while processes run in it.
 // Joining a named space finds a process of its file space, or assembles the union
 // again from its layers, which persist in the layer store (lib/fs/store) until the space
-// is destroyed. Layer directories in the store:
-//   named/NAME/   a named space's layer (upper/, work/, root/, mounts/, parents)
+// is destroyed. Each owner has a store of their own, an image sized to what their layers
+// may hold: STATEDIR/layers-UID.ext4 (root's: STATEDIR/layers.ext4, the one store of
+// earlier versions) mounted on RUNDIR/fs/UID while a space uses it. Layer directories in
+// an owner's store:
+//   named/NAME/   a named space's layer (upper/, work/, root/, mounts/, parents, owner)
 //   anon/LLLL/    an unnamed space's layer, removed with it
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +32,10 @@ struct FileSpaceSeed {
     FsBackend backend = FsBackend::automatic;
     std::string resolv_conf;  // contents for /etc/resolv.conf ("" keeps the parent's)
     std::string hosts;        // contents for /etc/hosts
+    // The size of the owner's image in the layer store, what all the owner's layers may
+    // hold (bytes; 0 = the default, 64 GiB): a new image is made that large, a smaller one
+    // grows to it at its next cold mount.
+    uint64_t max_layer_bytes = 0;
 };
 
 // Directories whose sockets would carry name lookups out of the space (host caches and
@@ -59,17 +67,22 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
 Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record& rec, int netns);
 
 // Removes what discarded layers still hold (their removal failed while a space's processes
-// wrote through a union that outlived it). Caller holds the registry lock.
+// wrote through a union that outlived it), in every mounted owner's store. Caller holds
+// the registry lock.
 void sweep_discarded_layers(const registry::Registry& reg);
 
 // Removes what prepare/build made for rec: its layer directory (a named space's stored
 // changes too, unless keep_stored; moved aside first, see sweep_discarded_layers), a
-// staging mount left by a killed creator. Idempotent. Caller holds the registry lock.
+// staging mount left by a killed creator; trims the owner's store, and unmounts it when
+// no space in the registry uses it any more (removing its image when it holds no layer).
+// Idempotent. Caller holds the registry lock.
 Status release_file_space(const registry::Registry& reg, const registry::Record& rec,
                           bool keep_stored = false);
 
 // Removes the stored changes of a named space that no longer exists (after a reboot):
-// ENOENT when there are none. Caller holds the registry lock.
+// ENOENT when there are none. A user's are in their own store; root's in root's, or else
+// in the one other owner's store that holds that name (EEXIST if several do). Caller
+// holds the registry lock.
 Status remove_stored_file_space(const registry::Registry& reg, const std::string& name);
 
 // What rec's file space changed: walks its upper layers; a path is modified rather than

@@ -52,6 +52,14 @@ Status ensure_run_mounts(const registry::Registry& reg) {
 
 Status release_run_mounts(const registry::Registry& reg) {
     if (inside_file_space(reg)) return {};
+    // Every owner's layer store (RUNDIR/fs/UID), then what holds them.
+    if (auto owners = sys::list_dir(reg.path("fs")); owners.ok()) {
+        for (const auto& uid : owners.value()) {
+            if (uid.empty() || uid.find_first_not_of("0123456789") != std::string::npos) continue;
+            detach_all(reg.path("fs/" + uid));
+            (void)::rmdir(reg.path("fs/" + uid).c_str());
+        }
+    }
     for (const char* sub : {"fs", "base"}) {
         detach_all(reg.path(sub));
         (void)::rmdir(reg.path(sub).c_str());

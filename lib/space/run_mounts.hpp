@@ -7,7 +7,7 @@
 // stays in the same peer group: pins propagate both ways, and so do their removals.
 // Under it, two private binds of themselves stop propagation where it must not happen:
 //   base/   the real root tree, bound inside each file space (nested ones stack on it)
-//   fs/     the layer store (lib/fs/store)
+//   fs/     the layer stores, one per owner on fs/UID (lib/fs/store)
 #pragma once
 
 #include <string>
@@ -21,8 +21,9 @@ namespace personalnet::space {
 // Caller holds the registry lock; call before anything is pinned under the run directory.
 Status ensure_run_mounts(const registry::Registry& reg);
 
-// Detaches them (and the store). Only when the registry holds no space: a pin under the
-// run directory would go with them. Caller holds the registry lock.
+// Detaches them (and every owner's layer store on RUNDIR/fs/UID). Only when the registry
+// holds no space: a pin under the run directory would go with them. Caller holds the
+// registry lock.
 Status release_run_mounts(const registry::Registry& reg);
 
 // Whether this process runs inside a file space: its mount namespace is one the registry

@@ -323,6 +323,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     }
     space::FileSpaceSeed seed;
     seed.backend = spec.fs_backend;
+    seed.max_layer_bytes = spec.max_layer_bytes;
     for (auto [path, out, option] : {std::tuple{&spec.resolv_conf, &seed.resolv_conf, "--resolv-conf"},
                                      std::tuple{&spec.hosts, &seed.hosts, "--hosts"}}) {
         auto text = read_seed_file(*path, option);

@@ -90,6 +90,34 @@ TEST_F(UnprivilegedTest, UserCreatesAndManagesSpacesFromInsideASpace) {
     EXPECT_FALSE(contains(parent.out, "inner")) << "destroyed from inside";
 }
 
+// Each owner's layers are in a store of their own: root's space nested in Alice's stacks
+// root's layer (root's image) on hers (Alice's image), with either backend; each sees
+// what it should, and Alice's limit is her image's size.
+TEST_F(UnprivilegedTest, RootNestsInAUsersSpaceAcrossStores) {
+    write_policy("", 4, 6, "    max_layer_size = 48M\n");
+    std::string state = A().rundir().substr(0, A().rundir().rfind('/')) + "/state";
+    std::string image = state + "/layers-" + std::to_string(uid_of(kAlice)) + ".ext4";
+    for (const char* backend : {"--fs-backend=kernel", "--fs-backend=fuse"}) {
+        SCOPED_TRACE(backend);
+        auto outer = as(kAlice, {mkps(), "-q", "--name", "outer", backend, "--", "sh", "-c",
+                                 "echo alices > /tmp/pntest-outer"});
+        ASSERT_EQ(outer.rc, 0) << outer.err;
+        struct stat st {};
+        ASSERT_EQ(::stat(image.c_str(), &st), 0) << image;
+        EXPECT_EQ(st.st_size, 48 << 20);
+        auto inner =
+            pnet({"exec", "outer", "--", bin("mkportspace"), "-q", backend, "--", "sh", "-c",
+                  "cat /tmp/pntest-outer && echo roots > /tmp/pntest-outer && cat /tmp/pntest-outer"});
+        EXPECT_EQ(inner.rc, 0) << inner.err;
+        EXPECT_EQ(inner.out, "alices\nroots\n") << inner.err;
+        auto again = as(kAlice, {pnet_bin(), "exec", "outer", "--", "cat", "/tmp/pntest-outer"});
+        EXPECT_EQ(again.out, "alices\n") << "root's child wrote in its own layer: " << again.err;
+        EXPECT_EQ(as(kAlice, {pnet_bin(), "destroy", "outer"}).rc, 0);
+        EXPECT_NE(::stat(image.c_str(), &st), 0) << "an image that holds no layer is removed";
+        EXPECT_NE(::stat((state + "/layers.ext4").c_str(), &st), 0) << "root's too";
+    }
+}
+
 // --admin: refused unless the policy allows it; then the user's command holds
 // CAP_NET_ADMIN and CAP_NET_BIND_SERVICE in the space's own user namespace only: it
 // changes the space's routes and firewall and binds port 80 there, and cannot touch the

@@ -99,6 +99,7 @@ TEST(PolicyParse, MissingSettingsKeepTheirDefaults) {
         EXPECT_EQ(p.max_spaces_per_user, 16);
         EXPECT_EQ(p.max_spaces, 1024);
         EXPECT_EQ(p.max_depth, 8);
+        EXPECT_EQ(p.max_layer_size, uint64_t{4} << 30);
         EXPECT_TRUE(p.overlays.empty());
         EXPECT_TRUE(p.share_paths.empty());
         EXPECT_FALSE(p.admin);
@@ -124,6 +125,23 @@ TEST(PolicyParse, BooleansAndNumberBounds) {
     EXPECT_EQ(parsed("limits { max_depth = 32 }").max_depth, 32);
     EXPECT_EQ(parsed("limits { max_depth = \"5\" }").max_depth, 5) << "quoted values are values";
     EXPECT_EQ(parsed("share { paths = / }").share_paths, (std::vector<std::string>{"/"}));
+}
+
+TEST(PolicyParse, LayerSizes) {
+    EXPECT_EQ(parsed("limits { max_layer_size = 1G }").max_layer_size, uint64_t{1} << 30);
+    EXPECT_EQ(parsed("limits { max_layer_size = 32M }").max_layer_size, uint64_t{32} << 20);
+    EXPECT_EQ(parsed("limits { max_layer_size = 1024T }").max_layer_size, uint64_t{1} << 50);
+    EXPECT_EQ(parsed("limits { max_layer_size = 2048K }").max_layer_size, uint64_t{2} << 20);
+    EXPECT_EQ(parsed("limits { max_layer_size = 1048576 }").max_layer_size, uint64_t{1} << 20);
+    EXPECT_EQ(parsed("limits { max_layer_size = unlimited }").max_layer_size, 0u);
+    for (const char* v : {"0", "1K", "1048575", "1025T", "1P", "-1G", "1g", "1.5G", "01G", "G", "", "1 G",
+                          "0x10M", "99999999999999G", "unlimit"}) {
+        std::string m = refusal(std::string("limits {\n max_layer_size = ") + v + "\n}\n");
+        EXPECT_TRUE(has(m, "pn.conf: limits.max_layer_size: '" + std::string(v) +
+                               "' is not a size from 1M to 1024T (digits with a suffix K, M, G or T) or "
+                               "unlimited"))
+            << v << " -> " << m;
+    }
 }
 
 TEST(PolicyParse, SyntaxErrorsNameFileAndLine) {

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "lib/core/fd.hpp"
 #include "lib/core/sys.hpp"
 #include "tests/unit/kernel_helpers.hpp"
 
@@ -291,6 +292,133 @@ TEST_F(StoreTest, FailedMkfsLeavesNoImage) {
     auto names = sys::list_dir(dir_);
     ASSERT_TRUE(names.ok());
     EXPECT_EQ(names.value(), std::vector<std::string>{"mnt"}) << "nothing else was left behind";
+}
+
+// Bytes a file takes on disk.
+uint64_t allocated(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return 0;
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+// Appends up to mib MiB of zeros to path (as root); the errno that stopped it, 0 if all
+// was written and synced.
+int write_mib(const std::string& path, int mib) {
+    personalnet::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (!fd.valid()) return errno;
+    std::string block(1 << 20, '\0');
+    for (int i = 0; i < mib; ++i)
+        if (::write(fd.get(), block.data(), block.size()) != static_cast<ssize_t>(block.size())) return errno;
+    return ::fsync(fd.get()) == 0 ? 0 : errno;
+}
+
+uint64_t fs_size(const std::string& image) {
+    personalnet::UniqueFd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC));
+    auto size = fs::image_fs_size(fd.get());
+    return size.ok() ? size.value() : 0;
+}
+
+uint64_t file_size(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// An owner's image is as large as their limit, and what is written in it cannot pass it,
+// root's writes included (the images have no reserved blocks, -m 0).
+TEST_F(StoreTest, AnImageHoldsNoMoreThanItsSize) {
+    spec_.size_bytes = 32ULL << 20;
+    ASSERT_TRUE(fs::mount_store(spec_).ok());
+    EXPECT_EQ(file_size(spec_.image), 32ULL << 20);
+    EXPECT_EQ(fs_size(spec_.image), 32ULL << 20);
+    struct statfs sfs {};
+    ASSERT_EQ(::statfs(spec_.mountpoint.c_str(), &sfs), 0);
+    EXPECT_EQ(sfs.f_bsize, 4096) << "a small image has the default type's blocks";
+    EXPECT_EQ(write_mib(spec_.mountpoint + "/big", 64), ENOSPC);
+    ::sync();
+    EXPECT_LE(allocated(spec_.image), 32ULL << 20);
+    EXPECT_GE(file_size(spec_.mountpoint + "/big"), 24ULL << 20) << "most of it is usable";
+    ASSERT_TRUE(fs::unmount_store(spec_.mountpoint).ok());
+}
+
+// A larger size grows the image at its next cold mount, keeping its files; a mounted
+// one is left as it is, and a smaller size never shrinks it.
+TEST_F(StoreTest, ALargerSizeGrowsTheImageAtItsNextColdMount) {
+    spec_.size_bytes = 32ULL << 20;
+    ASSERT_TRUE(fs::mount_store(spec_).ok());
+    ASSERT_TRUE(sys::write_atomic(spec_.mountpoint + "/kept", "layer data").ok());
+    spec_.size_bytes = 96ULL << 20;
+    ASSERT_TRUE(fs::mount_store(spec_).ok());
+    EXPECT_EQ(fs_size(spec_.image), 32ULL << 20) << "not while mounted";
+    ASSERT_TRUE(fs::unmount_store(spec_.mountpoint).ok());
+    ASSERT_TRUE(loops_gone());
+    auto st = fs::mount_store(spec_);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    EXPECT_EQ(file_size(spec_.image), 96ULL << 20);
+    EXPECT_EQ(fs_size(spec_.image), 96ULL << 20);
+    auto kept = sys::read_file(spec_.mountpoint + "/kept");
+    EXPECT_TRUE(kept.ok() && kept.value() == "layer data");
+    EXPECT_EQ(write_mib(spec_.mountpoint + "/big", 64), 0) << "64 MiB fit now";
+    ASSERT_TRUE(fs::unmount_store(spec_.mountpoint).ok());
+    ASSERT_TRUE(loops_gone());
+    spec_.size_bytes = 32ULL << 20;
+    ASSERT_TRUE(fs::mount_store(spec_).ok());
+    EXPECT_EQ(fs_size(spec_.image), 96ULL << 20) << "never shrunk";
+    ASSERT_TRUE(fs::unmount_store(spec_.mountpoint).ok());
+}
+
+// A growth that stopped after the file was extended is done at the next cold mount:
+// the file system's own size decides, not the file's.
+TEST_F(StoreTest, AnExtendedButUngrownImageIsGrown) {
+    spec_.size_bytes = 32ULL << 20;
+    ASSERT_TRUE(fs::mount_store(spec_).ok());
+    ASSERT_TRUE(fs::unmount_store(spec_.mountpoint).ok());
+    ASSERT_TRUE(loops_gone());
+    ASSERT_EQ(::truncate(spec_.image.c_str(), 64LL << 20), 0);
+    spec_.size_bytes = 64ULL << 20;
+    auto st = fs::mount_store(spec_);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    EXPECT_EQ(fs_size(spec_.image), 64ULL << 20);
+    ASSERT_TRUE(fs::unmount_store(spec_.mountpoint).ok());
+}
+
+TEST_F(StoreTest, AMissingImageIsNotMadeWhenNotAskedTo) {
+    spec_.create = false;
+    auto st = fs::mount_store(spec_);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, ENOENT);
+    EXPECT_TRUE(has(st.error().message(), spec_.image)) << st.error().message();
+    EXPECT_FALSE(exists(spec_.image));
+}
+
+TEST_F(StoreTest, RemoveImageOnlyWhenUnmounted) {
+    ASSERT_TRUE(fs::mount_store(spec_).ok());
+    auto busy = fs::remove_image(spec_);
+    ASSERT_FALSE(busy.ok());
+    EXPECT_EQ(busy.error().code, EBUSY);
+    EXPECT_TRUE(exists(spec_.image));
+    ASSERT_TRUE(fs::unmount_store(spec_.mountpoint).ok());
+    auto st = fs::remove_image(spec_);
+    EXPECT_TRUE(st.ok()) << st.error().message();
+    EXPECT_FALSE(exists(spec_.image));
+    EXPECT_TRUE(fs::remove_image(spec_).ok()) << "a missing image is not an error";
+}
+
+TEST_F(StoreTest, TrimGivesTheBlocksOfRemovedFilesBack) {
+    ASSERT_TRUE(fs::mount_store(spec_).ok());
+    ::sync();
+    uint64_t before = allocated(spec_.image);
+    std::string file = spec_.mountpoint + "/big";
+    ASSERT_EQ(write_mib(file, 64), 0);
+    ::sync();
+    uint64_t full = allocated(spec_.image);
+    EXPECT_GE(full, before + (60ULL << 20)) << "64 MiB written";
+    ASSERT_EQ(::unlink(file.c_str()), 0);
+    auto st = fs::trim_store(spec_.mountpoint);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    uint64_t after = allocated(spec_.image);
+    EXPECT_LE(after, before + (2ULL << 20))
+        << "before " << before << ", full " << full << ", after " << after;
+    ASSERT_TRUE(fs::unmount_store(spec_.mountpoint).ok());
 }
 
 }  // namespace
