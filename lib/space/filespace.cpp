@@ -231,7 +231,8 @@ bool empty_or_missing(const std::string& dir) {
 
 // Unmounts owner's store when no space in the registry but except (being released) has a
 // layer there, so that the owner's next creation mounts it cold (where it can grow); its
-// image goes too when it holds no layer at all (a smaller limit then applies to the next).
+// image goes too when it holds no layer at all (a smaller limit then applies to the next),
+// except root's.
 // Best effort: a store left mounted is only mounted.
 void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_t except) {
     if (inside_file_space(reg)) return;  // a clone of the host's mount: it goes with the namespace
@@ -257,7 +258,9 @@ void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_
     bool empty = empty_or_missing(spec.mountpoint + "/named") && empty_or_missing(spec.mountpoint + "/anon");
     if (!fs::unmount_store(spec.mountpoint).ok()) return;
     (void)::rmdir(spec.mountpoint.c_str());
-    if (empty) (void)fs::remove_image(spec);
+    // Root's image stays (its size never changes, and making it again would cost every
+    // root creation a mkfs); a user's goes, so that a smaller limit applies to the next.
+    if (empty && owner != 0) (void)fs::remove_image(spec);
 }
 
 // release_store_if_unused for every owner's store mounted here: a store a release inside a
