@@ -73,7 +73,8 @@ Status walk_at(int dirfd, const std::string& rel, dev_t dev, int depth, const Vi
     for (const auto& n : names.value()) {
         struct stat st {};
         if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
-        std::string path = rel + "/" + n;
+        std::string path = rel;
+        path.append("/").append(n);
         bool descend = visit(dirfd, path, st);
         if (!descend || !S_ISDIR(st.st_mode) || st.st_dev != dev) continue;
         UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -116,9 +117,11 @@ Result<UniqueFd> make_dirs_beneath(int root, const std::string& rel, mode_t mode
                 return errno_error("make '" + rel + "'");
             next = open_beneath(dir.get(), name, O_PATH | O_DIRECTORY);
         }
-        if (!next.ok())
-            return make_error(next.error().code, "'" + rel + "': '" + name + "': " +
-                                                     std::string(::strerrordesc_np(next.error().code)));
+        if (!next.ok()) {
+            std::string why = "'" + rel;
+            why.append("': '").append(name).append("': ").append(::strerrordesc_np(next.error().code));
+            return make_error(next.error().code, why);
+        }
         dir = std::move(next).value();
     }
     return dir;

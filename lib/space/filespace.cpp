@@ -251,7 +251,7 @@ void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_
     // What a discarded layer's union still wrote: gone now, or the store stays for gc.
     std::string trash = spec.mountpoint + "/trash";
     if (auto names = sys::list_dir(trash); names.ok() && !names->empty()) {
-        for (const auto& n : names.value()) (void)sys::remove_tree(trash + "/" + n);
+        for (const auto& n : names.value()) (void)sys::remove_tree((trash + '/').append(n));
         (void)fs::trim_store(spec.mountpoint);
     }
     if (!empty_or_missing(trash)) return;
@@ -765,7 +765,7 @@ void sweep_discarded_layers(const registry::Registry& reg) {
         std::string trash = reg.path("fs/" + o + "/trash");
         auto names = sys::list_dir(trash);
         if (!names.ok() || names->empty()) continue;
-        for (const auto& n : names.value()) (void)sys::remove_tree(trash + "/" + n);
+        for (const auto& n : names.value()) (void)sys::remove_tree((trash + '/').append(n));
         (void)fs::trim_store(reg.path("fs/" + o));
     }
 }

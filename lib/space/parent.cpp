@@ -254,7 +254,11 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
     guard.services = child.inherit_services;
     for (const auto& text : child.hidden_services) {
         auto svc = Service::parse(text);
-        if (!svc) return make_error(EINVAL, "guard for " + ifname + ": bad hidden service '" + text + "'");
+        if (!svc) {
+            std::string why = "guard for " + ifname;
+            why.append(": bad hidden service '").append(text).append("'");
+            return make_error(EINVAL, why);
+        }
         bool seen = std::any_of(guard.hidden.begin(), guard.hidden.end(),
                                 [&](const auto& h) { return h.proto == svc->proto && h.port == svc->port; });
         if (!seen) guard.hidden.push_back({svc->proto, svc->port});
