@@ -143,6 +143,21 @@ TEST_P(FileSpaceBackendTest, SharedDirectoriesAreLiveAndPrivateTmpIsEmpty) {
     EXPECT_NE(::stat("/tmp/pn-private-marker", &st), 0) << "a file in the private /tmp stays inside";
 }
 
+// A space made inside a space sees its parent's private /tmp (the same directory, not a
+// copy) and its shared directories live, though its union is assembled in the host's
+// mount namespace (docs/SECURITY.md, rule 2).
+TEST_P(FileSpaceBackendTest, NestedSpacesSeeTheParentsPrivateTmpAndShares) {
+    auto r = mk({backend(), "--private-tmp", "--share", data_, "--", "sh", "-c",
+                 "echo parent > /tmp/pn-nested-tmp && " + bin("mkportspace") + " -q " + backend() +
+                     " -- sh -c 'cat /tmp/pn-nested-tmp && echo kid > /tmp/pn-nested-kid && echo live > " +
+                     data_ + "/kid' && cat /tmp/pn-nested-kid"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.out, "parent\nkid\n") << "the child reads and writes the parent's /tmp";
+    EXPECT_EQ(read("kid"), "live\n") << "the parent's shared directory is live in the child";
+    struct stat st {};
+    EXPECT_NE(::stat("/tmp/pn-nested-tmp", &st), 0) << "the private /tmp stays inside";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, FileSpaceBackendTest, ::testing::Values("kernel", "fuse"));
 
 TEST_F(FileSpaceTest, OnByDefaultAndNoneSharesTheParentsFiles) {

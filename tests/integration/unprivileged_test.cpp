@@ -90,6 +90,19 @@ TEST_F(UnprivilegedTest, UserCreatesAndManagesSpacesFromInsideASpace) {
     EXPECT_FALSE(contains(parent.out, "inner")) << "destroyed from inside";
 }
 
+// A user's space made from inside their space (through the broker, whose helper assembles
+// it in the host's mount namespace) stacks on the parent's files and sees its private
+// /tmp; its command starts in the directory the caller was in.
+TEST_F(UnprivilegedTest, NestedSpaceStacksOnTheParentsFiles) {
+    auto r = as(kAlice, {mkps(), "-q", "--private-tmp", "--", "sh", "-c",
+                         "echo mine > /tmp/pn-nested && mkdir -p /tmp/pn-dir && cd /tmp/pn-dir && " + mkps() +
+                             " -q -- sh -c 'cat /tmp/pn-nested; pwd'"});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.out, "mine\n/tmp/pn-dir\n") << r.err;
+    struct stat st {};
+    EXPECT_NE(::stat("/tmp/pn-nested", &st), 0) << "the private /tmp stays inside";
+}
+
 // Each owner's layers are in a store of their own: root's space nested in Alice's stacks
 // root's layer (root's image) on hers (Alice's image), with either backend; each sees
 // what it should, and Alice's limit is her image's size.
