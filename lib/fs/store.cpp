@@ -247,9 +247,12 @@ Result<Loop> attach(int image_fd, const std::string& image) {
     return make_error(EBUSY, "attach image " + image + ": every free loop device was taken by others");
 }
 
+// "discard": ext4 hands the blocks of deleted files to the loop device when its journal
+// commits, which punches holes in the image, so removed layers give their space back to
+// the host as they go (a FITRIM per release held the registry lock for ~100 ms).
 Status mount_ext4(const std::string& dev, const std::string& mountpoint) {
     if (::mount(dev.c_str(), mountpoint.c_str(), "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME,
-                "errors=remount-ro") != 0)
+                "errors=remount-ro,discard") != 0)
         return errno_error("mount " + dev);
     return {};
 }

@@ -517,6 +517,20 @@ Result<bool> table_exists(const char* name) {
     return st.error();
 }
 
+Result<bool> chain_exists(const char* table, const std::string& name) {
+    ChainPtr c(must(nftnl_chain_alloc()));
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    const uint32_t seq = 1;
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_ACK, seq);
+    nftnl_chain_nlmsg_build_payload(nlh, c.get());
+    auto st = exchange(nlh, nlh->nlmsg_len, seq, {"get chain " + name});
+    if (st.ok()) return true;
+    if (st.error().code == ENOENT) return false;
+    return st.error();
+}
+
 Status remove_table(const char* name) {
     Batch b;
     b.table(name, NFT_MSG_DELTABLE, 0, std::string("delete table ") + name);
@@ -971,20 +985,41 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
     std::string what = "delete element '" + ifname + "' from map kids";
     auto key = ifname_key(ifname);
     if (!key) return make_error(EINVAL, what + ": invalid interface name");
+    // One batch, and so one commit (each waits out the kernel's RCU grace period, ~8-16 ms
+    // here): the child's own guard chains go with it where they exist (most children have
+    // neither; a batch with a missing object would fail as a whole). Asked first, by a
+    // lookup that commits nothing.
+    std::vector<std::pair<const SetRef*, std::string>> own;
+    for (auto [map, kind] : {std::pair{&kServices, "svc"}, std::pair{&kPeers, "peers"}}) {
+        auto there = chain_exists(kParentTable, kid_chain(kind, label));
+        if (!there.ok()) return there.error().wrap(what);
+        if (there.value()) own.emplace_back(map, kid_chain(kind, label));
+    }
     Batch b;
     b.element(NFT_MSG_DELSETELEM, kParentTable, kKids, bytes_of(*key), std::nullopt, what);
     b.element(NFT_MSG_DELSETELEM, kParentTable, kZones, bytes_of(*key), std::nullopt,
               "delete element '" + ifname + "' from map zones");
     b.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
               "delete element " + std::to_string(label) + " from map labels");
-    if (auto st = tolerate(b.commit(), ENOENT); !st.ok()) return st;
-    // The child's own chains, each in a batch of its own: most children have neither,
-    // and a batch with one missing object fails as a whole.
-    for (auto [map, what] : {std::pair{&kServices, "svc"}, std::pair{&kPeers, "peers"}}) {
+    for (const auto& [map, chain] : own) {
+        b.element(NFT_MSG_DELSETELEM, kParentTable, *map, bytes_of(*key), std::nullopt,
+                  "delete element '" + ifname + "' from map " + map->name);
+        b.delete_chain(kParentTable, chain);
+    }
+    if (b.commit().ok()) return {};
+    // Something was gone already (a release undone half-way before): one object a batch.
+    Batch k;
+    k.element(NFT_MSG_DELSETELEM, kParentTable, kKids, bytes_of(*key), std::nullopt, what);
+    k.element(NFT_MSG_DELSETELEM, kParentTable, kZones, bytes_of(*key), std::nullopt,
+              "delete element '" + ifname + "' from map zones");
+    k.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
+              "delete element " + std::to_string(label) + " from map labels");
+    if (auto st = tolerate(k.commit(), ENOENT); !st.ok()) return st;
+    for (auto [map, kind] : {std::pair{&kServices, "svc"}, std::pair{&kPeers, "peers"}}) {
         Batch g;
         g.element(NFT_MSG_DELSETELEM, kParentTable, *map, bytes_of(*key), std::nullopt,
                   "delete element '" + ifname + "' from map " + map->name);
-        g.delete_chain(kParentTable, kid_chain(what, label));
+        g.delete_chain(kParentTable, kid_chain(kind, label));
         auto st = tolerate(g.commit(), ENOENT);
         if (!st.ok()) return st;
     }

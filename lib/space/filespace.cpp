@@ -749,12 +749,23 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
     }
     if (::access(dir.c_str(), F_OK) == 0) {
         (void)::umount2((dir + "/root").c_str(), MNT_DETACH);  // a creator killed mid-way
+        // Its blocks go back to the host as the store's journal commits ("discard"); a
+        // user's image (small, sized to their limit) is trimmed at once too, before its
+        // store may be unmounted below. Root's 64 GiB one takes long to trim: that is
+        // done after the lock (give_back_free_space).
         PN_TRY(discard_layer(dir), "remove the file space's layers");
-        // The freed blocks back to the host (best effort).
-        if (owner) (void)fs::trim_store(store_dir(reg, *owner));
+        if (owner && *owner != 0) (void)fs::trim_store(store_dir(reg, *owner));
     }
     release_unused_stores(reg, rec.label);
     return {};
+}
+
+void give_back_free_space(const registry::Registry& reg, const registry::Record& rec) {
+    if (!rec.file_space || rec.fs_layers.empty()) return;
+    auto owner = store_owner(reg, rec.fs_layers.front());
+    if (!owner) return;
+    fs::StoreSpec spec = store_spec(reg, *owner);
+    if (fs::store_mounted(spec)) (void)fs::trim_store(spec.mountpoint);
 }
 
 void sweep_discarded_layers(const registry::Registry& reg) {
@@ -824,7 +835,7 @@ Status remove_stored_file_space(const registry::Registry& reg, const std::string
     uid_t owner = holders.front();
     PN_TRY(discard_layer(store_dir(reg, owner) + "/named/" + name),
            "remove the stored file space of '" + name + "'");
-    (void)fs::trim_store(store_dir(reg, owner));  // the freed blocks back to the host (best effort)
+    if (owner != 0) (void)fs::trim_store(store_dir(reg, owner));  // see release_file_space
     release_unused_stores(reg, 0);
     return {};
 }

@@ -66,6 +66,12 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
 // Caller holds the registry lock and saves rec.
 Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record& rec, int netns);
 
+// Gives the blocks of rec's removed layer back to the host (FITRIM on its owner's store,
+// if still mounted). Best effort, and without the registry lock: the store is mounted
+// with "discard", which returns most of them as its journal commits; this catches the
+// rest at once, without making other callers wait for it.
+void give_back_free_space(const registry::Registry& reg, const registry::Record& rec);
+
 // Removes what discarded layers still hold (their removal failed while a space's processes
 // wrote through a union that outlived it), in every mounted owner's store. Caller holds
 // the registry lock.

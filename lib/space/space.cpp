@@ -189,8 +189,12 @@ void spawn_reaper(const Registry& reg, const Record& r, int label_lock_fd) {
         (void)::unshare(CLONE_NEWNET);  // if this fails we merely wait where we are
         if (events) (void)events->wait_link_gone(r.host_ifindex);
     }
-    auto lock = reg.lock();
-    if (lock.ok()) (void)destroy_state(reg, r);
+    {
+        auto lock = reg.lock();
+        if (!lock.ok()) ::_exit(0);
+        (void)destroy_state(reg, r);
+    }
+    space::give_back_free_space(reg, r);
     ::_exit(0);
 }
 
@@ -759,6 +763,8 @@ Status destroy_space(const std::string& name, const std::string& rundir, Keep ke
     auto rec = load_owned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
     PN_TRY(destroy_state(reg.value(), rec.value(), keep), what);
+    lock = UniqueFd();  // the trim below needs no lock: nobody waits for it
+    space::give_back_free_space(reg.value(), rec.value());
     return {};
 }
 
