@@ -342,6 +342,16 @@ private:
     std::string text_;
 };
 
+// An inet chain object naming table and chain: what adding, deleting and asking about a
+// regular chain start from.
+ChainPtr chain_named(const char* table, const std::string& name) {
+    ChainPtr c(must(nftnl_chain_alloc()));
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+    return c;
+}
+
 // One nfnetlink batch for the inet family. Every message asks for an ACK so that the
 // error can be pinned on the message that caused it.
 class Batch {
@@ -373,19 +383,13 @@ public:
 
     // A regular chain (no hook): entered only by a jump.
     void chain(const char* table, const std::string& name) {
-        ChainPtr c(must(nftnl_chain_alloc()));
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
-        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+        ChainPtr c = chain_named(table, name);
         add(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "add chain " + name,
             [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, c.get()); });
     }
     // Deletes a chain with its rules (nothing may refer to it any more).
     void delete_chain(const char* table, const std::string& name) {
-        ChainPtr c(must(nftnl_chain_alloc()));
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
-        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+        ChainPtr c = chain_named(table, name);
         add(NFT_MSG_DELCHAIN, 0, "delete chain " + name,
             [&](nlmsghdr* nlh) { nftnl_chain_nlmsg_build_payload(nlh, c.get()); });
     }
@@ -518,9 +522,7 @@ Result<bool> table_exists(const char* name) {
 }
 
 Result<bool> chain_exists(const char* table, const std::string& name) {
-    ChainPtr c(must(nftnl_chain_alloc()));
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table);
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name.c_str());
+    ChainPtr c = chain_named(table, name);
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     const uint32_t seq = 1;
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_ACK, seq);

@@ -47,12 +47,7 @@ public:
         if (pid_ == 0) {
             if (::setns(netns, CLONE_NEWNET) != 0) ::_exit(126);
             personalnet::sys::close_fds_from(3, -1);
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            ::signal(SIGPIPE, SIG_DFL);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
+            exec_argv(argv);
         }
         master_ = master;
     }

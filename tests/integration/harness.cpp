@@ -38,6 +38,16 @@ std::string build_dir() {
     return dir;
 }
 
+[[noreturn]] void exec_argv(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+}
+
 std::string bin(const std::string& name) { return build_dir() + "/bin/" + name; }
 
 bool contains(const std::string& hay, const std::string& needle) {
@@ -69,12 +79,7 @@ void must(const personalnet::Status& s, const std::string& what) {
     personalnet::sys::close_fds_from(3, -1);
     ::setenv("PERSONALNET_RUNDIR", rundir.c_str(), 1);
     ::setenv("PERSONALNET_STATEDIR", (rundir.substr(0, rundir.rfind('/')) + "/state").c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
+    exec_argv(argv);
 }
 
 int decode(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }

@@ -24,6 +24,9 @@ struct RunResult {
 
 std::string build_dir();
 std::string bin(const std::string& name);  // build/bin/NAME
+// In a forked child: execs argv (searched in PATH, SIGPIPE at its default); 127 if it
+// cannot.
+[[noreturn]] void exec_argv(const std::vector<std::string>& argv);
 
 class Host;
 
