@@ -147,7 +147,8 @@ TEST_P(FileSpaceBackendTest, SharedDirectoriesAreLiveAndPrivateTmpIsEmpty) {
 // copy) and its shared directories live, though its union is assembled in the host's
 // mount namespace (docs/SECURITY.md, rule 2).
 TEST_P(FileSpaceBackendTest, NestedSpacesSeeTheParentsPrivateTmpAndShares) {
-    auto r = mk({backend(), "--private-tmp", "--share", data_, "--", "sh", "-c",
+    // The build tree is shared too: it may lie under /tmp, which the private one hides.
+    auto r = mk({backend(), "--private-tmp", "--share", data_, "--share", build_dir(), "--", "sh", "-c",
                  "echo parent > /tmp/pn-nested-tmp && " + bin("mkportspace") + " -q " + backend() +
                      " -- sh -c 'cat /tmp/pn-nested-tmp && echo kid > /tmp/pn-nested-kid && echo live > " +
                      data_ + "/kid' && cat /tmp/pn-nested-kid"});

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -94,7 +95,12 @@ TEST_F(UnprivilegedTest, UserCreatesAndManagesSpacesFromInsideASpace) {
 // it in the host's mount namespace) stacks on the parent's files and sees its private
 // /tmp; its command starts in the directory the caller was in.
 TEST_F(UnprivilegedTest, NestedSpaceStacksOnTheParentsFiles) {
-    auto r = as(kAlice, {mkps(), "-q", "--private-tmp", "--", "sh", "-c",
+    // The build tree (the staged install) is shared: it may lie under /tmp, which the
+    // private one hides.
+    char real[PATH_MAX];
+    ASSERT_NE(::realpath(build_dir().c_str(), real), nullptr);
+    write_policy(std::string("share {\n    paths = ") + real + "\n}\n");
+    auto r = as(kAlice, {mkps(), "-q", "--private-tmp", "--share", real, "--", "sh", "-c",
                          "echo mine > /tmp/pn-nested && mkdir -p /tmp/pn-dir && cd /tmp/pn-dir && " + mkps() +
                              " -q -- sh -c 'cat /tmp/pn-nested; pwd'"});
     EXPECT_EQ(r.rc, 0) << r.err;
