@@ -255,6 +255,7 @@ test: deps
 # kernel has ESP: the kernel XFRM datapath (tests/kernel/run-vm; ~10 min under TCG).
 test-kernel: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all $(INTEG_BIN)
+	@$(MAKE) --no-print-directory -s -j$(NPROC) install DESTDIR=$(STAGE) SYSCONFDIR=$(TEST_SYSCONFDIR) >/dev/null
 	@BUILD=$(BUILD) tests/kernel/run-vm test
 
 bench: deps

@@ -1,12 +1,15 @@
 #include "lib/helper/broker.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <string>
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77  // Linux 6.5
@@ -43,6 +46,26 @@ struct StdioFrame {
     StdioFrame& operator=(const StdioFrame&) = delete;
 };
 
+// Linux before 6.5 has no SO_PEERPIDFD: the pid SO_PEERCRED gave is pinned here, and the
+// process pinned must still be the peer: alive after the pin (a pidfd names one process
+// for good) with the peer's uid as its real and effective ids. What is left is a peer
+// that exited and a pid reused by another process of the same user within that window:
+// it would pin that process of the same user, which gains nobody anything.
+Result<UniqueFd> pin_peer(const ucred& cred) {
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0)));
+    if (!fd.valid()) return errno_error("broker: pin the peer (pid " + std::to_string(cred.pid) + ")");
+    std::string status;
+    UniqueFd st(::open(("/proc/" + std::to_string(cred.pid) + "/status").c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[4096];
+    ssize_t n = st.valid() ? ::read(st.get(), buf, sizeof buf - 1) : -1;
+    if (n > 0) status.assign(buf, static_cast<size_t>(n));
+    std::string uid = std::to_string(cred.uid);
+    bool same = status.find("\nUid:\t" + uid + "\t" + uid + "\t") != std::string::npos;
+    if (!same || ::syscall(SYS_pidfd_send_signal, fd.get(), 0, nullptr, 0) != 0)
+        return make_error(ESRCH, "broker: the peer (pid " + std::to_string(cred.pid) + ") is gone");
+    return fd;
+}
+
 }  // namespace
 
 std::string broker_name(pid_t session) { return "@personalnet-" + std::to_string(session); }
@@ -68,9 +91,15 @@ Result<Peer> broker_accept(int listen_fd) {
         return errno_error("broker: peer credentials");
     int pidfd = -1;
     len = sizeof pidfd;
-    if (::getsockopt(p.conn.get(), SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0)
+    if (::getsockopt(p.conn.get(), SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0) {
+        p.pidfd = UniqueFd(pidfd);
+    } else if (errno == ENOPROTOOPT) {
+        auto pinned = pin_peer(cred);
+        if (!pinned.ok()) return pinned.error();
+        p.pidfd = std::move(pinned).value();
+    } else {
         return errno_error("broker: peer pidfd");
-    p.pidfd = UniqueFd(pidfd);
+    }
     p.pid = cred.pid;
     p.uid = cred.uid;
     p.gid = cred.gid;
