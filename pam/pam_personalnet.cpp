@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -272,12 +273,26 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     return PAM_SUCCESS;
 }
 
+// The module's boundary: nothing may unwind into the login service (a C program), so an
+// exception (std::bad_alloc, say) fails the session with one line in its log.
+template <typename F>
+int guarded(pam_handle_t* pamh, const char* what, F&& body) {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        pam_syslog(pamh, LOG_ERR, "%s: %s", what, e.what());
+    } catch (...) {
+        pam_syslog(pamh, LOG_ERR, "%s: unexpected exception", what);
+    }
+    return PAM_SESSION_ERR;
+}
+
 }  // namespace
 
 PN_EXPORT int pam_sm_open_session(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
-    return open_session(pamh, argc, argv);
+    return guarded(pamh, "open session", [&] { return open_session(pamh, argc, argv); });
 }
 
 PN_EXPORT int pam_sm_close_session(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
-    return close_session(pamh, argc, argv);
+    return guarded(pamh, "close session", [&] { return close_session(pamh, argc, argv); });
 }
