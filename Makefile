@@ -156,7 +156,8 @@ $(PC_FILE): personalnet.pc.in $(BUILD)/prefix.stamp
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # The set-uid helper: the library objects linked in statically (a set-uid program must
-# not look for libraries relative to itself), hardened, no RPATH.
+# not look for libraries relative to itself), hardened, no RPATH. Installed stripped
+# (`install -s`: 35.8 MB with debug information, 1.4 MB without).
 $(PNHELPER_OBJ): tools/pnhelper.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) -DPERSONALNET_POLICY_PATH='"$(SYSCONFDIR)/personalnet/personalnet.conf"' \
@@ -332,7 +333,7 @@ install: all
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so
 	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(LIBEXECDIR)
-	install -m 4755 -o root -g root $(PNHELPER) $(DESTDIR)$(LIBEXECDIR)/pnhelper
+	install -s -m 4755 -o root -g root $(PNHELPER) $(DESTDIR)$(LIBEXECDIR)/pnhelper
 	install -m 0644 include/personalnet/*.hpp $(DESTDIR)$(PREFIX)/include/personalnet/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 man/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/
