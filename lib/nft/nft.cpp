@@ -793,18 +793,16 @@ ParentSets add_parent_table(Batch& b, const ChildGuard& first) {
     b.chain(kParentTable, "post", "nat", NF_INET_POST_ROUTING, kPrioSrcnat);
     b.chain(kParentTable, "spoof", "filter", NF_INET_FORWARD, 0);
     // Child -> verdict (jump to the child's own chain); a verdict's data has no length.
-    SetRef services = b.set(kParentTable, SetSpec{.name = kServices.name.c_str(),
-                                                  .flags = NFT_SET_MAP,
-                                                  .key_type = kTypeIfname,
-                                                  .key_len = IFNAMSIZ,
-                                                  .key_order = kHostEndian,
-                                                  .data_type = NFT_DATA_VERDICT});
-    SetRef peers = b.set(kParentTable, SetSpec{.name = kPeers.name.c_str(),
-                                               .flags = NFT_SET_MAP,
-                                               .key_type = kTypeIfname,
-                                               .key_len = IFNAMSIZ,
-                                               .key_order = kHostEndian,
-                                               .data_type = NFT_DATA_VERDICT});
+    auto verdict_map = [&](const SetRef& name) {
+        return b.set(kParentTable, SetSpec{.name = name.name.c_str(),
+                                           .flags = NFT_SET_MAP,
+                                           .key_type = kTypeIfname,
+                                           .key_len = IFNAMSIZ,
+                                           .key_order = kHostEndian,
+                                           .data_type = NFT_DATA_VERDICT});
+    };
+    SetRef services = verdict_map(kServices);
+    SetRef peers = verdict_map(kPeers);
     b.chain(kParentTable, "guard", "filter", NF_INET_PRE_ROUTING, kPrioGuard);
     b.chain(kParentTable, "foreign");
 
@@ -997,12 +995,15 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
         if (!there.ok()) return there.error().wrap(what);
         if (there.value()) own.emplace_back(map, kid_chain(kind, label));
     }
+    auto drop_kid = [&](Batch& batch) {
+        batch.element(NFT_MSG_DELSETELEM, kParentTable, kKids, bytes_of(*key), std::nullopt, what);
+        batch.element(NFT_MSG_DELSETELEM, kParentTable, kZones, bytes_of(*key), std::nullopt,
+                      "delete element '" + ifname + "' from map zones");
+        batch.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
+                      "delete element " + std::to_string(label) + " from map labels");
+    };
     Batch b;
-    b.element(NFT_MSG_DELSETELEM, kParentTable, kKids, bytes_of(*key), std::nullopt, what);
-    b.element(NFT_MSG_DELSETELEM, kParentTable, kZones, bytes_of(*key), std::nullopt,
-              "delete element '" + ifname + "' from map zones");
-    b.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
-              "delete element " + std::to_string(label) + " from map labels");
+    drop_kid(b);
     for (const auto& [map, chain] : own) {
         b.element(NFT_MSG_DELSETELEM, kParentTable, *map, bytes_of(*key), std::nullopt,
                   "delete element '" + ifname + "' from map " + map->name);
@@ -1011,11 +1012,7 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
     if (b.commit().ok()) return {};
     // Something was gone already (a release undone half-way before): one object a batch.
     Batch k;
-    k.element(NFT_MSG_DELSETELEM, kParentTable, kKids, bytes_of(*key), std::nullopt, what);
-    k.element(NFT_MSG_DELSETELEM, kParentTable, kZones, bytes_of(*key), std::nullopt,
-              "delete element '" + ifname + "' from map zones");
-    k.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
-              "delete element " + std::to_string(label) + " from map labels");
+    drop_kid(k);
     if (auto st = tolerate(k.commit(), ENOENT); !st.ok()) return st;
     for (auto [map, kind] : {std::pair{&kServices, "svc"}, std::pair{&kPeers, "peers"}}) {
         Batch g;

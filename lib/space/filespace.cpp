@@ -41,6 +41,17 @@ namespace personalnet::space {
 
 namespace {
 
+// A forked child's one-line report of a Status: "OK", or "ERRNO message".
+std::string report_of(const Status& st) {
+    return st.ok() ? "OK" : std::to_string(st.error().code) + " " + st.error().message();
+}
+Status status_of_report(const std::string& report) {
+    if (report == "OK") return {};
+    if (report.empty()) return make_error(EIO, "the helper gave no answer");
+    int code = std::atoi(report.c_str());
+    return make_error(code > 0 ? code : EIO, report.substr(report.find(' ') + 1));
+}
+
 // Each owner's layers are in an image of their own (lib/fs/store), sized to what the
 // owner's layers may hold (SpaceSpec::max_layer_bytes): STATEDIR/layers-UID.ext4 mounted
 // on RUNDIR/fs/UID. Root's is STATEDIR/layers.ext4, the image all users shared before:
@@ -91,7 +102,7 @@ Status ensure_store(const registry::Registry& reg, uid_t owner, uint64_t size_by
 // The answer of the child of ensure_store_via_host: "OK" with the clone of the store's
 // mount, or "ERRNO message".
 void send_store(int sock, const Status& st, int tree) {
-    std::string text = st.ok() ? "OK" : std::to_string(st.error().code) + " " + st.error().message();
+    std::string text = report_of(st);
     struct iovec iov {
         text.data(), text.size()
     };
@@ -162,11 +173,8 @@ Status ensure_store_via_host(const registry::Registry& reg, uid_t owner, uint64_
         std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
         tree = UniqueFd(fd);
     }
-    std::string verdict(text, static_cast<size_t>(n));
-    if (verdict != "OK" || !tree.valid()) {
-        int code = std::atoi(verdict.c_str());
-        return make_error(code > 0 ? code : EIO, verdict.substr(verdict.find(' ') + 1));
-    }
+    PN_TRY(status_of_report(std::string(text, static_cast<size_t>(n))), "");
+    if (!tree.valid()) return make_error(EIO, what + ": no mount came back");
     auto point = sys::make_trusted_dirs(store_dir(reg, owner), 0700);
     if (!point.ok()) return point.error().wrap(what);
     if (::move_mount(tree.get(), "", AT_FDCWD, store_dir(reg, owner).c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
@@ -229,6 +237,17 @@ bool empty_or_missing(const std::string& dir) {
     return names.ok() ? names->empty() : names.error().code == ENOENT;
 }
 
+// Removes what discarded layers left in the store mounted on store (see discard_layer)
+// and gives the blocks back; true when its trash is empty now.
+bool empty_trash(const std::string& store) {
+    std::string trash = store + "/trash";
+    if (auto names = sys::list_dir(trash); names.ok() && !names->empty()) {
+        for (const auto& n : names.value()) (void)sys::remove_tree((trash + '/').append(n));
+        (void)fs::trim_store(store);
+    }
+    return empty_or_missing(trash);
+}
+
 // Unmounts owner's store when no space in the registry but except (being released) has a
 // layer there, so that the owner's next creation mounts it cold (where it can grow); its
 // image goes too when it holds no layer at all (a smaller limit then applies to the next),
@@ -249,12 +268,7 @@ void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_
     fs::StoreSpec spec = store_spec(reg, owner);
     if (!fs::store_mounted(spec)) return;
     // What a discarded layer's union still wrote: gone now, or the store stays for gc.
-    std::string trash = spec.mountpoint + "/trash";
-    if (auto names = sys::list_dir(trash); names.ok() && !names->empty()) {
-        for (const auto& n : names.value()) (void)sys::remove_tree((trash + '/').append(n));
-        (void)fs::trim_store(spec.mountpoint);
-    }
-    if (!empty_or_missing(trash)) return;
+    if (!empty_trash(spec.mountpoint)) return;
     bool empty = empty_or_missing(spec.mountpoint + "/named") && empty_or_missing(spec.mountpoint + "/anon");
     if (!fs::unmount_store(spec.mountpoint).ok()) return;
     (void)::rmdir(spec.mountpoint.c_str());
@@ -308,6 +322,17 @@ bool is_recorded_ns(int fd, const registry::Record& rec) {
     return ino.ok() && ino.value() == rec.mntns && (rec.mntns_id == 0 || mntns_id_of(fd) == rec.mntns_id);
 }
 
+// The record of the file space whose mount namespace fd is, if the registry has one.
+std::optional<registry::Record> recorded_file_space(const registry::Registry& reg, int fd) {
+    auto ino = sys::inode_of_fd(fd);
+    if (!ino.ok()) return std::nullopt;
+    auto label = reg.find_mntns(ino.value());
+    if (!label) return std::nullopt;
+    auto rec = reg.load(*label);
+    if (!rec.ok() || !rec->file_space || !is_recorded_ns(fd, rec.value())) return std::nullopt;
+    return std::move(rec).value();
+}
+
 // A process running in rec's file space: its mount namespace, found through /proc.
 std::optional<UniqueFd> find_live_ns(const registry::Record& rec) {
     if (rec.mntns == 0) return std::nullopt;
@@ -333,9 +358,7 @@ std::optional<UniqueFd> find_live_ns(const registry::Record& rec) {
 // The helper: enters the union, reports, and waits until the creator holds its mount
 // namespace. Runs in a forked child; never returns.
 [[noreturn]] void helper(const fs::RootLayers& layers, int report_fd, int hold_fd) {
-    std::string verdict = "OK";
-    auto st = fs::enter_overlay_root(layers);
-    if (!st.ok()) verdict = std::to_string(st.error().code) + " " + st.error().message();
+    std::string verdict = report_of(fs::enter_overlay_root(layers));
     (void)!::write(report_fd, verdict.data(), verdict.size());
     ::close(report_fd);
     char c;
@@ -386,13 +409,9 @@ Result<UniqueFd> enter_in_helper(const fs::RootLayers& layers) {
                                          std::to_string(kAssembleTimeout.count()) +
                                          " s (a hung file system under it?); refused");
     }
-    Result<UniqueFd> ns = make_error(EIO, "the helper gave no answer");
-    if (verdict == "OK") {
-        ns = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);
-    } else if (!verdict.empty()) {
-        int code = std::atoi(verdict.c_str());
-        ns = make_error(code > 0 ? code : EIO, verdict.substr(verdict.find(' ') + 1));
-    }
+    auto told = status_of_report(verdict);
+    Result<UniqueFd> ns = told.ok() ? sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY)
+                                    : Result<UniqueFd>(told.error());
     hold_wr.reset();  // lets the helper exit
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -566,25 +585,14 @@ std::optional<registry::Record> caller_file_space(const registry::Registry& reg)
             ? sys::open_fd("/proc/self/fd/" + std::to_string(sys::caller_mntns()), O_RDONLY)
             : sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
     if (!self.ok()) return std::nullopt;
-    auto ino = sys::inode_of_fd(self->get());
-    if (!ino.ok()) return std::nullopt;
-    auto label = reg.find_mntns(ino.value());
-    if (!label) return std::nullopt;
-    auto rec = reg.load(*label);
-    if (!rec.ok() || !rec->file_space || !is_recorded_ns(self->get(), rec.value())) return std::nullopt;
-    return std::move(rec).value();
+    return recorded_file_space(reg, self->get());
 }
 
 namespace {
 
 // Whether the mount namespace fd is one the registry recorded for a file space.
 bool is_file_space_ns(const registry::Registry& reg, int fd) {
-    auto ino = sys::inode_of_fd(fd);
-    if (!ino.ok()) return false;
-    auto label = reg.find_mntns(ino.value());
-    if (!label) return false;
-    auto rec = reg.load(*label);
-    return rec.ok() && rec->file_space && is_recorded_ns(fd, rec.value());
+    return recorded_file_space(reg, fd).has_value();
 }
 
 pid_t parent_of(pid_t pid) {
@@ -612,13 +620,7 @@ Result<UniqueFd> host_mntns(const registry::Registry& reg) {
 
 bool inside_file_space(const registry::Registry& reg) {
     auto self = sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
-    if (!self.ok()) return false;
-    auto ino = sys::inode_of_fd(self->get());
-    if (!ino.ok()) return false;
-    auto label = reg.find_mntns(ino.value());
-    if (!label) return false;
-    auto rec = reg.load(*label);
-    return rec.ok() && rec->file_space && is_recorded_ns(self->get(), rec.value());
+    return self.ok() && is_file_space_ns(reg, self->get());
 }
 
 Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
@@ -771,14 +773,8 @@ void give_back_free_space(const registry::Registry& reg, const registry::Record&
 void sweep_discarded_layers(const registry::Registry& reg) {
     auto owners = sys::list_dir(reg.path("fs"));
     if (!owners.ok()) return;
-    for (const auto& o : owners.value()) {
-        if (!store_owner(reg, reg.path("fs/" + o))) continue;
-        std::string trash = reg.path("fs/" + o + "/trash");
-        auto names = sys::list_dir(trash);
-        if (!names.ok() || names->empty()) continue;
-        for (const auto& n : names.value()) (void)sys::remove_tree((trash + '/').append(n));
-        (void)fs::trim_store(reg.path("fs/" + o));
-    }
+    for (const auto& o : owners.value())
+        if (store_owner(reg, reg.path("fs/" + o))) (void)empty_trash(reg.path("fs/" + o));
 }
 
 namespace {
