@@ -145,8 +145,8 @@ $(BUILD)/bin/mkportspace: $(MKPS_OPTS_OBJ)
 $(BUILD)/libexecdir.stamp: FORCE
 	@mkdir -p $(@D)
 	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
-$(BUILD)/obj/lib/helper/client.o: $(BUILD)/libexecdir.stamp
-$(BUILD)/obj/lib/helper/client.o: CPPFLAGS += -DPERSONALNET_HELPER_PATH='"$(LIBEXECDIR)/pnhelper"'
+$(BUILD)/obj/lib/core/context.o: $(BUILD)/libexecdir.stamp
+$(BUILD)/obj/lib/core/context.o: CPPFLAGS += -DPERSONALNET_HELPER_PATH='"$(LIBEXECDIR)/pnhelper"'
 
 # personalnet.pc for the install PREFIX; the stamp changes when PREFIX does.
 $(BUILD)/prefix.stamp: FORCE

@@ -22,6 +22,8 @@
 
 #include "personalnet/space.hpp"
 
+extern char** environ;
+
 namespace {
 
 // An IPv4 or IPv6 socket address's address, as text.
@@ -70,8 +72,12 @@ int run_in_space(int argc, char** argv) {
     }
 
     // As root the library does the work itself; as a user, the set-uid helper does what
-    // personalnet.conf(5) allows, and the errors say what it refused.
-    auto space = pn::Space::create(spec);
+    // personalnet.conf(5) allows, and the errors say what it refused. The context is the
+    // installed layout with what this program's environment overrides, as for the tools
+    // (PERSONALNET_RUNDIR and the others; inside a space the helper started, the broker
+    // it names): a default-constructed pn::Context would ignore the environment.
+    const pn::Context ctx = pn::Context::from_environment(environ);
+    auto space = pn::Space::create(spec, ctx);
     if (!space) {
         std::fprintf(stderr, "run_in_space: %s\n", space.error().message().c_str());
         return 1;

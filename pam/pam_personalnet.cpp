@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "lib/core/caller.hpp"
 #include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/pam/pam_config.hpp"
@@ -118,37 +117,17 @@ int resolve(pam_handle_t* pamh, int argc, const char** argv, Options& o, Target&
     return PAM_SUCCESS;
 }
 
-// For the duration of one call, the library acts for the session's user: it records the
-// owner of what it creates, and checks ownership of what it opens, by caller_uid(). It
-// reads the state and overlay directories from the environment (for root). Both are
-// restored afterwards, so that the login process is left as it was.
-class ActingFor {
-public:
-    ActingFor(uid_t user, const pam::Config& c) {
-        sys::set_caller_uid(user);
-        set("PERSONALNET_STATEDIR", c.statedir);
-        set("PERSONALNET_OVERLAYDIR", c.overlaydir);
-    }
-    ~ActingFor() {
-        sys::set_caller_uid(::getuid());
-        for (const auto& [key, old] : saved_) {
-            if (old)
-                ::setenv(key.c_str(), old->c_str(), 1);
-            else
-                ::unsetenv(key.c_str());
-        }
-    }
-    ActingFor(const ActingFor&) = delete;
-    ActingFor& operator=(const ActingFor&) = delete;
-
-private:
-    void set(const std::string& key, const std::string& value) {
-        const char* old = std::getenv(key.c_str());
-        saved_.emplace_back(key, old != nullptr ? std::optional<std::string>(old) : std::nullopt);
-        ::setenv(key.c_str(), value.c_str(), 1);
-    }
-    std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
+// What the library acts in for a session: the configuration's directories, for the
+// session's user (the owner of what it creates, whose ownership of what it opens is
+// checked). Nothing of the login process (its environment) is touched.
+personalnet::Context context_for(const Target& t) {
+    personalnet::Context ctx;
+    ctx.rundir = t.conf.rundir;
+    ctx.statedir = t.conf.statedir;
+    ctx.overlaydir = t.conf.overlaydir;
+    ctx.caller = t.uid;
+    return ctx;
+}
 
 // The namespaces the process was in before it joined: close_session returns there before
 // destroying the space, so that the process does not keep it alive.
@@ -188,7 +167,8 @@ int session_error(pam_handle_t* pamh, const char* what, const Target& t, const p
 // The space named by the rule: opened if it exists (another login of the same user, or
 // one made by hand), else created with the rule's options and the user as owner.
 personalnet::Result<Space> open_or_create(const Target& t) {
-    auto opened = Space::open(t.name, t.conf.rundir);
+    const personalnet::Context ctx = context_for(t);
+    auto opened = Space::open(t.name, ctx);
     if (opened.ok() || opened.error().code != ENOENT) return opened;
     personalnet::SpaceSpec spec;
     spec.name = t.name;
@@ -196,9 +176,9 @@ personalnet::Result<Space> open_or_create(const Target& t) {
     spec.inherit_services = t.rule.inherit_services;
     spec.file_space = t.rule.file_space;
     spec.overlay = t.rule.overlay;
-    auto created = Space::create(spec, t.conf.rundir);
+    auto created = Space::create(spec, ctx);
     if (created.ok() || created.error().code != EEXIST) return created;
-    return Space::open(t.name, t.conf.rundir);  // someone else created it meanwhile
+    return Space::open(t.name, ctx);  // someone else created it meanwhile
 }
 
 int open_session(pam_handle_t* pamh, int argc, const char** argv) {
@@ -206,7 +186,6 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
     Target t;
     int rc = resolve(pamh, argc, argv, o, t);
     if (rc != PAM_SUCCESS) return rc;
-    ActingFor acting(t.uid, t.conf);
     auto fail = [&](const personalnet::Error& e) { return session_error(pamh, "session", t, e); };
     auto lock = pam::lock_sessions(t.conf.rundir);
     if (!lock.ok()) return fail(lock.error());
@@ -252,7 +231,6 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     Target t;
     int rc = resolve(pamh, argc, argv, o, t);
     if (rc != PAM_SUCCESS) return rc;
-    ActingFor acting(t.uid, t.conf);
     auto fail = [&](const personalnet::Error& e) { return session_error(pamh, "close session", t, e); };
     auto lock = pam::lock_sessions(t.conf.rundir);
     if (!lock.ok()) return fail(lock.error());
@@ -266,7 +244,7 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     if (!live.ok()) return fail(live.error());
     if (t.rule.destroy_on_last_close && live.value() == 0) {
         return_to_origin(pamh);
-        auto destroyed = personalnet::destroy_space(t.name, t.conf.rundir);
+        auto destroyed = personalnet::destroy_space(t.name, context_for(t));
         if (!destroyed.ok() && destroyed.error().code != ENOENT) return fail(destroyed.error());
         if (o.debug) pam_syslog(pamh, LOG_DEBUG, "destroyed space '%s'", t.name.c_str());
     }

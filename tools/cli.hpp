@@ -6,11 +6,19 @@
 #include <exception>
 #include <string>
 
+#include "personalnet/context.hpp"
 #include "personalnet/error.hpp"
+
+extern char** environ;
 
 namespace personalnet::cli {
 
 inline constexpr int kExitUsage = 2;
+
+// What the library acts in for a command-line tool: the installed layout, with what the
+// PERSONALNET_* variables of the tool's environment override (personalnet::Context).
+inline Context context() { return Context::from_environment(environ); }
+
 inline constexpr int kExitFailure = 1;
 
 // Errors caused by what the user asked for (bad value, unknown or foreign space)

@@ -63,8 +63,9 @@ int run_main(int argc, char** argv) {
     if (shell) command.push_back(default_shell());
     const std::string& creation_option = opts.creation_option;
 
+    const pn::Context ctx = pn::cli::context();
     if (!spec.name.empty()) {
-        auto existing = pn::Space::open(spec.name);
+        auto existing = pn::Space::open(spec.name, ctx);
         if (existing.ok()) {
             if (!creation_option.empty())
                 return pn::cli::usage_error(kProg, "space '" + spec.name + "' exists; " + creation_option +
@@ -79,7 +80,7 @@ int run_main(int argc, char** argv) {
         }
         if (existing.error().code != ENOENT) return pn::cli::fail(kProg, existing.error());
     }
-    auto space = pn::Space::create(spec);
+    auto space = pn::Space::create(spec, ctx);
     if (!space.ok()) return pn::cli::fail(kProg, space.error());
     if (!opts.quiet) {
         const auto& i = space->info();

@@ -106,7 +106,7 @@ int cmd_list(const std::vector<std::string>& args) {
         else
             return pn::cli::usage_error(kProg, "list: unknown argument '" + a + "'");
     }
-    auto spaces = pn::list_spaces();
+    auto spaces = pn::list_spaces(pn::cli::context());
     if (!spaces.ok()) return pn::cli::fail(kProg, spaces.error());
     if (json) {
         std::string out = "[";
@@ -133,7 +133,7 @@ int cmd_show(const std::vector<std::string>& args) {
             return pn::cli::usage_error(kProg, "show: unexpected argument '" + a + "'");
     }
     if (name.empty()) return pn::cli::usage_error(kProg, "show: missing NAME");
-    auto info = pn::show_space(name);
+    auto info = pn::show_space(name, pn::cli::context());
     if (!info.ok()) return pn::cli::fail(kProg, info.error());
     if (json)
         std::printf("%s\n", to_json(info.value()).c_str());
@@ -154,7 +154,7 @@ int cmd_destroy(const std::vector<std::string>& args) {
             return pn::cli::usage_error(kProg, "destroy: unexpected argument '" + a + "'");
     }
     if (name.empty()) return pn::cli::usage_error(kProg, "destroy: missing NAME");
-    auto st = pn::destroy_space(name, pn::default_rundir(), keep);
+    auto st = pn::destroy_space(name, pn::cli::context(), keep);
     if (!st.ok()) return pn::cli::fail(kProg, st.error());
     return 0;
 }
@@ -165,7 +165,7 @@ int cmd_exec(std::vector<std::string> args) {
     args.erase(args.begin());
     if (!args.empty() && args[0] == "--") args.erase(args.begin());
     if (args.empty()) return pn::cli::usage_error(kProg, "exec: missing COMMAND");
-    auto space = pn::Space::open(name);
+    auto space = pn::Space::open(name, pn::cli::context());
     if (!space.ok()) return pn::cli::fail(kProg, space.error());
     auto rc = space->run(args);
     if (!rc.ok()) {
@@ -177,7 +177,7 @@ int cmd_exec(std::vector<std::string> args) {
 
 int cmd_diff(const std::vector<std::string>& args) {
     if (args.size() != 1) return pn::cli::usage_error(kProg, "diff: want exactly one NAME");
-    auto changes = pn::diff_space(args[0]);
+    auto changes = pn::diff_space(args[0], pn::cli::context());
     if (!changes.ok()) return pn::cli::fail(kProg, changes.error());
     for (const auto& c : changes.value()) std::printf("%c %s\n", c.kind, c.path.c_str());
     return 0;
@@ -185,7 +185,7 @@ int cmd_diff(const std::vector<std::string>& args) {
 
 int cmd_gc(const std::vector<std::string>& args) {
     if (!args.empty()) return pn::cli::usage_error(kProg, "gc: unexpected argument '" + args[0] + "'");
-    auto st = pn::collect_garbage(true);
+    auto st = pn::collect_garbage(true, pn::cli::context());
     if (!st.ok()) return pn::cli::fail(kProg, st.error());
     return 0;
 }

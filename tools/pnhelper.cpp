@@ -29,7 +29,6 @@
 #include <string>
 #include <vector>
 
-#include "lib/core/caller.hpp"
 #include "lib/core/fd.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
@@ -238,9 +237,9 @@ struct Here {
     int depth = 1;
     std::optional<uid_t> owner;  // of the space the caller runs in, if any
 };
-Result<Here> where_am_i(const std::string& rundir) {
+Result<Here> where_am_i(const pn::Context& ctx) {
     Here h;
-    auto reg = pn::registry::Registry::open(rundir);
+    auto reg = pn::registry::Registry::open(ctx);
     if (!reg.ok()) return reg.error();
     struct stat st {};
     if (::stat("/proc/self/ns/net", &st) != 0) return pn::errno_error("read the caller's namespace");
@@ -256,11 +255,19 @@ Result<Here> where_am_i(const std::string& rundir) {
 
 class Helper {
 public:
-    Helper(helper::Identity who, policy::Policy pol, pn::UniqueFd caller)
+    // The library acts in ctx: the policy's directories, for the caller (its uid, and its
+    // mount namespace when it is not ours).
+    Helper(helper::Identity who, policy::Policy pol, pn::UniqueFd caller, int caller_mntns)
         : who_(std::move(who)),
           caller_(describe(who_)),
           policy_(std::move(pol)),
-          caller_pidfd_(std::move(caller)) {}
+          caller_pidfd_(std::move(caller)) {
+        ctx_.rundir = policy_.rundir;
+        ctx_.statedir = policy_.statedir;
+        ctx_.overlaydir = policy_.overlaydir;
+        ctx_.caller = who_.uid;
+        ctx_.caller_mntns = caller_mntns;
+    }
 
     int serve() {
         auto first = helper::receive_message(helper::kChannelFd);
@@ -275,7 +282,7 @@ public:
             case helper::Op::list:
                 return list();
             case helper::Op::show: {
-                auto info = pn::show_space(req->name, policy_.rundir);
+                auto info = pn::show_space(req->name, ctx_);
                 if (!info.ok()) return answer(helper::error_answer(info.error()));
                 auto m = helper::ok_answer();
                 helper::add_space(m, info.value());
@@ -283,11 +290,11 @@ public:
             }
             case helper::Op::destroy:
                 return status_answer(pn::destroy_space(
-                    req->name, policy_.rundir, req->keep_files ? pn::Keep::files : pn::Keep::nothing));
+                    req->name, ctx_, req->keep_files ? pn::Keep::files : pn::Keep::nothing));
             case helper::Op::gc:
-                return status_answer(pn::collect_garbage(req->full, policy_.rundir));
+                return status_answer(pn::collect_garbage(req->full, ctx_));
             case helper::Op::diff: {
-                auto changes = pn::diff_space(req->name, policy_.rundir);
+                auto changes = pn::diff_space(req->name, ctx_);
                 if (!changes.ok()) return answer(helper::error_answer(changes.error()));
                 auto m = helper::ok_answer();
                 for (const auto& c : changes.value()) helper::add_change(m, c);
@@ -314,7 +321,7 @@ private:
     }
 
     int list() {
-        auto spaces = pn::list_spaces(policy_.rundir);  // the caller's own (caller_uid)
+        auto spaces = pn::list_spaces(ctx_);  // the caller's own (ctx_.caller)
         if (!spaces.ok()) return answer(helper::error_answer(spaces.error()));
         auto m = helper::ok_answer();
         for (const auto& s : spaces.value()) helper::add_space(m, s);
@@ -324,15 +331,15 @@ private:
     // Everything policy says about a creation, checked before anything is created.
     Status allowed(const helper::Request& r) {
         PN_TRY(policy::may_create(policy_, caller_), "");
-        auto here = where_am_i(policy_.rundir);
+        auto here = where_am_i(ctx_);
         if (!here.ok()) return here.error();
         if (here->owner && *here->owner != who_.uid && who_.uid != 0)
             return pn::make_error(EPERM, "create space: the space you run in belongs to another user");
-        auto all = pn::list_spaces(policy_.rundir);
+        auto all = pn::list_spaces(ctx_);
         if (!all.ok()) return all.error();
         int mine = 0;
         for (const auto& s : all.value()) mine += s.owner == who_.uid;
-        auto total = pn::registry::Registry::open(policy_.rundir);
+        auto total = pn::registry::Registry::open(ctx_);
         if (!total.ok()) return total.error();
         PN_TRY(policy::within_limits(policy_, caller_, mine, static_cast<int>(total->labels().size()),
                                      here->depth),
@@ -366,13 +373,13 @@ private:
         // One creation at a time through the helper, so that the limits counted in
         // allowed() still hold when the space is made (root's own creations are not
         // limited). Under the lock: the count and the creation, nothing the caller runs.
-        auto reg = pn::registry::Registry::open(policy_.rundir);  // makes the run directory
+        auto reg = pn::registry::Registry::open(ctx_);  // makes the run directory
         if (!reg.ok()) return reg.error().wrap("create space");
         auto lock = pn::sys::open_fd(reg->path("helper.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (!lock.ok()) return lock.error().wrap("create space");
         PN_TRY(lock_for_caller(lock->get()), "");
         PN_TRY(allowed(r), "");
-        return pn::Space::create(spec, policy_.rundir);
+        return pn::Space::create(spec, ctx_);
     }
 
     // Takes the helper's lock, waiting for other creations no longer than kLockSeconds and
@@ -395,8 +402,7 @@ private:
     int session(const helper::Request& r) {
         auto checker = helper::Becoming::prepare(who_);  // for checks made as the caller
         if (!checker.ok()) return answer(helper::error_answer(checker.error()));
-        auto space =
-            r.op == helper::Op::create ? create(r, checker.value()) : pn::Space::open(r.name, policy_.rundir);
+        auto space = r.op == helper::Op::create ? create(r, checker.value()) : pn::Space::open(r.name, ctx_);
         if (!space.ok()) return answer(helper::error_answer(space.error()));
         auto as_caller = helper::Becoming::prepare(who_, space->info().admin);
         if (!as_caller.ok()) return answer(helper::error_answer(as_caller.error()));
@@ -534,7 +540,7 @@ private:
         (void)peer.pidfd.release();
         (void)caller_pidfd_.release();  // its number was closed above (or is the peer's now)
         caller_pidfd_ = pn::UniqueFd(helper::kChannelFd + 1);
-        pn::sys::set_caller_mntns(kPeerMntns);
+        ctx_.caller_mntns = kPeerMntns;
         ::_exit(serve());
     }
 
@@ -554,15 +560,16 @@ private:
     policy::Caller caller_;
     policy::Policy policy_;
     pn::UniqueFd caller_pidfd_;
+    pn::Context ctx_;
 };
 
 // A caller inside a file space (a login's shell, pam_personalnet(8)) started us there, and
 // its files are the user's: move to the host's mount namespace (the login service's) at
 // once, keeping a descriptor of the caller's to find its file space by (docs/SECURITY.md,
-// rule 2).
-void leave_file_space(const std::string& rundir) {
+// rule 2). Returns that descriptor, or -1 when the caller is not in a file space.
+int leave_file_space(const std::string& rundir) {
     auto reg = pn::registry::Registry::open(rundir);
-    if (!reg.ok() || !pn::space::inside_file_space(reg.value())) return;
+    if (!reg.ok() || !pn::space::inside_file_space(reg.value())) return -1;
     // The caller's namespace on its fixed descriptor first: the host's, opened next,
     // cannot then land on that number.
     constexpr int kCallerMntns = helper::kChannelFd + 2;
@@ -574,7 +581,7 @@ void leave_file_space(const std::string& rundir) {
     if (!outside.ok()) die(kExitFailure, outside.error().message());
     if (!outside->valid() || ::setns(outside->get(), CLONE_NEWNS) != 0 || ::chdir("/") != 0)
         die(kExitFailure, "cannot leave the caller's file space for the host's mount namespace");
-    pn::sys::set_caller_mntns(kCallerMntns);
+    return kCallerMntns;
 }
 
 }  // namespace
@@ -599,10 +606,9 @@ static int run_helper(int argc, char** argv) {
     (void)::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 
     // Wholly root from here (the daemons it starts must not be the caller's to signal);
-    // whose behalf it acts on is the library's caller_uid.
+    // whose behalf it acts on is its context's caller.
     if (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)
         die(kExitFailure, "cannot become root");
-    pn::sys::set_caller_uid(who->uid);
     ::umask(022);
     // A process group of our own: the terminal's signals (^Z stopping root's helper while
     // it holds a lock, ^C) go to the caller's foreground group, not to us. The commands we
@@ -629,16 +635,12 @@ static int run_helper(int argc, char** argv) {
 
     auto pol = policy::load_policy(PERSONALNET_POLICY_PATH);
     if (!pol.ok()) die(kExitFailure, pol.error().message());
-    leave_file_space(pol->rundir);
-    // A fixed environment of our own: the library reads its directories from it.
-    const std::pair<const char*, std::string> env[] = {
-        {"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},   {"LC_ALL", "C"},
-        {"PERSONALNET_RUNDIR", pol->rundir},         {"PERSONALNET_STATEDIR", pol->statedir},
-        {"PERSONALNET_OVERLAYDIR", pol->overlaydir},
-    };
-    for (const auto& [k, v] : env) ::setenv(k, v.c_str(), 1);
+    const int caller_mntns = leave_file_space(pol->rundir);
+    // A fixed environment of our own, for the programs we start (charon, fuse-overlayfs).
+    if (::setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1) != 0 || ::setenv("LC_ALL", "C", 1) != 0)
+        die(kExitFailure, "cannot set a fixed environment");
 
-    Helper h(std::move(who).value(), std::move(pol).value(), std::move(caller));
+    Helper h(std::move(who).value(), std::move(pol).value(), std::move(caller), caller_mntns);
     return h.serve();
 }
 

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "personalnet/context.hpp"
 #include "personalnet/error.hpp"
 #include "personalnet/ip.hpp"
 
@@ -132,17 +133,13 @@ Status validate_name(const std::string& name);
 // than /, no "." or ".." components, none of ',' ':' '\\' or control characters.
 Status validate_shared_path(const std::string& path);
 
-// Run directory of the registry: PERSONALNET_RUNDIR when set and the caller is root,
-// else /run/personalnet.
-std::string default_rundir();
-
 class Space {
 public:
     // Creates a space as a child of the calling thread's current network namespace.
     // On failure nothing is left behind.
-    static Result<Space> create(const SpaceSpec& spec, const std::string& rundir = default_rundir());
+    static Result<Space> create(const SpaceSpec& spec, const Context& ctx = Context());
     // Opens an existing named space (to run commands in it or enter it).
-    static Result<Space> open(const std::string& name, const std::string& rundir = default_rundir());
+    static Result<Space> open(const std::string& name, const Context& ctx = Context());
 
     Space(Space&&) noexcept;
     Space& operator=(Space&&) noexcept;
@@ -195,19 +192,19 @@ private:
 };
 
 // Spaces visible to the caller (root: all), sorted by name.
-Result<std::vector<SpaceInfo>> list_spaces(const std::string& rundir = default_rundir());
-Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir = default_rundir());
+Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx = Context());
+Result<SpaceInfo> show_space(const std::string& name, const Context& ctx = Context());
 // What destroy_space keeps: nothing, or the named space's stored file-space changes, which
 // a space created later under the same name takes up again (as after a reboot).
 enum class Keep { nothing, files };
 // Destroys a named space: removes its uplink, rules, nft state, pin, record and stored
 // file-space changes. A name with stored changes but no space (after a reboot) has its
 // changes removed.
-Status destroy_space(const std::string& name, const std::string& rundir = default_rundir(),
+Status destroy_space(const std::string& name, const Context& ctx = Context(),
                      Keep keep = Keep::nothing);
 // Removes what killed supervisors left behind. full=false checks only spaces that were
 // being created or supervised (cheap; run implicitly), full=true checks every record.
-Status collect_garbage(bool full, const std::string& rundir = default_rundir());
+Status collect_garbage(bool full, const Context& ctx = Context());
 
 // One change a file space made to the files of its parent.
 struct FileChange {
@@ -217,6 +214,6 @@ struct FileChange {
 // What a named space's file space changed, sorted by path. Directories appear only when
 // added; a file deleted and re-created is 'M'. ENOENT for a space without a file space.
 Result<std::vector<FileChange>> diff_space(const std::string& name,
-                                           const std::string& rundir = default_rundir());
+                                           const Context& ctx = Context());
 
 }  // namespace personalnet

@@ -12,31 +12,21 @@
 #include "lib/helper/broker.hpp"
 #include "lib/helper/channel.hpp"
 
-#ifndef PERSONALNET_HELPER_PATH
-#define PERSONALNET_HELPER_PATH "/usr/local/libexec/personalnet/pnhelper"
-#endif
-
 namespace personalnet::helper {
 
-std::string helper_path() {
-    const char* env = std::getenv("PERSONALNET_HELPER");
-    return env != nullptr && *env == '/' ? env : PERSONALNET_HELPER_PATH;
-}
-
-Result<Session> Session::start() {
+Result<Session> Session::start(const Context& ctx) {
     // A command the helper started cannot gain privileges by exec: it asks the broker
     // of the session that started it instead (lib/helper/broker.hpp).
     if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
-        const char* name = std::getenv("PERSONALNET_BROKER");
-        if (name == nullptr)
+        if (ctx.broker.empty())
             return make_error(EPERM,
                               "this process cannot gain privileges (no_new_privs) and no PERSONALNET_BROKER "
                               "names a helper to ask");
-        auto conn = broker_connect(name);
+        auto conn = broker_connect(ctx.broker);
         if (!conn.ok()) return conn.error();
-        return Session(std::move(conn).value(), -1);
+        return Session(std::move(conn).value(), -1, "broker " + ctx.broker);
     }
-    const std::string path = helper_path();
+    const std::string& path = ctx.helper;
     if (::access(path.c_str(), X_OK) != 0)
         return errno_error("personalnet's set-uid helper " + path +
                            " cannot be run (is personalnet installed? as root, no helper is needed)");
@@ -55,16 +45,19 @@ Result<Session> Session::start() {
         ::execve(path.c_str(), argv, envp);
         ::_exit(127);
     }
-    return Session(std::move(mine), pid);
+    return Session(std::move(mine), pid, path);
 }
 
-Session::Session(Session&& o) noexcept : fd_(std::move(o.fd_)), pid_(o.pid_) { o.pid_ = -1; }
+Session::Session(Session&& o) noexcept : fd_(std::move(o.fd_)), pid_(o.pid_), helper_(std::move(o.helper_)) {
+    o.pid_ = -1;
+}
 
 Session& Session::operator=(Session&& o) noexcept {
     if (this != &o) {
         finish();
         fd_ = std::move(o.fd_);
         pid_ = o.pid_;
+        helper_ = std::move(o.helper_);
         o.pid_ = -1;
     }
     return *this;
@@ -86,13 +79,13 @@ Result<Message> Session::call(const Request& r) {
     PN_TRY(send_message(fd_.get(), to_message(r)), "");
     auto answer = receive_message(fd_.get());
     if (!answer.ok() && answer.error().code == ECONNRESET)
-        return make_error(EPROTO, "personalnet's helper " + helper_path() +
+        return make_error(EPROTO, "personalnet's helper " + helper_ +
                                       " ended without an answer (is it installed set-uid root?)");
     return answer;
 }
 
-Result<Message> ask(const Request& r) {
-    auto s = Session::start();
+Result<Message> ask(const Context& ctx, const Request& r) {
+    auto s = Session::start(ctx);
     if (!s.ok()) return s.error();
     return s->call(r);
 }

@@ -47,12 +47,6 @@ Status validate_overlay_name(const std::string& name) {
     return {};
 }
 
-std::string default_overlay_dir() {
-    const char* env = std::getenv("PERSONALNET_OVERLAYDIR");
-    if (env != nullptr && env[0] == '/' && ::getuid() == 0) return env;
-    return "/etc/personalnet/overlays.d";
-}
-
 Result<OverlayDefinition> load_overlay(const std::string& name, const std::string& dir) {
     PN_TRY(validate_overlay_name(name), "");
     const std::string path = dir + "/" + name + ".conf";

@@ -31,14 +31,10 @@ struct OverlayDefinition {
 // EINVAL naming the value unless name is 1-32 of [A-Za-z0-9_.-], not starting with '.' or '-'.
 Status validate_overlay_name(const std::string& name);
 
-// PERSONALNET_OVERLAYDIR when set and the caller is root, else /etc/personalnet/overlays.d.
-std::string default_overlay_dir();
-
 // Loads and checks the definition of overlay name from dir. EINVAL for a bad name or
 // content (with file and line), ENOENT naming the file when there is none, EPERM/ELOOP
 // for an untrusted file.
-Result<OverlayDefinition> load_overlay(const std::string& name,
-                                       const std::string& dir = default_overlay_dir());
+Result<OverlayDefinition> load_overlay(const std::string& name, const std::string& dir);
 
 // The content checks of load_overlay on a definition's text, without the file checks:
 // path only names the source in errors (and becomes def.path). EINVAL as above.

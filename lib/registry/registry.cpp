@@ -165,17 +165,18 @@ Result<Record> Record::parse(const std::string& text) {
     return r;
 }
 
-std::string default_rundir() {
-    const char* env = std::getenv("PERSONALNET_RUNDIR");
-    if (env != nullptr && *env == '/' && ::getuid() == 0) return env;
-    return "/run/personalnet";
-}
-
-Result<Registry> Registry::open(const std::string& rundir) {
+Result<Registry> Registry::open(const Context& ctx) {
+    const std::string& rundir = ctx.rundir;
     if (rundir.empty() || rundir[0] != '/') return make_error(EINVAL, "run directory must be absolute");
     PN_TRY(sys::make_dirs(rundir, 0755), "create run directory");
     for (const char* d : kSubdirs) PN_TRY(sys::make_dirs(rundir + "/" + d, 0755), "create run directory");
-    return Registry(rundir);
+    return Registry(ctx);
+}
+
+Result<Registry> Registry::open(const std::string& rundir) {
+    Context ctx;
+    ctx.rundir = rundir;
+    return open(ctx);
 }
 
 Result<UniqueFd> Registry::lock() const {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "lib/core/fd.hpp"
+#include "personalnet/context.hpp"
 #include "personalnet/error.hpp"
 
 namespace personalnet::registry {
@@ -75,10 +76,14 @@ bool label_reserved(uint16_t label);
 
 class Registry {
 public:
-    // Opens (creating if needed) the registry at rundir.
+    // Opens (creating if needed) the registry at the context's run directory; what is
+    // done through it acts in that context (reg.context(): directories, caller).
+    static Result<Registry> open(const Context& ctx);
+    // The same, at rundir, for the installed layout's other settings.
     static Result<Registry> open(const std::string& rundir);
-    const std::string& rundir() const { return rundir_; }
-    std::string path(const std::string& rel) const { return rundir_ + "/" + rel; }
+    const std::string& rundir() const { return ctx_.rundir; }
+    const Context& context() const { return ctx_; }
+    std::string path(const std::string& rel) const { return ctx_.rundir + "/" + rel; }
 
     // Takes the registry-wide lock; released when the returned fd is closed.
     Result<UniqueFd> lock() const;
@@ -108,12 +113,8 @@ public:
     void forget_mntns(uint64_t inode, uint16_t label) const;  // if it still names label
 
 private:
-    explicit Registry(std::string rundir) : rundir_(std::move(rundir)) {}
-    std::string rundir_;
+    explicit Registry(Context ctx) : ctx_(std::move(ctx)) {}
+    Context ctx_;
 };
-
-// Default run directory: PERSONALNET_RUNDIR if set and the caller is root, else
-// /run/personalnet.
-std::string default_rundir();
 
 }  // namespace personalnet::registry

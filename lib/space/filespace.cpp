@@ -25,7 +25,6 @@
 #include <ctime>
 
 #include "lib/core/beneath.hpp"
-#include "lib/core/caller.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 #include "lib/fs/mount_table.hpp"
@@ -62,7 +61,7 @@ std::string store_dir(const registry::Registry& reg, uid_t owner) {
 
 fs::StoreSpec store_spec(const registry::Registry& reg, uid_t owner) {
     std::string name = owner == 0 ? "layers.ext4" : "layers-" + std::to_string(owner) + ".ext4";
-    return fs::StoreSpec{default_statedir() + "/" + name, store_dir(reg, owner)};
+    return fs::StoreSpec{reg.context().statedir + "/" + name, store_dir(reg, owner)};
 }
 
 std::string layer_dir(const registry::Registry& reg, const registry::Record& rec) {
@@ -195,7 +194,7 @@ Status ensure_store(const registry::Registry& reg, uid_t owner, uint64_t size_by
     } else {
         spec.size_bytes = size_bytes;
     }
-    auto dir = sys::make_trusted_dirs(default_statedir(), 0755);
+    auto dir = sys::make_trusted_dirs(reg.context().statedir, 0755);
     if (!dir.ok()) return dir.error().wrap(what);
     auto point = sys::make_trusted_dirs(spec.mountpoint, 0700);
     if (!point.ok()) return point.error().wrap(what);
@@ -571,18 +570,12 @@ const std::vector<std::string>& hidden_directories() {
     return dirs;
 }
 
-std::string default_statedir() {
-    const char* env = std::getenv("PERSONALNET_STATEDIR");
-    if (env != nullptr && env[0] == '/' && ::getuid() == 0) return env;
-    return "/var/lib/personalnet";
-}
-
 std::optional<registry::Record> caller_file_space(const registry::Registry& reg) {
     // The helper serving a process inside a file space stays in the host's namespace and
-    // is told the caller's (sys::caller_mntns); anyone else asks about its own.
+    // is told the caller's (its context's caller_mntns); anyone else asks about its own.
     Result<UniqueFd> self =
-        sys::caller_mntns() >= 0
-            ? sys::open_fd("/proc/self/fd/" + std::to_string(sys::caller_mntns()), O_RDONLY)
+        reg.context().caller_mntns >= 0
+            ? sys::open_fd("/proc/self/fd/" + std::to_string(reg.context().caller_mntns), O_RDONLY)
             : sys::open_fd("/proc/self/ns/mnt", O_RDONLY);
     if (!self.ok()) return std::nullopt;
     return recorded_file_space(reg, self->get());
@@ -696,7 +689,7 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
     layers.rundir = reg.rundir();
     layers.throwaway = !rec.named;
     layers.hidden = hidden_directories();
-    layers.hidden.push_back(default_statedir());
+    layers.hidden.push_back(reg.context().statedir);
     PN_TRY(owner_identity(rec.owner, layers), "file space");
     // A creator inside a file space (root's own call there) assembles the union in the
     // host's namespace all the same: never one whose contents a user controls.
@@ -780,9 +773,9 @@ void sweep_discarded_layers(const registry::Registry& reg) {
 namespace {
 
 // Owners with an image in the state directory besides root (layers-UID.ext4), by uid.
-std::vector<uid_t> image_owners() {
+std::vector<uid_t> image_owners(const std::string& statedir) {
     std::vector<uid_t> out;
-    auto names = sys::list_dir(default_statedir());
+    auto names = sys::list_dir(statedir);
     if (!names.ok()) return out;
     for (const auto& n : names.value()) {
         if (n.size() <= 12 || n.compare(0, 7, "layers-") != 0 || n.compare(n.size() - 5, 5, ".ext4") != 0)
@@ -801,10 +794,10 @@ std::vector<uid_t> image_owners() {
 Status remove_stored_file_space(const registry::Registry& reg, const std::string& name) {
     // A user's in their own image; root's in root's, or else another owner's if exactly
     // one holds a stored layer of that name.
-    uid_t caller = sys::caller_uid();
+    uid_t caller = reg.context().caller;
     std::vector<uid_t> owners{caller};
     if (caller == 0)
-        for (uid_t uid : image_owners()) owners.push_back(uid);
+        for (uid_t uid : image_owners(reg.context().statedir)) owners.push_back(uid);
     std::vector<uid_t> holders;
     for (uid_t owner : owners) {
         if (owner != caller && !holders.empty() && holders.front() == caller) break;

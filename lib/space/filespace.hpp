@@ -95,8 +95,4 @@ Status remove_stored_file_space(const registry::Registry& reg, const std::string
 // added when a lower layer (its ancestors', then the real file system) has it.
 Result<std::vector<FileChange>> file_space_changes(const registry::Record& rec);
 
-// Persistent state: PERSONALNET_STATEDIR when set and the caller is root, else
-// /var/lib/personalnet. Holds the layer store's image.
-std::string default_statedir();
-
 }  // namespace personalnet::space

@@ -27,8 +27,8 @@ Result<SpaceInfo> one_space(const Result<helper::Message>& answer) {
     return spaces->front();
 }
 
-Result<std::unique_ptr<Space::Remote>> session_for(const Request& r) {
-    auto s = helper::Session::start();
+Result<std::unique_ptr<Space::Remote>> session_for(const Context& ctx, const Request& r) {
+    auto s = helper::Session::start(ctx);
     if (!s.ok()) return s.error();
     auto info = one_space(s->call(r));
     if (!info.ok()) return info.error();
@@ -40,8 +40,8 @@ Result<std::unique_ptr<Space::Remote>> session_for(const Request& r) {
 // Root in a user namespace of its own is no root here: it asks the helper like anyone.
 bool needs_helper() { return ::geteuid() != 0 || !sys::in_initial_user_namespace(); }
 
-Result<std::unique_ptr<Space::Remote>> remote_create(const SpaceSpec& spec, std::string resolv_conf,
-                                                     std::string hosts) {
+Result<std::unique_ptr<Space::Remote>> remote_create(const Context& ctx, const SpaceSpec& spec,
+                                                     std::string resolv_conf, std::string hosts) {
     Request r;
     r.op = Op::create;
     r.spec = spec;
@@ -49,14 +49,14 @@ Result<std::unique_ptr<Space::Remote>> remote_create(const SpaceSpec& spec, std:
     r.hosts_text = std::move(hosts);
     r.spec.resolv_conf.clear();
     r.spec.hosts.clear();
-    return session_for(r);
+    return session_for(ctx, r);
 }
 
-Result<std::unique_ptr<Space::Remote>> remote_open(const std::string& name) {
+Result<std::unique_ptr<Space::Remote>> remote_open(const Context& ctx, const std::string& name) {
     Request r;
     r.op = Op::open;
     r.name = name;
-    return session_for(r);
+    return session_for(ctx, r);
 }
 
 Result<int> remote_run(Space::Remote& remote, const std::vector<std::string>& argv,
@@ -100,45 +100,45 @@ Result<int> remote_run(Space::Remote& remote, const std::vector<std::string>& ar
     return helper::exit_of(answer.value());
 }
 
-Result<std::vector<SpaceInfo>> remote_list() {
+Result<std::vector<SpaceInfo>> remote_list(const Context& ctx) {
     Request r;
     r.op = Op::list;
-    auto answer = helper::ask(r);
+    auto answer = helper::ask(ctx, r);
     if (!answer.ok()) return answer.error();
     return helper::spaces_of(answer.value());
 }
 
-Result<SpaceInfo> remote_show(const std::string& name) {
+Result<SpaceInfo> remote_show(const Context& ctx, const std::string& name) {
     Request r;
     r.op = Op::show;
     r.name = name;
-    return one_space(helper::ask(r));
+    return one_space(helper::ask(ctx, r));
 }
 
-Status remote_destroy(const std::string& name, Keep keep) {
+Status remote_destroy(const Context& ctx, const std::string& name, Keep keep) {
     Request r;
     r.op = Op::destroy;
     r.name = name;
     r.keep_files = keep == Keep::files;
-    auto answer = helper::ask(r);
+    auto answer = helper::ask(ctx, r);
     if (!answer.ok()) return answer.error();
     return helper::error_of(answer.value());
 }
 
-Status remote_gc(bool full) {
+Status remote_gc(const Context& ctx, bool full) {
     Request r;
     r.op = Op::gc;
     r.full = full;
-    auto answer = helper::ask(r);
+    auto answer = helper::ask(ctx, r);
     if (!answer.ok()) return answer.error();
     return helper::error_of(answer.value());
 }
 
-Result<std::vector<FileChange>> remote_diff(const std::string& name) {
+Result<std::vector<FileChange>> remote_diff(const Context& ctx, const std::string& name) {
     Request r;
     r.op = Op::diff;
     r.name = name;
-    auto answer = helper::ask(r);
+    auto answer = helper::ask(ctx, r);
     if (!answer.ok()) return answer.error();
     return helper::changes_of(answer.value());
 }

@@ -22,16 +22,16 @@ bool needs_helper();
 
 // The seed files' contents were read by the caller, with its own rights: the helper
 // never opens a path a user names.
-Result<std::unique_ptr<Space::Remote>> remote_create(const SpaceSpec& spec, std::string resolv_conf,
-                                                     std::string hosts);
-Result<std::unique_ptr<Space::Remote>> remote_open(const std::string& name);
+Result<std::unique_ptr<Space::Remote>> remote_create(const Context& ctx, const SpaceSpec& spec,
+                                                     std::string resolv_conf, std::string hosts);
+Result<std::unique_ptr<Space::Remote>> remote_open(const Context& ctx, const std::string& name);
 Result<int> remote_run(Space::Remote& r, const std::vector<std::string>& argv,
                        const std::vector<std::string>* env);
-Result<std::vector<SpaceInfo>> remote_list();
-Result<SpaceInfo> remote_show(const std::string& name);
-Status remote_destroy(const std::string& name, Keep keep);
-Status remote_gc(bool full);
-Result<std::vector<FileChange>> remote_diff(const std::string& name);
+Result<std::vector<SpaceInfo>> remote_list(const Context& ctx);
+Result<SpaceInfo> remote_show(const Context& ctx, const std::string& name);
+Status remote_destroy(const Context& ctx, const std::string& name, Keep keep);
+Status remote_gc(const Context& ctx, bool full);
+Result<std::vector<FileChange>> remote_diff(const Context& ctx, const std::string& name);
 
 }  // namespace space
 }  // namespace personalnet

@@ -23,7 +23,6 @@
 #include <tuple>
 
 #include "lib/bpf/dispatch.hpp"
-#include "lib/core/caller.hpp"
 #include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
@@ -44,8 +43,6 @@ namespace personalnet {
 
 using registry::Record;
 using registry::Registry;
-
-std::string default_rundir() { return registry::default_rundir(); }
 
 struct Space::State {
     Registry reg;
@@ -145,7 +142,9 @@ Result<std::string> choose_dispatch(Dispatch want) {
     return make_error(EOPNOTSUPP, "--dispatch=bpf: " + why);
 }
 
-bool caller_may_manage(const Record& r) { return sys::caller_uid() == 0 || sys::caller_uid() == r.owner; }
+bool caller_may_manage(const Registry& reg, const Record& r) {
+    return reg.context().caller == 0 || reg.context().caller == r.owner;
+}
 
 // The record of the named space, if the caller may manage it; errors say `what`.
 Result<Record> load_owned(const Registry& reg, const std::string& name, const std::string& what) {
@@ -153,7 +152,7 @@ Result<Record> load_owned(const Registry& reg, const std::string& name, const st
     if (!label) return make_error(ENOENT, what + ": no such space");
     auto rec = reg.load(*label);
     if (!rec.ok()) return rec.error().wrap(what);
-    if (!caller_may_manage(rec.value())) return make_error(EPERM, what + ": owned by another user");
+    if (!caller_may_manage(reg, rec.value())) return make_error(EPERM, what + ": owned by another user");
     return rec;
 }
 
@@ -296,21 +295,21 @@ const std::vector<std::pair<std::string, double>>& Space::timings() const {
     return remote_ ? none : st_->timings;
 }
 
-Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
+Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     if (space::needs_helper()) {
         PN_TRY(check_spec(spec), "");  // the user's own view first: clearer errors
         auto resolv = read_seed_file(spec.resolv_conf, "--resolv-conf");
         if (!resolv.ok()) return resolv.error();
         auto hosts = read_seed_file(spec.hosts, "--hosts");
         if (!hosts.ok()) return hosts.error();
-        auto remote = space::remote_create(spec, std::move(resolv).value(), std::move(hosts).value());
+        auto remote = space::remote_create(ctx, spec, std::move(resolv).value(), std::move(hosts).value());
         if (!remote.ok()) return remote.error();
         return Space(std::move(remote).value());
     }
     auto checked = check_spec(spec);
     if (!checked.ok()) return checked.error();
     std::vector<std::string> shared = spec.shared_paths;
-    if (sys::caller_uid() == 0) {
+    if (ctx.caller == 0) {
         // Root's own: canonical, so that the union binds it without a symbolic link on the
         // way (a user's request arrives resolved by the helper, as the user).
         for (auto& dir : shared) {
@@ -321,7 +320,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     }
     std::optional<ike::OverlayDefinition> overlay;
     if (!spec.overlay.empty()) {
-        auto def = ike::load_overlay(spec.overlay);
+        auto def = ike::load_overlay(spec.overlay, ctx.overlaydir);
         if (!def.ok()) return def.error();
         overlay = std::move(def).value();
     }
@@ -339,7 +338,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
         for (const auto& d : overlay->dns) seed.resolv_conf += "nameserver " + d + "\n";
     }
     std::string what = spec.name.empty() ? "create space" : "create space '" + spec.name + "'";
-    auto reg = Registry::open(rundir);
+    auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap(what);
     collect_locked(reg.value());
 
@@ -378,7 +377,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     st->label_lock = std::move(label->second);
     rec.named = !spec.name.empty();
     rec.name = rec.named ? spec.name : "anon-" + registry::label_hex(rec.label);
-    rec.owner = sys::caller_uid();
+    rec.owner = ctx.caller;
     rec.host_ifname = space::host_ifname(rec.label);
     rec.supervisor = ::getpid();
     rec.state = "creating";
@@ -499,15 +498,15 @@ Result<Space> Space::create(const SpaceSpec& spec, const std::string& rundir) {
     return Space(std::move(st));
 }
 
-Result<Space> Space::open(const std::string& name, const std::string& rundir) {
+Result<Space> Space::open(const std::string& name, const Context& ctx) {
     PN_TRY(validate_name(name), "");
     if (space::needs_helper()) {
-        auto remote = space::remote_open(name);
+        auto remote = space::remote_open(ctx, name);
         if (!remote.ok()) return remote.error();
         return Space(std::move(remote).value());
     }
     std::string what = "open space '" + name + "'";
-    auto reg = Registry::open(rundir);
+    auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap(what);
     auto rec = load_pinned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
@@ -697,31 +696,31 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     return WEXITSTATUS(status);
 }
 
-Result<std::vector<SpaceInfo>> list_spaces(const std::string& rundir) {
-    if (space::needs_helper()) return space::remote_list();
-    auto reg = Registry::open(rundir);
+Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
+    if (space::needs_helper()) return space::remote_list(ctx);
+    auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("list spaces");
     collect_locked(reg.value());
     std::vector<SpaceInfo> out;
     for (uint16_t label : reg->labels()) {
         auto rec = reg->load(label);
-        if (!rec.ok() || !caller_may_manage(rec.value())) continue;
+        if (!rec.ok() || !caller_may_manage(reg.value(), rec.value())) continue;
         out.push_back(info_of(reg.value(), rec.value()));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return out;
 }
 
-Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir) {
+Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
-        return space::remote_show(name);
+        return space::remote_show(ctx, name);
     }
     // Read only: the record and its pin, without joining (and so perhaps assembling
     // again) the space's file space the way open() does.
     std::string what = "show space '" + name + "'";
     PN_TRY(validate_name(name), "");
-    auto reg = Registry::open(rundir);
+    auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap(what);
     auto rec = load_pinned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
@@ -741,14 +740,14 @@ Result<SpaceInfo> show_space(const std::string& name, const std::string& rundir)
     return info;
 }
 
-Status destroy_space(const std::string& name, const std::string& rundir, Keep keep) {
+Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
-        return space::remote_destroy(name, keep);
+        return space::remote_destroy(ctx, name, keep);
     }
     PN_TRY(validate_name(name), "");
     std::string what = "destroy space '" + name + "'";
-    auto reg = Registry::open(rundir);
+    auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap(what);
     collect_locked(reg.value());
     auto lock = reg->lock();
@@ -789,14 +788,14 @@ void wait_for_releases(const Registry& reg) {
     }
 }
 
-Result<std::vector<FileChange>> diff_space(const std::string& name, const std::string& rundir) {
+Result<std::vector<FileChange>> diff_space(const std::string& name, const Context& ctx) {
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
-        return space::remote_diff(name);
+        return space::remote_diff(ctx, name);
     }
     PN_TRY(validate_name(name), "");
     std::string what = "diff space '" + name + "'";
-    auto reg = Registry::open(rundir);
+    auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap(what);
     auto rec = load_owned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
@@ -805,9 +804,9 @@ Result<std::vector<FileChange>> diff_space(const std::string& name, const std::s
     return changes;
 }
 
-Status collect_garbage(bool full, const std::string& rundir) {
-    if (space::needs_helper()) return space::remote_gc(full);
-    auto reg = Registry::open(rundir);
+Status collect_garbage(bool full, const Context& ctx) {
+    if (space::needs_helper()) return space::remote_gc(ctx, full);
+    auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("collect garbage");
     if (full) wait_for_releases(reg.value());
     collect_locked(reg.value());

@@ -43,21 +43,23 @@ std::string in_host(const Host& host, const std::function<std::string()>& body) 
     return r == "OK" ? "" : r;
 }
 
-bool listed(const std::string& rundir, const std::string& name) {
-    auto all = pn::list_spaces(rundir);
+bool listed(const pn::Context& ctx, const std::string& name) {
+    auto all = pn::list_spaces(ctx);
     return all.ok() && std::any_of(all->begin(), all->end(), [&](const auto& i) { return i.name == name; });
 }
 
 TEST_F(SpaceTest, LibraryApiCreatesRunsListsAndDestroysSpaces) {
     const std::string rundir = A().rundir();
     const std::string statedir = rundir.substr(0, rundir.rfind('/')) + "/state";
+    // The layer store lives in the state directory: the test's own, not the host's.
+    pn::Context ctx;
+    ctx.rundir = rundir;
+    ctx.statedir = statedir;
     std::string verdict = in_host(A(), [&]() -> std::string {
-        // The layer store lives in the state directory: the test's own, not the host's.
-        ::setenv("PERSONALNET_STATEDIR", statedir.c_str(), 1);
         pn::SpaceSpec spec;
         spec.name = "api";
         spec.hidden_services.push_back(*pn::Service::parse("tcp/8080"));
-        auto space = pn::Space::create(spec, rundir);
+        auto space = pn::Space::create(spec, ctx);
         REQUIRE(space.ok(), space.error().message());
         const pn::SpaceInfo& info = space->info();
         REQUIRE(info.name == "api" && info.named && info.depth == 1 && info.label != 0,
@@ -75,37 +77,37 @@ TEST_F(SpaceTest, LibraryApiCreatesRunsListsAndDestroysSpaces) {
         auto missing = space->run({"/nonexistent/cmd"});
         REQUIRE(!missing.ok() && missing.error().code == ENOENT, "an unrunnable command is an error");
 
-        auto again = pn::Space::open("api", rundir);
+        auto again = pn::Space::open("api", ctx);
         REQUIRE(again.ok(), again.error().message());
         REQUIRE(again->info().netns_inode == info.netns_inode, "open() finds the same namespace");
-        REQUIRE(listed(rundir, "api"), "list_spaces shows the named space");
-        auto shown = pn::show_space("api", rundir);
+        REQUIRE(listed(ctx, "api"), "list_spaces shows the named space");
+        auto shown = pn::show_space("api", ctx);
         REQUIRE(shown.ok() && shown->label == info.label, "show_space");
 
-        auto dup = pn::Space::create(spec, rundir);
+        auto dup = pn::Space::create(spec, ctx);
         REQUIRE(!dup.ok() && dup.error().code == EEXIST, "a second space with the same name is refused");
         pn::SpaceSpec bad;
         bad.name = "../x";
-        auto refused = pn::Space::create(bad, rundir);
+        auto refused = pn::Space::create(bad, ctx);
         REQUIRE(!refused.ok() && refused.error().code == EINVAL &&
                     refused.error().message().find("'../x'") != std::string::npos,
                 "a bad name is refused and named in the error: " + refused.error().message());
 
-        auto destroyed = pn::destroy_space("api", rundir);
+        auto destroyed = pn::destroy_space("api", ctx);
         REQUIRE(destroyed.ok(), destroyed.error().message());
-        auto gone = pn::show_space("api", rundir);
+        auto gone = pn::show_space("api", ctx);
         REQUIRE(!gone.ok() && gone.error().code == ENOENT, "destroyed space is gone");
 
         {
-            auto unnamed = pn::Space::create(pn::SpaceSpec{}, rundir);
+            auto unnamed = pn::Space::create(pn::SpaceSpec{}, ctx);
             REQUIRE(unnamed.ok(), unnamed.error().message());
             REQUIRE(unnamed->info().name.rfind("anon-", 0) == 0, "unnamed spaces are called anon-LLLL");
             auto ok = unnamed->run({"true"});
             REQUIRE(ok.ok() && ok.value() == 0, "run in an unnamed space");
         }  // released in the background from here
-        auto gc = pn::collect_garbage(true, rundir);
+        auto gc = pn::collect_garbage(true, ctx);
         REQUIRE(gc.ok(), gc.error().message());
-        auto left = pn::list_spaces(rundir);
+        auto left = pn::list_spaces(ctx);
         REQUIRE(left.ok() && left->empty(), "no space left after gc");
         return "";
     });
