@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,13 @@ void print_help() {
         "      --version               show the version\n");
 }
 
+// The word of an enum that may be unset (no file space, no overlay): "" then, as pnet
+// has always printed it.
+template <typename E>
+std::string word_or_empty(const std::optional<E>& value, const char* (*word_of)(E)) {
+    return value ? word_of(*value) : "";
+}
+
 std::string json_list(const std::vector<std::string>& v) {
     std::string out = "[";
     for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + pn::cli::json_string(v[i]);
@@ -43,17 +51,18 @@ std::string to_json(const pn::SpaceInfo& i) {
            "\",\"owner\":" + std::to_string(i.owner) + ",\"parent\":" + pn::cli::json_string(i.parent) +
            ",\"depth\":" + std::to_string(i.depth) + ",\"netns_inode\":" + std::to_string(i.netns_inode) +
            ",\"host_ifname\":" + pn::cli::json_string(i.host_ifname) +
-           ",\"supervisor\":" + std::to_string(i.supervisor) + ",\"state\":" + pn::cli::json_string(i.state) +
+           ",\"supervisor\":" + std::to_string(i.supervisor) +
+           ",\"state\":" + pn::cli::json_string(pn::space_state_word(i.state)) +
            ",\"created\":" + std::to_string(i.created) + ",\"addresses\":" + json_list(i.addresses) +
            ",\"inherit_routes\":" + (i.inherit_routes ? "true" : "false") +
            ",\"inherit_services\":" + (i.inherit_services ? "true" : "false") +
            ",\"hidden_routes\":" + json_list(i.hidden_routes) +
            ",\"hidden_services\":" + json_list(i.hidden_services) +
            ",\"file_space\":" + (i.file_space ? "true" : "false") +
-           ",\"fs_backend\":" + pn::cli::json_string(i.fs_backend) +
+           ",\"fs_backend\":" + pn::cli::json_string(word_or_empty(i.fs_backend, pn::fs_backend_word)) +
            ",\"overlay\":" + pn::cli::json_string(i.overlay) +
-           ",\"datapath\":" + pn::cli::json_string(i.datapath) +
-           ",\"dispatch\":" + pn::cli::json_string(i.dispatch) +
+           ",\"datapath\":" + pn::cli::json_string(word_or_empty(i.datapath, pn::datapath_word)) +
+           ",\"dispatch\":" + pn::cli::json_string(word_or_empty(i.dispatch, pn::dispatch_word)) +
            (i.dispatched_in >= 0 ? ",\"dispatched_in\":" + std::to_string(i.dispatched_in) +
                                        ",\"dispatched_out\":" + std::to_string(i.dispatched_out)
                                  : std::string()) +
@@ -63,7 +72,7 @@ std::string to_json(const pn::SpaceInfo& i) {
 
 std::string file_space_text(const pn::SpaceInfo& i) {
     if (!i.file_space) return "none (the parent's files)";
-    std::string t = "overlay (" + i.fs_backend + ")";
+    std::string t = "overlay (" + word_or_empty(i.fs_backend, pn::fs_backend_word) + ")";
     for (const auto& p : i.shared_paths) t += ", shares " + p;
     if (i.private_tmp) t += ", private /tmp";
     return t;
@@ -79,21 +88,22 @@ void print_text(const pn::SpaceInfo& i) {
         "name:        %s%s\nlabel:       0x%04x\nstate:       %s\nparent:      %s\ndepth:       %d\n"
         "owner:       %u\nuplink:      %s\naddresses:   %s\nroutes:      %s%s\nservices:    %s%s\n"
         "file space:  %s\n",
-        i.name.c_str(), i.named ? "" : " (unnamed)", i.label, i.state.c_str(),
+        i.name.c_str(), i.named ? "" : " (unnamed)", i.label, pn::space_state_word(i.state),
         i.parent.empty() ? "(host)" : i.parent.c_str(), i.depth, i.owner, i.host_ifname.c_str(),
         join(i.addresses).c_str(), i.inherit_routes ? "inherited" : "not inherited",
         i.hidden_routes.empty() ? "" : (", hidden: " + join(i.hidden_routes)).c_str(),
         i.inherit_services ? "inherited" : "not inherited",
         i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
         file_space_text(i).c_str());
-    if (i.dispatch == "bpf" && i.dispatched_in >= 0)
+    if (i.dispatch == pn::Dispatch::bpf && i.dispatched_in >= 0)
         std::printf("dispatch:    bpf (tc programs; %lld packets in, %lld out on the fast path)\n",
                     static_cast<long long>(i.dispatched_in), static_cast<long long>(i.dispatched_out));
     else
-        std::printf("dispatch:    %s\n", i.dispatch == "bpf" ? "bpf (tc programs)" : "nft (nftables)");
+        std::printf("dispatch:    %s\n",
+                    i.dispatch == pn::Dispatch::bpf ? "bpf (tc programs)" : "nft (nftables)");
     if (!i.overlay.empty()) {
         std::printf("overlay:     %s (ESP: %s)\n", i.overlay.c_str(),
-                    i.datapath == "kernel" ? "kernel XFRM" : "kernel-libipsec, in user space");
+                    i.datapath == pn::Datapath::kernel ? "kernel XFRM" : "kernel-libipsec, in user space");
         for (const auto& l : i.overlay_sas) std::printf("             %s\n", l.c_str());
     }
 }
@@ -116,8 +126,9 @@ int cmd_list(const std::vector<std::string>& args) {
     }
     std::printf("%-20s %-6s %-6s %-13s %-20s %s\n", "NAME", "LABEL", "DEPTH", "STATE", "PARENT", "UPLINK");
     for (const auto& i : spaces.value())
-        std::printf("%-20s %04x   %-6d %-13s %-20s %s\n", i.name.c_str(), i.label, i.depth, i.state.c_str(),
-                    i.parent.empty() ? "(host)" : i.parent.c_str(), i.host_ifname.c_str());
+        std::printf("%-20s %04x   %-6d %-13s %-20s %s\n", i.name.c_str(), i.label, i.depth,
+                    pn::space_state_word(i.state), i.parent.empty() ? "(host)" : i.parent.c_str(),
+                    i.host_ifname.c_str());
     return 0;
 }
 

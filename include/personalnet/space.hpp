@@ -33,6 +33,7 @@
 #include "personalnet/context.hpp"
 #include "personalnet/error.hpp"
 #include "personalnet/ip.hpp"
+#include "personalnet/space_enums.hpp"
 
 namespace personalnet {
 
@@ -45,16 +46,6 @@ struct Service {
     std::string str() const;
     static std::optional<Service> parse(const std::string& text);
 };
-
-// How a space's parents hand it the IKE and ESP that carry its label: the eBPF
-// dispatcher (tc programs that deliver straight into the space, with the nftables
-// dispatcher beside it for what they pass on), or nftables alone; automatic picks BPF
-// when the kernel supports it.
-enum class Dispatch { automatic, nft, bpf };
-
-// How a file space's union is made: kernel overlayfs, or the fuse-overlayfs daemon;
-// automatic picks the kernel when the caller is privileged.
-enum class FsBackend { automatic, kernel, fuse };
 
 struct SpaceSpec {
     std::string name;                      // "" = unnamed: disappears with its last process
@@ -94,9 +85,9 @@ struct SpaceInfo {
     std::string parent;  // parent space's name, "" for the host
     int depth = 1;       // 1 = child of the host
     uint64_t netns_inode = 0;
-    std::string host_ifname;             // parent-side veth
-    pid_t supervisor = 0;                // 0 for named spaces after creation
-    std::string state;                   // "creating", "ready", "unsupervised" (supervisor gone), "releasing"
+    std::string host_ifname;  // parent-side veth
+    pid_t supervisor = 0;     // 0 for named spaces after creation
+    SpaceState state = SpaceState::creating;
     int64_t created = 0;                 // unix time
     std::vector<std::string> addresses;  // addresses on the uplink (the parent's)
     bool inherit_routes = true;
@@ -104,26 +95,19 @@ struct SpaceInfo {
     std::vector<std::string> hidden_routes;
     std::vector<std::string> hidden_services;
     bool file_space = false;
-    std::string fs_backend;                // "kernel" or "fuse"
+    std::optional<FsBackend> fs_backend;   // kernel or fuse; none without a file space
     std::string overlay;                   // "" when not bound to one
-    std::string datapath;                  // the overlay's ESP: "kernel" or "libipsec"
+    std::optional<Datapath> datapath;      // the overlay's ESP; none without an overlay
     std::vector<std::string> overlay_sas;  // show_space only: one line per IKE_SA / CHILD_SA
     std::vector<std::string> shared_paths;
     bool private_tmp = false;
-    bool admin = false;    // pseudo-admin rights inside (SpaceSpec::admin)
-    std::string dispatch;  // "bpf" or "nft" (SpaceSpec::dispatch)
+    bool admin = false;                // pseudo-admin rights inside (SpaceSpec::admin)
+    std::optional<Dispatch> dispatch;  // nft or bpf (SpaceSpec::dispatch); none in old records
     // show_space only, BPF dispatch: packets the direct parent's programs delivered into
     // the space and sent out of it; -1 when they could not be read.
     int64_t dispatched_in = -1;
     int64_t dispatched_out = -1;
 };
-
-// The words the command line and the helper's requests use for a choice ("auto",
-// "kernel", "fuse"; "auto", "nft", "bpf"), both ways; nullopt for any other word.
-std::optional<FsBackend> parse_fs_backend(const std::string& word);
-const char* fs_backend_word(FsBackend b);
-std::optional<Dispatch> parse_dispatch(const std::string& word);
-const char* dispatch_word(Dispatch d);
 
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
 // not "anon-*" (reserved for unnamed spaces). The error names the bad value.

@@ -52,6 +52,34 @@ Field list(const char* key, std::vector<std::string> SpaceInfo::*m) {
             }};
 }
 
+// An enum, as its word.
+template <typename E>
+Field word(const char* key, E SpaceInfo::*m, std::optional<E> (*parse)(const std::string&),
+           const char* (*word_of)(E)) {
+    return {key, [m, word_of](const SpaceInfo& i) { return std::vector<std::string>{word_of(i.*m)}; },
+            [m, parse](SpaceInfo& i, const std::string& v) {
+                auto e = parse(v);
+                if (e) i.*m = *e;
+                return e.has_value();
+            }};
+}
+// An enum that may be unset (no file space, no overlay): "" then.
+template <typename E>
+Field maybe_word(const char* key, std::optional<E> SpaceInfo::*m,
+                 std::optional<E> (*parse)(const std::string&), const char* (*word_of)(E)) {
+    return {
+        key,
+        [m, word_of](const SpaceInfo& i) { return std::vector<std::string>{(i.*m) ? word_of(*(i.*m)) : ""}; },
+        [m, parse](SpaceInfo& i, const std::string& v) {
+            if (v.empty()) {
+                (i.*m).reset();
+                return true;
+            }
+            i.*m = parse(v);
+            return (i.*m).has_value();
+        }};
+}
+
 const std::vector<Field>& fields() {
     static const std::vector<Field> all = {
         flag("named", &SpaceInfo::named),
@@ -62,7 +90,7 @@ const std::vector<Field>& fields() {
         num("netns_inode", &SpaceInfo::netns_inode),
         text("host_ifname", &SpaceInfo::host_ifname),
         num("supervisor", &SpaceInfo::supervisor),
-        text("state", &SpaceInfo::state),
+        word("state", &SpaceInfo::state, parse_space_state, space_state_word),
         num("created", &SpaceInfo::created),
         list("address", &SpaceInfo::addresses),
         flag("inherit_routes", &SpaceInfo::inherit_routes),
@@ -70,14 +98,14 @@ const std::vector<Field>& fields() {
         list("hidden_route", &SpaceInfo::hidden_routes),
         list("hidden_service", &SpaceInfo::hidden_services),
         flag("file_space", &SpaceInfo::file_space),
-        text("fs_backend", &SpaceInfo::fs_backend),
+        maybe_word("fs_backend", &SpaceInfo::fs_backend, parse_fs_backend, fs_backend_word),
         text("overlay", &SpaceInfo::overlay),
-        text("datapath", &SpaceInfo::datapath),
+        maybe_word("datapath", &SpaceInfo::datapath, parse_datapath, datapath_word),
         list("overlay_sa", &SpaceInfo::overlay_sas),
         list("shared_path", &SpaceInfo::shared_paths),
         flag("private_tmp", &SpaceInfo::private_tmp),
         flag("admin", &SpaceInfo::admin),
-        text("dispatch", &SpaceInfo::dispatch),
+        maybe_word("dispatch", &SpaceInfo::dispatch, parse_dispatch, dispatch_word),
         num("dispatched_in", &SpaceInfo::dispatched_in),
         num("dispatched_out", &SpaceInfo::dispatched_out),
     };

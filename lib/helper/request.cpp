@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <functional>
 
 #include "lib/core/quote.hpp"
 #include "lib/ike/overlay_config.hpp"
@@ -22,29 +23,6 @@ constexpr std::array kOps = {OpName{Op::create, "create"}, OpName{Op::open, "ope
                              OpName{Op::show, "show"},     OpName{Op::destroy, "destroy"},
                              OpName{Op::gc, "gc"},         OpName{Op::diff, "diff"}};
 
-// The keys each op takes; a trailing '*' marks a list (repeatable).
-std::vector<std::string_view> keys_of(Op op) {
-    switch (op) {
-        case Op::create:
-            return {"name",       "inherit_routes", "hide_route*", "inherit_services", "hide_service*",
-                    "file_space", "fs_backend",     "share*",      "private_tmp",      "resolv_conf_text",
-                    "hosts_text", "overlay",        "admin",       "dispatch"};
-        case Op::open:
-        case Op::show:
-        case Op::diff:
-            return {"name"};
-        case Op::destroy:
-            return {"name", "keep_files"};
-        case Op::run:
-            return {"arg*", "env*", "cwd"};
-        case Op::gc:
-            return {"full"};
-        case Op::list:
-            return {};
-    }
-    return {};
-}
-
 bool key_ok(std::string_view k) {
     return !k.empty() && k.size() <= kMaxKey &&
            std::all_of(k.begin(), k.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
@@ -61,102 +39,194 @@ Result<bool> boolean(const std::string& key, const std::string& v) {
     return bad(key, v, "want 0 or 1");
 }
 
-Status parse_create_field(Request& r, const std::string& k, const std::string& v) {
-    SpaceSpec& s = r.spec;
-    auto flag = [&](bool& out) -> Status {
-        auto b = boolean(k, v);
-        if (!b.ok()) return b.error();
-        out = b.value();
-        return {};
-    };
-    if (k == "name") {
-        if (auto st = validate_name(v); !st.ok()) return bad(k, v, st.error().message());
-        s.name = v;
-    } else if (k == "inherit_routes") {
-        return flag(s.inherit_routes);
-    } else if (k == "inherit_services") {
-        return flag(s.inherit_services);
-    } else if (k == "file_space") {
-        return flag(s.file_space);
-    } else if (k == "private_tmp") {
-        return flag(s.private_tmp);
-    } else if (k == "admin") {
-        return flag(s.admin);
-    } else if (k == "hide_route") {
-        auto p = IpPrefix::parse(v);
-        if (!p) return bad(k, v, "not a prefix");
-        s.hidden_routes.push_back(*p);
-    } else if (k == "hide_service") {
-        auto svc = Service::parse(v);
-        if (!svc) return bad(k, v, "want tcp/PORT or udp/PORT");
-        s.hidden_services.push_back(*svc);
-    } else if (k == "fs_backend") {
-        auto b = parse_fs_backend(v);
-        if (!b) return bad(k, v, "want auto, kernel or fuse");
-        s.fs_backend = *b;
-    } else if (k == "share") {
-        // Syntax only here: whether the directory exists is checked by the helper as the
-        // caller, so that the answer says nothing about what the caller cannot see.
-        if (v.empty() || v[0] != '/' || v == "/" || v.find('\0') != std::string::npos)
-            return bad(k, v, "not an absolute directory other than /");
-        s.shared_paths.push_back(v);
-    } else if (k == "dispatch") {
-        auto d = parse_dispatch(v);
-        if (!d) return bad(k, v, "want auto, nft or bpf");
-        s.dispatch = *d;
-    } else if (k == "resolv_conf_text") {
-        r.resolv_conf_text = v;
-    } else if (k == "hosts_text") {
-        r.hosts_text = v;
-    } else if (k == "overlay") {
-        if (auto st = ike::validate_overlay_name(v); !st.ok()) return bad(k, v, st.error().message());
-        s.overlay = v;
-    }
-    return {};
+// One field of a request: its key, the ops that take it, whether it may repeat (a list),
+// and how it is written from a Request (no values: left out) and checked and read into
+// one. The encoder (to_message), parse_request's allowed keys and its checks of every
+// value all come from this one table; a field's values are written in table order.
+struct Field {
+    const char* key;
+    std::vector<Op> ops;
+    bool list = false;
+    // What parse_request says when an op of the field got no value for it ("a name");
+    // nullptr: the field may be left out.
+    const char* required = nullptr;
+    std::function<std::vector<std::string>(const Request&)> get;
+    std::function<Status(Request&, const std::string& key, const std::string& value)> set;
+
+    bool of(Op op) const { return std::find(ops.begin(), ops.end(), op) != ops.end(); }
+};
+
+// The part of a request a member pointer refers to: the request itself or its spec.
+const Request& part(const Request& r, const Request*) { return r; }
+Request& part(Request& r, Request*) { return r; }
+const SpaceSpec& part(const Request& r, const SpaceSpec*) { return r.spec; }
+SpaceSpec& part(Request& r, SpaceSpec*) { return r.spec; }
+template <typename C, typename T>
+const T& at(const Request& r, T C::*m) {
+    return part(r, static_cast<const C*>(nullptr)).*m;
+}
+template <typename C, typename T>
+T& at(Request& r, T C::*m) {
+    return part(r, static_cast<C*>(nullptr)).*m;
 }
 
-Status parse_field(Request& r, const std::string& k, const std::string& v) {
-    switch (r.op) {
-        case Op::create:
-            return parse_create_field(r, k, v);
-        case Op::open:
-        case Op::show:
-        case Op::diff:
-        case Op::destroy:
-            if (k == "keep_files") {
+using Check = Status (*)(const std::string& key, const std::string& value);
+Status any_value(const std::string&, const std::string&) { return {}; }
+
+// Text, always written.
+template <typename C>
+Field text(const char* key, std::vector<Op> ops, std::string C::*m, Check check,
+           const char* required = nullptr) {
+    return {key,
+            std::move(ops),
+            false,
+            required,
+            [m](const Request& r) { return std::vector<std::string>{at(r, m)}; },
+            [m, check](Request& r, const std::string& k, const std::string& v) -> Status {
+                PN_TRY(check(k, v), "");
+                at(r, m) = v;
+                return {};
+            }};
+}
+
+// Text written only when it is not empty.
+template <typename C>
+Field text_if_set(const char* key, std::vector<Op> ops, std::string C::*m, Check check) {
+    Field f = text(key, std::move(ops), m, check);
+    f.get = [m](const Request& r) {
+        return at(r, m).empty() ? std::vector<std::string>{} : std::vector<std::string>{at(r, m)};
+    };
+    return f;
+}
+
+// A boolean, always written, as "1" or "0".
+template <typename C>
+Field flag(const char* key, std::vector<Op> ops, bool C::*m) {
+    return {key,
+            std::move(ops),
+            false,
+            nullptr,
+            [m](const Request& r) { return std::vector<std::string>{at(r, m) ? "1" : "0"}; },
+            [m](Request& r, const std::string& k, const std::string& v) -> Status {
                 auto b = boolean(k, v);
                 if (!b.ok()) return b.error();
-                r.keep_files = b.value();
+                at(r, m) = b.value();
                 return {};
-            }
-            if (auto st = validate_name(v); !st.ok()) return bad(k, v, st.error().message());
-            r.name = v;
-            return {};
-        case Op::run:
-            if (k == "arg") {
-                if (r.argv.empty() && v.empty()) return bad(k, v, "empty program name");
-                r.argv.push_back(v);
-            } else if (k == "cwd") {
-                // Entered as the caller, after the helper dropped root (Space::run).
-                if (v.empty() || v[0] != '/' || v.size() >= PATH_MAX)
-                    return bad(k, v, "not an absolute path");
-                r.cwd = v;
-            } else {
-                auto eq = v.find('=');
-                if (eq == std::string::npos || eq == 0) return bad(k, v, "want KEY=VALUE");
-                r.env.push_back(v);
-            }
-            return {};
-        case Op::gc: {
-            auto b = boolean(k, v);
-            if (!b.ok()) return b.error();
-            r.full = b.value();
-            return {};
-        }
-        case Op::list:
-            return {};
-    }
+            }};
+}
+
+// An enum, always written, as its word; `want` lists the words for the error.
+template <typename E>
+Field choice(const char* key, std::vector<Op> ops, E SpaceSpec::*m,
+             std::optional<E> (*parse)(const std::string&), const char* (*word_of)(E), const char* want) {
+    return {key,
+            std::move(ops),
+            false,
+            nullptr,
+            [m, word_of](const Request& r) { return std::vector<std::string>{word_of(r.spec.*m)}; },
+            [m, parse, want](Request& r, const std::string& k, const std::string& v) -> Status {
+                auto e = parse(v);
+                if (!e) return bad(k, v, want);
+                r.spec.*m = *e;
+                return {};
+            }};
+}
+
+// A list of values of type T, one field each, read by parse_value (which checks them).
+template <typename C, typename T>
+Field repeated(const char* key, std::vector<Op> ops, std::vector<T> C::*m, std::string (*write)(const T&),
+               Result<T> (*parse_value)(const std::vector<T>& so_far, const std::string& key,
+                                        const std::string& value),
+               const char* required = nullptr) {
+    return {key,
+            std::move(ops),
+            true,
+            required,
+            [m, write](const Request& r) {
+                std::vector<std::string> out;
+                for (const auto& x : at(r, m)) out.push_back(write(x));
+                return out;
+            },
+            [m, parse_value](Request& r, const std::string& k, const std::string& v) -> Status {
+                auto x = parse_value(at(r, m), k, v);
+                if (!x.ok()) return x.error();
+                at(r, m).push_back(std::move(x).value());
+                return {};
+            }};
+}
+
+// What a value must be.
+Status space_name(const std::string& k, const std::string& v) {
+    if (auto st = validate_name(v); !st.ok()) return bad(k, v, st.error().message());
     return {};
+}
+Status overlay_name(const std::string& k, const std::string& v) {
+    if (auto st = ike::validate_overlay_name(v); !st.ok()) return bad(k, v, st.error().message());
+    return {};
+}
+Status absolute_path(const std::string& k, const std::string& v) {
+    // Entered as the caller, after the helper dropped root (Space::run).
+    if (v.empty() || v[0] != '/' || v.size() >= PATH_MAX) return bad(k, v, "not an absolute path");
+    return {};
+}
+Result<IpPrefix> prefix(const std::vector<IpPrefix>&, const std::string& k, const std::string& v) {
+    auto p = IpPrefix::parse(v);
+    if (!p) return bad(k, v, "not a prefix");
+    return *p;
+}
+Result<Service> service(const std::vector<Service>&, const std::string& k, const std::string& v) {
+    auto svc = Service::parse(v);
+    if (!svc) return bad(k, v, "want tcp/PORT or udp/PORT");
+    return *svc;
+}
+Result<std::string> shared_dir(const std::vector<std::string>&, const std::string& k, const std::string& v) {
+    // Syntax only here: whether the directory exists is checked by the helper as the
+    // caller, so that the answer says nothing about what the caller cannot see.
+    if (v.empty() || v[0] != '/' || v == "/" || v.find('\0') != std::string::npos)
+        return bad(k, v, "not an absolute directory other than /");
+    return v;
+}
+Result<std::string> argument(const std::vector<std::string>& so_far, const std::string& k,
+                             const std::string& v) {
+    if (so_far.empty() && v.empty()) return bad(k, v, "empty program name");
+    return v;
+}
+Result<std::string> env_entry(const std::vector<std::string>&, const std::string& k, const std::string& v) {
+    auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) return bad(k, v, "want KEY=VALUE");
+    return v;
+}
+std::string as_is(const std::string& s) { return s; }
+std::string prefix_text(const IpPrefix& p) { return p.str(); }
+std::string service_text(const Service& s) { return s.str(); }
+
+const std::vector<Field>& fields() {
+    using enum Op;
+    static const std::vector<Field> all = {
+        text_if_set("name", {create}, &SpaceSpec::name, space_name),
+        text("name", {open, show, diff, destroy}, &Request::name, space_name, "a name"),
+        flag("inherit_routes", {create}, &SpaceSpec::inherit_routes),
+        repeated("hide_route", {create}, &SpaceSpec::hidden_routes, prefix_text, prefix),
+        flag("inherit_services", {create}, &SpaceSpec::inherit_services),
+        repeated("hide_service", {create}, &SpaceSpec::hidden_services, service_text, service),
+        flag("file_space", {create}, &SpaceSpec::file_space),
+        choice("fs_backend", {create}, &SpaceSpec::fs_backend, parse_fs_backend, fs_backend_word,
+               "want auto, kernel or fuse"),
+        repeated("share", {create}, &SpaceSpec::shared_paths, as_is, shared_dir),
+        flag("private_tmp", {create}, &SpaceSpec::private_tmp),
+        text_if_set("resolv_conf_text", {create}, &Request::resolv_conf_text, any_value),
+        text_if_set("hosts_text", {create}, &Request::hosts_text, any_value),
+        text_if_set("overlay", {create}, &SpaceSpec::overlay, overlay_name),
+        flag("admin", {create}, &SpaceSpec::admin),
+        choice("dispatch", {create}, &SpaceSpec::dispatch, parse_dispatch, dispatch_word,
+               "want auto, nft or bpf"),
+        flag("keep_files", {destroy}, &Request::keep_files),
+        repeated("arg", {run}, &Request::argv, as_is, argument, "a command"),
+        repeated("env", {run}, &Request::env, as_is, env_entry),
+        text_if_set("cwd", {run}, &Request::cwd, absolute_path),
+        flag("full", {gc}, &Request::full),
+    };
+    return all;
 }
 
 }  // namespace
@@ -239,46 +309,9 @@ const char* op_name(Op op) {
 Message to_message(const Request& r) {
     Message m;
     m.add("op", op_name(r.op));
-    auto flag = [&](const char* k, bool b) { m.add(k, b ? "1" : "0"); };
-    switch (r.op) {
-        case Op::create: {
-            const SpaceSpec& s = r.spec;
-            if (!s.name.empty()) m.add("name", s.name);
-            flag("inherit_routes", s.inherit_routes);
-            for (const auto& p : s.hidden_routes) m.add("hide_route", p.str());
-            flag("inherit_services", s.inherit_services);
-            for (const auto& svc : s.hidden_services) m.add("hide_service", svc.str());
-            flag("file_space", s.file_space);
-            m.add("fs_backend", fs_backend_word(s.fs_backend));
-            for (const auto& p : s.shared_paths) m.add("share", p);
-            flag("private_tmp", s.private_tmp);
-            if (!r.resolv_conf_text.empty()) m.add("resolv_conf_text", r.resolv_conf_text);
-            if (!r.hosts_text.empty()) m.add("hosts_text", r.hosts_text);
-            if (!s.overlay.empty()) m.add("overlay", s.overlay);
-            flag("admin", s.admin);
-            m.add("dispatch", dispatch_word(s.dispatch));
-            break;
-        }
-        case Op::open:
-        case Op::show:
-        case Op::diff:
-            m.add("name", r.name);
-            break;
-        case Op::destroy:
-            m.add("name", r.name);
-            flag("keep_files", r.keep_files);
-            break;
-        case Op::run:
-            for (const auto& a : r.argv) m.add("arg", a);
-            for (const auto& e : r.env) m.add("env", e);
-            if (!r.cwd.empty()) m.add("cwd", r.cwd);
-            break;
-        case Op::gc:
-            flag("full", r.full);
-            break;
-        case Op::list:
-            break;
-    }
+    for (const auto& f : fields())
+        if (f.of(r.op))
+            for (auto& v : f.get(r)) m.add(f.key, std::move(v));
     return m;
 }
 
@@ -290,23 +323,23 @@ Result<Request> parse_request(const Message& m) {
     auto known = std::find_if(kOps.begin(), kOps.end(), [&](const OpName& o) { return op == o.name; });
     if (known == kOps.end()) return bad("op", op, "unknown operation");
     r.op = known->op;
-    auto keys = keys_of(r.op);
-    std::vector<std::string> seen;
+    std::vector<const Field*> seen;
     for (size_t i = 1; i < m.fields.size(); ++i) {
-        const auto& [k, v] = m.fields[i];
-        bool single = std::find(keys.begin(), keys.end(), k) != keys.end();
-        bool list = std::find(keys.begin(), keys.end(), k + "*") != keys.end();
-        if (!single && !list) return bad(k, v, std::string("not a field of ") + op);
-        if (single) {
-            if (std::find(seen.begin(), seen.end(), k) != seen.end()) return bad(k, v, "given twice");
-            seen.push_back(k);
+        // Not a structured binding: clang (the fuzz build) cannot capture one in a lambda.
+        const std::string& k = m.fields[i].first;
+        const std::string& v = m.fields[i].second;
+        auto f = std::find_if(fields().begin(), fields().end(),
+                              [&](const Field& f) { return f.key == k && f.of(r.op); });
+        if (f == fields().end()) return bad(k, v, std::string("not a field of ") + op);
+        if (!f->list) {
+            if (std::find(seen.begin(), seen.end(), &*f) != seen.end()) return bad(k, v, "given twice");
         }
-        PN_TRY(parse_field(r, k, v), "");
+        seen.push_back(&*f);
+        PN_TRY(f->set(r, k, v), "");
     }
-    bool needs_name = r.op == Op::open || r.op == Op::show || r.op == Op::diff || r.op == Op::destroy;
-    if (needs_name && r.name.empty())
-        return make_error(EINVAL, std::string("bad request: ") + op + " needs a name");
-    if (r.op == Op::run && r.argv.empty()) return make_error(EINVAL, "bad request: run needs a command");
+    for (const auto& f : fields())
+        if (f.of(r.op) && f.required != nullptr && std::find(seen.begin(), seen.end(), &f) == seen.end())
+            return make_error(EINVAL, std::string("bad request: ") + op + " needs " + f.required);
     // Whatever is accepted must survive being sent again as to_message() writes it. That
     // form spells out every default and turns bare addresses into prefixes, so a request
     // just within the framing limits can grow past them (the round trip fuzz_request checks).

@@ -7,8 +7,6 @@
 
 #include <charconv>
 #include <cstdio>
-#include <cstdlib>
-#include <sstream>
 
 #include "lib/core/sys.hpp"
 
@@ -22,24 +20,6 @@ template <typename T>
 bool parse_number(const std::string& s, T& out, int base = 10) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
     return !s.empty() && ec == std::errc() && p == s.data() + s.size();
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    std::istringstream in(s);
-    while (std::getline(in, cur, sep))
-        if (!cur.empty()) out.push_back(cur);
-    return out;
-}
-
-std::string join(const std::vector<std::string>& v, char sep) {
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty()) out += sep;
-        out += s;
-    }
-    return out;
 }
 
 Result<uint16_t> read_label_file(const std::string& path) {
@@ -61,109 +41,6 @@ std::string label_hex(uint16_t label) {
 }
 
 bool label_reserved(uint16_t label) { return label == 0 || (label >= 0xc000 && label <= 0xcfff); }
-
-std::string Record::serialize() const {
-    std::ostringstream o;
-    o << "label=" << label_hex(label) << "\nname=" << name << "\nnamed=" << named << "\nowner=" << owner
-      << "\nparent_label=" << label_hex(parent_label) << "\nparent_netns=" << parent_netns
-      << "\nnetns=" << netns << "\ndepth=" << depth << "\nhost_ifname=" << host_ifname
-      << "\nsupervisor=" << supervisor << "\nstate=" << state << "\ncreated=" << created
-      << "\ninherit_routes=" << inherit_routes << "\ninherit_services=" << inherit_services
-      << "\nhidden_routes=" << join(hidden_routes, ',') << "\nhidden_services=" << join(hidden_services, ',')
-      << "\naddresses=" << join(addresses, ',') << "\nhost_ifindex=" << host_ifindex
-      << "\nfile_space=" << file_space << "\nfs_layers=" << join(fs_layers, ',') << "\nmntns=" << mntns
-      << "\nmntns_id=" << mntns_id << "\nfs_backend=" << fs_backend << "\nfs_daemon=" << fs_daemon
-      << "\nfs_shared=" << join(fs_shared, ',') << "\nfs_private_tmp=" << fs_private_tmp
-      << "\nfs_tmp_layer=" << fs_tmp_layer << "\noverlay=" << overlay << "\ndatapath=" << datapath
-      << "\ndispatch=" << dispatch << "\nike_daemon=" << ike_daemon
-      << "\noverlay_addresses=" << join(overlay_addresses, ',')
-      << "\noverlay_networks=" << join(overlay_networks, ',') << "\nadmin=" << admin << "\n";
-    return o.str();
-}
-
-Result<Record> Record::parse(const std::string& text) {
-    Record r;
-    std::istringstream in(text);
-    std::string line;
-    bool have_label = false;
-    while (std::getline(in, line)) {
-        auto eq = line.find('=');
-        if (eq == std::string::npos) return make_error(EINVAL, "bad record line '" + line + "'");
-        std::string k = line.substr(0, eq), v = line.substr(eq + 1);
-        bool ok = true;
-        if (k == "label")
-            ok = have_label = parse_number(v, r.label, 16);
-        else if (k == "name")
-            r.name = v;
-        else if (k == "named")
-            r.named = v == "1";
-        else if (k == "owner")
-            ok = parse_number(v, r.owner);
-        else if (k == "parent_label")
-            ok = parse_number(v, r.parent_label, 16);
-        else if (k == "parent_netns")
-            ok = parse_number(v, r.parent_netns);
-        else if (k == "netns")
-            ok = parse_number(v, r.netns);
-        else if (k == "depth")
-            ok = parse_number(v, r.depth);
-        else if (k == "host_ifname")
-            r.host_ifname = v;
-        else if (k == "supervisor")
-            ok = parse_number(v, r.supervisor);
-        else if (k == "state")
-            r.state = v;
-        else if (k == "created")
-            ok = parse_number(v, r.created);
-        else if (k == "inherit_routes")
-            r.inherit_routes = v == "1";
-        else if (k == "inherit_services")
-            r.inherit_services = v == "1";
-        else if (k == "mntns_id")
-            ok = parse_number(v, r.mntns_id);
-        else if (k == "overlay")
-            r.overlay = v;
-        else if (k == "datapath")
-            r.datapath = v;
-        else if (k == "dispatch")
-            r.dispatch = v;
-        else if (k == "ike_daemon")
-            ok = parse_number(v, r.ike_daemon);
-        else if (k == "fs_backend")
-            r.fs_backend = v;
-        else if (k == "fs_daemon")
-            ok = parse_number(v, r.fs_daemon);
-        else if (k == "hidden_routes")
-            r.hidden_routes = split(v, ',');
-        else if (k == "hidden_services")
-            r.hidden_services = split(v, ',');
-        else if (k == "addresses")
-            r.addresses = split(v, ',');
-        else if (k == "overlay_addresses")
-            r.overlay_addresses = split(v, ',');
-        else if (k == "overlay_networks")
-            r.overlay_networks = split(v, ',');
-        else if (k == "admin")
-            r.admin = v == "1";
-        else if (k == "host_ifindex")
-            ok = parse_number(v, r.host_ifindex);
-        else if (k == "file_space")
-            r.file_space = v == "1";
-        else if (k == "fs_layers")
-            r.fs_layers = split(v, ',');
-        else if (k == "mntns")
-            ok = parse_number(v, r.mntns);
-        else if (k == "fs_shared")
-            r.fs_shared = split(v, ',');
-        else if (k == "fs_private_tmp")
-            r.fs_private_tmp = v == "1";
-        else if (k == "fs_tmp_layer")
-            r.fs_tmp_layer = v;
-        if (!ok) return make_error(EINVAL, "bad value for '" + k + "' in record");
-    }
-    if (!have_label) return make_error(EINVAL, "record without label");
-    return r;
-}
 
 Result<Registry> Registry::open(const Context& ctx) {
     const std::string& rundir = ctx.rundir;

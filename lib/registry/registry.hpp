@@ -26,9 +26,12 @@
 #include "lib/core/fd.hpp"
 #include "personalnet/context.hpp"
 #include "personalnet/error.hpp"
+#include "personalnet/space_enums.hpp"
 
 namespace personalnet::registry {
 
+// What the registry knows of a space. Written as one "key=value" line per field, in the
+// order of the field table in record.cpp, which both writes and reads them.
 struct Record {
     uint16_t label = 0;
     std::string name;  // user-chosen, or "anon-LLLL" for unnamed spaces
@@ -40,8 +43,8 @@ struct Record {
     int depth = 1;
     std::string host_ifname;  // parent-side veth
     pid_t supervisor = 0;
-    std::string state;    // "creating", "ready"
-    int64_t created = 0;  // unix seconds
+    SpaceState state = SpaceState::creating;  // creating or ready (never unsupervised)
+    int64_t created = 0;                      // unix seconds
     bool inherit_routes = true;
     bool inherit_services = true;
     std::vector<std::string> hidden_routes;
@@ -49,7 +52,7 @@ struct Record {
     std::vector<std::string> addresses;  // the parent's addresses carried by the uplink
     int host_ifindex = 0;
     bool file_space = false;                     // has a mount namespace with an overlay root
-    std::string fs_backend;                      // "kernel" (overlayfs) or "fuse" (fuse-overlayfs)
+    std::optional<FsBackend> fs_backend;         // kernel (overlayfs) or fuse (fuse-overlayfs)
     std::vector<std::string> fs_layers;          // its layer directory, then its ancestors', nearest first
     uint64_t mntns = 0;                          // inode of its mount namespace (while it lives)
     uint64_t mntns_id = 0;                       // the kernel's unique id of it (0: kernel too old)
@@ -59,13 +62,16 @@ struct Record {
     std::string fs_tmp_layer;                    // the layer whose tmp/ is its /tmp (its own
                                                  // with fs_private_tmp, or an ancestor's)
     std::string overlay;                         // the overlay network it is bound to ("" none)
-    std::string datapath;                        // "kernel" (XFRM) or "libipsec"
+    std::optional<Datapath> datapath;            // kernel (XFRM) or libipsec, with an overlay
     pid_t ike_daemon = 0;                        // its charon
     std::vector<std::string> overlay_addresses;  // its own addresses in the overlay (on its lo)
     std::vector<std::string> overlay_networks;   // the networks behind the overlay (remote_ts)
-    bool admin = false;    // its network namespace is owned by a user namespace of the owner's
-    std::string dispatch;  // how its parents dispatch its IKE/ESP: "bpf" (and nft) or "nft"
+    bool admin = false;  // its network namespace is owned by a user namespace of the owner's
+    // How its parents dispatch its IKE/ESP: bpf (and nft) or nft; none in a record written
+    // before dispatchers were chosen (nft).
+    std::optional<Dispatch> dispatch;
 
+    bool operator==(const Record&) const = default;
     std::string serialize() const;
     static Result<Record> parse(const std::string& text);
 };

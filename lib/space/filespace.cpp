@@ -624,7 +624,7 @@ Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
     PN_TRY(ensure_layer_mounts(reg, rec.owner, size), "file space");
     if (parent != nullptr) PN_TRY(ensure_stores_of(reg, parent->fs_layers), "file space");
     bool fuse = seed.backend == FsBackend::fuse || (seed.backend == FsBackend::automatic && ::geteuid() != 0);
-    rec.fs_backend = fuse ? "fuse" : "kernel";
+    rec.fs_backend = fuse ? FsBackend::fuse : FsBackend::kernel;
     std::string dir = layer_dir(reg, rec);
     std::vector<std::string> parents;
     if (parent != nullptr) parents = parent->fs_layers;
@@ -683,7 +683,7 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
     fs::RootLayers layers;
     layers.layer = rec.fs_layers.front();
     layers.parents.assign(rec.fs_layers.begin() + 1, rec.fs_layers.end());
-    layers.backend = rec.fs_backend == "fuse" ? fs::Backend::fuse : fs::Backend::kernel;
+    layers.backend = rec.fs_backend == FsBackend::fuse ? fs::Backend::fuse : fs::Backend::kernel;
     layers.shared = rec.fs_shared;
     if (!rec.fs_tmp_layer.empty()) layers.tmp_dir = rec.fs_tmp_layer + "/tmp";
     layers.rundir = reg.rundir();

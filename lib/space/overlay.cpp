@@ -213,7 +213,7 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     auto esp = netlink::kernel_has_esp();
     if (!esp.ok()) return esp.error().wrap(what);
     rec.overlay = def.name;
-    rec.datapath = esp.value() ? "kernel" : "libipsec";
+    rec.datapath = esp.value() ? Datapath::kernel : Datapath::libipsec;
     rec.overlay_addresses = def.addresses;
     for (const auto& n : ike::remote_networks_of(def.swanctl)) rec.overlay_networks.push_back(n.str());
     std::string dir = charon_dir(reg, rec);

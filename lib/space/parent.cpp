@@ -266,7 +266,7 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
     guard.peers = peers;
     PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label, guard),
            "reply steering for " + ifname);
-    if (child.dispatch != "bpf") return {};
+    if (child.dispatch != Dispatch::bpf) return {};
     PN_TRY(bpf::attach_child(dispatch_devices, child.host_ifindex, child.label, sources),
            "dispatch for " + ifname);
     return {};

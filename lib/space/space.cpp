@@ -98,8 +98,8 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.host_ifname = r.host_ifname;
     i.supervisor = r.supervisor;
     i.state = r.state;
-    if (r.state == "ready" && !r.named && r.supervisor != 0 && !sys::pid_alive(r.supervisor))
-        i.state = "unsupervised";
+    if (r.state == SpaceState::ready && !r.named && r.supervisor != 0 && !sys::pid_alive(r.supervisor))
+        i.state = SpaceState::unsupervised;
     i.created = r.created;
     i.addresses = r.addresses;
     i.inherit_routes = r.inherit_routes;
@@ -132,13 +132,13 @@ Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::not
     return {};
 }
 
-// "bpf" or "nft" for the record; an explicit BPF request on a kernel that cannot run
-// the programs is refused with the reason rather than served by nftables.
-Result<std::string> choose_dispatch(Dispatch want) {
-    if (want == Dispatch::nft) return std::string("nft");
+// bpf or nft for the record; an explicit BPF request on a kernel that cannot run the
+// programs is refused with the reason rather than served by nftables.
+Result<Dispatch> choose_dispatch(Dispatch want) {
+    if (want == Dispatch::nft) return Dispatch::nft;
     std::string why = bpf::unsupported_reason();
-    if (why.empty()) return std::string("bpf");
-    if (want == Dispatch::automatic) return std::string("nft");
+    if (why.empty()) return Dispatch::bpf;
+    if (want == Dispatch::automatic) return Dispatch::nft;
     return make_error(EOPNOTSUPP, "--dispatch=bpf: " + why);
 }
 
@@ -209,11 +209,11 @@ void collect_locked(const Registry& reg) {
             reg.remove_label_lock(label);
             continue;
         }
-        if (rec->named && rec->state == "ready") {
+        if (rec->named && rec->state == SpaceState::ready) {
             reg.remove_label_lock(label);
             continue;
         }
-        if (rec->state == "ready" && rec->netns != 0 &&
+        if (rec->state == SpaceState::ready && rec->netns != 0 &&
             space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon})) {
             spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
             continue;
@@ -380,7 +380,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     rec.owner = ctx.caller;
     rec.host_ifname = space::host_ifname(rec.label);
     rec.supervisor = ::getpid();
-    rec.state = "creating";
+    rec.state = SpaceState::creating;
     rec.created = static_cast<int64_t>(std::time(nullptr));
     rec.inherit_routes = spec.inherit_routes;
     rec.inherit_services = spec.inherit_services;
@@ -484,7 +484,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     }
     auto indexed = st->reg.index_netns(rec.netns, rec.label);
     if (!indexed.ok()) return fail(indexed.error());
-    rec.state = "ready";
+    rec.state = SpaceState::ready;
     auto saved = st->reg.save(rec);
     if (!saved.ok()) return fail(saved.error());
     if (rec.named) {
@@ -725,7 +725,7 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
     auto rec = load_pinned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
     SpaceInfo info = info_of(reg.value(), rec->first);
-    if (info.dispatch == "bpf") {
+    if (info.dispatch == Dispatch::bpf) {
         auto n = space::dispatch_counters(reg.value(), rec->first);
         if (n.ok()) {
             info.dispatched_in = static_cast<int64_t>(n->in);
@@ -777,7 +777,7 @@ void wait_for_releases(const Registry& reg) {
         auto rec = reg.load(label);
         // A space whose only process is its fuse-overlayfs is releasing: the daemon ends
         // with the space's file space.
-        if (!rec.ok() || rec->named || rec->state != "ready" ||
+        if (!rec.ok() || rec->named || rec->state != SpaceState::ready ||
             space::netns_has_processes(rec->netns, {rec->fs_daemon}))
             continue;
         while (Clock::now() < deadline) {

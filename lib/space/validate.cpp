@@ -19,30 +19,7 @@ bool name_char_ok(char c) {
            c == '-' || c == '.';
 }
 
-template <typename E, size_t N>
-std::optional<E> from_word(const std::string& word, const std::pair<E, const char*> (&words)[N]) {
-    for (const auto& [value, w] : words)
-        if (word == w) return value;
-    return std::nullopt;
-}
-template <typename E, size_t N>
-const char* to_word(E value, const std::pair<E, const char*> (&words)[N]) {
-    for (const auto& [v, w] : words)
-        if (v == value) return w;
-    return "?";
-}
-
-constexpr std::pair<FsBackend, const char*> kFsBackends[] = {
-    {FsBackend::automatic, "auto"}, {FsBackend::kernel, "kernel"}, {FsBackend::fuse, "fuse"}};
-constexpr std::pair<Dispatch, const char*> kDispatches[] = {
-    {Dispatch::automatic, "auto"}, {Dispatch::nft, "nft"}, {Dispatch::bpf, "bpf"}};
-
 }  // namespace
-
-std::optional<FsBackend> parse_fs_backend(const std::string& word) { return from_word(word, kFsBackends); }
-const char* fs_backend_word(FsBackend b) { return to_word(b, kFsBackends); }
-std::optional<Dispatch> parse_dispatch(const std::string& word) { return from_word(word, kDispatches); }
-const char* dispatch_word(Dispatch d) { return to_word(d, kDispatches); }
 
 Status validate_name(const std::string& name) {
     if (name.empty()) return make_error(EINVAL, "bad space name '': empty");

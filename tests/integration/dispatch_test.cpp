@@ -15,11 +15,11 @@
 namespace pntest {
 namespace {
 
-class DispatchTest : public SpaceTest, public ::testing::WithParamInterface<std::string> {
+class DispatchTest : public SpaceTest, public ::testing::WithParamInterface<personalnet::Dispatch> {
 protected:
     void SetUp() override {
         dispatch_ = GetParam();
-        if (dispatch_ == "bpf" && !personalnet::bpf::unsupported_reason().empty())
+        if (dispatch_ == personalnet::Dispatch::bpf && !personalnet::bpf::unsupported_reason().empty())
             GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
         SpaceTest::SetUp();
     }
@@ -105,7 +105,7 @@ TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
         << "an IKE_SA_INIT request to us carries no label: the host's daemon answers";
     // Too short to hold an SPI: stays with the host, nothing breaks.
     EXPECT_EQ(send_from_b(4500, "ff"), "host peer=10.9.0.2:4500") << "a NAT-T keepalive";
-    if (dispatch_ == "bpf") {
+    if (dispatch_ == personalnet::Dispatch::bpf) {
         // The programs did the work: 4 datagrams went into corp and its 4 replies out.
         EXPECT_EQ(dispatched("corp", "in"), 4);
         EXPECT_EQ(dispatched("corp", "out"), 4);
@@ -140,8 +140,9 @@ TEST_P(DispatchTest, Ipv6IkeAndEspAreDispatchedLikeIpv4) {
 // A space nested two deep is reached by its label through both levels.
 TEST_P(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
     ASSERT_EQ(mk({"--name", "outer", "--file-space=none", "--", "true"}).rc, 0);
-    ASSERT_EQ(pnet({"exec", "outer", "--", bin("mkportspace"), "-q", "--dispatch=" + dispatch_, "--name",
-                    "inner", "--file-space=none", "--", "true"})
+    ASSERT_EQ(pnet({"exec", "outer", "--", bin("mkportspace"), "-q",
+                    std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name", "inner",
+                    "--file-space=none", "--", "true"})
                   .rc,
               0);
     std::string outer = label_of("outer"), inner = label_of("inner");
@@ -261,7 +262,7 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
     }
     EXPECT_EQ(in_host.size(), expected_host) << "the host got something unexpected";
     EXPECT_EQ(in_space.size(), expected_space) << "the space got something unexpected";
-    if (dispatch_ == "bpf") {
+    if (dispatch_ == personalnet::Dispatch::bpf) {
         EXPECT_EQ(dispatched("corp", "in"), fast) << "the programs took the whole ones only";
     }
     EXPECT_EQ(pnet({"destroy", "corp"}).rc, 0);
@@ -289,7 +290,7 @@ TEST_P(DispatchTest, ASpaceSendsIkeAndEspOnlyFromAddressesItWasGiven) {
     ASSERT_EQ(sent.rc, 0) << sent.err;
     EXPECT_EQ(heard(peer),
               (std::multiset<std::string>{"udp 4500 " + f::hex(esp(1)), "esp " + f::hex(esp(2))}));
-    if (dispatch_ == "bpf") {
+    if (dispatch_ == personalnet::Dispatch::bpf) {
         EXPECT_EQ(dispatched("corp", "out"), 2) << "the two from its own address took the fast path";
     }
     EXPECT_EQ(pnet({"destroy", "corp"}).rc, 0);
@@ -304,8 +305,11 @@ TEST_F(SpaceTest, UnknownDispatcherIsAUsageErrorNamingIt) {
               "mkportspace: bad dispatcher 'ebpf' (want auto, nft or bpf) (try 'mkportspace --help')\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Dispatchers, DispatchTest, ::testing::Values("nft", "bpf"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Dispatchers, DispatchTest,
+                         ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf),
+                         [](const auto& info) {
+                             return std::string(personalnet::dispatch_word(info.param));
+                         });
 
 }  // namespace
 }  // namespace pntest

@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "personalnet/space_enums.hpp"
 #include "tests/integration/harness.hpp"
 
 namespace pntest {
@@ -51,7 +53,9 @@ protected:
     // mkportspace -q ARGS... in host A (with --dispatch=dispatch_ when set).
     RunResult mk(std::vector<std::string> args, int timeout_ms = 30000) {
         args.insert(args.begin(), {bin("mkportspace"), "-q"});
-        if (!dispatch_.empty()) args.insert(args.begin() + 2, "--dispatch=" + dispatch_);
+        if (dispatch_)
+            args.insert(args.begin() + 2,
+                        std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_));
         return A().run(args, timeout_ms);
     }
     RunResult pnet(std::vector<std::string> args) {
@@ -65,7 +69,7 @@ protected:
 
     std::unique_ptr<Topology> topo_;
     std::string baseline_;
-    std::string dispatch_;  // "nft" or "bpf" in tests run with both dispatchers
+    std::optional<personalnet::Dispatch> dispatch_;  // nft or bpf in tests run with both dispatchers
 };
 
 // Joins a command line for `sh -c` in tests.

@@ -74,11 +74,11 @@ personalnet {
 
 // Every test runs with both SPI dispatchers (issue 7): nftables alone, and the eBPF
 // programs beside it.
-class OverlayTest : public SpaceTest, public ::testing::WithParamInterface<std::string> {
+class OverlayTest : public SpaceTest, public ::testing::WithParamInterface<personalnet::Dispatch> {
 protected:
     void SetUp() override {
         dispatch_ = GetParam();
-        if (dispatch_ == "bpf" && !personalnet::bpf::unsupported_reason().empty())
+        if (dispatch_ == personalnet::Dispatch::bpf && !personalnet::bpf::unsupported_reason().empty())
             GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
         SpaceTest::SetUp();
         top_ = A().rundir().substr(0, A().rundir().rfind('/'));
@@ -150,7 +150,7 @@ protected:
     }
     RunResult mk_overlay(std::vector<std::string> args, int timeout_ms = 30000) {
         args.insert(args.begin(), {"env", "PERSONALNET_OVERLAYDIR=" + overlays_, bin("mkportspace"), "-q",
-                                   "--dispatch=" + dispatch_});
+                                   std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_)});
         return A().run(args, timeout_ms);
     }
     std::string top_, overlays_, gw_dir_;
@@ -224,7 +224,7 @@ TEST_P(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     // With BPF dispatch, IKE and ESP took the programs' fast path both ways: the IKE
     // exchanges, and the ping's ESP in and out.
     show = pnet({"show", "corpnet", "--json"});
-    if (dispatch_ == "bpf") {
+    if (dispatch_ == personalnet::Dispatch::bpf) {
         EXPECT_TRUE(contains(show.out, "\"dispatch\":\"bpf\"")) << show.out;
         for (const char* way : {"\"dispatched_in\":", "\"dispatched_out\":"}) {
             auto at = show.out.find(way);
@@ -563,8 +563,11 @@ TEST_P(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
     EXPECT_EQ(A().snapshot(), baseline_);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dispatchers, OverlayTest, ::testing::Values("nft", "bpf"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Dispatchers, OverlayTest,
+                         ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf),
+                         [](const auto& info) {
+                             return std::string(personalnet::dispatch_word(info.param));
+                         });
 
 }  // namespace
 }  // namespace pntest

@@ -86,7 +86,7 @@ TEST(Record, SerializesAndParses) {
     r.netns = 4026532000ULL;
     r.depth = 2;
     r.host_ifname = "pn1a2bh";
-    r.state = "ready";
+    r.state = personalnet::SpaceState::ready;
     r.hidden_routes = {"10.0.0.0/8", "fd00::/8"};
     r.hidden_services = {"tcp/22"};
     r.addresses = {"10.9.0.1", "fd00:9::1"};

@@ -1,0 +1,182 @@
+// A record's fields, each listed once with its key and how it is written and read back:
+// Record::serialize and Record::parse both walk the one table, so a new field is one
+// line here. The format is one "key=value" line per field, in the table's order:
+// numbers in decimal (labels in 4-digit hex), booleans 1/0, lists joined by ',', enums
+// as their words (personalnet/space_enums.hpp), an enum that is not set as "".
+//
+// Reading is what it has always been: unknown keys are skipped (a newer version's
+// fields), a later line for a key replaces an earlier one, a line without '=' or a
+// number, label or enum word that does not parse is an error naming the key, any
+// boolean other than "1" is false, and the label is the one field a record must have.
+#include <charconv>
+#include <functional>
+#include <sstream>
+
+#include "lib/registry/registry.hpp"
+
+namespace personalnet::registry {
+
+namespace {
+
+template <typename T>
+bool parse_number(const std::string& s, T& out, int base = 10) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
+    return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    std::istringstream in(s);
+    while (std::getline(in, cur, sep))
+        if (!cur.empty()) out.push_back(cur);
+    return out;
+}
+
+std::string join(const std::vector<std::string>& v, char sep) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty()) out += sep;
+        out += s;
+    }
+    return out;
+}
+
+// One field: its key, its value as written, and how a written value is read back
+// (false: malformed).
+struct Field {
+    const char* key;
+    std::function<std::string(const Record&)> write;
+    std::function<bool(Record&, const std::string&)> read;
+};
+
+Field text(const char* key, std::string Record::*m) {
+    return {key, [m](const Record& r) { return r.*m; },
+            [m](Record& r, const std::string& v) {
+                r.*m = v;
+                return true;
+            }};
+}
+
+Field flag(const char* key, bool Record::*m) {
+    return {key, [m](const Record& r) { return std::string(r.*m ? "1" : "0"); },
+            [m](Record& r, const std::string& v) {
+                r.*m = v == "1";
+                return true;
+            }};
+}
+
+template <typename T>
+Field number(const char* key, T Record::*m) {
+    return {key, [m](const Record& r) { return std::to_string(r.*m); },
+            [m](Record& r, const std::string& v) { return parse_number(v, r.*m); }};
+}
+
+Field label(const char* key, uint16_t Record::*m) {
+    return {key, [m](const Record& r) { return label_hex(r.*m); },
+            [m](Record& r, const std::string& v) { return parse_number(v, r.*m, 16); }};
+}
+
+Field list(const char* key, std::vector<std::string> Record::*m) {
+    return {key, [m](const Record& r) { return join(r.*m, ','); },
+            [m](Record& r, const std::string& v) {
+                r.*m = split(v, ',');
+                return true;
+            }};
+}
+
+template <typename E>
+Field word(const char* key, E Record::*m, std::optional<E> (*parse)(const std::string&),
+           const char* (*word_of)(E)) {
+    return {key, [m, word_of](const Record& r) { return std::string(word_of(r.*m)); },
+            [m, parse](Record& r, const std::string& v) {
+                auto e = parse(v);
+                if (e) r.*m = *e;
+                return e.has_value();
+            }};
+}
+
+// An enum that may be unset (no file space, no overlay): "" then.
+template <typename E>
+Field maybe_word(const char* key, std::optional<E> Record::*m, std::optional<E> (*parse)(const std::string&),
+                 const char* (*word_of)(E)) {
+    return {key, [m, word_of](const Record& r) { return std::string((r.*m) ? word_of(*(r.*m)) : ""); },
+            [m, parse](Record& r, const std::string& v) {
+                if (v.empty()) {
+                    (r.*m).reset();
+                    return true;
+                }
+                r.*m = parse(v);
+                return (r.*m).has_value();
+            }};
+}
+
+const std::vector<Field>& fields() {
+    static const std::vector<Field> all = {
+        label("label", &Record::label),
+        text("name", &Record::name),
+        flag("named", &Record::named),
+        number("owner", &Record::owner),
+        label("parent_label", &Record::parent_label),
+        number("parent_netns", &Record::parent_netns),
+        number("netns", &Record::netns),
+        number("depth", &Record::depth),
+        text("host_ifname", &Record::host_ifname),
+        number("supervisor", &Record::supervisor),
+        word("state", &Record::state, parse_space_state, space_state_word),
+        number("created", &Record::created),
+        flag("inherit_routes", &Record::inherit_routes),
+        flag("inherit_services", &Record::inherit_services),
+        list("hidden_routes", &Record::hidden_routes),
+        list("hidden_services", &Record::hidden_services),
+        list("addresses", &Record::addresses),
+        number("host_ifindex", &Record::host_ifindex),
+        flag("file_space", &Record::file_space),
+        list("fs_layers", &Record::fs_layers),
+        number("mntns", &Record::mntns),
+        number("mntns_id", &Record::mntns_id),
+        maybe_word("fs_backend", &Record::fs_backend, parse_fs_backend, fs_backend_word),
+        number("fs_daemon", &Record::fs_daemon),
+        list("fs_shared", &Record::fs_shared),
+        flag("fs_private_tmp", &Record::fs_private_tmp),
+        text("fs_tmp_layer", &Record::fs_tmp_layer),
+        text("overlay", &Record::overlay),
+        maybe_word("datapath", &Record::datapath, parse_datapath, datapath_word),
+        maybe_word("dispatch", &Record::dispatch, parse_dispatch, dispatch_word),
+        number("ike_daemon", &Record::ike_daemon),
+        list("overlay_addresses", &Record::overlay_addresses),
+        list("overlay_networks", &Record::overlay_networks),
+        flag("admin", &Record::admin),
+    };
+    return all;
+}
+
+}  // namespace
+
+std::string Record::serialize() const {
+    std::string out;
+    for (const auto& f : fields()) out.append(f.key).append("=").append(f.write(*this)).append("\n");
+    return out;
+}
+
+Result<Record> Record::parse(const std::string& text) {
+    Record r;
+    std::istringstream in(text);
+    std::string line;
+    bool have_label = false;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) return make_error(EINVAL, "bad record line '" + line + "'");
+        std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+        for (const auto& f : fields()) {
+            if (k != f.key) continue;
+            if (!f.read(r, v)) return make_error(EINVAL, "bad value for '" + k + "' in record");
+            if (k == "label") have_label = true;
+            break;
+        }
+    }
+    if (!have_label) return make_error(EINVAL, "record without label");
+    return r;
+}
+
+}  // namespace personalnet::registry

@@ -1,0 +1,210 @@
+// The helper's requests from one field table (lib/helper/request.cpp): every op written
+// as before the table existed, parsed back to itself, and a field of another op refused
+// naming its key.
+#include "lib/helper/request.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pn_unit {
+namespace {
+
+namespace helper = personalnet::helper;
+using helper::Op;
+using helper::Request;
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+struct Case {
+    Request request;
+    Fields wire;  // as the code before the table wrote it (commit 3244a94)
+};
+
+std::vector<Case> every_op() {
+    using personalnet::IpPrefix;
+    using personalnet::Service;
+    std::vector<Case> cases;
+
+    Request create;
+    create.op = Op::create;
+    create.spec.name = "corp";
+    create.spec.inherit_routes = false;
+    create.spec.hidden_routes = {*IpPrefix::parse("10.0.0.0/8"), *IpPrefix::parse("fd00::/8")};
+    create.spec.inherit_services = false;
+    create.spec.hidden_services = {*Service::parse("tcp/22"), *Service::parse("udp/53")};
+    create.spec.file_space = true;
+    create.spec.fs_backend = personalnet::FsBackend::fuse;
+    create.spec.shared_paths = {"/srv/data", "/home/a"};
+    create.spec.private_tmp = true;
+    create.resolv_conf_text = "nameserver 10.0.0.53";
+    create.hosts_text = "10.0.0.1 gw";
+    create.spec.overlay = "corp";
+    create.spec.admin = true;
+    create.spec.dispatch = personalnet::Dispatch::bpf;
+    cases.push_back({create,
+                     {{"op", "create"},
+                      {"name", "corp"},
+                      {"inherit_routes", "0"},
+                      {"hide_route", "10.0.0.0/8"},
+                      {"hide_route", "fd00::/8"},
+                      {"inherit_services", "0"},
+                      {"hide_service", "tcp/22"},
+                      {"hide_service", "udp/53"},
+                      {"file_space", "1"},
+                      {"fs_backend", "fuse"},
+                      {"share", "/srv/data"},
+                      {"share", "/home/a"},
+                      {"private_tmp", "1"},
+                      {"resolv_conf_text", "nameserver 10.0.0.53"},
+                      {"hosts_text", "10.0.0.1 gw"},
+                      {"overlay", "corp"},
+                      {"admin", "1"},
+                      {"dispatch", "bpf"}}});
+
+    // The defaults: empty texts are left out, booleans and choices always written.
+    Request unnamed;
+    unnamed.op = Op::create;
+    cases.push_back({unnamed,
+                     {{"op", "create"},
+                      {"inherit_routes", "1"},
+                      {"inherit_services", "1"},
+                      {"file_space", "1"},
+                      {"fs_backend", "auto"},
+                      {"private_tmp", "0"},
+                      {"admin", "0"},
+                      {"dispatch", "auto"}}});
+
+    for (Op op : {Op::open, Op::show, Op::diff}) {
+        Request r;
+        r.op = op;
+        r.name = "corp";
+        cases.push_back({r, {{"op", helper::op_name(op)}, {"name", "corp"}}});
+    }
+    Request destroy;
+    destroy.op = Op::destroy;
+    destroy.name = "corp";
+    destroy.keep_files = true;
+    cases.push_back({destroy, {{"op", "destroy"}, {"name", "corp"}, {"keep_files", "1"}}});
+
+    Request run;
+    run.op = Op::run;
+    run.argv = {"ls", "-l", ""};
+    run.env = {"A=1", "B="};
+    run.cwd = "/home/a";
+    cases.push_back({run,
+                     {{"op", "run"},
+                      {"arg", "ls"},
+                      {"arg", "-l"},
+                      {"arg", ""},
+                      {"env", "A=1"},
+                      {"env", "B="},
+                      {"cwd", "/home/a"}}});
+
+    Request gc;
+    gc.op = Op::gc;
+    gc.full = true;
+    cases.push_back({gc, {{"op", "gc"}, {"full", "1"}}});
+
+    Request list;
+    list.op = Op::list;
+    cases.push_back({list, {{"op", "list"}}});
+    return cases;
+}
+
+TEST(RequestFields, EveryOpIsWrittenAsBeforeAndParsesBackToItself) {
+    for (const auto& c : every_op()) {
+        const char* op = helper::op_name(c.request.op);
+        helper::Message m = helper::to_message(c.request);
+        EXPECT_EQ(m.fields, c.wire) << op;
+        auto decoded = helper::decode(helper::encode(m));
+        ASSERT_TRUE(decoded.ok()) << op << ": " << decoded.error().message();
+        auto back = helper::parse_request(decoded.value());
+        ASSERT_TRUE(back.ok()) << op << ": " << back.error().message();
+        EXPECT_EQ(back->op, c.request.op);
+        EXPECT_EQ(helper::to_message(back.value()).fields, c.wire) << op;
+    }
+    // The values themselves, for the op with the most fields.
+    auto create = helper::parse_request(helper::to_message(every_op().front().request));
+    ASSERT_TRUE(create.ok());
+    const auto& s = create->spec;
+    EXPECT_EQ(s.name, "corp");
+    EXPECT_FALSE(s.inherit_routes);
+    EXPECT_EQ(s.hidden_routes.size(), 2u);
+    EXPECT_EQ(s.hidden_services.back().str(), "udp/53");
+    EXPECT_EQ(s.fs_backend, personalnet::FsBackend::fuse);
+    EXPECT_EQ(s.shared_paths, (std::vector<std::string>{"/srv/data", "/home/a"}));
+    EXPECT_TRUE(s.private_tmp);
+    EXPECT_EQ(create->resolv_conf_text, "nameserver 10.0.0.53");
+    EXPECT_EQ(create->hosts_text, "10.0.0.1 gw");
+    EXPECT_EQ(s.overlay, "corp");
+    EXPECT_TRUE(s.admin);
+    EXPECT_EQ(s.dispatch, personalnet::Dispatch::bpf);
+}
+
+TEST(RequestFields, AFieldOfAnotherOpIsRefusedNamingTheKey) {
+    // One field each op takes, and every op it does not belong to.
+    const std::vector<std::pair<std::string, std::vector<Op>>> keys = {
+        {"keep_files", {Op::create, Op::open, Op::run, Op::list, Op::show, Op::gc, Op::diff}},
+        {"arg", {Op::create, Op::open, Op::list, Op::show, Op::destroy, Op::gc, Op::diff}},
+        {"full", {Op::create, Op::open, Op::run, Op::list, Op::show, Op::destroy, Op::diff}},
+        {"hide_route", {Op::open, Op::run, Op::list, Op::show, Op::destroy, Op::gc, Op::diff}},
+        {"name", {Op::run, Op::list, Op::gc}},
+    };
+    for (const auto& [key, ops] : keys)
+        for (Op op : ops) {
+            helper::Message m;
+            m.add("op", helper::op_name(op)).add(key, "1");
+            auto r = helper::parse_request(m);
+            ASSERT_FALSE(r.ok()) << key << " in " << helper::op_name(op);
+            EXPECT_EQ(r.error().code, EINVAL);
+            EXPECT_EQ(r.error().context,
+                      "bad request: " + key + "='1': not a field of " + helper::op_name(op));
+        }
+}
+
+TEST(RequestFields, OnceUnlessAListAndRequiredFields) {
+    helper::Message twice;
+    twice.add("op", "destroy").add("name", "a").add("name", "b");
+    auto r = helper::parse_request(twice);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().context, "bad request: name='b': given twice");
+
+    helper::Message shares;
+    shares.add("op", "create").add("share", "/a").add("share", "/b");
+    EXPECT_TRUE(helper::parse_request(shares).ok());
+
+    helper::Message no_name;
+    no_name.add("op", "show");
+    EXPECT_EQ(helper::parse_request(no_name).error().context, "bad request: show needs a name");
+    helper::Message no_command;
+    no_command.add("op", "run").add("env", "A=1");
+    EXPECT_EQ(helper::parse_request(no_command).error().context, "bad request: run needs a command");
+}
+
+TEST(RequestFields, EveryValueIsChecked) {
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"name", "anon-1"},        {"inherit_routes", "yes"}, {"hide_route", "10.0.0.0/33"},
+        {"hide_service", "tcp/0"}, {"fs_backend", "ext4"},    {"share", "relative"},
+        {"overlay", "../x"},       {"dispatch", "xdp"},       {"admin", ""},
+    };
+    for (const auto& [key, value] : bad) {
+        helper::Message m;
+        m.add("op", "create").add(key, value);
+        auto r = helper::parse_request(m);
+        ASSERT_FALSE(r.ok()) << key << "=" << value;
+        EXPECT_EQ(r.error().context.rfind("bad request: " + key + "=", 0), 0u) << r.error().context;
+    }
+    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+             {"arg", ""}, {"env", "=x"}, {"env", "novalue"}, {"cwd", "rel"}}) {
+        helper::Message m;
+        m.add("op", "run").add(key, value);
+        auto r = helper::parse_request(m);
+        ASSERT_FALSE(r.ok()) << key << "=" << value;
+        EXPECT_EQ(r.error().context.rfind("bad request: " + key + "=", 0), 0u) << r.error().context;
+    }
+}
+
+}  // namespace
+}  // namespace pn_unit
