@@ -14,6 +14,7 @@ namespace {
 // Why each is needed: docs/ARCHITECTURE.md, "Unprivileged use" (keep the two in step).
 constexpr cap_value_t kSession[] = {
     CAP_SYS_ADMIN,         // namespaces (unshare, setns), mounts, loop devices, bpf links, tc
+    CAP_SYS_CHROOT,        // with CAP_SYS_ADMIN: joining a mount namespace (the command, the union)
     CAP_NET_ADMIN,         // veth, addresses, routes, rules, nft, sysctls, XFRM; charon's TUN and XFRM
     CAP_NET_RAW,           // charon (its kernel interfaces open raw and packet sockets)
     CAP_NET_BIND_SERVICE,  // charon's IKE ports 500/4500; an --admin command keeps it (ambient)
