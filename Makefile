@@ -31,7 +31,48 @@ CXXFLAGS += $(CXXSTD) $(WARN) $(OPT) $(SANITIZE)
 LDFLAGS  += $(SANITIZE)
 
 LIB_SRCS   := $(sort $(wildcard lib/*/*.cpp))
-LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
+
+# The module graph (docs/ARCHITECTURE.md, "Modules"), kept here and nowhere else: each
+# module lib/M is a static archive build/lib/libpn_M.a of lib/M/*.cpp (new files are
+# picked up by the wildcard), and MOD_DEPS_M names the modules whose headers it may
+# include and whose symbols it may use. `make all` enforces both (see "Module checks"
+# below), so a dependency outside the graph fails the build. MOD_PKGS_M: the system
+# libraries the module calls itself. MODULES is in link order: a module before the ones
+# it depends on.
+MODULES := server pam space helper policy ike fs registry bpf nft netlink core
+MOD_DEPS_core     :=
+MOD_DEPS_netlink  := core
+MOD_DEPS_nft      := core
+MOD_DEPS_bpf      := core
+MOD_DEPS_registry := core
+MOD_DEPS_fs       := core
+MOD_DEPS_ike      := core
+MOD_DEPS_policy   := core ike
+MOD_DEPS_helper   := core ike
+MOD_DEPS_space    := core netlink nft bpf registry fs ike helper
+MOD_DEPS_pam      := core ike policy
+MOD_DEPS_server   := core registry policy helper space
+MOD_PKGS_netlink  := libmnl
+MOD_PKGS_nft      := libnftnl libmnl
+MOD_PKGS_bpf      := libbpf
+MOD_PKGS_helper   := libcap
+MOD_PKGS_server   := libcap
+
+# A module and everything it depends on, directly or not (in link order).
+mod_closure = $(filter $(sort $(1) $(foreach d,$(MOD_DEPS_$(1)),$(call mod_closure,$(d)))),$(MODULES))
+mod_archives = $(foreach m,$(1),$(BUILD)/lib/libpn_$(m).a)
+mod_pkg_libs = $(if $(strip $(1)),$(shell pkg-config --libs $(sort $(foreach m,$(1),$(MOD_PKGS_$(m)))) 2>/dev/null))
+# What a program using modules $(1) links: their archives and everything below them.
+mod_link = $(call mod_archives,$(call mod_closures,$(1))) $(call mod_pkg_libs,$(call mod_closures,$(1)))
+mod_closures = $(filter $(sort $(foreach m,$(1),$(call mod_closure,$(m)))),$(MODULES))
+
+# The library's own modules: libpersonalnet.so is all of them (the helper's server is
+# the set-uid helper's alone).
+LIB_MODULES  := pam space helper policy ike fs registry bpf nft netlink core
+# Tests and test helpers link every module.
+ALL_ARCHIVES := $(call mod_archives,$(MODULES))
+ALL_LINK     := $(call mod_link,$(MODULES))
+MOD_CHECKS   := $(MODULES:%=$(BUILD)/check/%.includes) $(MODULES:%=$(BUILD)/check/%.links)
 LIB_SONAME := libpersonalnet.so.$(SOVER)
 LIB_REAL   := $(BUILD)/lib/libpersonalnet.so.$(VERSION)
 LIB_LINK   := $(BUILD)/lib/libpersonalnet.so
@@ -88,7 +129,7 @@ PC_FILE    := $(BUILD)/personalnet.pc
 # The PAM session module (pam_personalnet(8)).
 PAM_MODULE := $(BUILD)/lib/security/pam_personalnet.so
 
-all: $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
+all: $(MOD_CHECKS) $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
 
 # Installs those of the Debian packages $(1) that are missing ($(2): more apt-get options).
 define install_missing
@@ -126,10 +167,38 @@ $(BPF_SKEL): $(BPF_OBJ)
 $(BUILD)/obj/lib/bpf/dispatch.o: $(BPF_SKEL)
 $(BUILD)/obj/lib/bpf/dispatch.o: CPPFLAGS += -I$(BUILD)/kmod
 
-$(LIB_REAL): $(LIB_OBJS) lib/personalnet.map
+# One archive per module (its objects are compiled -fPIC: they also go into the shared
+# library and the PAM module).
+$(foreach m,$(MODULES),$(eval $(BUILD)/lib/libpn_$(m).a: $(patsubst %.cpp,$(BUILD)/obj/%.o,$(sort $(wildcard lib/$(m)/*.cpp)))))
+$(BUILD)/lib/libpn_%.a:
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+# Module checks, part of `make all`. Includes: a module's sources and headers may include
+# lib/X/ headers of itself and of MOD_DEPS only (tools/check-module-includes). Symbols:
+# the module's whole archive, linked with its dependencies' archives and its system
+# libraries only into a throwaway shared object with --no-undefined, so that a call into
+# a module outside the graph fails to link. The public headers (include/personalnet) are
+# shared: what a module implements of them is checked by the link. Every directory
+# under lib/ must be a module of the graph.
+$(foreach d,$(filter-out $(MODULES),$(patsubst lib/%/,%,$(wildcard lib/*/))),$(error lib/$(d) is not a module of the graph: add it to MODULES in the Makefile))
+$(foreach m,$(MODULES),$(eval $(BUILD)/check/$(m).includes: tools/check-module-includes $(wildcard lib/$(m)/*.cpp lib/$(m)/*.hpp)))
+$(BUILD)/check/%.includes:
+	@mkdir -p $(@D)
+	@tools/check-module-includes $* "$(MOD_DEPS_$*)" && touch $@
+$(foreach m,$(MODULES),$(eval $(BUILD)/check/$(m).links: $(call mod_archives,$(m) $(filter-out $(m),$(call mod_closure,$(m))))))
+$(BUILD)/check/%.links:
+	@mkdir -p $(@D)
+	@$(CXX) -shared -Wl,--no-undefined $(LDFLAGS) -o $(@:.links=.so) -Wl,--whole-archive $< \
+	    -Wl,--no-whole-archive $(filter-out $<,$^) $(call mod_pkg_libs,$(call mod_closure,$*)) \
+	    || { echo "lib/$* uses a module outside its dependencies ($(or $(MOD_DEPS_$*),none)): see MOD_DEPS_$* in the Makefile" >&2; exit 1; }
+	@rm -f $(@:.links=.so) && touch $@
+
+$(LIB_REAL): $(call mod_archives,$(LIB_MODULES)) lib/personalnet.map
 	@mkdir -p $(@D)
 	$(CXX) -shared -Wl,-soname,$(LIB_SONAME) -Wl,--version-script=lib/personalnet.map $(LDFLAGS) \
-	    -o $@ $(LIB_OBJS) $(PKG_LIBS)
+	    -o $@ -Wl,--whole-archive $(filter %.a,$^) -Wl,--no-whole-archive $(call mod_pkg_libs,$(LIB_MODULES))
 	ln -sf $(notdir $@) $(BUILD)/lib/$(LIB_SONAME)
 
 $(LIB_LINK): $(LIB_REAL)
@@ -155,16 +224,18 @@ $(BUILD)/prefix.stamp: FORCE
 $(PC_FILE): personalnet.pc.in $(BUILD)/prefix.stamp
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
-# The set-uid helper: the library objects linked in statically (a set-uid program must
+# The set-uid helper: the modules' archives linked in statically (a set-uid program must
 # not look for libraries relative to itself), hardened, no RPATH. Installed stripped
-# (`install -s`: 35.8 MB with debug information, 1.4 MB without).
+# (`install -s`: 35.0 MB with debug information, 1.39 MB without).
 $(PNHELPER_OBJ): tools/pnhelper.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) -DPERSONALNET_POLICY_PATH='"$(SYSCONFDIR)/personalnet/personalnet.conf"' \
 	    $(CXXFLAGS) $(HARDEN) $(DEPFLAGS) -c $< -o $@
-$(PNHELPER): $(PNHELPER_OBJ) $(LIB_OBJS)
+# It links the modules it uses only (the server and what it needs; not lib/pam).
+PNHELPER_MODULES := server
+$(PNHELPER): $(PNHELPER_OBJ) $(call mod_archives,$(call mod_closures,$(PNHELPER_MODULES)))
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $^ $(PKG_LIBS)
+	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(PNHELPER_OBJ) $(call mod_link,$(PNHELPER_MODULES))
 
 .PHONY: FORCE
 FORCE:
@@ -172,10 +243,12 @@ FORCE:
 # The PAM module links the library objects statically: the login service (sshd, login)
 # loads it with dlopen and must find nothing of ours in its library path. The version
 # script exports the pam_sm_* entry points only.
-$(PAM_MODULE): $(BUILD)/obj/pam/pam_personalnet.o $(LIB_OBJS) pam/pam_personalnet.map
+PAM_MODULES := pam space
+$(PAM_MODULE): $(BUILD)/obj/pam/pam_personalnet.o $(call mod_archives,$(call mod_closures,$(PAM_MODULES))) \
+               pam/pam_personalnet.map
 	@mkdir -p $(@D)
 	$(CXX) -shared -Wl,--version-script=pam/pam_personalnet.map -Wl,-z,relro,-z,now $(LDFLAGS) \
-	    -o $@ $(filter %.o,$^) $(PKG_LIBS) -lpam
+	    -o $@ $(filter %.o,$^) $(call mod_link,$(PAM_MODULES)) -lpam
 
 $(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
 	@mkdir -p $(@D)
@@ -185,9 +258,9 @@ $(BUILD)/bin/pnpkt: $(BUILD)/obj/bench/pnpkt.o
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/bin/pnbrokerrace: $(BUILD)/obj/tests/attacks/pnbrokerrace.o $(LIB_OBJS)
+$(BUILD)/bin/pnbrokerrace: $(BUILD)/obj/tests/attacks/pnbrokerrace.o $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK)
 
 $(BUILD)/bin/pnswap: $(BUILD)/obj/tests/attacks/pnswap.o
 	@mkdir -p $(@D)
@@ -197,19 +270,19 @@ $(BUILD)/bin/pnfswork: $(BUILD)/obj/bench/pnfswork.o
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^
 
-# Test and demo helpers (not installed) link the library objects statically.
-$(BUILD)/bin/pnsim: $(BUILD)/obj/tests/sim/pnsim.o $(BUILD)/obj/tests/sim/simhosts.o $(LIB_OBJS)
+# Test and demo helpers (not installed) link the modules' archives statically.
+$(BUILD)/bin/pnsim: $(BUILD)/obj/tests/sim/pnsim.o $(BUILD)/obj/tests/sim/simhosts.o $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK)
 
-$(BUILD)/bin/pnovl: $(BUILD)/obj/bench/pnovl.o $(BUILD)/obj/tests/unit/charon_daemon.o $(LIB_OBJS)
+$(BUILD)/bin/pnovl: $(BUILD)/obj/bench/pnovl.o $(BUILD)/obj/tests/unit/charon_daemon.o $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK) -lpthread
 
-# Tests link the library objects statically so they can reach internal APIs.
-$(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(MKPS_OPTS_OBJ) $(LIB_OBJS)
+# Tests link every module's archive statically so they can reach internal APIs.
+$(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(MKPS_OPTS_OBJ) $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK) $(GTEST_LIBS)
 
 # The completion test sources the completion script by absolute path, like the corpus below.
 $(BUILD)/obj/tests/unit/completion_test.o: CPPFLAGS += -DPN_COMPLETION='"$(CURDIR)/completions/personalnet"'
@@ -219,13 +292,13 @@ $(BUILD)/obj/tests/integration/example_test.o: CPPFLAGS += -DPN_EXAMPLES='"$(CUR
 # The corpus replay finds the corpus by absolute path, whatever the working directory.
 $(BUILD)/obj/tests/unit/fuzz_corpus_test.o: CPPFLAGS += -DPN_FUZZ_CORPUS='"$(CURDIR)/tests/fuzz/corpus"'
 
-$(INTEG_BIN): $(INTEG_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
+$(INTEG_BIN): $(INTEG_SRCS:%.cpp=$(BUILD)/obj/%.o) $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS) -lpam
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK) $(GTEST_LIBS) -lpam
 
-$(ATTACK_BIN): $(ATTACK_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB_OBJS)
+$(ATTACK_BIN): $(ATTACK_SRCS:%.cpp=$(BUILD)/obj/%.o) $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(GTEST_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK) $(GTEST_LIBS)
 
 # Where the staged helper reads its policy, which the tests of unprivileged use write.
 TEST_SYSCONFDIR ?= /run/personalnet-test

@@ -11,12 +11,12 @@
 #include <cstdint>
 #include <set>
 
+#include "lib/core/limits.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 #include "lib/ike/settings.hpp"
 #include "lib/policy/names.hpp"
 #include "lib/policy/reader.hpp"
-#include "lib/space/addressing.hpp"
 
 namespace personalnet::policy {
 
@@ -106,7 +106,7 @@ Status read_limits(const SettingsReader& r, const std::string& key, const std::s
     if (field == nullptr)
         return r.fail("unknown setting 'limits." + key +
                       "' (want max_spaces_per_user, max_spaces, max_depth, max_layer_size)");
-    auto n = key == "max_depth" ? r.number("limits." + key, v, 1, space::kMaxDepth)
+    auto n = key == "max_depth" ? r.number("limits." + key, v, 1, kMaxDepth)
                                 : r.number("limits." + key, v, 0, kMaxCount);
     if (!n.ok()) return n.error();
     *field = n.value();

@@ -10,13 +10,13 @@
 #include <cstdint>
 #include <string>
 
+#include "lib/core/limits.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/ip.hpp"
 
 namespace personalnet::space {
 
-inline constexpr int kMaxDepth = 32;
 inline constexpr uint32_t kMarkTag = 0x50000000;
 inline constexpr uint32_t kMarkTagMask = 0xff000000;
 inline constexpr uint32_t kRulePrefGate = 9;                // unmarked packets skip the per-child rules

@@ -366,8 +366,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
             rec.depth = parent->depth + 1;
         }
     }
-    if (rec.depth > space::kMaxDepth)
-        return make_error(ELOOP, what + ": nesting deeper than " + std::to_string(space::kMaxDepth));
+    if (rec.depth > kMaxDepth)
+        return make_error(ELOOP, what + ": nesting deeper than " + std::to_string(kMaxDepth));
 
     auto dispatch = choose_dispatch(spec.dispatch);
     if (!dispatch.ok()) return dispatch.error().wrap(what);

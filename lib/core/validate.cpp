@@ -1,4 +1,7 @@
-// Validation of user-supplied names and service specifications.
+// Validation of user-supplied names, shared directories and service specifications, and
+// the words of the file-space backends and dispatchers. In core (declared in the public
+// personalnet/space.hpp) because the helper's request parser, the policy and the PAM
+// configuration check the same values as the library without depending on lib/space.
 #include <netinet/in.h>
 #include <sys/stat.h>
 
