@@ -23,6 +23,7 @@
 #include <tuple>
 
 #include "lib/bpf/dispatch.hpp"
+#include "lib/core/kernel.hpp"
 #include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
@@ -322,6 +323,7 @@ const std::vector<std::pair<std::string, double>>& Space::timings() const {
 }
 
 Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(check_spec(spec), "");  // the user's own view first: clearer errors
         auto resolv = read_seed_file(spec.resolv_conf, "--resolv-conf");
@@ -532,6 +534,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
 }
 
 Result<Space> Space::open(const std::string& name, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     PN_TRY(validate_name(name), "");
     if (space::needs_helper()) {
         auto remote = space::remote_open(ctx, name);
@@ -730,6 +733,7 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
 }
 
 Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) return space::remote_list(ctx);
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("list spaces");
@@ -745,6 +749,7 @@ Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
 }
 
 Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
         return space::remote_show(ctx, name);
@@ -774,6 +779,7 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
 }
 
 Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
         return space::remote_destroy(ctx, name, keep);
@@ -822,6 +828,7 @@ void wait_for_releases(const Registry& reg) {
 }
 
 Result<std::vector<FileChange>> diff_space(const std::string& name, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
         return space::remote_diff(ctx, name);
@@ -838,6 +845,7 @@ Result<std::vector<FileChange>> diff_space(const std::string& name, const Contex
 }
 
 Status collect_garbage(bool full, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) return space::remote_gc(ctx, full);
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("collect garbage");
