@@ -17,7 +17,8 @@ namespace {
 
 // Calls step(label of the ancestor's child on the way) inside each ancestor namespace
 // above rec's direct parent, nearest first. Stops at an ancestor whose record or
-// namespace pin is gone (the chain above it is gone too, or unreachable).
+// namespace is gone (the chain above it is gone too); one that is there but out of reach
+// is an error.
 Status for_each_ancestor(const registry::Registry& reg, const registry::Record& rec,
                          const std::function<Status(uint16_t)>& step) {
     uint16_t label = rec.parent_label;
@@ -25,9 +26,10 @@ Status for_each_ancestor(const registry::Registry& reg, const registry::Record& 
         auto hop = reg.load(label);  // the child on the way; its parent is the ancestor
         if (!hop.ok()) return {};
         if (hop->parent_netns == 0) return {};
-        auto pin = sys::open_fd(ParentRef{&reg, hop->parent_netns, hop->depth}.dir() + "/ns", O_RDONLY);
-        if (!pin.ok()) return {};
-        auto sw = NetnsSwitch::enter(pin->get());
+        auto pin = reach_parent(ParentRef{&reg, hop->parent_netns, hop->depth});
+        if (!pin.ok()) return pin.error().wrap("reach the namespace above '" + hop->name + "'");
+        if (!pin->has_value()) return {};
+        auto sw = NetnsSwitch::enter((*pin)->get());
         if (!sw.ok()) return sw.error().wrap("enter the namespace above '" + hop->name + "'");
         PN_TRY(step(hop->label), "dispatch through the parent of '" + hop->name + "'");
         label = hop->parent_label;
@@ -57,9 +59,10 @@ Status undispatch_through_ancestors(const registry::Registry& reg, const registr
 }
 
 Result<bpf::Counters> dispatch_counters(const registry::Registry& reg, const registry::Record& rec) {
-    auto pin = sys::open_fd(ParentRef{&reg, rec.parent_netns, rec.depth}.dir() + "/ns", O_RDONLY);
-    if (!pin.ok()) return pin.error().wrap("open the parent namespace");
-    auto sw = NetnsSwitch::enter(pin->get());
+    auto pin = reach_parent(ParentRef{&reg, rec.parent_netns, rec.depth});
+    if (!pin.ok()) return pin.error();
+    if (!pin->has_value()) return make_error(ENOENT, "the parent namespace is gone");
+    auto sw = NetnsSwitch::enter((*pin)->get());
     if (!sw.ok()) return sw.error().wrap("enter the parent namespace");
     return bpf::counters(rec.label);
 }

@@ -12,7 +12,9 @@
 #include "lib/core/sys.hpp"
 #include "lib/nft/nft.hpp"
 #include "lib/space/addressing.hpp"
+#include "lib/space/leftovers.hpp"
 #include "lib/space/netns.hpp"
+#include "lib/space/reach.hpp"
 #include "personalnet/space.hpp"
 
 namespace personalnet::space {
@@ -111,6 +113,8 @@ netlink::Route service_reply_route(int family) {
 Status parent_setup(const ParentRef& p, int parent_ns_fd) {
     std::string dir = p.dir();
     PN_TRY(sys::make_dirs(dir + "/kids", 0755), "create parent state");
+    PN_TRY(sys::write_atomic(dir + "/cookie", std::to_string(netns_cookie(parent_ns_fd))),
+           "create parent state");
     if (pinned_inode(dir + "/ns") != p.inode) {
         (void)unpin(dir + "/ns");
         PN_TRY(pin_netns(parent_ns_fd, dir + "/ns"), "pin parent namespace");
@@ -148,57 +152,94 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
     return {};
 }
 
-// Undoes parent_setup; runs inside the parent namespace.
+// Undoes parent_setup; runs inside the parent namespace. Goes on after a step fails, so
+// that the error names everything left.
 Status parent_teardown(const ParentRef& p) {
     std::string dir = p.dir();
     auto s = netlink::Socket::open();
     if (!s.ok()) return s.error().wrap("parent teardown");
     (void)::unlink((dir + "/ready").c_str());
+    Leftovers left;
     for (int fam : kFamilies) {
+        const char* v = fam == AF_INET ? " (IPv4)" : " (IPv6)";
         auto st = netlink::delete_rule(*s, gate_rule(fam));
-        if (!tolerated(st, ENOENT)) return st.error().wrap("remove gate rule");
+        if (!tolerated(st, ENOENT)) left.note(st, std::string("remove gate rule 9") + v);
         st = netlink::delete_rule(*s, service_reply_rule(fam, p.child_depth));
-        if (!tolerated(st, ENOENT)) return st.error().wrap("remove service reply rule");
+        if (!tolerated(st, ENOENT)) left.note(st, std::string("remove service reply rule 101") + v);
         st = netlink::delete_route(*s, service_reply_route(fam));
-        if (!tolerated(st, ESRCH)) return st.error().wrap("remove service reply route");
+        if (!tolerated(st, ESRCH)) left.note(st, std::string("remove service reply route") + v);
         st = netlink::add_rule(*s, local_rule(fam, 0));
-        if (!tolerated(st, EEXIST)) return st.error().wrap("restore local rule");
+        if (!tolerated(st, EEXIST)) {
+            left.note(st, std::string("restore local rule 0") + v);
+            continue;  // the moved copy at 100 is then all that routes local traffic
+        }
         st = netlink::delete_rule(*s, local_rule(fam, kRulePrefLocal));
-        if (!tolerated(st, ENOENT)) return st.error().wrap("restore local rule");
+        if (!tolerated(st, ENOENT)) left.note(st, std::string("remove moved local rule 100") + v);
     }
-    PN_TRY(nft::parent_remove_table(), "remove parent nft table");
+    left.note(nft::parent_remove_table(), "remove parent nft table");
     auto links = netlink::list_links(*s);
-    if (!links.ok()) return links.error().wrap("list devices");
-    std::vector<int> devices;
-    for (const auto& l : links.value()) devices.push_back(l.index);
-    PN_TRY(bpf::remove_instance(devices), "remove the BPF dispatcher");
+    if (links.ok()) {
+        std::vector<int> devices;
+        for (const auto& l : links.value()) devices.push_back(l.index);
+        left.note(bpf::remove_instance(devices), "remove the BPF dispatcher");
+    } else {
+        left.note(links.error(), "remove the BPF dispatcher: list devices");
+    }
     for (const auto& [prefix, scope] : service_addresses(p.child_depth)) {
         auto st = netlink::delete_address(*s, kLoopbackIndex, prefix);
-        if (!tolerated(st, EADDRNOTAVAIL)) return st.error().wrap("remove service address");
+        if (!tolerated(st, EADDRNOTAVAIL)) left.note(st, "remove service address " + prefix.str());
     }
     auto saved = sys::read_file(dir + "/saved");
     if (saved.ok()) {
         size_t pos = 0;
         const std::string& text = saved.value();
+        Leftovers settings;
         while (pos < text.size()) {
             size_t nl = text.find('\n', pos);
             std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
             pos = nl == std::string::npos ? text.size() : nl + 1;
             auto eq = line.find('=');
             if (eq != std::string::npos)
-                PN_TRY(sys::set_sysctl(line.substr(0, eq), line.substr(eq + 1)), "restore parent settings");
+                settings.note(sys::set_sysctl(line.substr(0, eq), line.substr(eq + 1)),
+                              "restore parent setting " + line.substr(0, eq));
         }
-        (void)::unlink((dir + "/saved").c_str());
+        left.note(settings.result(), "");
+        if (settings.empty()) (void)::unlink((dir + "/saved").c_str());
     }
-    return {};
+    if (!left.empty()) (void)sys::write_atomic(dir + "/ready", "");  // a retry finds the state again
+    return left.result();
+}
+
+// The parent state in dir describes a namespace that had this inode before and is gone
+// (inodes are reused; cookies are not): what it says is not about the caller's.
+bool parent_state_is_stale(const std::string& dir, int parent_ns_fd) {
+    auto recorded = sys::read_file(dir + "/cookie");
+    uint64_t now = netns_cookie(parent_ns_fd);
+    return recorded.ok() && now != 0 && recorded.value() != std::to_string(now);
+}
+
+// Forgets the files of a parent state that no namespace has any more.
+void forget_parent_state(const std::string& dir) {
+    if (auto kids = sys::list_dir(dir + "/kids"); kids.ok())
+        for (const auto& k : kids.value()) (void)::unlink((dir + "/kids/" + k).c_str());
+    (void)::rmdir((dir + "/kids").c_str());
+    (void)unpin(dir + "/ns");
+    for (const char* f : {"/saved", "/ready", "/cookie"}) (void)::unlink((dir + f).c_str());
+    sys::remove_stale_temps(dir);
+    (void)::rmdir(dir.c_str());
 }
 
 }  // namespace
 
 Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label) {
     std::string dir = p.dir();
+    if (parent_state_is_stale(dir, parent_ns_fd)) forget_parent_state(dir);
     if (::access((dir + "/ready").c_str(), F_OK) != 0) PN_TRY(parent_setup(p, parent_ns_fd), "set up parent");
-    PN_TRY(sys::write_atomic(dir + "/kids/" + registry::label_hex(label), ""), "register child");
+    // The kid names the parent it was registered with, so that a release can tell it
+    // from a later namespace that reuses the inode.
+    PN_TRY(sys::write_atomic(dir + "/kids/" + registry::label_hex(label),
+                             std::to_string(netns_cookie(parent_ns_fd))),
+           "register child");
     return {};
 }
 
@@ -272,48 +313,65 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
     return {};
 }
 
+Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p) {
+    std::string dir = p.dir();
+    auto reached = reach_netns(p.inode, dir + "/ns", Reach::anywhere);
+    if (!reached.ok()) return reached.error().wrap("reach the parent namespace");
+    // A later namespace with the recorded one's inode: ours never were in that one.
+    if (reached->has_value() && parent_state_is_stale(dir, (*reached)->get()))
+        return std::optional<UniqueFd>{};
+    return reached;
+}
+
 Status parent_release(const ParentRef& p, uint16_t label) {
     std::string dir = p.dir();
     std::string kid = dir + "/kids/" + registry::label_hex(label);
     if (::access(dir.c_str(), F_OK) != 0) return {};  // parent state already gone
-    auto pin = sys::open_fd(dir + "/ns", O_RDONLY);
-    if (!pin.ok() || pinned_inode(dir + "/ns") != p.inode) {
-        // The parent namespace is gone (e.g. the run directory survived a reboot of
-        // the simulated host): nothing of ours can be left in it.
+    auto reached = reach_parent(p);
+    if (!reached.ok()) return reached.error();
+    if (!reached->has_value()) {
+        // Nothing refers to the parent namespace any more: nothing of ours is left in it.
         (void)::unlink(kid.c_str());
-        (void)::rmdir((dir + "/kids").c_str());
-        (void)unpin(dir + "/ns");
-        (void)::unlink((dir + "/saved").c_str());
-        (void)::unlink((dir + "/ready").c_str());
-        (void)::rmdir(dir.c_str());
+        if (auto left = sys::list_dir(dir + "/kids"); !left.ok() || left->empty()) forget_parent_state(dir);
         return {};
     }
-    auto sw = NetnsSwitch::enter(pin->get());
+    UniqueFd pin = std::move(**reached);
+    const std::string now = std::to_string(netns_cookie(pin.get()));
+    if (auto registered = sys::read_file(kid);
+        registered.ok() && !registered->empty() && now != "0" && registered.value() != now) {
+        (void)::unlink(kid.c_str());  // registered with an earlier namespace of that inode
+        return {};
+    }
+    auto sw = NetnsSwitch::enter(pin.get());
     if (!sw.ok()) return sw.error().wrap("enter parent namespace");
     auto s = netlink::Socket::open();
     if (!s.ok()) return s.error();
     std::string ifname = host_ifname(label);
+    Leftovers left;
     auto st = netlink::delete_link(*s, ifname);
-    if (!tolerated(st, ENODEV)) return st.error().wrap("remove " + ifname);
+    if (!tolerated(st, ENODEV)) left.note(st, "remove " + ifname);
     for (int fam : kFamilies) {
         st = netlink::delete_rule(*s, child_rule(fam, label));
-        if (!tolerated(st, ENOENT)) return st.error().wrap("remove reply rule of " + ifname);
+        if (!tolerated(st, ENOENT))
+            left.note(st, std::string("remove reply rule 10 of ") + ifname +
+                              (fam == AF_INET ? " (IPv4)" : " (IPv6)"));
     }
-    st = nft::parent_remove_child(ifname, label);
-    if (!st.ok()) return st.error().wrap("remove reply steering of " + ifname);
-    PN_TRY(bpf::forget_child(label), "remove the BPF dispatch of " + ifname);
+    left.note(nft::parent_remove_child(ifname, label), "remove reply steering of " + ifname);
+    left.note(bpf::forget_child(label), "remove the BPF dispatch of " + ifname);
+    if (!left.empty()) return left.result();  // the kid stays registered: a retry finds it
     (void)::unlink(kid.c_str());
     // Callers hold the registry lock, so a temporary file here is a killed writer's.
     sys::remove_stale_temps(dir + "/kids");
     sys::remove_stale_temps(dir);
     // No kids/ at all means a release killed after removing it: finish that teardown.
-    auto left = sys::list_dir(dir + "/kids");
-    bool last = left.ok() ? left->empty() : left.error().code == ENOENT;
+    auto others = sys::list_dir(dir + "/kids");
+    bool last = others.ok() ? others->empty() : others.error().code == ENOENT;
     if (last) {
         PN_TRY(parent_teardown(p), "tear down parent");
         (void)::rmdir((dir + "/kids").c_str());
-        pin->reset();
+        pin.reset();
         PN_TRY(unpin(dir + "/ns"), "unpin parent");
+        (void)::unlink((dir + "/cookie").c_str());
         (void)::rmdir(dir.c_str());
     }
     return {};

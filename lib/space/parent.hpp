@@ -50,7 +50,11 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
                           const std::vector<IpPrefix>& peers);
 // The current namespace's devices as the eBPF dispatcher sees them.
 Result<bpf::Devices> dispatch_devices();
-// Enters the parent namespace through its pin and removes everything the child added
+// An fd on the parent namespace, by its pin or wherever the kernel shows it (another
+// mount namespace's pin, a process in it, the caller's own), checked against the cookie
+// its state recorded; nullopt when it is gone (its inode may since name another one).
+Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p);
+// Enters the parent namespace (reach_parent) and removes everything the child added
 // (veth included); tears the parent state down when it was the last child. Idempotent.
 Status parent_release(const ParentRef& p, uint16_t label);
 

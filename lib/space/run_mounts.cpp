@@ -64,11 +64,10 @@ Status release_run_mounts(const registry::Registry& reg) {
         detach_all(reg.path(sub));
         (void)::rmdir(reg.path(sub).c_str());
     }
-    // Only our own bind: a file system the administrator mounted there stays.
-    if (::access(reg.path(kMarker).c_str(), F_OK) == 0) {
-        detach_all(reg.rundir());
-        (void)::unlink(reg.path(kMarker).c_str());
-    }
+    // Only our own bind: a file system the administrator mounted there stays. The marker
+    // stays too: callers in other mount namespaces may still have the bind (made in theirs,
+    // or copied when theirs was made) and release it when they find no space left.
+    if (::access(reg.path(kMarker).c_str(), F_OK) == 0) detach_all(reg.rundir());
     return {};
 }
 

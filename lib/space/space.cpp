@@ -23,6 +23,7 @@
 #include <tuple>
 
 #include "lib/bpf/dispatch.hpp"
+#include "lib/core/kernel.hpp"
 #include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
@@ -33,9 +34,11 @@
 #include "lib/space/child.hpp"
 #include "lib/space/dispatch.hpp"
 #include "lib/space/filespace.hpp"
+#include "lib/space/leftovers.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/overlay.hpp"
 #include "lib/space/parent.hpp"
+#include "lib/space/reach.hpp"
 #include "lib/space/remote.hpp"
 #include "lib/space/run_mounts.hpp"
 
@@ -117,19 +120,37 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     return i;
 }
 
-// Removes everything a space owns. Caller holds the registry lock. Idempotent.
+// Removes everything a space owns. Caller holds the registry lock. Idempotent. Every step
+// is tried even when an earlier one failed (each removes something else), and the record
+// stays unless all succeeded: the error names every piece left, and a retry (destroy or
+// gc) finds them through the record.
 Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::nothing) {
-    PN_TRY(space::stop_overlay(reg, r), "stop the overlay daemon");
-    PN_TRY(space::undispatch_through_ancestors(reg, r),
-           "stop dispatching label " + registry::label_hex(r.label));
-    PN_TRY(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label),
-           "release uplink " + r.host_ifname);
-    PN_TRY(space::release_file_space(reg, r, keep == Keep::files), "release file space");
+    space::Leftovers left;
+    left.note(space::stop_overlay(reg, r), "stop the overlay daemon");
+    left.note(space::undispatch_through_ancestors(reg, r),
+              "stop dispatching label " + registry::label_hex(r.label));
+    left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label),
+              "release uplink " + r.host_ifname);
+    left.note(space::release_file_space(reg, r, keep == Keep::files), "release file space");
+    if (!left.empty()) return left.result();
+    // The pin goes last: while it is there, the space is there to retry on. Unlinking it
+    // also detaches its copies in other mount namespaces (the kernel does, since 3.18).
     if (r.named) PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
     PN_TRY(reg.remove(r), "remove record");
     reg.remove_label_lock(r.label);
     if (reg.labels().empty()) PN_TRY(space::release_run_mounts(reg), "release the run directory's mounts");
     return {};
+}
+
+// Whether a named space's namespace is still pinned, in this mount namespace or another
+// (a space made under `ip netns exec`, which gives each command a mount namespace of its
+// own, was pinned in that one; it ended with it, and so did the space). An error when
+// that cannot be told.
+Result<bool> pinned_anywhere(const Registry& reg, const Record& r) {
+    if (space::pinned_inode(pin_path(reg, r.name)) == r.netns) return true;
+    auto found = space::reach_netns(r.netns, pin_path(reg, r.name), space::Reach::pin);
+    if (!found.ok()) return found.error();
+    return found->has_value();
 }
 
 // bpf or nft for the record; an explicit BPF request on a kernel that cannot run the
@@ -230,12 +251,18 @@ Result<std::pair<Record, UniqueFd>> load_pinned(const Registry& reg, const std::
     collect_locked(reg);
     auto rec = load_owned(reg, name, what);
     if (!rec.ok()) return rec.error();
-    auto fd = sys::open_fd(pin_path(reg, name), O_RDONLY);
-    if (!fd.ok()) return fd.error().wrap(what);
-    auto inode = sys::inode_of_fd(fd->get());
-    if (!inode.ok() || inode.value() != rec->netns)
-        return make_error(ESTALE, what + ": its namespace pin is not the recorded namespace");
-    return std::pair{std::move(rec).value(), std::move(fd).value()};
+    // Through the pin, in this mount namespace or another: a pin holds its namespace, so
+    // what it names is the space (any other reference could be a later namespace that
+    // has the dead one's inode).
+    auto pinned = space::reach_netns(rec->netns, pin_path(reg, name), space::Reach::pin);
+    if (!pinned.ok()) return pinned.error().wrap(what);
+    if (!pinned->has_value())
+        return make_error(ENOENT, what +
+                                      ": it has ended (its namespace pin is gone, as with the mount "
+                                      "namespace it was made in); 'pnet destroy " +
+                                      name + "' removes what is left");
+    UniqueFd fd = std::move(**pinned);
+    return std::pair{std::move(rec).value(), std::move(fd)};
 }
 
 // An --admin space's network namespace, owned by a user namespace of its owner (uid and
@@ -296,6 +323,7 @@ const std::vector<std::pair<std::string, double>>& Space::timings() const {
 }
 
 Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(check_spec(spec), "");  // the user's own view first: clearer errors
         auto resolv = read_seed_file(spec.resolv_conf, "--resolv-conf");
@@ -360,6 +388,13 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     std::optional<Record> parent;
     if (auto pl = st->reg.find_netns(rec.parent_netns)) {
         auto loaded = st->reg.load(*pl);
+        // A named space whose pin is gone everywhere has ended, and the caller's namespace
+        // merely has its inode now: that record is gc's, not our parent.
+        if (loaded.ok() && loaded->named) {
+            auto pinned = pinned_anywhere(st->reg, loaded.value());
+            if (!pinned.ok()) return pinned.error().wrap(what);
+            if (!pinned.value()) loaded = make_error(ENOENT, "ended");
+        }
         if (loaded.ok()) {
             parent = std::move(loaded).value();
             rec.parent_label = *pl;
@@ -499,6 +534,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
 }
 
 Result<Space> Space::open(const std::string& name, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     PN_TRY(validate_name(name), "");
     if (space::needs_helper()) {
         auto remote = space::remote_open(ctx, name);
@@ -697,6 +733,7 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
 }
 
 Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) return space::remote_list(ctx);
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("list spaces");
@@ -712,6 +749,7 @@ Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
 }
 
 Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
         return space::remote_show(ctx, name);
@@ -741,6 +779,7 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
 }
 
 Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
         return space::remote_destroy(ctx, name, keep);
@@ -789,6 +828,7 @@ void wait_for_releases(const Registry& reg) {
 }
 
 Result<std::vector<FileChange>> diff_space(const std::string& name, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(validate_name(name), "");
         return space::remote_diff(ctx, name);
@@ -805,6 +845,7 @@ Result<std::vector<FileChange>> diff_space(const std::string& name, const Contex
 }
 
 Status collect_garbage(bool full, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) return space::remote_gc(ctx, full);
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("collect garbage");
@@ -816,14 +857,24 @@ Status collect_garbage(bool full, const Context& ctx) {
     for (const char* dir : {"spaces", "names", "netns", "mntns"}) sys::remove_stale_temps(reg->path(dir));
     space::sweep_discarded_layers(reg.value());
     auto locked = reg->locked_labels();
+    space::Leftovers left;  // one space left behind does not stop the collection of others
     for (uint16_t label : reg->labels()) {
         if (std::find(locked.begin(), locked.end(), label) != locked.end()) continue;  // supervised
         auto rec = reg->load(label);
         if (!rec.ok()) continue;
-        bool alive = rec->named ? space::pinned_inode(pin_path(reg.value(), rec->name)) == rec->netns
-                                : space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon});
-        if (!alive) PN_TRY(destroy_state(reg.value(), rec.value()), "collect space '" + rec->name + "'");
+        Result<bool> alive = true;
+        if (rec->named)
+            alive = pinned_anywhere(reg.value(), rec.value());
+        else
+            alive = space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon});
+        if (!alive.ok()) {
+            left.note(alive.error(), "collect space '" + rec->name + "'");
+            continue;
+        }
+        if (!alive.value())
+            left.note(destroy_state(reg.value(), rec.value()), "collect space '" + rec->name + "'");
     }
+    if (!left.empty()) return left.result().error().wrap("collect garbage");
     // An invocation killed between removing the last record and releasing the run
     // directory's mounts leaves them to us.
     if (reg->labels().empty() && reg->locked_labels().empty())

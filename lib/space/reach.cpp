@@ -1,0 +1,155 @@
+#include "lib/space/reach.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "lib/core/sys.hpp"
+#include "lib/space/netns.hpp"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+namespace personalnet::space {
+
+namespace {
+
+// What opening a candidate found: the namespace, another one, or an error worth reporting.
+struct Candidate {
+    std::optional<UniqueFd> fd;
+    std::optional<Error> error;
+};
+
+Candidate try_open(const std::string& path, uint64_t inode) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        // Gone meanwhile (the process exited, the mount went): not a reference any more.
+        if (errno == ENOENT || errno == ESRCH || errno == ENOTDIR) return {};
+        return {std::nullopt, errno_error("open " + path)};
+    }
+    UniqueFd owned(fd);
+    struct statfs fs {};
+    struct stat st {};
+    if (::fstatfs(fd, &fs) != 0 || fs.f_type != NSFS_MAGIC || ::fstat(fd, &st) != 0 || st.st_ino != inode)
+        return {};
+    return {std::move(owned), std::nullopt};
+}
+
+// A mountinfo path field with its octal escapes (\040 for a space and so on) undone.
+std::string unescape(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size()) {
+            out += static_cast<char>(std::strtol(s.substr(i + 1, 3).c_str(), nullptr, 8));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// Mount points of nsfs mounts of net:[inode] in a mountinfo text.
+std::vector<std::string> nsfs_mounts(const std::string& mountinfo, const std::string& root) {
+    std::vector<std::string> out;
+    std::istringstream lines(mountinfo);
+    std::string line;
+    while (std::getline(lines, line)) {
+        // id parent major:minor root mountpoint options [optional...] - fstype source super
+        std::istringstream f(line);
+        std::string id, parent, dev, mroot, point;
+        if (!(f >> id >> parent >> dev >> mroot >> point) || mroot != root) continue;
+        auto dash = line.find(" - ");
+        if (dash == std::string::npos || line.compare(dash + 3, 5, "nsfs ") != 0) continue;
+        out.push_back(unescape(point));
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<std::optional<UniqueFd>> reach_netns(uint64_t inode, const std::string& pin, Reach how) {
+    using Found = std::optional<UniqueFd>;
+    if (inode == 0) return Found{};
+    const bool anywhere = how == Reach::anywhere;
+    if (auto self = sys::open_current_netns(); anywhere && self.ok()) {
+        auto ino = sys::inode_of_fd(self->get());
+        if (ino.ok() && ino.value() == inode) return Found{std::move(self).value()};
+    }
+    std::optional<Error> unreadable;  // the first reference we saw but could not open
+    auto consider = [&](const std::string& path) -> Found {
+        Candidate c = try_open(path, inode);
+        if (c.error && !unreadable) unreadable = c.error;
+        return std::move(c.fd);
+    };
+    if (!pin.empty())
+        if (auto fd = consider(pin)) return Found{std::move(fd)};
+
+    const std::string name = "net:[" + std::to_string(inode) + "]";
+    DIR* d = ::opendir("/proc");
+    if (d == nullptr) return errno_error("look for network namespace " + std::to_string(inode) + ": /proc");
+    std::vector<std::string> pids;
+    while (struct dirent* e = ::readdir(d)) {
+        char* end = nullptr;
+        long pid = std::strtol(e->d_name, &end, 10);
+        if (*end == '\0' && pid > 0) pids.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    std::set<ino_t> mount_namespaces_seen;
+    for (const auto& pid : pids) {
+        const std::string proc = "/proc/" + pid;
+        struct stat st {};
+        if (anywhere && ::stat((proc + "/ns/net").c_str(), &st) == 0 && st.st_ino == inode)
+            if (auto fd = consider(proc + "/ns/net")) return Found{std::move(fd)};
+        // A pin in the process's mount namespace, reached through its root (once per
+        // mount namespace).
+        if (::stat((proc + "/ns/mnt").c_str(), &st) == 0 && mount_namespaces_seen.insert(st.st_ino).second) {
+            auto info = sys::read_file(proc + "/mountinfo");
+            if (info.ok())
+                for (const auto& point : nsfs_mounts(info.value(), name))
+                    if (anywhere || point == pin)
+                        if (auto fd = consider(proc + "/root" + point)) return Found{std::move(fd)};
+        }
+        if (!anywhere) continue;
+        // An open descriptor of the namespace.
+        auto fds = sys::list_dir(proc + "/fd");
+        if (!fds.ok()) continue;
+        for (const auto& n : fds.value()) {
+            char target[64];
+            std::string link = proc + "/fd/" + n;
+            ssize_t len = ::readlink(link.c_str(), target, sizeof target - 1);
+            if (len <= 0 || name.compare(0, std::string::npos, target, static_cast<size_t>(len)) != 0)
+                continue;
+            if (auto fd = consider(link)) return Found{std::move(fd)};
+        }
+    }
+    if (unreadable)
+        return unreadable->wrap("network namespace " + std::to_string(inode) + " is in use but out of reach");
+    return Found{};
+}
+
+uint64_t netns_cookie(int netns_fd) {
+    auto sw = NetnsSwitch::enter(netns_fd);
+    if (!sw.ok()) return 0;
+    // Sockets belong to the namespace they are made in; which kind does not matter.
+    int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return 0;
+    uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (::getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) cookie = 0;
+    ::close(s);
+    return cookie;
+}
+
+}  // namespace personalnet::space

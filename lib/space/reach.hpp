@@ -1,0 +1,41 @@
+// Finding a network namespace again from wherever the caller is.
+//
+// The registry names namespaces by inode and reaches them through pins (bind mounts under
+// the run directory). A bind mount belongs to one mount namespace, though: a caller in
+// another one (each `ip netns exec` makes a new one) may not see a pin made elsewhere, and
+// a pin made in a mount namespace that has ended is gone with it. So "the pin is not there"
+// proves nothing about the namespace. reach_netns looks wherever the kernel shows a
+// reference to a network namespace (as lsns does): the caller's own, the pin, every
+// process's namespace, every mount namespace's nsfs mounts, every open nsfs descriptor.
+// Only when none names it is it gone, and with it everything that lived in it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "lib/core/fd.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::space {
+
+// Which references count.
+enum class Reach {
+    // Only the registry's own pin, in any mount namespace: a pin holds its namespace, so
+    // its inode cannot have passed to another one. What a space is run in.
+    pin,
+    // Any reference. An inode names a namespace only while it lives, so a later one may
+    // carry it: the caller checks identity (the parent state's cookie).
+    anywhere,
+};
+
+// An fd on the network namespace with that inode, or nullopt when nothing (that counts)
+// refers to it any more. pin: where the registry pinned it. An error when something
+// refers to it but cannot be opened (then it is not known to be gone).
+Result<std::optional<UniqueFd>> reach_netns(uint64_t inode, const std::string& pin, Reach how);
+
+// The kernel's cookie of the network namespace behind fd (SO_NETNS_COOKIE, Linux 5.14):
+// unlike its inode, never reused by a later namespace. 0 if the kernel cannot tell.
+uint64_t netns_cookie(int netns_fd);
+
+}  // namespace personalnet::space
