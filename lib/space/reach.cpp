@@ -14,6 +14,7 @@
 #include <sstream>
 #include <vector>
 
+#include "lib/core/beneath.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/space/netns.hpp"
 
@@ -31,19 +32,41 @@ struct Candidate {
     std::optional<Error> error;
 };
 
-Candidate try_open(const std::string& path, uint64_t inode) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        // Gone meanwhile (the process exited, the mount went): not a reference any more.
-        if (errno == ENOENT || errno == ESRCH || errno == ENOTDIR) return {};
-        return {std::nullopt, errno_error("open " + path)};
+// Checks what an O_PATH descriptor found and, if it is the namespace, opens it for use.
+// Nothing is opened for reading before it is known to be nsfs: a path in another mount
+// namespace, or a descriptor of another process, may meanwhile be a FIFO (an open would
+// block) or a device (an open may act).
+Candidate check(Result<UniqueFd> found, const std::string& what, uint64_t inode) {
+    if (!found.ok()) {
+        // Gone meanwhile (the process exited, the mount went), or replaced by something
+        // that is not a namespace (a symbolic link: ELOOP): not a reference any more.
+        int e = found.error().code;
+        if (e == ENOENT || e == ESRCH || e == ENOTDIR || e == ELOOP || e == EXDEV) return {};
+        return {std::nullopt, found.error().wrap("open " + what)};
     }
-    UniqueFd owned(fd);
     struct statfs fs {};
     struct stat st {};
+    int fd = found->get();
     if (::fstatfs(fd, &fs) != 0 || fs.f_type != NSFS_MAGIC || ::fstat(fd, &st) != 0 || st.st_ino != inode)
         return {};
-    return {std::move(owned), std::nullopt};
+    auto usable = sys::open_fd("/proc/self/fd/" + std::to_string(fd), O_RDONLY);
+    if (!usable.ok()) return {std::nullopt, usable.error().wrap("open " + what)};
+    return {std::move(usable).value(), std::nullopt};
+}
+
+// A magic link of /proc (a process's ns/net, one of its fd/N): following it is the point.
+Candidate try_open(const std::string& path, uint64_t inode) {
+    int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+    Result<UniqueFd> found = fd >= 0 ? Result<UniqueFd>(UniqueFd(fd)) : errno_error(path);
+    return check(std::move(found), path, inode);
+}
+
+// A mount point in the mount namespace of a process (a user's, perhaps): reached from its
+// root without following any symbolic link on the way (docs/SECURITY.md, rule 1).
+Candidate try_open_in_root(const std::string& proc, const std::string& point, uint64_t inode) {
+    auto root = sys::open_fd(proc + "/root", O_PATH | O_DIRECTORY);
+    if (!root.ok()) return check(root.error(), proc + "/root", inode);
+    return check(sys::open_beneath(root->get(), point, O_PATH), proc + "/root" + point, inode);
 }
 
 // A mountinfo path field with its octal escapes (\040 for a space and so on) undone.
@@ -79,6 +102,13 @@ std::vector<std::string> nsfs_mounts(const std::string& mountinfo, const std::st
 
 }  // namespace
 
+Result<std::optional<UniqueFd>> reach_in_process_root(const std::string& proc, const std::string& point,
+                                                      uint64_t inode) {
+    Candidate c = try_open_in_root(proc, point, inode);
+    if (c.error) return *c.error;
+    return std::move(c.fd);
+}
+
 Result<std::optional<UniqueFd>> reach_netns(uint64_t inode, const std::string& pin, Reach how) {
     using Found = std::optional<UniqueFd>;
     if (inode == 0) return Found{};
@@ -88,11 +118,11 @@ Result<std::optional<UniqueFd>> reach_netns(uint64_t inode, const std::string& p
         if (ino.ok() && ino.value() == inode) return Found{std::move(self).value()};
     }
     std::optional<Error> unreadable;  // the first reference we saw but could not open
-    auto consider = [&](const std::string& path) -> Found {
-        Candidate c = try_open(path, inode);
+    auto take = [&](Candidate c) -> Found {
         if (c.error && !unreadable) unreadable = c.error;
         return std::move(c.fd);
     };
+    auto consider = [&](const std::string& path) -> Found { return take(try_open(path, inode)); };
     if (!pin.empty())
         if (auto fd = consider(pin)) return Found{std::move(fd)};
 
@@ -119,7 +149,7 @@ Result<std::optional<UniqueFd>> reach_netns(uint64_t inode, const std::string& p
             if (info.ok())
                 for (const auto& point : nsfs_mounts(info.value(), name))
                     if (anywhere || point == pin)
-                        if (auto fd = consider(proc + "/root" + point)) return Found{std::move(fd)};
+                        if (auto fd = take(try_open_in_root(proc, point, inode))) return Found{std::move(fd)};
         }
         if (!anywhere) continue;
         // An open descriptor of the namespace.

@@ -34,6 +34,14 @@ enum class Reach {
 // refers to it but cannot be opened (then it is not known to be gone).
 Result<std::optional<UniqueFd>> reach_netns(uint64_t inode, const std::string& pin, Reach how);
 
+// The network namespace with that inode at mount point `point` of the mount namespace of
+// process directory `proc` ("/proc/PID"), or nullopt when something else is there. The
+// path is walked from that process's root without following a symbolic link, and nothing
+// is opened for reading before it is known to be a namespace: that mount namespace may be
+// a user's, who may put a FIFO or a link there at any moment (docs/SECURITY.md, rule 1).
+Result<std::optional<UniqueFd>> reach_in_process_root(const std::string& proc, const std::string& point,
+                                                      uint64_t inode);
+
 // The kernel's cookie of the network namespace behind fd (SO_NETNS_COOKIE, Linux 5.14):
 // unlike its inode, never reused by a later namespace. 0 if the kernel cannot tell.
 uint64_t netns_cookie(int netns_fd);
