@@ -85,6 +85,10 @@ PNHELPER_KEY := $(subst /,_,$(SYSCONFDIR))
 PNHELPER_OBJ := $(BUILD)/obj/pnhelper$(PNHELPER_KEY)/pnhelper.o
 PNHELPER     := $(BUILD)/libexec$(PNHELPER_KEY)/pnhelper
 HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+# Programs the library runs as root (Context::libexecdir): in the build tree under
+# $(BUILD)/libexec (PERSONALNET_LIBEXECDIR for the tests), installed to LIBEXECDIR.
+LIBEXEC_PROGS := pnreaper pnkeeper
+LIBEXEC_BINS  := $(LIBEXEC_PROGS:%=$(BUILD)/libexec/%)
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl \
                $(BUILD)/bin/pnswap $(BUILD)/bin/pnbrokerrace
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
@@ -129,7 +133,7 @@ PC_FILE    := $(BUILD)/personalnet.pc
 # The PAM session module (pam_personalnet(8)).
 PAM_MODULE := $(BUILD)/lib/security/pam_personalnet.so
 
-all: $(MOD_CHECKS) $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
+all: $(MOD_CHECKS) $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(LIBEXEC_BINS) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
 
 # Installs those of the Debian packages $(1) that are missing ($(2): more apt-get options).
 define install_missing
@@ -216,6 +220,7 @@ $(BUILD)/libexecdir.stamp: FORCE
 	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
 $(BUILD)/obj/lib/core/context.o: $(BUILD)/libexecdir.stamp
 $(BUILD)/obj/lib/core/context.o: CPPFLAGS += -DPERSONALNET_HELPER_PATH='"$(LIBEXECDIR)/pnhelper"'
+$(BUILD)/obj/lib/core/context.o: CPPFLAGS += -DPERSONALNET_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 # personalnet.pc for the install PREFIX; the stamp changes when PREFIX does.
 $(BUILD)/prefix.stamp: FORCE
@@ -239,6 +244,13 @@ $(PNHELPER): $(PNHELPER_OBJ) $(call mod_archives,$(call mod_closures,$(PNHELPER_
 
 .PHONY: FORCE
 FORCE:
+
+# The programs the library runs (pnreaper, pnkeeper): the modules' archives linked in
+# statically like the helper's, so that root runs no library found by a search path.
+LIBEXEC_MODULES := space
+$(LIBEXEC_BINS): $(BUILD)/libexec/%: $(BUILD)/obj/tools/%.o $(call mod_archives,$(call mod_closures,$(LIBEXEC_MODULES)))
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $< $(call mod_link,$(LIBEXEC_MODULES))
 
 # The PAM module links the library objects statically: the login service (sshd, login)
 # loads it with dlopen and must find nothing of ours in its library path. The version
@@ -407,6 +419,7 @@ install: all
 	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -s -m 4755 -o root -g root $(PNHELPER) $(DESTDIR)$(LIBEXECDIR)/pnhelper
+	install -s -m 0755 -o root -g root $(LIBEXEC_BINS) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 include/personalnet/*.hpp $(DESTDIR)$(PREFIX)/include/personalnet/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 man/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/
@@ -428,7 +441,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
-	rm -f $(DESTDIR)$(LIBEXECDIR)/pnhelper
+	rm -f $(DESTDIR)$(LIBEXECDIR)/pnhelper $(LIBEXEC_PROGS:%=$(DESTDIR)$(LIBEXECDIR)/%)
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	rm -rf $(DESTDIR)$(PREFIX)/include/personalnet
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man8/pnet.8 \

@@ -15,12 +15,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "lib/core/fd.hpp"
 #include "lib/core/sys.hpp"
+#include "lib/core/trusted_path.hpp"
 #include "lib/helper/channel.hpp"
 #include "lib/helper/identity.hpp"
 #include "lib/policy/policy.hpp"
@@ -68,6 +70,21 @@ void require_initial_user_namespace() {
         die(kExitFailure, "refusing to run outside the initial user namespace");
 }
 
+// The directory we were run from (the kernel's name of our file, as the caller's mount
+// namespace shows it): the programs the library runs as root (pnreaper, pnkeeper) are
+// installed next to us. Only a directory nobody but root can change will do: a user who
+// could place a link to us elsewhere must not choose what root runs.
+std::string own_directory() {
+    char exe[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) die(kExitFailure, "cannot tell where it is installed");
+    std::string dir(exe, static_cast<size_t>(n));
+    dir.erase(dir.rfind('/'));
+    auto trusted = pn::sys::check_trusted_path(dir);
+    if (!trusted.ok()) die(kExitFailure, "its directory: " + trusted.error().message());
+    return dir;
+}
+
 }  // namespace
 
 static int run_helper(int argc, char** argv) {
@@ -79,6 +96,7 @@ static int run_helper(int argc, char** argv) {
     if (argc != 1) die(kExitUsage, "takes no arguments; its request comes from libpersonalnet");
     if (::geteuid() != 0) die(kExitFailure, "not installed set-uid root (make install)");
     require_initial_user_namespace();
+    const std::string libexec = own_directory();  // before we leave the caller's mount namespace
 
     auto who = helper::Identity::of_caller();
     if (!who.ok()) die(kExitFailure, who.error().message());
@@ -129,6 +147,7 @@ static int run_helper(int argc, char** argv) {
         die(kExitFailure, "cannot set a fixed environment");
 
     server::Server s(std::move(who).value(), std::move(pol).value(), std::move(caller), left.value());
+    s.set_libexecdir(libexec);
     return s.serve();
 }
 

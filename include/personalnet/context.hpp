@@ -21,6 +21,9 @@ struct Context {
     std::string statedir;    // stored file-space layers
     std::string overlaydir;  // the administrator's overlay definitions (NAME.conf)
     std::string helper;      // the set-uid helper an unprivileged caller asks
+    // Where the programs the library runs as root live (pnreaper, pnkeeper): LIBEXECDIR.
+    // The helper names its own directory; tests and benches the build's.
+    std::string libexecdir;
     // The broker a process started by the helper asks instead (it has no_new_privs, so
     // the set-uid helper would gain it nothing): "@personalnet-<pid>", or "".
     std::string broker;
@@ -34,7 +37,7 @@ struct Context {
 
     // The defaults, with what the PERSONALNET_* variables of envp (a NULL-terminated
     // "KEY=VALUE" array, e.g. environ) override: PERSONALNET_RUNDIR, _STATEDIR and
-    // _OVERLAYDIR for root only and when absolute, PERSONALNET_HELPER when absolute,
+    // _OVERLAYDIR and _LIBEXECDIR for root only and when absolute, PERSONALNET_HELPER when absolute,
     // PERSONALNET_BROKER as given. For programs that behave like the tools.
     static Context from_environment(const char* const* envp);
 };

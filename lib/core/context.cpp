@@ -11,6 +11,11 @@
 #define PERSONALNET_HELPER_PATH "/usr/local/libexec/personalnet/pnhelper"
 #endif
 
+// The programs the library runs as root; the Makefile passes LIBEXECDIR.
+#ifndef PERSONALNET_LIBEXECDIR
+#define PERSONALNET_LIBEXECDIR "/usr/local/libexec/personalnet"
+#endif
+
 namespace personalnet {
 
 Context::Context()
@@ -18,13 +23,14 @@ Context::Context()
       statedir("/var/lib/personalnet"),
       overlaydir("/etc/personalnet/overlays.d"),
       helper(PERSONALNET_HELPER_PATH),
+      libexecdir(PERSONALNET_LIBEXECDIR),
       caller(::getuid()) {}
 
 Context Context::from_environment(const char* const* envp) {
     Context ctx;
     if (envp == nullptr) return ctx;
     const bool root = ::getuid() == 0;
-    bool seen[5] = {};  // the first entry of a key counts, as for getenv()
+    bool seen[6] = {};  // the first entry of a key counts, as for getenv()
     auto first = [&](int i) { return !std::exchange(seen[i], true); };
     for (; *envp != nullptr; ++envp) {
         std::string_view entry(*envp);
@@ -39,6 +45,8 @@ Context Context::from_environment(const char* const* envp) {
             ctx.statedir = value;
         else if (key == "PERSONALNET_OVERLAYDIR" && first(2) && absolute && root)
             ctx.overlaydir = value;
+        else if (key == "PERSONALNET_LIBEXECDIR" && first(5) && absolute && root)
+            ctx.libexecdir = value;  // what root runs: root's own choice only
         else if (key == "PERSONALNET_HELPER" && first(3) && absolute)
             ctx.helper = value;  // staged installs; the set-uid bit is what matters
         else if (key == "PERSONALNET_BROKER" && first(4))

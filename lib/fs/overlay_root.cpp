@@ -320,10 +320,12 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
     auto opts = overlay_options(layers);
     if (!opts.ok()) return opts.error();
     std::string staging = layers.layer + "/root";
+    // Each pipe owned as soon as it exists: a failure of the second leaves none open.
     int err[2], report[2];
-    if (::pipe2(err, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0)
-        return errno_error("fuse-overlayfs: pipe");
-    UniqueFd err_rd(err[0]), err_wr(err[1]), report_rd(report[0]), report_wr(report[1]);
+    if (::pipe2(err, O_CLOEXEC) != 0) return errno_error("fuse-overlayfs: pipe");
+    UniqueFd err_rd(err[0]), err_wr(err[1]);
+    if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("fuse-overlayfs: pipe");
+    UniqueFd report_rd(report[0]), report_wr(report[1]);
     std::string options = opts.value() + ",noacl";
     const char* argv[] = {"fuse-overlayfs", "-f", "-o", options.c_str(), staging.c_str(), nullptr};
     const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", nullptr};

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lib/core/fd.hpp"
+#include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 
@@ -63,36 +64,23 @@ std::string backing_file(dev_t dev) {
 // /proc/self/fd/3 in the child so that no path is looked up again. An exit status up to
 // max_ok is success (e2fsck -p: 1 = errors corrected). stderr comes back in the error.
 Status run_e2fs(const char* tool, const std::vector<const char*>& args, int image_fd, int max_ok = 0) {
-    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (!null.valid()) return errno_error("open /dev/null");
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
     UniqueFd err_rd(p[0]), err_wr(p[1]);
-    // Built before fork: after it the child makes only async-signal-safe calls.
-    std::vector<const char*> argv{tool};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("/proc/self/fd/3");
-    argv.push_back(nullptr);
-    const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", nullptr};
-    pid_t pid = ::fork();
-    if (pid < 0) return errno_error("fork");
-    if (pid == 0) {
-        // Copies above the targets first, so that no dup2 below overwrites a source.
-        int n = ::fcntl(null.get(), F_DUPFD, 10);
-        int e = ::fcntl(err_wr.get(), F_DUPFD, 10);
-        int i = ::fcntl(image_fd, F_DUPFD, 10);
-        if (n < 0 || e < 0 || i < 0 || ::dup2(n, 0) < 0 || ::dup2(n, 1) < 0 || ::dup2(e, 2) < 0 ||
-            ::dup2(i, 3) < 0)
-            ::_exit(126);
-        sys::close_fds_from(4, -1);
-        ::execve(tool, const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp));
-        ::_exit(127);
-    }
+    sys::SpawnOptions o;
+    o.what = std::string("run ") + tool;
+    o.program = tool;
+    o.argv.assign(args.begin(), args.end());
+    o.argv.insert(o.argv.begin(), tool);
+    o.argv.emplace_back("/proc/self/fd/3");
+    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
+    o.stdio = sys::SpawnOptions::Stdio::null;
+    o.fds = {{err_wr.get(), 2}, {image_fd, 3}};
+    auto pid = sys::spawn(o);
     err_wr.reset();
+    if (!pid.ok()) return pid.error();
     std::string err = sys::read_to_eof(err_rd.get(), kMaxStderr);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    int status = sys::wait_child(pid.value());
     if (WIFEXITED(status) && WEXITSTATUS(status) <= max_ok) return {};
     std::replace(err.begin(), err.end(), '\n', ' ');
     while (!err.empty() && (err.back() == ' ' || err.back() == '\t')) err.pop_back();

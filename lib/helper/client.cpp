@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "lib/core/spawn.hpp"
 #include "lib/helper/broker.hpp"
 #include "lib/helper/channel.hpp"
 
@@ -34,18 +35,15 @@ Result<Session> Session::start(const Context& ctx) {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return errno_error("start the helper: socketpair");
     UniqueFd mine(sv[0]), theirs(sv[1]);
-    char* const argv[] = {const_cast<char*>("pnhelper"), nullptr};
-    char* const envp[] = {nullptr};  // it takes nothing from us but the request
-    pid_t pid = ::fork();
-    if (pid < 0) return errno_error("start the helper: fork");
-    if (pid == 0) {
-        // Async-signal-safe only: the caller may have threads.
-        if (::dup2(theirs.get(), kChannelFd) != kChannelFd) ::_exit(127);
-        ::syscall(SYS_close_range, kChannelFd + 1, ~0U, 0);
-        ::execve(path.c_str(), argv, envp);
-        ::_exit(127);
-    }
-    return Session(std::move(mine), pid, path);
+    sys::SpawnOptions o;
+    o.what = "start the helper";
+    o.program = path;
+    o.argv = {"pnhelper"};
+    o.env = {};  // it takes nothing from us but the request
+    o.fds = {{theirs.get(), kChannelFd}};
+    auto pid = sys::spawn(o);
+    if (!pid.ok()) return pid.error();
+    return Session(std::move(mine), pid.value(), path);
 }
 
 Session::Session(Session&& o) noexcept : fd_(std::move(o.fd_)), pid_(o.pid_), helper_(std::move(o.helper_)) {

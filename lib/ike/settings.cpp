@@ -133,4 +133,30 @@ Result<Settings> parse_settings(const std::string& text, const std::string& wher
     return top;
 }
 
+namespace {
+
+void render(const Settings& s, std::string& out) {
+    for (const auto& [key, value] : s.values) {
+        out += key + " = \"";
+        for (char c : value) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;  // a newline or tab is taken literally inside quotes
+        }
+        out += "\"\n";
+    }
+    for (const auto& sec : s.sections) {
+        out += sec.name + " {\n";
+        render(sec.body, out);
+        out += "}\n";
+    }
+}
+
+}  // namespace
+
+std::string render_settings(const Settings& settings) {
+    std::string out;
+    render(settings, out);
+    return out;
+}
+
 }  // namespace personalnet::ike

@@ -40,4 +40,8 @@ struct Settings::Section {
 // Parses text; errors are EINVAL with "WHERE:LINE: what" (where names the source).
 Result<Settings> parse_settings(const std::string& text, const std::string& where);
 
+// Text that parse_settings reads back as settings (every value quoted): how the keeper of
+// a space's charon (tools/pnkeeper) is handed the overlay's definition.
+std::string render_settings(const Settings& settings);
+
 }  // namespace personalnet::ike

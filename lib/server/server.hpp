@@ -39,6 +39,10 @@ public:
     Server(helper::Identity who, policy::Policy pol, UniqueFd caller_pidfd, int caller_mntns = -1,
            int channel = helper::kChannelFd);
 
+    // Where the programs the library runs as root are (Context::libexecdir): the helper's
+    // own directory, so that a staged helper runs its own pnreaper and pnkeeper.
+    void set_libexecdir(const std::string& dir) { ctx_.libexecdir = dir; }
+
     // Reads and answers one request (a session: until the caller closes the channel or
     // dies). Returns the helper's exit status.
     int serve();

@@ -3,15 +3,14 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 
+#include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 #include "lib/ike/charon_conf.hpp"
@@ -30,142 +29,58 @@ namespace personalnet::space {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr const char* kCharon = "/usr/lib/ipsec/charon";
 
 std::string charon_dir(const registry::Registry& reg, const registry::Record& rec) {
     return reg.path("charon/" + registry::label_hex(rec.label));
 }
 
-// In a forked child of the keeper (already in the space's namespaces): a private /run
-// that still shows the daemon's directory, then charon. Never returns; a failed step is
-// reported on report_fd as {step, errno}.
-[[noreturn]] void exec_charon(const std::string& dir, int report_fd) {
-    const std::string conf = "STRONGSWAN_CONF=" + dir + "/strongswan.conf";
-    const char* argv[] = {"charon", nullptr};
-    const char* envp[] = {conf.c_str(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", nullptr};
-    auto fail = [&](int step) {
-        int msg[2] = {step, errno};
-        (void)!::write(report_fd, msg, sizeof msg);
-        ::_exit(127);
-    };
-    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) fail(1);  // never outlives its keeper
-    int keep = static_cast<int>(::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-    if (keep < 0) fail(3);
-    if (::unshare(CLONE_NEWNS) != 0) fail(4);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) fail(5);
-    if (::mount("personalnet-charon", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) fail(6);
-    if (dir.rfind("/run/", 0) == 0) {  // the directory was under the /run just covered
-        if (!sys::make_dirs(dir, 0700).ok()) fail(7);
-        if (::move_mount(keep, "", AT_FDCWD, dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) fail(8);
+// The keeper: pnkeeper (tools/pnkeeper.cpp), a small program in the space's network
+// namespace and the host's mount namespace that runs charon, restarts it (and brings the
+// overlay up again) when it dies, and stops it on SIGTERM. It is handed the overlay's
+// connections and secrets in a sealed memfd, and tells how charon's first start went.
+Result<pid_t> spawn_keeper(const Context& ctx, const std::string& dir, const ike::OverlayDefinition& def,
+                           int netns, int mntns) {
+    const std::string what = "start charon";
+    UniqueFd definition(::memfd_create("personalnet-overlay", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!definition.valid()) return errno_error(what + ": memfd_create");
+    const std::string text = ike::render_settings(def.swanctl);
+    for (size_t done = 0; done < text.size();) {
+        ssize_t n = ::write(definition.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return errno_error(what + ": write the overlay's definition");
+        done += static_cast<size_t>(n);
     }
-    if (::chdir("/") != 0) fail(9);
-    int devnull = ::open("/dev/null", O_RDWR);
-    ::dup2(devnull, 0);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    sys::close_fds_from(3, report_fd);
-    ::execve(kCharon, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
-    fail(10);
-    ::_exit(127);  // not reached: fail() exits
-}
+    if (::fcntl(definition.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+            0 ||
+        ::lseek(definition.get(), 0, SEEK_SET) != 0)
+        return errno_error(what + ": seal the overlay's definition");
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return errno_error(what + ": pipe");
+    UniqueFd report_rd(p[0]), report_wr(p[1]);
 
-// Loads the overlay's secrets and connections into a (fresh) charon and brings every
-// CHILD_SA up.
-Status bring_up(const std::string& socket, const ike::OverlayDefinition& def) {
-    auto secrets = ike::secrets_of(def.swanctl);
-    if (!secrets.ok()) return secrets.error();
-    auto vici = ike::ViciClient::wait_connect(socket, 5s);
-    if (!vici.ok()) return vici.error();
-    for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), "");
-    for (const auto& [name, conn] : ike::connections_of(def.swanctl))
-        PN_TRY(ike::load_conn(*vici, name, conn), "");
-    for (const auto& [child, conn] : ike::children_of(def.swanctl))
-        PN_TRY(ike::initiate(*vici, child, conn, 10s), "");
-    return {};
-}
-
-volatile sig_atomic_t g_keeper_stop = 0;
-void keeper_stop(int) { g_keeper_stop = 1; }
-
-// The keeper: a small process in the space's namespaces that runs charon, restarts it
-// (and brings the overlay up again) when it dies, and stops it on SIGTERM. Forked from
-// the creator, so it has the definition in memory. Never returns.
-[[noreturn]] void keeper(const std::string& dir, const ike::OverlayDefinition& def, int netns, int mntns,
-                         int report_fd) {
-    // Out of the creator's process group, so a terminal's ^C or hangup never reaches it or
-    // charon, but in its session: the scheduler's autogroup is the session, and a daemon
-    // per space in a group of its own would take an extra share of the CPU each (measured:
-    // charon's user-space ESP alone in its autogroup halved the benchmark's throughput).
-    (void)::setpgid(0, 0);
-    int msg[2] = {0, 0};
-    if (::setns(netns, CLONE_NEWNET) != 0 || (mntns >= 0 && ::setns(mntns, CLONE_NEWNS) != 0)) {
-        msg[0] = 2;
-        msg[1] = errno;
-        (void)!::write(report_fd, msg, sizeof msg);
-        ::_exit(127);
-    }
-    struct sigaction sa = {};
-    sa.sa_handler = keeper_stop;
-    ::sigaction(SIGTERM, &sa, nullptr);
-    ::signal(SIGHUP, SIG_IGN);
-    ::signal(SIGINT, SIG_IGN);
-    int devnull = ::open("/dev/null", O_RDWR);
-    ::dup2(devnull, 0);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    sys::close_fds_from(3, report_fd);
-    for (bool first = true; g_keeper_stop == 0; first = false) {
-        // With the kernel datapath the SAs and policies of a daemon that died (SIGKILL, a
-        // crash) stay in the space's XFRM database, which is its charon's alone: the old
-        // inbound SAs would go on accepting the dead IKE_SA's keys until they expire.
-        // A restarted charon starts from an empty one. A failed flush is not fatal here
-        // (nobody to tell; the new charon replaces the policies): the daemon comes back.
-        if (!first) (void)netlink::flush_xfrm();
-        pid_t charon = ::fork();
-        if (charon == 0) exec_charon(dir, first ? report_fd : devnull);
-        if (first) {
-            // The creator learns the keeper's pid and brings the overlay up itself (it can
-            // report failures); closing our end tells it that charon was started.
-            msg[1] = static_cast<int>(::getpid());
-            (void)!::write(report_fd, msg, sizeof msg);
-            ::close(report_fd);
-        } else if (charon > 0) {
-            (void)bring_up(dir + "/charon.vici", def);  // the next death retries
-        }
-        int status = 0;
-        while (charon > 0 && ::waitpid(charon, &status, 0) < 0) {
-            if (errno != EINTR) break;
-            if (g_keeper_stop != 0) ::kill(charon, SIGTERM);
-        }
-        if (g_keeper_stop == 0) ::sleep(1);  // a daemon that dies at once is not restarted in a loop
-    }
-    ::_exit(0);
-}
-
-Result<pid_t> spawn_keeper(const std::string& dir, const ike::OverlayDefinition& def, int netns, int mntns) {
-    int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("start charon: pipe");
-    UniqueFd rd(report[0]), wr(report[1]);
-    pid_t mid = ::fork();
-    if (mid < 0) return errno_error("start charon: fork");
-    if (mid == 0) {  // detached through an intermediate process: nobody has to reap the keeper
-        rd.reset();
-        if (::fork() == 0) keeper(dir, def, netns, mntns, wr.get());
-        ::_exit(0);
-    }
-    wr.reset();
-    int status = 0;
-    while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
-    }
-    int msg[2] = {0, 0};
-    if (::read(rd.get(), msg, sizeof msg) != sizeof msg) return make_error(EIO, "start charon: no report");
-    if (msg[0] != 0) return make_error(msg[1], "start charon: step " + std::to_string(msg[0]));
-    pid_t pid = msg[1];
-    int failed[2] = {0, 0};  // charon's first start writes here only if it fails before exec
-    if (::read(rd.get(), failed, sizeof failed) == sizeof failed) {
-        ::kill(pid, SIGTERM);
-        return make_error(failed[1], "start charon: step " + std::to_string(failed[0]) + " in the child");
-    }
+    sys::SpawnOptions o;
+    o.what = what;
+    o.program = ctx.libexecdir + "/pnkeeper";
+    o.argv = {"pnkeeper", dir, "3", "4"};
+    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
+    o.stdio = sys::SpawnOptions::Stdio::null;
+    o.fds = {{definition.get(), 3}, {report_wr.get(), 4}};
+    // Detached: nobody has to reap the keeper. Out of the creator's process group, so a
+    // terminal's ^C or hangup never reaches it or charon, but in its session: the
+    // scheduler's autogroup is the session, and a daemon per space in a group of its own
+    // would take an extra share of the CPU each (measured: charon's user-space ESP alone
+    // in its autogroup halved the benchmark's throughput).
+    o.detach = true;
+    o.process_group = 0;
+    o.ignored_signals = {SIGHUP, SIGINT};
+    o.netns = netns;
+    o.netns_what = "join the space's network namespace";
+    o.mntns = mntns;  // charon never runs in a file space (docs/SECURITY.md, rule 2)
+    o.mntns_what = "join the host's mount namespace";
+    auto pid = sys::spawn(o);
+    report_wr.reset();
+    if (!pid.ok()) return pid.error();
+    PN_TRY(sys::decode_status(sys::read_to_eof(report_rd.get()), what + ": the keeper"), "");
     return pid;
 }
 
@@ -207,6 +122,19 @@ Status configure_space(const ike::OverlayDefinition& def, const registry::Record
 
 }  // namespace
 
+Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl) {
+    auto secrets = ike::secrets_of(swanctl);
+    if (!secrets.ok()) return secrets.error();
+    auto vici = ike::ViciClient::wait_connect(socket, 5s);
+    if (!vici.ok()) return vici.error();
+    for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), "");
+    for (const auto& [name, conn] : ike::connections_of(swanctl))
+        PN_TRY(ike::load_conn(*vici, name, conn), "");
+    for (const auto& [child, conn] : ike::children_of(swanctl))
+        PN_TRY(ike::initiate(*vici, child, conn, 10s), "");
+    return {};
+}
+
 Status start_overlay(const registry::Registry& reg, registry::Record& rec, const ike::OverlayDefinition& def,
                      int netns) {
     std::string what = "overlay '" + def.name + "'";
@@ -230,12 +158,12 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     // even when the creator itself runs in a file space.
     auto host = host_mntns(reg);
     if (!host.ok()) return host.error().wrap(what);
-    auto pid = spawn_keeper(dir, def, netns, host->valid() ? host->get() : -1);
+    auto pid = spawn_keeper(reg.context(), dir, def, netns, host->valid() ? host->get() : -1);
     if (!pid.ok()) return pid.error().wrap(what);
     rec.ike_daemon = pid.value();
     // Recorded at once: a creator killed from here on leaves gc a daemon to stop.
     PN_TRY(reg.save(rec), what);
-    PN_TRY(bring_up(conf.vici_socket, def), what);
+    PN_TRY(bring_up_overlay(conf.vici_socket, def.swanctl), what);
     // Root only, like its directory: whoever talks to it controls the space's overlay.
     if (::chmod(conf.vici_socket.c_str(), 0600) != 0) return errno_error(what + ": restrict the VICI socket");
     return {};

@@ -5,8 +5,9 @@
 // space, with a private /run (its pid file path is compiled in). Its files (strongswan.conf,
 // VICI socket, log) live in RUNDIR/charon/LLLL, root only.
 //
-// A keeper process in the space's namespaces runs charon and restarts it when it dies,
-// bringing the overlay up again; rec.ike_daemon is the keeper. The daemon lives while
+// A keeper process in the space's namespaces (pnkeeper, exec'd: tools/pnkeeper.cpp) runs
+// charon and restarts it when it dies, bringing the overlay up again; rec.ike_daemon is
+// the keeper. The daemon lives while
 // the space does: an unnamed space's supervisor stops it when the command exits (its
 // processes would otherwise keep the namespace alive), destroy and gc stop it.
 #pragma once
@@ -30,6 +31,10 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
 // Stops rec's charon (if it is still the process in rec's namespace) and removes its
 // directory. Idempotent.
 Status stop_overlay(const registry::Registry& reg, const registry::Record& rec);
+
+// Loads the overlay's secrets and connections (swanctl) into a fresh charon listening on
+// socket and brings every CHILD_SA up: the creator does, and the keeper after a restart.
+Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl);
 
 // One line per IKE_SA and CHILD_SA of rec's charon, for `pnet show`.
 Result<std::vector<std::string>> overlay_status(const registry::Registry& reg, const registry::Record& rec);

@@ -39,6 +39,7 @@
 #include "lib/space/overlay.hpp"
 #include "lib/space/parent.hpp"
 #include "lib/space/reach.hpp"
+#include "lib/space/reaper.hpp"
 #include "lib/space/remote.hpp"
 #include "lib/space/run_mounts.hpp"
 
@@ -177,47 +178,6 @@ Result<Record> load_owned(const Registry& reg, const std::string& name, const st
     return rec;
 }
 
-// A detached process that waits until the space's uplink disappears (the kernel
-// deletes it when the namespace dies) and then releases the host-side state. It
-// inherits the label lock, so garbage collection leaves the space alone meanwhile.
-void spawn_reaper(const Registry& reg, const Record& r, int label_lock_fd) {
-    pid_t pid = ::fork();
-    if (pid < 0) return;  // collect_garbage() will adopt the space later
-    if (pid > 0) {
-        int st = 0;
-        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-        }
-        return;
-    }
-    ::setsid();
-    if (::fork() != 0) ::_exit(0);
-    int devnull = ::open("/dev/null", O_RDWR);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
-    sys::close_fds_from(3, label_lock_fd);
-    ::signal(SIGINT, SIG_IGN);
-    ::signal(SIGHUP, SIG_IGN);
-    {
-        // Only the netlink socket belongs in the parent's namespace; the reaper itself
-        // waits in a private empty one. Otherwise it would count as a process of the
-        // parent, which may itself be a space whose release waits for this one.
-        std::optional<netlink::Socket> events;
-        auto pin = sys::open_fd(space::ParentRef{&reg, r.parent_netns, r.depth}.dir() + "/ns", O_RDONLY);
-        if (pin.ok() && sys::enter_netns(pin->get()).ok()) {
-            auto s = netlink::Socket::open();
-            if (s.ok()) events.emplace(std::move(s).value());
-        }
-        (void)::unshare(CLONE_NEWNET);  // if this fails we merely wait where we are
-        if (events) (void)events->wait_link_gone(r.host_ifindex);
-    }
-    {
-        auto lock = reg.lock();
-        if (!lock.ok()) ::_exit(0);
-        (void)destroy_state(reg, r);
-    }
-    space::give_back_free_space(reg, r);
-    ::_exit(0);
-}
-
 // The cheap collection run by every invocation: only spaces whose creator or
 // supervisor held a label lock are examined.
 void collect_locked(const Registry& reg) {
@@ -236,7 +196,7 @@ void collect_locked(const Registry& reg) {
         }
         if (rec->state == SpaceState::ready && rec->netns != 0 &&
             space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon})) {
-            spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
+            (void)space::spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
             continue;
         }
         auto glock = reg.lock();
@@ -310,6 +270,15 @@ Result<std::string> read_seed_file(const std::string& path, const char* option) 
 }
 
 }  // namespace
+
+void space::release_reaped(const Registry& reg, const Record& r) {
+    {
+        auto lock = reg.lock();
+        if (!lock.ok()) return;
+        (void)destroy_state(reg, r);
+    }
+    space::give_back_free_space(reg, r);
+}
 
 Space::Space(std::unique_ptr<State> st) : st_(std::move(st)) {}
 Space::Space(std::unique_ptr<Remote> remote) : remote_(std::move(remote)) {}
@@ -575,7 +544,7 @@ Space::~Space() {
     (void)space::stop_overlay(st_->reg, st_->rec);
     st_->netns.reset();
     st_->mntns.reset();
-    spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());
+    (void)space::spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());  // else gc adopts it
 }
 
 Status Space::enter() {

@@ -55,6 +55,7 @@ TEST_F(SpaceTest, LibraryApiCreatesRunsListsAndDestroysSpaces) {
     pn::Context ctx;
     ctx.rundir = rundir;
     ctx.statedir = statedir;
+    ctx.libexecdir = pntest::build_dir() + "/libexec";  // the build's pnreaper and pnkeeper
     std::string verdict = in_host(A(), [&]() -> std::string {
         pn::SpaceSpec spec;
         spec.name = "api";

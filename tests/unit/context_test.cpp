@@ -29,6 +29,7 @@ TEST(ContextTest, EnvironmentOverridesAbsolutePathsAndTheFirstEntryCounts) {
                          "PERSONALNET_STATEDIR=relative/state",
                          "PERSONALNET_OVERLAYDIR=/tmp/ovl",
                          "PERSONALNET_HELPER=/opt/pnhelper",
+                         "PERSONALNET_LIBEXECDIR=/opt/libexec",
                          "PERSONALNET_BROKER=@personalnet-42",
                          "NOEQUALS",
                          nullptr};
@@ -38,11 +39,12 @@ TEST(ContextTest, EnvironmentOverridesAbsolutePathsAndTheFirstEntryCounts) {
     EXPECT_EQ(ctx.statedir, "/var/lib/personalnet");  // not absolute: ignored
     EXPECT_EQ(ctx.overlaydir, "/tmp/ovl");
     EXPECT_EQ(ctx.helper, "/opt/pnhelper");
+    EXPECT_EQ(ctx.libexecdir, "/opt/libexec");
     EXPECT_EQ(ctx.broker, "@personalnet-42");
     EXPECT_EQ(Context::from_environment(nullptr).rundir, "/run/personalnet");
 }
 
-// A user cannot point the library's directories anywhere: root's code (the helper, the
+// A user cannot point the library's directories (nor what root runs) anywhere: root's code (the helper, the
 // PAM module) never sees a user's choice of them. The helper's path and the broker stay
 // the user's own business (the helper is set-uid; a broker is reached by socket).
 TEST(ContextTest, AUserCannotMoveTheDirectories) {
@@ -50,12 +52,13 @@ TEST(ContextTest, AUserCannotMoveTheDirectories) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
         if (::setresuid(65534, 65534, 65534) != 0) ::_exit(10);
-        const char* env[] = {"PERSONALNET_RUNDIR=/tmp/run", "PERSONALNET_STATEDIR=/tmp/state",
-                             "PERSONALNET_OVERLAYDIR=/tmp/ovl", "PERSONALNET_HELPER=/opt/pnhelper", nullptr};
+        const char* env[] = {"PERSONALNET_RUNDIR=/tmp/run",         "PERSONALNET_STATEDIR=/tmp/state",
+                             "PERSONALNET_OVERLAYDIR=/tmp/ovl",     "PERSONALNET_HELPER=/opt/pnhelper",
+                             "PERSONALNET_LIBEXECDIR=/tmp/libexec", nullptr};
         Context ctx = Context::from_environment(env);
         bool ok = ctx.rundir == "/run/personalnet" && ctx.statedir == "/var/lib/personalnet" &&
                   ctx.overlaydir == "/etc/personalnet/overlays.d" && ctx.helper == "/opt/pnhelper" &&
-                  ctx.caller == 65534;
+                  ctx.libexecdir == Context().libexecdir && ctx.caller == 65534;
         ::_exit(ok ? 0 : 1);
     }
     int status = 0;

@@ -51,6 +51,23 @@ TEST(SettingsSyntax, SectionsValuesCommentsAndQuotes) {
     EXPECT_EQ(s->sections[0].name, "connections") << "order is kept";
 }
 
+// How pnkeeper is handed a definition: rendered, then parsed again to the same settings.
+TEST(SettingsSyntax, RenderedSettingsParseBackToTheSame) {
+    auto s = ike::parse_settings(kCorp, "corp.conf");
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    ike::Settings odd;
+    odd.values = {
+        {"a", "back\\slash \"quote\" # not a comment } brace"}, {"b", "two\nlines\tand tab"}, {"c", ""}};
+    s->sections.push_back({"odd", odd});
+    auto again = ike::parse_settings(ike::render_settings(s.value()), "rendered");
+    ASSERT_TRUE(again.ok()) << again.error().message();
+    EXPECT_EQ(ike::render_settings(again.value()), ike::render_settings(s.value()));
+    EXPECT_EQ(*again->section("secrets")->section("ike-corp")->find("secret"), "a \"quoted\" # secret");
+    const ike::Settings* back = again->section("odd");
+    ASSERT_NE(back, nullptr);
+    EXPECT_EQ(back->values, odd.values);
+}
+
 TEST(SettingsSyntax, MalformedTextIsRefusedWithItsLine) {
     struct Case {
         const char* text;

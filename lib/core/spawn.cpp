@@ -1,0 +1,299 @@
+#include "lib/core/spawn.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+
+#include "lib/core/fd.hpp"
+
+namespace personalnet::sys {
+
+namespace {
+
+// What the child writes to the report pipe: a failed step and its errno, or (detached)
+// the grandchild's pid. PIPE_BUF makes each write atomic.
+struct Record {
+    int32_t step;
+    int32_t value;
+};
+
+enum Step : int32_t {
+    kPid = -1,
+    kSession = 1,
+    kGroup,
+    kDeathSignal,
+    kOrphaned,
+    kSignals,
+    kNetns,
+    kMntns,
+    kFds,
+    kDetach,
+    kExec,
+    kUser = 100,  // + index into SpawnOptions::steps
+};
+
+constexpr size_t kMaxFds = 16;
+
+// Everything the child reads, prepared before fork().
+struct Plan {
+    const SpawnOptions* o;
+    std::vector<char*> argv;
+    std::vector<char*> envp;
+    std::array<std::pair<int, int>, kMaxFds + 3> moves{};  // {from, to}
+    size_t n_moves = 0;
+    std::array<int, kMaxFds + 3> kept{};  // targets above 2, sorted
+    size_t n_kept = 0;
+    int high = 3;  // above every target: where sources are parked before dup2
+    pid_t parent = 0;
+    sigset_t old_mask{};
+};
+
+[[noreturn]] void fail(int report, int32_t step, int err) {
+    Record r{step, err};
+    (void)!::write(report, &r, sizeof r);
+    ::_exit(127);
+}
+
+// Handlers of the caller must not run in the child: reset to the default (exec would do
+// that anyway), ignored signals stay ignored.
+void default_handlers() {
+    for (int sig = 1; sig < NSIG; ++sig) {
+        struct sigaction sa {};
+        if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &sa) != 0) continue;
+        if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+        sa = {};
+        sa.sa_handler = SIG_DFL;
+        (void)::sigaction(sig, &sa, nullptr);
+    }
+}
+
+void close_range(unsigned first, unsigned last) {
+    if (first <= last) (void)::syscall(SYS_close_range, first, last, 0);
+}
+
+// Async-signal-safe from here to exec.
+[[noreturn]] void child(const Plan& p, int report, int report_rd) {
+    const SpawnOptions& o = *p.o;
+    ::close(report_rd);
+    if (o.detach) {
+        if (o.new_session && ::setsid() < 0) fail(report, kSession, errno);
+        pid_t grandchild = ::fork();
+        if (grandchild < 0) fail(report, kDetach, errno);
+        if (grandchild > 0) {
+            Record r{kPid, grandchild};
+            (void)!::write(report, &r, sizeof r);
+            ::_exit(0);
+        }
+    } else if (o.new_session && ::setsid() < 0) {
+        fail(report, kSession, errno);
+    }
+    if (o.process_group && ::setpgid(0, *o.process_group) != 0) fail(report, kGroup, errno);
+    if (o.death_signal != 0) {
+        if (::prctl(PR_SET_PDEATHSIG, o.death_signal) != 0) fail(report, kDeathSignal, errno);
+        if (::getppid() != p.parent) fail(report, kOrphaned, ESRCH);  // it died before prctl
+    }
+    for (int sig : o.ignored_signals) {
+        struct sigaction sa {};
+        sa.sa_handler = SIG_IGN;
+        if (::sigaction(sig, &sa, nullptr) != 0) fail(report, kSignals, errno);
+    }
+    if (o.netns >= 0 && ::setns(o.netns, CLONE_NEWNET) != 0) fail(report, kNetns, errno);
+    if (o.mntns >= 0 && ::setns(o.mntns, CLONE_NEWNS) != 0) fail(report, kMntns, errno);
+
+    // Sources parked above every target first, so that no dup2 overwrites one still needed.
+    if (report < p.high) {
+        report = ::fcntl(report, F_DUPFD_CLOEXEC, p.high);
+        if (report < 0) ::_exit(127);  // nowhere to report to
+    }
+    std::array<int, kMaxFds + 3> parked{};
+    for (size_t i = 0; i < p.n_moves; ++i) {
+        parked[i] = ::fcntl(p.moves[i].first, F_DUPFD_CLOEXEC, p.high);
+        if (parked[i] < 0) fail(report, kFds, errno);
+    }
+    for (size_t i = 0; i < p.n_moves; ++i) {
+        if (::dup2(parked[i], p.moves[i].second) < 0) fail(report, kFds, errno);
+        ::close(parked[i]);
+    }
+    if (o.close_other_fds) {
+        unsigned from = 3;
+        for (size_t i = 0; i < p.n_kept; ++i) {
+            unsigned k = static_cast<unsigned>(p.kept[i]);
+            if (k > from) close_range(from, k - 1);
+            from = k + 1;
+        }
+        if (static_cast<unsigned>(report) > from) close_range(from, static_cast<unsigned>(report) - 1);
+        close_range(static_cast<unsigned>(report) + 1, ~0U);
+    }
+    for (size_t i = 0; i < o.steps.size(); ++i) {
+        int err = o.steps[i].fn();
+        if (err != 0) fail(report, kUser + static_cast<int32_t>(i), err);
+    }
+    default_handlers();
+    if (!o.program.empty()) {
+        ::sigprocmask(SIG_SETMASK, &p.old_mask, nullptr);
+        if (o.search_path) {
+            environ = const_cast<char**>(p.envp.data());  // the search uses the program's own PATH
+            ::execvpe(o.program.c_str(), p.argv.data(), p.envp.data());
+        } else {
+            ::execve(o.program.c_str(), p.argv.data(), p.envp.data());
+        }
+        fail(report, kExec, errno);
+    }
+    ::close(report);  // end of file: the setup succeeded
+    ::sigprocmask(SIG_SETMASK, &p.old_mask, nullptr);
+    ::_exit(o.body());
+}
+
+std::string step_name(const SpawnOptions& o, int32_t step) {
+    switch (step) {
+        case kSession:
+            return "start a session";
+        case kGroup:
+            return "join a process group";
+        case kDeathSignal:
+            return "set the parent-death signal";
+        case kOrphaned:
+            return "its parent is gone";
+        case kSignals:
+            return "ignore signals";
+        case kNetns:
+            return o.netns_what;
+        case kMntns:
+            return o.mntns_what;
+        case kFds:
+            return "place its descriptors";
+        case kDetach:
+            return "fork the detached process";
+        case kExec:
+            return "run " + o.program;
+        default:
+            if (step >= kUser && static_cast<size_t>(step - kUser) < o.steps.size())
+                return o.steps[static_cast<size_t>(step - kUser)].what;
+            return "step " + std::to_string(step);
+    }
+}
+
+// One record, or nothing at end of file.
+std::optional<Record> read_record(int fd) {
+    Record r{};
+    ssize_t n;
+    while ((n = ::read(fd, &r, sizeof r)) < 0 && errno == EINTR) {
+    }
+    if (n != static_cast<ssize_t>(sizeof r)) return std::nullopt;
+    return r;
+}
+
+Status check(const SpawnOptions& o) {
+    if (o.program.empty() == !o.body)
+        return make_error(EINVAL, o.what + ": needs a program or a body, not both");
+    if (!o.program.empty() && o.argv.empty()) return make_error(EINVAL, o.what + ": empty argv");
+    if (o.detach && o.death_signal != 0)
+        return make_error(EINVAL, o.what + ": a detached process has no parent to outlive");
+    if (o.fds.size() > kMaxFds) return make_error(EINVAL, o.what + ": too many descriptors to pass");
+    for (const auto& s : o.steps)
+        if (!s.fn) return make_error(EINVAL, o.what + ": step '" + s.what + "' does nothing");
+    for (const auto& [from, to] : o.fds)
+        if (from < 0 || to < 0) return make_error(EBADF, o.what + ": invalid descriptor to pass");
+    return {};
+}
+
+}  // namespace
+
+Result<pid_t> spawn(const SpawnOptions& o) {
+    PN_TRY(check(o), "");
+    Plan p;
+    p.o = &o;
+    p.parent = ::getpid();
+    for (const auto& a : o.argv) p.argv.push_back(const_cast<char*>(a.c_str()));
+    p.argv.push_back(nullptr);
+    for (const auto& e : o.env) p.envp.push_back(const_cast<char*>(e.c_str()));
+    p.envp.push_back(nullptr);
+
+    UniqueFd null;
+    for (int std_fd = 0; std_fd < 3; ++std_fd) {
+        bool named =
+            std::any_of(o.fds.begin(), o.fds.end(), [&](const auto& m) { return m.second == std_fd; });
+        if (named || o.stdio == SpawnOptions::Stdio::inherit) continue;
+        if (!null.valid()) null = UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+        if (!null.valid()) return errno_error(o.what + ": open /dev/null");
+        p.moves[p.n_moves++] = {null.get(), std_fd};
+    }
+    for (const auto& m : o.fds) {
+        p.moves[p.n_moves++] = m;
+        if (m.second > 2) p.kept[p.n_kept++] = m.second;
+        p.high = std::max(p.high, m.second + 1);
+    }
+    std::sort(p.kept.begin(), p.kept.begin() + static_cast<long>(p.n_kept));
+
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error(o.what + ": pipe");
+    UniqueFd rd(fds[0]), wr(fds[1]);
+
+    sigset_t all;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, &p.old_mask);
+    pid_t pid = ::fork();
+    if (pid == 0) child(p, wr.get(), rd.get());
+    int fork_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &p.old_mask, nullptr);
+    if (pid < 0) return make_error(fork_errno, o.what + ": fork");
+    wr.reset();
+
+    if (o.detach) {
+        (void)wait_child(pid);  // the intermediate exits at once
+        auto first = read_record(rd.get());
+        if (!first) return make_error(EIO, o.what + ": the detached process did not start");
+        if (first->step != kPid) return make_error(first->value, o.what + ": " + step_name(o, first->step));
+        pid = first->value;
+    }
+    auto failed = read_record(rd.get());
+    if (!failed) return pid;
+    if (!o.detach) (void)wait_child(pid);
+    return make_error(failed->value, o.what + ": " + step_name(o, failed->step));
+}
+
+int wait_child(pid_t pid) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return status;
+}
+
+int exit_code(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
+
+// "OK", or "E" ERRNO '\0' CONTEXT '\0' EXTACK.
+std::string encode_status(const Status& st) {
+    if (st.ok()) return "OK";
+    std::string out = "E" + std::to_string(st.error().code);
+    out += '\0';
+    out += st.error().context;
+    out += '\0';
+    out += st.error().extack;
+    return out;
+}
+
+Status decode_status(const std::string& text, const std::string& what) {
+    if (text == "OK") return {};
+    size_t first = text.find('\0');
+    size_t second = first == std::string::npos ? first : text.find('\0', first + 1);
+    if (text.size() < 2 || text[0] != 'E' || second == std::string::npos)
+        return make_error(EIO, what + (text.empty() ? ": no answer" : ": an answer that makes no sense"));
+    Error e;
+    e.code = std::atoi(text.c_str() + 1);
+    e.context = text.substr(first + 1, second - first - 1);
+    e.extack = text.substr(second + 1);
+    return e;
+}
+
+}  // namespace personalnet::sys

@@ -1,0 +1,66 @@
+#include "lib/space/reaper.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <optional>
+
+#include "lib/core/spawn.hpp"
+#include "lib/core/sys.hpp"
+#include "lib/netlink/netlink.hpp"
+#include "lib/space/filespace.hpp"
+#include "lib/space/parent.hpp"
+
+namespace personalnet::space {
+
+namespace {
+constexpr int kLockFd = 3;
+constexpr int kParentNetnsFd = 4;
+}  // namespace
+
+Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd) {
+    // The parent's namespace, wherever the kernel shows it (its pin may be in another
+    // mount namespace). Without it the reaper cannot watch the uplink and releases at
+    // once: the parent, and with it the uplink, is gone.
+    auto reached = reach_parent(ParentRef{&reg, r.parent_netns, r.depth});
+    Result<UniqueFd> pin = reached.ok() && reached->has_value()
+                               ? Result<UniqueFd>(std::move(**reached))
+                               : make_error(ENOENT, "the parent namespace is gone");
+    sys::SpawnOptions o;
+    o.what = "start the reaper of space '" + r.name + "'";
+    const Context& ctx = reg.context();
+    o.program = ctx.libexecdir + "/pnreaper";
+    o.argv = {"pnreaper",
+              ctx.rundir,
+              ctx.statedir,
+              std::to_string(ctx.caller),
+              registry::label_hex(r.label),
+              std::to_string(kLockFd),
+              pin.ok() ? std::to_string(kParentNetnsFd) : "-"};
+    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
+    o.stdio = sys::SpawnOptions::Stdio::null;
+    o.fds = {{label_lock_fd, kLockFd}};
+    if (pin.ok()) o.fds.emplace_back(pin->get(), kParentNetnsFd);
+    o.new_session = true;
+    o.detach = true;
+    o.ignored_signals = {SIGINT, SIGHUP};
+    auto pid = sys::spawn(o);
+    if (!pid.ok()) return pid.error();
+    return {};
+}
+
+void wait_uplink_gone(int parent_netns, int ifindex) {
+    // Only the netlink socket belongs in the parent's namespace; the reaper itself waits
+    // in a private empty one. Otherwise it would count as a process of the parent, which
+    // may itself be a space whose release waits for this one.
+    std::optional<netlink::Socket> events;
+    if (parent_netns >= 0 && sys::enter_netns(parent_netns).ok()) {
+        auto s = netlink::Socket::open();
+        if (s.ok()) events.emplace(std::move(s).value());
+    }
+    (void)::unshare(CLONE_NEWNET);  // if this fails we merely wait where we are
+    if (events) (void)events->wait_link_gone(ifindex);
+}
+
+}  // namespace personalnet::space

@@ -1,0 +1,24 @@
+// The reaper of a space that ends with its last process: a detached pnreaper
+// (tools/pnreaper.cpp) waits until the space's uplink disappears (the kernel deletes it
+// when the namespace dies) and then releases the host-side state under the registry lock.
+// It inherits the label lock, so garbage collection leaves the space alone meanwhile.
+#pragma once
+
+#include "lib/registry/registry.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::space {
+
+// Starts pnreaper for r, handing it label_lock_fd. A failure is returned for the caller
+// to ignore: collect_garbage() adopts the space later.
+Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd);
+
+// pnreaper's wait: a netlink socket opened in the parent's namespace (parent_netns, or
+// -1: no wait), then a private empty network namespace for the process itself, until
+// the uplink ifindex is gone from the parent.
+void wait_uplink_gone(int parent_netns, int ifindex);
+
+// pnreaper's release, after the wait (lib/space/space.cpp: the space's destroy).
+void release_reaped(const registry::Registry& reg, const registry::Record& r);
+
+}  // namespace personalnet::space

@@ -1,0 +1,156 @@
+// pnkeeper: the keeper of a space's charon (lib/space/overlay.hpp). Started by
+// libpersonalnet as root, detached, already in the space's network namespace and the
+// host's mount namespace, with stdio on /dev/null and a fixed environment:
+//
+//   pnkeeper DIR DEFINITION_FD REPORT_FD
+//
+// DIR is the daemon's root-only directory (RUNDIR/charon/LLLL: strongswan.conf, the VICI
+// socket); DEFINITION_FD holds the overlay's connections and secrets (swanctl syntax,
+// ike::render_settings). It runs charon, tells REPORT_FD how its first start went (the
+// whole error, lib/core/spawn's encode_status) and closes it; the library brings the
+// overlay up. When charon dies it is started again and the overlay brought up from the
+// definition; SIGTERM stops charon and the keeper. Every argument is checked.
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "lib/core/spawn.hpp"
+#include "lib/core/sys.hpp"
+#include "lib/core/trusted_path.hpp"
+#include "lib/ike/settings.hpp"
+#include "lib/netlink/xfrm_probe.hpp"
+#include "lib/space/overlay.hpp"
+#include "tools/cli.hpp"
+#include "tools/libexec_args.hpp"
+
+namespace pn = personalnet;
+namespace sys = personalnet::sys;
+using pn::cli::kExitFailure;
+using pn::cli::kExitUsage;
+
+namespace {
+
+constexpr const char* kCharon = "/usr/lib/ipsec/charon";
+constexpr size_t kMaxDefinition = 1 << 20;
+
+volatile sig_atomic_t g_stop = 0;
+void stop(int) { g_stop = 1; }
+
+// charon in a mount namespace of its own: a private /run (its pid file path is compiled
+// in) that still shows the daemon's directory. Never outlives its keeper.
+struct CharonStart {
+    std::string dir;
+    std::vector<std::string> dirs_to_make;  // dir and its parents below /run, made again in the new /run
+    int keep = -1;                          // the directory's mount, cloned in the child
+    sys::SpawnOptions options;
+
+    explicit CharonStart(const std::string& d) : dir(d) {
+        if (dir.rfind("/run/", 0) == 0)
+            for (size_t slash = 4; slash != std::string::npos;) {
+                slash = dir.find('/', slash + 1);
+                dirs_to_make.push_back(dir.substr(0, slash));
+            }
+        auto& o = options;
+        o.what = "start charon";
+        o.program = kCharon;
+        o.argv = {"charon"};
+        o.env = {"STRONGSWAN_CONF=" + dir + "/strongswan.conf", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                 "LC_ALL=C"};
+        o.stdio = sys::SpawnOptions::Stdio::null;
+        o.death_signal = SIGTERM;
+        o.steps.push_back({"clone its directory's mount", [this] {
+                               keep = static_cast<int>(
+                                   ::open_tree(AT_FDCWD, dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+                               return keep < 0 ? errno : 0;
+                           }});
+        o.steps.push_back(
+            {"make a mount namespace of its own", [] { return ::unshare(CLONE_NEWNS) != 0 ? errno : 0; }});
+        o.steps.push_back({"make / a slave", [] {
+                               return ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0 ? errno
+                                                                                                      : 0;
+                           }});
+        o.steps.push_back({"mount a private /run", [] {
+                               return ::mount("personalnet-charon", "/run", "tmpfs", MS_NOSUID | MS_NODEV,
+                                              "mode=0755") != 0
+                                          ? errno
+                                          : 0;
+                           }});
+        if (!dirs_to_make.empty()) {  // the directory was under the /run just covered
+            o.steps.push_back({"make its directory in the private /run", [this] {
+                                   for (const auto& d : dirs_to_make)
+                                       if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return errno;
+                                   return 0;
+                               }});
+            o.steps.push_back({"attach its directory", [this] {
+                                   return ::move_mount(keep, "", AT_FDCWD, dir.c_str(),
+                                                       MOVE_MOUNT_F_EMPTY_PATH) != 0
+                                              ? errno
+                                              : 0;
+                               }});
+        }
+        o.steps.push_back({"chdir /", [] { return ::chdir("/") != 0 ? errno : 0; }});
+    }
+};
+
+int keep(int argc, char** argv) {
+    if (argc != 4) return kExitUsage;
+    if (::geteuid() != 0) return kExitFailure;
+    const std::string dir = argv[1];
+    auto definition = pn::cli::open_fd_arg(argv[2]);
+    auto report = pn::cli::open_fd_arg(argv[3]);
+    if (!pn::cli::plain_absolute_path(dir) || !definition || !report || *definition == *report)
+        return kExitUsage;
+    // Root's alone, like everything charon reads from it.
+    if (!sys::check_trusted_path(dir).ok()) return kExitUsage;
+    std::string text = sys::read_to_eof(*definition, kMaxDefinition + 1);
+    ::close(*definition);
+    if (text.size() > kMaxDefinition) return kExitUsage;
+    auto swanctl = pn::ike::parse_settings(text, "the overlay's definition");
+    if (!swanctl.ok()) return kExitUsage;
+
+    struct sigaction sa = {};
+    sa.sa_handler = stop;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    CharonStart start(dir);
+    for (bool first = true; g_stop == 0; first = false) {
+        // With the kernel datapath the SAs and policies of a daemon that died (SIGKILL, a
+        // crash) stay in the space's XFRM database, which is its charon's alone: the old
+        // inbound SAs would go on accepting the dead IKE_SA's keys until they expire.
+        // A restarted charon starts from an empty one. A failed flush is not fatal here
+        // (nobody to tell; the new charon replaces the policies): the daemon comes back.
+        if (!first) (void)pn::netlink::flush_xfrm();
+        auto charon = sys::spawn(start.options);
+        if (first) {
+            // The creator brings the overlay up itself (it can report failures).
+            std::string status = sys::encode_status(charon.ok() ? pn::Status{} : pn::Status{charon.error()});
+            (void)!::write(*report, status.data(), status.size());
+            ::close(*report);
+            if (!charon.ok()) return kExitFailure;
+        } else if (charon.ok()) {
+            (void)pn::space::bring_up_overlay(dir + "/charon.vici",
+                                              swanctl.value());  // the next death retries
+        }
+        if (charon.ok()) {
+            if (g_stop != 0) ::kill(charon.value(), SIGTERM);  // asked to stop while it started
+            int status = 0;
+            while (::waitpid(charon.value(), &status, 0) < 0) {
+                if (errno != EINTR) break;
+                if (g_stop != 0) ::kill(charon.value(), SIGTERM);
+            }
+        }
+        if (g_stop == 0) ::sleep(1);  // a daemon that dies at once is not restarted in a loop
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return pn::cli::guarded_main("pnkeeper", [&] { return keep(argc, argv); });
+}

@@ -1,0 +1,72 @@
+// pnreaper: releases the host-side state of a space once its namespace has died
+// (lib/space/reaper.hpp). Started by libpersonalnet as root, detached, in a session of its
+// own, with stdio on /dev/null and a fixed environment:
+//
+//   pnreaper RUNDIR STATEDIR CALLER LABEL LOCK_FD PARENT_NETNS_FD|-
+//
+// RUNDIR, STATEDIR and CALLER (a uid) are the creator's Context.
+// LOCK_FD is the space's label lock (RUNDIR/locks/LABEL), held until it exits so that
+// garbage collection leaves the space alone; PARENT_NETNS_FD pins the parent's network
+// namespace, where the uplink is watched ("-": release at once). Every argument is
+// checked; nothing is printed (there is nobody to read it), the exit status says it all.
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "lib/registry/registry.hpp"
+#include "lib/space/reaper.hpp"
+#include "tools/cli.hpp"
+#include "tools/libexec_args.hpp"
+
+namespace pn = personalnet;
+using pn::cli::kExitFailure;
+using pn::cli::kExitUsage;
+
+namespace {
+
+std::optional<uint16_t> label_arg(const std::string& arg) {
+    unsigned label = 0;
+    auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), label, 16);
+    if (arg.size() != 4 || ec != std::errc{} || end != arg.data() + arg.size()) return std::nullopt;
+    if (pn::registry::label_hex(static_cast<uint16_t>(label)) != arg) return std::nullopt;  // lower case only
+    return static_cast<uint16_t>(label);
+}
+
+int reap(int argc, char** argv) {
+    if (argc != 7) return kExitUsage;
+    if (::geteuid() != 0) return kExitFailure;
+    pn::Context ctx;
+    ctx.rundir = argv[1];
+    ctx.statedir = argv[2];
+    const std::string caller = argv[3];
+    auto [end, ec] = std::from_chars(caller.data(), caller.data() + caller.size(), ctx.caller);
+    auto label = label_arg(argv[4]);
+    auto lock = pn::cli::open_fd_arg(argv[5]);
+    if (!pn::cli::plain_absolute_path(ctx.rundir) || !pn::cli::plain_absolute_path(ctx.statedir) ||
+        ec != std::errc{} || end != caller.data() + caller.size() || caller.empty() || !label || !lock)
+        return kExitUsage;
+    if (!pn::cli::fd_is_file(*lock, ctx.rundir + "/locks/" + argv[4])) return kExitUsage;
+    int netns = -1;
+    if (std::string(argv[6]) != "-") {
+        auto fd = pn::cli::open_fd_arg(argv[6]);
+        struct statfs fs {};
+        if (!fd || ::fstatfs(*fd, &fs) != 0 || fs.f_type != NSFS_MAGIC) return kExitUsage;
+        netns = *fd;
+    }
+    auto reg = pn::registry::Registry::open(ctx);
+    if (!reg.ok()) return kExitFailure;
+    auto rec = reg->load(*label);  // as it is now: the label lock keeps it ours
+    if (!rec.ok()) return rec.error().code == ENOENT ? 0 : kExitFailure;
+    pn::space::wait_uplink_gone(netns, rec->host_ifindex);
+    if (netns >= 0) ::close(netns);
+    pn::space::release_reaped(reg.value(), rec.value());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return pn::cli::guarded_main("pnreaper", [&] { return reap(argc, argv); });
+}
