@@ -58,7 +58,7 @@ std::vector<MountEntry> parse_mountinfo(const std::string& text) {
         std::string fstype, source, options;
         if (!(fields >> fstype)) continue;
         fields >> source >> options;
-        MountEntry e{unescape(point), fstype, is_user_fuse(fstype, options)};
+        MountEntry e{unescape(point), fstype, is_user_fuse(fstype, options), unescape(root)};
         auto same =
             std::find_if(out.begin(), out.end(), [&](const MountEntry& o) { return o.point == e.point; });
         if (same != out.end()) {

@@ -16,6 +16,9 @@ struct MountEntry {
     // 0). Its daemon is the user's: it may answer root slowly or never, and its mount point
     // is a name the user chose. File spaces leave such mounts out entirely.
     bool user_mount = false;
+    // What of its file system is mounted there (mountinfo's root field, unescaped): "/"
+    // for a whole file system, "net:[4026532000]" for a network namespace bound (nsfs).
+    std::string root;
 };
 
 // The visible mounts, parents before children as the kernel lists them; of several

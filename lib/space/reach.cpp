@@ -11,11 +11,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "lib/core/beneath.hpp"
 #include "lib/core/sys.hpp"
+#include "lib/fs/mount_table.hpp"
 #include "lib/space/netns.hpp"
 
 #ifndef SO_NETNS_COOKIE
@@ -69,34 +69,12 @@ Candidate try_open_in_root(const std::string& proc, const std::string& point, ui
     return check(sys::open_beneath(root->get(), point, O_PATH), proc + "/root" + point, inode);
 }
 
-// A mountinfo path field with its octal escapes (\040 for a space and so on) undone.
-std::string unescape(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>(std::strtol(s.substr(i + 1, 3).c_str(), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
-// Mount points of nsfs mounts of net:[inode] in a mountinfo text.
+// Mount points of nsfs mounts of net:[inode] in a mountinfo text (the visible ones: a
+// mount stacked on another hides it, and a hidden one cannot be reached by its path).
 std::vector<std::string> nsfs_mounts(const std::string& mountinfo, const std::string& root) {
     std::vector<std::string> out;
-    std::istringstream lines(mountinfo);
-    std::string line;
-    while (std::getline(lines, line)) {
-        // id parent major:minor root mountpoint options [optional...] - fstype source super
-        std::istringstream f(line);
-        std::string id, parent, dev, mroot, point;
-        if (!(f >> id >> parent >> dev >> mroot >> point) || mroot != root) continue;
-        auto dash = line.find(" - ");
-        if (dash == std::string::npos || line.compare(dash + 3, 5, "nsfs ") != 0) continue;
-        out.push_back(unescape(point));
-    }
+    for (const auto& m : fs::parse_mountinfo(mountinfo))
+        if (m.fstype == "nsfs" && m.root == root) out.push_back(m.point);
     return out;
 }
 
