@@ -15,8 +15,8 @@ PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
 # Where bash-completion (2.x) looks for a command's completion when it is first used.
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD   ?= build
-VERSION := 0.2.0
-SOVER   := 0
+VERSION := 0.3.0
+SOVER   := 1
 
 CXX      ?= g++
 CXXSTD   := -std=c++20
