@@ -35,9 +35,11 @@ constexpr cap_value_t kSession[] = {
     CAP_SETPCAP,           // emptying the command's bounding set; trimming the helper's at start
 };
 // Destroying and collecting: undo what a session made, as the owner's layers need.
+// Joining a mount namespace (the store mounted from the host's) takes SYS_CHROOT too.
 constexpr cap_value_t kTeardown[] = {
-    CAP_SYS_ADMIN,  CAP_NET_ADMIN, CAP_BPF,          CAP_PERFMON,         CAP_SYS_RESOURCE,
-    CAP_SYS_PTRACE, CAP_KILL,      CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+    CAP_SYS_ADMIN,    CAP_SYS_CHROOT,      CAP_NET_ADMIN,  CAP_BPF,
+    CAP_PERFMON,      CAP_SYS_RESOURCE,    CAP_SYS_PTRACE, CAP_KILL,
+    CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
 };
 // show: the parent's namespace (setns) for the dispatcher's counters, charon's socket.
 constexpr cap_value_t kShow[] = {CAP_SYS_ADMIN, CAP_BPF, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
