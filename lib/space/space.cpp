@@ -3,7 +3,9 @@
 // Creation order matters for crash safety: the label lock and the record (with
 // every name we will use) are written before any kernel object exists, so a
 // SIGKILL at any later point leaves something collect_garbage() can undo by
-// reading the record. Every undo step tolerates "already gone".
+// reading the record. Every undo step tolerates "already gone". Creation is a list of
+// named steps with their undos (steps.hpp); an overlay comes up after the space is
+// committed and the global lock released.
 #include "personalnet/space.hpp"
 
 #include <fcntl.h>
@@ -42,6 +44,7 @@
 #include "lib/space/reaper.hpp"
 #include "lib/space/remote.hpp"
 #include "lib/space/run_mounts.hpp"
+#include "lib/space/steps.hpp"
 
 namespace personalnet {
 
@@ -70,20 +73,6 @@ volatile sig_atomic_t g_running_child = 0;
 void relay_signal(int sig) {
     if (g_running_child > 0) ::kill(static_cast<pid_t>(g_running_child), sig);
 }
-
-class StepTimer {
-public:
-    explicit StepTimer(std::vector<std::pair<std::string, double>>& out) : out_(out), t_(Clock::now()) {}
-    void lap(const char* step) {
-        auto now = Clock::now();
-        out_.emplace_back(step, std::chrono::duration<double, std::milli>(now - t_).count());
-        t_ = now;
-    }
-
-private:
-    std::vector<std::pair<std::string, double>>& out_;
-    Clock::time_point t_;
-};
 
 std::string pin_path(const Registry& reg, const std::string& name) { return reg.path("ns/" + name); }
 
@@ -340,165 +329,239 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     collect_locked(reg.value());
 
     auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, {}, false, {}});
-    StepTimer timer(st->timings);
-    auto glock = st->reg.lock();
-    if (!glock.ok()) return glock.error().wrap(what);
-    if (!spec.name.empty() && st->reg.find_name(spec.name))
-        return make_error(EEXIST, what + ": a space with that name exists");
-    // Before anything is pinned under the run directory (see run_mounts.hpp).
-    if (auto mounted = space::ensure_run_mounts(st->reg); !mounted.ok()) return mounted.error().wrap(what);
-
-    auto home = sys::open_current_netns();
-    if (!home.ok()) return home.error().wrap(what);
-    auto home_inode = sys::inode_of_fd(home->get());
-    if (!home_inode.ok()) return home_inode.error().wrap(what);
+    Registry& r = st->reg;
     Record& rec = st->rec;
-    rec.parent_netns = home_inode.value();
+    // What the steps hand on to later ones.
+    UniqueFd glock;
+    UniqueFd home;
     std::optional<Record> parent;
-    if (auto pl = st->reg.find_netns(rec.parent_netns)) {
-        auto loaded = st->reg.load(*pl);
-        // A named space whose pin is gone everywhere has ended, and the caller's namespace
-        // merely has its inode now: that record is gc's, not our parent.
-        if (loaded.ok() && loaded->named) {
-            auto pinned = pinned_anywhere(st->reg, loaded.value());
-            if (!pinned.ok()) return pinned.error().wrap(what);
-            if (!pinned.value()) loaded = make_error(ENOENT, "ended");
-        }
-        if (loaded.ok()) {
-            parent = std::move(loaded).value();
-            rec.parent_label = *pl;
-            rec.depth = parent->depth + 1;
-        }
-    }
-    if (rec.depth > kMaxDepth)
-        return make_error(ELOOP, what + ": nesting deeper than " + std::to_string(kMaxDepth));
+    std::optional<netlink::Socket> ps;
+    std::optional<space::Inheritance> inh;
+    auto parent_of_rec = [&] { return space::ParentRef{&r, rec.parent_netns, rec.depth}; };
 
-    auto dispatch = choose_dispatch(spec.dispatch);
-    if (!dispatch.ok()) return dispatch.error().wrap(what);
-    auto label = st->reg.allocate_label();
-    if (!label.ok()) return label.error().wrap(what);
-    rec.label = label->first;
-    st->label_lock = std::move(label->second);
-    rec.named = !spec.name.empty();
-    rec.name = rec.named ? spec.name : "anon-" + registry::label_hex(rec.label);
-    rec.owner = ctx.caller;
-    rec.host_ifname = space::host_ifname(rec.label);
-    rec.supervisor = ::getpid();
-    rec.state = SpaceState::creating;
-    rec.created = static_cast<int64_t>(std::time(nullptr));
-    rec.inherit_routes = spec.inherit_routes;
-    rec.inherit_services = spec.inherit_services;
-    for (const auto& r : spec.hidden_routes) rec.hidden_routes.push_back(r.str());
-    for (const auto& s : spec.hidden_services) rec.hidden_services.push_back(s.str());
-    rec.file_space = spec.file_space;
-    rec.fs_shared = shared;
-    rec.fs_private_tmp = spec.private_tmp;
-    rec.admin = spec.admin;
-    rec.dispatch = dispatch.value();
-    if (auto saved = st->reg.save(rec); !saved.ok()) {
-        st->reg.remove_label_lock(rec.label);
-        return saved.error().wrap(what);
-    }
-    timer.lap("registry-record");
-
-    // From here on, any failure undoes everything through the record.
-    auto fail = [&](const Error& e) -> Error {
-        (void)destroy_state(st->reg, rec);
-        return e.wrap(what);
+    // The record, with every name the later steps use, before any kernel object exists.
+    auto write_record = [&]() -> Status {
+        auto locked = r.lock();
+        if (!locked.ok()) return locked.error();
+        glock = std::move(locked).value();
+        if (!spec.name.empty() && r.find_name(spec.name))
+            return make_error(EEXIST, "a space with that name exists");
+        // Before anything is pinned under the run directory (see run_mounts.hpp).
+        PN_TRY(space::ensure_run_mounts(r), "");
+        auto here = sys::open_current_netns();
+        if (!here.ok()) return here.error();
+        home = std::move(here).value();
+        auto home_inode = sys::inode_of_fd(home.get());
+        if (!home_inode.ok()) return home_inode.error();
+        rec.parent_netns = home_inode.value();
+        if (auto pl = r.find_netns(rec.parent_netns)) {
+            auto loaded = r.load(*pl);
+            // A named space whose pin is gone everywhere has ended, and the caller's
+            // namespace merely has its inode now: that record is gc's, not our parent.
+            if (loaded.ok() && loaded->named) {
+                auto pinned = pinned_anywhere(r, loaded.value());
+                if (!pinned.ok()) return pinned.error();
+                if (!pinned.value()) loaded = make_error(ENOENT, "ended");
+            }
+            if (loaded.ok()) {
+                parent = std::move(loaded).value();
+                rec.parent_label = *pl;
+                rec.depth = parent->depth + 1;
+            }
+        }
+        if (rec.depth > kMaxDepth)
+            return make_error(ELOOP, "nesting deeper than " + std::to_string(kMaxDepth));
+        auto dispatch = choose_dispatch(spec.dispatch);
+        if (!dispatch.ok()) return dispatch.error();
+        auto label = r.allocate_label();
+        if (!label.ok()) return label.error();
+        rec.label = label->first;
+        st->label_lock = std::move(label->second);
+        rec.named = !spec.name.empty();
+        rec.name = rec.named ? spec.name : "anon-" + registry::label_hex(rec.label);
+        rec.owner = ctx.caller;
+        rec.host_ifname = space::host_ifname(rec.label);
+        rec.supervisor = ::getpid();
+        rec.state = SpaceState::creating;
+        rec.created = static_cast<int64_t>(std::time(nullptr));
+        rec.inherit_routes = spec.inherit_routes;
+        rec.inherit_services = spec.inherit_services;
+        for (const auto& h : spec.hidden_routes) rec.hidden_routes.push_back(h.str());
+        for (const auto& h : spec.hidden_services) rec.hidden_services.push_back(h.str());
+        rec.file_space = spec.file_space;
+        rec.fs_shared = shared;
+        rec.fs_private_tmp = spec.private_tmp;
+        rec.admin = spec.admin;
+        rec.dispatch = dispatch.value();
+        if (auto saved = r.save(rec); !saved.ok()) {
+            r.remove_label_lock(rec.label);
+            return saved.error();
+        }
+        return {};
     };
-    auto ns = rec.admin ? new_admin_netns(rec.owner) : space::new_netns();
-    if (!ns.ok()) return fail(ns.error());
-    st->netns = std::move(ns).value();
-    auto inode = sys::inode_of_fd(st->netns.get());
-    if (!inode.ok()) return fail(inode.error());
-    rec.netns = inode.value();
-    timer.lap("namespace");
+    // Everything the record names, whatever step failed and however far it got (a
+    // failing step's own partial work is undone here, not by the runner).
+    auto remove_through_record = [&]() -> Status { return destroy_state(r, rec); };
+    // The namespace, its uplink and what lives inside it end with the namespace, which
+    // ends when the State (holding its only fd) goes; parent_release deletes the host
+    // veth at once, as destroy does.
+    auto ends_with_namespace = []() -> Status { return {}; };
+    auto release_parent = [&]() -> Status { return space::parent_release(parent_of_rec(), rec.label); };
 
-    auto ps = netlink::Socket::open();
-    if (!ps.ok()) return fail(ps.error());
-    auto inh = space::gather_inheritance(*ps, spec, parent ? &*parent : nullptr);
-    if (!inh.ok()) return fail(inh.error());
-    if (overlay)
-        for (const auto& a : overlay->addresses)
-            if (auto p = IpPrefix::parse(a, false)) inh->overlay_addrs.push_back(p->addr);
-    for (const auto& a : inh->host_addrs) rec.addresses.push_back(a.str());
-    auto acquired = space::parent_acquire(space::ParentRef{&st->reg, rec.parent_netns, rec.depth},
-                                          home->get(), rec.label);
-    if (!acquired.ok()) return fail(acquired.error());
-    timer.lap("read-parent+parent-state");
-    auto ifindex =
-        netlink::create_veth(*ps, rec.host_ifname, space::mac_of(rec.label, rec.depth, false),
+    std::vector<space::Step> steps;
+    steps.push_back({"registry-record", write_record, remove_through_record});
+    steps.push_back({"namespace",
+                     [&]() -> Status {
+                         auto ns = rec.admin ? new_admin_netns(rec.owner) : space::new_netns();
+                         if (!ns.ok()) return ns.error();
+                         st->netns = std::move(ns).value();
+                         auto inode = sys::inode_of_fd(st->netns.get());
+                         if (!inode.ok()) return inode.error();
+                         rec.netns = inode.value();
+                         return {};
+                     },
+                     ends_with_namespace});
+    steps.push_back({"read-parent+parent-state",
+                     [&]() -> Status {
+                         auto s = netlink::Socket::open();
+                         if (!s.ok()) return s.error();
+                         ps.emplace(std::move(s).value());
+                         auto gathered = space::gather_inheritance(*ps, spec, parent ? &*parent : nullptr);
+                         if (!gathered.ok()) return gathered.error();
+                         inh.emplace(std::move(gathered).value());
+                         if (overlay)
+                             for (const auto& a : overlay->addresses)
+                                 if (auto p = IpPrefix::parse(a, false))
+                                     inh->overlay_addrs.push_back(p->addr);
+                         for (const auto& a : inh->host_addrs) rec.addresses.push_back(a.str());
+                         return space::parent_acquire(parent_of_rec(), home.get(), rec.label);
+                     },
+                     release_parent});
+    steps.push_back({"veth",
+                     [&]() -> Status {
+                         auto ifindex = netlink::create_veth(
+                             *ps, rec.host_ifname, space::mac_of(rec.label, rec.depth, false),
                              space::kUplinkName, space::mac_of(rec.label, rec.depth, true), st->netns.get());
-    if (!ifindex.ok()) return fail(ifindex.error());
-    rec.host_ifindex = ifindex.value();
-    timer.lap("veth");
-    auto attached = space::parent_attach_child(*ps, rec.label, rec.depth, rec.host_ifindex);
-    if (!attached.ok()) return fail(attached.error());
-    timer.lap("parent-routes+rules");
-    // Sources on the overlay that the space hands to its parent's listeners: its own
-    // overlay addresses (a child's connection falling through) and the networks behind
-    // the overlay (a peer's).
-    std::vector<IpPrefix> peers;
+                         if (!ifindex.ok()) return ifindex.error();
+                         rec.host_ifindex = ifindex.value();
+                         return {};
+                     },
+                     release_parent});
+    steps.push_back(
+        {"parent-routes+rules",
+         [&]() -> Status { return space::parent_attach_child(*ps, rec.label, rec.depth, rec.host_ifindex); },
+         release_parent});
+    steps.push_back({"parent-nft",
+                     [&]() -> Status {
+                         // Sources on the overlay that the space hands to its parent's
+                         // listeners: its own overlay addresses (a child's connection
+                         // falling through) and the networks behind the overlay (a peer's).
+                         std::vector<IpPrefix> peers;
+                         if (overlay) {
+                             for (const auto& a : inh->overlay_addrs)
+                                 peers.push_back(IpPrefix{a, static_cast<int>(a.size() * 8)});
+                             for (const auto& n : ike::remote_networks_of(overlay->swanctl))
+                                 peers.push_back(n);
+                         }
+                         PN_TRY(space::parent_steer_child(rec, inh->host_addrs, peers), "");
+                         return space::dispatch_through_ancestors(r, rec);
+                     },
+                     [&]() -> Status {
+                         // The steering elements go with the parent state (release_parent).
+                         return space::undispatch_through_ancestors(r, rec);
+                     }});
+    steps.push_back({"child-addresses+routes",
+                     [&]() -> Status {
+                         auto sw = space::NetnsSwitch::enter(st->netns.get());
+                         if (!sw.ok()) return sw.error();
+                         auto cs = netlink::Socket::open();
+                         if (!cs.ok()) return cs.error();
+                         return space::configure_child(*cs, inh.value(), rec.label, rec.depth);
+                     },
+                     ends_with_namespace});
+    steps.push_back({"child-nft",
+                     [&]() -> Status {
+                         auto sw = space::NetnsSwitch::enter(st->netns.get());
+                         if (!sw.ok()) return sw.error();
+                         return space::inherit_services(inh.value(), spec, rec.depth);
+                     },
+                     ends_with_namespace});
+    if (spec.file_space)
+        steps.push_back(
+            {"file-space",
+             [&]() -> Status {
+                 auto fs_parent = space::caller_file_space(r);
+                 PN_TRY(space::prepare_file_space(r, rec, fs_parent ? &*fs_parent : nullptr, seed), "");
+                 // Saved before the union is assembled: a creator killed meanwhile
+                 // leaves gc the layers (and a fuse-overlayfs staging mount) to remove.
+                 PN_TRY(r.save(rec), "");
+                 auto mnt = space::build_file_space(r, rec, st->netns.get());
+                 if (!mnt.ok()) return mnt.error();
+                 PN_TRY(r.save(rec), "");
+                 st->mntns = std::move(mnt).value();
+                 return {};
+             },
+             [&]() -> Status {
+                 st->mntns.reset();
+                 return space::release_file_space(r, rec, false);
+             }});
+    // The space is committed: its name and namespace indexed (a named one pinned), so no
+    // other creation takes the name. With an overlay it stays `creating` (and its label
+    // lock held, which keeps gc away) until the overlay is up.
+    steps.push_back({"registry-commit",
+                     [&]() -> Status {
+                         if (rec.named) {
+                             PN_TRY(space::pin_netns(st->netns.get(), pin_path(r, rec.name)), "");
+                             PN_TRY(r.index_name(rec.name, rec.label), "");
+                             rec.supervisor = 0;
+                         }
+                         PN_TRY(r.index_netns(rec.netns, rec.label), "");
+                         if (!overlay) rec.state = SpaceState::ready;
+                         return r.save(rec);
+                     },
+                     [&]() -> Status {
+                         // The indexes go with the record (remove_through_record).
+                         return rec.named ? space::unpin(pin_path(r, rec.name)) : Status{};
+                     }});
     if (overlay) {
-        for (const auto& a : inh->overlay_addrs) peers.push_back(IpPrefix{a, static_cast<int>(a.size() * 8)});
-        for (const auto& n : ike::remote_networks_of(overlay->swanctl)) peers.push_back(n);
+        // The overlay comes up without the global lock: charon's start and each CHILD_SA
+        // may take seconds (an unreachable peer, 5 s + 10 s each), and every creation and
+        // destruction on the host waits for that lock.
+        steps.push_back({"registry-unlock",
+                         [&]() -> Status {
+                             glock = UniqueFd();
+                             return {};
+                         },
+                         [&]() -> Status {
+                             if (glock.valid()) return {};  // registry-ready failed holding it
+                             auto locked = r.lock();
+                             if (!locked.ok()) return locked.error();
+                             glock = std::move(locked).value();
+                             return {};
+                         }});
+        steps.push_back({"overlay",
+                         [&]() -> Status { return space::start_overlay(r, rec, *overlay, st->netns.get()); },
+                         [&]() -> Status { return space::stop_overlay(r, rec); }});
+        steps.push_back({"registry-ready",
+                         [&]() -> Status {
+                             auto locked = r.lock();
+                             if (!locked.ok()) return locked.error();
+                             glock = std::move(locked).value();
+                             rec.state = SpaceState::ready;
+                             return r.save(rec);
+                         },
+                         {}});
     }
-    auto steered = space::parent_steer_child(rec, inh->host_addrs, peers);
-    if (!steered.ok()) return fail(steered.error());
-    auto dispatched = space::dispatch_through_ancestors(st->reg, rec);
-    if (!dispatched.ok()) return fail(dispatched.error());
-    timer.lap("parent-nft");
-    {
-        auto sw = space::NetnsSwitch::enter(st->netns.get());
-        if (!sw.ok()) return fail(sw.error());
-        auto cs = netlink::Socket::open();
-        if (!cs.ok()) return fail(cs.error());
-        auto configured = space::configure_child(*cs, inh.value(), rec.label, rec.depth);
-        if (!configured.ok()) return fail(configured.error());
-        timer.lap("child-addresses+routes");
-        auto services = space::inherit_services(inh.value(), spec, rec.depth);
-        if (!services.ok()) return fail(services.error());
-        timer.lap("child-nft");
-    }
-    if (rec.file_space) {
-        auto fs_parent = space::caller_file_space(st->reg);
-        auto prepared = space::prepare_file_space(st->reg, rec, fs_parent ? &*fs_parent : nullptr, seed);
-        if (!prepared.ok()) return fail(prepared.error());
-        // Saved before the union is assembled: a creator killed meanwhile leaves gc the
-        // layers (and a fuse-overlayfs staging mount) to remove.
-        if (auto saved = st->reg.save(rec); !saved.ok()) return fail(saved.error());
-        auto mnt = space::build_file_space(st->reg, rec, st->netns.get());
-        if (!mnt.ok()) return fail(mnt.error());
-        if (auto saved = st->reg.save(rec); !saved.ok()) return fail(saved.error());
-        st->mntns = std::move(mnt).value();
-        timer.lap("file-space");
-    }
-    if (overlay) {
-        auto bound = space::start_overlay(st->reg, rec, *overlay, st->netns.get());
-        if (!bound.ok()) return fail(bound.error());
-        timer.lap("overlay");
-    }
-
+    space::StepRunner runner(st->timings);
+    if (auto made = runner.run(std::move(steps)); !made.ok()) return made.error().wrap(what);
     if (rec.named) {
-        auto pinned = space::pin_netns(st->netns.get(), pin_path(st->reg, rec.name));
-        if (!pinned.ok()) return fail(pinned.error());
-        auto indexed = st->reg.index_name(rec.name, rec.label);
-        if (!indexed.ok()) return fail(indexed.error());
-        rec.supervisor = 0;
-    }
-    auto indexed = st->reg.index_netns(rec.netns, rec.label);
-    if (!indexed.ok()) return fail(indexed.error());
-    rec.state = SpaceState::ready;
-    auto saved = st->reg.save(rec);
-    if (!saved.ok()) return fail(saved.error());
-    if (rec.named) {
-        st->reg.remove_label_lock(rec.label);
+        r.remove_label_lock(rec.label);
         st->label_lock.reset();
     } else {
         st->supervising = true;
     }
-    timer.lap("registry-commit");
-    st->info = info_of(st->reg, rec);
+    glock = UniqueFd();
+    st->info = info_of(r, rec);
     return Space(std::move(st));
 }
 
@@ -517,6 +580,8 @@ Result<Space> Space::open(const std::string& name, const Context& ctx) {
     if (!rec.ok()) return rec.error();
     UniqueFd fd = std::move(rec->second);
     Record& r = rec->first;
+    // Its creator is still bringing its overlay up (outside the global lock).
+    if (r.state == SpaceState::creating) return make_error(EBUSY, what + ": it is still being created");
     UniqueFd mnt;
     if (r.file_space) {
         auto lock = reg->lock();
@@ -747,6 +812,16 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
     return info;
 }
 
+// Waits until the creator of the space with this label lets its label lock go (it
+// holds it from the record's writing until the space is ready or undone).
+void wait_for_creator(const Registry& reg, uint16_t label) {
+    for (;;) {
+        auto held = reg.try_lock_label(label);
+        if (!held.ok() || held->has_value()) return;  // its lock gone, or ours now: the creator is done
+        ::usleep(10000);
+    }
+}
+
 Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
     PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
@@ -760,6 +835,21 @@ Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
     collect_locked(reg.value());
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap(what);
+    if (auto label = reg->find_name(name)) {
+        auto creating = reg->load(*label);
+        if (creating.ok() && creating->state == SpaceState::creating &&
+            caller_may_manage(reg.value(), *creating)) {
+            // Its creator committed it and is bringing its overlay up without the global
+            // lock: wait for the creation to end, as a destroy waited on the lock before,
+            // then destroy what it made (or find it undone, or gc a killed creator's).
+            lock = UniqueFd();
+            wait_for_creator(reg.value(), *label);
+            collect_locked(reg.value());
+            auto relocked = reg->lock();
+            if (!relocked.ok()) return relocked.error().wrap(what);
+            lock = std::move(relocked).value();
+        }
+    }
     if (!reg->find_name(name) && keep == Keep::nothing) {
         // No space, but perhaps its stored changes from before a reboot.
         auto removed = space::remove_stored_file_space(reg.value(), name);
