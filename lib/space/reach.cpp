@@ -131,11 +131,12 @@ Result<std::optional<UniqueFd>> reach_netns(uint64_t inode, const std::string& p
         }
         if (!anywhere) continue;
         // An open descriptor of the namespace.
-        auto fds = sys::list_dir(proc + "/fd");
+        const std::string fd_dir = proc + "/fd/";
+        auto fds = sys::list_dir(fd_dir);
         if (!fds.ok()) continue;
         for (const auto& n : fds.value()) {
             char target[64];
-            std::string link = proc + "/fd/" + n;
+            std::string link = fd_dir + n;
             ssize_t len = ::readlink(link.c_str(), target, sizeof target - 1);
             if (len <= 0 || name.compare(0, std::string::npos, target, static_cast<size_t>(len)) != 0)
                 continue;
