@@ -176,7 +176,7 @@ std::string step_name(const SpawnOptions& o, int32_t step) {
         case kDetach:
             return "fork the detached process";
         case kExec:
-            return "run " + o.program;
+            return o.exec_what.empty() ? "run " + o.program : o.exec_what;
         default:
             if (step >= kUser && static_cast<size_t>(step - kUser) < o.steps.size())
                 return o.steps[static_cast<size_t>(step - kUser)].what;
@@ -246,6 +246,7 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     pid_t pid = ::fork();
     if (pid == 0) child(p, wr.get(), rd.get());
     int fork_errno = errno;
+    if (pid > 0 && o.forked) o.forked(pid);
     ::pthread_sigmask(SIG_SETMASK, &p.old_mask, nullptr);
     if (pid < 0) return make_error(fork_errno, o.what + ": fork");
     wr.reset();

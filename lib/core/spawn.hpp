@@ -61,6 +61,12 @@ struct SpawnOptions {
     int mntns = -1;  // joined next: the program is found there
     std::string mntns_what = "join the mount namespace";
     std::vector<SpawnStep> steps;
+    std::string exec_what;  // names a failed exec; empty: "run PROGRAM"
+    // Called in the parent right after the fork, before the child's report is read and
+    // before the caller's signals are unblocked (detached: the intermediate's pid): a caller
+    // that relays signals to its child
+    // learns its pid here (async-signal-safe work only: the caller's handlers may run next).
+    std::function<void(pid_t)> forked;
 };
 
 // Starts the child and returns its pid once it exec'd (or, with a body, finished its

@@ -63,6 +63,27 @@ TEST(SpawnTest, MissingProgramGivesEnoentWithContext) {
               "start test: run /nonexistent/personalnet-test: No such file or directory");
 }
 
+TEST(SpawnTest, AFailedExecCanBeNamedByTheCaller) {
+    auto o = exec_of({"/nonexistent/personalnet-test"});
+    o.exec_what = "cannot run 'personalnet-test'";
+    auto pid = sys::spawn(o);
+    ASSERT_FALSE(pid.ok());
+    EXPECT_EQ(pid.error().code, ENOENT);
+    EXPECT_EQ(pid.error().context, "start test: cannot run 'personalnet-test'");
+}
+
+// The caller learns the pid before its signals are unblocked and before the child execs:
+// a signal relayed from then on reaches the child.
+TEST(SpawnTest, TheCallerLearnsThePidRightAfterTheFork) {
+    auto o = exec_of({"/bin/sh", "-c", "exit 3"});
+    pid_t seen = 0;
+    o.forked = [&seen](pid_t pid) { seen = pid; };
+    auto pid = sys::spawn(o);
+    ASSERT_TRUE(pid.ok()) << pid.error().message();
+    EXPECT_EQ(seen, pid.value());
+    EXPECT_EQ(sys::exit_code(sys::wait_child(pid.value())), 3);
+}
+
 TEST(SpawnTest, ProgramIsSearchedInTheChildsPath) {
     auto o = exec_of({"true"});
     o.search_path = true;
