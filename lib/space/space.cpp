@@ -27,6 +27,7 @@
 #include "lib/bpf/dispatch.hpp"
 #include "lib/core/kernel.hpp"
 #include "lib/core/seccomp.hpp"
+#include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
 #include "lib/ike/swanctl_convert.hpp"
@@ -642,22 +643,27 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
                               what + ": a before-exec function needs root (the helper runs the command)");
         return space::remote_run(*remote_, argv, options.env);
     }
-    // Everything the child needs is built before fork(): allocating after it is unsafe.
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const std::string space_var = "PERSONALNET_SPACE=" + st_->info.name;
-    std::vector<char*> envp;
+    // Everything the child needs is built before fork (sys::spawn): allocating after it is
+    // unsafe.
+    sys::SpawnOptions o;
+    o.what = what;
+    o.program = argv[0];
+    o.argv = argv;
+    o.search_path = true;  // with the command's own PATH
     if (options.env != nullptr) {
         for (const auto& e : *options.env)
-            if (e.rfind("PERSONALNET_SPACE=", 0) != 0) envp.push_back(const_cast<char*>(e.c_str()));
+            if (e.rfind("PERSONALNET_SPACE=", 0) != 0) o.env.push_back(e);
     } else {
         for (char** e = environ; *e != nullptr; ++e)
-            if (std::strncmp(*e, "PERSONALNET_SPACE=", 18) != 0) envp.push_back(*e);
+            if (std::strncmp(*e, "PERSONALNET_SPACE=", 18) != 0) o.env.emplace_back(*e);
     }
-    envp.push_back(const_cast<char*>(space_var.c_str()));
-    envp.push_back(nullptr);
+    o.env.push_back("PERSONALNET_SPACE=" + st_->info.name);
+    o.close_other_fds = false;  // the command inherits what its caller did not mark close-on-exec
+    o.netns = st_->netns.get();
+    o.netns_what = "join its network namespace";
+    if (st_->mntns.valid()) o.mntns = st_->mntns.get();
+    o.mntns_what = "join its mount namespace";
+    o.exec_what = "cannot run '" + argv[0] + "'";
     char cwd[PATH_MAX] = "/";  // kept by path when entering a file space
     if (!options.cwd.empty() && options.cwd.size() < sizeof cwd)
         std::strcpy(cwd, options.cwd.c_str());
@@ -668,9 +674,6 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     // what it pushed would be read by the outer shell once the space ends.
     const seccomp::TtyFilter tty_filter;
 
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(what);
-    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
     struct sigaction ign = {};
     struct sigaction relay = {};
     struct sigaction dfl = {};
@@ -691,79 +694,40 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     ::sigaction(SIGCHLD, nullptr, &old_chld);
     const bool chld_reaped = old_chld.sa_handler == SIG_IGN || (old_chld.sa_flags & SA_NOCLDWAIT) != 0;
     if (chld_reaped) ::sigaction(SIGCHLD, &dfl, nullptr);
-    auto restore = [&] {
-        g_running_child = 0;
+    // Also the child's first step: the command starts with the caller's dispositions.
+    auto restore_signals = [&] {
         ::sigaction(SIGINT, &old_int, nullptr);
         ::sigaction(SIGQUIT, &old_quit, nullptr);
         ::sigaction(SIGTERM, &old_term, nullptr);
         ::sigaction(SIGHUP, &old_hup, nullptr);
         if (chld_reaped) ::sigaction(SIGCHLD, &old_chld, nullptr);
     };
-    // What the child reports when it cannot exec: the step and its errno.
-    enum Step : int { kJoinNet = 1, kJoinMnt, kBeforeExec, kFilter, kExec };
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        restore();
-        return errno_error(what + ": fork");
-    }
-    if (pid == 0) {
-        // Only async-signal-safe calls from here: the caller may be multi-threaded.
-        restore();
-        int failed[2] = {0, 0};
-        auto step = [&](Step s, bool ok) {
-            if (!ok && failed[0] == 0) failed[0] = s, failed[1] = errno;
-            return failed[0] == 0;
-        };
-        if (step(kJoinNet, ::setns(st_->netns.get(), CLONE_NEWNET) == 0) && st_->mntns.valid())
-            (void)step(kJoinMnt, ::setns(st_->mntns.get(), CLONE_NEWNS) == 0);
-        if (failed[0] == 0 && options.before_exec != nullptr) {
-            int err = options.before_exec(options.arg);
-            if (err != 0) failed[0] = kBeforeExec, failed[1] = err;
-        }
-        // Only now, with the rights before_exec left: a path in a file space is its
-        // owner's to change, so root never follows it for them.
-        if (failed[0] == 0 && ::chdir(cwd) != 0) (void)::chdir("/");
-        // After before_exec: the helper's commands have no_new_privs by then; root's own
-        // are installed with CAP_SYS_ADMIN, so set-uid programs keep working in them.
-        if (failed[0] == 0) {
-            int err = tty_filter.install();
-            if (err != 0) failed[0] = kFilter, failed[1] = err;
-        }
-        if (failed[0] == 0) {
-            environ = envp.data();  // the PATH search uses the command's own PATH
-            ::execvpe(args[0], args.data(), envp.data());
-            failed[0] = kExec, failed[1] = errno;
-        }
-        (void)!::write(wr.get(), failed, sizeof failed);
-        ::_exit(127);
-    }
-    g_running_child = pid;
-    wr.reset();
-    int failed[2] = {0, 0};
-    ssize_t n;
-    do {
-        n = ::read(rd.get(), failed, sizeof failed);
-    } while (n < 0 && errno == EINTR);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    restore();
-    if (n == static_cast<ssize_t>(sizeof failed)) {
-        switch (failed[0]) {
-            case kJoinNet:
-                return make_error(failed[1], what + ": join its network namespace");
-            case kJoinMnt:
-                return make_error(failed[1], what + ": join its mount namespace");
-            case kBeforeExec:
-                return make_error(failed[1], what + ": prepare '" + argv[0] + "' (before exec)");
-            case kFilter:
-                return make_error(failed[1], what + ": install the TIOCSTI filter (seccomp)");
-            default:
-                return make_error(failed[1], what + ": cannot run '" + argv[0] + "'");
-        }
-    }
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
+    o.steps.push_back({"restore its signal dispositions", [&] {
+                           restore_signals();
+                           return 0;
+                       }});
+    if (options.before_exec != nullptr)
+        o.steps.push_back(
+            {"prepare '" + argv[0] + "' (before exec)", [&] { return options.before_exec(options.arg); }});
+    // Only now, with the rights before_exec left: a path in a file space is its owner's to
+    // change, so root never follows it for them.
+    o.steps.push_back({"enter its working directory", [&] {
+                           if (::chdir(cwd) != 0) (void)::chdir("/");
+                           return 0;
+                       }});
+    // After before_exec: the helper's commands have no_new_privs by then; root's own are
+    // installed with CAP_SYS_ADMIN, so set-uid programs keep working in them.
+    o.steps.push_back({"install the TIOCSTI filter (seccomp)", [&] { return tty_filter.install(); }});
+    // Set before the caller's signals are unblocked, so that none is lost to the relay.
+    o.forked = [](pid_t pid) { g_running_child = pid; };
+
+    auto pid = sys::spawn(o);
+    int status = pid.ok() ? sys::wait_child(pid.value()) : 0;
+    g_running_child = 0;
+    restore_signals();
+    if (!pid.ok()) return pid.error();
+    if (status < 0) return errno_error(what + ": wait for '" + argv[0] + "'");
+    return sys::exit_code(status);
 }
 
 Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
