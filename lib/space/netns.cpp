@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 
 namespace personalnet::space {
@@ -51,20 +52,25 @@ Result<UniqueFd> new_netns_in_user_namespace(uid_t uid, gid_t gid) {
     UniqueFd child_in(to_child[0]), parent_out(to_child[1]);
     if (::pipe2(from_child, O_CLOEXEC) != 0) return errno_error(what);
     UniqueFd parent_in(from_child[0]), child_out(from_child[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) return errno_error(what + ": fork");
-    if (pid == 0) {
-        // Async-signal-safe only. 'u': in the user namespace; after the parent wrote the
-        // maps, 'n': in the network namespace; then wait to be done with.
+    // The child's ends at fixed numbers; everything else is closed in it (the parent's ends
+    // too, or the last read below would wait for ourselves).
+    constexpr int kIn = 3, kOut = 4;
+    sys::SpawnOptions o;
+    o.what = what;
+    o.fds = {{child_in.get(), kIn}, {child_out.get(), kOut}};
+    // Async-signal-safe only. 'u': in the user namespace; after the parent wrote the
+    // maps, 'n': in the network namespace; then wait to be done with.
+    o.body = [] {
         char c = 0;
-        parent_out.reset();  // or the last read below would wait for ourselves
-        parent_in.reset();
-        if (::unshare(CLONE_NEWUSER) != 0 || ::write(child_out.get(), "u", 1) != 1) ::_exit(1);
-        if (::read(child_in.get(), &c, 1) != 1 || ::unshare(CLONE_NEWNET) != 0) ::_exit(1);
-        if (::write(child_out.get(), "n", 1) != 1) ::_exit(1);
-        (void)!::read(child_in.get(), &c, 1);
-        ::_exit(0);
-    }
+        if (::unshare(CLONE_NEWUSER) != 0 || ::write(kOut, "u", 1) != 1) return 1;
+        if (::read(kIn, &c, 1) != 1 || ::unshare(CLONE_NEWNET) != 0) return 1;
+        if (::write(kOut, "n", 1) != 1) return 1;
+        (void)!::read(kIn, &c, 1);
+        return 0;
+    };
+    auto started = sys::spawn(o);
+    if (!started.ok()) return started.error();
+    const pid_t pid = started.value();
     child_in.reset();
     child_out.reset();
     auto reap = [&] {
