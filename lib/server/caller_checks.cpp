@@ -18,6 +18,7 @@
 #include <cstring>
 #include <optional>
 
+#include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 
 namespace personalnet::server {
@@ -60,18 +61,26 @@ Result<std::string> resolve_as_caller(const helper::Becoming& as_caller, const s
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return errno_error("check --share " + dir);
     UniqueFd rd(out[0]), wr(out[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) return errno_error("check --share " + dir);
-    if (pid == 0) {
-        rd.reset();
+    // The child, as the caller, makes only system calls: it opens the directory (read
+    // permission), enters it (search permission) and reads back its canonical path as the
+    // kernel knows it (/proc/self/cwd: a process may always read its own links).
+    constexpr int kOut = 3;
+    const char* path = dir.c_str();
+    sys::SpawnOptions o;
+    o.what = "check --share " + dir;
+    o.fds = {{wr.get(), kOut}};
+    o.body = [&as_caller, path] {
         char real[PATH_MAX];
-        struct stat st {};
-        if (as_caller.become() != 0 || ::realpath(dir.c_str(), real) == nullptr || ::stat(real, &st) != 0 ||
-            !S_ISDIR(st.st_mode) || ::access(real, R_OK | X_OK) != 0)
-            ::_exit(1);
-        size_t n = std::strlen(real);
-        ::_exit(::write(wr.get(), real, n) == static_cast<ssize_t>(n) ? 0 : 1);
-    }
+        if (as_caller.become() != 0) return 1;
+        int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || ::fchdir(fd) != 0) return 1;
+        ssize_t n = ::readlink("/proc/self/cwd", real, sizeof real);
+        if (n <= 0 || n >= static_cast<ssize_t>(sizeof real)) return 1;
+        return ::write(kOut, real, static_cast<size_t>(n)) == n ? 0 : 1;
+    };
+    auto started = sys::spawn(o);
+    if (!started.ok()) return started.error();
+    const pid_t pid = started.value();
     wr.reset();
     std::string real;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kCheckSeconds);
