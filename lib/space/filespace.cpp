@@ -276,6 +276,8 @@ void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_
     if (empty && owner != 0) (void)fs::remove_image(spec);
 }
 
+}  // namespace
+
 // release_store_if_unused for every owner's store mounted here: a store a release inside a
 // file space left (root's child in a user's space) goes with the next release outside.
 void release_unused_stores(const registry::Registry& reg, uint16_t except) {
@@ -284,6 +286,8 @@ void release_unused_stores(const registry::Registry& reg, uint16_t except) {
     for (const auto& o : owners.value())
         if (auto uid = store_owner(reg, reg.path("fs/" + o))) release_store_if_unused(reg, *uid, except);
 }
+
+namespace {
 
 std::string join_lines(const std::vector<std::string>& v) {
     std::string out;

@@ -76,6 +76,10 @@ void give_back_free_space(const registry::Registry& reg, const registry::Record&
 // wrote through a union that outlived it), in every mounted owner's store. Caller holds
 // the registry lock.
 void sweep_discarded_layers(const registry::Registry& reg);
+// Unmounts every owner's layer store that no record's layers use any more (a user's image
+// with no layer left is removed too). A release inside a file space leaves this to the
+// next one outside (root's child in a user's space); a full collection does it as well.
+void release_unused_stores(const registry::Registry& reg, uint16_t except);
 
 // Removes what prepare/build made for rec: its layer directory (a named space's stored
 // changes too, unless keep_stored; moved aside first, see sweep_discarded_layers), a

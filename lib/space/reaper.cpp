@@ -42,6 +42,15 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
     o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{label_lock_fd, kLockFd}};
     if (pin.ok()) o.fds.emplace_back(pin->get(), kParentNetnsFd);
+    // Never in a file space (docs/SECURITY.md, rule 2): a creator inside one (root's own
+    // space nested in a user's) hands its reaper to the host's mount namespace, where the
+    // release also lets the stores go that only a release outside can unmount.
+    auto host = host_mntns(reg);
+    if (!host.ok()) return host.error().wrap(o.what);
+    if (host->valid()) {
+        o.mntns = host->get();
+        o.mntns_what = "join the host's mount namespace";
+    }
     o.new_session = true;
     o.detach = true;
     o.ignored_signals = {SIGINT, SIGHUP};

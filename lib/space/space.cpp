@@ -898,6 +898,9 @@ Status collect_garbage(bool full, const Context& ctx) {
             left.note(destroy_state(reg.value(), rec.value()), "collect space '" + rec->name + "'");
     }
     if (!left.empty()) return left.result().error().wrap("collect garbage");
+    // Stores a release inside a file space had to leave mounted (root's child in a user's
+    // space, released by its reaper after the user's space went).
+    space::release_unused_stores(reg.value(), 0);
     // An invocation killed between removing the last record and releasing the run
     // directory's mounts leaves them to us.
     if (reg->labels().empty() && reg->locked_labels().empty())
