@@ -84,6 +84,10 @@ TOOL_BINS  := $(TOOLS:%=$(BUILD)/bin/%)
 PNHELPER_KEY := $(subst /,_,$(SYSCONFDIR))
 PNHELPER_OBJ := $(BUILD)/obj/pnhelper$(PNHELPER_KEY)/pnhelper.o
 PNHELPER     := $(BUILD)/libexec$(PNHELPER_KEY)/pnhelper
+# The session's broker (root starts it, not set-uid) re-reads the same policy: built per
+# policy location like the helper, next to it.
+PNBROKER_OBJ := $(BUILD)/obj/pnhelper$(PNHELPER_KEY)/pnbroker.o
+PNBROKER     := $(BUILD)/libexec$(PNHELPER_KEY)/pnbroker
 HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 # Programs the library runs as root (Context::libexecdir): in the build tree under
 # $(BUILD)/libexec (PERSONALNET_LIBEXECDIR for the tests), installed to LIBEXECDIR.
@@ -133,7 +137,7 @@ PC_FILE    := $(BUILD)/personalnet.pc
 # The PAM session module (pam_personalnet(8)).
 PAM_MODULE := $(BUILD)/lib/security/pam_personalnet.so
 
-all: $(MOD_CHECKS) $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(LIBEXEC_BINS) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
+all: $(MOD_CHECKS) $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(PNBROKER) $(LIBEXEC_BINS) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
 
 # Installs those of the Debian packages $(1) that are missing ($(2): more apt-get options).
 define install_missing
@@ -241,6 +245,13 @@ PNHELPER_MODULES := server
 $(PNHELPER): $(PNHELPER_OBJ) $(call mod_archives,$(call mod_closures,$(PNHELPER_MODULES)))
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(PNHELPER_OBJ) $(call mod_link,$(PNHELPER_MODULES))
+$(PNBROKER_OBJ): tools/pnbroker.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) -DPERSONALNET_POLICY_PATH='"$(SYSCONFDIR)/personalnet/personalnet.conf"' \
+	    $(CXXFLAGS) $(HARDEN) $(DEPFLAGS) -c $< -o $@
+$(PNBROKER): $(PNBROKER_OBJ) $(call mod_archives,$(call mod_closures,$(PNHELPER_MODULES)))
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(PNBROKER_OBJ) $(call mod_link,$(PNHELPER_MODULES))
 
 .PHONY: FORCE
 FORCE:
@@ -419,6 +430,7 @@ install: all
 	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -s -m 4755 -o root -g root $(PNHELPER) $(DESTDIR)$(LIBEXECDIR)/pnhelper
+	install -s -m 0755 -o root -g root $(PNBROKER) $(DESTDIR)$(LIBEXECDIR)/pnbroker
 	install -s -m 0755 -o root -g root $(LIBEXEC_BINS) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 include/personalnet/*.hpp $(DESTDIR)$(PREFIX)/include/personalnet/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
@@ -441,7 +453,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
-	rm -f $(DESTDIR)$(LIBEXECDIR)/pnhelper $(LIBEXEC_PROGS:%=$(DESTDIR)$(LIBEXECDIR)/%)
+	rm -f $(DESTDIR)$(LIBEXECDIR)/pnhelper $(DESTDIR)$(LIBEXECDIR)/pnbroker $(LIBEXEC_PROGS:%=$(DESTDIR)$(LIBEXECDIR)/%)
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	rm -rf $(DESTDIR)$(PREFIX)/include/personalnet
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mkportspace.1 $(DESTDIR)$(PREFIX)/share/man/man8/pnet.8 \

@@ -61,8 +61,6 @@ private:
     Status lock_for_caller(int fd);
     int session(const helper::Request& r);
     bool wait_for_request();
-    [[noreturn]] void broker_main(Space& space, const std::string& name, pid_t session, int ready);
-    [[noreturn]] void serve_peer(helper::Peer peer);
 
     helper::Identity who_;
     policy::Caller caller_;

@@ -3,14 +3,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
+extern char** environ;
 
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
 #include "lib/server/caller_checks.hpp"
@@ -19,11 +21,6 @@
 namespace personalnet::server {
 
 namespace {
-
-// The user namespace must be the initial one: a set-uid program started from a namespace
-// a user owns would act with root's rights on a view of the system that user made.
-// The kernel gives the initial user namespace a fixed inode number (PROC_USER_INIT_INO).
-constexpr ino_t kInitialUserNamespace = 0xEFFFFFFDU;
 
 // What the child that execs a caller's command does before becoming the caller: it joins
 // the caller's process group (the helper has one of its own, out of the terminal's reach;
@@ -44,26 +41,54 @@ struct CommandSetup {
     }
 };
 
+// The space's network namespace, by descriptor: this thread goes in to open it and back.
+Result<UniqueFd> netns_of(Space& space) {
+    auto home = sys::open_fd("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (!home.ok()) return home.error();
+    PN_TRY(space.enter(), "");
+    auto there = sys::open_fd("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    PN_TRY(sys::enter_netns(home->get()), "return from the space's network namespace");
+    return there;
+}
+
+// The caller as pnbroker takes it on argv: UID GID GROUPS ("-" or comma-separated).
+std::vector<std::string> identity_args(const helper::Identity& who) {
+    std::string groups;
+    for (gid_t g : who.groups) groups += (groups.empty() ? "" : ",") + std::to_string(g);
+    return {std::to_string(who.uid), std::to_string(who.gid), groups.empty() ? "-" : groups};
+}
+
 }  // namespace
 
-// The session's broker: a process listening in the space for its commands' own
-// requests (nested spaces, pnet), each served by a helper of its own forked from it.
+// The session's broker: pnbroker (a program of its own, Context::libexecdir), listening
+// in the space for its commands' own requests (nested spaces, pnet), each served by a
+// process of its own that execs pnbroker again. It dies with the session (SIGKILL).
 class Server::Broker {
 public:
     Broker(Server& s, Space& space) {
         int ready[2];
         if (::pipe2(ready, O_CLOEXEC) != 0) return;
         UniqueFd rd(ready[0]), wr(ready[1]);
+        auto netns = netns_of(space);
+        if (!netns.ok()) return;
         const pid_t session = ::getpid();
         name_ = helper::broker_name(session);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            rd.reset();
-            s.broker_main(space, name_, session, wr.get());
-        }
+        sys::SpawnOptions o;
+        o.what = "start the session's broker";
+        o.program = s.ctx_.libexecdir + "/pnbroker";
+        o.argv = {"pnbroker", name_, std::to_string(session)};
+        for (auto& a : identity_args(s.who_)) o.argv.push_back(std::move(a));
+        for (char** e = environ; *e != nullptr; ++e) o.env.emplace_back(*e);  // the helper's own
+        o.fds = {{wr.get(), 3}};
+        o.netns = netns->get();
+        o.netns_what = "join the space's network namespace";
+        o.death_signal = SIGKILL;
+        auto pid = sys::spawn(o);
+        if (!pid.ok()) return;
+        pid_ = pid.value();
         wr.reset();
         char byte = 0;
-        if (pid_ < 0 || ::read(rd.get(), &byte, 1) != 1) stop();
+        if (::read(rd.get(), &byte, 1) != 1) stop();
     }
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
@@ -75,8 +100,7 @@ private:
     void stop() {
         if (pid_ > 0) {
             ::kill(pid_, SIGKILL);
-            while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-            }
+            (void)sys::wait_child(pid_);
         }
         pid_ = -1;
     }
@@ -130,68 +154,6 @@ int Server::session(const helper::Request& r) {
         if (rc.ok()) helper::add_exit(a, rc.value());
         if (answer(rc.ok() ? a : helper::error_answer(rc.error())) != 0) return kExitFailure;
     }
-}
-
-void Server::broker_main(Space& space, const std::string& name, pid_t session, int ready) {
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != session) ::_exit(0);
-    ::close(channel_);  // the session's caller is not ours to talk to
-    if (!space.enter().ok()) ::_exit(1);
-    auto listener = helper::broker_listen(name);
-    if (!listener.ok()) ::_exit(1);
-    ::signal(SIGCHLD, SIG_IGN);  // the peers' helpers reap themselves
-    (void)!::write(ready, "r", 1);
-    ::close(ready);
-    for (;;) {
-        auto peer = helper::broker_accept(listener->get());
-        if (!peer.ok()) continue;
-        pid_t pid = ::fork();
-        if (pid == 0) {
-            listener->reset();
-            serve_peer(std::move(peer).value());
-        }
-    }
-}
-
-// One connection to the broker, in a process of its own: the peer must be the
-// session's caller, in the initial user namespace. The helper stays where the broker
-// is (the host's mount namespace, the space's network namespace) and never joins the
-// peer's mount namespace, whose files are the user's (docs/SECURITY.md, rule 2): it
-// only keeps a descriptor of it, to find the file space a new space stacks on, and
-// takes the working directory from the request, entered as the caller.
-void Server::serve_peer(helper::Peer peer) {
-    ::signal(SIGCHLD, SIG_DFL);
-    struct stat userns {};
-    std::string proc = "/proc/" + std::to_string(peer.pid);
-    if (peer.uid != who_.uid || ::stat((proc + "/ns/user").c_str(), &userns) != 0 ||
-        userns.st_ino != kInitialUserNamespace)
-        ::_exit(kExitFailure);
-    int mnt = ::open((proc + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC);
-    // Still the same process after the open (pidfd): the namespace was the peer's.
-    if (mnt < 0 || ::syscall(SYS_pidfd_send_signal, peer.pidfd.get(), 0, nullptr, 0) != 0)
-        ::_exit(kExitFailure);
-    if (::chdir("/") != 0) ::_exit(kExitFailure);
-    if (!helper::take_stdio(peer.conn.get()).ok()) ::_exit(kExitFailure);
-    const int kPeerMntns = helper::kChannelFd + 2;
-    // Copies above the targets first, so that no dup2 below overwrites a source.
-    int conn = ::fcntl(peer.conn.get(), F_DUPFD_CLOEXEC, 16);
-    int pidfd = ::fcntl(peer.pidfd.get(), F_DUPFD_CLOEXEC, 16);
-    int mntfd = ::fcntl(mnt, F_DUPFD_CLOEXEC, 16);
-    if (conn < 0 || pidfd < 0 || mntfd < 0 || ::dup2(conn, helper::kChannelFd) != helper::kChannelFd ||
-        ::dup2(pidfd, helper::kChannelFd + 1) != helper::kChannelFd + 1 ||
-        ::dup2(mntfd, kPeerMntns) != kPeerMntns)
-        ::_exit(kExitFailure);
-    for (int fd : {helper::kChannelFd, helper::kChannelFd + 1, kPeerMntns})
-        (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    // Everything else of the session (its space's descriptors, the listener) is not
-    // this helper's; the objects holding them are never destroyed here (_exit).
-    ::syscall(SYS_close_range, kPeerMntns + 1, ~0U, 0);
-    (void)peer.conn.release();
-    (void)peer.pidfd.release();
-    (void)caller_pidfd_.release();  // its number was closed above (or is the peer's now)
-    caller_pidfd_ = UniqueFd(helper::kChannelFd + 1);
-    channel_ = helper::kChannelFd;
-    ctx_.caller_mntns = kPeerMntns;
-    ::_exit(serve());
 }
 
 // Waits for the next request; false when the channel closed or the caller died.
