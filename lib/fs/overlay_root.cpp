@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lib/core/beneath.hpp"
+#include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/fs/mount_table.hpp"
 
@@ -320,46 +321,34 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
     auto opts = overlay_options(layers);
     if (!opts.ok()) return opts.error();
     std::string staging = layers.layer + "/root";
-    // Each pipe owned as soon as it exists: a failure of the second leaves none open.
-    int err[2], report[2];
+    // Its stderr, for the reason when it fails to mount.
+    int err[2];
     if (::pipe2(err, O_CLOEXEC) != 0) return errno_error("fuse-overlayfs: pipe");
     UniqueFd err_rd(err[0]), err_wr(err[1]);
-    if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("fuse-overlayfs: pipe");
-    UniqueFd report_rd(report[0]), report_wr(report[1]);
     std::string options = opts.value() + ",noacl";
-    const char* argv[] = {"fuse-overlayfs", "-f", "-o", options.c_str(), staging.c_str(), nullptr};
-    const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", nullptr};
-    // Started in the foreground through an intermediate process that exits at once, so
-    // that we know its pid and it belongs to no session or process of ours.
-    pid_t mid = ::fork();
-    if (mid < 0) return errno_error("fuse-overlayfs: fork");
-    if (mid == 0) {
-        ::setsid();
-        pid_t daemon = ::fork();
-        if (daemon == 0) {
-            // Never in a file space: its /usr and /etc would be the owner's union.
-            if (layers.trusted_mntns >= 0 && ::setns(layers.trusted_mntns, CLONE_NEWNS) != 0) ::_exit(126);
-            if (::setns(netns, CLONE_NEWNET) != 0) ::_exit(126);
-            int devnull = ::open("/dev/null", O_RDWR);
-            ::dup2(devnull, 0);
-            ::dup2(devnull, 1);
-            ::dup2(err_wr.get(), 2);
-            sys::close_fds_from(3, -1);
-            ::signal(SIGPIPE, SIG_IGN);  // its stderr pipe is closed once it runs
-            ::execve(kFuseOverlayfs, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
-            ::_exit(127);
-        }
-        (void)!::write(report_wr.get(), &daemon, sizeof daemon);
-        ::_exit(0);
+    // Started in the foreground, detached (through an intermediate process that exits at
+    // once), so that we know its pid and it belongs to no session or process of ours. Never
+    // in a file space: its /usr and /etc would be the owner's union.
+    sys::SpawnOptions o;
+    o.what = "start fuse-overlayfs";
+    o.program = kFuseOverlayfs;
+    o.argv = {"fuse-overlayfs", "-f", "-o", options, staging};
+    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
+    o.stdio = sys::SpawnOptions::Stdio::null;
+    o.fds = {{err_wr.get(), 2}};
+    o.new_session = true;
+    o.detach = true;
+    o.ignored_signals = {SIGPIPE};  // its stderr pipe is closed once it runs
+    o.netns = netns;
+    o.netns_what = "join the space's network namespace";
+    if (layers.trusted_mntns >= 0) {
+        o.mntns = layers.trusted_mntns;
+        o.mntns_what = "join the host's mount namespace";
     }
+    auto started = sys::spawn(o);
     err_wr.reset();
-    report_wr.reset();
-    int status = 0;
-    while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_t daemon = -1;
-    if (::read(report_rd.get(), &daemon, sizeof daemon) != sizeof daemon || daemon <= 0)
-        return make_error(EIO, "fuse-overlayfs: could not start it");
+    if (!started.ok()) return started.error();
+    const pid_t daemon = started.value();
     UniqueFd watch = sys::pidfd_of(daemon);
     if (!watch.valid()) return errno_error("fuse-overlayfs: watch its process");
     for (int waited = 0; waited < 5000; ++waited) {
