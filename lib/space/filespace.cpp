@@ -25,6 +25,7 @@
 #include <ctime>
 
 #include "lib/core/beneath.hpp"
+#include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 #include "lib/fs/mount_table.hpp"
@@ -98,58 +99,14 @@ Status close_store_root(const std::string& mountpoint) {
 // to at a cold mount; 0 to take the image as it is and make none (ENOENT when missing).
 Status ensure_store(const registry::Registry& reg, uid_t owner, uint64_t size_bytes);
 
-// The answer of the child of ensure_store_via_host: "OK" with the clone of the store's
-// mount, or "ERRNO message".
-void send_store(int sock, const Status& st, int tree) {
-    std::string text = report_of(st);
-    struct iovec iov {
-        text.data(), text.size()
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (tree >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &tree, sizeof(int));
-    }
-    (void)::sendmsg(sock, &msg, MSG_NOSIGNAL);
-}
+constexpr int kStoreSocketFd = 3;  // pnstore's end of the socket it answers on
 
-// Root's own call from inside a file space (docs/SECURITY.md, rule 2): the store is
-// mounted in the host's mount namespace, where STATEDIR is not hidden, by a child that
-// enters it, and a clone of that mount is attached here, where the layer is made.
-Status ensure_store_via_host(const registry::Registry& reg, uid_t owner, uint64_t size_bytes, int host) {
-    const std::string what = "layer store of uid " + std::to_string(owner) + " (from the host's namespace)";
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-        return errno_error(what + ": socketpair");
-    UniqueFd mine(sv[0]), theirs(sv[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) return errno_error(what + ": fork");
-    if (pid == 0) {
-        mine.reset();
-        Status st = ::setns(host, CLONE_NEWNS) == 0 && ::chdir("/") == 0
-                        ? ensure_store(reg, owner, size_bytes)
-                        : errno_error("enter the host's mount namespace");
-        UniqueFd tree;
-        if (st.ok()) {
-            tree = UniqueFd(static_cast<int>(
-                ::open_tree(AT_FDCWD, store_dir(reg, owner).c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
-            if (!tree.valid()) st = errno_error("clone the mount of " + store_dir(reg, owner));
-        }
-        send_store(theirs.get(), st, tree.get());
-        ::_exit(0);
-    }
-    theirs.reset();
+// The answer of pnstore (tools/pnstore.cpp): its Status (encode_status), with the clone of
+// the store's mount when it is OK. Invalid when none came back.
+Status receive_store(int sock, UniqueFd& tree, const std::string& what) {
     char text[4096];
     struct iovec iov {
-        text, sizeof text - 1
+        text, sizeof text
     };
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     struct msghdr msg {};
@@ -158,21 +115,52 @@ Status ensure_store_via_host(const registry::Registry& reg, uid_t owner, uint64_
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     ssize_t n;
-    while ((n = ::recvmsg(mine.get(), &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+    while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
     }
-    int saved = errno;
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (n < 0) return make_error(saved, what + ": no answer from the child");
-    UniqueFd tree;
+    if (n < 0) return errno_error(what + ": no answer from pnstore");
     struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
     if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
         int fd = -1;
         std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
         tree = UniqueFd(fd);
     }
-    PN_TRY(status_of_report(std::string(text, static_cast<size_t>(n))), "");
+    return sys::decode_status(std::string(text, static_cast<size_t>(n)), what + ": pnstore");
+}
+
+// Root's own call from inside a file space (docs/SECURITY.md, rule 2): the store is
+// mounted in the host's mount namespace, where STATEDIR is not hidden, by pnstore started
+// there (it runs the library: mkfs, mount, the registry), and a clone of that mount is
+// attached here, where the layer is made.
+Status ensure_store_via_host(const registry::Registry& reg, uid_t owner, uint64_t size_bytes, int host) {
+    const std::string what = "layer store of uid " + std::to_string(owner) + " (from the host's namespace)";
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return errno_error(what + ": socketpair");
+    UniqueFd mine(sv[0]), theirs(sv[1]);
+    const Context& ctx = reg.context();
+    sys::SpawnOptions o;
+    o.what = what;
+    o.program = ctx.libexecdir + "/pnstore";
+    o.argv = {"pnstore",
+              ctx.rundir,
+              ctx.statedir,
+              std::to_string(owner),
+              std::to_string(size_bytes),
+              std::to_string(kStoreSocketFd)};
+    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
+    o.fds = {{theirs.get(), kStoreSocketFd}};
+    o.mntns = host;  // pnstore is found there too: the libexec directory of the host
+    o.mntns_what = "enter the host's mount namespace";
+    auto pid = sys::spawn(o);
+    theirs.reset();  // pnstore's end is its alone: its exit ends the answer
+    if (!pid.ok()) return pid.error();
+    UniqueFd tree;
+    Status answer = receive_store(mine.get(), tree, what);
+    int status = sys::wait_child(pid.value());
+    PN_TRY(answer, "");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return make_error(EIO,
+                          what + ": pnstore exited with status " + std::to_string(sys::exit_code(status)));
     if (!tree.valid()) return make_error(EIO, what + ": no mount came back");
     auto point = sys::make_trusted_dirs(store_dir(reg, owner), 0700);
     if (!point.ok()) return point.error().wrap(what);
@@ -603,6 +591,14 @@ pid_t parent_of(pid_t pid) {
 }
 
 }  // namespace
+
+Result<UniqueFd> clone_owner_store(const registry::Registry& reg, uid_t owner, uint64_t size_bytes) {
+    PN_TRY(ensure_store(reg, owner, size_bytes), "");
+    UniqueFd tree(static_cast<int>(
+        ::open_tree(AT_FDCWD, store_dir(reg, owner).c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    if (!tree.valid()) return errno_error("clone the mount of " + store_dir(reg, owner));
+    return tree;
+}
 
 Result<UniqueFd> host_mntns(const registry::Registry& reg) {
     if (!inside_file_space(reg)) return UniqueFd();

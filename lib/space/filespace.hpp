@@ -51,6 +51,11 @@ std::optional<registry::Record> caller_file_space(const registry::Registry& reg)
 // started the caller's tree). An invalid fd when this process is not in a file space.
 Result<UniqueFd> host_mntns(const registry::Registry& reg);
 
+// pnstore's work (tools/pnstore.cpp), in the host's mount namespace: owner's layer store
+// mounted there (made or grown to size_bytes; 0: taken as it is), and a clone of that mount
+// to attach in the file space that asked for it.
+Result<UniqueFd> clone_owner_store(const registry::Registry& reg, uid_t owner, uint64_t size_bytes);
+
 // Makes rec's layer directory (or takes up the stored one of a named space made before),
 // below parent's layers (parent: the file space the caller runs in, or nullptr), and
 // fills rec's file-space fields. Caller holds the registry lock.
