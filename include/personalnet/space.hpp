@@ -184,8 +184,7 @@ enum class Keep { nothing, files };
 // Destroys a named space: removes its uplink, rules, nft state, pin, record and stored
 // file-space changes. A name with stored changes but no space (after a reboot) has its
 // changes removed.
-Status destroy_space(const std::string& name, const Context& ctx = Context(),
-                     Keep keep = Keep::nothing);
+Status destroy_space(const std::string& name, const Context& ctx = Context(), Keep keep = Keep::nothing);
 // Removes what killed supervisors left behind. full=false checks only spaces that were
 // being created or supervised (cheap; run implicitly), full=true checks every record.
 Status collect_garbage(bool full, const Context& ctx = Context());
@@ -197,7 +196,6 @@ struct FileChange {
 };
 // What a named space's file space changed, sorted by path. Directories appear only when
 // added; a file deleted and re-created is 'M'. ENOENT for a space without a file space.
-Result<std::vector<FileChange>> diff_space(const std::string& name,
-                                           const Context& ctx = Context());
+Result<std::vector<FileChange>> diff_space(const std::string& name, const Context& ctx = Context());
 
 }  // namespace personalnet

@@ -157,7 +157,7 @@ Status ensure_store_via_host(const registry::Registry& reg, uid_t owner, uint64_
     UniqueFd tree;
     Status answer = receive_store(mine.get(), tree, what);
     int status = sys::wait_child(pid.value());
-    PN_TRY(answer, "");
+    if (!answer.ok()) return answer.error();
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return make_error(EIO,
                           what + ": pnstore exited with status " + std::to_string(sys::exit_code(status)));

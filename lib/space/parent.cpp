@@ -220,8 +220,9 @@ bool parent_state_is_stale(const std::string& dir, int parent_ns_fd) {
 
 // Forgets the files of a parent state that no namespace has any more.
 void forget_parent_state(const std::string& dir) {
-    if (auto kids = sys::list_dir(dir + "/kids"); kids.ok())
-        for (const auto& k : kids.value()) (void)::unlink((dir + "/kids/" + k).c_str());
+    const std::string kids_dir = dir + "/kids/";
+    if (auto kids = sys::list_dir(kids_dir); kids.ok())
+        for (const auto& k : kids.value()) (void)::unlink((kids_dir + k).c_str());
     (void)::rmdir((dir + "/kids").c_str());
     (void)unpin(dir + "/ns");
     for (const char* f : {"/saved", "/ready", "/cookie"}) (void)::unlink((dir + f).c_str());
