@@ -172,17 +172,9 @@ int run(int argc, char** argv) {
     if (::geteuid() != 0 || ::getuid() != 0) return kExitFailure;
     // The session's helper's capabilities, no more (exec gave us the bounding set's).
     if (!server::keep_only(server::Operation::session).ok()) return kExitFailure;
-    // What the helper set up and exec did not keep: SIGCHLD as the kernel's default (the
-    // broker ignores it, and that would survive into a peer's process), and ^C and ^\ sent
-    // to the helper's group by hand still the command's business (a handler, not
-    // SIG_IGN, so that the commands we exec get their default back).
-    struct sigaction dfl = {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGCHLD, &dfl, nullptr);
-    struct sigaction quiet = {};
-    quiet.sa_handler = [](int) {};
-    ::sigaction(SIGINT, &quiet, nullptr);
-    ::sigaction(SIGQUIT, &quiet, nullptr);
+    // What the helper set up and exec did not keep (the broker ignores SIGCHLD, which would
+    // survive into a peer's process; the quiet handlers are reset by exec).
+    server::set_server_signals();
     if (argc == 6 && std::string(argv[1]) != "--serve-peer") return broker(argv + 1);
     if (argc == 5 && std::string(argv[1]) == "--serve-peer") return serve_peer(argv + 2);
     return kExitUsage;

@@ -125,18 +125,8 @@ static int run_helper(int argc, char** argv) {
     struct sigaction ign = {};
     ign.sa_handler = SIG_IGN;
     for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) ::sigaction(sig, &ign, nullptr);
-    // A caller that ignores SIGCHLD hands that on through exec: the kernel would then reap
-    // our children before waitpid() sees their exit status.
-    struct sigaction dfl = {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGCHLD, &dfl, nullptr);
-    // ^C and ^\ sent to our group by hand (kill -INT -PGID by root) are still the
-    // command's business. A handler rather than SIG_IGN, because exec resets a handler but
-    // would hand an ignored signal on to the command.
-    struct sigaction quiet = {};
-    quiet.sa_handler = [](int) {};
-    ::sigaction(SIGINT, &quiet, nullptr);
-    ::sigaction(SIGQUIT, &quiet, nullptr);
+    // SIGCHLD as the kernel's default, ^C and ^\ the command's business.
+    server::set_server_signals();
 
     auto pol = policy::load_policy(PERSONALNET_POLICY_PATH);
     if (!pol.ok()) die(kExitFailure, pol.error().message());

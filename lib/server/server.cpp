@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,6 +203,16 @@ Result<int> leave_file_space(const std::string& rundir) {
     if (!outside->valid() || ::setns(outside->get(), CLONE_NEWNS) != 0 || ::chdir("/") != 0)
         return make_error(errno, "cannot leave the caller's file space for the host's mount namespace");
     return kCallerMntnsFd;
+}
+
+void set_server_signals() {
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGCHLD, &dfl, nullptr);
+    struct sigaction quiet = {};
+    quiet.sa_handler = [](int) {};
+    ::sigaction(SIGINT, &quiet, nullptr);
+    ::sigaction(SIGQUIT, &quiet, nullptr);
 }
 
 }  // namespace personalnet::server

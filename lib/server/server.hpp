@@ -78,4 +78,11 @@ private:
 inline constexpr int kCallerMntnsFd = helper::kChannelFd + 2;
 Result<int> leave_file_space(const std::string& rundir);
 
+// The signal dispositions a server process (the helper, the broker, a peer's server)
+// serves with, whatever it inherited: SIGCHLD the kernel's default (a caller ignoring it
+// would have the kernel reap our children before waitpid() sees their status), and ^C and
+// ^\ sent to the helper's group by hand left to the command (a handler rather than
+// SIG_IGN: exec resets a handler but would hand an ignored signal on to the command).
+void set_server_signals();
+
 }  // namespace personalnet::server
