@@ -125,6 +125,7 @@ personalnet::Context context_for(const Target& t) {
     ctx.rundir = t.conf.rundir;
     ctx.statedir = t.conf.statedir;
     ctx.overlaydir = t.conf.overlaydir;
+    if (!t.conf.libexecdir.empty()) ctx.libexecdir = t.conf.libexecdir;
     ctx.caller = t.uid;
     return ctx;
 }

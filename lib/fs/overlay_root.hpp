@@ -70,8 +70,8 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns);
 // leaves that mount out, or refuses a shared directory). The working directory is "/".
 //
 // EXDEV, before anything changes, when a parent layer is on the root's file system.
-// For a freshly forked, single-threaded child about to exec: it changes the process's
-// mount namespace and root for good. Needs CAP_SYS_ADMIN.
+// For a single-threaded process of its own (tools/pnassemble.cpp): it changes the
+// process's mount namespace and root for good. Needs CAP_SYS_ADMIN.
 Status enter_overlay_root(const RootLayers& layers);
 
 }  // namespace personalnet::fs

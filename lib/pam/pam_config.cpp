@@ -129,8 +129,9 @@ Result<Config> parse_pam_config(const std::string& text, const std::string& wher
         if (key == "rundir") dir = &c.rundir;
         if (key == "statedir") dir = &c.statedir;
         if (key == "overlaydir") dir = &c.overlaydir;
+        if (key == "libexecdir") dir = &c.libexecdir;
         if (dir == nullptr)
-            return r.fail("unknown setting '" + key + "' (want rundir, statedir, overlaydir)");
+            return r.fail("unknown setting '" + key + "' (want rundir, statedir, overlaydir, libexecdir)");
         if (!policy::is_clean_path(value) || value == "/")
             return r.bad(key, value, "is not an absolute path without '.', '..' or empty components");
         *dir = value;
@@ -151,6 +152,8 @@ Result<Config> load_pam_config(const std::string& path) {
     if (!text.ok()) return text.error();
     auto c = parse_pam_config(text.value(), path);
     if (!c.ok()) return c.error().wrap(what);
+    // Root runs what is in it: nobody but root may be able to change it.
+    if (!c->libexecdir.empty()) PN_TRY(sys::check_trusted_path(c->libexecdir), what + ": libexecdir");
     return c;
 }
 

@@ -15,6 +15,7 @@
 //   rundir = /run/personalnet         # optional: the registry
 //   statedir = /var/lib/personalnet
 //   overlaydir = /etc/personalnet/overlays.d
+//   libexecdir = /usr/local/libexec/personalnet   # optional: the programs the module runs
 //
 // Strict like the policy: anything unknown, repeated or malformed is refused with the
 // file and the key named, because a typo must not silently leave a user on the host's
@@ -50,6 +51,7 @@ struct Config {
     std::string rundir = "/run/personalnet";
     std::string statedir = "/var/lib/personalnet";
     std::string overlaydir = "/etc/personalnet/overlays.d";
+    std::string libexecdir;  // "" = the library's built-in one (Context)
 };
 
 // Parses text; `where` names the source in errors. EINVAL for syntax errors
@@ -61,7 +63,7 @@ Result<Config> parse_pam_config(const std::string& text, const std::string& wher
 
 // Loads path: it must exist and pass sys::check_trusted_path(path, true) (root-owned, not
 // group/other-writable, no symlinks), be a regular file of at most 1 MiB. Errors start
-// "pam.conf: " and name the path.
+// "pam.conf: " and name the path. A libexecdir set in it must pass check_trusted_path.
 Result<Config> load_pam_config(const std::string& path = kDefaultConfigPath);
 
 // The first rule that matches user (whose group names are given), or nullopt.

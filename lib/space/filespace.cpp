@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +31,7 @@
 #include "lib/core/trusted_path.hpp"
 #include "lib/fs/mount_table.hpp"
 #include "lib/fs/overlay_root.hpp"
+#include "lib/fs/root_layers_wire.hpp"
 #include "lib/fs/store.hpp"
 #include "lib/space/run_mounts.hpp"
 
@@ -40,17 +42,6 @@
 namespace personalnet::space {
 
 namespace {
-
-// A forked child's one-line report of a Status: "OK", or "ERRNO message".
-std::string report_of(const Status& st) {
-    return st.ok() ? "OK" : std::to_string(st.error().code) + " " + st.error().message();
-}
-Status status_of_report(const std::string& report) {
-    if (report == "OK") return {};
-    if (report.empty()) return make_error(EIO, "the helper gave no answer");
-    int code = std::atoi(report.c_str());
-    return make_error(code > 0 ? code : EIO, report.substr(report.find(' ') + 1));
-}
 
 // Each owner's layers are in an image of their own (lib/fs/store), sized to what the
 // owner's layers may hold (SpaceSpec::max_layer_bytes): STATEDIR/layers-UID.ext4 mounted
@@ -346,34 +337,49 @@ std::optional<UniqueFd> find_live_ns(const registry::Record& rec) {
     return found;
 }
 
-// The helper: enters the union, reports, and waits until the creator holds its mount
-// namespace. Runs in a forked child; never returns.
-[[noreturn]] void helper(const fs::RootLayers& layers, int report_fd, int hold_fd) {
-    std::string verdict = report_of(fs::enter_overlay_root(layers));
-    (void)!::write(report_fd, verdict.data(), verdict.size());
-    ::close(report_fd);
-    char c;
-    while (::read(hold_fd, &c, 1) < 0 && errno == EINTR) {
-    }
-    ::_exit(0);
-}
-
 constexpr std::chrono::seconds kAssembleTimeout{10};
 
-// Runs the helper and takes its mount namespace.
-Result<UniqueFd> enter_in_helper(const fs::RootLayers& layers) {
+// pnassemble's descriptors (tools/pnassemble.cpp).
+constexpr int kLayersFd = 3, kReportFd = 4, kHoldFd = 5, kTrustedMntnsFd = 6;
+
+// The union's layers for pnassemble, in a sealed memfd.
+Result<UniqueFd> layers_memfd(const fs::RootLayers& layers) {
+    UniqueFd fd(::memfd_create("personalnet-layers", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!fd.valid()) return errno_error("memfd_create");
+    const std::string text = fs::encode_root_layers(layers);
+    for (size_t done = 0; done < text.size();) {
+        ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return errno_error("write the union's layers");
+        done += static_cast<size_t>(n);
+    }
+    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
+        ::lseek(fd.get(), 0, SEEK_SET) != 0)
+        return errno_error("seal the union's layers");
+    return fd;
+}
+
+// Runs pnassemble, which enters the union, reports, and waits until the creator holds
+// its mount namespace, and takes that namespace.
+Result<UniqueFd> enter_in_helper(const Context& ctx, const fs::RootLayers& layers) {
+    auto spec = layers_memfd(layers);
+    if (!spec.ok()) return spec.error();
     int report[2], hold[2];
     if (::pipe2(report, O_CLOEXEC) != 0) return errno_error("pipe");
     UniqueFd report_rd(report[0]), report_wr(report[1]);
     if (::pipe2(hold, O_CLOEXEC) != 0) return errno_error("pipe");
     UniqueFd hold_rd(hold[0]), hold_wr(hold[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) return errno_error("fork");
-    if (pid == 0) {
-        report_rd.reset();
-        hold_wr.reset();
-        helper(layers, report_wr.get(), hold_rd.get());
-    }
+    sys::SpawnOptions o;
+    o.what = "assemble the union";
+    o.program = ctx.libexecdir + "/pnassemble";
+    o.argv = {"pnassemble", std::to_string(kLayersFd), std::to_string(kReportFd), std::to_string(kHoldFd),
+              layers.trusted_mntns >= 0 ? std::to_string(kTrustedMntnsFd) : "-"};
+    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
+    o.fds = {{spec->get(), kLayersFd}, {report_wr.get(), kReportFd}, {hold_rd.get(), kHoldFd}};
+    if (layers.trusted_mntns >= 0) o.fds.emplace_back(layers.trusted_mntns, kTrustedMntnsFd);
+    auto spawned = sys::spawn(o);
+    if (!spawned.ok()) return spawned.error();
+    pid_t pid = spawned.value();
     report_wr.reset();
     hold_rd.reset();
     // Bounded: the creator holds the registry lock, and a file system under the union
@@ -393,20 +399,16 @@ Result<UniqueFd> enter_in_helper(const fs::RootLayers& layers) {
     }
     if (timed_out) {
         ::kill(pid, SIGKILL);
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
+        (void)sys::wait_child(pid);
         return make_error(ETIMEDOUT, "assembling the union took more than " +
                                          std::to_string(kAssembleTimeout.count()) +
                                          " s (a hung file system under it?); refused");
     }
-    auto told = status_of_report(verdict);
+    auto told = sys::decode_status(verdict, "assemble the union: pnassemble");
     Result<UniqueFd> ns = told.ok() ? sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY)
                                     : Result<UniqueFd>(told.error());
     hold_wr.reset();  // lets the helper exit
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    (void)sys::wait_child(pid);
     return ns;
 }
 
@@ -706,7 +708,7 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
         if (!daemon.ok()) return daemon.error().wrap("file space");
         rec.fs_daemon = daemon.value();
     }
-    auto ns = enter_in_helper(layers);
+    auto ns = enter_in_helper(reg.context(), layers);
     // The daemon's mount belongs in the new namespace only: the helper detached it here
     // (and this covers a helper that failed before).
     if (layers.backend == fs::Backend::fuse && layers.trusted_mntns < 0)

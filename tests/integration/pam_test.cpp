@@ -177,7 +177,11 @@ protected:
                   rundir +
                   "\n"
                   "statedir = " +
-                  rundir.substr(0, rundir.rfind('/')) + "/state\n");
+                  rundir.substr(0, rundir.rfind('/')) +
+                  "/state\n"
+                  // the build's programs (pnassemble), not the installed ones
+                  "libexecdir = " +
+                  pntest::build_dir() + "/libexec\n");
         module_ = bin("pnet");
         module_ = module_.substr(0, module_.rfind("/bin/")) + "/lib/security/pam_personalnet.so";
         write(dir_ + "/pntest", "session required " + module_ + " debug config=" + dir_ + "/pam.conf\n");

@@ -37,6 +37,7 @@ constexpr const char* kFull = R"(session {
 rundir = /run/pn
 statedir = /var/lib/pn
 overlaydir = /etc/pn/overlays.d
+libexecdir = /usr/lib/pn
 )";
 
 std::string refusal(const std::string& text) {
@@ -66,6 +67,7 @@ TEST(PamConfig, ParsesEverySetting) {
     EXPECT_EQ(c->rundir, "/run/pn");
     EXPECT_EQ(c->statedir, "/var/lib/pn");
     EXPECT_EQ(c->overlaydir, "/etc/pn/overlays.d");
+    EXPECT_EQ(c->libexecdir, "/usr/lib/pn");
 }
 
 TEST(PamConfig, DefaultsWhenEmpty) {
@@ -73,6 +75,7 @@ TEST(PamConfig, DefaultsWhenEmpty) {
     ASSERT_TRUE(c.ok());
     EXPECT_TRUE(c->rules.empty());
     EXPECT_EQ(c->rundir, "/run/personalnet");
+    EXPECT_EQ(c->libexecdir, "");  // the library's built-in one
 }
 
 TEST(PamConfig, FirstMatchWins) {
@@ -114,6 +117,7 @@ TEST(PamConfig, RefusesWithKeyNamed) {
     EXPECT_NE(refusal("session { x = 1 }").find("unknown setting 'session.x'"), std::string::npos);
     EXPECT_NE(refusal("sessions { }").find("unknown section 'sessions'"), std::string::npos);
     EXPECT_NE(refusal("rundir = run").find("rundir: 'run'"), std::string::npos);
+    EXPECT_NE(refusal("libexecdir = lib/pn").find("libexecdir: 'lib/pn'"), std::string::npos);
     EXPECT_NE(refusal("rundir = /a\nrundir = /b").find("given twice"), std::string::npos);
     EXPECT_NE(refusal("colour = red").find("pam.conf: unknown setting 'colour'"), std::string::npos);
     EXPECT_NE(refusal("session {").find("pam.conf:"), std::string::npos);
