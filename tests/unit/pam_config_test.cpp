@@ -37,7 +37,7 @@ constexpr const char* kFull = R"(session {
 rundir = /run/pn
 statedir = /var/lib/pn
 overlaydir = /etc/pn/overlays.d
-libexecdir = /usr/lib/pn
+libexecdir = /usr/lib
 )";
 
 std::string refusal(const std::string& text) {
@@ -67,7 +67,7 @@ TEST(PamConfig, ParsesEverySetting) {
     EXPECT_EQ(c->rundir, "/run/pn");
     EXPECT_EQ(c->statedir, "/var/lib/pn");
     EXPECT_EQ(c->overlaydir, "/etc/pn/overlays.d");
-    EXPECT_EQ(c->libexecdir, "/usr/lib/pn");
+    EXPECT_EQ(c->libexecdir, "/usr/lib");
 }
 
 TEST(PamConfig, DefaultsWhenEmpty) {
@@ -146,6 +146,15 @@ TEST_F(PamConfigFile, LoadsTrustedFile) {
     auto c = pam::load_pam_config(path_);
     ASSERT_TRUE(c.ok()) << c.error().message();
     EXPECT_EQ(c->rules.size(), 3U);
+    EXPECT_EQ(c->libexecdir, "/usr/lib");
+}
+
+TEST_F(PamConfigFile, RefusesALibexecdirOthersCanChange) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root-owned files";
+    std::ofstream(path_) << "libexecdir = /tmp\n";  // world-writable: not what root may run from
+    auto c = pam::load_pam_config(path_);
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.error().message().find("pam.conf: libexecdir"), std::string::npos) << c.error().message();
 }
 
 TEST_F(PamConfigFile, RefusesWritableOrMissingFile) {
