@@ -147,6 +147,7 @@ const std::vector<Field>& fields() {
         list("overlay_addresses", &Record::overlay_addresses),
         list("overlay_networks", &Record::overlay_networks),
         flag("admin", &Record::admin),
+        flag("network", &Record::network),  // new fields go last: older records lack them
     };
     return all;
 }

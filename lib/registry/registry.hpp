@@ -62,6 +62,9 @@ struct Record {
     std::string fs_tmp_layer;                    // the layer whose tmp/ is its /tmp (its own
                                                  // with fs_private_tmp, or an ancestor's)
     std::string overlay;                         // the overlay network it is bound to ("" none)
+    // The overlay is a personal network (its definition has personalnet.label): this space's
+    // label is the network's, and its parents hand it IKE_SA_INIT requests for that label.
+    bool network = false;
     std::optional<Datapath> datapath;            // kernel (XFRM) or libipsec, with an overlay
     pid_t ike_daemon = 0;                        // its charon
     std::vector<std::string> overlay_addresses;  // its own addresses in the overlay (on its lo)
