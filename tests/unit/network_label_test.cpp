@@ -11,6 +11,7 @@
 #include <string>
 
 #include "lib/core/sys.hpp"
+#include "lib/helper/answer.hpp"
 #include "lib/ike/overlay_config.hpp"
 #include "lib/ike/settings.hpp"
 #include "lib/registry/registry.hpp"
@@ -217,6 +218,27 @@ TEST_F(NetworkLabelDirTest, AClaimedLabelIsRefusedWhileHeldOrRecorded) {
     auto other = r->allocate_label({0x4a21});
     ASSERT_TRUE(other.ok());
     EXPECT_NE(other->first, 0x4a21);
+}
+
+// What an unprivileged caller's pnet show learns through the helper's answer.
+TEST(NetworkLabel, TheHelpersAnswerCarriesTheNetwork) {
+    personalnet::SpaceInfo i;
+    i.name = "n1";
+    i.label = 0x4a21;
+    i.overlay = "corpnet";
+    i.network = true;
+    personalnet::SpaceInfo plain;
+    plain.name = "p";
+    plain.overlay = "corp";
+    auto m = personalnet::helper::ok_answer();
+    personalnet::helper::add_space(m, i);
+    personalnet::helper::add_space(m, plain);
+    auto back = personalnet::helper::spaces_of(m);
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    ASSERT_EQ(back->size(), 2u);
+    EXPECT_TRUE((*back)[0].network);
+    EXPECT_EQ((*back)[0].label, 0x4a21);
+    EXPECT_FALSE((*back)[1].network);
 }
 
 }  // namespace
