@@ -116,8 +116,12 @@ Result<OverlayDefinition> parse_overlay(const std::string& name, const std::stri
             for (size_t i = 0; i < section.body.values.size(); ++i) {
                 const auto& [key, value] = section.body.values[i];
                 if (key == "label") {
-                    const std::string at = where + ":" + std::to_string(section.body.line_of(i)) +
-                                           ": personalnet.label: '" + value + "'";
+                    std::string at = where;
+                    at.append(":")
+                        .append(std::to_string(section.body.line_of(i)))
+                        .append(": personalnet.label: '")
+                        .append(value)
+                        .append("'");
                     if (def.label)
                         return make_error(
                             EINVAL, at + ": a second label (the first is " + label_text(*def.label) + ")");
