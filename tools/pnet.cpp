@@ -61,6 +61,7 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"file_space\":" + (i.file_space ? "true" : "false") +
            ",\"fs_backend\":" + pn::cli::json_string(word_or_empty(i.fs_backend, pn::fs_backend_word)) +
            ",\"overlay\":" + pn::cli::json_string(i.overlay) +
+           ",\"network\":" + pn::cli::json_string(i.network ? i.overlay : "") +
            ",\"datapath\":" + pn::cli::json_string(word_or_empty(i.datapath, pn::datapath_word)) +
            ",\"dispatch\":" + pn::cli::json_string(word_or_empty(i.dispatch, pn::dispatch_word)) +
            (i.dispatched_in >= 0 ? ",\"dispatched_in\":" + std::to_string(i.dispatched_in) +
@@ -106,6 +107,9 @@ void print_text(const pn::SpaceInfo& i) {
                     i.datapath == pn::Datapath::kernel ? "kernel XFRM" : "kernel-libipsec, in user space");
         for (const auto& l : i.overlay_sas) std::printf("             %s\n", l.c_str());
     }
+    if (i.network)
+        std::printf("network:     %s (label 0x%04x, the same on every host of the network)\n",
+                    i.overlay.c_str(), i.label);
 }
 
 int cmd_list(const std::vector<std::string>& args) {

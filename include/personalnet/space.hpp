@@ -97,6 +97,7 @@ struct SpaceInfo {
     bool file_space = false;
     std::optional<FsBackend> fs_backend;   // kernel or fuse; none without a file space
     std::string overlay;                   // "" when not bound to one
+    bool network = false;                  // overlay is a personal network; label is its label
     std::optional<Datapath> datapath;      // the overlay's ESP; none without an overlay
     std::vector<std::string> overlay_sas;  // show_space only: one line per IKE_SA / CHILD_SA
     std::vector<std::string> shared_paths;

@@ -100,6 +100,7 @@ const std::vector<Field>& fields() {
         flag("file_space", &SpaceInfo::file_space),
         maybe_word("fs_backend", &SpaceInfo::fs_backend, parse_fs_backend, fs_backend_word),
         text("overlay", &SpaceInfo::overlay),
+        flag("network", &SpaceInfo::network),
         maybe_word("datapath", &SpaceInfo::datapath, parse_datapath, datapath_word),
         list("overlay_sa", &SpaceInfo::overlay_sas),
         list("shared_path", &SpaceInfo::shared_paths),

@@ -3,11 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <sstream>
 
+#include "lib/core/labels.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
+#include "lib/ike/swanctl_convert.hpp"
 #include "personalnet/ip.hpp"
 
 namespace personalnet::ike {
@@ -36,6 +39,42 @@ std::vector<std::string> split_list(const std::string& v) {
         if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
     }
     return out;
+}
+
+// personalnet.label's value: "0x" and 1-4 hex digits, either case, nothing around them
+// (decimal would be ambiguous beside the hex everywhere else labels are shown).
+std::optional<uint16_t> parse_label(const std::string& v) {
+    if (v.size() < 3 || v.size() > 6 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X')) return std::nullopt;
+    uint16_t label = 0;
+    auto [end, ec] = std::from_chars(v.data() + 2, v.data() + v.size(), label, 16);
+    if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+    return label;
+}
+
+std::string label_text(uint16_t label) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%04x", label);
+    return buf;
+}
+
+// Every connection of a personal network names its peer by a literal address: the space
+// initiates to it, and the other hosts' spaces are that peer.
+Status check_network_peers(const Settings& conf, const std::string& where) {
+    for (const auto& conn : conf.section("connections")->sections) {
+        const std::string what = where + ": connection '" + conn.name + "'";
+        Settings only;
+        only.sections.push_back({"connections", Settings{{}, {conn}, {}}});
+        if (!gateways_of(only).empty()) continue;
+        const std::string* addrs = conn.body.find("remote_addrs");
+        if (addrs == nullptr)
+            return make_error(EINVAL, what +
+                                          " has no remote_addrs: a personal network (personalnet.label) "
+                                          "needs each peer's literal address");
+        return make_error(EINVAL, what + ": remote_addrs '" + *addrs +
+                                      "' names no literal address: a personal network (personalnet.label) "
+                                      "needs each peer's");
+    }
+    return {};
 }
 
 }  // namespace
@@ -74,7 +113,26 @@ Result<OverlayDefinition> parse_overlay(const std::string& name, const std::stri
     const std::string where = what + ": " + def.path;
     for (const auto& section : conf.sections) {
         if (section.name == "personalnet") {
-            for (const auto& [key, value] : section.body.values) {
+            for (size_t i = 0; i < section.body.values.size(); ++i) {
+                const auto& [key, value] = section.body.values[i];
+                if (key == "label") {
+                    std::string at = where;
+                    at.append(":")
+                        .append(std::to_string(section.body.line_of(i)))
+                        .append(": personalnet.label: '")
+                        .append(value)
+                        .append("'");
+                    if (def.label)
+                        return make_error(
+                            EINVAL, at + ": a second label (the first is " + label_text(*def.label) + ")");
+                    auto label = parse_label(value);
+                    if (!label)
+                        return make_error(EINVAL, at + " is not a label (want 0x and 1-4 hex digits)");
+                    if (const char* range = reserved_label_range(*label))
+                        return make_error(EINVAL, at + " is reserved (" + range + ")");
+                    def.label = label;
+                    continue;
+                }
                 if (key == "dns")
                     def.dns = split_list(value);
                 else if (key == "addresses")
@@ -100,6 +158,7 @@ Result<OverlayDefinition> parse_overlay(const std::string& name, const std::stri
     const Settings* conns = conf.section("connections");
     if (conns == nullptr || conns->sections.empty())
         return make_error(EINVAL, what + ": " + def.path + " defines no connection");
+    if (def.label) PN_TRY(check_network_peers(conf, where), "");
     for (auto it = conf.sections.begin(); it != conf.sections.end();) {
         if (it->name == "personalnet")
             it = conf.sections.erase(it);
@@ -108,6 +167,23 @@ Result<OverlayDefinition> parse_overlay(const std::string& name, const std::stri
     }
     def.swanctl = std::move(conf);
     return def;
+}
+
+std::vector<std::pair<uint16_t, std::string>> network_labels(const std::string& dir) {
+    std::vector<std::pair<uint16_t, std::string>> out;
+    auto names = sys::list_dir(dir);
+    if (!names.ok()) return out;
+    constexpr std::string_view kSuffix = ".conf";
+    for (const auto& file : names.value()) {
+        if (file.size() <= kSuffix.size() ||
+            file.compare(file.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
+            continue;
+        const std::string name = file.substr(0, file.size() - kSuffix.size());
+        if (!validate_overlay_name(name).ok()) continue;
+        auto def = load_overlay(name, dir);
+        if (def.ok() && def->label) out.emplace_back(*def->label, name);
+    }
+    return out;
 }
 
 }  // namespace personalnet::ike

@@ -5,14 +5,22 @@
 //   personalnet {
 //       dns = 10.50.0.53, 10.50.0.54     # the space's resolvers while bound to it
 //       addresses = 10.61.0.2/32         # the space's own overlay addresses (on its lo)
+//       label = 0x4a21                   # a personal network: the same on every host
 //   }
+//
+// A definition with a label is a personal network: a space bound to it takes the label as
+// its own (its SPIs carry it), and every connection must name its peer by a literal
+// address in remote_addrs (the spaces on the other hosts are reached, and answered, there).
 //
 // A definition grants access to a network, so it is trusted only if the file and every
 // directory above it are root-owned and writable by nobody else, and it is a plain
 // file reached without symbolic links (sys::check_trusted_path).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lib/ike/settings.hpp"
@@ -26,6 +34,7 @@ struct OverlayDefinition {
     Settings swanctl;                    // connections and secrets, as written
     std::vector<std::string> dns;        // from personalnet { dns = ... }
     std::vector<std::string> addresses;  // from personalnet { addresses = ... }
+    std::optional<uint16_t> label;       // from personalnet { label = 0xNNNN }: a personal network
 };
 
 // EINVAL naming the value unless name is 1-32 of [A-Za-z0-9_.-], not starting with '.' or '-'.
@@ -40,5 +49,11 @@ Result<OverlayDefinition> load_overlay(const std::string& name, const std::strin
 // path only names the source in errors (and becomes def.path). EINVAL as above.
 Result<OverlayDefinition> parse_overlay(const std::string& name, const std::string& text,
                                         const std::string& path);
+
+// The labels of the personal networks defined in dir (every NAME.conf that load_overlay
+// accepts and that has a label), as (label, NAME). Definitions that fail to load are
+// skipped: they cannot be bound, so their labels are nobody's yet. Local label allocation
+// keeps clear of these.
+std::vector<std::pair<uint16_t, std::string>> network_labels(const std::string& dir);
 
 }  // namespace personalnet::ike

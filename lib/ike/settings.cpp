@@ -42,9 +42,11 @@ public:
                 into.sections.push_back(Settings::Section{name, std::move(sub)});
             } else if (t_[i_] == '=') {
                 ++i_;
+                const int at = line();
                 auto v = value();
                 if (!v.ok()) return v.error();
                 into.values.emplace_back(name, std::move(v).value());
+                into.lines.push_back(at);
             } else if (t_[i_] == ':') {
                 return fail("section references ('" + name + " : ...') are not allowed");
             } else {
@@ -58,10 +60,13 @@ private:
     Error fail(const std::string& what) const {
         return make_error(EINVAL, where_ + ":" + std::to_string(line()) + ": " + what);
     }
+    // Counted on from the last call (the parser only moves forward), so that numbering
+    // every value costs one pass over the text, not one per value.
     int line() const {
-        int n = 1;
-        for (size_t k = 0; k < i_ && k < t_.size(); ++k) n += t_[k] == '\n';
-        return n;
+        if (i_ < counted_to_) counted_to_ = 0, counted_lines_ = 1;
+        for (; counted_to_ < i_ && counted_to_ < t_.size(); ++counted_to_)
+            counted_lines_ += t_[counted_to_] == '\n';
+        return counted_lines_;
     }
     void skip_spaces() {
         while (!at_end() && (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\r')) ++i_;
@@ -110,6 +115,8 @@ private:
     const std::string& t_;
     const std::string& where_;
     size_t i_ = 0;
+    mutable size_t counted_to_ = 0;
+    mutable int counted_lines_ = 1;
 };
 
 }  // namespace

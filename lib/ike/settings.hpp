@@ -27,6 +27,11 @@ struct Settings {
     struct Section;
     std::vector<std::pair<std::string, std::string>> values;
     std::vector<Section> sections;
+    // The line each value starts on, parallel to values, so that checks made after parsing
+    // (overlay_config) can name it; empty or short for settings built by hand (line 0).
+    std::vector<int> lines;
+
+    int line_of(size_t value_index) const { return value_index < lines.size() ? lines[value_index] : 0; }
 
     const std::string* find(const std::string& key) const;
     const Settings* section(const std::string& name) const;

@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -40,8 +41,6 @@ std::string label_hex(uint16_t label) {
     return buf;
 }
 
-bool label_reserved(uint16_t label) { return label == 0 || (label >= 0xc000 && label <= 0xcfff); }
-
 Result<Registry> Registry::open(const Context& ctx) {
     const std::string& rundir = ctx.rundir;
     if (rundir.empty() || rundir[0] != '/') return make_error(EINVAL, "run directory must be absolute");
@@ -64,12 +63,12 @@ Result<UniqueFd> Registry::lock() const {
     return std::move(fd).value();
 }
 
-Result<std::pair<uint16_t, UniqueFd>> Registry::allocate_label() const {
+Result<std::pair<uint16_t, UniqueFd>> Registry::allocate_label(const std::vector<uint16_t>& avoid) const {
     uint16_t start = 0;
     if (::getrandom(&start, sizeof start, 0) != sizeof start) start = static_cast<uint16_t>(::getpid());
     for (uint32_t i = 0; i < 0x10000; ++i) {
         auto label = static_cast<uint16_t>(start + i);
-        if (label_reserved(label)) continue;
+        if (label_reserved(label) || std::find(avoid.begin(), avoid.end(), label) != avoid.end()) continue;
         std::string lp = path("locks/" + label_hex(label));
         if (::access(path("spaces/" + label_hex(label)).c_str(), F_OK) == 0) continue;
         int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -82,6 +81,21 @@ Result<std::pair<uint16_t, UniqueFd>> Registry::allocate_label() const {
         return std::make_pair(label, std::move(owned));
     }
     return make_error(ENOSPC, "allocate a space label: all labels in use");
+}
+
+Result<UniqueFd> Registry::claim_label(uint16_t label) const {
+    const std::string taken = "label " + label_hex(label) + " is taken";
+    if (::access(path("spaces/" + label_hex(label)).c_str(), F_OK) == 0) return make_error(EEXIST, taken);
+    // Without O_EXCL: a lock file nobody holds is a dead creator's, whose record (checked
+    // above) is gone; taking it over is what gc would do.
+    std::string lp = path("locks/" + label_hex(label));
+    auto fd = sys::open_fd(lp, O_RDWR | O_CREAT | O_NOFOLLOW, 0644);
+    if (!fd.ok()) return fd.error().wrap("create " + lp);
+    if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) return make_error(EEXIST, taken);
+        return errno_error("lock " + lp);
+    }
+    return std::move(fd).value();
 }
 
 Result<std::optional<UniqueFd>> Registry::try_lock_label(uint16_t label) const {

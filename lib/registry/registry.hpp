@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "lib/core/fd.hpp"
+#include "lib/core/labels.hpp"
 #include "personalnet/context.hpp"
 #include "personalnet/error.hpp"
 #include "personalnet/space_enums.hpp"
@@ -51,17 +52,17 @@ struct Record {
     std::vector<std::string> hidden_services;
     std::vector<std::string> addresses;  // the parent's addresses carried by the uplink
     int host_ifindex = 0;
-    bool file_space = false;                     // has a mount namespace with an overlay root
-    std::optional<FsBackend> fs_backend;         // kernel (overlayfs) or fuse (fuse-overlayfs)
-    std::vector<std::string> fs_layers;          // its layer directory, then its ancestors', nearest first
-    uint64_t mntns = 0;                          // inode of its mount namespace (while it lives)
-    uint64_t mntns_id = 0;                       // the kernel's unique id of it (0: kernel too old)
-    pid_t fs_daemon = 0;                         // its fuse-overlayfs process (fuse backend)
-    std::vector<std::string> fs_shared;          // host directories bound live into it
-    bool fs_private_tmp = false;                 // its own empty /tmp
-    std::string fs_tmp_layer;                    // the layer whose tmp/ is its /tmp (its own
-                                                 // with fs_private_tmp, or an ancestor's)
-    std::string overlay;                         // the overlay network it is bound to ("" none)
+    bool file_space = false;              // has a mount namespace with an overlay root
+    std::optional<FsBackend> fs_backend;  // kernel (overlayfs) or fuse (fuse-overlayfs)
+    std::vector<std::string> fs_layers;   // its layer directory, then its ancestors', nearest first
+    uint64_t mntns = 0;                   // inode of its mount namespace (while it lives)
+    uint64_t mntns_id = 0;                // the kernel's unique id of it (0: kernel too old)
+    pid_t fs_daemon = 0;                  // its fuse-overlayfs process (fuse backend)
+    std::vector<std::string> fs_shared;   // host directories bound live into it
+    bool fs_private_tmp = false;          // its own empty /tmp
+    std::string fs_tmp_layer;             // the layer whose tmp/ is its /tmp (its own
+                                          // with fs_private_tmp, or an ancestor's)
+    std::string overlay;                  // the overlay network it is bound to ("" none)
     // The overlay is a personal network (its definition has personalnet.label): this space's
     // label is the network's, and its parents hand it IKE_SA_INIT requests for that label.
     bool network = false;
@@ -80,8 +81,9 @@ struct Record {
 };
 
 std::string label_hex(uint16_t label);
-// Labels 0 and 0xc000-0xcfff are reserved (host IKE daemon, kernel default SPI range).
-bool label_reserved(uint16_t label);
+// Labels 0 and 0xc000-0xcfff are reserved (host IKE daemon, kernel default SPI range):
+// lib/core/labels.hpp, shared with overlay definitions.
+using personalnet::label_reserved;
 
 class Registry {
 public:
@@ -97,9 +99,14 @@ public:
     // Takes the registry-wide lock; released when the returned fd is closed.
     Result<UniqueFd> lock() const;
 
-    // Picks a free label and returns it with its lock file held (LOCK_EX).
-    // Call with the registry lock held.
-    Result<std::pair<uint16_t, UniqueFd>> allocate_label() const;
+    // Picks a free label and returns it with its lock file held (LOCK_EX), never one in
+    // avoid (the personal networks' labels of the overlay definitions: the caller reads
+    // them, the registry reads no definition). Call with the registry lock held.
+    Result<std::pair<uint16_t, UniqueFd>> allocate_label(const std::vector<uint16_t>& avoid = {}) const;
+    // Takes exactly label's lock file (LOCK_EX), for a space bound to a personal network,
+    // whose label is the network's. EEXIST when a record has that label or someone holds
+    // its lock (the caller names the holder: load(label)). Call with the registry lock held.
+    Result<UniqueFd> claim_label(uint16_t label) const;
     // Re-takes the lock file of a label without blocking; nullopt if someone holds it.
     Result<std::optional<UniqueFd>> try_lock_label(uint16_t label) const;
     void remove_label_lock(uint16_t label) const;

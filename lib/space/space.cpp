@@ -103,6 +103,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.file_space = r.file_space;
     i.fs_backend = r.fs_backend;
     i.overlay = r.overlay;
+    i.network = r.network;
     i.datapath = r.datapath;
     i.shared_paths = r.fs_shared;
     i.private_tmp = r.fs_private_tmp;
@@ -226,6 +227,17 @@ Result<UniqueFd> new_admin_netns(uid_t owner) {
     return space::new_netns_in_user_namespace(owner, pw.pw_gid);
 }
 
+// The one line for a personal network whose label another space has: the space bound to
+// it, or an ordinary space that was given the label before the definition named it.
+Error network_taken(const Registry& reg, const std::string& network, uint16_t label) {
+    const std::string which = "network '" + network + "' (label 0x" + registry::label_hex(label) + ")";
+    auto holder = reg.load(label);
+    if (!holder.ok()) return make_error(EEXIST, which + " is held by a space being created");
+    if (holder->network)
+        return make_error(EEXIST, which + " is already bound by space '" + holder->name + "'");
+    return make_error(EEXIST, which + " is held by space '" + holder->name + "'");
+}
+
 Status check_spec(const SpaceSpec& spec) {
     if (!spec.name.empty()) PN_TRY(validate_name(spec.name), "");
     if (!spec.file_space && (!spec.shared_paths.empty() || spec.private_tmp || !spec.resolv_conf.empty() ||
@@ -324,6 +336,11 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         // The overlay's resolvers, in the space's own /etc/resolv.conf.
         for (const auto& d : overlay->dns) seed.resolv_conf += "nameserver " + d + "\n";
     }
+    // Labels a local allocation must not hand out: the personal networks defined here
+    // (a space bound to one later takes exactly its label).
+    std::vector<uint16_t> avoid;
+    if (!overlay || !overlay->label)
+        for (const auto& [label, name] : ike::network_labels(ctx.overlaydir)) avoid.push_back(label);
     std::string what = spec.name.empty() ? "create space" : "create space '" + spec.name + "'";
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap(what);
@@ -374,10 +391,21 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
             return make_error(ELOOP, "nesting deeper than " + std::to_string(kMaxDepth));
         auto dispatch = choose_dispatch(spec.dispatch);
         if (!dispatch.ok()) return dispatch.error();
-        auto label = r.allocate_label();
-        if (!label.ok()) return label.error();
-        rec.label = label->first;
-        st->label_lock = std::move(label->second);
+        if (overlay && overlay->label) {
+            auto claimed = r.claim_label(*overlay->label);
+            if (!claimed.ok()) {
+                if (claimed.error().code == EEXIST) return network_taken(r, overlay->name, *overlay->label);
+                return claimed.error();
+            }
+            rec.label = *overlay->label;
+            rec.network = true;
+            st->label_lock = std::move(claimed).value();
+        } else {
+            auto label = r.allocate_label(avoid);
+            if (!label.ok()) return label.error();
+            rec.label = label->first;
+            st->label_lock = std::move(label->second);
+        }
         rec.named = !spec.name.empty();
         rec.name = rec.named ? spec.name : "anon-" + registry::label_hex(rec.label);
         rec.owner = ctx.caller;

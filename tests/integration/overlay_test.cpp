@@ -327,6 +327,109 @@ TEST_P(OverlayTest, TwoSpacesOnTheSameAddressReachOnlyTheirOwnOverlay) {
     EXPECT_EQ(pnet({"destroy", "h"}).rc, 0);
 }
 
+// A personal network (issue 17): definition "corpnet" is corp with a label. A space bound
+// to it has the network's label as its own (pnet show), its IKE and ESP SPIs carry it as
+// the gateway on B receives them, and a second space on the same network is refused naming
+// the one bound to it: exit 2, one line, nothing made. Once the first is gone the label is
+// free again.
+std::string network_conf(const std::string& label_line) {
+    std::string c = kCorpConf;
+    c.insert(c.find("    addresses = 10.61.0.2/32"), label_line);
+    return c;
+}
+
+TEST_P(OverlayTest, NetworkBoundSpaceTakesTheNetworksLabelAndIsTheOnlyOne) {
+    ASSERT_TRUE(sys::write_atomic(overlays_ + "/corpnet.conf", network_conf("    label = 0x4A21\n")).ok());
+    ASSERT_EQ(mk_overlay({"--name", "n1", "--overlay", "corpnet", "--file-space=none", "--", "true"}).rc, 0);
+    auto show = pnet({"show", "n1", "--json"});
+    ASSERT_EQ(show.rc, 0) << show.err;
+    EXPECT_TRUE(contains(show.out, "\"label\":\"4a21\"")) << show.out;
+    EXPECT_TRUE(contains(show.out, "\"overlay\":\"corpnet\",\"network\":\"corpnet\"")) << show.out;
+    EXPECT_TRUE(contains(show.out, "spi in 4a21")) << "ESP SPI in the network's range: " << show.out;
+    EXPECT_TRUE(contains(show.out, " spi 4a21")) << "IKE SPI with the network's label on top: " << show.out;
+    auto text = pnet({"show", "n1"});
+    EXPECT_TRUE(contains(text.out, "network:     corpnet (label 0x4a21")) << text.out;
+    // As the gateway received them: the space's IKE SPI and the ESP SPI it sends to.
+    auto sas = ike::list_sas(*gw_vici_);
+    ASSERT_TRUE(sas.ok()) << sas.error().message();
+    ASSERT_EQ(sas->size(), 1u);
+    EXPECT_EQ(sas->front().remote_spi() >> 48, 0x4a21u) << "the space's IKE SPI on the wire";
+    ASSERT_EQ(sas->front().children.size(), 1u);
+    EXPECT_EQ(sas->front().children.front().spi_out >> 16, 0x4a21u) << "the ESP SPI the gateway sends to A";
+    auto ping =
+        pnet({"exec", "n1", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
+    EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
+
+    // A second space on the network, named or not: refused, naming the holder.
+    const std::string one_space = A().snapshot();
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"--name", "n2"}, std::vector<std::string>{}}) {
+        for (const char* a : {"--overlay", "corpnet", "--", "true"}) args.emplace_back(a);
+        auto r = mk_overlay(args);
+        EXPECT_EQ(r.rc, 2) << r.err;
+        EXPECT_TRUE(contains(r.err, "network 'corpnet' (label 0x4a21) is already bound by space 'n1'"))
+            << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        EXPECT_EQ(A().snapshot(), one_space) << "nothing left of the refused creation";
+    }
+    EXPECT_EQ(space_daemons(), 1) << "only n1's charon";
+    EXPECT_EQ(pnet({"destroy", "n1"}).rc, 0);
+    EXPECT_EQ(space_daemons(), 0);
+    // The network's label is free again.
+    auto again = mk_overlay({"--overlay", "corpnet", "--file-space=none", "--", "true"});
+    EXPECT_EQ(again.rc, 0) << again.err;
+}
+
+// An ordinary space that was given a label before a definition named it as a network's:
+// binding the network is refused naming that space, and no space is bound in the meantime.
+TEST_P(OverlayTest, NetworkLabelHeldByAnOrdinarySpaceIsRefusedNamingIt) {
+    ASSERT_EQ(mk({"--name", "plain", "--file-space=none", "--", "true"}).rc, 0);
+    auto show = pnet({"show", "plain", "--json"});
+    auto at = show.out.find("\"label\":\"");
+    ASSERT_NE(at, std::string::npos) << show.out;
+    const std::string label = show.out.substr(at + 9, 4);
+    ASSERT_TRUE(
+        sys::write_atomic(overlays_ + "/corpnet.conf", network_conf("    label = 0x" + label + "\n")).ok());
+    const std::string before = A().snapshot();
+    auto r = mk_overlay({"--overlay", "corpnet", "--", "true"});
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "network 'corpnet' (label 0x" + label + ") is held by space 'plain'"))
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(A().snapshot(), before);
+    EXPECT_EQ(space_daemons(), 0);
+    EXPECT_EQ(pnet({"destroy", "plain"}).rc, 0);
+}
+
+// Bad labels and a labelled definition without a literal peer: one line naming the file,
+// the line and the value (or the connection), exit 2, nothing made.
+TEST_P(OverlayTest, BadNetworkDefinitionsAreRefusedAndChangeNothing) {
+    // network_conf puts the label line at line 32 of the file.
+    for (const char* value : {"0x0", "0xc001", "0xCFFF", "19001", "0x12345", "0x4a2g", "4a21"}) {
+        ASSERT_TRUE(sys::write_atomic(overlays_ + "/bad.conf",
+                                      network_conf(std::string("    label = ") + value + "\n"))
+                        .ok());
+        auto r = mk_overlay({"--overlay", "bad", "--", "true"});
+        EXPECT_EQ(r.rc, 2) << value << ": " << r.err;
+        EXPECT_TRUE(contains(r.err, overlays_ + "/bad.conf:32: personalnet.label: '" + value + "'")) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    ASSERT_TRUE(
+        sys::write_atomic(overlays_ + "/bad.conf", network_conf("    label = 0x4a21\n    label = 0x4a22\n"))
+            .ok());
+    auto r = mk_overlay({"--overlay", "bad", "--", "true"});
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(contains(r.err, "bad.conf:33: personalnet.label: '0x4a22': a second label")) << r.err;
+    std::string no_peer = network_conf("    label = 0x4a21\n");
+    no_peer.replace(no_peer.find("10.9.0.2"), 8, "%any");
+    ASSERT_TRUE(sys::write_atomic(overlays_ + "/bad.conf", no_peer).ok());
+    r = mk_overlay({"--overlay", "bad", "--", "true"});
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(contains(r.err, "connection 'corp': remote_addrs '%any' names no literal address")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(A().snapshot(), baseline_);
+}
+
 // --overlay with --no-inherit-routes: the overlay is the space's only network. Host B
 // counts what reaches it from A that is not IKE or ESP, and anything for the overlay's
 // network arriving in plaintext: both stay at zero, also after the gateway tore the

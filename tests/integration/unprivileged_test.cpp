@@ -63,6 +63,36 @@ TEST_F(UnprivilegedTest, PolicyRefusalsAreClearAndChangeNothing) {
     EXPECT_TRUE(contains(deep.err, "max_depth")) << deep.err;
 }
 
+// A personal network through the set-uid helper (issue 17): the helper's creation binds
+// the user to the network's label, so a label another space holds is refused in the same
+// one line as root's, exit 2, and the user's attempt leaves nothing. (Root's own space
+// holds it here: its label is only known once it exists, so the definition comes after.)
+TEST_F(UnprivilegedTest, PersonalNetworkWhoseLabelIsHeldIsRefusedThroughTheHelper) {
+    ASSERT_EQ(A().run({bin("mkportspace"), "-q", "--name", "plain", "--file-space=none", "--", "true"}).rc,
+              0);
+    auto show = A().run({bin("pnet"), "show", "plain", "--json"});
+    auto at = show.out.find("\"label\":\"");
+    ASSERT_NE(at, std::string::npos) << show.out;
+    const std::string label = show.out.substr(at + 9, 4);
+    const std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
+    ASSERT_TRUE(sys::make_dirs(top + "/overlays.d", 0755).ok());
+    ASSERT_TRUE(sys::write_atomic(top + "/overlays.d/corpnet.conf",
+                                  "connections {\n  corp {\n    remote_addrs = 10.9.0.2\n"
+                                  "    local { auth = psk }\n    remote { auth = psk }\n  }\n}\n"
+                                  "personalnet {\n  label = 0x" +
+                                      label + "\n}\n")
+                    .ok());
+    write_policy("overlays {\n    corpnet = *\n}\n");
+    const std::string before = A().snapshot();
+    auto r = as(kAlice, {mkps(), "--overlay", "corpnet", "--", "true"});
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "network 'corpnet' (label 0x" + label + ") is held by space 'plain'"))
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(A().snapshot(), before);
+    EXPECT_EQ(A().run({bin("pnet"), "destroy", "plain"}).rc, 0);
+}
+
 // Fifty users' creations of one name at once: exactly one wins, the others are told the
 // name exists.
 TEST_F(UnprivilegedTest, FiftyParallelCreationsOfOneNameHaveOneWinner) {
