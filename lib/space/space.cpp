@@ -233,6 +233,11 @@ Error network_taken(const Registry& reg, const std::string& network, uint16_t la
     const std::string which = "network '" + network + "' (label 0x" + registry::label_hex(label) + ")";
     auto holder = reg.load(label);
     if (!holder.ok()) return make_error(EEXIST, which + " is held by a space being created");
+    // Another user's space is not named: `pnet list` would not show it to this caller.
+    const uid_t caller = reg.context().caller;
+    if (caller != 0 && holder->owner != caller)
+        return make_error(EEXIST, which + " is " + (holder->network ? "already bound" : "held") +
+                                      " by a space of another user");
     if (holder->network)
         return make_error(EEXIST, which + " is already bound by space '" + holder->name + "'");
     return make_error(EEXIST, which + " is held by space '" + holder->name + "'");
