@@ -94,6 +94,7 @@ HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LIBEXEC_PROGS := pnreaper pnkeeper pnstore pnassemble
 LIBEXEC_BINS  := $(LIBEXEC_PROGS:%=$(BUILD)/libexec/%)
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl \
+               $(BUILD)/bin/pnpeer \
                $(BUILD)/bin/pnswap $(BUILD)/bin/pnbrokerrace
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
@@ -126,6 +127,9 @@ DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-
 # without recommends: the kernel only needs to be bootable by qemu -kernel, not by a
 # bootloader (its postinst runs update-initramfs, which works in a container).
 KERNEL_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
+# `make bench` only: the peer a user would pick instead of a personal network, measured
+# beside it (bench/network-bench).
+BENCH_PACKAGES := nebula
 # clang's libFuzzer runtime: `make test` builds the fuzz targets and replays their corpora,
 # `make fuzz` runs them.
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -151,7 +155,7 @@ define install_missing
 endef
 
 deps:
-	$(call install_missing,$(sort $(DEB_PACKAGES) $(FUZZ_PACKAGES)))
+	$(call install_missing,$(sort $(DEB_PACKAGES) $(FUZZ_PACKAGES) $(BENCH_PACKAGES)))
 	$(call install_missing,$(KERNEL_PACKAGES),--no-install-recommends)
 
 fuzz-deps:
@@ -302,6 +306,10 @@ $(BUILD)/bin/pnovl: $(BUILD)/obj/bench/pnovl.o $(BUILD)/obj/tests/unit/charon_da
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK) -lpthread
 
+$(BUILD)/bin/pnpeer: $(BUILD)/obj/bench/pnpeer.o $(BUILD)/obj/tests/unit/charon_daemon.o $(ALL_ARCHIVES)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK) -lpthread
+
 # Tests link every module's archive statically so they can reach internal APIs.
 $(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(MKPS_OPTS_OBJ) $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
@@ -361,9 +369,10 @@ bench: deps
 	@BUILD=$(BUILD) bench/fs-bench
 	@BUILD=$(BUILD) bench/overlay-bench
 	@BUILD=$(BUILD) bench/dispatch-bench
+	@BUILD=$(BUILD) bench/network-bench
 	@BUILD=$(BUILD) tests/kernel/run-vm bench
 
-# The overlay table alone, in the VM with the kernel datapath.
+# The overlay and network tables alone, in the VM with the kernel datapath.
 bench-kernel: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) tests/kernel/run-vm bench
