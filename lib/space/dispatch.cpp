@@ -41,7 +41,7 @@ Status for_each_ancestor(const registry::Registry& reg, const registry::Record& 
 
 Status dispatch_through_ancestors(const registry::Registry& reg, const registry::Record& rec) {
     return for_each_ancestor(reg, rec, [&](uint16_t via) -> Status {
-        PN_TRY(nft::parent_add_label(rec.label, mark_of(via)), "nft dispatch");
+        PN_TRY(nft::parent_add_label(rec.label, mark_of(via), rec.network), "nft dispatch");
         if (rec.dispatch != Dispatch::bpf) return {};
         auto s = netlink::Socket::open();
         if (!s.ok()) return s.error();

@@ -120,6 +120,109 @@ TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
     EXPECT_EQ(pnet({"destroy", "home"}).rc, 0);
 }
 
+// An IKE_SA_INIT request (exchange 34, I flag, responder SPI zero) from B's port 500.
+std::string ike_sa_init(const std::string& init_label) {
+    return init_label + "aaaaaaaaaaaa" + "0000000000000000" + "212022" + "08" + "00000000" + "0000001c";
+}
+
+// `nft add element inet personalnet_parent MAP { KEY : 0x5000LLLL }` in host A, or in the
+// space `in` (its own children's parent table).
+std::vector<std::string> add_element(const std::string& map, const std::string& key,
+                                     const std::string& label) {
+    return {"nft",
+            "add",
+            "element",
+            "inet",
+            "personalnet_parent",
+            map,
+            "{ 0x" + key + " : 0x5000" + label + " }"};
+}
+
+// Issue 17: a personal network's label in map netlabels takes IKE_SA_INIT requests whose
+// initiator SPI carries it to the space bound to the network, through every ancestor;
+// an ordinary space's label does not, nor does any other IKE message.
+TEST_P(DispatchTest, IkeSaInitRequestsToANetworkLabelReachTheBoundSpaceOnly) {
+    ASSERT_EQ(mk({"--name", "net", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "plain", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "outer", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(pnet({"exec", "outer", "--", bin("mkportspace"), "-q",
+                    std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name", "inner",
+                    "--file-space=none", "--", "true"})
+                  .rc,
+              0);
+    std::string net = label_of("net"), plain = label_of("plain"), outer = label_of("outer"),
+                inner = label_of("inner");
+    ASSERT_EQ(inner.size(), 4u);
+    // What lib/space does for a network-bound space (Record::network), by hand.
+    auto st = A().run(add_element("netlabels", net, net));
+    ASSERT_EQ(st.rc, 0) << st.err;
+    st = A().run(add_element("netlabels", inner, outer));
+    ASSERT_EQ(st.rc, 0) << st.err;
+    std::vector<std::string> in_outer_ns = {"exec", "outer", "--"};
+    for (const auto& a : add_element("netlabels", inner, inner)) in_outer_ns.push_back(a);
+    auto nested = pnet(in_outer_ns);
+    ASSERT_EQ(nested.rc, 0) << nested.err;
+
+    Proc host = A().serve("udp", "0.0.0.0", 500, "host");
+    Proc in_net = serve_in("net", 500, "net");
+    Proc in_plain = serve_in("plain", 500, "plain");
+    Proc in_inner = serve_in("inner", 500, "inner");
+    Proc in_outer = serve_in("outer", 500, "outer");
+    EXPECT_EQ(send_from_b(500, ike_sa_init(net)), "net peer=10.9.0.2:500");
+    EXPECT_EQ(send_from_b(500, ike_sa_init(inner)), "inner peer=10.9.0.2:500") << "through every ancestor";
+    EXPECT_EQ(send_from_b(500, ike_sa_init(plain)), "host peer=10.9.0.2:500")
+        << "an ordinary space never answers an IKE_SA_INIT request";
+    EXPECT_EQ(send_from_b(500, ike_sa_init(outer)), "host peer=10.9.0.2:500");
+    EXPECT_EQ(send_from_b(500, ike(net, "0000", true)), "host peer=10.9.0.2:500")
+        << "an INFORMATIONAL is no IKE_SA_INIT request";
+    for (Proc* p : {&host, &in_net, &in_plain, &in_inner, &in_outer}) p->kill();
+    for (Proc* p : {&host, &in_net, &in_plain, &in_inner, &in_outer}) p->wait();
+    for (const char* name : {"inner", "net", "plain", "outer"})
+        EXPECT_EQ(pnet({"destroy", name}).rc, 0) << name;
+}
+
+// Issue 17: the IKE SPIs a space sends are learned on the packet path, with the mark of
+// the child on the way at every ancestor (map ikespis), so the replies to exactly those
+// SPIs reach it.
+TEST_P(DispatchTest, IkeSpisASpaceSendsAreLearnedThroughEveryAncestor) {
+    if (dispatch_ == personalnet::Dispatch::bpf)
+        GTEST_SKIP() << "the programs take the space's IKE (issue 17, part 4)";
+    ASSERT_EQ(mk({"--name", "outer", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(pnet({"exec", "outer", "--", bin("mkportspace"), "-q",
+                    std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name", "inner",
+                    "--file-space=none", "--", "true"})
+                  .rc,
+              0);
+    std::string outer = label_of("outer"), inner = label_of("inner");
+    ASSERT_EQ(inner.size(), 4u);
+    // inner starts an IKE SA (I flag, its own initiator SPI) and answers as a responder
+    // (no I flag, its own responder SPI); nobody answers on B.
+    for (const auto& payload : {ike(inner, "0000", true), ike("0001", inner, false)})
+        (void)pnet({"exec", "inner", "--", bin("pnprobe"), "connect", "udp", "10.9.0.2", "500", "--bind-port",
+                    "500", "--timeout-ms", "300", "--payload", payload});
+    auto spi = [](const std::string& label, const std::string& rest) {
+        return std::to_string(std::stoull(label + rest, nullptr, 16));
+    };
+    auto host = A().run({"nft", "list", "map", "inet", "personalnet_parent", "ikespis"});
+    EXPECT_TRUE(contains(host.out, spi(inner, "aaaaaaaaaaaa") + " timeout")) << host.out;
+    EXPECT_TRUE(contains(host.out, spi(inner, "bbbbbbbbbbbb") + " timeout")) << host.out;
+    EXPECT_TRUE(contains(host.out, ": 0x5000" + outer)) << "the host leads them into outer: " << host.out;
+    EXPECT_FALSE(contains(host.out, "0x5000" + inner)) << host.out;
+    auto mid = pnet({"exec", "outer", "--", "nft", "list", "map", "inet", "personalnet_parent", "ikespis"});
+    EXPECT_TRUE(contains(mid.out, spi(inner, "aaaaaaaaaaaa") + " timeout")) << mid.out;
+    EXPECT_TRUE(contains(mid.out, ": 0x5000" + inner)) << "outer leads them into inner: " << mid.out;
+
+    Proc in = serve_in("inner", 500, "inner");
+    EXPECT_EQ(send_from_b(500, ike(inner, "0001", false)), "inner peer=10.9.0.2:500");
+    EXPECT_EQ(send_from_b(500, ike("0001", inner, true)), "inner peer=10.9.0.2:500");
+    in.kill();
+    in.wait();
+    EXPECT_EQ(pnet({"destroy", "inner"}).rc, 0);
+    mid = pnet({"exec", "outer", "--", "nft", "list", "map", "inet", "personalnet_parent", "ikespis"});
+    EXPECT_FALSE(contains(mid.out, "0x5000" + inner)) << "inner's parent forgot them: " << mid.out;
+    EXPECT_EQ(pnet({"destroy", "outer"}).rc, 0);
+}
+
 // The same over IPv6: the space carries the host's IPv6 address too.
 TEST_P(DispatchTest, Ipv6IkeAndEspAreDispatchedLikeIpv4) {
     ASSERT_EQ(mk({"--name", "six", "--file-space=none", "--", "true"}).rc, 0);
