@@ -221,15 +221,15 @@ TEST_P(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     auto ping = pnet(
         {"exec", "corpnet", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
     EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
-    // With BPF dispatch, IKE and ESP took the programs' fast path both ways: the IKE
-    // exchanges, and the ping's ESP in and out.
+    // With BPF dispatch, the ping's ESP took the programs' fast path both ways, in by its
+    // exact SPI (synced before mkportspace returned); IKE takes the ordinary path.
     show = pnet({"show", "corpnet", "--json"});
     if (dispatch_ == personalnet::Dispatch::bpf) {
         EXPECT_TRUE(contains(show.out, "\"dispatch\":\"bpf\"")) << show.out;
         for (const char* way : {"\"dispatched_in\":", "\"dispatched_out\":"}) {
             auto at = show.out.find(way);
             ASSERT_NE(at, std::string::npos) << show.out;
-            EXPECT_GE(std::stoll(show.out.substr(at + std::strlen(way))), 3) << way << " " << show.out;
+            EXPECT_GE(std::stoll(show.out.substr(at + std::strlen(way))), 1) << way << " " << show.out;
         }
     } else {
         EXPECT_TRUE(contains(show.out, "\"dispatch\":\"nft\"")) << show.out;
