@@ -935,36 +935,6 @@ void add_dispatch_rules(Batch& b, const ParentSets& sets) {
     mark_rule(
         "meta l4proto esp", [&](Rule& r) { r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}); }, 0, 4,
         sets.espspis);
-    // Transitional: the label prefix, until every SPI is synced (space::sync_spis).
-    mark_rule(
-        "udp dport 4500 @th,64,32 != 0",
-        [&](Rule& r) {
-            udp_dport(r, 4500);
-            r.payload(kTh, 8, 4).cmp(NFT_CMP_NEQ, bytes_of(zero));
-        },
-        8, 2, sets.labels);
-    for (bool initiator : {true, false}) {
-        uint8_t flag = initiator ? kIkeInitiator : 0;
-        std::string f = initiator ? " @th,248,8 & 0x08 == 0x08" : " @th,248,8 & 0x08 == 0";
-        mark_rule(
-            "udp dport 4500 @th,64,32 == 0" + f,
-            [&](Rule& r) {
-                udp_dport(r, 4500);
-                r.payload(kTh, 8, 4).eq(zero).payload(kTh, 31, 1).mask(kIkeInitiator).eq(flag);
-            },
-            initiator ? 20 : 12, 2, sets.labels);
-        f = initiator ? " @th,216,8 & 0x08 == 0x08" : " @th,216,8 & 0x08 == 0";
-        mark_rule(
-            "udp dport 500" + f,
-            [&](Rule& r) {
-                udp_dport(r, 500);
-                r.payload(kTh, 27, 1).mask(kIkeInitiator).eq(flag);
-            },
-            initiator ? 16 : 8, 2, sets.labels);
-    }
-    mark_rule(
-        "meta l4proto esp", [&](Rule& r) { r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}); }, 0, 2,
-        sets.labels);
 }
 
 // The reply-direction rule shared by pre and out: replies to a child's flows carry the

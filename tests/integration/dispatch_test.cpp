@@ -9,10 +9,8 @@
 #include <set>
 #include <string>
 
-#include "lib/netlink/netlink.hpp"
-#include "lib/nft/nft.hpp"
-#include "lib/space/addressing.hpp"
-#include "lib/space/netns.hpp"
+#include "lib/registry/registry.hpp"
+#include "lib/space/spis.hpp"
 #include "tests/integration/fixture.hpp"
 #include "tests/integration/frames.hpp"
 
@@ -54,31 +52,20 @@ protected:
         auto at = r.out.find("\"label\":\"");
         return at == std::string::npos ? "" : r.out.substr(at + 9, 4);
     }
-    // What space::sync_spis does for a space's charon, by hand in host A: the space owns
-    // these IKE and inbound ESP SPIs (hex), exactly. "" on success.
+    // What space::sync_spis does with what a space's charon lists, for a space without
+    // one: the space owns these IKE and inbound ESP SPIs (hex), exactly, in its parent's
+    // and every ancestor's maps. "" on success.
     std::string own(const std::string& name, const std::vector<std::string>& ike,
                     const std::vector<std::string>& esp) {
         namespace pn = personalnet;
-        auto label = static_cast<uint16_t>(std::stoul(label_of(name), nullptr, 16));
-        std::vector<uint64_t> ikes;
-        std::vector<uint32_t> esps;
-        for (const auto& h : ike) ikes.push_back(std::stoull(h, nullptr, 16));
-        for (const auto& h : esp) esps.push_back(static_cast<uint32_t>(std::stoul(h, nullptr, 16)));
-        auto sw = pn::space::NetnsSwitch::enter(A().ns());
-        if (!sw.ok()) return sw.error().message();
-        const uint32_t mark = pn::space::mark_of(label);
-        if (auto st = pn::nft::parent_sync_spis(pn::nft::SpiMap::ike, label, mark, ikes); !st.ok())
-            return st.error().message();
-        if (auto st = pn::nft::parent_sync_spis(pn::nft::SpiMap::esp, label, mark,
-                                                std::vector<uint64_t>(esps.begin(), esps.end()));
-            !st.ok())
-            return st.error().message();
-        if (dispatch_ != pn::Dispatch::bpf) return "";
-        auto nl = pn::netlink::Socket::open();
-        if (!nl.ok()) return nl.error().message();
-        auto ifindex = pn::netlink::link_index(*nl, pn::space::host_ifname(label));
-        if (!ifindex.ok()) return ifindex.error().message();
-        auto st = pn::bpf::sync_esp(label, ifindex.value(), esps);
+        pn::space::OwnSpis spis;
+        for (const auto& h : ike) spis.ike.push_back(std::stoull(h, nullptr, 16));
+        for (const auto& h : esp) spis.esp.push_back(static_cast<uint32_t>(std::stoul(h, nullptr, 16)));
+        auto reg = pn::registry::Registry::open(A().rundir());
+        if (!reg.ok()) return reg.error().message();
+        auto rec = reg->load(static_cast<uint16_t>(std::stoul(label_of(name), nullptr, 16)));
+        if (!rec.ok()) return rec.error().message();
+        auto st = pn::space::publish_spis(*reg, *rec, spis);
         return st.ok() ? "" : st.error().message();
     }
     Proc serve_in(const std::string& space, int port, const std::string& reply,
@@ -113,8 +100,10 @@ TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
     ASSERT_EQ(corp.size(), 4u);
     ASSERT_EQ(home.size(), 4u);
     std::string stranger = "0001";  // reserved: never a space's label
-    ASSERT_EQ(own("corp", {}, {corp + "1234"}), "");
-    ASSERT_EQ(own("home", {}, {home + "1234"}), "");
+    // The SPIs each space's charon would have chosen (ike(): LLLLaaaa... initiator,
+    // LLLLbbbb... responder), all with the space's label on top.
+    ASSERT_EQ(own("corp", {corp + "aaaaaaaaaaaa", corp + "bbbbbbbbbbbb"}, {corp + "1234"}), "");
+    ASSERT_EQ(own("home", {home + "aaaaaaaaaaaa"}, {home + "1234"}), "");
     Proc host500 = A().serve("udp", "0.0.0.0", 500, "host");
     Proc host4500 = A().serve("udp", "0.0.0.0", 4500, "host");
     Proc corp500 = serve_in("corp", 500, "corp");
@@ -126,6 +115,12 @@ TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
     EXPECT_EQ(send_from_b(4500, esp_in_udp(corp)), "corp peer=10.9.0.2:4500");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(home)), "home peer=10.9.0.2:4500");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(stranger)), "host peer=10.9.0.2:4500");
+    // Issue 17: corp's label on an SPI corp never chose is not corp's (a host-level IKE
+    // daemon's SPI may carry any label): ESP and IKE alike stay with the host.
+    EXPECT_EQ(send_from_b(4500, corp + "9999" + "00000001" + "deadbeef"), "host peer=10.9.0.2:4500");
+    EXPECT_EQ(send_from_b(4500, "00000000" + ike(stranger, home, true)), "host peer=10.9.0.2:4500")
+        << "home never chose responder SPI " << home << "bbbbbbbbbbbb";
+    EXPECT_EQ(send_from_b(500, ike(stranger, home, true)), "host peer=10.9.0.2:500");
     // IKE on 4500 after the zero marker, and on 500: with the I flag (sender is the
     // original initiator) the receiver's SPI is the responder SPI, else the initiator's.
     EXPECT_EQ(send_from_b(4500, "00000000" + ike(stranger, corp, true)), "corp peer=10.9.0.2:4500");
@@ -260,7 +255,7 @@ TEST_P(DispatchTest, Ipv6IkeAndEspAreDispatchedLikeIpv4) {
     ASSERT_EQ(mk({"--name", "six", "--file-space=none", "--", "true"}).rc, 0);
     std::string six = label_of("six");
     ASSERT_EQ(six.size(), 4u);
-    ASSERT_EQ(own("six", {}, {six + "1234"}), "");
+    ASSERT_EQ(own("six", {six + "bbbbbbbbbbbb"}, {six + "1234"}), "");
     Proc host = A().serve("udp", "::", 4500, "host");
     Proc in = serve_in("six", 4500, "six", "::");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(six), "fd00:9::1"), "six peer=fd00:9::2:4500");
@@ -283,10 +278,20 @@ TEST_P(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
               0);
     std::string outer = label_of("outer"), inner = label_of("inner");
     ASSERT_EQ(inner.size(), 4u);
+    ASSERT_EQ(own("inner", {inner + "bbbbbbbbbbbb"}, {inner + "1234"}), "");
+    ASSERT_EQ(own("outer", {}, {outer + "1234"}), "");
     Proc in = serve_in("inner", 4500, "inner");
     Proc out = serve_in("outer", 4500, "outer");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(inner)), "inner peer=10.9.0.2:4500");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(outer)), "outer peer=10.9.0.2:4500");
+    EXPECT_EQ(send_from_b(4500, "00000000" + ike("0001", inner, true)), "inner peer=10.9.0.2:4500");
+    {
+        Proc host = A().serve("udp", "0.0.0.0", 4500, "host");
+        EXPECT_EQ(send_from_b(4500, inner + "9999" + "00000001" + "deadbeef"), "host peer=10.9.0.2:4500")
+            << "an SPI inner never chose stays with the host";
+        host.kill();
+        host.wait();
+    }
     in.kill();
     out.kill();
     in.wait();
@@ -296,6 +301,12 @@ TEST_P(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
     EXPECT_TRUE(contains(labels.out, "0x5000" + outer)) << labels.out;
     EXPECT_FALSE(contains(labels.out, std::to_string(std::stoi(inner, nullptr, 16)) + " : "))
         << "the host no longer dispatches the destroyed inner space's label: " << labels.out;
+    for (const char* map : {"ikespis", "espspis"}) {
+        auto spis = A().run({"nft", "list", "map", "inet", "personalnet_parent", map});
+        EXPECT_FALSE(contains(spis.out, "pn " + inner))
+            << "inner's SPIs are gone from the host: " << spis.out;
+        EXPECT_TRUE(map == std::string("ikespis") || contains(spis.out, "pn " + outer)) << spis.out;
+    }
     EXPECT_EQ(pnet({"destroy", "outer"}).rc, 0);
 }
 
@@ -306,7 +317,8 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
     namespace f = frames;
     const std::string L = made("corp"), stranger = f::from_hex("0001");
     ASSERT_EQ(L.size(), 2u);
-    ASSERT_EQ(own("corp", {}, {f::hex(L) + "00ab"}), "");
+    ASSERT_EQ(own("corp", {f::hex(L) + "aaaaaaaaaaaa", f::hex(L) + "bbbbbbbbbbbb"}, {f::hex(L) + "00ab"}),
+              "");
     auto esp = [](const std::string& label, int tag) {
         return label + f::from_hex("00ab00000001") + f::bytes({tag});
     };
@@ -351,6 +363,9 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
          line(500, L + std::string(8, 'z')), false},
         {"unknown label", v4(f::kUdp, f::udp(4500, 4500, esp(stranger, 7))), false,
          line(4500, esp(stranger, 7)), false},
+        {"the space's label, an SPI it never chose",
+         v4(f::kUdp, f::udp(4500, 4500, L + f::from_hex("00ac00000001") + f::bytes({16}))), false,
+         line(4500, L + f::from_hex("00ac00000001") + f::bytes({16})), false},
         {"not IKE/ESP (to port 53, from 4500)", v4(f::kUdp, f::udp(4500, 53, esp(L, 8))), false,
          line(53, esp(L, 8)), false},
         {"IPv4 options", v4(f::kUdp, f::udp(4500, 4500, esp(L, 9)), 0, f::bytes({1, 1, 1, 0})), true,
