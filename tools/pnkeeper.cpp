@@ -97,8 +97,20 @@ void watch(pid_t charon, const std::string& dir, const std::string& rundir, uint
     auto next_sync = Clock::now();
     while (g_stop == 0 && exited.valid()) {
         if (!vici || !vici->usable()) vici = follow_events(dir + "/charon.vici");
-        auto now = Clock::now();
-        if (now >= next_sync) {
+        // Drained before every wait, not only when the socket is readable: events that
+        // arrived with the last reply sit in the client, where poll cannot see them.
+        if (vici) {
+            for (;;) {
+                auto e = vici->next_event(0ms);
+                if (e.ok()) {
+                    next_sync = Clock::now();  // an SA came, went or was rekeyed
+                    continue;
+                }
+                if (e.error().code != ETIMEDOUT) vici.reset();  // reconnect on the next round
+                break;
+            }
+        }
+        if (Clock::now() >= next_sync) {
             sync(rundir, label);
             next_sync = Clock::now() + kSyncEvery;
         }
@@ -107,21 +119,7 @@ void watch(pid_t charon, const std::string& dir, const std::string& rundir, uint
         pollfd fds[2] = {{exited.get(), POLLIN, 0}, {vici ? vici->fd() : -1, POLLIN, 0}};
         int pr = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
         if (pr < 0 && errno != EINTR) break;
-        if (pr <= 0) continue;
-        if (fds[0].revents != 0) break;  // charon exited
-        if (fds[1].revents != 0) {
-            bool changed = false;
-            for (;;) {
-                auto e = vici->next_event(0ms);
-                if (e.ok()) {
-                    changed = true;
-                    continue;
-                }
-                if (e.error().code != ETIMEDOUT) vici.reset();  // reconnect on the next round
-                break;
-            }
-            if (changed) next_sync = Clock::now();
-        }
+        if (pr > 0 && fds[0].revents != 0) break;  // charon exited
     }
     if (g_stop != 0) ::kill(charon, SIGTERM);  // asked to stop
     int status = 0;

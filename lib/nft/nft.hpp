@@ -40,7 +40,8 @@
 //   chain post { type nat hook postrouting priority srcnat (100); }   // empty on purpose:
 //       a nat chain makes conntrack give every new flow a null binding, so a child's flow
 //       whose source port clashes with an existing flow gets its port remapped.
-//   map labels { type integer (16 bits, network order) : mark }   SPI label -> 0x5000LLLL
+//   map labels { type integer (16 bits, network order) : mark }   SPI label -> 0x5000LLLL: the
+//       labels dispatched here (no rule reads it since issue 17; exact SPIs do)
 //   map netlabels { same }     personal networks' labels only (issue 17): IKE_SA_INIT requests
 //   map ikespis { type integer (64 bits) : mark; flags dynamic,timeout }   exact IKE SPIs
 //   map espspis { type integer (32 bits) : mark; flags dynamic,timeout }   exact inbound ESP SPIs
