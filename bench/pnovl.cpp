@@ -6,6 +6,11 @@
 //
 //   pnovl gateway   NETNS_PATH DIR
 //   pnovl initiator NETNS_PATH DIR
+//   pnovl own       RUNDIR LABEL ESP_SPI
+//
+// `own` stands in for a space's charon in bench/dispatch-bench (issue 17): the space
+// labelled LABEL owns inbound ESP SPI ESP_SPI (hex) in its parent's and ancestors' maps,
+// as space::sync_spis would put it there.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,6 +22,8 @@
 #include "lib/ike/vici_client.hpp"
 #include "lib/ike/vici_commands.hpp"
 #include "lib/netlink/xfrm_probe.hpp"
+#include "lib/registry/registry.hpp"
+#include "lib/space/spis.hpp"
 #include "tests/unit/charon_daemon.hpp"
 
 namespace {
@@ -46,7 +53,19 @@ ike::ViciMessage connection(bool gateway) {
 
 }  // namespace
 
+int own(const std::string& rundir, const std::string& label, const std::string& spi) {
+    auto reg = personalnet::registry::Registry::open(rundir);
+    if (!reg.ok()) return fail(reg.error().message());
+    auto rec = reg->load(static_cast<uint16_t>(std::stoul(label, nullptr, 16)));
+    if (!rec.ok()) return fail(rec.error().message());
+    personalnet::space::OwnSpis spis;
+    spis.esp.push_back(static_cast<uint32_t>(std::stoul(spi, nullptr, 16)));
+    auto st = personalnet::space::publish_spis(*reg, *rec, spis);
+    return st.ok() ? 0 : fail(st.error().message());
+}
+
 int main(int argc, char** argv) {
+    if (argc == 5 && std::string(argv[1]) == "own") return own(argv[2], argv[3], argv[4]);
     if (argc != 4 || (std::string(argv[1]) != "gateway" && std::string(argv[1]) != "initiator")) {
         std::fprintf(stderr, "usage: pnovl gateway|initiator NETNS_PATH DIR\n");
         return 2;

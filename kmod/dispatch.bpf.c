@@ -4,18 +4,20 @@
  *
  * One program, pn_dispatch, on the tc (tcx) ingress of every device of the namespace
  * that takes part; the kids map tells the two directions apart:
- * - from an uplink: IKE and ESP whose receiver SPI carries a child's label go straight
+ * - from an uplink: ESP whose SPI a child (or a space further down) chose goes straight
  *   into that child's namespace (bpf_redirect_peer on the child's host-side veth),
  *   skipping this namespace's routing and netfilter;
- * - from a child's host-side veth: IKE and ESP the child sends from an address it was
- *   given go straight out of the uplink the FIB names (bpf_redirect_neigh), with source
- *   address and ports unchanged.
+ * - from a child's host-side veth: ESP the child sends from an address it was given goes
+ *   straight out of the uplink the FIB names (bpf_redirect_neigh), with source address
+ *   and ports unchanged.
+ * IKE takes the ordinary path both ways: it is the control plane, and the nftables
+ * dispatcher learns the SPIs a child sends (issue 17).
  * It is also attached to lo, where it lets everything pass: lo is every namespace's
  * first device, so the library always finds the instance (and its maps) there.
  *
  * Both only ever take packets they fully understand; everything else returns TC_ACT_OK
  * to the ordinary path, where the nftables dispatcher (always installed beside this one)
- * gives the same answer more slowly: fragments, truncated headers, unknown labels. */
+ * gives the same answer more slowly: fragments, truncated headers, unknown SPIs, IKE. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -30,11 +32,7 @@
 
 #define AF_INET 2
 #define AF_INET6 10
-#define IKE_PORT 500
 #define NATT_PORT 4500
-#define IKE_FLAG_INITIATOR 0x08
-#define IKE_FLAGS_OFFSET 19 /* in the IKE header, after both SPIs, next payload, version, type */
-#define IKE_RESPONDER_SPI 8
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 #define MAX_EXT_HEADERS 6
@@ -43,6 +41,7 @@
  * 65536 of them), and a namespace creates its maps when its first child arrives. */
 #define MAX_LABELS 4096   /* children and spaces further down, per parent namespace */
 #define MAX_SOURCES 16384 /* the addresses of its children */
+#define MAX_ESP_SPIS 16384 /* inbound ESP SAs of the spaces here and further down */
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -59,6 +58,14 @@ struct {
     __type(key, __u32);
     __type(value, struct pn_kid);
 } kids SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, MAX_ESP_SPIS);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, __u32);
+    __type(value, struct pn_esp);
+} espspis SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -159,59 +166,51 @@ static __always_inline int parse(struct __sk_buff* skb, struct l4* p) {
     return p->proto ? 0 : -1;
 }
 
-/* Reads the 16-bit label at off, if the packet's payload holds it. */
-static __always_inline int label_at(struct __sk_buff* skb, const struct l4* p, __u32 off, __u16* label) {
-    __u16 raw;
-    if (off + 2 > p->end || bpf_skb_load_bytes(skb, off, &raw, 2) < 0) return -1;
-    *label = bpf_ntohs(raw);
-    return 0;
-}
-
-/* The label of an IKE message whose header starts at ike: the top 16 bits of the SPI
- * the receiver chose (the responder's if the sender is the original initiator). */
-static __always_inline int ike_label(struct __sk_buff* skb, const struct l4* p, __u32 ike, __u16* label) {
-    __u8 flags;
-    if (ike + IKE_FLAGS_OFFSET + 1 > p->end || bpf_skb_load_bytes(skb, ike + IKE_FLAGS_OFFSET, &flags, 1) < 0)
-        return -1;
-    return label_at(skb, p, ike + (flags & IKE_FLAG_INITIATOR ? IKE_RESPONDER_SPI : 0), label);
-}
-
-/* The label of an inbound IKE or ESP packet, as the nftables dispatcher reads it:
- * 0 with *label set; 1 for a packet that carries none (from port 500 or 4500 to another,
- * a NAT-T keepalive); -1 when the headers end too early. */
-static __always_inline int inbound_label(struct __sk_buff* skb, const struct l4* p, __u16* label) {
-    if (p->proto == IPPROTO_ESP) return label_at(skb, p, p->off, label);
+/* Where the ESP SPI of an inbound packet starts: 0 with *spi_off set for raw ESP and
+ * ESP in UDP 4500; 1 for anything else (IKE, which the ordinary path dispatches, a NAT-T
+ * keepalive, other ports); -1 when the headers end too early. Bounded by the IP and UDP
+ * lengths, so that Ethernet padding is never read as payload. */
+static __always_inline int esp_spi_at(struct __sk_buff* skb, const struct l4* p, __u32* spi_off) {
+    if (p->proto == IPPROTO_ESP) {
+        if (p->off + 4 > p->end) return -1;
+        *spi_off = p->off;
+        return 0;
+    }
     struct udphdr udp;
     if (p->off + sizeof(udp) > p->end || bpf_skb_load_bytes(skb, p->off, &udp, sizeof(udp)) < 0) return -1;
     __u32 payload = p->off + sizeof(udp);
     __u32 udp_end = p->off + bpf_ntohs(udp.len);
     if (udp_end < payload || udp_end > p->end) return -1;
-    struct l4 q = *p;
-    q.end = udp_end; /* what follows the datagram (Ethernet padding) is not payload */
-    if (udp.dest == bpf_htons(IKE_PORT)) return ike_label(skb, &q, payload, label);
-    if (udp.dest != bpf_htons(NATT_PORT)) return 1;
-    if (payload + 4 > q.end) return 1; /* a keepalive (one byte), or too short to be ESP */
+    if (udp.dest != bpf_htons(NATT_PORT) && udp.source != bpf_htons(NATT_PORT)) return 1;
+    if (payload + 4 > udp_end) return 1; /* a keepalive (one byte), or too short to be ESP */
     __u32 marker;
     if (bpf_skb_load_bytes(skb, payload, &marker, 4) < 0) return -1;
-    if (marker != 0) return label_at(skb, &q, payload, label); /* ESP: the SPI */
-    return ike_label(skb, &q, payload + 4, label);
+    if (marker == 0) return 1; /* IKE after the zero marker */
+    *spi_off = payload;
+    return 0;
 }
 
-static __always_inline int from_uplink(struct __sk_buff* skb, const struct l4* pp) {
+static __always_inline int from_uplink(struct __sk_buff* skb, const struct l4* pp, __u32 off) {
     struct l4 p = *pp;
-    __u16 label;
-    int found = inbound_label(skb, &p, &label);
-    if (found != 0) {
-        if (found < 0) count(PN_STAT_IN_TRUNCATED);
+    /* ESP in UDP is dispatched by the destination port only, as the nftables rule does. */
+    if (p.proto == IPPROTO_UDP) {
+        __u16 dport;
+        if (bpf_skb_load_bytes(skb, p.off + 2, &dport, 2) < 0 || dport != bpf_htons(NATT_PORT)) return TC_ACT_OK;
+    }
+    __u32 spi;
+    if (bpf_skb_load_bytes(skb, off, &spi, 4) < 0) {
+        count(PN_STAT_IN_TRUNCATED);
         return TC_ACT_OK;
     }
-    struct pn_target* t = bpf_map_lookup_elem(&labels, &label);
-    if (!t) {
+    struct pn_esp* e = bpf_map_lookup_elem(&espspis, &spi);
+    if (!e) {
         count(PN_STAT_IN_UNKNOWN);
         return TC_ACT_OK;
     }
-    __sync_fetch_and_add(&t->packets, 1);
-    return bpf_redirect_peer(t->ifindex, 0);
+    __u16 owner = e->owner;
+    struct pn_target* t = bpf_map_lookup_elem(&labels, &owner);
+    if (t) __sync_fetch_and_add(&t->packets, 1);
+    return bpf_redirect_peer(e->ifindex, 0);
 }
 
 static __always_inline int from_child(struct __sk_buff* skb, const struct l4* pp, struct pn_kid* k) {
@@ -252,23 +251,21 @@ static __always_inline int from_child(struct __sk_buff* skb, const struct l4* pp
     return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
 }
 
-/* IKE or ESP by the nftables dispatcher's rule: UDP from or to 500/4500, or ESP. */
-static __always_inline int is_ipsec(struct __sk_buff* skb, const struct l4* p) {
-    if (p->proto == IPPROTO_ESP) return 1;
-    struct udphdr udp;
-    if (bpf_skb_load_bytes(skb, p->off, &udp, sizeof(udp)) < 0) return 0;
-    return udp.source == bpf_htons(IKE_PORT) || udp.source == bpf_htons(NATT_PORT) ||
-           udp.dest == bpf_htons(IKE_PORT) || udp.dest == bpf_htons(NATT_PORT);
-}
-
 SEC("tc")
 int pn_dispatch(struct __sk_buff* skb) {
     __u32 dev = skb->ingress_ifindex;
     if (dev == LOOPBACK_IFINDEX) return TC_ACT_OK; /* the anchor: see above */
     struct l4 p = {};
-    if (parse(skb, &p) < 0 || !is_ipsec(skb, &p)) return TC_ACT_OK;
+    __u32 spi_off = 0;
+    if (parse(skb, &p) < 0) return TC_ACT_OK;
+    /* ESP only, raw or in UDP from or to 4500: everything else takes the ordinary path. */
+    int esp = esp_spi_at(skb, &p, &spi_off);
     struct pn_kid* k = bpf_map_lookup_elem(&kids, &dev);
-    return k ? from_child(skb, &p, k) : from_uplink(skb, &p);
+    if (esp != 0) {
+        if (esp < 0 && !k) count(PN_STAT_IN_TRUNCATED);
+        return TC_ACT_OK;
+    }
+    return k ? from_child(skb, &p, k) : from_uplink(skb, &p, spi_off);
 }
 
 char LICENSE[] SEC("license") = "GPL";

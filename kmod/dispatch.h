@@ -6,11 +6,20 @@
 
 #include <linux/types.h>
 
-/* labels: SPI label (host order) -> where packets carrying it go. */
+/* labels: SPI label (host order) -> the child on the way; what the program delivered to
+ * that space by its exact ESP SPIs is counted here. */
 struct pn_target {
     __u32 ifindex; /* host-side veth of the child on the way, in this namespace */
     __u32 reserved;
     __u64 packets; /* redirected into the child so far */
+};
+
+/* espspis: an inbound ESP SPI (the key is its four bytes as on the wire) -> where it goes.
+ * Synced from the owning space's charon (space::sync_spis). */
+struct pn_esp {
+    __u32 ifindex; /* host-side veth of the child on the way, in this namespace */
+    __u16 owner;   /* label of the space that chose the SPI (here or further down) */
+    __u16 reserved;
 };
 
 /* kids: host-side veth ifindex -> what leaves through the uplink from it. */
@@ -34,7 +43,7 @@ struct pn_source {
 enum pn_stat {
     PN_STAT_IN_FRAGMENT,    /* a fragment: only the stack can reassemble it */
     PN_STAT_IN_TRUNCATED,   /* too short to read the label */
-    PN_STAT_IN_UNKNOWN,     /* no child has this label */
+    PN_STAT_IN_UNKNOWN,     /* no child has this ESP SPI */
     PN_STAT_OUT_SPOOFED,    /* a source the library did not give the child */
     PN_STAT_OUT_NO_ROUTE,   /* the FIB lookup did not give a forwarding route */
     PN_STAT_COUNT

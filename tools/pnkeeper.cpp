@@ -2,14 +2,20 @@
 // libpersonalnet as root, detached, already in the space's network namespace and the
 // host's mount namespace, with stdio on /dev/null and a fixed environment:
 //
-//   pnkeeper DIR DEFINITION_FD REPORT_FD
+//   pnkeeper DIR DEFINITION_FD REPORT_FD RUNDIR LABEL
 //
-// DIR is the daemon's root-only directory (RUNDIR/charon/LLLL: strongswan.conf, the VICI
+// DIR is the daemon's root-only directory (RUNDIR/charon/LABEL: strongswan.conf, the VICI
 // socket); DEFINITION_FD holds the overlay's connections and secrets (swanctl syntax,
 // ike::render_settings). It runs charon, tells REPORT_FD how its first start went (the
 // whole error, lib/core/spawn's encode_status) and closes it; the library brings the
 // overlay up. When charon dies it is started again and the overlay brought up from the
 // definition; SIGTERM stops charon and the keeper. Every argument is checked.
+//
+// While charon runs, the keeper keeps the parent's and ancestors' SPI maps in step with
+// charon's SAs (space::sync_spis, issue 17): on every IKE/CHILD_SA up, down or rekey
+// event (VICI), every 2 s as a safety net, and at once after a restart. It waits for
+// charon's exit through a pidfd, in the same poll as the events.
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -17,6 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,8 +33,11 @@
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 #include "lib/ike/settings.hpp"
+#include "lib/ike/vici_client.hpp"
 #include "lib/netlink/xfrm_probe.hpp"
+#include "lib/registry/registry.hpp"
 #include "lib/space/overlay.hpp"
+#include "lib/space/spis.hpp"
 #include "tools/cli.hpp"
 #include "tools/libexec_args.hpp"
 
@@ -41,6 +53,81 @@ constexpr size_t kMaxDefinition = 1 << 20;
 
 volatile sig_atomic_t g_stop = 0;
 void stop(int) { g_stop = 1; }
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+constexpr auto kSyncEvery = 2s;
+// What changes a space's SPIs.
+constexpr const char* kSaEvents[] = {"ike-updown", "ike-rekey", "child-updown", "child-rekey"};
+
+std::optional<uint16_t> label_arg(const std::string& arg) {
+    unsigned label = 0;
+    auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), label, 16);
+    if (arg.size() != 4 || ec != std::errc{} || end != arg.data() + arg.size() || label == 0)
+        return std::nullopt;
+    if (pn::registry::label_hex(static_cast<uint16_t>(label)) != arg) return std::nullopt;  // lower case only
+    return static_cast<uint16_t>(label);
+}
+
+// The SPI maps in step with charon's SAs. Failures are not fatal (nobody to tell; the
+// next event or the safety net tries again): the record may not be saved yet at the
+// first start, an ancestor may be going away.
+void sync(const std::string& rundir, uint16_t label) {
+    auto reg = pn::registry::Registry::open(rundir);
+    if (!reg.ok()) return;
+    auto rec = reg->load(label);
+    if (!rec.ok()) return;
+    (void)pn::space::sync_spis(*reg, *rec);
+}
+
+// Follows the SA events on charon's VICI socket; nullopt while charon does not answer.
+std::optional<pn::ike::ViciClient> follow_events(const std::string& socket) {
+    auto c = pn::ike::ViciClient::connect(socket, 500ms);
+    if (!c.ok()) return std::nullopt;
+    for (const char* e : kSaEvents)
+        if (!c->follow(e, 1s).ok()) return std::nullopt;
+    return std::move(c).value();
+}
+
+// Until charon exits (or the keeper is asked to stop): syncs at once, on events and
+// every kSyncEvery. Returns with charon reaped.
+void watch(pid_t charon, const std::string& dir, const std::string& rundir, uint16_t label) {
+    pn::UniqueFd exited = sys::pidfd_of(charon);
+    std::optional<pn::ike::ViciClient> vici;
+    auto next_sync = Clock::now();
+    while (g_stop == 0 && exited.valid()) {
+        if (!vici || !vici->usable()) vici = follow_events(dir + "/charon.vici");
+        // Drained before every wait, not only when the socket is readable: events that
+        // arrived with the last reply sit in the client, where poll cannot see them.
+        if (vici) {
+            for (;;) {
+                auto e = vici->next_event(0ms);
+                if (e.ok()) {
+                    next_sync = Clock::now();  // an SA came, went or was rekeyed
+                    continue;
+                }
+                if (e.error().code != ETIMEDOUT) vici.reset();  // reconnect on the next round
+                break;
+            }
+        }
+        if (Clock::now() >= next_sync) {
+            sync(rundir, label);
+            next_sync = Clock::now() + kSyncEvery;
+        }
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_sync - Clock::now());
+        if (!vici) wait = std::min<std::chrono::milliseconds>(wait, 200ms);  // charon still starting
+        pollfd fds[2] = {{exited.get(), POLLIN, 0}, {vici ? vici->fd() : -1, POLLIN, 0}};
+        int pr = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
+        if (pr < 0 && errno != EINTR) break;
+        if (pr > 0 && fds[0].revents != 0) break;  // charon exited
+    }
+    if (g_stop != 0) ::kill(charon, SIGTERM);  // asked to stop
+    int status = 0;
+    while (::waitpid(charon, &status, 0) < 0) {
+        if (errno != EINTR) break;
+        if (g_stop != 0) ::kill(charon, SIGTERM);
+    }
+}
 
 // charon in a mount namespace of its own: a private /run (its pid file path is compiled
 // in) that still shows the daemon's directory. Never outlives its keeper.
@@ -99,12 +186,15 @@ struct CharonStart {
 };
 
 int keep(int argc, char** argv) {
-    if (argc != 4) return kExitUsage;
+    if (argc != 6) return kExitUsage;
     if (::geteuid() != 0) return kExitFailure;
     const std::string dir = argv[1];
     auto definition = pn::cli::open_fd_arg(argv[2]);
     auto report = pn::cli::open_fd_arg(argv[3]);
-    if (!pn::cli::plain_absolute_path(dir) || !definition || !report || *definition == *report)
+    const std::string rundir = argv[4];
+    auto label = label_arg(argv[5]);
+    if (!pn::cli::plain_absolute_path(dir) || !definition || !report || *definition == *report ||
+        !pn::cli::plain_absolute_path(rundir) || !label || dir != rundir + "/charon/" + argv[5])
         return kExitUsage;
     // Root's alone, like everything charon reads from it.
     if (!sys::check_trusted_path(dir).ok()) return kExitUsage;
@@ -136,14 +226,7 @@ int keep(int argc, char** argv) {
             (void)pn::space::bring_up_overlay(dir + "/charon.vici",
                                               swanctl.value());  // the next death retries
         }
-        if (charon.ok()) {
-            if (g_stop != 0) ::kill(charon.value(), SIGTERM);  // asked to stop while it started
-            int status = 0;
-            while (::waitpid(charon.value(), &status, 0) < 0) {
-                if (errno != EINTR) break;
-                if (g_stop != 0) ::kill(charon.value(), SIGTERM);
-            }
-        }
+        if (charon.ok()) watch(charon.value(), dir, rundir, *label);
         if (g_stop == 0) ::sleep(1);  // a daemon that dies at once is not restarted in a loop
     }
     return 0;

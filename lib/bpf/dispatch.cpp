@@ -1,5 +1,6 @@
 #include "lib/bpf/dispatch.hpp"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -7,9 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -34,8 +37,8 @@ int quiet(libbpf_print_level /*level*/, const char* /*fmt*/, va_list /*args*/) {
 Error bpf_error(int rc, const std::string& what) { return make_error(rc < 0 ? -rc : errno, what); }
 
 struct Instance {
-    UniqueFd prog;                          // pn_dispatch
-    UniqueFd labels, kids, sources, stats;  // its maps
+    UniqueFd prog;                                   // pn_dispatch
+    UniqueFd labels, kids, sources, stats, espspis;  // its maps
 };
 
 Result<std::vector<uint32_t>> map_ids_of(int prog) {
@@ -96,10 +99,12 @@ Result<std::optional<Instance>> find_instance() {
                          : n == "kids"    ? &in.kids
                          : n == "sources" ? &in.sources
                          : n == "stats"   ? &in.stats
+                         : n == "espspis" ? &in.espspis
                                           : nullptr;
         if (slot) *slot = std::move(fd);
     }
-    if (!in.labels.valid() || !in.kids.valid() || !in.sources.valid() || !in.stats.valid())
+    if (!in.labels.valid() || !in.kids.valid() || !in.sources.valid() || !in.stats.valid() ||
+        !in.espspis.valid())
         return make_error(EPROTO, "the SPI dispatcher on lo lacks its maps");
     return std::optional<Instance>(std::move(in));
 }
@@ -124,7 +129,8 @@ Result<Instance> load() {
                                              {&in.labels, bpf_map__fd(skel->maps.labels)},
                                              {&in.kids, bpf_map__fd(skel->maps.kids)},
                                              {&in.sources, bpf_map__fd(skel->maps.sources)},
-                                             {&in.stats, bpf_map__fd(skel->maps.stats)}};
+                                             {&in.stats, bpf_map__fd(skel->maps.stats)},
+                                             {&in.espspis, bpf_map__fd(skel->maps.espspis)}};
     for (auto [out, fd] : fds) {
         auto d = dup_of(fd);
         if (!d.ok()) return d.error();
@@ -188,6 +194,24 @@ Status erase(int map, const void* key, const std::string& what) {
     return {};
 }
 
+// Every espspis entry: the key (the SPI's bytes as on the wire) and its record.
+std::vector<std::pair<uint32_t, pn_esp>> esp_entries(int map) {
+    std::vector<std::pair<uint32_t, pn_esp>> out;
+    uint32_t key = 0, next = 0;
+    for (const void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &key) {
+        key = next;
+        pn_esp e{};
+        if (bpf_map_lookup_elem(map, &key, &e) == 0) out.emplace_back(key, e);
+    }
+    return out;
+}
+
+std::string spi_text(uint32_t wire) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", ntohl(wire));
+    return buf;
+}
+
 }  // namespace
 
 std::string unsupported_reason() {
@@ -241,6 +265,11 @@ Status forget_child(uint16_t label) {
         if (key.ifindex == kid) gone.push_back(key);
     }
     for (const auto& k : gone) PN_TRY(erase(in.sources.get(), &k, "forget a source"), what);
+    // Every ESP SPI leading into the child (its own and its descendants'), also when its
+    // keeper died without cleaning up.
+    for (const auto& [spi, e] : esp_entries(in.espspis.get()))
+        if (e.ifindex == kid || e.owner == label)
+            PN_TRY(erase(in.espspis.get(), &spi, "unmap an ESP SPI"), what);
     PN_TRY(erase(in.labels.get(), &label, "unmap the label"), what);
     return {};
 }
@@ -260,7 +289,43 @@ Status remove_label(uint16_t label) {
     auto found = find_instance();
     if (!found.ok()) return found.error().wrap(what);
     if (!found->has_value()) return {};
+    for (const auto& [spi, e] : esp_entries((*found)->espspis.get()))
+        if (e.owner == label) PN_TRY(erase((*found)->espspis.get(), &spi, "unmap an ESP SPI"), what);
     PN_TRY(erase((*found)->labels.get(), &label, "unmap the label"), what);
+    return {};
+}
+
+Status sync_esp(uint16_t owner, int via_ifindex, const std::vector<uint32_t>& wanted) {
+    const std::string what = "BPF dispatch of the ESP SPIs of label " + std::to_string(owner);
+    auto found = find_instance();
+    if (!found.ok()) return found.error().wrap(what);
+    if (!found->has_value()) return {};
+    const int map = (*found)->espspis.get();
+    std::vector<uint32_t> keys;
+    for (uint32_t spi : wanted) keys.push_back(htonl(spi));
+    for (const auto& [key, e] : esp_entries(map))
+        if (e.owner == owner && std::find(keys.begin(), keys.end(), key) == keys.end())
+            PN_TRY(erase(map, &key, "unmap ESP SPI " + spi_text(key)), what);
+    pn_esp target{};
+    target.ifindex = static_cast<uint32_t>(via_ifindex);
+    target.owner = owner;
+    for (uint32_t key : keys) {
+        pn_esp now{};
+        if (bpf_map_lookup_elem(map, &key, &now) == 0 && now.ifindex == target.ifindex && now.owner == owner)
+            continue;
+        PN_TRY(update(map, &key, &target, BPF_ANY, "map ESP SPI " + spi_text(key)), what);
+    }
+    return {};
+}
+
+Status forget_esp(uint16_t owner) {
+    const std::string what = "forget the BPF dispatch of the ESP SPIs of label " + std::to_string(owner);
+    auto found = find_instance();
+    if (!found.ok()) return found.error().wrap(what);
+    if (!found->has_value()) return {};
+    const int map = (*found)->espspis.get();
+    for (const auto& [key, e] : esp_entries(map))
+        if (e.owner == owner) PN_TRY(erase(map, &key, "unmap ESP SPI " + spi_text(key)), what);
     return {};
 }
 

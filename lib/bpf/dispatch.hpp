@@ -53,8 +53,16 @@ Status remove_label(uint16_t label);  // absent: nothing to do
 // has left); the kernel then frees programs and maps.
 Status remove_instance(const std::vector<int>& devices);
 
+// Exact inbound ESP SPIs (issue 17): makes map espspis hold exactly `wanted` (SPIs as
+// charon prints them) for the space labelled owner, each leading to the child on
+// via_ifindex (owner's own veth at its parent, the child on the way further up).
+// Nothing to do in a namespace without an instance.
+Status sync_esp(uint16_t owner, int via_ifindex, const std::vector<uint32_t>& wanted);
+// Deletes every SPI of owner; nothing to do without an instance.
+Status forget_esp(uint16_t owner);
+
 struct Counters {
-    uint64_t in = 0;   // packets redirected into the child
+    uint64_t in = 0;   // ESP redirected into the space by its exact SPIs
     uint64_t out = 0;  // IKE/ESP sent from it straight out of an uplink
 };
 // The label's counters in this namespace's instance; ENOENT without instance or label.

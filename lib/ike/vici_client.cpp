@@ -95,13 +95,15 @@ Error ViciClient::poison(const Error& e) {
 
 Status ViciClient::wait_fd(short events, Deadline deadline, const std::string& waiting_for) {
     for (;;) {
+        // A deadline already passed still looks once (a timeout of 0: what is there now),
+        // so that a caller draining events with next_event(0ms) gets them.
         auto left = std::chrono::ceil<Timeout>(deadline - Clock::now());
-        if (left.count() <= 0) return fail(ETIMEDOUT, "timed out waiting for " + waiting_for);
         pollfd p{fd_.get(), events, 0};
-        int n = ::poll(&p, 1, static_cast<int>(std::min<Timeout::rep>(left.count(), 1 << 30)));
+        int n = ::poll(&p, 1, static_cast<int>(std::clamp<Timeout::rep>(left.count(), 0, 1 << 30)));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return Error{errno, "vici " + quote(path_) + ": poll", {}};
         if (n > 0) return {};
+        if (left.count() <= 0) return fail(ETIMEDOUT, "timed out waiting for " + waiting_for);
     }
 }
 

@@ -96,6 +96,9 @@ public:
     Result<ViciEvent> next_event(Timeout timeout);
 
     const std::string& path() const { return path_; }
+    // The socket, for poll(2) beside other descriptors (a daemon following events). Events
+    // already read into the client are not signalled there: drain with next_event(0ms).
+    int fd() const { return fd_.get(); }
     // False once an error left the stream out of step (see the file comment).
     bool usable() const { return fd_.valid() && broken_.empty(); }
     // Events dropped because the queue was full.

@@ -218,6 +218,9 @@ public:
     Rule& meta(uint32_t key) {
         return add(expr("meta", {{NFTNL_EXPR_META_KEY, key}, {NFTNL_EXPR_META_DREG, NFT_REG_1}}));
     }
+    Rule& meta_to(uint32_t key, uint32_t dreg) {
+        return add(expr("meta", {{NFTNL_EXPR_META_KEY, key}, {NFTNL_EXPR_META_DREG, dreg}}));
+    }
     Rule& meta_set(uint32_t key) {
         return add(expr("meta", {{NFTNL_EXPR_META_KEY, key}, {NFTNL_EXPR_META_SREG, NFT_REG_1}}));
     }
@@ -272,6 +275,24 @@ public:
         if (map_to_reg1) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
         nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOOKUP_SET, set.name.c_str());
         if (set.id != 0) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SET_ID, set.id);
+        return add(std::move(e));
+    }
+    // A map lookup from and to the given registers (reg1 stays untouched).
+    Rule& lookup_in(const SetRef& set, uint32_t sreg, uint32_t dreg) {
+        ExprPtr e = expr("lookup", {{NFTNL_EXPR_LOOKUP_SREG, sreg}, {NFTNL_EXPR_LOOKUP_DREG, dreg}});
+        nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOOKUP_SET, set.name.c_str());
+        if (set.id != 0) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SET_ID, set.id);
+        return add(std::move(e));
+    }
+    // `update @set { <key in sreg_key> : <data in sreg_data> } timeout`: adds the element or
+    // refreshes its timeout (an element added without one keeps none).
+    Rule& update(const SetRef& set, uint32_t sreg_key, uint32_t sreg_data, uint64_t timeout_ms) {
+        ExprPtr e = expr("dynset", {{NFTNL_EXPR_DYNSET_SREG_KEY, sreg_key},
+                                    {NFTNL_EXPR_DYNSET_SREG_DATA, sreg_data},
+                                    {NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE}});
+        nftnl_expr_set_u64(e.get(), NFTNL_EXPR_DYNSET_TIMEOUT, timeout_ms);
+        nftnl_expr_set_str(e.get(), NFTNL_EXPR_DYNSET_SET_NAME, set.name.c_str());
+        if (set.id != 0) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_DYNSET_SET_ID, set.id);
         return add(std::move(e));
     }
     Rule& immediate(std::span<const uint8_t> value) {
@@ -439,9 +460,15 @@ public:
     // `jump_to` only for verdict maps (the element's verdict: jump to that chain).
     void element(uint16_t type, const char* table, const SetRef& set, std::span<const uint8_t> key,
                  std::optional<std::span<const uint8_t>> data, std::string what,
-                 const std::string& jump_to = {}) {
+                 const std::string& jump_to = {}, const std::string& comment = {}) {
         SetPtr s = set_object(table, set);
         ElemPtr e(must(nftnl_set_elem_alloc()));
+        if (!comment.empty()) {
+            UdataPtr ud(must(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
+            nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_SET_ELEM_COMMENT, comment.c_str());
+            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ud.get()),
+                               nftnl_udata_buf_len(ud.get()));
+        }
         nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
         if (data)
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, data->data(),
@@ -533,6 +560,81 @@ Result<bool> chain_exists(const char* table, const std::string& name) {
     return st.error();
 }
 
+// One element of a map as the kernel lists it.
+struct Listed {
+    std::vector<uint8_t> key;
+    uint32_t data = 0;     // the value of a map of marks
+    bool expires = false;  // it has a timeout: learned on the packet path
+    std::string comment;   // the owner a synced element names ("" for a learned one)
+};
+
+int comment_of(const nftnl_udata* attr, void* out) {
+    if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT) {
+        const auto* text = static_cast<const char*>(nftnl_udata_get(attr));
+        static_cast<std::string*>(out)->assign(text, strnlen(text, nftnl_udata_len(attr)));
+    }
+    return 0;
+}
+
+int collect_element(nftnl_set_elem* e, void* out) {
+    Listed l;
+    uint32_t len = 0;
+    if (const auto* k = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)))
+        l.key.assign(k, k + len);
+    if (const void* d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+        d != nullptr && len == sizeof l.data)
+        std::memcpy(&l.data, d, sizeof l.data);
+    l.expires = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT);
+    if (const void* u = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len); u != nullptr)
+        (void)nftnl_udata_parse(u, len, comment_of, &l.comment);
+    static_cast<std::vector<Listed>*>(out)->push_back(std::move(l));
+    return 0;
+}
+
+int collect_elements(const nlmsghdr* nlh, void* out) {
+    SetPtr s(must(nftnl_set_alloc()));
+    if (nftnl_set_elems_nlmsg_parse(nlh, s.get()) < 0) return MNL_CB_ERROR;
+    nftnl_set_elem_foreach(s.get(), collect_element, out);
+    return MNL_CB_OK;
+}
+
+// Every element of a set of the table (a dump: commits nothing); none when the table or
+// the set does not exist.
+Result<std::vector<Listed>> list_elements(const char* table, const std::string& set) {
+    const std::string what = "list map " + set;
+    SocketPtr sock(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+    if (!sock) return errno_error(what + ": open netfilter netlink socket");
+    if (mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+        return errno_error(what + ": bind netfilter netlink socket");
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    const uint32_t seq = 1;
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
+    SetPtr s(must(nftnl_set_alloc()));
+    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table);
+    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
+    nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+    nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+    if (mnl_socket_sendto(sock.get(), nlh, nlh->nlmsg_len) < 0) return errno_error(what);
+    std::vector<Listed> out;
+    const unsigned portid = mnl_socket_get_portid(sock.get());
+    for (;;) {
+        pollfd pfd{mnl_socket_get_fd(sock.get()), POLLIN, 0};
+        int pr = ::poll(&pfd, 1, 5000);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr < 0) return errno_error(what);
+        if (pr == 0) return make_error(ETIMEDOUT, what);
+        ssize_t n = mnl_socket_recvfrom(sock.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error(what);
+        int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, collect_elements, &out);
+        if (rc == MNL_CB_STOP) return out;
+        if (rc < 0) {
+            if (errno == ENOENT) return std::vector<Listed>{};
+            return errno_error(what);
+        }
+    }
+}
+
 Status remove_table(const char* name) {
     Batch b;
     b.table(name, NFT_MSG_DELTABLE, 0, std::string("delete table ") + name);
@@ -547,10 +649,22 @@ const SetRef kZones{"zones", 0};
 const SetRef kLabels{"labels", 0};
 const SetRef kServices{"services", 0};
 const SetRef kPeers{"peers", 0};
+const SetRef kNetlabels{"netlabels", 0};
+const SetRef kIkeSpis{"ikespis", 0};
+const SetRef kEspSpis{"espspis", 0};
 
 struct ParentSets {
     SetRef kids, zones, labels, services, peers;
+    SetRef netlabels, ikespis, espspis;
 };
+const ParentSets kParentSets{kKids, kZones, kLabels, kServices, kPeers, kNetlabels, kIkeSpis, kEspSpis};
+
+// How long an IKE SPI learned from a child's own message dispatches the replies to it,
+// refreshed by every message the child sends. The SPIs of established IKE SAs are synced
+// from the child's charon without a timeout (space::sync_spis); this covers the exchanges
+// before that (IKE_SA_INIT, IKE_AUTH) and their retransmissions (charon gives up after
+// ~165 s).
+constexpr uint64_t kLearnedTimeoutMs = 300'000;
 
 // A child's own chains in the parent table: "svc_LLLL" (the services it may not reach)
 // and "peers_LLLL" (the foreign sources it may hand to this namespace's listeners).
@@ -573,6 +687,9 @@ std::array<uint8_t, 8> service_key(const HiddenService& h) {
     return key;
 }
 
+// The mark lib/space gives a child (0x5000LLLL, see the maps above).
+constexpr uint32_t mark_of_label(uint16_t label) { return 0x50000000u | label; }
+
 std::array<uint8_t, 2> label_key(uint16_t label) {
     return {static_cast<uint8_t>(label >> 8), static_cast<uint8_t>(label & 0xff)};
 }
@@ -580,6 +697,34 @@ std::array<uint8_t, 2> label_key(uint16_t label) {
 void add_label(Batch& b, const SetRef& labels, uint16_t label, uint32_t mark) {
     b.element(NFT_MSG_NEWSETELEM, kParentTable, labels, label_key(label), bytes_of(mark),
               "add element " + std::to_string(label) + " to map labels");
+}
+
+void add_netlabel(Batch& b, const SetRef& netlabels, uint16_t label, uint32_t mark) {
+    b.element(NFT_MSG_NEWSETELEM, kParentTable, netlabels, label_key(label), bytes_of(mark),
+              "add element " + std::to_string(label) + " to map netlabels");
+}
+
+// Deletes, in the batch, what the maps hold for label (a network's label, ENOENT-safe:
+// only what is there) and, with mark != 0, every SPI dispatched with that mark (learned
+// or synced): a child leaving takes everything that leads into it along.
+Status drop_owned(Batch& b, uint16_t label, uint32_t mark) {
+    auto nets = list_elements(kParentTable, kNetlabels.name);
+    if (!nets.ok()) return nets.error();
+    const auto key = label_key(label);
+    for (const Listed& l : nets.value())
+        if (l.key.size() == key.size() && std::equal(key.begin(), key.end(), l.key.begin()))
+            b.element(NFT_MSG_DELSETELEM, kParentTable, kNetlabels, key, std::nullopt,
+                      "delete element " + std::to_string(label) + " from map netlabels");
+    if (mark == 0) return {};
+    for (const SetRef* map : {&kIkeSpis, &kEspSpis}) {
+        auto spis = list_elements(kParentTable, map->name);
+        if (!spis.ok()) return spis.error();
+        for (const Listed& l : spis.value())
+            if (l.data == mark)
+                b.element(NFT_MSG_DELSETELEM, kParentTable, *map, l.key, std::nullopt,
+                          "delete an SPI from map " + map->name);
+    }
+    return {};
 }
 
 // "ip saddr PREFIX" (or ip6): the source address under the prefix's mask.
@@ -666,6 +811,7 @@ void add_guard(Batch& b, const ParentSets& sets, const std::string& ifname, cons
 
 void add_kid(Batch& b, const ParentSets& sets, const std::string& ifname, const IfnameKey& key, uint32_t mark,
              uint16_t label, const ChildGuard& guard) {
+    if (guard.network) add_netlabel(b, sets.netlabels, label, mark);
     b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.kids, bytes_of(key), bytes_of(mark),
               "add element '" + ifname + "' to map kids");
     b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.zones, bytes_of(key), bytes_of(label),
@@ -674,11 +820,12 @@ void add_kid(Batch& b, const ParentSets& sets, const std::string& ifname, const 
     add_guard(b, sets, ifname, key, label, guard);
 }
 
-// SPI dispatch (see nft.hpp): IKE and ESP are never tracked, and those that arrive from
-// outside carrying a child's label get the child's mark. Offsets are from the transport
-// header: UDP is 8 bytes; in UDP 4500 a zero 4-byte marker precedes IKE (else the first
-// 4 bytes are an ESP SPI); in the IKE header the responder SPI follows the 8-byte
-// initiator SPI and the flags are byte 19 (0x08: the sender is the original initiator,
+// SPI dispatch (see nft.hpp): IKE and ESP are never tracked; what a child sends teaches
+// this namespace its IKE SPIs, and what arrives from outside gets the mark of the child
+// that owns the receiver's SPI. Offsets are from the transport header: UDP is 8 bytes;
+// in UDP 4500 a zero 4-byte marker precedes IKE (else the first 4 bytes are an ESP SPI).
+// The IKE header: initiator SPI (8 bytes), responder SPI (8), next payload, version,
+// exchange type (byte 18), flags (byte 19; 0x08: the sender is the original initiator,
 // so the SPI the receiver chose is the responder's).
 void add_dispatch_rules(Batch& b, const ParentSets& sets) {
     constexpr uint32_t kTh = NFT_PAYLOAD_TRANSPORT_HEADER;
@@ -695,52 +842,99 @@ void add_dispatch_rules(Batch& b, const ParentSets& sets) {
     esp.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}).notrack();
     b.rule(esp);
 
+    const uint32_t zero = 0;
+    // IKE from a child (from its port 500, or 4500 after the zero marker): its own SPI
+    // (the initiator SPI when it sets the I flag, else the responder SPI) is learned with
+    // the child's mark. A space further down is learned here with the mark of the child
+    // on the way, since that is the uplink its messages arrive on.
+    for (uint16_t port : {uint16_t{500}, uint16_t{4500}}) {
+        const uint32_t ike = port == 500 ? 8 : 12;
+        for (bool initiator : {true, false}) {
+            const uint32_t spi = ike + (initiator ? 0 : 8);
+            // The child's mark goes through the packet's own mark: nft 1.0.6 cannot list a
+            // map lookup's result as a dynset's data (it asserts), but `meta mark` it can. A
+            // packet arriving from another namespace carries mark 0 (the veth scrubs it),
+            // and the rule below sets it back to 0 before the packet goes on.
+            std::string text = "udp sport " + std::to_string(port) + (port == 500 ? "" : " @th,64,32 == 0") +
+                               " @th," + std::to_string((ike + 19) * 8) +
+                               ",8 & 0x08 == " + (initiator ? "0x08" : "0") +
+                               " meta mark set iifname map @kids update @ikespis { @th," +
+                               std::to_string(spi * 8) + ",64 timeout 300s : meta mark }";
+            Rule r(kParentTable, "ipsec", text);
+            r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_UDP}).payload(kTh, 0, 2).eq(htons(port));
+            if (port == 4500) r.payload(kTh, 8, 4).eq(zero);
+            r.payload(kTh, ike + 19, 1).mask(kIkeInitiator).eq(initiator ? kIkeInitiator : uint8_t{0});
+            r.meta(NFT_META_IIFNAME).lookup(sets.kids, true).meta_set(NFT_META_MARK);
+            r.meta_to(NFT_META_MARK, NFT_REG_2);
+            r.payload(kTh, spi, 8).update(sets.ikespis, NFT_REG_1, NFT_REG_2, kLearnedTimeoutMs);
+            b.rule(r);
+        }
+    }
+
     // Only what arrives from outside is dispatched: a child's uplink returns here. The
     // lookup in map @kids carries a destination register although its value is unused:
     // Linux 6.1 (Debian 12) refuses a plain or inverted membership test of a map (EINVAL).
-    Rule from_kid(kParentTable, "ipsec", "iifname map @kids return");
-    from_kid.meta(NFT_META_IIFNAME).lookup(sets.kids, true).verdict(NFT_RETURN);
+    Rule from_kid(kParentTable, "ipsec", "iifname map @kids meta mark set 0 return");
+    from_kid.meta(NFT_META_IIFNAME).lookup(sets.kids, true).immediate(bytes_of(zero)).meta_set(NFT_META_MARK);
+    from_kid.verdict(NFT_RETURN);
     b.rule(from_kid);
-    // Each mark rule: the protocol test, then the label at spi_offset looked up in @labels.
-    auto mark_rule = [&](const std::string& text, auto&& match, uint32_t spi_offset) {
+    // Each mark rule: the protocol test, then `len` bytes at `offset` looked up in a map.
+    auto mark_rule = [&](const std::string& text, auto&& match, uint32_t offset, uint32_t len,
+                         const SetRef& map) {
         Rule r(kParentTable, "ipsec",
-               text + " meta mark set @th," + std::to_string(spi_offset * 8) + ",16 map @labels");
+               text + " meta mark set @th," + std::to_string(offset * 8) + "," + std::to_string(len * 8) +
+                   " map @" + map.name);
         match(r);
-        r.payload(kTh, spi_offset, 2).lookup(sets.labels, true).meta_set(NFT_META_MARK);
+        r.payload(kTh, offset, len).lookup(map, true).meta_set(NFT_META_MARK);
         b.rule(r);
     };
     auto udp_dport = [](Rule& r, uint16_t port) {
         r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_UDP}).payload(kTh, 2, 2).eq(htons(port));
     };
-    const uint32_t zero = 0;
+    for (uint16_t port : {uint16_t{500}, uint16_t{4500}}) {
+        const uint32_t ike = port == 500 ? 8 : 12;
+        const std::string head = "udp dport " + std::to_string(port) + (port == 500 ? "" : " @th,64,32 == 0");
+        auto ike_dport = [&](Rule& r) {
+            udp_dport(r, port);
+            if (port == 4500) r.payload(kTh, 8, 4).eq(zero);
+        };
+        // An IKE_SA_INIT request (exchange 34, I flag, responder SPI still zero): to the space bound to
+        // the personal network whose label the initiator SPI carries, if any.
+        const uint64_t none = 0;
+        mark_rule(
+            head + " @th," + std::to_string((ike + 18) * 8) + ",16 & 0xff08 == 0x2208 @th," +
+                std::to_string((ike + 8) * 8) + ",64 == 0",
+            [&](Rule& r) {
+                ike_dport(r);
+                r.payload(kTh, ike + 18, 2).mask(htons(0xff08)).eq(htons(0x2208));
+                r.payload(kTh, ike + 8, 8).eq(none);
+            },
+            ike, 2, sets.netlabels);
+        // Any other IKE message: the receiver's SPI, exactly.
+        for (bool initiator : {true, false}) {
+            mark_rule(
+                head + " @th," + std::to_string((ike + 19) * 8) +
+                    ",8 & 0x08 == " + (initiator ? "0x08" : "0"),
+                [&](Rule& r) {
+                    ike_dport(r);
+                    r.payload(kTh, ike + 19, 1)
+                        .mask(kIkeInitiator)
+                        .eq(initiator ? kIkeInitiator : uint8_t{0});
+                },
+                ike + (initiator ? 8 : 0), 8, sets.ikespis);
+        }
+    }
+    // ESP in UDP 4500 and raw ESP: the SPI, exactly.
     mark_rule(
         "udp dport 4500 @th,64,32 != 0",
         [&](Rule& r) {
             udp_dport(r, 4500);
             r.payload(kTh, 8, 4).cmp(NFT_CMP_NEQ, bytes_of(zero));
         },
-        8);
-    for (bool initiator : {true, false}) {
-        uint8_t flag = initiator ? kIkeInitiator : 0;
-        std::string f = initiator ? " @th,248,8 & 0x08 == 0x08" : " @th,248,8 & 0x08 == 0";
-        mark_rule(
-            "udp dport 4500 @th,64,32 == 0" + f,
-            [&](Rule& r) {
-                udp_dport(r, 4500);
-                r.payload(kTh, 8, 4).eq(zero).payload(kTh, 31, 1).mask(kIkeInitiator).eq(flag);
-            },
-            initiator ? 20 : 12);
-        f = initiator ? " @th,216,8 & 0x08 == 0x08" : " @th,216,8 & 0x08 == 0";
-        mark_rule(
-            "udp dport 500" + f,
-            [&](Rule& r) {
-                udp_dport(r, 500);
-                r.payload(kTh, 27, 1).mask(kIkeInitiator).eq(flag);
-            },
-            initiator ? 16 : 8);
-    }
+        8, 4, sets.espspis);
     mark_rule(
-        "meta l4proto esp", [&](Rule& r) { r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}); }, 0);
+        "meta l4proto esp", [&](Rule& r) { r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}); }, 0, 4,
+        sets.espspis);
 }
 
 // The reply-direction rule shared by pre and out: replies to a child's flows carry the
@@ -786,6 +980,31 @@ ParentSets add_parent_table(Batch& b, const ChildGuard& first) {
                                                 .data_type = kTypeMark,
                                                 .data_len = sizeof(uint32_t),
                                                 .data_order = kHostEndian});
+    // Personal networks' labels -> mark, for IKE_SA_INIT requests (only network-bound
+    // spaces, here and further down).
+    SetRef netlabels = b.set(kParentTable, SetSpec{.name = kNetlabels.name.c_str(),
+                                                   .flags = NFT_SET_MAP,
+                                                   .key_type = kTypeInteger,
+                                                   .key_len = sizeof(uint16_t),
+                                                   .key_order = kBigEndian,
+                                                   .data_type = kTypeMark,
+                                                   .data_len = sizeof(uint32_t),
+                                                   .data_order = kHostEndian});
+    // The exact SPIs of the spaces here and further down (as on the wire) -> mark: IKE
+    // SPIs learned from what children send (with a timeout) or synced from their charon,
+    // inbound ESP SPIs synced from their charon.
+    auto spi_map = [&](const SetRef& name, uint32_t len) {
+        return b.set(kParentTable, SetSpec{.name = name.name.c_str(),
+                                           .flags = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL,
+                                           .key_type = kTypeInteger,
+                                           .key_len = len,
+                                           .key_order = kBigEndian,
+                                           .data_type = kTypeMark,
+                                           .data_len = sizeof(uint32_t),
+                                           .data_order = kHostEndian});
+    };
+    SetRef ikespis = spi_map(kIkeSpis, sizeof(uint64_t));
+    SetRef espspis = spi_map(kEspSpis, sizeof(uint32_t));
     b.chain(kParentTable, "ipsec", "filter", NF_INET_PRE_ROUTING, kPrioIpsec);
     b.chain(kParentTable, "raw", "filter", NF_INET_PRE_ROUTING, kPrioRaw);
     b.chain(kParentTable, "pre", "filter", NF_INET_PRE_ROUTING, kPrioMangle);
@@ -865,7 +1084,7 @@ ParentSets add_parent_table(Batch& b, const ChildGuard& first) {
     drop.verdict(NF_DROP);
     b.rule(drop);
 
-    ParentSets sets{kids, zones, labels, services, peers};
+    ParentSets sets{kids, zones, labels, services, peers, netlabels, ikespis, espspis};
     add_dispatch_rules(b, sets);
     return sets;
 }
@@ -964,13 +1183,14 @@ Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label
         if (st.ok() || st.error().code != EEXIST) return st;
     }
     Batch b;
-    add_kid(b, ParentSets{kKids, kZones, kLabels, kServices, kPeers}, ifname, *key, mark, label, guard);
+    add_kid(b, kParentSets, ifname, *key, mark, label, guard);
     return b.commit();
 }
 
-Status parent_add_label(uint16_t label, uint32_t mark) {
+Status parent_add_label(uint16_t label, uint32_t mark, bool network) {
     Batch b;
     add_label(b, kLabels, label, mark);
+    if (network) add_netlabel(b, kNetlabels, label, mark);
     return b.commit();
 }
 
@@ -978,6 +1198,7 @@ Status parent_remove_label(uint16_t label) {
     Batch b;
     b.element(NFT_MSG_DELSETELEM, kParentTable, kLabels, label_key(label), std::nullopt,
               "delete element " + std::to_string(label) + " from map labels");
+    PN_TRY(drop_owned(b, label, 0), "delete element " + std::to_string(label) + " from map netlabels");
     return tolerate(b.commit(), ENOENT);
 }
 
@@ -1004,6 +1225,7 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
     };
     Batch b;
     drop_kid(b);
+    PN_TRY(drop_owned(b, label, mark_of_label(label)), what);
     for (const auto& [map, chain] : own) {
         b.element(NFT_MSG_DELSETELEM, kParentTable, *map, bytes_of(*key), std::nullopt,
                   "delete element '" + ifname + "' from map " + map->name);
@@ -1014,6 +1236,9 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
     Batch k;
     drop_kid(k);
     if (auto st = tolerate(k.commit(), ENOENT); !st.ok()) return st;
+    Batch o;
+    PN_TRY(drop_owned(o, label, mark_of_label(label)), what);
+    if (auto st = tolerate(o.commit(), ENOENT); !st.ok()) return st;
     for (auto [map, kind] : {std::pair{&kServices, "svc"}, std::pair{&kPeers, "peers"}}) {
         Batch g;
         g.element(NFT_MSG_DELSETELEM, kParentTable, *map, bytes_of(*key), std::nullopt,
@@ -1026,6 +1251,107 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
 }
 
 Status parent_remove_table() { return remove_table(kParentTable); }
+
+namespace {
+
+const SetRef& map_of(SpiMap m) { return m == SpiMap::ike ? kIkeSpis : kEspSpis; }
+size_t key_len(SpiMap m) { return m == SpiMap::ike ? 8 : 4; }
+
+std::vector<uint8_t> spi_key(SpiMap m, uint64_t spi) {
+    std::vector<uint8_t> k(key_len(m));
+    for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(spi >> (8 * (k.size() - 1 - i)));
+    return k;
+}
+
+uint64_t spi_of(const std::vector<uint8_t>& key) {
+    uint64_t v = 0;
+    for (uint8_t b : key) v = (v << 8) | b;
+    return v;
+}
+
+// The comment a synced element carries: the space it leads to, wherever it is.
+std::string owner_comment(uint16_t owner) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "pn %04x", static_cast<unsigned>(owner));
+    return buf;
+}
+
+std::string spi_text(SpiMap m, uint64_t spi) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, m == SpiMap::ike ? "%016llx" : "%08llx",
+                  static_cast<unsigned long long>(spi));
+    return buf;
+}
+
+}  // namespace
+
+Result<std::vector<SpiEntry>> parent_list_spis(SpiMap m) {
+    auto listed = list_elements(kParentTable, map_of(m).name);
+    if (!listed.ok()) return listed.error();
+    std::vector<SpiEntry> out;
+    for (const Listed& l : listed.value()) {
+        if (l.key.size() != key_len(m)) continue;
+        SpiEntry e{spi_of(l.key), l.data, 0, l.expires};
+        if (l.comment.size() == 7 && l.comment.rfind("pn ", 0) == 0)
+            e.owner = static_cast<uint16_t>(std::strtoul(l.comment.c_str() + 3, nullptr, 16));
+        out.push_back(e);
+    }
+    return out;
+}
+
+Status parent_sync_spis(SpiMap m, uint16_t owner, uint32_t mark, const std::vector<uint64_t>& wanted) {
+    const SetRef& map = map_of(m);
+    const std::string what = "sync map " + map.name + " for " + owner_comment(owner);
+    // Twice at most: an SPI learned on the packet path between the listing and the batch
+    // makes the batch fail with EEXIST; the second listing sees it.
+    for (int attempt = 0;; ++attempt) {
+        auto now = parent_list_spis(m);
+        if (!now.ok()) return now.error().wrap(what);
+        Batch b;
+        size_t changes = 0;
+        auto drop = [&](uint64_t spi) {
+            b.element(NFT_MSG_DELSETELEM, kParentTable, map, spi_key(m, spi), std::nullopt,
+                      "delete element " + spi_text(m, spi) + " from map " + map.name);
+            ++changes;
+        };
+        for (const SpiEntry& e : now.value())
+            if (e.owner == owner && std::find(wanted.begin(), wanted.end(), e.spi) == wanted.end())
+                drop(e.spi);
+        for (uint64_t spi : wanted) {
+            auto it = std::find_if(now->begin(), now->end(), [&](const SpiEntry& e) { return e.spi == spi; });
+            if (it != now->end()) {
+                if (it->owner == owner && it->mark == mark && !it->learned) continue;
+                drop(spi);  // learned (it would time out) or stale: replaced by ours
+            }
+            b.element(NFT_MSG_NEWSETELEM, kParentTable, map, spi_key(m, spi), bytes_of(mark),
+                      "add element " + spi_text(m, spi) + " to map " + map.name, {}, owner_comment(owner));
+            ++changes;
+        }
+        if (changes == 0) return {};
+        auto st = b.commit();
+        if (st.ok() || attempt == 1 || (st.error().code != EEXIST && st.error().code != ENOENT))
+            return st.ok() ? st : st.error().wrap(what);
+    }
+}
+
+Status parent_forget_spis(uint16_t owner, uint32_t mark,
+                          const std::vector<std::pair<SpiMap, uint64_t>>& also) {
+    Batch b;
+    size_t changes = 0;
+    for (SpiMap m : {SpiMap::ike, SpiMap::esp}) {
+        auto now = parent_list_spis(m);
+        if (!now.ok()) return now.error().wrap("forget the SPIs of " + owner_comment(owner));
+        for (const SpiEntry& e : now.value()) {
+            bool listed = std::find(also.begin(), also.end(), std::pair{m, e.spi}) != also.end();
+            if (e.owner != owner && !(listed && e.mark == mark)) continue;
+            b.element(NFT_MSG_DELSETELEM, kParentTable, map_of(m), spi_key(m, e.spi), std::nullopt,
+                      "delete element " + spi_text(m, e.spi) + " from map " + map_of(m).name);
+            ++changes;
+        }
+    }
+    if (changes == 0) return {};
+    return tolerate(b.commit(), ENOENT);
+}
 
 bool parent_table_exists() {
     auto r = table_exists(kParentTable);

@@ -40,16 +40,28 @@
 //   chain post { type nat hook postrouting priority srcnat (100); }   // empty on purpose:
 //       a nat chain makes conntrack give every new flow a null binding, so a child's flow
 //       whose source port clashes with an existing flow gets its port remapped.
-//   map labels { type integer (16 bits, network order) : mark }   SPI label -> 0x5000LLLL
+//   map labels { type integer (16 bits, network order) : mark }   SPI label -> 0x5000LLLL: the
+//       labels dispatched here (no rule reads it since issue 17; exact SPIs do)
+//   map netlabels { same }     personal networks' labels only (issue 17): IKE_SA_INIT requests
+//   map ikespis { type integer (64 bits) : mark; flags dynamic,timeout }   exact IKE SPIs
+//   map espspis { type integer (32 bits) : mark; flags dynamic,timeout }   exact inbound ESP SPIs
 //   chain ipsec { type filter hook prerouting priority raw - 10;
 //       udp dport/sport 500/4500 notrack ; meta l4proto esp notrack
-//       iifname != @kids <ESP in UDP 4500 | IKE on 4500 / 500, by the I flag | raw ESP>
-//           meta mark set <top 16 bits of the receiver's SPI> map @labels }
+//       <IKE from a child, by the I flag> meta mark set iifname map @kids
+//           update @ikespis { <the child's own SPI> timeout 5m : meta mark }
+//       iifname map @kids meta mark set 0 return
+//       <IKE_SA_INIT request: exchange 34, I flag, responder SPI 0>
+//           meta mark set <top 16 bits of the initiator SPI> map @netlabels
+//       <other IKE, on 500 / 4500 after the zero marker> meta mark set <receiver's SPI> map @ikespis
+//       <ESP in UDP 4500 | raw ESP> meta mark set <SPI> map @espspis }
 //   The mark selects the child's policy-routing table; see lib/space. IKE and ESP are
 //   never tracked, so ports 500/4500 are shared by every space and never remapped;
-//   unlabelled IKE/ESP (a host-level IKE daemon's) stays in this namespace. A descendant
-//   deeper down is dispatched here by its label too, with the mark of the child on the
-//   way (parent_add_label).
+//   IKE/ESP whose SPI no child owns (a host-level IKE daemon's) stays in this namespace,
+//   even when its SPI carries a child's label. Learned IKE SPIs (with a timeout) cover
+//   the exchanges before space::sync_spis has put the established ones (no timeout,
+//   commented "pn LLLL" with the owning space's label) in place. A descendant deeper down
+//   is dispatched here with the mark of the child on the way: learned from the packets
+//   that child forwards, synced by the descendant's sync (parent_add_label for labels).
 //
 // Child side ("personalnet_space", in a space that inherits services):
 //   set local4 { type ipv4_addr }  set local6 { type ipv6_addr }   the host addresses
@@ -103,6 +115,9 @@ struct ChildGuard {
     // Foreign sources the child hands to our listeners: its own overlay addresses and the
     // networks behind its overlay (accepted towards this namespace only, never forwarded).
     std::vector<IpPrefix> peers;
+    // Bound to a personal network (issue 17): IKE_SA_INIT requests whose initiator SPI
+    // carries its label are dispatched to it (map netlabels).
+    bool network = false;
 };
 
 // Creates the parent table if it does not exist yet and adds {ifname : mark} to kids,
@@ -112,9 +127,28 @@ Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label
                         const ChildGuard& guard = {});
 // Removes the elements and the child's chains (ENOENT tolerated).
 Status parent_remove_child(const std::string& ifname, uint16_t label);
-// {label : mark} for a space further down, reached through the child with that mark.
-Status parent_add_label(uint16_t label, uint32_t mark);
-Status parent_remove_label(uint16_t label);  // ENOENT tolerated
+// {label : mark} for a space further down, reached through the child with that mark
+// (and in netlabels for a network-bound one).
+Status parent_add_label(uint16_t label, uint32_t mark, bool network = false);
+Status parent_remove_label(uint16_t label);  // both maps; ENOENT tolerated
+
+// The exact SPIs of map ikespis (64-bit IKE SPIs) or espspis (32-bit inbound ESP SPIs),
+// numbers as charon prints them (the wire's big-endian bytes).
+enum class SpiMap { ike, esp };
+struct SpiEntry {
+    uint64_t spi = 0;
+    uint32_t mark = 0;     // where it leads: the child on the way
+    uint16_t owner = 0;    // the space it was synced for (its label); 0: learned
+    bool learned = false;  // added on the packet path, with a timeout
+};
+Result<std::vector<SpiEntry>> parent_list_spis(SpiMap m);
+// Makes the map hold exactly `wanted` for owner, with mark and no timeout: adds what is
+// missing (replacing a learned or stale element of the same SPI), deletes owner's
+// elements that are not wanted. Commits nothing when nothing changes.
+Status parent_sync_spis(SpiMap m, uint16_t owner, uint32_t mark, const std::vector<uint64_t>& wanted);
+// Deletes every element synced for owner, and those of `also` that lead to mark.
+Status parent_forget_spis(uint16_t owner, uint32_t mark,
+                          const std::vector<std::pair<SpiMap, uint64_t>>& also);
 // Deletes the whole parent table (ENOENT tolerated).
 Status parent_remove_table();
 bool parent_table_exists();

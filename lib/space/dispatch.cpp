@@ -13,12 +13,6 @@
 
 namespace personalnet::space {
 
-namespace {
-
-// Calls step(label of the ancestor's child on the way) inside each ancestor namespace
-// above rec's direct parent, nearest first. Stops at an ancestor whose record or
-// namespace is gone (the chain above it is gone too); one that is there but out of reach
-// is an error.
 Status for_each_ancestor(const registry::Registry& reg, const registry::Record& rec,
                          const std::function<Status(uint16_t)>& step) {
     uint16_t label = rec.parent_label;
@@ -37,11 +31,19 @@ Status for_each_ancestor(const registry::Registry& reg, const registry::Record& 
     return {};
 }
 
-}  // namespace
+Status in_parent(const registry::Registry& reg, const registry::Record& rec,
+                 const std::function<Status()>& step) {
+    auto pin = reach_parent(ParentRef{&reg, rec.parent_netns, rec.depth});
+    if (!pin.ok()) return pin.error();
+    if (!pin->has_value()) return {};
+    auto sw = NetnsSwitch::enter((*pin)->get());
+    if (!sw.ok()) return sw.error().wrap("enter the parent namespace");
+    return step();
+}
 
 Status dispatch_through_ancestors(const registry::Registry& reg, const registry::Record& rec) {
     return for_each_ancestor(reg, rec, [&](uint16_t via) -> Status {
-        PN_TRY(nft::parent_add_label(rec.label, mark_of(via)), "nft dispatch");
+        PN_TRY(nft::parent_add_label(rec.label, mark_of(via), rec.network), "nft dispatch");
         if (rec.dispatch != Dispatch::bpf) return {};
         auto s = netlink::Socket::open();
         if (!s.ok()) return s.error();
@@ -52,7 +54,23 @@ Status dispatch_through_ancestors(const registry::Registry& reg, const registry:
 }
 
 Status undispatch_through_ancestors(const registry::Registry& reg, const registry::Record& rec) {
-    return for_each_ancestor(reg, rec, [&](uint16_t) -> Status {
+    // The IKE SPIs the ancestors learned from rec's packets carry no owner: they are the
+    // ones the direct parent leads to rec's mark (its learned and synced ones alike).
+    std::vector<std::pair<nft::SpiMap, uint64_t>> spis;
+    if (rec.parent_label != 0) {
+        auto listed = in_parent(reg, rec, [&]() -> Status {
+            for (auto m : {nft::SpiMap::ike, nft::SpiMap::esp}) {
+                auto now = nft::parent_list_spis(m);
+                if (!now.ok()) return now.error();
+                for (const auto& e : now.value())
+                    if (e.mark == mark_of(rec.label)) spis.emplace_back(m, e.spi);
+            }
+            return {};
+        });
+        PN_TRY(listed, "list the SPIs of label " + registry::label_hex(rec.label));
+    }
+    return for_each_ancestor(reg, rec, [&](uint16_t via) -> Status {
+        PN_TRY(nft::parent_forget_spis(rec.label, mark_of(via), spis), "nft dispatch");
         PN_TRY(nft::parent_remove_label(rec.label), "nft dispatch");
         return bpf::remove_label(rec.label);
     });

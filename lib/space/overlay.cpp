@@ -23,6 +23,7 @@
 #include "lib/space/addressing.hpp"
 #include "lib/space/filespace.hpp"
 #include "lib/space/netns.hpp"
+#include "lib/space/spis.hpp"
 
 namespace personalnet::space {
 
@@ -38,8 +39,9 @@ std::string charon_dir(const registry::Registry& reg, const registry::Record& re
 // namespace and the host's mount namespace that runs charon, restarts it (and brings the
 // overlay up again) when it dies, and stops it on SIGTERM. It is handed the overlay's
 // connections and secrets in a sealed memfd, and tells how charon's first start went.
-Result<pid_t> spawn_keeper(const Context& ctx, const std::string& dir, const ike::OverlayDefinition& def,
-                           int netns, int mntns) {
+Result<pid_t> spawn_keeper(const registry::Registry& reg, const registry::Record& rec, const std::string& dir,
+                           const ike::OverlayDefinition& def, int netns, int mntns) {
+    const Context& ctx = reg.context();
     const std::string what = "start charon";
     UniqueFd definition(::memfd_create("personalnet-overlay", MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (!definition.valid()) return errno_error(what + ": memfd_create");
@@ -61,7 +63,7 @@ Result<pid_t> spawn_keeper(const Context& ctx, const std::string& dir, const ike
     sys::SpawnOptions o;
     o.what = what;
     o.program = ctx.libexecdir + "/pnkeeper";
-    o.argv = {"pnkeeper", dir, "3", "4"};
+    o.argv = {"pnkeeper", dir, "3", "4", ctx.rundir, registry::label_hex(rec.label)};
     o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
     o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{definition.get(), 3}, {report_wr.get(), 4}};
@@ -158,7 +160,7 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     // even when the creator itself runs in a file space.
     auto host = host_mntns(reg);
     if (!host.ok()) return host.error().wrap(what);
-    auto pid = spawn_keeper(reg.context(), dir, def, netns, host->valid() ? host->get() : -1);
+    auto pid = spawn_keeper(reg, rec, dir, def, netns, host->valid() ? host->get() : -1);
     if (!pid.ok()) return pid.error().wrap(what);
     rec.ike_daemon = pid.value();
     // Recorded at once: a creator killed from here on leaves gc a daemon to stop.
@@ -166,6 +168,9 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     PN_TRY(bring_up_overlay(conf.vici_socket, def.swanctl), what);
     // Root only, like its directory: whoever talks to it controls the space's overlay.
     if (::chmod(conf.vici_socket.c_str(), 0600) != 0) return errno_error(what + ": restrict the VICI socket");
+    // The first packet after mkportspace returns is dispatched by the SAs' exact SPIs; the
+    // keeper keeps them in step from here on.
+    PN_TRY(sync_spis(reg, rec), what);
     return {};
 }
 

@@ -306,6 +306,7 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
         if (!seen) guard.hidden.push_back({svc->proto, svc->port});
     }
     guard.peers = peers;
+    guard.network = child.network;
     PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label, guard),
            "reply steering for " + ifname);
     if (child.dispatch != Dispatch::bpf) return {};

@@ -9,6 +9,8 @@
 #include <set>
 #include <string>
 
+#include "lib/registry/registry.hpp"
+#include "lib/space/spis.hpp"
 #include "tests/integration/fixture.hpp"
 #include "tests/integration/frames.hpp"
 
@@ -50,6 +52,22 @@ protected:
         auto at = r.out.find("\"label\":\"");
         return at == std::string::npos ? "" : r.out.substr(at + 9, 4);
     }
+    // What space::sync_spis does with what a space's charon lists, for a space without
+    // one: the space owns these IKE and inbound ESP SPIs (hex), exactly, in its parent's
+    // and every ancestor's maps. "" on success.
+    std::string own(const std::string& name, const std::vector<std::string>& ike,
+                    const std::vector<std::string>& esp) {
+        namespace pn = personalnet;
+        pn::space::OwnSpis spis;
+        for (const auto& h : ike) spis.ike.push_back(std::stoull(h, nullptr, 16));
+        for (const auto& h : esp) spis.esp.push_back(static_cast<uint32_t>(std::stoul(h, nullptr, 16)));
+        auto reg = pn::registry::Registry::open(A().rundir());
+        if (!reg.ok()) return reg.error().message();
+        auto rec = reg->load(static_cast<uint16_t>(std::stoul(label_of(name), nullptr, 16)));
+        if (!rec.ok()) return rec.error().message();
+        auto st = pn::space::publish_spis(*reg, *rec, spis);
+        return st.ok() ? "" : st.error().message();
+    }
     Proc serve_in(const std::string& space, int port, const std::string& reply,
                   const std::string& on = "0.0.0.0") {
         Proc p = A().spawn({bin("pnet"), "exec", space, "--", bin("pnprobe"), "serve", "udp", on,
@@ -82,6 +100,10 @@ TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
     ASSERT_EQ(corp.size(), 4u);
     ASSERT_EQ(home.size(), 4u);
     std::string stranger = "0001";  // reserved: never a space's label
+    // The SPIs each space's charon would have chosen (ike(): LLLLaaaa... initiator,
+    // LLLLbbbb... responder), all with the space's label on top.
+    ASSERT_EQ(own("corp", {corp + "aaaaaaaaaaaa", corp + "bbbbbbbbbbbb"}, {corp + "1234"}), "");
+    ASSERT_EQ(own("home", {home + "aaaaaaaaaaaa"}, {home + "1234"}), "");
     Proc host500 = A().serve("udp", "0.0.0.0", 500, "host");
     Proc host4500 = A().serve("udp", "0.0.0.0", 4500, "host");
     Proc corp500 = serve_in("corp", 500, "corp");
@@ -93,6 +115,12 @@ TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
     EXPECT_EQ(send_from_b(4500, esp_in_udp(corp)), "corp peer=10.9.0.2:4500");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(home)), "home peer=10.9.0.2:4500");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(stranger)), "host peer=10.9.0.2:4500");
+    // Issue 17: corp's label on an SPI corp never chose is not corp's (a host-level IKE
+    // daemon's SPI may carry any label): ESP and IKE alike stay with the host.
+    EXPECT_EQ(send_from_b(4500, corp + "9999" + "00000001" + "deadbeef"), "host peer=10.9.0.2:4500");
+    EXPECT_EQ(send_from_b(4500, "00000000" + ike(stranger, home, true)), "host peer=10.9.0.2:4500")
+        << "home never chose responder SPI " << home << "bbbbbbbbbbbb";
+    EXPECT_EQ(send_from_b(500, ike(stranger, home, true)), "host peer=10.9.0.2:500");
     // IKE on 4500 after the zero marker, and on 500: with the I flag (sender is the
     // original initiator) the receiver's SPI is the responder SPI, else the initiator's.
     EXPECT_EQ(send_from_b(4500, "00000000" + ike(stranger, corp, true)), "corp peer=10.9.0.2:4500");
@@ -106,10 +134,11 @@ TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
     // Too short to hold an SPI: stays with the host, nothing breaks.
     EXPECT_EQ(send_from_b(4500, "ff"), "host peer=10.9.0.2:4500") << "a NAT-T keepalive";
     if (dispatch_ == personalnet::Dispatch::bpf) {
-        // The programs did the work: 4 datagrams went into corp and its 4 replies out.
-        EXPECT_EQ(dispatched("corp", "in"), 4);
-        EXPECT_EQ(dispatched("corp", "out"), 4);
-        EXPECT_EQ(dispatched("home", "in"), 2);
+        // The programs took the ESP, by its exact SPI, and what corp sent from port 4500
+        // (the listener's replies look like ESP in UDP); IKE takes the ordinary path.
+        EXPECT_EQ(dispatched("corp", "in"), 1);
+        EXPECT_EQ(dispatched("corp", "out"), 2);
+        EXPECT_EQ(dispatched("home", "in"), 1);
     } else {
         EXPECT_EQ(dispatched("corp", "in"), -1);
     }
@@ -120,11 +149,113 @@ TEST_P(DispatchTest, LabelledIkeAndEspReachTheirSpaceUnlabelledStayWithTheHost) 
     EXPECT_EQ(pnet({"destroy", "home"}).rc, 0);
 }
 
+// An IKE_SA_INIT request (exchange 34, I flag, responder SPI zero) from B's port 500.
+std::string ike_sa_init(const std::string& init_label) {
+    return init_label + "aaaaaaaaaaaa" + "0000000000000000" + "212022" + "08" + "00000000" + "0000001c";
+}
+
+// `nft add element inet personalnet_parent MAP { KEY : 0x5000LLLL }` in host A, or in the
+// space `in` (its own children's parent table).
+std::vector<std::string> add_element(const std::string& map, const std::string& key,
+                                     const std::string& label) {
+    return {"nft",
+            "add",
+            "element",
+            "inet",
+            "personalnet_parent",
+            map,
+            "{ 0x" + key + " : 0x5000" + label + " }"};
+}
+
+// Issue 17: a personal network's label in map netlabels takes IKE_SA_INIT requests whose
+// initiator SPI carries it to the space bound to the network, through every ancestor;
+// an ordinary space's label does not, nor does any other IKE message.
+TEST_P(DispatchTest, IkeSaInitRequestsToANetworkLabelReachTheBoundSpaceOnly) {
+    ASSERT_EQ(mk({"--name", "net", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "plain", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "outer", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(pnet({"exec", "outer", "--", bin("mkportspace"), "-q",
+                    std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name", "inner",
+                    "--file-space=none", "--", "true"})
+                  .rc,
+              0);
+    std::string net = label_of("net"), plain = label_of("plain"), outer = label_of("outer"),
+                inner = label_of("inner");
+    ASSERT_EQ(inner.size(), 4u);
+    // What lib/space does for a network-bound space (Record::network), by hand.
+    auto st = A().run(add_element("netlabels", net, net));
+    ASSERT_EQ(st.rc, 0) << st.err;
+    st = A().run(add_element("netlabels", inner, outer));
+    ASSERT_EQ(st.rc, 0) << st.err;
+    std::vector<std::string> in_outer_ns = {"exec", "outer", "--"};
+    for (const auto& a : add_element("netlabels", inner, inner)) in_outer_ns.push_back(a);
+    auto nested = pnet(in_outer_ns);
+    ASSERT_EQ(nested.rc, 0) << nested.err;
+
+    Proc host = A().serve("udp", "0.0.0.0", 500, "host");
+    Proc in_net = serve_in("net", 500, "net");
+    Proc in_plain = serve_in("plain", 500, "plain");
+    Proc in_inner = serve_in("inner", 500, "inner");
+    Proc in_outer = serve_in("outer", 500, "outer");
+    EXPECT_EQ(send_from_b(500, ike_sa_init(net)), "net peer=10.9.0.2:500");
+    EXPECT_EQ(send_from_b(500, ike_sa_init(inner)), "inner peer=10.9.0.2:500") << "through every ancestor";
+    EXPECT_EQ(send_from_b(500, ike_sa_init(plain)), "host peer=10.9.0.2:500")
+        << "an ordinary space never answers an IKE_SA_INIT request";
+    EXPECT_EQ(send_from_b(500, ike_sa_init(outer)), "host peer=10.9.0.2:500");
+    EXPECT_EQ(send_from_b(500, ike(net, "0000", true)), "host peer=10.9.0.2:500")
+        << "an INFORMATIONAL is no IKE_SA_INIT request";
+    for (Proc* p : {&host, &in_net, &in_plain, &in_inner, &in_outer}) p->kill();
+    for (Proc* p : {&host, &in_net, &in_plain, &in_inner, &in_outer}) p->wait();
+    for (const char* name : {"inner", "net", "plain", "outer"})
+        EXPECT_EQ(pnet({"destroy", name}).rc, 0) << name;
+}
+
+// Issue 17: the IKE SPIs a space sends are learned on the packet path, with the mark of
+// the child on the way at every ancestor (map ikespis), so the replies to exactly those
+// SPIs reach it.
+TEST_P(DispatchTest, IkeSpisASpaceSendsAreLearnedThroughEveryAncestor) {
+    ASSERT_EQ(mk({"--name", "outer", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(pnet({"exec", "outer", "--", bin("mkportspace"), "-q",
+                    std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name", "inner",
+                    "--file-space=none", "--", "true"})
+                  .rc,
+              0);
+    std::string outer = label_of("outer"), inner = label_of("inner");
+    ASSERT_EQ(inner.size(), 4u);
+    // inner starts an IKE SA (I flag, its own initiator SPI) and answers as a responder
+    // (no I flag, its own responder SPI); nobody answers on B.
+    for (const auto& payload : {ike(inner, "0000", true), ike("0001", inner, false)})
+        (void)pnet({"exec", "inner", "--", bin("pnprobe"), "connect", "udp", "10.9.0.2", "500", "--bind-port",
+                    "500", "--timeout-ms", "300", "--payload", payload});
+    auto spi = [](const std::string& label, const std::string& rest) {
+        return std::to_string(std::stoull(label + rest, nullptr, 16));
+    };
+    auto host = A().run({"nft", "list", "map", "inet", "personalnet_parent", "ikespis"});
+    EXPECT_TRUE(contains(host.out, spi(inner, "aaaaaaaaaaaa") + " timeout")) << host.out;
+    EXPECT_TRUE(contains(host.out, spi(inner, "bbbbbbbbbbbb") + " timeout")) << host.out;
+    EXPECT_TRUE(contains(host.out, ": 0x5000" + outer)) << "the host leads them into outer: " << host.out;
+    EXPECT_FALSE(contains(host.out, "0x5000" + inner)) << host.out;
+    auto mid = pnet({"exec", "outer", "--", "nft", "list", "map", "inet", "personalnet_parent", "ikespis"});
+    EXPECT_TRUE(contains(mid.out, spi(inner, "aaaaaaaaaaaa") + " timeout")) << mid.out;
+    EXPECT_TRUE(contains(mid.out, ": 0x5000" + inner)) << "outer leads them into inner: " << mid.out;
+
+    Proc in = serve_in("inner", 500, "inner");
+    EXPECT_EQ(send_from_b(500, ike(inner, "0001", false)), "inner peer=10.9.0.2:500");
+    EXPECT_EQ(send_from_b(500, ike("0001", inner, true)), "inner peer=10.9.0.2:500");
+    in.kill();
+    in.wait();
+    EXPECT_EQ(pnet({"destroy", "inner"}).rc, 0);
+    mid = pnet({"exec", "outer", "--", "nft", "list", "map", "inet", "personalnet_parent", "ikespis"});
+    EXPECT_FALSE(contains(mid.out, "0x5000" + inner)) << "inner's parent forgot them: " << mid.out;
+    EXPECT_EQ(pnet({"destroy", "outer"}).rc, 0);
+}
+
 // The same over IPv6: the space carries the host's IPv6 address too.
 TEST_P(DispatchTest, Ipv6IkeAndEspAreDispatchedLikeIpv4) {
     ASSERT_EQ(mk({"--name", "six", "--file-space=none", "--", "true"}).rc, 0);
     std::string six = label_of("six");
     ASSERT_EQ(six.size(), 4u);
+    ASSERT_EQ(own("six", {six + "bbbbbbbbbbbb"}, {six + "1234"}), "");
     Proc host = A().serve("udp", "::", 4500, "host");
     Proc in = serve_in("six", 4500, "six", "::");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(six), "fd00:9::1"), "six peer=fd00:9::2:4500");
@@ -147,10 +278,20 @@ TEST_P(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
               0);
     std::string outer = label_of("outer"), inner = label_of("inner");
     ASSERT_EQ(inner.size(), 4u);
+    ASSERT_EQ(own("inner", {inner + "bbbbbbbbbbbb"}, {inner + "1234"}), "");
+    ASSERT_EQ(own("outer", {}, {outer + "1234"}), "");
     Proc in = serve_in("inner", 4500, "inner");
     Proc out = serve_in("outer", 4500, "outer");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(inner)), "inner peer=10.9.0.2:4500");
     EXPECT_EQ(send_from_b(4500, esp_in_udp(outer)), "outer peer=10.9.0.2:4500");
+    EXPECT_EQ(send_from_b(4500, "00000000" + ike("0001", inner, true)), "inner peer=10.9.0.2:4500");
+    {
+        Proc host = A().serve("udp", "0.0.0.0", 4500, "host");
+        EXPECT_EQ(send_from_b(4500, inner + "9999" + "00000001" + "deadbeef"), "host peer=10.9.0.2:4500")
+            << "an SPI inner never chose stays with the host";
+        host.kill();
+        host.wait();
+    }
     in.kill();
     out.kill();
     in.wait();
@@ -160,6 +301,12 @@ TEST_P(DispatchTest, NestedSpaceIsDispatchedThroughEveryAncestor) {
     EXPECT_TRUE(contains(labels.out, "0x5000" + outer)) << labels.out;
     EXPECT_FALSE(contains(labels.out, std::to_string(std::stoi(inner, nullptr, 16)) + " : "))
         << "the host no longer dispatches the destroyed inner space's label: " << labels.out;
+    for (const char* map : {"ikespis", "espspis"}) {
+        auto spis = A().run({"nft", "list", "map", "inet", "personalnet_parent", map});
+        EXPECT_FALSE(contains(spis.out, "pn " + inner))
+            << "inner's SPIs are gone from the host: " << spis.out;
+        EXPECT_TRUE(map == std::string("ikespis") || contains(spis.out, "pn " + outer)) << spis.out;
+    }
     EXPECT_EQ(pnet({"destroy", "outer"}).rc, 0);
 }
 
@@ -170,6 +317,8 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
     namespace f = frames;
     const std::string L = made("corp"), stranger = f::from_hex("0001");
     ASSERT_EQ(L.size(), 2u);
+    ASSERT_EQ(own("corp", {f::hex(L) + "aaaaaaaaaaaa", f::hex(L) + "bbbbbbbbbbbb"}, {f::hex(L) + "00ab"}),
+              "");
     auto esp = [](const std::string& label, int tag) {
         return label + f::from_hex("00ab00000001") + f::bytes({tag});
     };
@@ -201,10 +350,10 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
     const std::vector<Case> cases = {
         {"ESP in UDP", v4(f::kUdp, f::udp(4500, 4500, esp(L, 1))), true, line(4500, esp(L, 1)), true},
         {"IKE on 500, I flag", v4(f::kUdp, f::udp(500, 500, ike(stranger, L, true))), true,
-         line(500, ike(stranger, L, true)), true},
+         line(500, ike(stranger, L, true)), false},
         {"IKE on 4500, no I flag",
          v4(f::kUdp, f::udp(4500, 4500, f::from_hex("00000000") + ike(L, stranger, false))), true,
-         line(4500, f::from_hex("00000000") + ike(L, stranger, false)), true},
+         line(4500, f::from_hex("00000000") + ike(L, stranger, false)), false},
         {"NAT-T keepalive", v4(f::kUdp, f::udp(4500, 4500, f::bytes({0xff}))), false,
          line(4500, f::bytes({0xff})), false},
         {"one byte whose Ethernet padding would read as the label",
@@ -214,6 +363,9 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
          line(500, L + std::string(8, 'z')), false},
         {"unknown label", v4(f::kUdp, f::udp(4500, 4500, esp(stranger, 7))), false,
          line(4500, esp(stranger, 7)), false},
+        {"the space's label, an SPI it never chose",
+         v4(f::kUdp, f::udp(4500, 4500, L + f::from_hex("00ac00000001") + f::bytes({16}))), false,
+         line(4500, L + f::from_hex("00ac00000001") + f::bytes({16})), false},
         {"not IKE/ESP (to port 53, from 4500)", v4(f::kUdp, f::udp(4500, 53, esp(L, 8))), false,
          line(53, esp(L, 8)), false},
         {"IPv4 options", v4(f::kUdp, f::udp(4500, 4500, esp(L, 9)), 0, f::bytes({1, 1, 1, 0})), true,
