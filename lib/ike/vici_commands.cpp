@@ -162,6 +162,18 @@ Status initiate(ViciClient& c, const std::string& child, const std::string& ike,
     return control(c, "initiate", std::move(args), what, timeout);
 }
 
+Status initiate_in_background(ViciClient& c, const std::string& child, const std::string& ike) {
+    ViciMessage args;
+    args.set("child", child);
+    if (!ike.empty()) args.set("ike", ike);
+    args.set("timeout", "-1");  // charon queues the job and answers at once
+    std::string what = "initiate CHILD_SA '" + child + "'";
+    if (!ike.empty()) what += " of '" + ike + "'";
+    auto r = c.call("initiate", args, kDefaultTimeout);
+    if (!r.ok()) return r.error().wrap(what);
+    return check_success(r.value(), what);
+}
+
 Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout) {
     ViciMessage args;
     args.set("ike", ike);

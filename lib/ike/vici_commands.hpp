@@ -49,6 +49,11 @@ Status load_shared(ViciClient& c, const SharedSecret& secret, Timeout timeout = 
 Status initiate(ViciClient& c, const std::string& child, const std::string& ike,
                 Timeout timeout = kDefaultTimeout);
 
+// Asks charon to initiate CHILD_SA child and returns at once, without waiting for the
+// peer (charon's "timeout = -1"): a personal network's peer may not be up yet, and comes
+// up by initiating itself. Fails only when charon refuses the request (an unknown child).
+Status initiate_in_background(ViciClient& c, const std::string& child, const std::string& ike);
+
 // Terminates every IKE_SA of config name ike (and their CHILD_SAs), waiting for the
 // peer's acknowledgement within timeout (as initiate()).
 Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout = kDefaultTimeout);

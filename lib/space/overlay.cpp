@@ -122,7 +122,7 @@ Status configure_space(const ike::OverlayDefinition& def, const registry::Record
 
 }  // namespace
 
-Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl) {
+Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl, Initiation how) {
     auto secrets = ike::secrets_of(swanctl);
     if (!secrets.ok()) return secrets.error();
     auto vici = ike::ViciClient::wait_connect(socket, 5s);
@@ -130,8 +130,12 @@ Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl)
     for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), "");
     for (const auto& [name, conn] : ike::connections_of(swanctl))
         PN_TRY(ike::load_conn(*vici, name, conn), "");
-    for (const auto& [child, conn] : ike::children_of(swanctl))
-        PN_TRY(ike::initiate(*vici, child, conn, 10s), "");
+    for (const auto& [child, conn] : ike::children_of(swanctl)) {
+        if (how == Initiation::background)
+            PN_TRY(ike::initiate_in_background(*vici, child, conn), "");
+        else
+            PN_TRY(ike::initiate(*vici, child, conn, 10s), "");
+    }
     return {};
 }
 
@@ -144,6 +148,7 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     rec.datapath = esp.value() ? Datapath::kernel : Datapath::libipsec;
     rec.overlay_addresses = def.addresses;
     for (const auto& n : ike::remote_networks_of(def.swanctl)) rec.overlay_networks.push_back(n.str());
+    for (const auto& gw : ike::gateways_of(def.swanctl)) rec.overlay_peers.push_back(gw.str());
     std::string dir = charon_dir(reg, rec);
     auto made = sys::make_trusted_dirs(dir, 0700);
     if (!made.ok()) return made.error().wrap(what);
@@ -163,7 +168,10 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     rec.ike_daemon = pid.value();
     // Recorded at once: a creator killed from here on leaves gc a daemon to stop.
     PN_TRY(reg.save(rec), what);
-    PN_TRY(bring_up_overlay(conf.vici_socket, def.swanctl), what);
+    // A personal network's peers come up in any order: creation neither fails nor waits
+    // for them (the late side initiates, the early one answers).
+    PN_TRY(bring_up_overlay(conf.vici_socket, def.swanctl, rec.network ? Initiation::background : Initiation::wait),
+           what);
     // Root only, like its directory: whoever talks to it controls the space's overlay.
     if (::chmod(conf.vici_socket.c_str(), 0600) != 0) return errno_error(what + ": restrict the VICI socket");
     return {};
@@ -183,9 +191,11 @@ Status stop_overlay(const registry::Registry& reg, const registry::Record& rec) 
     return {};
 }
 
-Result<std::vector<std::string>> overlay_status(const registry::Registry& reg, const registry::Record& rec) {
-    std::vector<std::string> out;
-    if (rec.overlay.empty()) return out;
+Result<OverlayStatus> overlay_status(const registry::Registry& reg, const registry::Record& rec) {
+    OverlayStatus status;
+    for (const auto& p : rec.overlay_peers) status.peers.emplace_back(p, false);
+    if (rec.overlay.empty()) return status;
+    std::vector<std::string>& out = status.lines;
     auto vici = ike::ViciClient::connect(charon_dir(reg, rec) + "/charon.vici", 2s);
     if (!vici.ok()) return vici.error().wrap("overlay '" + rec.overlay + "'");
     auto sas = ike::list_sas(*vici);
@@ -205,8 +215,16 @@ Result<std::vector<std::string>> overlay_status(const registry::Registry& reg, c
                 static_cast<unsigned long long>(c.bytes_out), static_cast<unsigned long long>(c.packets_out));
             out.emplace_back(line);
         }
+        bool installed = false;
+        for (const auto& c : ike_sa.children) installed = installed || c.state == "INSTALLED";
+        if (ike_sa.state != "ESTABLISHED" || !installed) continue;
+        auto remote = IpAddr::parse(ike_sa.remote_host);
+        for (auto& [address, up] : status.peers) {
+            auto peer = IpAddr::parse(address);
+            up = up || (remote && peer && *remote == *peer);
+        }
     }
-    return out;
+    return status;
 }
 
 }  // namespace personalnet::space

@@ -802,9 +802,14 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
         }
     }
     if (!info.overlay.empty()) {
-        auto sas = space::overlay_status(reg.value(), rec->first);
-        info.overlay_sas =
-            sas.ok() ? sas.value() : std::vector<std::string>{"status unavailable: " + sas.error().message()};
+        auto status = space::overlay_status(reg.value(), rec->first);
+        if (status.ok()) {
+            info.overlay_sas = status->lines;
+            for (const auto& [address, up] : status->peers) info.peers.push_back({address, up});
+        } else {
+            info.overlay_sas = {"status unavailable: " + status.error().message()};
+            for (const auto& p : rec->first.overlay_peers) info.peers.push_back({p, false});
+        }
     }
     return info;
 }
