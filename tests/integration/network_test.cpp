@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "lib/bpf/dispatch.hpp"
 #include "lib/core/sys.hpp"
+#include "lib/netlink/xfrm_probe.hpp"
 #include "tests/integration/fixture.hpp"
 
 namespace pntest {
@@ -164,6 +166,23 @@ TEST_P(NetworkTest, EitherSideFirstAndEitherSideRestarted) {
     EXPECT_TRUE(peer_up(1, 15s)) << on(1, {bin("pnet"), "show", "n"}).out;
     expect_reach_both_ways();
     EXPECT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
+}
+
+// With kernel-libipsec (tunnel mode only), a transport-mode definition is refused in one
+// line saying why, exit 2, before anything is made.
+TEST_P(NetworkTest, TransportModeNeedsTheKernelsEsp) {
+    auto esp = personalnet::netlink::kernel_has_esp();
+    ASSERT_TRUE(esp.ok()) << esp.error().message();
+    if (esp.value()) GTEST_SKIP() << "this kernel has ESP: transport mode is allowed (make test-kernel)";
+    std::string conf = network_conf(1, 2);
+    conf.insert(conf.find("                esp_proposals"), "                mode = transport\n");
+    ASSERT_TRUE(sys::write_atomic(overlays_[1] + "/net.conf", conf).ok());
+    const std::string before = A().snapshot();
+    auto r = make(1);
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "overlay 'net': net.net: mode = transport needs the kernel's ESP")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(A().snapshot(), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dispatchers, NetworkTest,
