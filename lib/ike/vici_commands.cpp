@@ -180,6 +180,12 @@ Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout) {
     return control(c, "terminate", std::move(args), "terminate IKE_SA '" + ike + "'", timeout);
 }
 
+Status terminate_ike_sa(ViciClient& c, uint32_t uniqueid, Timeout timeout) {
+    ViciMessage args;
+    args.set("ike-id", std::to_string(uniqueid));
+    return control(c, "terminate", std::move(args), "terminate IKE_SA #" + std::to_string(uniqueid), timeout);
+}
+
 Result<std::vector<IkeSaInfo>> parse_sas(const ViciMessage& event) {
     std::vector<IkeSaInfo> out;
     for (const auto& e : event.entries()) {

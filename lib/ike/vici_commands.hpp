@@ -58,6 +58,9 @@ Status initiate_in_background(ViciClient& c, const std::string& child, const std
 // peer's acknowledgement within timeout (as initiate()).
 Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout = kDefaultTimeout);
 
+// Terminates the one IKE_SA with this unique id (and its CHILD_SAs), as terminate_ike().
+Status terminate_ike_sa(ViciClient& c, uint32_t uniqueid, Timeout timeout = kDefaultTimeout);
+
 struct ChildSaInfo {
     std::string name;  // CHILD_SA config name
     uint32_t uniqueid = 0;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <tuple>
 
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
@@ -189,6 +190,39 @@ Status stop_overlay(const registry::Registry& reg, const registry::Record& rec) 
     }
     PN_TRY(sys::remove_tree(charon_dir(reg, rec)), "remove the overlay daemon's files");
     return {};
+}
+
+Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
+    auto sas = ike::list_sas(vici);
+    if (!sas.ok()) return sas.error().wrap("settle duplicate SAs");
+    // (connection, peer) -> the uniqueid that stays, chosen by the same rule on both sides.
+    auto initiated_by_lower = [](const ike::IkeSaInfo& sa) {
+        auto local = IpAddr::parse(sa.local_host), remote = IpAddr::parse(sa.remote_host);
+        if (!local || !remote) return false;
+        bool local_lower = std::tie(local->family, local->bytes) < std::tie(remote->family, remote->bytes);
+        return sa.initiator == local_lower;
+    };
+    int terminated = 0;
+    const auto& all = sas.value();
+    for (size_t i = 0; i < all.size(); ++i) {
+        const auto& sa = all[i];
+        if (sa.state != "ESTABLISHED") continue;
+        // Another established one of the same connection and peer that should stay instead:
+        // initiated by the lower address where this one is not, or, both alike, older
+        // (the lower unique id, which each side numbers itself: only the peer-independent
+        // first test decides between the two sides' initiations).
+        bool other_stays = false;
+        for (size_t j = 0; j < all.size() && !other_stays; ++j) {
+            const auto& o = all[j];
+            if (j == i || o.state != "ESTABLISHED" || o.name != sa.name || o.remote_host != sa.remote_host) continue;
+            bool mine = initiated_by_lower(sa), theirs = initiated_by_lower(o);
+            other_stays = (theirs && !mine) || (theirs == mine && o.uniqueid < sa.uniqueid);
+        }
+        if (!other_stays) continue;
+        PN_TRY(ike::terminate_ike_sa(vici, sa.uniqueid, std::chrono::seconds(3)), "settle duplicate SAs");
+        ++terminated;
+    }
+    return terminated;
 }
 
 Result<OverlayStatus> overlay_status(const registry::Registry& reg, const registry::Record& rec) {

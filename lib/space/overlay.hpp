@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lib/ike/overlay_config.hpp"
+#include "lib/ike/vici_client.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/error.hpp"
 
@@ -39,6 +40,13 @@ Status stop_overlay(const registry::Registry& reg, const registry::Record& rec);
 // personal network, whose peers come up in any order and initiate themselves; the keeper).
 enum class Initiation { wait, background };
 Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl, Initiation how);
+
+// A personal network's two sides may initiate at the same moment and end up with two
+// IKE_SAs (and CHILD_SA pairs) between them, each side's charon keeping both. Both sides
+// settle it the same way, without talking: of the established IKE_SAs of one connection
+// to one peer, the one initiated by the lower of the two addresses stays, the others are
+// terminated (which deletes them on the peer too). Returns how many were terminated.
+Result<int> settle_duplicate_sas(ike::ViciClient& vici);
 
 // What `pnet show` tells of rec's overlay: one line per IKE_SA and CHILD_SA of its charon,
 // and whether each peer (rec.overlay_peers) is up: an established IKE_SA with it that has
