@@ -195,30 +195,21 @@ Status stop_overlay(const registry::Registry& reg, const registry::Record& rec) 
 Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
     auto sas = ike::list_sas(vici);
     if (!sas.ok()) return sas.error().wrap("settle duplicate SAs");
-    // (connection, peer) -> the uniqueid that stays, chosen by the same rule on both sides.
-    auto initiated_by_lower = [](const ike::IkeSaInfo& sa) {
-        auto local = IpAddr::parse(sa.local_host), remote = IpAddr::parse(sa.remote_host);
-        if (!local || !remote) return false;
-        bool local_lower = std::tie(local->family, local->bytes) < std::tie(remote->family, remote->bytes);
-        return sa.initiator == local_lower;
+    auto lower = [](const std::string& a, const std::string& b) {
+        auto x = IpAddr::parse(a), y = IpAddr::parse(b);
+        return x && y && std::tie(x->family, x->bytes) < std::tie(y->family, y->bytes);
     };
     int terminated = 0;
     const auto& all = sas.value();
-    for (size_t i = 0; i < all.size(); ++i) {
-        const auto& sa = all[i];
-        if (sa.state != "ESTABLISHED") continue;
-        // Another established one of the same connection and peer that should stay instead:
-        // initiated by the lower address where this one is not, or, both alike, older
-        // (the lower unique id, which each side numbers itself: only the peer-independent
-        // first test decides between the two sides' initiations).
-        bool other_stays = false;
-        for (size_t j = 0; j < all.size() && !other_stays; ++j) {
-            const auto& o = all[j];
-            if (j == i || o.state != "ESTABLISHED" || o.name != sa.name || o.remote_host != sa.remote_host) continue;
-            bool mine = initiated_by_lower(sa), theirs = initiated_by_lower(o);
-            other_stays = (theirs && !mine) || (theirs == mine && o.uniqueid < sa.uniqueid);
-        }
-        if (!other_stays) continue;
+    for (const auto& sa : all) {
+        // Ours to settle: an established one the peer initiated, where we are the lower
+        // address and hold an established one of our own with the same peer.
+        if (sa.state != "ESTABLISHED" || sa.initiator || !lower(sa.local_host, sa.remote_host)) continue;
+        bool ours_too = false;
+        for (const auto& o : all)
+            ours_too = ours_too || (o.state == "ESTABLISHED" && o.initiator && o.name == sa.name &&
+                                    o.remote_host == sa.remote_host);
+        if (!ours_too) continue;
         PN_TRY(ike::terminate_ike_sa(vici, sa.uniqueid, std::chrono::seconds(3)), "settle duplicate SAs");
         ++terminated;
     }

@@ -42,10 +42,12 @@ enum class Initiation { wait, background };
 Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl, Initiation how);
 
 // A personal network's two sides may initiate at the same moment and end up with two
-// IKE_SAs (and CHILD_SA pairs) between them, each side's charon keeping both. Both sides
-// settle it the same way, without talking: of the established IKE_SAs of one connection
-// to one peer, the one initiated by the lower of the two addresses stays, the others are
-// terminated (which deletes them on the peer too). Returns how many were terminated.
+// IKE_SAs (and CHILD_SA pairs) between them, each side's charon keeping both. The side
+// with the lower address settles it, without talking: of the established IKE_SAs of one
+// connection to one peer, the one it initiated stays and the others are terminated, which
+// deletes them on the peer too. (Both sides deleting the same SA at once left it stuck in
+// DELETING: each side's answer to the other's delete found the SA, and its SPIs, gone.)
+// The higher side does nothing. Returns how many were terminated.
 Result<int> settle_duplicate_sas(ike::ViciClient& vici);
 
 // What `pnet show` tells of rec's overlay: one line per IKE_SA and CHILD_SA of its charon,
