@@ -269,6 +269,8 @@ TEST_P(NetworkTest, ComesBackAfterThirtySecondsWithoutTheOtherHostAndLeaksNothin
     ASSERT_TRUE(peer_up(1, 15s)) << diagnosis();
     expect_reach_both_ways();
 
+    // As on a real host, the link's addresses stay while it is down (IPv6 would flush them).
+    ASSERT_EQ(A().run({"sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=1"}).rc, 0);
     ASSERT_EQ(A().run({"ip", "link", "set", "eth0", "down"}).rc, 0);
     // Traffic while the link is down: from the space, to the peer and elsewhere.
     for (int i = 0; i < 30; ++i) {
@@ -278,6 +280,7 @@ TEST_P(NetworkTest, ComesBackAfterThirtySecondsWithoutTheOtherHostAndLeaksNothin
             (void)on(1, {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "10.9.0.2"});
     }
     ASSERT_EQ(A().run({"ip", "link", "set", "eth0", "up"}).rc, 0);
+    EXPECT_EQ(A().run({"sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=0"}).rc, 0);
     bool back = false;
     for (int i = 0; i < 60 && !back; ++i) back = ping(1).rc == 0;
     EXPECT_TRUE(back) << "the network did not come back within a minute\n" << diagnosis();
