@@ -281,6 +281,12 @@ TEST_P(NetworkTest, ComesBackAfterThirtySecondsWithoutTheOtherHostAndLeaksNothin
     }
     ASSERT_EQ(A().run({"ip", "link", "set", "eth0", "up"}).rc, 0);
     EXPECT_EQ(A().run({"sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=0"}).rc, 0);
+    // The kernel flushed the link's gateway routes: the simulated host's configuration
+    // puts its one static route back, as a host's network manager would.
+    EXPECT_EQ(A().run({"ip", "route", "replace", "10.7.0.0/16", "via", "10.9.0.2", "dev", "eth0", "onlink",
+                       "proto", "static"})
+                  .rc,
+              0);
     bool back = false;
     for (int i = 0; i < 60 && !back; ++i) back = ping(1).rc == 0;
     EXPECT_TRUE(back) << "the network did not come back within a minute\n" << diagnosis();
