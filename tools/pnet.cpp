@@ -43,6 +43,14 @@ std::string json_list(const std::vector<std::string>& v) {
     return out + "]";
 }
 
+std::string peers_json(const std::vector<pn::SpaceInfo::Peer>& peers) {
+    std::string out = "[";
+    for (size_t n = 0; n < peers.size(); ++n)
+        out += std::string(n ? "," : "") + "{\"address\":" + pn::cli::json_string(peers[n].address) +
+               ",\"state\":\"" + (peers[n].up ? "up" : "down") + "\"}";
+    return out + "]";
+}
+
 std::string to_json(const pn::SpaceInfo& i) {
     char label[8];
     std::snprintf(label, sizeof label, "%04x", i.label);
@@ -67,7 +75,8 @@ std::string to_json(const pn::SpaceInfo& i) {
            (i.dispatched_in >= 0 ? ",\"dispatched_in\":" + std::to_string(i.dispatched_in) +
                                        ",\"dispatched_out\":" + std::to_string(i.dispatched_out)
                                  : std::string()) +
-           ",\"overlay_sas\":" + json_list(i.overlay_sas) + ",\"shared_paths\":" + json_list(i.shared_paths) +
+           ",\"overlay_sas\":" + json_list(i.overlay_sas) + ",\"peers\":" + peers_json(i.peers) +
+           ",\"shared_paths\":" + json_list(i.shared_paths) +
            ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") + "}";
 }
 
@@ -105,6 +114,8 @@ void print_text(const pn::SpaceInfo& i) {
     if (!i.overlay.empty()) {
         std::printf("overlay:     %s (ESP: %s)\n", i.overlay.c_str(),
                     i.datapath == pn::Datapath::kernel ? "kernel XFRM" : "kernel-libipsec, in user space");
+        for (const auto& p : i.peers)
+            std::printf("peer:        %s %s\n", p.address.c_str(), p.up ? "up" : "down");
         for (const auto& l : i.overlay_sas) std::printf("             %s\n", l.c_str());
     }
     if (i.network)

@@ -223,8 +223,9 @@ int keep(int argc, char** argv) {
             ::close(*report);
             if (!charon.ok()) return kExitFailure;
         } else if (charon.ok()) {
-            (void)pn::space::bring_up_overlay(dir + "/charon.vici",
-                                              swanctl.value());  // the next death retries
+            // In the background: charon goes on trying, and a peer that comes back initiates.
+            (void)pn::space::bring_up_overlay(dir + "/charon.vici", swanctl.value(),
+                                              pn::space::Initiation::background);
         }
         if (charon.ok()) watch(charon.value(), dir, rundir, *label);
         if (g_stop == 0) ::sleep(1);  // a daemon that dies at once is not restarted in a loop

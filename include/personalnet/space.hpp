@@ -100,6 +100,13 @@ struct SpaceInfo {
     bool network = false;                  // overlay is a personal network; label is its label
     std::optional<Datapath> datapath;      // the overlay's ESP; none without an overlay
     std::vector<std::string> overlay_sas;  // show_space only: one line per IKE_SA / CHILD_SA
+    // show_space only: each peer of the overlay (its literal remote_addrs) and whether it is
+    // up: an established IKE_SA with it that has an installed CHILD_SA.
+    struct Peer {
+        std::string address;
+        bool up = false;
+    };
+    std::vector<Peer> peers;
     std::vector<std::string> shared_paths;
     bool private_tmp = false;
     bool admin = false;                // pseudo-admin rights inside (SpaceSpec::admin)

@@ -110,4 +110,15 @@ std::vector<std::pair<std::string, std::string>> children_of(const Settings& swa
     return out;
 }
 
+std::vector<std::string> transport_children_of(const Settings& swanctl) {
+    std::vector<std::string> out;
+    if (const Settings* conns = swanctl.section("connections"))
+        for (const auto& c : conns->sections)
+            if (const Settings* children = c.body.section("children"))
+                for (const auto& child : children->sections)
+                    for (const auto& [key, value] : child.body.values)
+                        if (key == "mode" && value == "transport") out.push_back(c.name + "." + child.name);
+    return out;
+}
+
 }  // namespace personalnet::ike

@@ -34,4 +34,8 @@ std::vector<IpPrefix> remote_networks_of(const Settings& swanctl);
 // Every CHILD_SA as (child, connection), to initiate.
 std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl);
 
+// The CHILD_SAs that ask for transport mode (mode = transport), as "connection.child":
+// only the kernel's ESP does it; kernel-libipsec does tunnel mode only.
+std::vector<std::string> transport_children_of(const Settings& swanctl);
+
 }  // namespace personalnet::ike

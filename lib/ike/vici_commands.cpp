@@ -162,10 +162,28 @@ Status initiate(ViciClient& c, const std::string& child, const std::string& ike,
     return control(c, "initiate", std::move(args), what, timeout);
 }
 
+Status initiate_in_background(ViciClient& c, const std::string& child, const std::string& ike) {
+    ViciMessage args;
+    args.set("child", child);
+    if (!ike.empty()) args.set("ike", ike);
+    args.set("timeout", "-1");  // charon queues the job and answers at once
+    std::string what = "initiate CHILD_SA '" + child + "'";
+    if (!ike.empty()) what += " of '" + ike + "'";
+    auto r = c.call("initiate", args, kDefaultTimeout);
+    if (!r.ok()) return r.error().wrap(what);
+    return check_success(r.value(), what);
+}
+
 Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout) {
     ViciMessage args;
     args.set("ike", ike);
     return control(c, "terminate", std::move(args), "terminate IKE_SA '" + ike + "'", timeout);
+}
+
+Status terminate_ike_sa(ViciClient& c, uint32_t uniqueid, Timeout timeout) {
+    ViciMessage args;
+    args.set("ike-id", std::to_string(uniqueid));
+    return control(c, "terminate", std::move(args), "terminate IKE_SA #" + std::to_string(uniqueid), timeout);
 }
 
 Result<std::vector<IkeSaInfo>> parse_sas(const ViciMessage& event) {

@@ -49,9 +49,17 @@ Status load_shared(ViciClient& c, const SharedSecret& secret, Timeout timeout = 
 Status initiate(ViciClient& c, const std::string& child, const std::string& ike,
                 Timeout timeout = kDefaultTimeout);
 
+// Asks charon to initiate CHILD_SA child and returns at once, without waiting for the
+// peer (charon's "timeout = -1"): a personal network's peer may not be up yet, and comes
+// up by initiating itself. Fails only when charon refuses the request (an unknown child).
+Status initiate_in_background(ViciClient& c, const std::string& child, const std::string& ike);
+
 // Terminates every IKE_SA of config name ike (and their CHILD_SAs), waiting for the
 // peer's acknowledgement within timeout (as initiate()).
 Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout = kDefaultTimeout);
+
+// Terminates the one IKE_SA with this unique id (and its CHILD_SAs), as terminate_ike().
+Status terminate_ike_sa(ViciClient& c, uint32_t uniqueid, Timeout timeout = kDefaultTimeout);
 
 struct ChildSaInfo {
     std::string name;  // CHILD_SA config name

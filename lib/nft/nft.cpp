@@ -1398,6 +1398,25 @@ Status child_install(const ChildServices& spec) {
     b.chain(kSpaceTable, "raw_out", "filter", NF_INET_LOCAL_OUT, kPrioRaw);
     b.chain(kSpaceTable, "raw_pre", "filter", NF_INET_PRE_ROUTING, kPrioRaw);
     b.chain(kSpaceTable, "svc", "nat", NF_INET_PRE_ROUTING, kPrioDstnat);
+    // The space's own IKE and ESP are never tracked here either, as in its parent: an
+    // IKE_SA_INIT its parent dispatched to it before its charon listened would otherwise be
+    // handed on to the parent as an inherited service (svc's DNAT), and that conntrack entry
+    // then made the space's own request to the same peer leave with a remapped source port
+    // (measured: two spaces initiating to each other at once, one from port 511).
+    // First in both chains, and returning: a zone set later would track them after all.
+    constexpr uint32_t kTh = NFT_PAYLOAD_TRANSPORT_HEADER;
+    for (const char* chain : {"raw_pre", "raw_out"}) {
+        for (uint16_t port : {uint16_t{500}, uint16_t{4500}}) {
+            for (auto [off, dir] : {std::pair{2u, "dport"}, std::pair{0u, "sport"}}) {
+                Rule r(kSpaceTable, chain,
+                       std::string("udp ") + dir + " " + std::to_string(port) + " notrack return");
+                r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_UDP}).payload(kTh, off, 2).eq(htons(port));
+                b.rule(r.notrack().verdict(NFT_RETURN));
+            }
+        }
+        Rule esp(kSpaceTable, chain, "meta l4proto esp notrack return");
+        b.rule(esp.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}).notrack().verdict(NFT_RETURN));
+    }
     add_family_rules(b, Family{"ip", NFPROTO_IPV4, 16, 4, 12, local4, spec.parent4, spec.down4}, hidden);
     add_family_rules(b, Family{"ip6", NFPROTO_IPV6, 24, 16, 8, local6, spec.parent6, spec.down6}, hidden);
     return b.commit();

@@ -148,6 +148,7 @@ const std::vector<Field>& fields() {
         list("overlay_networks", &Record::overlay_networks),
         flag("admin", &Record::admin),
         flag("network", &Record::network),  // new fields go last: older records lack them
+        list("overlay_peers", &Record::overlay_peers),
     };
     return all;
 }

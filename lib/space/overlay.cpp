@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <tuple>
 
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
@@ -124,7 +125,7 @@ Status configure_space(const ike::OverlayDefinition& def, const registry::Record
 
 }  // namespace
 
-Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl) {
+Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl, Initiation how) {
     auto secrets = ike::secrets_of(swanctl);
     if (!secrets.ok()) return secrets.error();
     auto vici = ike::ViciClient::wait_connect(socket, 5s);
@@ -132,8 +133,12 @@ Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl)
     for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), "");
     for (const auto& [name, conn] : ike::connections_of(swanctl))
         PN_TRY(ike::load_conn(*vici, name, conn), "");
-    for (const auto& [child, conn] : ike::children_of(swanctl))
-        PN_TRY(ike::initiate(*vici, child, conn, 10s), "");
+    for (const auto& [child, conn] : ike::children_of(swanctl)) {
+        if (how == Initiation::background)
+            PN_TRY(ike::initiate_in_background(*vici, child, conn), "");
+        else
+            PN_TRY(ike::initiate(*vici, child, conn, 10s), "");
+    }
     return {};
 }
 
@@ -146,6 +151,7 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     rec.datapath = esp.value() ? Datapath::kernel : Datapath::libipsec;
     rec.overlay_addresses = def.addresses;
     for (const auto& n : ike::remote_networks_of(def.swanctl)) rec.overlay_networks.push_back(n.str());
+    for (const auto& gw : ike::gateways_of(def.swanctl)) rec.overlay_peers.push_back(gw.str());
     std::string dir = charon_dir(reg, rec);
     auto made = sys::make_trusted_dirs(dir, 0700);
     if (!made.ok()) return made.error().wrap(what);
@@ -165,7 +171,10 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     rec.ike_daemon = pid.value();
     // Recorded at once: a creator killed from here on leaves gc a daemon to stop.
     PN_TRY(reg.save(rec), what);
-    PN_TRY(bring_up_overlay(conf.vici_socket, def.swanctl), what);
+    // A personal network's peers come up in any order: creation neither fails nor waits
+    // for them (the late side initiates, the early one answers).
+    PN_TRY(bring_up_overlay(conf.vici_socket, def.swanctl, rec.network ? Initiation::background : Initiation::wait),
+           what);
     // Root only, like its directory: whoever talks to it controls the space's overlay.
     if (::chmod(conf.vici_socket.c_str(), 0600) != 0) return errno_error(what + ": restrict the VICI socket");
     // The first packet after mkportspace returns is dispatched by the SAs' exact SPIs; the
@@ -188,9 +197,35 @@ Status stop_overlay(const registry::Registry& reg, const registry::Record& rec) 
     return {};
 }
 
-Result<std::vector<std::string>> overlay_status(const registry::Registry& reg, const registry::Record& rec) {
-    std::vector<std::string> out;
-    if (rec.overlay.empty()) return out;
+Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
+    auto sas = ike::list_sas(vici);
+    if (!sas.ok()) return sas.error().wrap("settle duplicate SAs");
+    auto lower = [](const std::string& a, const std::string& b) {
+        auto x = IpAddr::parse(a), y = IpAddr::parse(b);
+        return x && y && std::tie(x->family, x->bytes) < std::tie(y->family, y->bytes);
+    };
+    int terminated = 0;
+    const auto& all = sas.value();
+    for (const auto& sa : all) {
+        // Ours to settle: an established one the peer initiated, where we are the lower
+        // address and hold an established one of our own with the same peer.
+        if (sa.state != "ESTABLISHED" || sa.initiator || !lower(sa.local_host, sa.remote_host)) continue;
+        bool ours_too = false;
+        for (const auto& o : all)
+            ours_too = ours_too || (o.state == "ESTABLISHED" && o.initiator && o.name == sa.name &&
+                                    o.remote_host == sa.remote_host);
+        if (!ours_too) continue;
+        PN_TRY(ike::terminate_ike_sa(vici, sa.uniqueid, std::chrono::seconds(3)), "settle duplicate SAs");
+        ++terminated;
+    }
+    return terminated;
+}
+
+Result<OverlayStatus> overlay_status(const registry::Registry& reg, const registry::Record& rec) {
+    OverlayStatus status;
+    for (const auto& p : rec.overlay_peers) status.peers.emplace_back(p, false);
+    if (rec.overlay.empty()) return status;
+    std::vector<std::string>& out = status.lines;
     auto vici = ike::ViciClient::connect(charon_dir(reg, rec) + "/charon.vici", 2s);
     if (!vici.ok()) return vici.error().wrap("overlay '" + rec.overlay + "'");
     auto sas = ike::list_sas(*vici);
@@ -210,8 +245,16 @@ Result<std::vector<std::string>> overlay_status(const registry::Registry& reg, c
                 static_cast<unsigned long long>(c.bytes_out), static_cast<unsigned long long>(c.packets_out));
             out.emplace_back(line);
         }
+        bool installed = false;
+        for (const auto& c : ike_sa.children) installed = installed || c.state == "INSTALLED";
+        if (ike_sa.state != "ESTABLISHED" || !installed) continue;
+        auto remote = IpAddr::parse(ike_sa.remote_host);
+        for (auto& [address, up] : status.peers) {
+            auto peer = IpAddr::parse(address);
+            up = up || (remote && peer && *remote == *peer);
+        }
     }
-    return out;
+    return status;
 }
 
 }  // namespace personalnet::space

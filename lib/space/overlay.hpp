@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lib/ike/overlay_config.hpp"
+#include "lib/ike/vici_client.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/error.hpp"
 
@@ -33,10 +34,29 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
 Status stop_overlay(const registry::Registry& reg, const registry::Record& rec);
 
 // Loads the overlay's secrets and connections (swanctl) into a fresh charon listening on
-// socket and brings every CHILD_SA up: the creator does, and the keeper after a restart.
-Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl);
+// socket and initiates every CHILD_SA: the creator does, and the keeper after a restart.
+// wait: until each is up (timeout per SA; a gateway that does not answer fails the
+// creation). background: charon tries on its own and the call returns at once (a
+// personal network, whose peers come up in any order and initiate themselves; the keeper).
+enum class Initiation { wait, background };
+Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl, Initiation how);
 
-// One line per IKE_SA and CHILD_SA of rec's charon, for `pnet show`.
-Result<std::vector<std::string>> overlay_status(const registry::Registry& reg, const registry::Record& rec);
+// A personal network's two sides may initiate at the same moment and end up with two
+// IKE_SAs (and CHILD_SA pairs) between them, each side's charon keeping both. The side
+// with the lower address settles it, without talking: of the established IKE_SAs of one
+// connection to one peer, the one it initiated stays and the others are terminated, which
+// deletes them on the peer too. (Both sides deleting the same SA at once left it stuck in
+// DELETING: each side's answer to the other's delete found the SA, and its SPIs, gone.)
+// The higher side does nothing. Returns how many were terminated.
+Result<int> settle_duplicate_sas(ike::ViciClient& vici);
+
+// What `pnet show` tells of rec's overlay: one line per IKE_SA and CHILD_SA of its charon,
+// and whether each peer (rec.overlay_peers) is up: an established IKE_SA with it that has
+// an installed CHILD_SA.
+struct OverlayStatus {
+    std::vector<std::string> lines;
+    std::vector<std::pair<std::string, bool>> peers;  // address, up
+};
+Result<OverlayStatus> overlay_status(const registry::Registry& reg, const registry::Record& rec);
 
 }  // namespace personalnet::space

@@ -31,6 +31,7 @@
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
 #include "lib/ike/swanctl_convert.hpp"
+#include "lib/netlink/xfrm_probe.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
@@ -327,6 +328,16 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         auto def = ike::load_overlay(spec.overlay, ctx.overlaydir);
         if (!def.ok()) return def.error();
         overlay = std::move(def).value();
+        // Refused before anything exists: a transport-mode SA would never come up here.
+        auto transport = ike::transport_children_of(overlay->swanctl);
+        if (!transport.empty()) {
+            auto esp = netlink::kernel_has_esp();
+            if (!esp.ok()) return esp.error().wrap("overlay '" + overlay->name + "'");
+            if (!esp.value())
+                return make_error(EINVAL, "overlay '" + overlay->name + "': " + transport.front() +
+                                              ": mode = transport needs the kernel's ESP, which this kernel "
+                                              "lacks (its user-space ESP, kernel-libipsec, does tunnel mode only)");
+        }
     }
     space::FileSpaceSeed seed;
     seed.backend = spec.fs_backend;
@@ -802,9 +813,14 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
         }
     }
     if (!info.overlay.empty()) {
-        auto sas = space::overlay_status(reg.value(), rec->first);
-        info.overlay_sas =
-            sas.ok() ? sas.value() : std::vector<std::string>{"status unavailable: " + sas.error().message()};
+        auto status = space::overlay_status(reg.value(), rec->first);
+        if (status.ok()) {
+            info.overlay_sas = status->lines;
+            for (const auto& [address, up] : status->peers) info.peers.push_back({address, up});
+        } else {
+            info.overlay_sas = {"status unavailable: " + status.error().message()};
+            for (const auto& p : rec->first.overlay_peers) info.peers.push_back({p, false});
+        }
     }
     return info;
 }

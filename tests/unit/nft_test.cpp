@@ -97,11 +97,21 @@ constexpr const char* kSpaceText = R"(table inet personalnet_space {
   set hidden { type inet_proto . inet_service; elements = { tcp . 7777, udp . 53 } }
   chain raw_out {
     type filter hook output priority raw;
+    udp dport 500 notrack return
+    udp sport 500 notrack return
+    udp dport 4500 notrack return
+    udp sport 4500 notrack return
+    meta l4proto esp notrack return
     ip daddr @local4 ip saddr != 169.254.102.1 notrack
     ip6 daddr @local6 ip6 saddr != fd70:0:0:2::1 notrack
   }
   chain raw_pre {
     type filter hook prerouting priority raw;
+    udp dport 500 notrack return
+    udp sport 500 notrack return
+    udp dport 4500 notrack return
+    udp sport 4500 notrack return
+    meta l4proto esp notrack return
     iifname "lo" ip daddr @local4 ct zone set 0
     iifname "lo" ip6 daddr @local6 ct zone set 0
   }

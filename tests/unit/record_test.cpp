@@ -58,6 +58,7 @@ reg::Record full_record() {
     r.admin = true;
     r.dispatch = Dispatch::bpf;
     r.network = true;
+    r.overlay_peers = {"10.9.0.2", "fd00:9::2"};
     return r;
 }
 
@@ -127,14 +128,15 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     ASSERT_TRUE(r.ok()) << r.error().message();
     reg::Record want = full_record();
     want.inherit_services = true;
-    want.network = false;  // not a field yet then
+    want.network = false;  // not fields yet then
+    want.overlay_peers.clear();
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
     EXPECT_EQ(r->datapath, Datapath::libipsec);
     EXPECT_EQ(r->dispatch, Dispatch::bpf);
     // The same bytes, and the fields added since (at the end, at their defaults).
-    EXPECT_EQ(r->serialize(), std::string(kRecordBeforeTheTable) + "network=0\n");
+    EXPECT_EQ(r->serialize(), std::string(kRecordBeforeTheTable) + "network=0\noverlay_peers=\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {

@@ -1,0 +1,361 @@
+// Personal networks across hosts (issue 17): a space on host A and a space on host B bound
+// to one network by its label (personalnet.label in each host's definition) reach each
+// other at their overlay addresses, whichever comes up first, and come back by themselves
+// when either side is made again or its charon is killed. Each side's charon both
+// initiates and answers: its parent hands it IKE_SA_INIT requests whose initiator SPI
+// carries the network's label. PSK, tunnel mode (kernel-libipsec here, the kernel's XFRM
+// under `make test-kernel`).
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/bpf/dispatch.hpp"
+#include "lib/core/sys.hpp"
+#include "lib/netlink/xfrm_probe.hpp"
+#include "tests/integration/fixture.hpp"
+
+namespace pntest {
+namespace {
+
+using namespace std::chrono_literals;
+namespace sys = personalnet::sys;
+
+constexpr const char* kLabel = "0x4e01";
+
+// Host `self` (10.9.0.x, overlay address 10.80.0.x) and its peer, one side's definition.
+std::string network_conf(int self, int peer) {
+    const std::string s = std::to_string(self), p = std::to_string(peer);
+    return "connections {\n"
+           "    net {\n"
+           "        version = 2\n"
+           "        local_addrs = 10.9.0." + s + "\n"
+           "        remote_addrs = 10.9.0." + p + "\n"
+           "        proposals = aes128-sha256-x25519\n"
+           "        local {\n            auth = psk\n            id = alice-" + s + "\n        }\n"
+           "        remote {\n            auth = psk\n            id = alice-" + p + "\n        }\n"
+           "        children {\n"
+           "            net {\n"
+           "                local_ts = 10.80.0." + s + "/32\n"
+           "                remote_ts = 10.80.0." + p + "/32\n"
+           "                esp_proposals = aes128gcm16\n"
+           "            }\n"
+           "        }\n"
+           "    }\n"
+           "}\n"
+           "secrets {\n"
+           "    ike-net {\n        id-1 = alice-1\n        id-2 = alice-2\n"
+           "        secret = \"pntest network secret\"\n    }\n"
+           "}\n"
+           "personalnet {\n"
+           "    label = " + std::string(kLabel) + "\n"
+           "    addresses = 10.80.0." + s + "/32\n"
+           "}\n";
+}
+
+class NetworkTest : public SpaceTest, public ::testing::WithParamInterface<personalnet::Dispatch> {
+protected:
+    void SetUp() override {
+        dispatch_ = GetParam();
+        if (dispatch_ == personalnet::Dispatch::bpf && !personalnet::bpf::unsupported_reason().empty())
+            GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
+        SpaceTest::SetUp();
+        baseline_b_ = B().snapshot();
+        for (int side : {1, 2}) {
+            Host& h = side == 1 ? A() : B();
+            overlays_[side] = h.rundir().substr(0, h.rundir().rfind('/')) + "/overlays.d";
+            ASSERT_TRUE(sys::make_dirs(overlays_[side], 0755).ok());
+            ASSERT_TRUE(sys::write_atomic(overlays_[side] + "/net.conf", network_conf(side, 3 - side)).ok());
+        }
+    }
+    void TearDown() override {
+        if (!topo_) return;
+        (void)on(2, {bin("pnet"), "destroy", "n"});
+        auto gc = on(2, {bin("pnet"), "gc"});
+        EXPECT_EQ(gc.rc, 0) << gc.err;
+        EXPECT_EQ(B().snapshot(), baseline_b_) << "host B's state leaked";
+        SpaceTest::TearDown();
+    }
+    Host& host(int side) { return side == 1 ? A() : B(); }
+    RunResult on(int side, std::vector<std::string> argv, int timeout_ms = 30000) {
+        argv.insert(argv.begin(), {"env", "PERSONALNET_OVERLAYDIR=" + overlays_[side]});
+        return host(side).run(argv, timeout_ms);
+    }
+    // The named space "n" bound to the network on one side.
+    RunResult make(int side) {
+        return on(side, {bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
+                         "--name", "n", "--overlay", "net", "--file-space=none", "--", "true"});
+    }
+    // Whether side's space lists its peer as up (pnet show --json), within wait.
+    bool peer_up(int side, std::chrono::seconds wait) {
+        auto t0 = std::chrono::steady_clock::now();
+        const std::string want =
+            "{\"address\":\"10.9.0." + std::to_string(3 - side) + "\",\"state\":\"up\"}";
+        do {
+            if (contains(on(side, {bin("pnet"), "show", "n", "--json"}).out, want)) return true;
+            std::this_thread::sleep_for(200ms);
+        } while (std::chrono::steady_clock::now() - t0 < wait);
+        return false;
+    }
+    // One ping from side's space to the other side's overlay address.
+    RunResult ping(int side) {
+        return on(side, {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "2", "-I",
+                         "10.80.0." + std::to_string(side), "10.80.0." + std::to_string(3 - side)});
+    }
+    void expect_reach_both_ways() {
+        for (int side : {1, 2}) {
+            auto p = ping(side);
+            EXPECT_EQ(p.rc, 0) << "from side " << side << ": " << p.out << p.err;
+        }
+    }
+    pid_t charon_of(int side) {
+        auto show = on(side, {bin("pnet"), "show", "n", "--json"});
+        auto at = show.out.find("\"netns_inode\":");
+        if (at == std::string::npos) return 0;
+        const unsigned long long netns = std::stoull(show.out.substr(at + 14));
+        auto procs = sys::list_dir("/proc");
+        for (const auto& p : procs.value()) {
+            if (p[0] < '1' || p[0] > '9') continue;
+            auto comm = sys::read_file("/proc/" + p + "/comm");
+            struct stat st {};
+            if (comm.ok() && comm.value() == "charon\n" && ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 &&
+                st.st_ino == netns)
+                return static_cast<pid_t>(std::stoi(p));
+        }
+        return 0;
+    }
+
+    // Lines of `pnet show n` on side that start with prefix and name state.
+    int sas_in(int side, const std::string& prefix, const std::string& state) {
+        std::istringstream lines(on(side, {bin("pnet"), "show", "n"}).out);
+        int n = 0;
+        for (std::string line; std::getline(lines, line);) {
+            auto at = line.find_first_not_of(' ');
+            if (at == std::string::npos) continue;
+            std::string text = line.substr(at);
+            n += text.rfind(prefix.substr(prefix.find_first_not_of(' ')), 0) == 0 &&
+                 text.find(" " + state + " ") != std::string::npos;
+        }
+        return n;
+    }
+
+    // Both sides' view and the end of their charons' logs, for a failure message.
+    std::string diagnosis() {
+        std::string out;
+        for (int side : {1, 2}) {
+            out += "== side " + std::to_string(side) + "\n" + on(side, {bin("pnet"), "show", "n"}).out;
+            auto log = sys::read_file(host(side).rundir() + "/charon/4e01/charon.log");
+            if (log.ok()) out += log->substr(log->size() > 5000 ? log->size() - 5000 : 0);
+        }
+        return out;
+    }
+
+    std::string overlays_[3];
+    std::string baseline_b_;
+};
+
+// A's space is made while B has none: creation neither fails nor waits for the peer, and
+// shows it down. B's space then comes up and the network with it, from B's initiation
+// answered by A's space. Then either side is made again, and its charon killed: each time
+// the network comes back by itself.
+TEST_P(NetworkTest, EitherSideFirstAndEitherSideRestarted) {
+    auto first = make(1);
+    ASSERT_EQ(first.rc, 0) << first.err;
+    auto shown = on(1, {bin("pnet"), "show", "n", "--json"});
+    EXPECT_TRUE(contains(shown.out, "{\"address\":\"10.9.0.2\",\"state\":\"down\"}")) << shown.out;
+    EXPECT_TRUE(contains(on(1, {bin("pnet"), "show", "n"}).out, "peer:        10.9.0.2 down"));
+
+    auto second = make(2);
+    ASSERT_EQ(second.rc, 0) << second.err;
+    ASSERT_TRUE(peer_up(1, 15s)) << on(1, {bin("pnet"), "show", "n"}).out;
+    ASSERT_TRUE(peer_up(2, 15s)) << on(2, {bin("pnet"), "show", "n"}).out;
+    expect_reach_both_ways();
+
+    // A's space made again: it initiates, B's answers.
+    ASSERT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
+    ASSERT_EQ(make(1).rc, 0);
+    EXPECT_TRUE(peer_up(1, 15s)) << on(1, {bin("pnet"), "show", "n"}).out;
+    EXPECT_TRUE(peer_up(2, 15s)) << on(2, {bin("pnet"), "show", "n"}).out;
+    expect_reach_both_ways();
+
+    // B's charon killed: its keeper starts a new one, which initiates again.
+    pid_t charon = charon_of(2);
+    ASSERT_GT(charon, 0);
+    ASSERT_EQ(::kill(charon, SIGKILL), 0);
+    std::this_thread::sleep_for(500ms);
+    EXPECT_TRUE(peer_up(2, 15s)) << on(2, {bin("pnet"), "show", "n"}).out;
+    EXPECT_TRUE(peer_up(1, 15s)) << on(1, {bin("pnet"), "show", "n"}).out;
+    expect_reach_both_ways();
+    EXPECT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
+}
+
+// Both sides made at the same moment, so that both initiate: it ends with one working
+// pair of SAs (one IKE_SA and one CHILD_SA on each side), not two half-working ones.
+TEST_P(NetworkTest, SimultaneousInitiationEndsWithOnePairOfSas) {
+    std::vector<Proc> makers;
+    for (int side : {1, 2})
+        makers.push_back(host(side).spawn(
+            {"env", "PERSONALNET_OVERLAYDIR=" + overlays_[side], bin("mkportspace"), "-q",
+             std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name", "n", "--overlay",
+             "net", "--file-space=none", "--", "true"}));
+    for (auto& m : makers) ASSERT_EQ(m.wait(), 0);
+    ASSERT_TRUE(peer_up(1, 15s)) << diagnosis();
+    ASSERT_TRUE(peer_up(2, 15s)) << diagnosis();
+    // charon settles duplicates within a few seconds (INITIAL_CONTACT, uniqueness).
+    int ike = 0, child = 0;
+    for (int i = 0; i < 50; ++i) {
+        std::this_thread::sleep_for(200ms);
+        ike = sas_in(1, "IKE_SA ", "ESTABLISHED") + sas_in(2, "IKE_SA ", "ESTABLISHED");
+        child = sas_in(1, "  CHILD_SA ", "INSTALLED") + sas_in(2, "  CHILD_SA ", "INSTALLED");
+        if (ike == 2 && child == 2) break;
+    }
+    EXPECT_EQ(ike, 2) << on(1, {bin("pnet"), "show", "n"}).out << on(2, {bin("pnet"), "show", "n"}).out;
+    EXPECT_EQ(child, 2) << on(1, {bin("pnet"), "show", "n"}).out << on(2, {bin("pnet"), "show", "n"}).out;
+    expect_reach_both_ways();
+    EXPECT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
+}
+
+// A network-bound space nested inside another space answers too: B's IKE_SA_INIT request
+// is dispatched by host A to the outer space and by the outer space to the nested one.
+// A's nested space is made first (its own initiation finds nobody), then B's.
+TEST_P(NetworkTest, NestedSpaceAnswersThroughEveryAncestor) {
+    ASSERT_EQ(on(1, {bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
+                     "--name", "outer", "--file-space=none", "--", "true"})
+                  .rc,
+              0);
+    auto inner = on(1, {bin("pnet"), "exec", "outer", "--", "env", "PERSONALNET_OVERLAYDIR=" + overlays_[1],
+                        bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
+                        "--name", "n", "--overlay", "net", "--file-space=none", "--", "true"});
+    ASSERT_EQ(inner.rc, 0) << inner.err;
+    EXPECT_TRUE(contains(on(1, {bin("pnet"), "show", "n", "--json"}).out, "\"depth\":2"));
+    // Long enough for A's own IKE_SA_INIT to have been sent to nobody.
+    std::this_thread::sleep_for(1s);
+    ASSERT_EQ(make(2).rc, 0);
+    EXPECT_TRUE(peer_up(2, 15s)) << diagnosis();
+    EXPECT_TRUE(peer_up(1, 15s)) << diagnosis();
+    expect_reach_both_ways();
+    EXPECT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
+    EXPECT_EQ(on(1, {bin("pnet"), "destroy", "outer"}).rc, 0);
+}
+
+// Host A loses B for 30 s (its link down): the network comes back by itself afterwards,
+// and an overlay-only space (no inherited routes) leaks no plaintext meanwhile: B counts
+// every packet from A that is neither IKE nor ESP, and anything for the network's
+// addresses in plaintext.
+TEST_P(NetworkTest, ComesBackAfterThirtySecondsWithoutTheOtherHostAndLeaksNothing) {
+    const std::string counters = R"(table inet pnleak {
+    counter plain { }
+    chain pre {
+        type filter hook prerouting priority -400;
+        iifname "eth0" meta secpath exists return
+        iifname "eth0" ip saddr 10.9.0.1 udp dport { 500, 4500 } return
+        iifname "eth0" ip saddr 10.9.0.1 meta l4proto esp return
+        iifname "eth0" ip saddr 10.9.0.1 counter name "plain"
+        iifname "eth0" ip daddr 10.80.0.0/24 counter name "plain"
+    }
+}
+)";
+    ASSERT_EQ(B().run({"sh", "-c", "printf '%s' \"$0\" | nft -f -", counters}).rc, 0);
+    ASSERT_EQ(on(1, {bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
+                     "--name", "n", "--overlay", "net", "--no-inherit-routes", "--file-space=none", "--", "true"})
+                  .rc,
+              0);
+    ASSERT_EQ(make(2).rc, 0);
+    ASSERT_TRUE(peer_up(1, 15s)) << diagnosis();
+    expect_reach_both_ways();
+
+    // As on a real host, the link's addresses stay while it is down (IPv6 would flush them).
+    ASSERT_EQ(A().run({"sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=1"}).rc, 0);
+    ASSERT_EQ(A().run({"ip", "link", "set", "eth0", "down"}).rc, 0);
+    // Traffic while the link is down: from the space, to the peer and elsewhere.
+    for (int i = 0; i < 30; ++i) {
+        (void)on(1, {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "-I", "10.80.0.1",
+                     "10.80.0.2"});
+        if (i % 10 == 0)
+            (void)on(1, {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "10.9.0.2"});
+    }
+    ASSERT_EQ(A().run({"ip", "link", "set", "eth0", "up"}).rc, 0);
+    EXPECT_EQ(A().run({"sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=0"}).rc, 0);
+    // The kernel flushed the link's gateway routes: the simulated host's configuration
+    // puts its one static route back, as a host's network manager would.
+    EXPECT_EQ(A().run({"ip", "route", "replace", "10.7.0.0/16", "via", "10.9.0.2", "dev", "eth0", "onlink",
+                       "proto", "static"})
+                  .rc,
+              0);
+    bool back = false;
+    for (int i = 0; i < 60 && !back; ++i) back = ping(1).rc == 0;
+    EXPECT_TRUE(back) << "the network did not come back within a minute\n" << diagnosis();
+    expect_reach_both_ways();
+    auto plain = B().run({"nft", "list", "counter", "inet", "pnleak", "plain"}).out;
+    auto at = plain.find("packets ");
+    ASSERT_NE(at, std::string::npos) << plain;
+    EXPECT_EQ(std::stoi(plain.substr(at + 8)), 0) << "plaintext from A's overlay-only space\n" << plain;
+    EXPECT_EQ(B().run({"nft", "delete", "table", "inet", "pnleak"}).rc, 0);
+    EXPECT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
+}
+
+// Same names as the base network (kernel ESP, `make test-kernel`): in transport mode
+// between the hosts' own addresses, A's space reaches B's space at B's ordinary address
+// through ESP, while host A itself and A's other spaces reach host B at that same address
+// in plaintext. B's space and host B both listen on port 7100 and answer differently.
+TEST_P(NetworkTest, TransportModeUsesTheHostsOwnAddresses) {
+    auto esp = personalnet::netlink::kernel_has_esp();
+    ASSERT_TRUE(esp.ok()) << esp.error().message();
+    if (!esp.value()) GTEST_SKIP() << "needs the kernel's ESP (make test-kernel runs it)";
+    for (int side : {1, 2}) {
+        std::string conf = network_conf(side, 3 - side);
+        // Transport mode between the host addresses: no overlay addresses, no selectors.
+        conf.replace(conf.find("                local_ts"), conf.find("                esp_proposals") - conf.find("                local_ts"),
+                     "                mode = transport\n");
+        conf.erase(conf.find("    addresses = "), conf.find("}", conf.find("    addresses = ")) - conf.find("    addresses = "));
+        ASSERT_TRUE(sys::write_atomic(overlays_[side] + "/net.conf", conf).ok());
+    }
+    auto host_b = B().serve("tcp", "0.0.0.0", 7100, "host-B");
+    ASSERT_EQ(make(1).rc, 0);
+    ASSERT_EQ(make(2).rc, 0);
+    ASSERT_TRUE(peer_up(1, 30s)) << diagnosis();
+    Proc space_b = B().spawn({"env", "PERSONALNET_OVERLAYDIR=" + overlays_[2], bin("pnet"), "exec", "n", "--",
+                              bin("pnprobe"), "serve", "tcp", "10.9.0.2", "7100", "--reply", "space-B"});
+    ASSERT_NE(space_b.read_line(10000), "") << "B's space's server did not start";
+    auto from_space = on(1, {bin("pnet"), "exec", "n", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.2", "7100"});
+    EXPECT_TRUE(contains(from_space.out, "space-B")) << from_space.out << from_space.err << diagnosis();
+    auto from_host = A().run({bin("pnprobe"), "connect", "tcp", "10.9.0.2", "7100"});
+    EXPECT_TRUE(contains(from_host.out, "host-B")) << from_host.out << from_host.err;
+    auto from_other = A().run({bin("mkportspace"), "-q", "--file-space=none", "--", bin("pnprobe"), "connect", "tcp",
+                               "10.9.0.2", "7100"});
+    EXPECT_TRUE(contains(from_other.out, "host-B")) << from_other.out << from_other.err;
+    auto xfrm = on(1, {bin("pnet"), "exec", "n", "--", "ip", "xfrm", "state"});
+    EXPECT_TRUE(contains(xfrm.out, "mode transport")) << xfrm.out;
+    space_b.kill();
+    (void)space_b.wait();
+    EXPECT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
+}
+
+// With kernel-libipsec (tunnel mode only), a transport-mode definition is refused in one
+// line saying why, exit 2, before anything is made.
+TEST_P(NetworkTest, TransportModeNeedsTheKernelsEsp) {
+    auto esp = personalnet::netlink::kernel_has_esp();
+    ASSERT_TRUE(esp.ok()) << esp.error().message();
+    if (esp.value()) GTEST_SKIP() << "this kernel has ESP: transport mode is allowed (make test-kernel)";
+    std::string conf = network_conf(1, 2);
+    conf.insert(conf.find("                esp_proposals"), "                mode = transport\n");
+    ASSERT_TRUE(sys::write_atomic(overlays_[1] + "/net.conf", conf).ok());
+    const std::string before = A().snapshot();
+    auto r = make(1);
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "overlay 'net': net.net: mode = transport needs the kernel's ESP")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(A().snapshot(), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dispatchers, NetworkTest,
+                         ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf),
+                         [](const auto& info) { return std::string(personalnet::dispatch_word(info.param)); });
+
+}  // namespace
+}  // namespace pntest
