@@ -14,7 +14,9 @@
 // While charon runs, the keeper keeps the parent's and ancestors' SPI maps in step with
 // charon's SAs (space::sync_spis, issue 17): on every IKE/CHILD_SA up, down or rekey
 // event (VICI), every 2 s as a safety net, and at once after a restart. It waits for
-// charon's exit through a pidfd, in the same poll as the events.
+// charon's exit through a pidfd, in the same poll as the events. For a personal network
+// it also settles duplicate IKE_SAs from a simultaneous initiation at the same moments
+// (space::settle_duplicate_sas).
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -77,6 +79,12 @@ void sync(const std::string& rundir, uint16_t label) {
     if (!reg.ok()) return;
     auto rec = reg->load(label);
     if (!rec.ok()) return;
+    // A personal network whose two sides initiated at once: the lower address keeps one.
+    if (rec->network) {
+        auto vici = pn::ike::ViciClient::connect(rundir + "/charon/" + pn::registry::label_hex(label) + "/charon.vici",
+                                                 500ms);
+        if (vici.ok()) (void)pn::space::settle_duplicate_sas(*vici);
+    }
     (void)pn::space::sync_spis(*reg, *rec);
 }
 
