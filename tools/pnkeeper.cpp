@@ -81,8 +81,8 @@ void sync(const std::string& rundir, uint16_t label) {
     if (!rec.ok()) return;
     // A personal network whose two sides initiated at once: the lower address keeps one.
     if (rec->network) {
-        auto vici = pn::ike::ViciClient::connect(rundir + "/charon/" + pn::registry::label_hex(label) + "/charon.vici",
-                                                 500ms);
+        auto vici = pn::ike::ViciClient::connect(
+            rundir + "/charon/" + pn::registry::label_hex(label) + "/charon.vici", 500ms);
         if (vici.ok()) (void)pn::space::settle_duplicate_sas(*vici);
     }
     (void)pn::space::sync_spis(*reg, *rec);

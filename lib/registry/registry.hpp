@@ -66,7 +66,7 @@ struct Record {
     // The overlay is a personal network (its definition has personalnet.label): this space's
     // label is the network's, and its parents hand it IKE_SA_INIT requests for that label.
     bool network = false;
-    std::vector<std::string> overlay_peers;  // the overlay's peer addresses (literal remote_addrs)
+    std::vector<std::string> overlay_peers;      // the overlay's peer addresses (literal remote_addrs)
     std::optional<Datapath> datapath;            // kernel (XFRM) or libipsec, with an overlay
     pid_t ike_daemon = 0;                        // its charon
     std::vector<std::string> overlay_addresses;  // its own addresses in the overlay (on its lo)

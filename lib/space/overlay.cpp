@@ -173,7 +173,8 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     PN_TRY(reg.save(rec), what);
     // A personal network's peers come up in any order: creation neither fails nor waits
     // for them (the late side initiates, the early one answers).
-    PN_TRY(bring_up_overlay(conf.vici_socket, def.swanctl, rec.network ? Initiation::background : Initiation::wait),
+    PN_TRY(bring_up_overlay(conf.vici_socket, def.swanctl,
+                            rec.network ? Initiation::background : Initiation::wait),
            what);
     // Root only, like its directory: whoever talks to it controls the space's overlay.
     if (::chmod(conf.vici_socket.c_str(), 0600) != 0) return errno_error(what + ": restrict the VICI socket");

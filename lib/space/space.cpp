@@ -31,8 +31,8 @@
 #include "lib/core/sys.hpp"
 #include "lib/ike/overlay_config.hpp"
 #include "lib/ike/swanctl_convert.hpp"
-#include "lib/netlink/xfrm_probe.hpp"
 #include "lib/netlink/netlink.hpp"
+#include "lib/netlink/xfrm_probe.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
 #include "lib/space/child.hpp"
@@ -334,9 +334,10 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
             auto esp = netlink::kernel_has_esp();
             if (!esp.ok()) return esp.error().wrap("overlay '" + overlay->name + "'");
             if (!esp.value())
-                return make_error(EINVAL, "overlay '" + overlay->name + "': " + transport.front() +
-                                              ": mode = transport needs the kernel's ESP, which this kernel "
-                                              "lacks (its user-space ESP, kernel-libipsec, does tunnel mode only)");
+                return make_error(EINVAL,
+                                  "overlay '" + overlay->name + "': " + transport.front() +
+                                      ": mode = transport needs the kernel's ESP, which this kernel "
+                                      "lacks (its user-space ESP, kernel-libipsec, does tunnel mode only)");
         }
     }
     space::FileSpaceSeed seed;

@@ -34,15 +34,27 @@ std::string network_conf(int self, int peer) {
     return "connections {\n"
            "    net {\n"
            "        version = 2\n"
-           "        local_addrs = 10.9.0." + s + "\n"
-           "        remote_addrs = 10.9.0." + p + "\n"
+           "        local_addrs = 10.9.0." +
+           s +
+           "\n"
+           "        remote_addrs = 10.9.0." +
+           p +
+           "\n"
            "        proposals = aes128-sha256-x25519\n"
-           "        local {\n            auth = psk\n            id = alice-" + s + "\n        }\n"
-           "        remote {\n            auth = psk\n            id = alice-" + p + "\n        }\n"
+           "        local {\n            auth = psk\n            id = alice-" +
+           s +
+           "\n        }\n"
+           "        remote {\n            auth = psk\n            id = alice-" +
+           p +
+           "\n        }\n"
            "        children {\n"
            "            net {\n"
-           "                local_ts = 10.80.0." + s + "/32\n"
-           "                remote_ts = 10.80.0." + p + "/32\n"
+           "                local_ts = 10.80.0." +
+           s +
+           "/32\n"
+           "                remote_ts = 10.80.0." +
+           p +
+           "/32\n"
            "                esp_proposals = aes128gcm16\n"
            "            }\n"
            "        }\n"
@@ -53,8 +65,12 @@ std::string network_conf(int self, int peer) {
            "        secret = \"pntest network secret\"\n    }\n"
            "}\n"
            "personalnet {\n"
-           "    label = " + std::string(kLabel) + "\n"
-           "    addresses = 10.80.0." + s + "/32\n"
+           "    label = " +
+           std::string(kLabel) +
+           "\n"
+           "    addresses = 10.80.0." +
+           s +
+           "/32\n"
            "}\n";
 }
 
@@ -88,14 +104,14 @@ protected:
     }
     // The named space "n" bound to the network on one side.
     RunResult make(int side) {
-        return on(side, {bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
-                         "--name", "n", "--overlay", "net", "--file-space=none", "--", "true"});
+        return on(side, {bin("mkportspace"), "-q",
+                         std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name", "n",
+                         "--overlay", "net", "--file-space=none", "--", "true"});
     }
     // Whether side's space lists its peer as up (pnet show --json), within wait.
     bool peer_up(int side, std::chrono::seconds wait) {
         auto t0 = std::chrono::steady_clock::now();
-        const std::string want =
-            "{\"address\":\"10.9.0." + std::to_string(3 - side) + "\",\"state\":\"up\"}";
+        const std::string want = "{\"address\":\"10.9.0." + std::to_string(3 - side) + "\",\"state\":\"up\"}";
         do {
             if (contains(on(side, {bin("pnet"), "show", "n", "--json"}).out, want)) return true;
             std::this_thread::sleep_for(200ms);
@@ -123,8 +139,8 @@ protected:
             if (p[0] < '1' || p[0] > '9') continue;
             auto comm = sys::read_file("/proc/" + p + "/comm");
             struct stat st {};
-            if (comm.ok() && comm.value() == "charon\n" && ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 &&
-                st.st_ino == netns)
+            if (comm.ok() && comm.value() == "charon\n" &&
+                ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
                 return static_cast<pid_t>(std::stoi(p));
         }
         return 0;
@@ -199,10 +215,10 @@ TEST_P(NetworkTest, EitherSideFirstAndEitherSideRestarted) {
 TEST_P(NetworkTest, SimultaneousInitiationEndsWithOnePairOfSas) {
     std::vector<Proc> makers;
     for (int side : {1, 2})
-        makers.push_back(host(side).spawn(
-            {"env", "PERSONALNET_OVERLAYDIR=" + overlays_[side], bin("mkportspace"), "-q",
-             std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name", "n", "--overlay",
-             "net", "--file-space=none", "--", "true"}));
+        makers.push_back(
+            host(side).spawn({"env", "PERSONALNET_OVERLAYDIR=" + overlays_[side], bin("mkportspace"), "-q",
+                              std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_), "--name",
+                              "n", "--overlay", "net", "--file-space=none", "--", "true"}));
     for (auto& m : makers) ASSERT_EQ(m.wait(), 0);
     ASSERT_TRUE(peer_up(1, 15s)) << diagnosis();
     ASSERT_TRUE(peer_up(2, 15s)) << diagnosis();
@@ -224,13 +240,15 @@ TEST_P(NetworkTest, SimultaneousInitiationEndsWithOnePairOfSas) {
 // is dispatched by host A to the outer space and by the outer space to the nested one.
 // A's nested space is made first (its own initiation finds nobody), then B's.
 TEST_P(NetworkTest, NestedSpaceAnswersThroughEveryAncestor) {
-    ASSERT_EQ(on(1, {bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
-                     "--name", "outer", "--file-space=none", "--", "true"})
-                  .rc,
-              0);
-    auto inner = on(1, {bin("pnet"), "exec", "outer", "--", "env", "PERSONALNET_OVERLAYDIR=" + overlays_[1],
-                        bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
-                        "--name", "n", "--overlay", "net", "--file-space=none", "--", "true"});
+    ASSERT_EQ(
+        on(1, {bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
+               "--name", "outer", "--file-space=none", "--", "true"})
+            .rc,
+        0);
+    auto inner =
+        on(1, {bin("pnet"), "exec", "outer", "--", "env", "PERSONALNET_OVERLAYDIR=" + overlays_[1],
+               bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
+               "--name", "n", "--overlay", "net", "--file-space=none", "--", "true"});
     ASSERT_EQ(inner.rc, 0) << inner.err;
     EXPECT_TRUE(contains(on(1, {bin("pnet"), "show", "n", "--json"}).out, "\"depth\":2"));
     // Long enough for A's own IKE_SA_INIT to have been sent to nobody.
@@ -261,10 +279,11 @@ TEST_P(NetworkTest, ComesBackAfterThirtySecondsWithoutTheOtherHostAndLeaksNothin
 }
 )";
     ASSERT_EQ(B().run({"sh", "-c", "printf '%s' \"$0\" | nft -f -", counters}).rc, 0);
-    ASSERT_EQ(on(1, {bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
-                     "--name", "n", "--overlay", "net", "--no-inherit-routes", "--file-space=none", "--", "true"})
-                  .rc,
-              0);
+    ASSERT_EQ(
+        on(1, {bin("mkportspace"), "-q", std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_),
+               "--name", "n", "--overlay", "net", "--no-inherit-routes", "--file-space=none", "--", "true"})
+            .rc,
+        0);
     ASSERT_EQ(make(2).rc, 0);
     ASSERT_TRUE(peer_up(1, 15s)) << diagnosis();
     expect_reach_both_ways();
@@ -274,10 +293,11 @@ TEST_P(NetworkTest, ComesBackAfterThirtySecondsWithoutTheOtherHostAndLeaksNothin
     ASSERT_EQ(A().run({"ip", "link", "set", "eth0", "down"}).rc, 0);
     // Traffic while the link is down: from the space, to the peer and elsewhere.
     for (int i = 0; i < 30; ++i) {
-        (void)on(1, {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "-I", "10.80.0.1",
-                     "10.80.0.2"});
+        (void)on(1, {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "-I",
+                     "10.80.0.1", "10.80.0.2"});
         if (i % 10 == 0)
-            (void)on(1, {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "10.9.0.2"});
+            (void)on(1,
+                     {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "1", "10.9.0.2"});
     }
     ASSERT_EQ(A().run({"ip", "link", "set", "eth0", "up"}).rc, 0);
     EXPECT_EQ(A().run({"sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=0"}).rc, 0);
@@ -310,9 +330,11 @@ TEST_P(NetworkTest, TransportModeUsesTheHostsOwnAddresses) {
     for (int side : {1, 2}) {
         std::string conf = network_conf(side, 3 - side);
         // Transport mode between the host addresses: no overlay addresses, no selectors.
-        conf.replace(conf.find("                local_ts"), conf.find("                esp_proposals") - conf.find("                local_ts"),
+        conf.replace(conf.find("                local_ts"),
+                     conf.find("                esp_proposals") - conf.find("                local_ts"),
                      "                mode = transport\n");
-        conf.erase(conf.find("    addresses = "), conf.find("}", conf.find("    addresses = ")) - conf.find("    addresses = "));
+        conf.erase(conf.find("    addresses = "),
+                   conf.find("}", conf.find("    addresses = ")) - conf.find("    addresses = "));
         ASSERT_TRUE(sys::write_atomic(overlays_[side] + "/net.conf", conf).ok());
     }
     auto host_b = B().serve("tcp", "0.0.0.0", 7100, "host-B");
@@ -322,12 +344,13 @@ TEST_P(NetworkTest, TransportModeUsesTheHostsOwnAddresses) {
     Proc space_b = B().spawn({"env", "PERSONALNET_OVERLAYDIR=" + overlays_[2], bin("pnet"), "exec", "n", "--",
                               bin("pnprobe"), "serve", "tcp", "10.9.0.2", "7100", "--reply", "space-B"});
     ASSERT_NE(space_b.read_line(10000), "") << "B's space's server did not start";
-    auto from_space = on(1, {bin("pnet"), "exec", "n", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.2", "7100"});
+    auto from_space =
+        on(1, {bin("pnet"), "exec", "n", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.2", "7100"});
     EXPECT_TRUE(contains(from_space.out, "space-B")) << from_space.out << from_space.err << diagnosis();
     auto from_host = A().run({bin("pnprobe"), "connect", "tcp", "10.9.0.2", "7100"});
     EXPECT_TRUE(contains(from_host.out, "host-B")) << from_host.out << from_host.err;
-    auto from_other = A().run({bin("mkportspace"), "-q", "--file-space=none", "--", bin("pnprobe"), "connect", "tcp",
-                               "10.9.0.2", "7100"});
+    auto from_other = A().run({bin("mkportspace"), "-q", "--file-space=none", "--", bin("pnprobe"), "connect",
+                               "tcp", "10.9.0.2", "7100"});
     EXPECT_TRUE(contains(from_other.out, "host-B")) << from_other.out << from_other.err;
     auto xfrm = on(1, {bin("pnet"), "exec", "n", "--", "ip", "xfrm", "state"});
     EXPECT_TRUE(contains(xfrm.out, "mode transport")) << xfrm.out;
@@ -355,7 +378,9 @@ TEST_P(NetworkTest, TransportModeNeedsTheKernelsEsp) {
 
 INSTANTIATE_TEST_SUITE_P(Dispatchers, NetworkTest,
                          ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf),
-                         [](const auto& info) { return std::string(personalnet::dispatch_word(info.param)); });
+                         [](const auto& info) {
+                             return std::string(personalnet::dispatch_word(info.param));
+                         });
 
 }  // namespace
 }  // namespace pntest

@@ -65,8 +65,8 @@ TEST_F(UnprivilegedTest, PolicyRefusalsAreClearAndChangeNothing) {
 
 // A personal network through the set-uid helper (issue 17): the helper's creation binds
 // the user to the network's label, so a label another space holds is refused in one line
-// (without the name of another user's space), exit 2, and the user's attempt leaves nothing. (Root's own space
-// holds it here: its label is only known once it exists, so the definition comes after.)
+// (without the name of another user's space), exit 2, and the user's attempt leaves nothing. (Root's own
+// space holds it here: its label is only known once it exists, so the definition comes after.)
 TEST_F(UnprivilegedTest, PersonalNetworkWhoseLabelIsHeldIsRefusedThroughTheHelper) {
     ASSERT_EQ(A().run({bin("mkportspace"), "-q", "--name", "plain", "--file-space=none", "--", "true"}).rc,
               0);
@@ -87,7 +87,8 @@ TEST_F(UnprivilegedTest, PersonalNetworkWhoseLabelIsHeldIsRefusedThroughTheHelpe
     auto r = as(kAlice, {mkps(), "--overlay", "corpnet", "--", "true"});
     EXPECT_EQ(r.rc, 2) << r.err;
     // Root's space is not named to the user (pnet list would not show it to her).
-    EXPECT_TRUE(contains(r.err, "network 'corpnet' (label 0x" + label + ") is held by a space of another user"))
+    EXPECT_TRUE(
+        contains(r.err, "network 'corpnet' (label 0x" + label + ") is held by a space of another user"))
         << r.err;
     EXPECT_FALSE(contains(r.err, "plain")) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
