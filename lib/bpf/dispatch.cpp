@@ -302,6 +302,7 @@ Status sync_esp(uint16_t owner, int via_ifindex, const std::vector<uint32_t>& wa
     if (!found->has_value()) return {};
     const int map = (*found)->espspis.get();
     std::vector<uint32_t> keys;
+    keys.reserve(wanted.size());
     for (uint32_t spi : wanted) keys.push_back(htonl(spi));
     for (const auto& [key, e] : esp_entries(map))
         if (e.owner == owner && std::find(keys.begin(), keys.end(), key) == keys.end())
