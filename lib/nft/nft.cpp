@@ -972,24 +972,20 @@ ParentSets add_parent_table(Batch& b, const ChildGuard& first) {
                                  .data_order = kHostEndian},
                          0, Typeof{NFT_META_IIFNAME, NFT_CT_ZONE});
     // SPI label (the top 16 bits of an SPI, as on the wire) -> mark.
-    SetRef labels = b.set(kParentTable, SetSpec{.name = kLabels.name.c_str(),
-                                                .flags = NFT_SET_MAP,
-                                                .key_type = kTypeInteger,
-                                                .key_len = sizeof(uint16_t),
-                                                .key_order = kBigEndian,
-                                                .data_type = kTypeMark,
-                                                .data_len = sizeof(uint32_t),
-                                                .data_order = kHostEndian});
+    auto label_map = [](const std::string& name) {
+        return SetSpec{.name = name.c_str(),
+                       .flags = NFT_SET_MAP,
+                       .key_type = kTypeInteger,
+                       .key_len = sizeof(uint16_t),
+                       .key_order = kBigEndian,
+                       .data_type = kTypeMark,
+                       .data_len = sizeof(uint32_t),
+                       .data_order = kHostEndian};
+    };
+    SetRef labels = b.set(kParentTable, label_map(kLabels.name));
     // Personal networks' labels -> mark, for IKE_SA_INIT requests (only network-bound
     // spaces, here and further down).
-    SetRef netlabels = b.set(kParentTable, SetSpec{.name = kNetlabels.name.c_str(),
-                                                   .flags = NFT_SET_MAP,
-                                                   .key_type = kTypeInteger,
-                                                   .key_len = sizeof(uint16_t),
-                                                   .key_order = kBigEndian,
-                                                   .data_type = kTypeMark,
-                                                   .data_len = sizeof(uint32_t),
-                                                   .data_order = kHostEndian});
+    SetRef netlabels = b.set(kParentTable, label_map(kNetlabels.name));
     // The exact SPIs of the spaces here and further down (as on the wire) -> mark: IKE
     // SPIs learned from what children send (with a timeout) or synced from their charon,
     // inbound ESP SPIs synced from their charon.

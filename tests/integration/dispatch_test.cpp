@@ -457,11 +457,7 @@ TEST_F(SpaceTest, UnknownDispatcherIsAUsageErrorNamingIt) {
               "mkportspace: bad dispatcher 'ebpf' (want auto, nft or bpf) (try 'mkportspace --help')\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Dispatchers, DispatchTest,
-                         ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf),
-                         [](const auto& info) {
-                             return std::string(personalnet::dispatch_word(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Dispatchers, DispatchTest, both_dispatchers(), dispatcher_name);
 
 }  // namespace
 }  // namespace pntest

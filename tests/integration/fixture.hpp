@@ -72,6 +72,15 @@ protected:
     std::optional<personalnet::Dispatch> dispatch_;  // nft or bpf in tests run with both dispatchers
 };
 
+// Suites run with both SPI dispatchers (issue 7), named after them:
+//   INSTANTIATE_TEST_SUITE_P(Dispatchers, X, both_dispatchers(), dispatcher_name);
+inline auto both_dispatchers() {
+    return ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf);
+}
+inline std::string dispatcher_name(const ::testing::TestParamInfo<personalnet::Dispatch>& info) {
+    return personalnet::dispatch_word(info.param);
+}
+
 // Joins a command line for `sh -c` in tests.
 inline std::string sh_join(const std::vector<std::string>& v) {
     std::string s;

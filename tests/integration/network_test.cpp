@@ -376,11 +376,7 @@ TEST_P(NetworkTest, TransportModeNeedsTheKernelsEsp) {
     EXPECT_EQ(A().snapshot(), before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dispatchers, NetworkTest,
-                         ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf),
-                         [](const auto& info) {
-                             return std::string(personalnet::dispatch_word(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Dispatchers, NetworkTest, both_dispatchers(), dispatcher_name);
 
 }  // namespace
 }  // namespace pntest

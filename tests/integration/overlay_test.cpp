@@ -772,11 +772,7 @@ TEST_P(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
     EXPECT_EQ(A().snapshot(), baseline_);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dispatchers, OverlayTest,
-                         ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf),
-                         [](const auto& info) {
-                             return std::string(personalnet::dispatch_word(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Dispatchers, OverlayTest, both_dispatchers(), dispatcher_name);
 
 }  // namespace
 }  // namespace pntest
