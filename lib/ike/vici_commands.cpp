@@ -180,10 +180,14 @@ Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout) {
     return control(c, "terminate", std::move(args), "terminate IKE_SA '" + ike + "'", timeout);
 }
 
-Status terminate_ike_sa(ViciClient& c, uint32_t uniqueid, Timeout timeout) {
+Status terminate_ike_sa_in_background(ViciClient& c, uint32_t uniqueid) {
     ViciMessage args;
     args.set("ike-id", std::to_string(uniqueid));
-    return control(c, "terminate", std::move(args), "terminate IKE_SA #" + std::to_string(uniqueid), timeout);
+    args.set("timeout", "-1");
+    const std::string what = "terminate IKE_SA #" + std::to_string(uniqueid);
+    auto r = c.call("terminate", args, kDefaultTimeout);
+    if (!r.ok()) return r.error().wrap(what);
+    return check_success(r.value(), what);
 }
 
 Result<std::vector<IkeSaInfo>> parse_sas(const ViciMessage& event) {

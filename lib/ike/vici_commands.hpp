@@ -58,8 +58,10 @@ Status initiate_in_background(ViciClient& c, const std::string& child, const std
 // peer's acknowledgement within timeout (as initiate()).
 Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout = kDefaultTimeout);
 
-// Terminates the one IKE_SA with this unique id (and its CHILD_SAs), as terminate_ike().
-Status terminate_ike_sa(ViciClient& c, uint32_t uniqueid, Timeout timeout = kDefaultTimeout);
+// Asks charon to terminate the one IKE_SA with this unique id (and its CHILD_SAs) and
+// returns at once (charon's "timeout = -1"): a daemon's event loop must not wait for the
+// peer's acknowledgement.
+Status terminate_ike_sa_in_background(ViciClient& c, uint32_t uniqueid);
 
 struct ChildSaInfo {
     std::string name;  // CHILD_SA config name

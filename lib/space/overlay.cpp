@@ -205,18 +205,23 @@ Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
         auto x = IpAddr::parse(a), y = IpAddr::parse(b);
         return x && y && std::tie(x->family, x->bytes) < std::tie(y->family, y->bytes);
     };
-    int terminated = 0;
     const auto& all = sas.value();
+    int terminated = 0;
     for (const auto& sa : all) {
-        // Ours to settle: an established one the peer initiated, where we are the lower
-        // address and hold an established one of our own with the same peer.
-        if (sa.state != "ESTABLISHED" || sa.initiator || !lower(sa.local_host, sa.remote_host)) continue;
-        bool ours_too = false;
+        if (sa.state != "ESTABLISHED" || !lower(sa.local_host, sa.remote_host)) continue;  // the peer settles
+        // The one that stays for this connection and peer: the oldest established (the one
+        // carrying the traffic since; equal ages: the lower unique id).
+        const ike::IkeSaInfo* keep = nullptr;
         for (const auto& o : all)
-            ours_too = ours_too || (o.state == "ESTABLISHED" && o.initiator && o.name == sa.name &&
-                                    o.remote_host == sa.remote_host);
-        if (!ours_too) continue;
-        PN_TRY(ike::terminate_ike_sa(vici, sa.uniqueid, std::chrono::seconds(3)), "settle duplicate SAs");
+            if (o.state == "ESTABLISHED" && o.name == sa.name && o.remote_host == sa.remote_host &&
+                (keep == nullptr || o.established_s > keep->established_s ||
+                 (o.established_s == keep->established_s && o.uniqueid < keep->uniqueid)))
+                keep = &o;
+        // An initiation still under way is left alone: terminating one made charon's next
+        // list-sas wait (seen: the keeper stuck past its safety net), and if it completes it
+        // is settled here like any later one.
+        if (keep == nullptr || keep == &sa) continue;
+        PN_TRY(ike::terminate_ike_sa_in_background(vici, sa.uniqueid), "settle duplicate SAs");
         ++terminated;
     }
     return terminated;

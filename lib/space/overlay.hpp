@@ -41,13 +41,14 @@ Status stop_overlay(const registry::Registry& reg, const registry::Record& rec);
 enum class Initiation { wait, background };
 Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl, Initiation how);
 
-// A personal network's two sides may initiate at the same moment and end up with two
-// IKE_SAs (and CHILD_SA pairs) between them, each side's charon keeping both. The side
-// with the lower address settles it, without talking: of the established IKE_SAs of one
-// connection to one peer, the one it initiated stays and the others are terminated, which
-// deletes them on the peer too. (Both sides deleting the same SA at once left it stuck in
-// DELETING: each side's answer to the other's delete found the SA, and its SPIs, gone.)
-// The higher side does nothing. Returns how many were terminated.
+// A personal network's two sides may both initiate (at the same moment, or one side's
+// retransmissions reaching the other after the other's own initiation succeeded) and end
+// up with two IKE_SAs (and CHILD_SA pairs) between them. The side with the lower address
+// settles it alone, without talking: of one connection's established IKE_SAs with one
+// peer, the oldest stays (the one carrying the traffic); the later ones are terminated (in
+// the background: the keeper's loop must not wait), which deletes them on the peer too. (Both sides deleting the same SA at once left it
+// stuck in DELETING: each side's answer to the other's delete found the SA, and its SPIs,
+// gone.) The higher side does nothing. Returns how many were terminated.
 Result<int> settle_duplicate_sas(ike::ViciClient& vici);
 
 // What `pnet show` tells of rec's overlay: one line per IKE_SA and CHILD_SA of its charon,

@@ -118,15 +118,18 @@ protected:
         } while (std::chrono::steady_clock::now() - t0 < wait);
         return false;
     }
-    // One ping from side's space to the other side's overlay address.
+    // A ping from side's space to the other side's overlay address, answered within 3 s
+    // (one every 200 ms until then): a new SA's inbound ESP is dispatched once its keeper
+    // has synced it, within 100 ms (ARCHITECTURE.md, SPI sync).
     RunResult ping(int side) {
-        return on(side, {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-W", "2", "-I",
-                         "10.80.0." + std::to_string(side), "10.80.0." + std::to_string(3 - side)});
+        return on(side,
+                  {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-w", "3", "-i", "0.2",
+                   "-I", "10.80.0." + std::to_string(side), "10.80.0." + std::to_string(3 - side)});
     }
     void expect_reach_both_ways() {
         for (int side : {1, 2}) {
             auto p = ping(side);
-            EXPECT_EQ(p.rc, 0) << "from side " << side << ": " << p.out << p.err;
+            EXPECT_EQ(p.rc, 0) << "from side " << side << ": " << p.out << p.err << diagnosis();
         }
     }
     pid_t charon_of(int side) {
@@ -165,6 +168,8 @@ protected:
         std::string out;
         for (int side : {1, 2}) {
             out += "== side " + std::to_string(side) + "\n" + on(side, {bin("pnet"), "show", "n"}).out;
+            for (const char* map : {"ikespis", "espspis"})
+                out += host(side).run({"nft", "list", "map", "inet", "personalnet_parent", map}).out;
             auto log = sys::read_file(host(side).rundir() + "/charon/4e01/charon.log");
             if (log.ok()) out += log->substr(log->size() > 5000 ? log->size() - 5000 : 0);
         }

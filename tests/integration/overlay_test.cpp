@@ -341,6 +341,9 @@ std::string network_conf(const std::string& label_line) {
 TEST_P(OverlayTest, NetworkBoundSpaceTakesTheNetworksLabelAndIsTheOnlyOne) {
     ASSERT_TRUE(sys::write_atomic(overlays_ + "/corpnet.conf", network_conf("    label = 0x4A21\n")).ok());
     ASSERT_EQ(mk_overlay({"--name", "n1", "--overlay", "corpnet", "--file-space=none", "--", "true"}).rc, 0);
+    // A personal network's creation does not wait for its peer: wait here for the gateway.
+    for (int i = 0; i < 50 && !contains(pnet({"show", "n1"}).out, "peer:        10.9.0.2 up"); ++i)
+        std::this_thread::sleep_for(100ms);
     auto show = pnet({"show", "n1", "--json"});
     ASSERT_EQ(show.rc, 0) << show.err;
     EXPECT_TRUE(contains(show.out, "\"label\":\"4a21\"")) << show.out;
@@ -357,7 +360,8 @@ TEST_P(OverlayTest, NetworkBoundSpaceTakesTheNetworksLabelAndIsTheOnlyOne) {
     ASSERT_EQ(sas->front().children.size(), 1u);
     EXPECT_EQ(sas->front().children.front().spi_out >> 16, 0x4a21u) << "the ESP SPI the gateway sends to A";
     auto ping =
-        pnet({"exec", "n1", "--", "ping", "-n", "-q", "-c", "1", "-W", "3", "-I", "10.61.0.2", "10.60.0.1"});
+        pnet({"exec", "n1", "--", "ping", "-n", "-q", "-c", "1", "-w", "3", "-i", "0.2", "-I", "10.61.0.2",
+              "10.60.0.1"});  // within 3 s: the creation did not wait for the SA (network)
     EXPECT_EQ(ping.rc, 0) << ping.out << ping.err;
 
     // A second space on the network, named or not: refused, naming the holder.
