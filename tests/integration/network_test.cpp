@@ -120,7 +120,7 @@ protected:
     }
     // A ping from side's space to the other side's overlay address, answered within 3 s
     // (one every 200 ms until then): a new SA's inbound ESP is dispatched once its keeper
-    // has synced it, within 100 ms (ARCHITECTURE.md, SPI sync).
+    // has synced it, within 2 s (ARCHITECTURE.md, SPI sync).
     RunResult ping(int side) {
         return on(side,
                   {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-w", "3", "-i", "0.2",
