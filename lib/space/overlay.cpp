@@ -209,6 +209,10 @@ Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
     int terminated = 0;
     for (const auto& sa : all) {
         if (sa.state != "ESTABLISHED" || !lower(sa.local_host, sa.remote_host)) continue;  // the peer settles
+        // Not before the peer is surely done with it too: as the responder we finish first,
+        // and a delete that reached the peer before our IKE_AUTH answer was dropped there,
+        // leaving it with an SA we no longer have. The next event or safety net settles it.
+        if (sa.established_s < 2) continue;
         // The one that stays for this connection and peer: the oldest established (the one
         // carrying the traffic since; equal ages: the lower unique id).
         const ike::IkeSaInfo* keep = nullptr;
