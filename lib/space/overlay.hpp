@@ -46,7 +46,8 @@ Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl,
 // up with two IKE_SAs (and CHILD_SA pairs) between them. The side with the lower address
 // settles it alone, without talking: of one connection's established IKE_SAs with one
 // peer, the oldest stays (the one carrying the traffic); the later ones are terminated (in
-// the background: the keeper's loop must not wait), which deletes them on the peer too. (Both sides deleting the same SA at once left it
+// the background: the keeper's loop must not wait) once 2 s old, which deletes them on
+// the peer too. (Both sides deleting the same SA at once left it
 // stuck in DELETING: each side's answer to the other's delete found the SA, and its SPIs,
 // gone.) The higher side does nothing. Returns how many were terminated.
 Result<int> settle_duplicate_sas(ike::ViciClient& vici);
