@@ -448,11 +448,7 @@ TEST_P(MeshTest, NothingForTheNetworksLeavesInPlaintext) {
         EXPECT_EQ(host(h).run({"ip", "route", "del", "default", "via", gateway[h]}).rc, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dispatchers, MeshTest,
-                         ::testing::Values(personalnet::Dispatch::nft, personalnet::Dispatch::bpf),
-                         [](const auto& info) {
-                             return std::string(personalnet::dispatch_word(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Dispatchers, MeshTest, both_dispatchers(), dispatcher_name);
 
 }  // namespace
 }  // namespace pntest
