@@ -107,7 +107,7 @@ FUZZ_TARGETS := settings request mkportspace policy overlay pam channel vici mou
 FUZZ_SRCS    := $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.cpp)
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) $(FUZZ_SRCS) tests/gtest_main.cpp
-INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/unit/charon_daemon.cpp \
+INTEG_SRCS := $(sort $(wildcard tests/integration/*.cpp)) tests/sim/simhosts.cpp tests/sim/lan.cpp tests/unit/charon_daemon.cpp \
               tests/gtest_main.cpp
 # The attack suite (tests/attacks, docs/SECURITY.md): hostile users against the staged install.
 ATTACK_SRCS := $(sort $(filter-out tests/attacks/pn%.cpp,$(wildcard tests/attacks/*.cpp))) tests/integration/harness.cpp tests/sim/simhosts.cpp \

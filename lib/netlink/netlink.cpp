@@ -308,6 +308,31 @@ Status set_link_up(Socket& s, int ifindex) {
     return exchange(s, req, "bring up link #" + std::to_string(ifindex));
 }
 
+Result<int> create_bridge(Socket& s, const std::string& name) {
+    std::string what = "create bridge '" + name + "'";
+    if (name.empty() || name.size() >= IFNAMSIZ) return make_error(EINVAL, what + ": bad interface name");
+    Request req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    req.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
+    req.put_str(IFLA_IFNAME, name);
+    nlattr* info = req.nest_start(IFLA_LINKINFO);
+    req.put_str(IFLA_INFO_KIND, "bridge");
+    req.nest_end(info);
+    PN_TRY(exchange(s, req, what), "");
+    auto index = link_index(s, name);
+    if (!index.ok()) return index.error().wrap(what);
+    return index.value();
+}
+
+Status set_master(Socket& s, int ifindex, int master_ifindex) {
+    Request req(RTM_NEWLINK, 0);
+    auto* ifi = req.header<ifinfomsg>();
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = ifindex;
+    req.put_u32(IFLA_MASTER, static_cast<uint32_t>(master_ifindex));
+    return exchange(
+        s, req, "make link #" + std::to_string(ifindex) + " a port of #" + std::to_string(master_ifindex));
+}
+
 Status Socket::wait_link_gone(int ifindex) {
     int group = RTNLGRP_LINK;
     if (mnl_socket_setsockopt(impl_->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)

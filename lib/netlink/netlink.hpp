@@ -97,6 +97,10 @@ Result<int> create_veth(Socket& s, const std::string& host_name, const Mac& host
 Status delete_link(Socket& s, int ifindex);
 Status delete_link(Socket& s, const std::string& name);  // ENODEV if absent
 Status set_link_up(Socket& s, int ifindex);
+// A bridge device (no STP: its ports forward as soon as they are up), and a link made a
+// port of one (IFLA_MASTER). Used to put several simulated hosts on one LAN.
+Result<int> create_bridge(Socket& s, const std::string& name);
+Status set_master(Socket& s, int ifindex, int master_ifindex);
 
 // Addresses. nodad sets IFA_F_NODAD (IPv6); prefix_route=false sets IFA_F_NOPREFIXROUTE
 // (no on-link route for the prefix: personalnet's links route by explicit next hops, and

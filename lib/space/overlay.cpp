@@ -1,6 +1,7 @@
 #include "lib/space/overlay.hpp"
 
 #include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -93,8 +94,19 @@ bool is_space_process(pid_t pid, uint64_t netns) {
            st.st_ino == netns;
 }
 
-// The space's side of the overlay's network settings: its overlay addresses on lo, and
-// for an overlay-only space (no inherited routes) host routes to the gateways and the
+// Whether address a lies in prefix n.
+bool holds(const IpPrefix& n, const IpAddr& a) {
+    if (a.family != n.addr.family) return false;
+    for (int bit = 0; bit < n.len; ++bit) {
+        const auto mask = static_cast<uint8_t>(0x80 >> (bit % 8));
+        if ((a.bytes[bit / 8] & mask) != (n.addr.bytes[bit / 8] & mask)) return false;
+    }
+    return true;
+}
+
+// The space's side of the overlay's network settings: its overlay addresses on lo, for a
+// personal network unreachable routes to its addresses outside the SAs, and for an
+// overlay-only space (no inherited routes) host routes to the gateways and the
 // guard that lets nothing but IKE and ESP out through the uplink.
 Status configure_space(const ike::OverlayDefinition& def, const registry::Record& rec, int netns) {
     auto sw = NetnsSwitch::enter(netns);
@@ -105,6 +117,26 @@ Status configure_space(const ike::OverlayDefinition& def, const registry::Record
         auto p = IpPrefix::parse(a, true);
         if (!p) return make_error(EINVAL, "overlay address '" + a + "' is not an address/prefix");
         PN_TRY(netlink::add_address(*s, 1, *p, 0, true, false), "add overlay address " + a);
+    }
+    if (rec.network && rec.inherit_routes) {
+        // A personal network's addresses are reached only through it: while an SA is down
+        // (a peer made again, a charon restarted), charon's route in table 220 is gone and
+        // a host's default route would otherwise carry the packet out in plaintext. An
+        // unreachable route per remote network in the main table answers it locally
+        // instead; table 220's rule comes first, so the network's own routes still win.
+        // A network that holds a peer's own address is left out: IKE goes there.
+        const auto gateways = ike::gateways_of(def.swanctl);
+        for (const auto& n : ike::remote_networks_of(def.swanctl)) {
+            bool holds_peer = false;
+            for (const auto& gw : gateways) holds_peer = holds_peer || holds(n, gw);
+            if (holds_peer) continue;
+            netlink::Route r;
+            r.family = n.addr.family;
+            r.dst = n;
+            r.protocol = kRouteProto;
+            r.type = RTN_UNREACHABLE;
+            PN_TRY(netlink::add_route(*s, r), "unreachable route for network " + n.str());
+        }
     }
     if (rec.inherit_routes) return {};
     auto up0 = netlink::link_index(*s, kUplinkName);
