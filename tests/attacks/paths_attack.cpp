@@ -102,10 +102,11 @@ TEST_F(PathAttack, DestroyRacesASwappedDirectory) {
         // d is the link, it is the decoy's that goes. The swap runs where the user can
         // reach the layer: through the space's union, and from the host (issue 15: the
         // store's root was 0755; refused now).
-        std::string script =
-            "mkdir -p " + h + "/d/a/b && : > " + h + "/d/" + kSecret + " && for i in $(seq 1500); do : > " +
-            h + "/d/f$i; done && ln -sfn " + d + " " + h + "/l && (" + swap() + " " + layer + "/d " + layer +
-            "/l 400000000 2>/dev/null &) ; echo ready; exec " + swap() + " " + h + "/d " + h + "/l 400000000";
+        std::string script = "mkdir -p " + h + "/d/a/b && : > " + h + "/d/" + kSecret +
+                             " && for i in $(seq 1500); do : > " + h + "/d/f$i; done && ln -sfn " + d + " " +
+                             h + "/l && (" + swap() + " " + layer + "/d " + layer +
+                             "/l 400000000 >/dev/null 2>&1 &) ; echo ready; exec " + swap() + " " + h +
+                             "/d " + h + "/l 400000000";
         auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--name", "race", "--", "sh", "-c", script}));
         ASSERT_EQ(bg.read_line(20000), "ready");
         ::usleep(200 * 1000);
