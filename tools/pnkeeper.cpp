@@ -30,6 +30,8 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "lib/core/spawn.hpp"
@@ -59,10 +61,10 @@ void stop(int) { g_stop = 1; }
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-// How often the SPI maps are synced without an event: a safety net. (A 100 ms period for
-// the first 30 s was tried: an unnamed space's teardown then sometimes left it behind, not
-// understood yet.) SA events did not always reach us in the tests either, so this period
-// bounds how long a new SA's inbound ESP may go undispatched.
+// How often the SPI maps are synced without an event: a safety net. SA events did not
+// always reach us in the tests, so this period bounds how long a new SA's inbound ESP may
+// go undispatched. (A 100 ms period once made an unnamed space's teardown leave it behind
+// more often: the sync then ran on the main thread; see sync_off_the_main_thread.)
 constexpr auto kSyncEvery = 2s;
 // What changes a space's SPIs.
 constexpr const char* kSaEvents[] = {"ike-updown", "ike-rekey", "child-updown", "child-rekey"};
@@ -91,6 +93,21 @@ void sync(const std::string& rundir, uint16_t label) {
         if (vici.ok()) (void)pn::space::settle_duplicate_sas(*vici);
     }
     (void)pn::space::sync_spis(*reg, *rec);
+}
+
+// sync() on a thread of its own. sync_spis enters the parent's and ancestors' network
+// namespaces (setns, which moves only the calling thread): on the main thread, for those
+// moments /proc/PID/ns/net named the parent's namespace, and a teardown that looked then
+// (stop_overlay's is_space_process, which guards against a recycled pid) took the keeper
+// for someone else's process and left it and charon running, holding the space's
+// namespace and with it the reaper forever. The main thread, which /proc/PID/ns shows,
+// never leaves the space's namespace.
+void sync_off_the_main_thread(const std::string& rundir, uint16_t label) {
+    try {
+        std::thread t([&] { sync(rundir, label); });
+        t.join();
+    } catch (const std::system_error&) {  // no thread now: the next event or safety net tries again
+    }
 }
 
 // Follows the SA events on charon's VICI socket; nullopt while charon does not answer.
@@ -129,7 +146,7 @@ void watch(pid_t charon, const std::string& dir, const std::string& rundir, uint
             }
         }
         if (Clock::now() >= next_sync) {
-            sync(rundir, label);
+            sync_off_the_main_thread(rundir, label);
             next_sync = Clock::now() + kSyncEvery;
         }
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_sync - Clock::now());

@@ -695,6 +695,44 @@ TEST_P(OverlayTest, KilledCharonComesBackWithTheOverlay) {
     EXPECT_EQ(charon_in_space(), 0) << "no charon left in the destroyed space";
 }
 
+// The keeper syncs the SPI maps in the parent's namespace (every 2 s and on SA events).
+// While it did so on its main thread, /proc showed it in the parent's namespace, and a
+// teardown that looked then took it for another process and left it and charon running
+// (an unnamed space and its reaper leaked for good). /proc must always show it in the
+// space's namespace: sampled over three safety-net periods.
+TEST_P(OverlayTest, KeeperAlwaysShowsInTheSpacesNamespace) {
+    ASSERT_EQ(mk_overlay({"--name", "kept", "--overlay", "corp", "--file-space=none", "--", "true"}).rc, 0);
+    auto show = pnet({"show", "kept", "--json"});
+    auto at = show.out.find("\"netns_inode\":");
+    ASSERT_NE(at, std::string::npos);
+    const unsigned long long netns = std::stoull(show.out.substr(at + 14));
+    pid_t keeper = 0;
+    auto procs = sys::list_dir("/proc");
+    ASSERT_TRUE(procs.ok());
+    for (const auto& p : procs.value()) {
+        if (p[0] < '1' || p[0] > '9') continue;
+        struct stat st {};
+        auto comm = sys::read_file("/proc/" + p + "/comm");
+        if (comm.ok() && comm.value() == "pnkeeper\n" &&
+            ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
+            keeper = static_cast<pid_t>(std::stoi(p));
+    }
+    ASSERT_GT(keeper, 0) << "no keeper in the space's namespace";
+    const std::string ns = "/proc/" + std::to_string(keeper) + "/ns/net";
+    long samples = 0, elsewhere = 0;
+    for (auto t0 = std::chrono::steady_clock::now(); std::chrono::steady_clock::now() - t0 < 6500ms;) {
+        struct stat st {};
+        ASSERT_EQ(::stat(ns.c_str(), &st), 0) << "the keeper died";
+        ++samples;
+        if (st.st_ino != netns) ++elsewhere;
+    }
+    EXPECT_EQ(elsewhere, 0) << "of " << samples << " samples, the keeper showed in another namespace";
+    personalnet::UniqueFd watch = sys::pidfd_of(keeper);
+    ASSERT_TRUE(watch.valid());
+    EXPECT_EQ(pnet({"destroy", "kept"}).rc, 0);
+    EXPECT_TRUE(sys::wait_exit(watch.get(), 1000)) << "the keeper outlived its space";
+}
+
 // A child of a bound space inherits the overlay like a route: it carries the overlay
 // address and reaches the network behind the gateway through its parent's SAs (also two
 // levels down). Services are inherited through the overlay: a peer on the overlay that
