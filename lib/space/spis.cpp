@@ -1,9 +1,14 @@
 #include "lib/space/spis.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include "lib/bpf/dispatch.hpp"
+#include "lib/core/sys.hpp"
 #include "lib/ike/vici_client.hpp"
 #include "lib/ike/vici_commands.hpp"
 #include "lib/netlink/netlink.hpp"
@@ -65,8 +70,19 @@ Status publish_spis(const registry::Registry& reg, const registry::Record& rec, 
 
 Status sync_spis(const registry::Registry& reg, const registry::Record& rec) {
     if (rec.overlay.empty()) return {};
+    const std::string what = "list the SAs of label " + registry::label_hex(rec.label);
+    // One sync at a time per space, the list and the publish together: the creator's and
+    // the keeper's ran at once, and the keeper's list from before the first CHILD_SA came
+    // up, published after the creator's, took the new SA's inbound SPI out again (the
+    // first packet's reply was dropped until the next sync). Serialized, whichever runs
+    // last lists last. The lock is the daemon's root-only directory itself.
+    auto dir = sys::open_fd(reg.path("charon/" + registry::label_hex(rec.label)),
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!dir.ok()) return dir.error().wrap(what);
+    while (::flock(dir->get(), LOCK_EX) != 0)
+        if (errno != EINTR) return errno_error(what + ": lock the daemon's directory");
     auto own = own_spis(reg, rec);
-    if (!own.ok()) return own.error().wrap("list the SAs of label " + registry::label_hex(rec.label));
+    if (!own.ok()) return own.error().wrap(what);
     return publish_spis(reg, rec, own.value());
 }
 
