@@ -1,14 +1,20 @@
-// Checks of the arguments of the programs the library runs as root (pnreaper, pnkeeper):
+// Checks of the arguments of the programs the library runs as root (pnreaper, pnkeeper,
+// pnassemble, pnstore):
 // they are started by the library with descriptors named on argv, and they refuse
 // anything else rather than guess.
 #pragma once
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <string>
+
+#include "lib/registry/registry.hpp"
 
 namespace personalnet::cli {
 
@@ -20,6 +26,26 @@ inline std::optional<int> open_fd_arg(const std::string& arg) {
     if (::fcntl(fd, F_GETFD) < 0) return std::nullopt;
     (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);  // handed to nothing this program starts
     return fd;
+}
+
+// A namespace descriptor named on argv, or "-" for none (-1); nullopt for anything else,
+// including an open descriptor that is not a namespace (nsfs).
+inline std::optional<int> namespace_fd_arg(const std::string& arg) {
+    if (arg == "-") return -1;
+    auto fd = open_fd_arg(arg);
+    struct statfs fs {};
+    if (!fd || ::fstatfs(*fd, &fs) != 0 || fs.f_type != NSFS_MAGIC) return std::nullopt;
+    return fd;
+}
+
+// A space's label as the library writes it: four lower-case hex digits, not 0 (no space's).
+inline std::optional<uint16_t> label_arg(const std::string& arg) {
+    unsigned label = 0;
+    auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), label, 16);
+    if (arg.size() != 4 || ec != std::errc{} || end != arg.data() + arg.size() || label == 0)
+        return std::nullopt;
+    if (registry::label_hex(static_cast<uint16_t>(label)) != arg) return std::nullopt;  // lower case only
+    return static_cast<uint16_t>(label);
 }
 
 // Whether fd is the file at path (the same inode; path not followed if a symbolic link).

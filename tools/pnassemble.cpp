@@ -10,8 +10,6 @@
 // went (the whole Status, lib/core/spawn's encode_status) and closes it, then waits until
 // HOLD_FD reaches end of file: the creator has opened its namespace by then. Every
 // argument is checked.
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,13 +38,9 @@ int assemble(int argc, char** argv) {
     auto hold = pn::cli::open_fd_arg(argv[3]);
     if (!spec || !report || !hold || *spec == *report || *spec == *hold || *report == *hold)
         return kExitUsage;
-    int trusted = -1;
-    if (std::string(argv[4]) != "-") {
-        auto fd = pn::cli::open_fd_arg(argv[4]);
-        struct statfs fs {};
-        if (!fd || ::fstatfs(*fd, &fs) != 0 || fs.f_type != NSFS_MAGIC) return kExitUsage;
-        trusted = *fd;
-    }
+    auto trusted_arg = pn::cli::namespace_fd_arg(argv[4]);
+    if (!trusted_arg) return kExitUsage;
+    const int trusted = *trusted_arg;
     std::string text = pn::sys::read_to_eof(*spec, kMaxLayers + 1);
     ::close(*spec);
     if (text.size() > kMaxLayers) return kExitUsage;

@@ -69,15 +69,6 @@ constexpr auto kSyncEvery = 2s;
 // What changes a space's SPIs.
 constexpr const char* kSaEvents[] = {"ike-updown", "ike-rekey", "child-updown", "child-rekey"};
 
-std::optional<uint16_t> label_arg(const std::string& arg) {
-    unsigned label = 0;
-    auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), label, 16);
-    if (arg.size() != 4 || ec != std::errc{} || end != arg.data() + arg.size() || label == 0)
-        return std::nullopt;
-    if (pn::registry::label_hex(static_cast<uint16_t>(label)) != arg) return std::nullopt;  // lower case only
-    return static_cast<uint16_t>(label);
-}
-
 // The SPI maps in step with charon's SAs. Failures are not fatal (nobody to tell; the
 // next event or the safety net tries again): the record may not be saved yet at the
 // first start, an ancestor may be going away.
@@ -230,7 +221,7 @@ int keep(int argc, char** argv) {
     auto definition = pn::cli::open_fd_arg(argv[2]);
     auto report = pn::cli::open_fd_arg(argv[3]);
     const std::string rundir = argv[4];
-    auto label = label_arg(argv[5]);
+    auto label = pn::cli::label_arg(argv[5]);
     if (!pn::cli::plain_absolute_path(dir) || !definition || !report || *definition == *report ||
         !pn::cli::plain_absolute_path(rundir) || !label || dir != rundir + "/charon/" + argv[5])
         return kExitUsage;

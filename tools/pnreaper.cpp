@@ -9,8 +9,6 @@
 // garbage collection leaves the space alone; PARENT_NETNS_FD pins the parent's network
 // namespace, where the uplink is watched ("-": release at once). Every argument is
 // checked; nothing is printed (there is nobody to read it), the exit status says it all.
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <string>
@@ -26,14 +24,6 @@ using pn::cli::kExitUsage;
 
 namespace {
 
-std::optional<uint16_t> label_arg(const std::string& arg) {
-    unsigned label = 0;
-    auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), label, 16);
-    if (arg.size() != 4 || ec != std::errc{} || end != arg.data() + arg.size()) return std::nullopt;
-    if (pn::registry::label_hex(static_cast<uint16_t>(label)) != arg) return std::nullopt;  // lower case only
-    return static_cast<uint16_t>(label);
-}
-
 int reap(int argc, char** argv) {
     if (argc != 7) return kExitUsage;
     if (::geteuid() != 0) return kExitFailure;
@@ -42,19 +32,15 @@ int reap(int argc, char** argv) {
     ctx.statedir = argv[2];
     const std::string caller = argv[3];
     auto [end, ec] = std::from_chars(caller.data(), caller.data() + caller.size(), ctx.caller);
-    auto label = label_arg(argv[4]);
+    auto label = pn::cli::label_arg(argv[4]);
     auto lock = pn::cli::open_fd_arg(argv[5]);
     if (!pn::cli::plain_absolute_path(ctx.rundir) || !pn::cli::plain_absolute_path(ctx.statedir) ||
         ec != std::errc{} || end != caller.data() + caller.size() || caller.empty() || !label || !lock)
         return kExitUsage;
     if (!pn::cli::fd_is_file(*lock, ctx.rundir + "/locks/" + argv[4])) return kExitUsage;
-    int netns = -1;
-    if (std::string(argv[6]) != "-") {
-        auto fd = pn::cli::open_fd_arg(argv[6]);
-        struct statfs fs {};
-        if (!fd || ::fstatfs(*fd, &fs) != 0 || fs.f_type != NSFS_MAGIC) return kExitUsage;
-        netns = *fd;
-    }
+    auto netns_arg = pn::cli::namespace_fd_arg(argv[6]);
+    if (!netns_arg) return kExitUsage;
+    const int netns = *netns_arg;
     auto reg = pn::registry::Registry::open(ctx);
     if (!reg.ok()) return kExitFailure;
     auto rec = reg->load(*label);  // as it is now: the label lock keeps it ours
