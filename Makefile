@@ -298,7 +298,7 @@ $(BUILD)/bin/pnfswork: $(BUILD)/obj/bench/pnfswork.o
 	$(CXX) $(LDFLAGS) -o $@ $^
 
 # Test and demo helpers (not installed) link the modules' archives statically.
-$(BUILD)/bin/pnsim: $(BUILD)/obj/tests/sim/pnsim.o $(BUILD)/obj/tests/sim/simhosts.o $(ALL_ARCHIVES)
+$(BUILD)/bin/pnsim: $(BUILD)/obj/tests/sim/pnsim.o $(BUILD)/obj/tests/sim/simhosts.o $(BUILD)/obj/tests/sim/lan.o $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK)
 
