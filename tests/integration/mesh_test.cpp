@@ -11,7 +11,6 @@
 // (ESP-decapsulated packets are skipped: `meta secpath exists`), and expects none.
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -225,21 +224,21 @@ protected:
         }
         return true;
     }
-    // Makes n's space on A, B and C in turn and waits until all pairs are up; the time
-    // from the first mkportspace to that, in ms (-1 if not within 30 s).
-    long bring_up(const Network& n) {
+    // Makes n's space on A, B and C in turn; whether all pairs are up within 30 s of the
+    // first mkportspace. (How long that takes is bench/network-bench's mesh line: figures
+    // come from benchmarks, not tests.)
+    bool bring_up(const Network& n) {
         const auto t0 = std::chrono::steady_clock::now();
         for (int h = 1; h <= kHosts; ++h) {
             auto r = make(h, n);
             EXPECT_EQ(r.rc, 0) << "host " << h << ": " << r.err;
-            if (r.rc != 0) return -1;
+            if (r.rc != 0) return false;
         }
         while (!all_pairs_up(n)) {
-            if (std::chrono::steady_clock::now() - t0 > 30s) return -1;
+            if (std::chrono::steady_clock::now() - t0 > 30s) return false;
             std::this_thread::sleep_for(50ms);
         }
-        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-            .count();
+        return true;
     }
 
     // Every space's view of n and the end of its charon's log, for a failure message.
@@ -311,13 +310,9 @@ protected:
 };
 
 // Every pair of m1's spaces reaches each other in both directions, over ICMP and TCP, and
-// the server sees the client's overlay address. The mesh's setup time is printed.
+// the server sees the client's overlay address.
 TEST_P(MeshTest, EveryPairReachesEachOtherOverTcpAndIcmp) {
-    const long ms = bring_up(kM1);
-    ASSERT_GE(ms, 0) << "not all pairs up within 30 s\n" << diagnosis(kM1);
-    std::printf("[ mesh ] %s: 3 hosts, all 3 pairs up %ld ms after the first mkportspace (dispatch %s)\n",
-                kM1.name, ms, personalnet::dispatch_word(*dispatch_));
-    std::fflush(stdout);
+    ASSERT_TRUE(bring_up(kM1)) << "not all pairs up within 30 s\n" << diagnosis(kM1);
     for (int from = 1; from <= kHosts; ++from)
         for (int to = 1; to <= kHosts; ++to) {
             if (from == to) continue;
@@ -340,8 +335,8 @@ TEST_P(MeshTest, EveryPairReachesEachOtherOverTcpAndIcmp) {
 // itself, and no space of one reaches any address of the other, on any host (its own
 // included), over ICMP or TCP.
 TEST_P(MeshTest, TwoNetworksOnTheSameHostsAreDisjoint) {
-    ASSERT_GE(bring_up(kM1), 0) << diagnosis(kM1);
-    ASSERT_GE(bring_up(kM2), 0) << diagnosis(kM2);
+    ASSERT_TRUE(bring_up(kM1)) << diagnosis(kM1);
+    ASSERT_TRUE(bring_up(kM2)) << diagnosis(kM2);
     auto servers1 = serve(kM1);
     auto servers2 = serve(kM2);
     for (const Network* n : {&kM1, &kM2}) {
@@ -366,8 +361,8 @@ TEST_P(MeshTest, TwoNetworksOnTheSameHostsAreDisjoint) {
 // are, and with host A routing both networks to B over the LAN in plaintext. B counts
 // A's plaintext on its wire (the counter sees what would leak) and answers none of it.
 TEST_P(MeshTest, HostsAndUnboundSpacesReachNeitherNetwork) {
-    ASSERT_GE(bring_up(kM1), 0) << diagnosis(kM1);
-    ASSERT_GE(bring_up(kM2), 0) << diagnosis(kM2);
+    ASSERT_TRUE(bring_up(kM1)) << diagnosis(kM1);
+    ASSERT_TRUE(bring_up(kM2)) << diagnosis(kM2);
     auto servers1 = serve(kM1);
     auto servers2 = serve(kM2);
     // An unbound space on each host ("u"), beside its spaces on both networks.
@@ -417,8 +412,8 @@ TEST_P(MeshTest, NothingForTheNetworksLeavesInPlaintext) {
     const std::string gateway[kHosts + 1] = {"", lan(3), lan(3), lan(1)};
     for (int h = 1; h <= kHosts; ++h)
         ASSERT_EQ(host(h).run({"ip", "route", "add", "default", "via", gateway[h]}).rc, 0);
-    ASSERT_GE(bring_up(kM1), 0) << diagnosis(kM1);
-    ASSERT_GE(bring_up(kM2), 0) << diagnosis(kM2);
+    ASSERT_TRUE(bring_up(kM1)) << diagnosis(kM1);
+    ASSERT_TRUE(bring_up(kM2)) << diagnosis(kM2);
     auto all_pings = [&]() {
         std::vector<std::pair<int, std::vector<std::string>>> runs;
         for (const Network* n : {&kM1, &kM2})
