@@ -103,14 +103,18 @@ Result<OverlayDefinition> load_overlay(const std::string& name, const std::strin
 Result<OverlayDefinition> parse_overlay(const std::string& name, const std::string& text,
                                         const std::string& path) {
     PN_TRY(validate_overlay_name(name), "");
+    const std::string what = "overlay '" + name + "'";
+    auto parsed = parse_settings(text, path);
+    if (!parsed.ok()) return parsed.error().wrap(what);
+    return overlay_from_settings(name, std::move(parsed).value(), path, what + ": " + path);
+}
+
+Result<OverlayDefinition> overlay_from_settings(const std::string& name, Settings conf,
+                                                const std::string& path, const std::string& where) {
+    PN_TRY(validate_overlay_name(name), "");
     OverlayDefinition def;
     def.name = name;
     def.path = path;
-    const std::string what = "overlay '" + name + "'";
-    auto parsed = parse_settings(text, def.path);
-    if (!parsed.ok()) return parsed.error().wrap(what);
-    Settings& conf = parsed.value();
-    const std::string where = what + ": " + def.path;
     for (const auto& section : conf.sections) {
         if (section.name == "personalnet") {
             for (size_t i = 0; i < section.body.values.size(); ++i) {
@@ -153,11 +157,10 @@ Result<OverlayDefinition> parse_overlay(const std::string& name, const std::stri
         }
     }
     if (!conf.values.empty())
-        return make_error(EINVAL,
-                          what + ": " + def.path + ": '" + conf.values.front().first + "' outside a section");
+        return make_error(EINVAL, where + ": '" + conf.values.front().first + "' outside a section");
     const Settings* conns = conf.section("connections");
     if (conns == nullptr || conns->sections.empty())
-        return make_error(EINVAL, what + ": " + def.path + " defines no connection");
+        return make_error(EINVAL, where + " defines no connection");
     if (def.label) PN_TRY(check_network_peers(conf, where), "");
     for (auto it = conf.sections.begin(); it != conf.sections.end();) {
         if (it->name == "personalnet")

@@ -50,6 +50,12 @@ Result<OverlayDefinition> load_overlay(const std::string& name, const std::strin
 Result<OverlayDefinition> parse_overlay(const std::string& name, const std::string& text,
                                         const std::string& path);
 
+// parse_overlay's content checks on a definition already parsed (a user's network
+// definition is checked against its allow-list first): where starts every error
+// (parse_overlay's is "overlay 'NAME': PATH"), path becomes def.path.
+Result<OverlayDefinition> overlay_from_settings(const std::string& name, Settings conf,
+                                                const std::string& path, const std::string& where);
+
 // The labels of the personal networks defined in dir (every NAME.conf that load_overlay
 // accepts and that has a label), as (label, NAME). Definitions that fail to load are
 // skipped: they cannot be bound, so their labels are nobody's yet. Local label allocation

@@ -15,7 +15,8 @@ bool name_char(char c) {
 
 class Parser {
 public:
-    Parser(const std::string& text, const std::string& where) : t_(text), where_(where) {}
+    Parser(const std::string& text, const std::string& where, const std::string& include_refusal)
+        : t_(text), where_(where), include_refusal_(include_refusal) {}
 
     Status body(Settings& into, int depth, bool top) {
         if (depth > kMaxDepth) return fail("sections nested deeper than " + std::to_string(kMaxDepth));
@@ -32,14 +33,15 @@ public:
             }
             std::string name = word();
             if (name.empty()) return fail(std::string("unexpected '") + t_[i_] + "'");
-            if (name == "include") return fail("'include' is not allowed in an overlay definition");
+            if (name == "include") return fail(include_refusal_);
+            const int name_line = line();
             skip_spaces();
             if (at_end()) return fail("'" + name + "' has no value");
             if (t_[i_] == '{') {
                 ++i_;
                 Settings sub;
                 PN_TRY(body(sub, depth + 1, false), "");
-                into.sections.push_back(Settings::Section{name, std::move(sub)});
+                into.sections.push_back(Settings::Section{name, std::move(sub), name_line});
             } else if (t_[i_] == '=') {
                 ++i_;
                 const int at = line();
@@ -114,6 +116,7 @@ private:
 
     const std::string& t_;
     const std::string& where_;
+    const std::string& include_refusal_;
     size_t i_ = 0;
     mutable size_t counted_to_ = 0;
     mutable int counted_lines_ = 1;
@@ -133,9 +136,10 @@ const Settings* Settings::section(const std::string& name) const {
     return nullptr;
 }
 
-Result<Settings> parse_settings(const std::string& text, const std::string& where) {
+Result<Settings> parse_settings(const std::string& text, const std::string& where,
+                                const std::string& include_refusal) {
     Settings top;
-    Parser p(text, where);
+    Parser p(text, where, include_refusal);
     PN_TRY(p.body(top, 0, true), "");
     return top;
 }

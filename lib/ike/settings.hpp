@@ -40,10 +40,15 @@ struct Settings {
 struct Settings::Section {
     std::string name;
     Settings body;
+    int line = 0;  // where the section's name is; 0 for sections built by hand
 };
 
 // Parses text; errors are EINVAL with "WHERE:LINE: what" (where names the source).
-Result<Settings> parse_settings(const std::string& text, const std::string& where);
+// include_refusal is what is said of an `include` (a user's network definition gives
+// its own reason).
+Result<Settings> parse_settings(
+    const std::string& text, const std::string& where,
+    const std::string& include_refusal = "'include' is not allowed in an overlay definition");
 
 // Text that parse_settings reads back as settings (every value quoted): how the keeper of
 // a space's charon (tools/pnkeeper) is handed the overlay's definition.
