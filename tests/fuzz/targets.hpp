@@ -37,5 +37,9 @@ int fuzz_vici(const uint8_t* data, size_t size);
 // /proc/self/mountinfo text for fs::parse_mountinfo; points are unique, their mount_key
 // decodes back to them, and the table written out again parses to itself.
 int fuzz_mountinfo(const uint8_t* data, size_t size);
+// A user's network definition for ike::parse_user_definition; what it accepts keeps
+// user_definition.hpp's promises (no forbidden key, peers and local_addrs as allowed,
+// only shared secrets), and every refusal is one line naming the file.
+int fuzz_userdef(const uint8_t* data, size_t size);
 
 }  // namespace personalnet::fuzz
