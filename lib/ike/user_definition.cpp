@@ -121,11 +121,24 @@ public:
 
     Status check(const Settings& conf) {
         for (size_t i = 0; i < conf.values.size(); ++i) refuse(conf.line_of(i), conf.values[i].first);
+        const Settings::Section* first_connections = nullptr;
+        const Settings::Section* first_secrets = nullptr;
         for (const auto& sec : conf.sections) {
-            if (sec.name == "connections") {
-                connections(sec.body);
-            } else if (sec.name == "secrets") {
-                secrets(sec.body);
+            if (sec.name == "connections" || sec.name == "secrets") {
+                // The space loads the first of each (swanctl_convert); a second would be
+                // checked here and then silently left out.
+                const Settings::Section*& first =
+                    sec.name == "connections" ? first_connections : first_secrets;
+                if (first != nullptr) {
+                    fail(sec.line, "'" + sec.name + "' is given twice (the first is on line " +
+                                       std::to_string(first->line) + ")");
+                    continue;
+                }
+                first = &sec;
+                if (sec.name == "connections")
+                    connections(sec.body);
+                else
+                    secrets(sec.body);
             } else if (sec.name == "personalnet") {
                 personalnet(sec.body);
             } else {

@@ -15,12 +15,13 @@
 //                       rand_time start_action dpd_action close_action
 //   secrets.ikeX, secrets.eapX, secrets.xauthX   idY secret
 //   personalnet         addresses dns label keys
-// Besides, each connection names its peers by literal addresses (remote_addrs, required:
-// the administrator's peer constraint can only check addresses), local_addrs may only
-// name this host's own addresses, and cacerts are plain names of certificates in the
-// administrator's trust directory. Credentials are named, never read here:
-// connections.C.localX.certs and personalnet.keys name the user's files (relative to the
-// definition's directory, or absolute), which the library reads as the user.
+// Besides, connections and secrets are given once each; each connection names its peers
+// by literal addresses (remote_addrs, required: the administrator's peer constraint can
+// only check addresses); local_addrs may only name this host's own addresses; cacerts are
+// plain names of certificates in the administrator's trust directory. Credentials are
+// named, never read here: connections.C.localX.certs and personalnet.keys name the user's
+// files (relative to the definition's directory, or absolute), which the library reads
+// as the user.
 //
 // A refusal is one line (control characters in values are escaped):
 //   PATH:LINE: 'connections.corp.updown' is not allowed in a user's network definition (runs a command)
@@ -57,7 +58,7 @@ struct UserDefinition {
     std::vector<IpAddr> peers;           // every connection's remote_addrs
     std::vector<std::string> claims;     // personalnet.addresses, then every child's local_ts
     std::vector<std::string> reaches;    // every child's remote_ts
-    std::vector<std::string> proposals;  // every IKE proposal (proposals), then every ESP one
+    std::vector<std::string> proposals;  // every proposals and esp_proposals item
     std::vector<std::string> auths;      // every localX/remoteX auth, e.g. psk, pubkey
     std::vector<Reference> certs;        // connections.C.localX.certs: the user's certificate files
     std::vector<Reference> keys;         // personalnet.keys: the user's private key files

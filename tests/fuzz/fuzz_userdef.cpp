@@ -43,13 +43,13 @@ bool never(const std::string& key) {
     return std::any_of(kNever.begin(), kNever.end(), [&](const char* k) { return key == k; });
 }
 
+// Keys only: connections, children and secrets have names of the user's choosing (a
+// connection may be called "file"); which sections may appear is checked below.
 std::string forbidden_anywhere(const ike::Settings& s, const std::string& at) {
     for (const auto& [k, v] : s.values)
         if (never(k)) return "key " + at + k + " kept";
-    for (const auto& sec : s.sections) {
-        if (never(sec.name)) return "section " + at + sec.name + " kept";
+    for (const auto& sec : s.sections)
         if (auto why = forbidden_anywhere(sec.body, at + sec.name + "."); !why.empty()) return why;
-    }
     return {};
 }
 
@@ -86,7 +86,12 @@ std::string broken_promise(const ike::UserDefinition& d) {
             const bool remote = round.name.rfind("remote", 0) == 0;
             if (round.name != "children" && !remote && round.name.rfind("local", 0) != 0)
                 return "section '" + round.name + "' of connection '" + c.name + "' kept";
-            if (!round.body.sections.empty() && round.name != "children") return "a section in an auth round";
+            if (round.name == "children") {
+                for (const auto& child : round.body.sections)
+                    if (!child.body.sections.empty()) return "a section in child '" + child.name + "'";
+                continue;
+            }
+            if (!round.body.sections.empty()) return "a section in an auth round";
             for (const auto& [k, v] : round.body.values) {
                 if (remote && k == "certs") return "certs in a remote round";
                 if (k == "cacerts")
@@ -104,6 +109,8 @@ std::string broken_promise(const ike::UserDefinition& d) {
         for (const auto& s : secrets->sections)
             if (s.name.rfind("ike", 0) != 0 && s.name.rfind("eap", 0) != 0 && s.name.rfind("xauth", 0) != 0)
                 return "secret '" + s.name + "' kept";
+            else if (!s.body.sections.empty())
+                return "a section in secret '" + s.name + "'";
         if (auto loaded = ike::secrets_of(conf); !loaded.ok())
             return "secrets do not load: " + loaded.error().message();
     }

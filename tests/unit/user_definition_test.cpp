@@ -281,6 +281,10 @@ TEST(UserDefinition, EachForbiddenKeyIsRefusedWithItsLine) {
         {conn("") + "secrets {\n  secret = x\n}\n", not_allowed(8, "secrets.secret")},
         {conn("") + "personalnet {\n  routes = 10.0.0.0/8\n}\n", not_allowed(8, "personalnet.routes")},
         {conn("") + "personalnet {\n  sub { }\n}\n", not_allowed(8, "personalnet.sub")},
+        {conn("") + "secrets {\n}\n" + conn(""),
+         at(9, "'connections' is given twice (the first is on line 1)")},
+        {"secrets {\n}\n" + conn("") + "secrets {\n}\n",
+         at(9, "'secrets' is given twice (the first is on line 1)")},
     };
     for (const auto& c : cases) EXPECT_EQ(refusal(c.text), c.says) << c.text;
 }
