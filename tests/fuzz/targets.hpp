@@ -37,5 +37,8 @@ int fuzz_vici(const uint8_t* data, size_t size);
 // /proc/self/mountinfo text for fs::parse_mountinfo; points are unique, their mount_key
 // decodes back to them, and the table written out again parses to itself.
 int fuzz_mountinfo(const uint8_t* data, size_t size);
+// DN map text for policy::parse_dn_map; every DN it accepts is in normal form, looks up
+// to its user, and the map written out again parses to the same entries.
+int fuzz_dnmap(const uint8_t* data, size_t size);
 
 }  // namespace personalnet::fuzz
