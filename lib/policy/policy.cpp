@@ -16,6 +16,7 @@
 #include "lib/core/trusted_path.hpp"
 #include "lib/ike/settings.hpp"
 #include "lib/policy/names.hpp"
+#include "lib/policy/networks_read.hpp"
 #include "lib/policy/reader.hpp"
 
 namespace personalnet::policy {
@@ -180,9 +181,16 @@ Result<Policy> parse_policy(const std::string& text, const std::string& where) {
         PN_TRY(read_top(r, key, value, p), "");
     }
     for (const auto& section : conf.sections) {
+        if (section.name == "networks") {
+            // The one section with sections of its own (per user and group).
+            PN_TRY(r.once(section.name, "section"), "");
+            PN_TRY(read_networks(r, section.body, p.networks), "");
+            continue;
+        }
         SectionReader read = section_reader(section.name);
         if (read == nullptr)
-            return r.fail("unknown section '" + section.name + "' (want create, limits, overlays, share)");
+            return r.fail("unknown section '" + section.name +
+                          "' (want create, limits, overlays, share, networks)");
         PN_TRY(r.once(section.name, "section"), "");
         if (!section.body.sections.empty())
             return r.fail("unknown section '" + section.name + "." + section.body.sections.front().name +

@@ -20,6 +20,7 @@
 //   share {
 //       paths = /home, /srv/projects  # directories (and below) users may --share
 //   }
+//   networks { ... }                  # users' own networks (lib/policy/networks.hpp)
 //   admin = no                        # yes/no/true/false/1/0: may users ask for --admin
 //   rundir = /run/personalnet
 //   statedir = /var/lib/personalnet
@@ -27,10 +28,11 @@
 //
 // Every setting is optional and a missing one keeps its default (the initialisers of
 // Policy); a missing file means all defaults: only root and members of the group
-// "personalnet" may create spaces, no overlay may be bound, nothing may be shared and no
-// --admin space made. An empty value is an empty list ("groups =" drops the default
-// group). Anything unknown, repeated or malformed is refused rather than ignored: a typo
-// in a security policy must not silently widen or narrow it.
+// "personalnet" may create spaces, no overlay may be bound, nothing may be shared, no
+// --admin space made and no user may have networks of their own. An empty value is an
+// empty list ("groups =" drops the default group). Anything unknown, repeated or malformed
+// is refused rather than ignored: a typo in a security policy must not silently widen or
+// narrow it.
 //
 // Root (uid 0) passes every decision and every limit: the policy restrains the helper's
 // callers, not the administrator.
@@ -43,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/policy/networks.hpp"
 #include "personalnet/error.hpp"
 
 namespace personalnet::policy {
@@ -67,6 +70,7 @@ struct Policy {
     std::string rundir = "/run/personalnet";
     std::string statedir = "/var/lib/personalnet";
     std::string overlaydir = "/etc/personalnet/overlays.d";
+    Networks networks;  // users' own networks (lib/policy/networks.hpp): none by default
 };
 
 // Who asks (filled by the helper from the kernel's credentials and the user database).

@@ -1,6 +1,8 @@
 // Built only when lib/policy/policy.hpp exists (see FUZZ_TARGETS in the Makefile).
+#include <cerrno>
 #include <string>
 
+#include "lib/policy/networks.hpp"
 #include "lib/policy/policy.hpp"
 #include "tests/fuzz/report.hpp"
 #include "tests/fuzz/targets.hpp"
@@ -10,6 +12,48 @@ namespace personalnet::fuzz {
 namespace {
 
 bool absolute_not_root(const std::string& path) { return !path.empty() && path[0] == '/' && path != "/"; }
+
+// A network made of exactly what rules allow: one more live network than the limit
+// admits must be refused, anything less admitted.
+policy::NetworkSummary everything_allowed(const policy::NetworkConstraints& rules) {
+    policy::NetworkSummary s;
+    for (const auto& p : rules.peers) s.peers.push_back(p.str());
+    for (const auto& p : rules.claim) s.claims.push_back(p.str());
+    for (const auto& p : rules.reach) s.reaches.push_back(p.str());
+    if (rules.labels) s.label = rules.labels->last;
+    for (const auto& token : rules.algorithms) s.proposals.push_back(token);
+    s.auths = rules.auth;
+    if (!rules.peer_ca.empty()) s.peer_cas.push_back(rules.peer_ca);
+    s.overlay_only = true;
+    return s;
+}
+
+// What lib/policy/networks.hpp promises of an accepted networks section, and that a
+// network within every rule passes the check. Empty when it holds.
+std::string broken_network_promise(const policy::Networks& n) {
+    if (!n.dnmap.empty() && !absolute_not_root(n.dnmap)) return "dnmap '" + n.dnmap + "'";
+    if (!absolute_not_root(n.trustdir)) return "trustdir '" + n.trustdir + "'";
+    for (const auto* owners : {&n.users, &n.groups})
+        for (const auto& [name, rules] : *owners) {
+            if (name.empty() || name[0] == '-') return "owner name '" + name + "'";
+            if (rules.max_networks < 0 || rules.max_networks > 65535)
+                return name + ": max_networks out of range";
+            if (rules.labels && (rules.labels->first > rules.labels->last || rules.labels->first == 0 ||
+                                 (rules.labels->first <= 0xcfff && rules.labels->last >= 0xc000)))
+                return name + ": label range holds reserved labels or is reversed";
+            if (rules.require_dn_map && n.dnmap.empty()) return name + ": require_dn_map without dnmap";
+            if (rules.peer_ca.find('/') != std::string::npos)
+                return name + ": peer_ca '" + rules.peer_ca + "'";
+            const auto s = everything_allowed(rules);
+            if (rules.max_networks > 0) {
+                Status ok = policy::check_network_constraints(rules, name, s, rules.max_networks - 1);
+                if (!ok.ok()) return name + ": what the rules allow is refused: " + ok.error().context;
+            }
+            Status full = policy::check_network_constraints(rules, name, s, rules.max_networks);
+            if (full.ok() || full.error().code != EUSERS) return name + ": max_networks does not hold";
+        }
+    return {};
+}
 
 // What lib/policy/policy.hpp promises of any policy parse_policy accepts; the helper
 // relies on it without checking again. Empty when it holds.
@@ -24,7 +68,7 @@ std::string broken_promise(const policy::Policy& p) {
     for (const auto& [overlay, groups] : p.overlays)
         if (overlay.empty() || overlay[0] == '.' || overlay[0] == '-')
             return "overlay name '" + overlay + "'";
-    return {};
+    return broken_network_promise(p.networks);
 }
 
 }  // namespace

@@ -41,5 +41,8 @@ int fuzz_mountinfo(const uint8_t* data, size_t size);
 // user_definition.hpp's promises (no forbidden key, peers and local_addrs as allowed,
 // only shared secrets), and every refusal is one line naming the file.
 int fuzz_userdef(const uint8_t* data, size_t size);
+// DN map text for policy::parse_dn_map; every DN it accepts is in normal form, looks up
+// to its user, and the map written out again parses to the same entries.
+int fuzz_dnmap(const uint8_t* data, size_t size);
 
 }  // namespace personalnet::fuzz
