@@ -101,6 +101,30 @@ std::vector<IpPrefix> remote_networks_of(const Settings& swanctl) {
     return out;
 }
 
+std::vector<IpPrefix> transport_peers_of(const Settings& swanctl) {
+    std::vector<IpPrefix> out;
+    const Settings* conns = swanctl.section("connections");
+    if (conns == nullptr) return out;
+    for (const auto& c : conns->sections) {
+        const Settings* children = c.body.section("children");
+        const std::string* remote = c.body.find("remote_addrs");
+        if (children == nullptr || remote == nullptr) continue;
+        const bool carries_peer = std::any_of(
+            children->sections.begin(), children->sections.end(), [](const Settings::Section& child) {
+                const std::string* mode = child.body.find("mode");
+                const std::string* ts = child.body.find("remote_ts");
+                return mode != nullptr && *mode == "transport" && (ts == nullptr || *ts == "dynamic");
+            });
+        if (!carries_peer) continue;
+        for (const auto& a : split_commas(*remote))
+            if (auto ip = IpAddr::parse(a)) {
+                IpPrefix p{*ip, static_cast<int>(ip->size() * 8)};
+                if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+            }
+    }
+    return out;
+}
+
 std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl) {
     std::vector<std::pair<std::string, std::string>> out;
     if (const Settings* conns = swanctl.section("connections"))

@@ -31,6 +31,14 @@ std::vector<IpAddr> gateways_of(const Settings& swanctl);
 // are left out. A space's children inherit routes to these through the space.
 std::vector<IpPrefix> remote_networks_of(const Settings& swanctl);
 
+// The peers' own addresses where a transport-mode CHILD_SA carries their traffic: the
+// literal remote_addrs of every connection with a child in mode = transport whose
+// remote_ts is absent or "dynamic" (the selector is then the peer's IKE address). What
+// a peer sends in such an SA comes from that address, as a tunnel's comes from
+// remote_networks_of; unlike those, nothing is routed to them (the host's routes carry
+// transport mode), so they are a list of their own.
+std::vector<IpPrefix> transport_peers_of(const Settings& swanctl);
+
 // Every CHILD_SA as (child, connection), to initiate.
 std::vector<std::pair<std::string, std::string>> children_of(const Settings& swanctl);
 

@@ -508,6 +508,10 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                                  peers.push_back(IpPrefix{a, static_cast<int>(a.size() * 8)});
                              for (const auto& n : ike::remote_networks_of(overlay->swanctl))
                                  peers.push_back(n);
+                             // Transport mode: a peer's own address (its space reaching a
+                             // service of this host that the space inherits).
+                             for (const auto& n : ike::transport_peers_of(overlay->swanctl))
+                                 peers.push_back(n);
                          }
                          PN_TRY(space::parent_steer_child(rec, inh->host_addrs, peers), "");
                          return space::dispatch_through_ancestors(r, rec);

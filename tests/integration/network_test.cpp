@@ -361,6 +361,11 @@ TEST_P(NetworkTest, TransportModeUsesTheHostsOwnAddresses) {
     EXPECT_TRUE(contains(xfrm.out, "mode transport")) << xfrm.out;
     space_b.kill();
     (void)space_b.wait();
+    // B's space no longer serves the port: it inherits host B's service, which A's space
+    // then reaches through the SA and B's space (the client's address, host A's, intact).
+    auto inherited =
+        on(1, {bin("pnet"), "exec", "n", "--", bin("pnprobe"), "connect", "tcp", "10.9.0.2", "7100"});
+    EXPECT_TRUE(contains(inherited.out, "host-B")) << inherited.out << inherited.err << diagnosis();
     EXPECT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
 }
 
