@@ -58,6 +58,14 @@ bool listed(const std::array<const char*, N>& keys, const std::string& key) {
 
 bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
 
+// "SECTION.KEY", as a refusal names a key.
+std::string dotted(const std::string& at, const std::string& key) {
+    std::string out = at;
+    out += '.';
+    out += key;
+    return out;
+}
+
 // A comma list's items, trimmed of blanks, empty ones left out (as swanctl_convert
 // splits the list keys it hands to charon).
 std::vector<std::string> items_of(const std::string& v) {
@@ -189,14 +197,14 @@ private:
                     if (auto ip = IpAddr::parse(item))
                         out_.peers.push_back(*ip);
                     else
-                        refuse_value(line, at + "." + key, item, "a user's peers are literal IP addresses");
+                        refuse_value(line, dotted(at, key), item, "a user's peers are literal IP addresses");
                 }
             } else if (key == "local_addrs") {
                 for (const auto& item : items_of(value)) {
                     auto ip = IpAddr::parse(item);
                     if (!ip || std::find(host_.addresses.begin(), host_.addresses.end(), *ip) ==
                                    host_.addresses.end())
-                        refuse_value(line, at + "." + key, item,
+                        refuse_value(line, dotted(at, key), item,
                                      "local_addrs must be one of this host's addresses: " + host_addresses());
                 }
             } else if (key == "proposals") {
@@ -204,9 +212,9 @@ private:
             } else if (key == "aggressive") {
                 // Aggressive mode sends a hash of the PSK that anyone watching can attack.
                 if (value != "no")
-                    refuse_value(line, at + "." + key, value, "aggressive mode exposes the PSK");
+                    refuse_value(line, dotted(at, key), value, "aggressive mode exposes the PSK");
             } else if (!listed(kConnectionKeys, key)) {
-                refuse(line, at + "." + key);
+                refuse(line, dotted(at, key));
             }
         }
         for (const auto& sub : s.sections) {
@@ -241,21 +249,21 @@ private:
             } else if (key == "certs" && local) {
                 for (auto& f : items_of(value)) out_.certs.push_back(Reference{std::move(f), line});
             } else if (key == "certs") {
-                refuse(line, at + "." + key, "peers are trusted through cacerts");
+                refuse(line, dotted(at, key), "peers are trusted through cacerts");
             } else if (key == "cacerts" && !local) {
                 for (auto& n : items_of(value)) {
                     if (n.find('/') != std::string::npos)
-                        refuse_value(line, at + "." + key, n, kPath);
+                        refuse_value(line, dotted(at, key), n, kPath);
                     else if (!plain_name(n))
-                        refuse_value(line, at + "." + key, n,
+                        refuse_value(line, dotted(at, key), n,
                                      "cacerts names certificates in the administrator's trust directory");
                     else
                         out_.cacerts.push_back(Reference{std::move(n), line});
                 }
             } else if (key == "cacerts") {
-                refuse(line, at + "." + key, "cacerts belongs in a remote section");
+                refuse(line, dotted(at, key), "cacerts belongs in a remote section");
             } else {
-                refuse(line, at + "." + key);
+                refuse(line, dotted(at, key));
             }
         }
         // certN { file = ... } and the like: certificates from files or tokens.
@@ -273,7 +281,7 @@ private:
             } else if (key == "esp_proposals") {
                 for (auto& p : items_of(value)) out_.proposals.push_back(std::move(p));
             } else if (!listed(kChildKeys, key)) {
-                refuse(s.line_of(i), at + "." + key);
+                refuse(s.line_of(i), dotted(at, key));
             }
         }
         no_sections(at, s);
@@ -299,7 +307,7 @@ private:
                 if (key == "secret")
                     has_secret = true;
                 else if (!starts_with(key, "id"))
-                    refuse(sec.body.line_of(i), at + "." + key);
+                    refuse(sec.body.line_of(i), dotted(at, key));
             }
             no_sections(at, sec.body);
             if (!has_secret) fail(sec.line, "'" + at + "' has no secret");

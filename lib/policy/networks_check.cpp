@@ -122,16 +122,30 @@ bool auth_allowed(const std::vector<std::string>& allowed, const std::string& au
     return key_type && in(allowed, "pubkey");
 }
 
+// The refusals built outside the loops that find them (one string, not temporaries per
+// item).
+Error bad_proposal(const std::string& proposal, const std::string& token) {
+    std::string what = "proposal " + proposal + ": " + token;
+    what += " is not an allowed algorithm";
+    return refuse(what);
+}
+Error not_allowed(const std::string& kind, const std::string& value) {
+    return refuse(kind + " " + value + " is not allowed");
+}
+Error outside(const std::string& kind, const std::string& value, const std::string& rule,
+              const std::vector<IpPrefix>& allowed) {
+    return refuse(kind + " " + value + " is outside " + rule + " (" + joined(allowed) + ")");
+}
+
 Status check_proposal(const std::vector<std::string>& allowed, const std::string& proposal) {
     if (lower(proposal) == "default") return {};
     for (size_t pos = 0;;) {
         size_t end = proposal.find('-', pos);
         std::string token =
             lower(proposal.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
-        if (token.empty()) return refuse("proposal " + proposal + ": an empty algorithm is not allowed");
+        if (token.empty()) return bad_proposal(proposal, "an empty algorithm");
         // Extended sequence numbers are a property of the SA, not an algorithm.
-        if (token != "esn" && token != "noesn" && !in(allowed, token))
-            return refuse("proposal " + proposal + ": " + token + " is not an allowed algorithm");
+        if (token != "esn" && token != "noesn" && !in(allowed, token)) return bad_proposal(proposal, token);
         if (end == std::string::npos) return {};
         pos = end + 1;
     }
@@ -167,20 +181,17 @@ Status check_network_constraints(const NetworkConstraints& rules, const std::str
                           label_text(r->first) + "-" + label_text(r->last));
     }
     for (const auto& a : items_of(s.auths))
-        if (!auth_allowed(rules.auth, a)) return refuse("auth " + a + " is not allowed");
+        if (!auth_allowed(rules.auth, a)) return not_allowed("auth", a);
     for (const auto& proposal : items_of(s.proposals)) PN_TRY(check_proposal(rules.algorithms, proposal), "");
     for (const auto& peer : items_of(s.peers))
         if (!covered(rules.peers, peer))
-            return refuse("peer " + peer + " is outside the peers " + user + " may reach (" +
-                          joined(rules.peers) + ")");
+            return outside("peer", peer, "the peers " + user + " may reach", rules.peers);
     for (const auto& claim : items_of(s.claims))
         if (!covered(rules.claim, selector_addresses(claim)))
-            return refuse("address " + claim + " is outside what " + user + " may claim (" +
-                          joined(rules.claim) + ")");
+            return outside("address", claim, "what " + user + " may claim", rules.claim);
     for (const auto& reach : items_of(s.reaches))
         if (!covered(rules.reach, selector_addresses(reach)))
-            return refuse("network " + reach + " is outside the networks " + user + " may reach (" +
-                          joined(rules.reach) + ")");
+            return outside("network", reach, "the networks " + user + " may reach", rules.reach);
     if (!rules.peer_ca.empty())
         for (const auto& ca : s.peer_cas) {
             std::string name = trimmed(ca);

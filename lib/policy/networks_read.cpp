@@ -13,6 +13,18 @@ namespace personalnet::policy {
 
 namespace {
 
+// "SECTION.KEY", as errors name a setting.
+std::string dotted(const std::string& at, const std::string& key) {
+    std::string out = at;
+    out += '.';
+    out += key;
+    return out;
+}
+
+std::string unknown_section(const std::string& at, const std::string& name) {
+    return "unknown section '" + dotted(at, name) + "'";
+}
+
 constexpr int kMaxNetworks = 65535;
 
 Result<std::vector<IpPrefix>> prefixes(const SettingsReader& r, const std::string& key,
@@ -127,11 +139,12 @@ Status read_owners(SettingsReader& r, const std::string& prefix, const char* wha
         const std::string at = prefix + "." + owner.name;
         PN_TRY(r.once(at, "section"), "");
         if (!owner.body.sections.empty())
-            return r.fail("unknown section '" + at + "." + owner.body.sections.front().name + "'");
+            return r.fail(unknown_section(at, owner.body.sections.front().name));
         NetworkConstraints c;
         for (const auto& [name, value] : owner.body.values) {
-            PN_TRY(r.once(at + "." + name, "setting"), "");
-            PN_TRY(read_constraint(r, at + "." + name, name, value, c), "");
+            const std::string key = dotted(at, name);
+            PN_TRY(r.once(key, "setting"), "");
+            PN_TRY(read_constraint(r, key, name, value, c), "");
         }
         into.emplace_back(owner.name, std::move(c));
     }

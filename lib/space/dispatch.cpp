@@ -67,7 +67,8 @@ Status undispatch_through_ancestors(const registry::Registry& reg, const registr
             }
             return {};
         });
-        if (!listed.ok()) return listed.error().wrap("list the SPIs of label " + registry::label_hex(rec.label));
+        if (!listed.ok())
+            return listed.error().wrap("list the SPIs of label " + registry::label_hex(rec.label));
     }
     return for_each_ancestor(reg, rec, [&](uint16_t via) -> Status {
         PN_TRY(nft::parent_forget_spis(rec.label, mark_of(via), spis), "nft dispatch");
