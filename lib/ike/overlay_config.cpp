@@ -41,22 +41,6 @@ std::vector<std::string> split_list(const std::string& v) {
     return out;
 }
 
-// personalnet.label's value: "0x" and 1-4 hex digits, either case, nothing around them
-// (decimal would be ambiguous beside the hex everywhere else labels are shown).
-std::optional<uint16_t> parse_label(const std::string& v) {
-    if (v.size() < 3 || v.size() > 6 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X')) return std::nullopt;
-    uint16_t label = 0;
-    auto [end, ec] = std::from_chars(v.data() + 2, v.data() + v.size(), label, 16);
-    if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
-    return label;
-}
-
-std::string label_text(uint16_t label) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "0x%04x", label);
-    return buf;
-}
-
 // Every connection of a personal network names its peer by a literal address: the space
 // initiates to it, and the other hosts' spaces are that peer.
 Status check_network_peers(const Settings& conf, const std::string& where) {
@@ -187,6 +171,20 @@ std::vector<std::pair<uint16_t, std::string>> network_labels(const std::string& 
         if (def.ok() && def->label) out.emplace_back(*def->label, name);
     }
     return out;
+}
+
+std::optional<uint16_t> parse_label(const std::string& v) {
+    if (v.size() < 3 || v.size() > 6 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X')) return std::nullopt;
+    uint16_t label = 0;
+    auto [end, ec] = std::from_chars(v.data() + 2, v.data() + v.size(), label, 16);
+    if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+    return label;
+}
+
+std::string label_text(uint16_t label) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%04x", label);
+    return buf;
 }
 
 }  // namespace personalnet::ike

@@ -37,6 +37,12 @@ struct OverlayDefinition {
     std::optional<uint16_t> label;       // from personalnet { label = 0xNNNN }: a personal network
 };
 
+// personalnet.label's syntax: "0x" and 1-4 hex digits, either case, nothing around them
+// (decimal would be ambiguous beside the hex everywhere else labels are shown); nullopt
+// otherwise. Range checks are the caller's. label_text shows one as written ("0x4e01").
+std::optional<uint16_t> parse_label(const std::string& v);
+std::string label_text(uint16_t label);
+
 // EINVAL naming the value unless name is 1-32 of [A-Za-z0-9_.-], not starting with '.' or '-'.
 Status validate_overlay_name(const std::string& name);
 

@@ -3,8 +3,8 @@
 // fix the definition or knows what to ask the administrator for.
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 
+#include "lib/ike/overlay_config.hpp"
 #include "lib/policy/networks.hpp"
 #include "lib/policy/policy.hpp"
 
@@ -64,12 +64,6 @@ std::string joined(const std::vector<IpPrefix>& list) {
     return out;
 }
 
-std::string label_text(uint16_t label) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "0x%04x", label);
-    return buf;
-}
-
 bool bit(const IpAddr& a, int i) { return ((a.bytes[i / 8] >> (7 - i % 8)) & 1) != 0; }
 
 bool contains(const IpPrefix& p, const IpAddr& a) {
@@ -125,8 +119,8 @@ bool auth_allowed(const std::vector<std::string>& allowed, const std::string& au
 // The refusals built outside the loops that find them (one string, not temporaries per
 // item).
 Error bad_proposal(const std::string& proposal, const std::string& token) {
-    std::string what = "proposal " + proposal + ": " + token;
-    what += " is not an allowed algorithm";
+    std::string what = "proposal " + proposal + ": ";
+    what += token.empty() ? "an empty algorithm is not allowed" : token + " is not an allowed algorithm";
     return refuse(what);
 }
 Error not_allowed(const std::string& kind, const std::string& value) {
@@ -143,7 +137,7 @@ Status check_proposal(const std::vector<std::string>& allowed, const std::string
         size_t end = proposal.find('-', pos);
         std::string token =
             lower(proposal.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
-        if (token.empty()) return bad_proposal(proposal, "an empty algorithm");
+        if (token.empty()) return bad_proposal(proposal, token);
         // Extended sequence numbers are a property of the SA, not an algorithm.
         if (token != "esn" && token != "noesn" && !in(allowed, token)) return bad_proposal(proposal, token);
         if (end == std::string::npos) return {};
@@ -175,10 +169,11 @@ Status check_network_constraints(const NetworkConstraints& rules, const std::str
         return refuse(user + "'s networks must be overlay-only (overlay_only = yes)");
     if (s.label) {
         const auto& r = rules.labels;
-        if (!r) return refuse("label " + label_text(*s.label) + " is outside " + user + "'s range (none)");
+        if (!r)
+            return refuse("label " + ike::label_text(*s.label) + " is outside " + user + "'s range (none)");
         if (*s.label < r->first || *s.label > r->last)
-            return refuse("label " + label_text(*s.label) + " is outside " + user + "'s range " +
-                          label_text(r->first) + "-" + label_text(r->last));
+            return refuse("label " + ike::label_text(*s.label) + " is outside " + user + "'s range " +
+                          ike::label_text(r->first) + "-" + ike::label_text(r->last));
     }
     for (const auto& a : items_of(s.auths))
         if (!auth_allowed(rules.auth, a)) return not_allowed("auth", a);

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "lib/ike/overlay_config.hpp"
 #include "lib/policy/names.hpp"
 
 namespace personalnet::policy {
@@ -41,19 +42,10 @@ Result<std::vector<IpPrefix>> prefixes(const SettingsReader& r, const std::strin
     return out;
 }
 
-// "0x" and 1-4 hex digits, as personalnet.label is written in definitions.
-std::optional<uint16_t> label_value(const std::string& v) {
-    if (v.size() < 3 || v.size() > 6 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X')) return std::nullopt;
-    uint16_t label = 0;
-    auto [end, ec] = std::from_chars(v.data() + 2, v.data() + v.size(), label, 16);
-    if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
-    return label;
-}
-
 Result<LabelRange> label_range(const SettingsReader& r, const std::string& key, const std::string& v) {
     size_t dash = v.find('-');
-    auto first = label_value(v.substr(0, dash));
-    auto last = dash == std::string::npos ? first : label_value(v.substr(dash + 1));
+    auto first = ike::parse_label(v.substr(0, dash));
+    auto last = dash == std::string::npos ? first : ike::parse_label(v.substr(dash + 1));
     if (!first || !last || *first > *last)
         return r.bad(key, v,
                      "is not a label range 0xFIRST-0xLAST (each 0x and 1-4 hex digits, FIRST <= LAST)");
