@@ -17,14 +17,8 @@
 namespace pntest {
 namespace {
 
-class DispatchTest : public SpaceTest, public ::testing::WithParamInterface<personalnet::Dispatch> {
+class DispatchTest : public DispatcherTest {
 protected:
-    void SetUp() override {
-        dispatch_ = GetParam();
-        if (dispatch_ == personalnet::Dispatch::bpf && !personalnet::bpf::unsupported_reason().empty())
-            GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
-        SpaceTest::SetUp();
-    }
     // A named space without a file space; its label as two bytes ("" on failure).
     std::string made(const std::string& name) {
         if (mk({"--name", name, "--file-space=none", "--", "true"}).rc != 0) return "";

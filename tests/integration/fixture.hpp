@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/bpf/dispatch.hpp"
+#include "lib/core/sys.hpp"
 #include "personalnet/space_enums.hpp"
 #include "tests/integration/harness.hpp"
 
@@ -79,6 +81,34 @@ inline auto both_dispatchers() {
 }
 inline std::string dispatcher_name(const ::testing::TestParamInfo<personalnet::Dispatch>& info) {
     return personalnet::dispatch_word(info.param);
+}
+
+// A SpaceTest run with both SPI dispatchers; the eBPF variant skips where BPF dispatch
+// cannot run. A subclass's SetUp calls this one first and returns if IsSkipped().
+class DispatcherTest : public SpaceTest, public ::testing::WithParamInterface<personalnet::Dispatch> {
+protected:
+    void SetUp() override {
+        dispatch_ = GetParam();
+        if (dispatch_ == personalnet::Dispatch::bpf && !personalnet::bpf::unsupported_reason().empty())
+            GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
+        SpaceTest::SetUp();
+    }
+};
+
+// A process named comm (as /proc/PID/comm shows it) in the network namespace of inode
+// netns (as /proc/PID/ns/net shows it): its pid, or 0 if there is none.
+inline pid_t process_in_netns(const std::string& comm, unsigned long long netns) {
+    auto procs = personalnet::sys::list_dir("/proc");
+    if (!procs.ok()) return 0;
+    for (const auto& p : procs.value()) {
+        if (p[0] < '1' || p[0] > '9') continue;
+        auto name = personalnet::sys::read_file("/proc/" + p + "/comm");
+        struct stat st {};
+        if (name.ok() && name.value() == comm + "\n" &&
+            ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
+            return static_cast<pid_t>(std::stoi(p));
+    }
+    return 0;
 }
 
 // Joins a command line for `sh -c` in tests.

@@ -120,13 +120,11 @@ std::string leak_counter(const std::string& wires) {
            "}\n";
 }
 
-class MeshTest : public SpaceTest, public ::testing::WithParamInterface<personalnet::Dispatch> {
+class MeshTest : public DispatcherTest {
 protected:
     void SetUp() override {
-        dispatch_ = GetParam();
-        if (dispatch_ == personalnet::Dispatch::bpf && !personalnet::bpf::unsupported_reason().empty())
-            GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
-        SpaceTest::SetUp();
+        DispatcherTest::SetUp();
+        if (IsSkipped()) return;
         c_ = std::make_unique<Host>("C");
         baseline_b_ = B().snapshot();
         baseline_c_ = C().snapshot();

@@ -74,13 +74,11 @@ std::string network_conf(int self, int peer) {
            "}\n";
 }
 
-class NetworkTest : public SpaceTest, public ::testing::WithParamInterface<personalnet::Dispatch> {
+class NetworkTest : public DispatcherTest {
 protected:
     void SetUp() override {
-        dispatch_ = GetParam();
-        if (dispatch_ == personalnet::Dispatch::bpf && !personalnet::bpf::unsupported_reason().empty())
-            GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
-        SpaceTest::SetUp();
+        DispatcherTest::SetUp();
+        if (IsSkipped()) return;
         baseline_b_ = B().snapshot();
         for (int side : {1, 2}) {
             Host& h = side == 1 ? A() : B();
@@ -136,17 +134,7 @@ protected:
         auto show = on(side, {bin("pnet"), "show", "n", "--json"});
         auto at = show.out.find("\"netns_inode\":");
         if (at == std::string::npos) return 0;
-        const unsigned long long netns = std::stoull(show.out.substr(at + 14));
-        auto procs = sys::list_dir("/proc");
-        for (const auto& p : procs.value()) {
-            if (p[0] < '1' || p[0] > '9') continue;
-            auto comm = sys::read_file("/proc/" + p + "/comm");
-            struct stat st {};
-            if (comm.ok() && comm.value() == "charon\n" &&
-                ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
-                return static_cast<pid_t>(std::stoi(p));
-        }
-        return 0;
+        return process_in_netns("charon", std::stoull(show.out.substr(at + 14)));
     }
 
     // Lines of `pnet show n` on side that start with prefix and name state.

@@ -74,13 +74,11 @@ personalnet {
 
 // Every test runs with both SPI dispatchers (issue 7): nftables alone, and the eBPF
 // programs beside it.
-class OverlayTest : public SpaceTest, public ::testing::WithParamInterface<personalnet::Dispatch> {
+class OverlayTest : public DispatcherTest {
 protected:
     void SetUp() override {
-        dispatch_ = GetParam();
-        if (dispatch_ == personalnet::Dispatch::bpf && !personalnet::bpf::unsupported_reason().empty())
-            GTEST_SKIP() << "no BPF dispatch here: " << personalnet::bpf::unsupported_reason();
-        SpaceTest::SetUp();
+        DispatcherTest::SetUp();
+        if (IsSkipped()) return;
         top_ = A().rundir().substr(0, A().rundir().rfind('/'));
         overlays_ = top_ + "/overlays.d";
         ASSERT_TRUE(sys::make_dirs(overlays_, 0755).ok());
@@ -652,18 +650,7 @@ TEST_P(OverlayTest, KilledCharonComesBackWithTheOverlay) {
     auto at = show.out.find("\"netns_inode\":");
     ASSERT_NE(at, std::string::npos);
     const unsigned long long netns = std::stoull(show.out.substr(at + 14));
-    auto charon_in_space = [&]() -> pid_t {
-        auto procs = sys::list_dir("/proc");
-        for (const auto& p : procs.value()) {
-            if (p[0] < '1' || p[0] > '9') continue;
-            auto comm = sys::read_file("/proc/" + p + "/comm");
-            struct stat st {};
-            if (comm.ok() && comm.value() == "charon\n" &&
-                ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
-                return static_cast<pid_t>(std::stoi(p));
-        }
-        return 0;
-    };
+    auto charon_in_space = [&] { return process_in_netns("charon", netns); };
     pid_t first = charon_in_space();
     ASSERT_GT(first, 0);
     ASSERT_EQ(::kill(first, SIGKILL), 0);
@@ -706,17 +693,7 @@ TEST_P(OverlayTest, KeeperAlwaysShowsInTheSpacesNamespace) {
     auto at = show.out.find("\"netns_inode\":");
     ASSERT_NE(at, std::string::npos);
     const unsigned long long netns = std::stoull(show.out.substr(at + 14));
-    pid_t keeper = 0;
-    auto procs = sys::list_dir("/proc");
-    ASSERT_TRUE(procs.ok());
-    for (const auto& p : procs.value()) {
-        if (p[0] < '1' || p[0] > '9') continue;
-        struct stat st {};
-        auto comm = sys::read_file("/proc/" + p + "/comm");
-        if (comm.ok() && comm.value() == "pnkeeper\n" &&
-            ::stat(("/proc/" + p + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns)
-            keeper = static_cast<pid_t>(std::stoi(p));
-    }
+    const pid_t keeper = process_in_netns("pnkeeper", netns);
     ASSERT_GT(keeper, 0) << "no keeper in the space's namespace";
     const std::string ns = "/proc/" + std::to_string(keeper) + "/ns/net";
     long samples = 0, elsewhere = 0;
