@@ -28,6 +28,7 @@ enum LongOnly {
     kResolvConf,
     kHosts,
     kOverlay,
+    kNetworkFile,
     kAdmin,
     kNoPrompt,
     kVersion
@@ -49,6 +50,7 @@ constexpr option kOptions[] = {
     {"resolv-conf", required_argument, nullptr, kResolvConf},
     {"hosts", required_argument, nullptr, kHosts},
     {"overlay", required_argument, nullptr, kOverlay},
+    {"network-file", required_argument, nullptr, kNetworkFile},
     {"admin", no_argument, nullptr, kAdmin},
     {"no-prompt", no_argument, nullptr, kNoPrompt},
     {"quiet", no_argument, nullptr, 'q'},
@@ -132,6 +134,11 @@ std::optional<OptionsError> apply(Options& o, int c, const std::string& arg) {
             spec.overlay = arg;
             o.creation_option = "--overlay";
             break;
+        case kNetworkFile:
+            if (arg.empty()) return usage("empty --network-file file name");
+            spec.network_file = arg;
+            o.creation_option = "--network-file";
+            break;
         case kAdmin:
             spec.admin = true;
             o.creation_option = "--admin";
@@ -203,9 +210,12 @@ const char* help_text() {
            "      --private-tmp         give the file space an empty /tmp of its own\n"
            "      --resolv-conf FILE    use a copy of FILE as /etc/resolv.conf inside\n"
            "      --hosts FILE          use a copy of FILE as /etc/hosts inside\n"
-           "      --overlay NAME        bind the space to overlay network NAME\n"
-           "                            (/etc/personalnet/overlays.d/NAME.conf): its own IKE\n"
-           "                            daemon brings the overlay up before COMMAND starts\n"
+           "      --overlay NAME        bind the space to overlay network NAME: your own\n"
+           "                            (~/.config/personalnet/networks/NAME.conf) or else the\n"
+           "                            administrator's (/etc/personalnet/overlays.d/NAME.conf);\n"
+           "                            its own IKE daemon brings it up before COMMAND starts\n"
+           "      --network-file FILE   bind the space to your own network defined in FILE\n"
+           "                            (named NAME of --overlay, else FILE's name without .conf)\n"
            "      --dispatch=KIND       how the host hands this space its IKE and ESP: 'bpf'\n"
            "                            (eBPF programs), 'nft' (nftables) or 'auto' (default:\n"
            "                            bpf when the kernel supports it)\n"

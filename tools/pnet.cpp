@@ -20,6 +20,9 @@ void print_help() {
         "\n"
         "  list [--json]               spaces you own (root: all)\n"
         "  show NAME [--json]          details of one space\n"
+        "  networks [--json]           the networks you can bind (--overlay NAME): your own\n"
+        "                              (~/.config/personalnet/networks) and the\n"
+        "                              administrator's, and your spaces bound to each\n"
         "  destroy [--keep-files] NAME remove a named space, its host-side state and its\n"
         "                              stored file-space changes (kept with --keep-files,\n"
         "                              for a space of the same name created later)\n"
@@ -69,6 +72,8 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"file_space\":" + (i.file_space ? "true" : "false") +
            ",\"fs_backend\":" + pn::cli::json_string(word_or_empty(i.fs_backend, pn::fs_backend_word)) +
            ",\"overlay\":" + pn::cli::json_string(i.overlay) +
+           ",\"overlay_source\":" + pn::cli::json_string(i.overlay_source) +
+           ",\"user_network\":" + (i.user_network ? "true" : "false") +
            ",\"network\":" + pn::cli::json_string(i.network ? i.overlay : "") +
            ",\"datapath\":" + pn::cli::json_string(word_or_empty(i.datapath, pn::datapath_word)) +
            ",\"dispatch\":" + pn::cli::json_string(word_or_empty(i.dispatch, pn::dispatch_word)) +
@@ -114,6 +119,9 @@ void print_text(const pn::SpaceInfo& i) {
     if (!i.overlay.empty()) {
         std::printf("overlay:     %s (ESP: %s)\n", i.overlay.c_str(),
                     i.datapath == pn::Datapath::kernel ? "kernel XFRM" : "kernel-libipsec, in user space");
+        if (!i.overlay_source.empty())
+            std::printf("definition:  %s (%s)\n", i.overlay_source.c_str(),
+                        i.user_network ? "the owner's own" : "the administrator's");
         for (const auto& p : i.peers)
             std::printf("peer:        %s %s\n", p.address.c_str(), p.up ? "up" : "down");
         for (const auto& l : i.overlay_sas) std::printf("             %s\n", l.c_str());
@@ -144,6 +152,46 @@ int cmd_list(const std::vector<std::string>& args) {
         std::printf("%-20s %04x   %-6d %-13s %-20s %s\n", i.name.c_str(), i.label, i.depth,
                     pn::space_state_word(i.state), i.parent.empty() ? "(host)" : i.parent.c_str(),
                     i.host_ifname.c_str());
+    return 0;
+}
+
+int cmd_networks(const std::vector<std::string>& args) {
+    bool json = false;
+    for (const auto& a : args) {
+        if (a == "--json")
+            json = true;
+        else
+            return pn::cli::usage_error(kProg, "networks: unknown argument '" + a + "'");
+    }
+    auto nets = pn::list_networks(pn::cli::context());
+    if (!nets.ok()) return pn::cli::fail(kProg, nets.error());
+    auto label_of = [](const pn::NetworkInfo& n) {
+        char buf[8] = "-";
+        if (n.label) std::snprintf(buf, sizeof buf, "0x%04x", *n.label);
+        return std::string(buf);
+    };
+    if (json) {
+        std::string out = "[";
+        for (const auto& n : nets.value())
+            out += std::string(out.size() > 1 ? "," : "") + "{\"name\":" + pn::cli::json_string(n.name) +
+                   ",\"owner\":" + pn::cli::json_string(n.user ? "you" : "administrator") +
+                   ",\"source\":" + pn::cli::json_string(n.source) +
+                   ",\"shadowed\":" + (n.shadowed ? "true" : "false") +
+                   ",\"label\":" + pn::cli::json_string(n.label ? label_of(n) : "") +
+                   ",\"problem\":" + pn::cli::json_string(n.problem) + ",\"live\":" + json_list(n.live) + "}";
+        std::printf("%s]\n", out.c_str());
+        return 0;
+    }
+    std::printf("%-20s %-14s %-7s %-20s %s\n", "NAME", "OWNER", "LABEL", "LIVE", "DEFINITION");
+    for (const auto& n : nets.value()) {
+        std::string live;
+        for (const auto& s : n.live) live += (live.empty() ? "" : ",") + s;
+        std::string note = n.source;
+        if (n.shadowed) note += " (hidden by your own)";
+        std::printf("%-20s %-14s %-7s %-20s %s\n", n.name.c_str(), n.user ? "you" : "administrator",
+                    label_of(n).c_str(), live.empty() ? "-" : live.c_str(), note.c_str());
+        if (!n.problem.empty()) std::printf("%-20s cannot be bound: %s\n", "", n.problem.c_str());
+    }
     return 0;
 }
 
@@ -233,6 +281,7 @@ int run_main(int argc, char** argv) {
     }
     if (cmd == "list") return cmd_list(args);
     if (cmd == "show") return cmd_show(args);
+    if (cmd == "networks") return cmd_networks(args);
     if (cmd == "destroy") return cmd_destroy(args);
     if (cmd == "exec") return cmd_exec(args);
     if (cmd == "gc") return cmd_gc(args);

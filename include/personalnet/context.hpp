@@ -20,6 +20,13 @@ struct Context {
     std::string rundir;      // the registry: records, labels, locks, pins
     std::string statedir;    // stored file-space layers
     std::string overlaydir;  // the administrator's overlay definitions (NAME.conf)
+    // The CA certificates users' network definitions may name (personalnet.conf's
+    // networks.trustdir); the helper sets it from the policy.
+    std::string trustdir;
+    // The caller's own network definitions (NAME.conf), read as the caller by the process
+    // that creates a space (never by the helper): "" for none. from_environment() sets it
+    // to $XDG_CONFIG_HOME/personalnet/networks, else $HOME/.config/personalnet/networks.
+    std::string user_networkdir;
     std::string helper;      // the set-uid helper an unprivileged caller asks
     // Where the programs the library runs as root live (pnreaper, pnkeeper): LIBEXECDIR.
     // The helper names its own directory; tests and benches the build's.
@@ -38,7 +45,9 @@ struct Context {
     // The defaults, with what the PERSONALNET_* variables of envp (a NULL-terminated
     // "KEY=VALUE" array, e.g. environ) override: PERSONALNET_RUNDIR, _STATEDIR and
     // _OVERLAYDIR and _LIBEXECDIR for root only and when absolute, PERSONALNET_HELPER when absolute,
-    // PERSONALNET_BROKER as given. For programs that behave like the tools.
+    // PERSONALNET_TRUSTDIR for root only and when absolute, PERSONALNET_BROKER as given;
+    // user_networkdir from XDG_CONFIG_HOME or HOME (absolute
+    // only). For programs that behave like the tools.
     static Context from_environment(const char* const* envp);
 };
 

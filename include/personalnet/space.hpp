@@ -47,6 +47,20 @@ struct Service {
     static std::optional<Service> parse(const std::string& text);
 };
 
+// A user's own network definition (mkportspace(1), USER NETWORKS): its text and the bytes
+// of every certificate and key file it names, read with the user's rights. The set-uid
+// helper checks it against the administrator's constraints (personalnet.conf(5)) and
+// hands its credentials to the space's charon over VICI only.
+struct UserNetwork {
+    std::string name;  // the network's name: NAME of NAME.conf
+    std::string path;  // where it was read (errors and `pnet show` name it)
+    std::string text;  // the definition
+    // Each certificate or key file it names, as written there, with the file's bytes.
+    std::vector<std::pair<std::string, std::string>> files;
+
+    bool empty() const { return text.empty(); }
+};
+
 struct SpaceSpec {
     std::string name;                      // "" = unnamed: disappears with its last process
     bool inherit_routes = true;            // mirror the parent's routes through the uplink
@@ -63,7 +77,14 @@ struct SpaceSpec {
     std::string hosts;                      // a file whose copy is /etc/hosts inside
     // An overlay network (/etc/personalnet/overlays.d/NAME.conf) the space is bound to: it
     // runs its own IKE daemon and brings the overlay's SAs up before the space is ready.
+    // The caller's own definition of that name (Context::user_networkdir) is taken first.
     std::string overlay;
+    // A user's own network definition file to bind instead (mkportspace --network-file),
+    // read as the caller; its name is overlay's, else the file's name without ".conf".
+    std::string network_file;
+    // The user network itself: the library fills it from network_file or user_networkdir;
+    // the helper receives it so. Programs may also fill it directly.
+    UserNetwork user_network;
     // Pseudo-admin rights: the space's network namespace is owned by a user namespace of
     // its own (the owner's uid and gid mapped to themselves), in which the owner's commands
     // hold CAP_NET_ADMIN and CAP_NET_BIND_SERVICE: routes, firewall rules and ports below
@@ -98,6 +119,10 @@ struct SpaceInfo {
     std::optional<FsBackend> fs_backend;   // kernel or fuse; none without a file space
     std::string overlay;                   // "" when not bound to one
     bool network = false;                  // overlay is a personal network; label is its label
+    // Where the overlay's definition was read: the administrator's overlay directory or,
+    // for a user's own network (user_network), the owner's file.
+    std::string overlay_source;
+    bool user_network = false;
     std::optional<Datapath> datapath;      // the overlay's ESP; none without an overlay
     std::vector<std::string> overlay_sas;  // show_space only: one line per IKE_SA / CHILD_SA
     // show_space only: each peer of the overlay (its literal remote_addrs) and whether it is
@@ -185,6 +210,20 @@ private:
 
 // Spaces visible to the caller (root: all), sorted by name.
 Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx = Context());
+
+// A network definition the caller may name in SpaceSpec::overlay (`pnet networks`): the
+// caller's own (Context::user_networkdir, read as the caller) and the administrator's
+// (Context::overlaydir), each with the caller's spaces bound to it.
+struct NetworkInfo {
+    std::string name;
+    std::string source;             // the definition's file
+    bool user = false;              // the caller's own
+    bool shadowed = false;          // the administrator's, hidden by one of the caller's own of that name
+    std::optional<uint16_t> label;  // a personal network's label (when the caller can read it)
+    std::string problem;            // why the caller's own cannot be bound as written ("" when it can)
+    std::vector<std::string> live;  // the caller's spaces bound to it
+};
+Result<std::vector<NetworkInfo>> list_networks(const Context& ctx = Context());
 Result<SpaceInfo> show_space(const std::string& name, const Context& ctx = Context());
 // What destroy_space keeps: nothing, or the named space's stored file-space changes, which
 // a space created later under the same name takes up again (as after a reboot).

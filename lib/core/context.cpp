@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -22,6 +23,7 @@ Context::Context()
     : rundir("/run/personalnet"),
       statedir("/var/lib/personalnet"),
       overlaydir("/etc/personalnet/overlays.d"),
+      trustdir("/etc/personalnet/cacerts.d"),
       helper(PERSONALNET_HELPER_PATH),
       libexecdir(PERSONALNET_LIBEXECDIR),
       caller(::getuid()) {}
@@ -30,8 +32,9 @@ Context Context::from_environment(const char* const* envp) {
     Context ctx;
     if (envp == nullptr) return ctx;
     const bool root = ::getuid() == 0;
-    bool seen[6] = {};  // the first entry of a key counts, as for getenv()
+    bool seen[9] = {};  // the first entry of a key counts, as for getenv()
     auto first = [&](int i) { return !std::exchange(seen[i], true); };
+    std::string_view xdg, home;
     for (; *envp != nullptr; ++envp) {
         std::string_view entry(*envp);
         auto eq = entry.find('=');
@@ -45,13 +48,24 @@ Context Context::from_environment(const char* const* envp) {
             ctx.statedir = value;
         else if (key == "PERSONALNET_OVERLAYDIR" && first(2) && absolute && root)
             ctx.overlaydir = value;
+        else if (key == "PERSONALNET_TRUSTDIR" && first(8) && absolute && root)
+            ctx.trustdir = value;
         else if (key == "PERSONALNET_LIBEXECDIR" && first(5) && absolute && root)
             ctx.libexecdir = value;  // what root runs: root's own choice only
         else if (key == "PERSONALNET_HELPER" && first(3) && absolute)
             ctx.helper = value;  // staged installs; the set-uid bit is what matters
         else if (key == "PERSONALNET_BROKER" && first(4))
             ctx.broker = value;
+        else if (key == "XDG_CONFIG_HOME" && first(6) && absolute)
+            xdg = value;
+        else if (key == "HOME" && first(7) && absolute)
+            home = value;
     }
+    // The caller's own files: read with the caller's rights, wherever they point.
+    if (!xdg.empty())
+        ctx.user_networkdir = std::string(xdg) + "/personalnet/networks";
+    else if (!home.empty())
+        ctx.user_networkdir = std::string(home) + "/.config/personalnet/networks";
     return ctx;
 }
 

@@ -100,6 +100,8 @@ const std::vector<Field>& fields() {
         flag("file_space", &SpaceInfo::file_space),
         maybe_word("fs_backend", &SpaceInfo::fs_backend, parse_fs_backend, fs_backend_word),
         text("overlay", &SpaceInfo::overlay),
+        text("overlay_source", &SpaceInfo::overlay_source),
+        flag("user_network", &SpaceInfo::user_network),
         flag("network", &SpaceInfo::network),
         maybe_word("datapath", &SpaceInfo::datapath, parse_datapath, datapath_word),
         list("overlay_sa", &SpaceInfo::overlay_sas),

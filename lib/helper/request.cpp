@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "lib/core/quote.hpp"
+#include "lib/ike/credentials.hpp"
 #include "lib/ike/overlay_config.hpp"
 
 namespace personalnet::helper {
@@ -196,6 +197,49 @@ Result<std::string> env_entry(const std::vector<std::string>&, const std::string
     if (eq == std::string::npos || eq == 0) return bad(k, v, "want KEY=VALUE");
     return v;
 }
+// A user network's parts (SpaceSpec::user_network), written when set.
+Field network_part(const char* key, std::string UserNetwork::*m, Check check) {
+    return {key,
+            {Op::create},
+            false,
+            nullptr,
+            [m](const Request& r) {
+                const std::string& v = r.spec.user_network.*m;
+                return v.empty() ? std::vector<std::string>{} : std::vector<std::string>{v};
+            },
+            [m, check](Request& r, const std::string& k, const std::string& v) -> Status {
+                PN_TRY(check(k, v), "");
+                r.spec.user_network.*m = v;
+                return {};
+            }};
+}
+Status network_path(const std::string& k, const std::string& v) {
+    if (v.empty() || v[0] != '/' || v.size() >= PATH_MAX) return bad(k, v, "not an absolute path");
+    if (std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        return bad(k, v, "holds a control character");
+    return {};
+}
+// Each file a user network names: "NAME\nBASE64 OF ITS BYTES" (its bytes may hold NULs).
+Field network_files() {
+    return {"network_file",
+            {Op::create},
+            true,
+            nullptr,
+            [](const Request& r) {
+                std::vector<std::string> out;
+                for (const auto& [name, bytes] : r.spec.user_network.files)
+                    out.push_back(name + "\n" + ike::base64_encode(bytes));
+                return out;
+            },
+            [](Request& r, const std::string& k, const std::string& v) -> Status {
+                auto nl = v.find('\n');
+                if (nl == std::string::npos || nl == 0) return bad(k, v, "want NAME, a newline and base64");
+                auto bytes = ike::base64_decode(std::string_view(v).substr(nl + 1));
+                if (!bytes.ok()) return bad(k, v, bytes.error().message());
+                r.spec.user_network.files.emplace_back(v.substr(0, nl), std::move(bytes).value());
+                return {};
+            }};
+}
 std::string as_is(const std::string& s) { return s; }
 std::string prefix_text(const IpPrefix& p) { return p.str(); }
 std::string service_text(const Service& s) { return s.str(); }
@@ -217,6 +261,10 @@ const std::vector<Field>& fields() {
         text_if_set("resolv_conf_text", {create}, &Request::resolv_conf_text, any_value),
         text_if_set("hosts_text", {create}, &Request::hosts_text, any_value),
         text_if_set("overlay", {create}, &SpaceSpec::overlay, overlay_name),
+        network_part("network_name", &UserNetwork::name, overlay_name),
+        network_part("network_path", &UserNetwork::path, network_path),
+        network_part("network_text", &UserNetwork::text, any_value),
+        network_files(),
         flag("admin", {create}, &SpaceSpec::admin),
         choice("dispatch", {create}, &SpaceSpec::dispatch, parse_dispatch, dispatch_word,
                "want auto, nft or bpf"),
@@ -340,6 +388,11 @@ Result<Request> parse_request(const Message& m) {
     for (const auto& f : fields())
         if (f.of(r.op) && f.required != nullptr && std::find(seen.begin(), seen.end(), &f) == seen.end())
             return make_error(EINVAL, std::string("bad request: ") + op + " needs " + f.required);
+    // A user network comes whole: its name, where it was read and its text, or nothing.
+    if (const UserNetwork& n = r.spec.user_network;
+        (n.name.empty() || n.path.empty() || n.text.empty()) &&
+        !(n.name.empty() && n.path.empty() && n.text.empty() && n.files.empty()))
+        return make_error(EINVAL, "bad request: a user network needs network_name, network_path and network_text");
     // Whatever is accepted must survive being sent again as to_message() writes it. That
     // form spells out every default and turns bare addresses into prefixes, so a request
     // just within the framing limits can grow past them (the round trip fuzz_request checks).

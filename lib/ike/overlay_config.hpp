@@ -35,6 +35,7 @@ struct OverlayDefinition {
     std::vector<std::string> dns;        // from personalnet { dns = ... }
     std::vector<std::string> addresses;  // from personalnet { addresses = ... }
     std::optional<uint16_t> label;       // from personalnet { label = 0xNNNN }: a personal network
+    bool user = false;                   // a user's own definition (lib/space/user_network.hpp)
 };
 
 // personalnet.label's syntax: "0x" and 1-4 hex digits, either case, nothing around them

@@ -149,6 +149,8 @@ const std::vector<Field>& fields() {
         flag("admin", &Record::admin),
         flag("network", &Record::network),  // new fields go last: older records lack them
         list("overlay_peers", &Record::overlay_peers),
+        text("overlay_source", &Record::overlay_source),
+        flag("user_network", &Record::user_network),
     };
     return all;
 }

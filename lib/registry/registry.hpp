@@ -67,6 +67,10 @@ struct Record {
     // label is the network's, and its parents hand it IKE_SA_INIT requests for that label.
     bool network = false;
     std::vector<std::string> overlay_peers;      // the overlay's peer addresses (literal remote_addrs)
+    // Where the overlay's definition was read, and whether it is the owner's own network
+    // (a user definition, counted against the owner's max_networks) or the administrator's.
+    std::string overlay_source;
+    bool user_network = false;
     std::optional<Datapath> datapath;            // kernel (XFRM) or libipsec, with an overlay
     pid_t ike_daemon = 0;                        // its charon
     std::vector<std::string> overlay_addresses;  // its own addresses in the overlay (on its lo)

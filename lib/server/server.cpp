@@ -17,6 +17,7 @@
 #include "lib/registry/registry.hpp"
 #include "lib/server/caller_checks.hpp"
 #include "lib/server/privileges.hpp"
+#include "lib/server/user_networks.hpp"
 #include "lib/space/filespace.hpp"
 #include "lib/space/run_mounts.hpp"
 
@@ -56,6 +57,7 @@ Server::Server(helper::Identity who, policy::Policy pol, UniqueFd caller_pidfd, 
     ctx_.rundir = policy_.rundir;
     ctx_.statedir = policy_.statedir;
     ctx_.overlaydir = policy_.overlaydir;
+    ctx_.trustdir = policy_.networks.trustdir;
     ctx_.caller = who_.uid;
     ctx_.caller_mntns = caller_mntns;
 }
@@ -129,14 +131,20 @@ Status Server::allowed(const helper::Request& r) {
         return make_error(EPERM, "create space: the space you run in belongs to another user");
     auto all = list_spaces(ctx_);
     if (!all.ok()) return all.error();
-    int mine = 0;
-    for (const auto& s : all.value()) mine += s.owner == who_.uid;
+    int mine = 0, networks = 0;
+    for (const auto& s : all.value()) {
+        mine += s.owner == who_.uid;
+        networks += s.owner == who_.uid && s.user_network;
+    }
     auto total = registry::Registry::open(ctx_);
     if (!total.ok()) return total.error();
     PN_TRY(
         policy::within_limits(policy_, caller_, mine, static_cast<int>(total->labels().size()), here->depth),
         "");
-    if (!r.spec.overlay.empty()) PN_TRY(policy::may_bind_overlay(policy_, caller_, r.spec.overlay), "");
+    if (!r.spec.user_network.empty())
+        PN_TRY(user_network_allowed(policy_, caller_, ctx_, r.spec, networks), "");
+    else if (!r.spec.overlay.empty())
+        PN_TRY(policy::may_bind_overlay(policy_, caller_, r.spec.overlay), "");
     if (r.spec.admin) PN_TRY(policy::may_admin(policy_, caller_), "");
     return {};
 }

@@ -180,6 +180,8 @@ Status start_overlay(const registry::Registry& reg, registry::Record& rec, const
     auto esp = netlink::kernel_has_esp();
     if (!esp.ok()) return esp.error().wrap(what);
     rec.overlay = def.name;
+    rec.overlay_source = def.path;
+    rec.user_network = def.user;
     rec.datapath = esp.value() ? Datapath::kernel : Datapath::libipsec;
     rec.overlay_addresses = def.addresses;
     for (const auto& n : ike::remote_networks_of(def.swanctl)) rec.overlay_networks.push_back(n.str());

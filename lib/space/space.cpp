@@ -47,6 +47,7 @@
 #include "lib/space/remote.hpp"
 #include "lib/space/run_mounts.hpp"
 #include "lib/space/steps.hpp"
+#include "lib/space/user_network.hpp"
 
 namespace personalnet {
 
@@ -104,6 +105,8 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.file_space = r.file_space;
     i.fs_backend = r.fs_backend;
     i.overlay = r.overlay;
+    i.overlay_source = r.overlay_source;
+    i.user_network = r.user_network;
     i.network = r.network;
     i.datapath = r.datapath;
     i.shared_paths = r.fs_shared;
@@ -307,7 +310,13 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         if (!resolv.ok()) return resolv.error();
         auto hosts = read_seed_file(spec.hosts, "--hosts");
         if (!hosts.ok()) return hosts.error();
-        auto remote = space::remote_create(ctx, spec, std::move(resolv).value(), std::move(hosts).value());
+        // The caller's own network, read with the caller's rights and sent as bytes.
+        auto network = space::read_user_network(spec, ctx);
+        if (!network.ok()) return network.error();
+        SpaceSpec sent = spec;
+        sent.network_file.clear();
+        sent.user_network = std::move(network).value();
+        auto remote = space::remote_create(ctx, sent, std::move(resolv).value(), std::move(hosts).value());
         if (!remote.ok()) return remote.error();
         return Space(std::move(remote).value());
     }
@@ -324,10 +333,24 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         }
     }
     std::optional<ike::OverlayDefinition> overlay;
-    if (!spec.overlay.empty()) {
+    // A user's own network (sent by the helper's caller, or root's own file) before the
+    // administrator's overlay of that name.
+    auto network = space::read_user_network(spec, ctx);
+    if (!network.ok()) return network.error();
+    if (!network->empty()) {
+        auto host = space::host_facts_here();
+        if (!host.ok()) return host.error();
+        auto checked = space::check_user_network(network.value(), host.value());
+        if (!checked.ok()) return checked.error();
+        auto def = space::with_credentials(std::move(checked).value(), network.value(), ctx.trustdir);
+        if (!def.ok()) return def.error();
+        overlay = std::move(def).value();
+    } else if (!spec.overlay.empty()) {
         auto def = ike::load_overlay(spec.overlay, ctx.overlaydir);
         if (!def.ok()) return def.error();
         overlay = std::move(def).value();
+    }
+    if (overlay) {
         // Refused before anything exists: a transport-mode SA would never come up here.
         auto transport = ike::transport_children_of(overlay->swanctl);
         if (!transport.empty()) {

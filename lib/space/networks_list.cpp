@@ -1,0 +1,80 @@
+// list_networks (personalnet/space.hpp): what `pnet networks` shows.
+#include <dirent.h>
+
+#include <algorithm>
+
+#include "lib/core/fd.hpp"
+#include "lib/ike/overlay_config.hpp"
+#include "lib/space/user_network.hpp"
+#include "personalnet/space.hpp"
+
+namespace personalnet {
+
+namespace {
+
+// NAME for every DIR/NAME.conf whose NAME is an overlay name, sorted; none when dir is
+// missing or unreadable (the administrator's may be private).
+std::vector<std::string> definitions_in(const std::string& dir) {
+    std::vector<std::string> out;
+    if (dir.empty()) return out;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return out;
+    while (const dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".conf") != 0) continue;
+        n.resize(n.size() - 5);
+        if (ike::validate_overlay_name(n).ok()) out.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+Result<std::vector<NetworkInfo>> list_networks(const Context& ctx) {
+    auto spaces = list_spaces(ctx);
+    if (!spaces.ok()) return spaces.error();
+    std::vector<NetworkInfo> out;
+    auto add_live = [&](NetworkInfo& n) {
+        for (const auto& s : spaces.value())
+            if (s.overlay == n.name && s.user_network == n.user) n.live.push_back(s.name);
+    };
+    std::vector<std::string> own = definitions_in(ctx.user_networkdir);
+    for (const auto& name : own) {
+        NetworkInfo n;
+        n.name = name;
+        n.user = true;
+        n.source = ctx.user_networkdir + "/" + name + ".conf";
+        SpaceSpec spec;
+        spec.overlay = name;
+        auto read = space::read_user_network(spec, ctx);
+        if (read.ok()) {
+            auto host = space::host_facts_here();
+            auto def = host.ok() ? ike::parse_user_definition(name, read->text, read->path, host.value())
+                                 : Result<ike::UserDefinition>(host.error());
+            if (def.ok())
+                n.label = def->overlay.label;
+            else
+                n.problem = def.error().message();
+        } else {
+            n.problem = read.error().message();
+        }
+        add_live(n);
+        out.push_back(std::move(n));
+    }
+    const auto labels = ike::network_labels(ctx.overlaydir);
+    for (const auto& name : definitions_in(ctx.overlaydir)) {
+        NetworkInfo n;
+        n.name = name;
+        n.source = ctx.overlaydir + "/" + name + ".conf";
+        n.shadowed = std::find(own.begin(), own.end(), name) != own.end();
+        for (const auto& [label, holder] : labels)
+            if (holder == name) n.label = label;
+        add_live(n);
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+}  // namespace personalnet
