@@ -103,7 +103,7 @@ MKPS_OPTS_OBJ := $(BUILD)/obj/tools/mkportspace_options.o
 
 # Fuzz targets (tests/fuzz/fuzz_NAME.cpp, corpus in tests/fuzz/corpus/NAME/): every parser
 # of input a user reaches.
-FUZZ_TARGETS := settings request mkportspace policy overlay pam channel vici mountinfo userdef dnmap
+FUZZ_TARGETS := settings request mkportspace policy overlay pam channel vici mountinfo userdef dnmap credentials
 FUZZ_SRCS    := $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.cpp)
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) $(FUZZ_SRCS) tests/gtest_main.cpp

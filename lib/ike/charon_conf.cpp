@@ -12,8 +12,10 @@ std::string render_strongswan_conf(const CharonConf& conf) {
                   conf.label, conf.label, conf.label);
     // The minimum that works with strongSwan 5.9.8 here: openssl lacks the IKEv2 key
     // derivation (kdf), and kernel-libipsec must come before kernel-netlink or the latter
-    // takes the IPsec part too (the kernel has XFRM, only no ESP).
-    std::string plugins = "openssl kdf nonce ";
+    // takes the IPsec part too (the kernel has XFRM, only no ESP). pem: load-key and
+    // load-conn's certs hand their data to the credential factory as a "PEM blob", which
+    // only the pem plugin takes (it passes DER through to openssl).
+    std::string plugins = "openssl pem kdf nonce ";
     plugins += conf.kernel_esp ? "kernel-netlink" : "kernel-libipsec kernel-netlink";
     plugins += " socket-default vici";
 

@@ -4,6 +4,8 @@
 #include <array>
 #include <sstream>
 
+#include "lib/ike/credentials.hpp"
+
 namespace personalnet::ike {
 
 namespace {
@@ -24,10 +26,24 @@ std::vector<std::string> split_commas(const std::string& v) {
     return out;
 }
 
+// A certs or cacerts item: "b64:" data is sent as its bytes (a VICI list item is
+// binary-safe), as swanctl sends a file's contents; anything else as written. Data that
+// does not decode is sent as written too, for charon to refuse: load_credentials, which
+// runs first, has already refused it with a better message.
+std::string certificate_item(const std::string& item) {
+    auto bytes = decode_data_item(item);
+    if (bytes.ok() && !bytes->empty()) return std::move(bytes).value();
+    return item;
+}
+
 ViciMessage message_of(const Settings& s) {
     ViciMessage m;
     for (const auto& [key, value] : s.values) {
-        if (std::find(kListKeys.begin(), kListKeys.end(), key) != kListKeys.end())
+        if (key == "certs" || key == "cacerts") {
+            std::vector<std::string> items;
+            for (const auto& item : split_commas(value)) items.push_back(certificate_item(item));
+            m.set_list(key, std::move(items));
+        } else if (std::find(kListKeys.begin(), kListKeys.end(), key) != kListKeys.end())
             m.set_list(key, split_commas(value));
         else
             m.set(key, value);

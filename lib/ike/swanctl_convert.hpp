@@ -15,7 +15,9 @@
 
 namespace personalnet::ike {
 
-// connections { NAME { ... } } -> (NAME, load-conn message), in order.
+// connections { NAME { ... } } -> (NAME, load-conn message), in order. A certs or cacerts
+// item "b64:DATA" becomes DATA's bytes (lib/ike/credentials.hpp); other items stay as
+// written (an admin definition's file names, as today).
 std::vector<std::pair<std::string, ViciMessage>> connections_of(const Settings& swanctl);
 
 // secrets { ike-X { secret = ...  id-1 = ...  id-2 = ... } } (also eap-, xauth-) -> the

@@ -153,6 +153,26 @@ Status load_shared(ViciClient& c, const SharedSecret& secret, Timeout timeout) {
     return {};
 }
 
+Status load_cert(ViciClient& c, const std::string& type, const std::string& flag, const std::string& data,
+                 Timeout timeout) {
+    ViciMessage args;
+    args.set("type", type);
+    args.set("flag", flag);
+    args.set("data", data);
+    auto r = c.call("load-cert", args, timeout);
+    if (!r.ok()) return r.error().wrap("load " + type + " certificate (" + flag + ")");
+    return {};
+}
+
+Status load_key(ViciClient& c, const std::string& type, const std::string& data, Timeout timeout) {
+    ViciMessage args;
+    args.set("type", type);
+    args.set("data", data);
+    auto r = c.call("load-key", args, timeout);
+    if (!r.ok()) return r.error().wrap("load " + type + " private key");
+    return {};
+}
+
 Status initiate(ViciClient& c, const std::string& child, const std::string& ike, Timeout timeout) {
     ViciMessage args;
     args.set("child", child);

@@ -41,6 +41,16 @@ struct SharedSecret {
 };
 Status load_shared(ViciClient& c, const SharedSecret& secret, Timeout timeout = kDefaultTimeout);
 
+// Loads a certificate (load-cert): type "X509" (also X509_AC, X509_CRL), flag "NONE" for
+// an end entity's or "CA" for an authority's (also AA, OCSP), data its PEM or DER bytes.
+Status load_cert(ViciClient& c, const std::string& type, const std::string& flag, const std::string& data,
+                 Timeout timeout = kDefaultTimeout);
+
+// Loads a private key (load-key): type "rsa" or "ecdsa" (strongSwan 5.9 also takes
+// ed25519, ed448 and "any"), data its PEM or DER bytes, which no error quotes.
+Status load_key(ViciClient& c, const std::string& type, const std::string& data,
+                Timeout timeout = kDefaultTimeout);
+
 // Initiates CHILD_SA child (of IKE config ike, may be empty) and waits until it is
 // up. timeout bounds the daemon's attempt; the client waits a little longer to hear
 // the daemon's verdict. On failure the error carries charon's errmsg and its last

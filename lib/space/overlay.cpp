@@ -16,6 +16,7 @@
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 #include "lib/ike/charon_conf.hpp"
+#include "lib/ike/credentials.hpp"
 #include "lib/ike/swanctl_convert.hpp"
 #include "lib/ike/vici_client.hpp"
 #include "lib/ike/vici_commands.hpp"
@@ -162,6 +163,8 @@ Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl,
     if (!secrets.ok()) return secrets.error();
     auto vici = ike::ViciClient::wait_connect(socket, 5s);
     if (!vici.ok()) return vici.error();
+    // A user's keys (and the certificate data checked) before the connections that use them.
+    PN_TRY(ike::load_credentials(*vici, swanctl), "");
     for (const auto& s : secrets.value()) PN_TRY(ike::load_shared(*vici, s), "");
     for (const auto& [name, conn] : ike::connections_of(swanctl))
         PN_TRY(ike::load_conn(*vici, name, conn), "");

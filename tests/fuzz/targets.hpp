@@ -44,5 +44,9 @@ int fuzz_userdef(const uint8_t* data, size_t size);
 // DN map text for policy::parse_dn_map; every DN it accepts is in normal form, looks up
 // to its user, and the map written out again parses to the same entries.
 int fuzz_dnmap(const uint8_t* data, size_t size);
+// Certificate and private-key bytes for ike::certificate_der, subject_dn and
+// read_private_key; DER comes back unchanged, every subject shown is one the DN map reads,
+// and a key's DER reads as the same type.
+int fuzz_credentials(const uint8_t* data, size_t size);
 
 }  // namespace personalnet::fuzz

@@ -52,7 +52,7 @@ const std::map<std::string, Target>& targets() {
         {"settings", f::fuzz_settings}, {"request", f::fuzz_request}, {"mkportspace", f::fuzz_mkportspace},
         {"policy", f::fuzz_policy},     {"overlay", f::fuzz_overlay}, {"pam", f::fuzz_pam},
         {"channel", f::fuzz_channel},   {"vici", f::fuzz_vici},       {"mountinfo", f::fuzz_mountinfo},
-        {"userdef", f::fuzz_userdef},   {"dnmap", f::fuzz_dnmap},
+        {"userdef", f::fuzz_userdef},   {"dnmap", f::fuzz_dnmap},     {"credentials", f::fuzz_credentials},
     };
     return all;
 }

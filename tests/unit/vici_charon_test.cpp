@@ -17,12 +17,16 @@
 #include <thread>
 
 #include "lib/core/sys.hpp"
+#include "lib/ike/credentials.hpp"
+#include "lib/ike/settings.hpp"
+#include "lib/ike/swanctl_convert.hpp"
 #include "lib/ike/vici_client.hpp"
 #include "lib/ike/vici_commands.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/netlink/xfrm_probe.hpp"
 #include "lib/space/netns.hpp"
 #include "tests/unit/charon_daemon.hpp"
+#include "tests/unit/credential_fixtures.hpp"
 #include "tests/unit/kernel_helpers.hpp"
 
 namespace pn_unit {
@@ -405,6 +409,97 @@ TEST_F(ViciCharon, FailuresCarryTheDaemonsWords) {
         CHECK_THAT(!gone.ok() && (gone.error().code == ECONNREFUSED || gone.error().code == ENOENT),
                    "connect to a stopped charon");
         CHECK_THAT(has(gone.error().message(), "'" + path + "'"), gone.error().message());
+        return lab.teardown();
+    });
+    EXPECT_EQ(verdict, "");
+}
+
+// A definition with certificates as a user's reaches charon: the certificate data and the
+// private keys as "b64:" items (lib/ike/credentials.hpp), loaded the way bring_up_overlay
+// loads them. alice (this side) has an RSA key in PKCS#8, bob an ECDSA key in SEC1 DER;
+// each trusts the CA only through the remote section's cacerts data.
+std::string pubkey_definition(const Host& self, const Host& peer, const std::string& cert,
+                              const std::string& key, const char* my_dn, const char* peer_dn) {
+    namespace fx = pn_unit::fixtures;
+    return std::string("connections {\n  t {\n    version = 2\n") + "    local_addrs = " + self.outer +
+           "\n    remote_addrs = " + peer.outer + "\n    proposals = aes128-sha256-x25519\n" +
+           "    local {\n      auth = pubkey\n      certs = " + ike::data_item(cert) + "\n      id = \"" +
+           my_dn + "\"\n    }\n" + "    remote {\n      auth = pubkey\n      id = \"" + peer_dn +
+           "\"\n      cacerts = " + ike::data_item(fx::kCaCert) + "\n    }\n" +
+           "    children {\n      c {\n        local_ts = " + self.inner +
+           "/32\n        remote_ts = " + peer.inner +
+           "/32\n        esp_proposals = aes128gcm16\n      }\n    }\n  }\n}\n" +
+           "credentials {\n  keys = " + ike::data_item(key) + "\n}\n";
+}
+
+TEST_F(ViciCharon, CertificatesAndKeysFromDataAuthenticateAnSa) {
+    std::string verdict = in_netns([]() -> std::string {
+        namespace fx = pn_unit::fixtures;
+        Lab lab;
+        if (auto e = lab.build(); !e.empty()) return lab.with_logs("build: " + e);
+        ike::ViciClient& A = *lab.a.vici;
+        ike::ViciClient& B = *lab.b.vici;
+        const char* alice = "C=CH, O=Example, CN=alice";
+        const char* bob = "C=CH, O=Example, CN=bob";
+
+        auto bob_key = ike::read_private_key(fx::kBobEcKey);
+        CHECK_THAT(bob_key.ok(), bob_key.error().message());
+        auto bob_cert = ike::certificate_der(fx::kBobCert);
+        CHECK_THAT(bob_cert.ok(), bob_cert.error().message());
+        const std::pair<Host*, std::string> defs[] = {
+            {&lab.a, pubkey_definition(lab.a, lab.b, fx::kAliceCert, fx::kAliceRsaPkcs8, alice, bob)},
+            {&lab.b, pubkey_definition(lab.b, lab.a, bob_cert.value(), bob_key->der, bob, alice)},
+        };
+        for (const auto& [host, text] : defs) {
+            auto settings = ike::parse_settings(text, host->name);
+            CHECK_THAT(settings.ok(), settings.error().message());
+            // As the keeper gets it: rendered into its memfd and read back.
+            auto kept = ike::parse_settings(ike::render_settings(settings.value()), host->name);
+            CHECK_THAT(kept.ok(), kept.error().message());
+            ike::ViciClient& v = *host->vici;
+            auto loaded = ike::load_credentials(v, kept.value());
+            if (!loaded.ok())
+                return lab.with_logs(std::string("load_credentials ") + host->name + ": " +
+                                     loaded.error().message());
+            for (const auto& [name, conn] : ike::connections_of(kept.value())) {
+                auto st = ike::load_conn(v, name, conn);
+                if (!st.ok())
+                    return lab.with_logs(std::string("load_conn ") + host->name + ": " +
+                                         st.error().message());
+            }
+        }
+        // load-cert directly: the CA again, as an authority (charon keeps one copy).
+        CHECK_OK(ike::load_cert(A, "X509", "CA", fx::kCaCert));
+
+        auto up = ike::initiate(A, "c", "t", 5s);
+        if (!up.ok()) return lab.with_logs("initiate: " + up.error().message());
+        auto sa = ike::list_sas(A);
+        CHECK_THAT(sa.ok(), sa.error().message());
+        CHECK_THAT(sa->size() == 1 && sa->front().state == "ESTABLISHED", "no established IKE_SA");
+        CHECK_THAT(sa->front().local_id == alice && sa->front().remote_id == bob,
+                   sa->front().local_id + " / " + sa->front().remote_id);
+        {
+            auto sw = space::NetnsSwitch::enter(lab.a.ns.get());
+            CHECK_THAT(sw.ok(), sw.error().message());
+            CHECK_RUN(kPing, "-n", "-q", "-c", "1", "-W", "2", "-I", "10.88.0.1", "10.88.0.2");
+        }
+
+        // charon's refusals carry its words: a key of the wrong type, a certificate that is not one.
+        auto alice_key = ike::read_private_key(fx::kAliceRsaKey);
+        CHECK_THAT(alice_key.ok(), alice_key.error().message());
+        auto wrong = ike::load_key(B, "ecdsa", alice_key->der);
+        CHECK_THAT(!wrong.ok() && wrong.error().code == EREMOTEIO, "an RSA key loaded as ecdsa");
+        CHECK_THAT(has(wrong.error().message(), "load ecdsa private key: ") &&
+                       has(wrong.error().message(), "parsing ECDSA private key failed"),
+                   wrong.error().message());
+        auto junk = ike::load_cert(B, "X509", "NONE", "not a certificate");
+        CHECK_THAT(!junk.ok() && junk.error().code == EREMOTEIO, "junk loaded as a certificate");
+        CHECK_THAT(has(junk.error().message(), "load X509 certificate (NONE): "), junk.error().message());
+
+        auto down = ike::terminate_ike(A, "t", 5s);
+        if (!down.ok()) return lab.with_logs("terminate: " + down.error().message());
+        if (auto e = wait_no_sas(A, "initiator"); !e.empty()) return lab.with_logs(e);
+        if (auto e = wait_no_sas(B, "responder"); !e.empty()) return lab.with_logs(e);
         return lab.teardown();
     });
     EXPECT_EQ(verdict, "");
