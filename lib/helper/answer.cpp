@@ -52,6 +52,24 @@ Field list(const char* key, std::vector<std::string> SpaceInfo::*m) {
             }};
 }
 
+// Each overlay peer as "ADDRESS up" or "ADDRESS down".
+Field peers() {
+    return {"peer",
+            [](const SpaceInfo& i) {
+                std::vector<std::string> out;
+                for (const auto& p : i.peers) out.push_back(p.address + (p.up ? " up" : " down"));
+                return out;
+            },
+            [](SpaceInfo& i, const std::string& v) {
+                auto sp = v.rfind(' ');
+                if (sp == std::string::npos || sp == 0) return false;
+                const std::string state = v.substr(sp + 1);
+                if (state != "up" && state != "down") return false;
+                i.peers.push_back({v.substr(0, sp), state == "up"});
+                return true;
+            }};
+}
+
 // An enum, as its word.
 template <typename E>
 Field word(const char* key, E SpaceInfo::*m, std::optional<E> (*parse)(const std::string&),
@@ -105,6 +123,7 @@ const std::vector<Field>& fields() {
         flag("network", &SpaceInfo::network),
         maybe_word("datapath", &SpaceInfo::datapath, parse_datapath, datapath_word),
         list("overlay_sa", &SpaceInfo::overlay_sas),
+        peers(),
         list("shared_path", &SpaceInfo::shared_paths),
         flag("private_tmp", &SpaceInfo::private_tmp),
         flag("admin", &SpaceInfo::admin),

@@ -117,6 +117,8 @@ protected:
     }
     void TearDown() override {
         if (topo_) {
+            // Both hosts' spaces first: BPF programs are counted machine-wide.
+            for (const char* name : {"n", "m"}) (void)A().run({bin("pnet"), "destroy", name});
             (void)B().run({bin("pnet"), "destroy", "n"});
             (void)B().run({bin("pnet"), "gc"});
             EXPECT_EQ(B().snapshot(), baseline_b_) << "host B's state leaked";
@@ -154,6 +156,16 @@ protected:
             std::this_thread::sleep_for(200ms);
         } while (std::chrono::steady_clock::now() - t0 < wait);
         return false;
+    }
+    // Both sides' view and the end of their charons' logs, for a failure message.
+    std::string diagnosis() {
+        std::string out = "== A (alice's)\n" + alice({pnet_bin(), "show", "n"}).out + "== B\n" +
+                          B().run({bin("pnet"), "show", "n"}).out;
+        for (Host* h : {&A(), &B()}) {
+            auto log = sys::read_file(h->rundir() + "/charon/4e02/charon.log");
+            if (log.ok()) out += "== charon log of " + h->name() + "\n" + log->substr(log->size() > 3000 ? log->size() - 3000 : 0);
+        }
+        return out;
     }
     // A TCP exchange from alice's space to B's space over the network, and back.
     void expect_reach_both_ways() {
@@ -223,7 +235,7 @@ protected:
         write_alices(name, bytes.value());
     }
 
-    std::string state_dir() const { return A().rundir().substr(0, A().rundir().rfind('/')) + "/state"; }
+    std::string state_dir() { return A().rundir().substr(0, A().rundir().rfind('/')) + "/state"; }
 
     std::string top_, config_, networks_, baseline_b_;
 };
@@ -237,7 +249,7 @@ TEST_F(UserNetworkTest, UsersOwnPskNetworkAcrossTwoHosts) {
     auto made = alice_makes("net");
     ASSERT_EQ(made.rc, 0) << made.err;
     ASSERT_EQ(b_makes(definition(2)).rc, 0);
-    ASSERT_TRUE(peer_up_on_a(15s)) << alice({pnet_bin(), "show", "n"}).out;
+    ASSERT_TRUE(peer_up_on_a(15s)) << diagnosis();
     expect_reach_both_ways();
 
     auto shown = alice({pnet_bin(), "show", "n"});
@@ -263,6 +275,25 @@ TEST_F(UserNetworkTest, UsersOwnPskNetworkAcrossTwoHosts) {
     EXPECT_NE(as(kBob, {pnet_bin(), "exec", "n", "--", "true"}).rc, 0);
     EXPECT_FALSE(contains(as(kBob, {pnet_bin(), "list"}).out, "n "));
     EXPECT_FALSE(contains(as(kBob, {pnet_bin(), "networks"}).out, networks_));
+    // Bob's own definition of the same network (allowed the same rules): its label is
+    // alice's while her space lives, and he is not told her space's name.
+    {
+        auto policy = sys::read_file(std::string(kPolicyDir) + "/personalnet.conf").value();
+        auto rules = networks_policy();
+        auto body = rules.substr(rules.find(kAlice) + std::string(kAlice).size());
+        body = body.substr(0, body.find("        }\n") + 10);
+        policy.insert(policy.rfind("    }\n}\n"), std::string("        ") + kBob + body);
+        ASSERT_TRUE(sys::write_atomic(std::string(kPolicyDir) + "/personalnet.conf", policy).ok());
+        const std::string bobs = top_ + "/bob.conf";
+        ASSERT_TRUE(sys::write_atomic(bobs, definition(1)).ok());
+        ASSERT_EQ(::chmod(bobs.c_str(), 0644), 0);
+        const std::string before = A().snapshot();
+        auto r = as(kBob, {mkps(), "--network-file", bobs, "--file-space=none", "--", "true"});
+        EXPECT_EQ(r.rc, 2) << r.err;
+        EXPECT_TRUE(contains(r.err, "network 'bob' (label 0x4e02) is already bound by a space of another user"))
+            << r.err;
+        EXPECT_EQ(A().snapshot(), before);
+    }
     EXPECT_EQ(alice({pnet_bin(), "destroy", "n"}).rc, 0);
 }
 
@@ -295,8 +326,8 @@ TEST_F(UserNetworkTest, ConstraintsAndForbiddenKeysAreRefusedInOneLineChangingNo
              t.replace(t.find("local_addrs = 10.9.0.1"), 22, "local_addrs = 10.9.0.7");
              return t;
          }(),
-         file + ":4: 'connections.net.local_addrs' is not allowed in a user's network definition (local_addrs must "
-                "be one of this host's addresses",
+         file + ":4: 'connections.net.local_addrs = 10.9.0.7' is not allowed in a user's network definition "
+                "(local_addrs must be one of this host's addresses: 127.0.0.1, 10.9.0.1,",
          2},
         {"if_id_in", definition(1, "        if_id_in = 7\n"),
          file + ":7: 'connections.net.if_id_in' is not allowed in a user's network definition (claims a host mark or "
@@ -304,8 +335,14 @@ TEST_F(UserNetworkTest, ConstraintsAndForbiddenKeysAreRefusedInOneLineChangingNo
          2},
         {"an unknown key", definition(1, "        frobnicate = yes\n"),
          file + ":7: 'connections.net.frobnicate' is not allowed in a user's network definition", 2},
-        {"file", definition(1) + "secrets {\n    private-k {\n        file = /etc/shadow\n    }\n}\n",
-         "'secrets.private-k", 2},
+        {"file", [] {
+             std::string t = definition(1);
+             t.insert(t.find("        secret = "), "        file = /etc/shadow\n");
+             return t;
+         }(),
+         file + ":28: 'secrets.ike-net.file' is not allowed in a user's network definition (charon would read or "
+                "write a path)",
+         2},
     };
     const std::string before = A().snapshot();
     for (const auto& c : cases) {
@@ -393,15 +430,16 @@ TEST_F(UserNetworkTest, UsersOwnCertificateNetworkAcrossTwoHosts) {
     auto made = alice_makes("net");
     ASSERT_EQ(made.rc, 0) << made.err;
     const std::string bdir = top_ + "/b";
-    for (const char* f : {"hostb.pem", "hostb.key"})
+    for (const char* f : {"hostb.pem", "hostb.key"}) {
         ASSERT_TRUE(sys::write_atomic(bdir + "/" + f, sys::read_file(pki + "/" + f).value()).ok());
+        ASSERT_EQ(::chmod((bdir + "/" + f).c_str(), 0600), 0);
+    }
     const std::string bfile = bdir + "/net.conf";
     ASSERT_TRUE(sys::write_atomic(bfile, cert_definition(2, "hostb.pem", "hostb.key")).ok());
     auto bside = B().run({"env", "PERSONALNET_TRUSTDIR=" + trust, bin("mkportspace"), "-q", "--name", "n",
                           "--network-file", bfile, "--file-space=none", "--", "true"});
     ASSERT_EQ(bside.rc, 0) << bside.err;
-    ASSERT_TRUE(peer_up_on_a(15s)) << alice({pnet_bin(), "show", "n"}).out
-                                   << B().run({bin("pnet"), "show", "n"}).out;
+    ASSERT_TRUE(peer_up_on_a(15s)) << diagnosis();
     expect_reach_both_ways();
     // The private key's bytes (its base64 body, as PEM holds it) are in no file there.
     auto key = sys::read_file(pki + "/alice.key").value();

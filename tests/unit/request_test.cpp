@@ -206,5 +206,46 @@ TEST(RequestFields, EveryValueIsChecked) {
     }
 }
 
+// A user's network travels whole: name, where it was read, its text and each file it
+// names as NAME, a newline and the file's bytes in base64 (binary-safe: a DER key holds
+// NULs). Parts missing or malformed are refused naming the key.
+TEST(RequestFields, AUserNetworkRoundTripsWithBinaryFiles) {
+    Request r;
+    r.op = Op::create;
+    r.spec.user_network.name = "home";
+    r.spec.user_network.path = "/home/a/.config/personalnet/networks/home.conf";
+    r.spec.user_network.text = "connections {\n}\n";
+    const std::string der("\x30\x82\x00\x01\x00\xff", 6);
+    r.spec.user_network.files = {{"laptop.key", der}, {"laptop.pem", "-----BEGIN CERTIFICATE-----\n"}};
+    auto wire = helper::decode(helper::encode(helper::to_message(r)));
+    ASSERT_TRUE(wire.ok()) << wire.error().message();
+    auto back = helper::parse_request(wire.value());
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_EQ(back->spec.user_network.name, "home");
+    EXPECT_EQ(back->spec.user_network.path, r.spec.user_network.path);
+    EXPECT_EQ(back->spec.user_network.text, r.spec.user_network.text);
+    EXPECT_EQ(back->spec.user_network.files, r.spec.user_network.files);
+
+    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+             {"network_name", "../x"},
+             {"network_path", "relative.conf"},
+             {"network_path", "/a\nb.conf"},
+             {"network_file", "no-newline"},
+             {"network_file", "\nAAAA"},
+             {"network_file", "k.pem\nnot base64!"}}) {
+        helper::Message m;
+        m.add("op", "create").add(key, value);
+        auto bad = helper::parse_request(m);
+        ASSERT_FALSE(bad.ok()) << key << "=" << value;
+        EXPECT_EQ(bad.error().context.rfind("bad request: " + key + "=", 0), 0u) << bad.error().context;
+    }
+    helper::Message partial;
+    partial.add("op", "create").add("network_name", "home");
+    auto p = helper::parse_request(partial);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.error().context,
+              "bad request: a user network needs network_name, network_path and network_text");
+}
+
 }  // namespace
 }  // namespace pn_unit
