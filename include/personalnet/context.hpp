@@ -27,7 +27,7 @@ struct Context {
     // that creates a space (never by the helper): "" for none. from_environment() sets it
     // to $XDG_CONFIG_HOME/personalnet/networks, else $HOME/.config/personalnet/networks.
     std::string user_networkdir;
-    std::string helper;      // the set-uid helper an unprivileged caller asks
+    std::string helper;  // the set-uid helper an unprivileged caller asks
     // Where the programs the library runs as root live (pnreaper, pnkeeper): LIBEXECDIR.
     // The helper names its own directory; tests and benches the build's.
     std::string libexecdir;

@@ -116,9 +116,9 @@ struct SpaceInfo {
     std::vector<std::string> hidden_routes;
     std::vector<std::string> hidden_services;
     bool file_space = false;
-    std::optional<FsBackend> fs_backend;   // kernel or fuse; none without a file space
-    std::string overlay;                   // "" when not bound to one
-    bool network = false;                  // overlay is a personal network; label is its label
+    std::optional<FsBackend> fs_backend;  // kernel or fuse; none without a file space
+    std::string overlay;                  // "" when not bound to one
+    bool network = false;                 // overlay is a personal network; label is its label
     // Where the overlay's definition was read: the administrator's overlay directory or,
     // for a user's own network (user_network), the owner's file.
     std::string overlay_source;

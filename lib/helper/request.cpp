@@ -215,7 +215,8 @@ Field network_part(const char* key, std::string UserNetwork::*m, Check check) {
 }
 Status network_path(const std::string& k, const std::string& v) {
     if (v.empty() || v[0] != '/' || v.size() >= PATH_MAX) return bad(k, v, "not an absolute path");
-    if (std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    if (std::any_of(v.begin(), v.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
         return bad(k, v, "holds a control character");
     return {};
 }
@@ -392,7 +393,8 @@ Result<Request> parse_request(const Message& m) {
     if (const UserNetwork& n = r.spec.user_network;
         (n.name.empty() || n.path.empty() || n.text.empty()) &&
         !(n.name.empty() && n.path.empty() && n.text.empty() && n.files.empty()))
-        return make_error(EINVAL, "bad request: a user network needs network_name, network_path and network_text");
+        return make_error(EINVAL,
+                          "bad request: a user network needs network_name, network_path and network_text");
     // Whatever is accepted must survive being sent again as to_message() writes it. That
     // form spells out every default and turns bare addresses into prefixes, so a request
     // just within the framing limits can grow past them (the round trip fuzz_request checks).

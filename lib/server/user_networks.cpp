@@ -22,8 +22,8 @@ std::vector<std::string> peer_cas_of(const ike::Settings& swanctl) {
         for (const auto& round : conn.body.sections) {
             if (round.name.rfind("remote", 0) != 0) continue;
             const std::string* auth = round.body.find("auth");
-            if (auth == nullptr || (auth->rfind("pubkey", 0) != 0 && auth->rfind("rsa", 0) != 0 &&
-                                    auth->rfind("ecdsa", 0) != 0))
+            if (auth == nullptr ||
+                (auth->rfind("pubkey", 0) != 0 && auth->rfind("rsa", 0) != 0 && auth->rfind("ecdsa", 0) != 0))
                 continue;
             const std::string* ca = round.body.find("cacerts");
             out.push_back(ca == nullptr ? std::string() : *ca);
@@ -64,11 +64,14 @@ Status user_network_allowed(const policy::Policy& p, const policy::Caller& calle
     auto map = policy::load_dn_map(p.networks.dnmap);
     if (!map.ok()) return map.error();
     for (const auto& ref : def->certs) {
-        const auto at = std::find_if(n.files.begin(), n.files.end(), [&](const auto& f) { return f.first == ref.name; });
+        const auto at =
+            std::find_if(n.files.begin(), n.files.end(), [&](const auto& f) { return f.first == ref.name; });
         auto der = ike::certificate_der(at->second);
-        if (!der.ok()) return der.error().wrap(n.path + ":" + std::to_string(ref.line) + ": '" + ref.name + "'");
+        if (!der.ok())
+            return der.error().wrap(n.path + ":" + std::to_string(ref.line) + ": '" + ref.name + "'");
         auto subject = ike::subject_dn(der.value());
-        if (!subject.ok()) return subject.error().wrap(n.path + ":" + std::to_string(ref.line) + ": '" + ref.name + "'");
+        if (!subject.ok())
+            return subject.error().wrap(n.path + ":" + std::to_string(ref.line) + ": '" + ref.name + "'");
         PN_TRY(policy::check_subject_maps_to(map.value(), subject.value(), caller.user), "");
     }
     return {};

@@ -31,7 +31,8 @@ Result<std::string> read_user_file(const std::string& path, const std::string& w
     if (::stat(path.c_str(), &st) != 0) return errno_error(what + " '" + path + "'");
     if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + " '" + path + "' is not a regular file");
     if (st.st_size > max)
-        return make_error(EINVAL, what + " '" + path + "' is larger than " + std::to_string(max / 1024) + " KiB");
+        return make_error(EINVAL,
+                          what + " '" + path + "' is larger than " + std::to_string(max / 1024) + " KiB");
     if (private_only && (st.st_mode & 077) != 0) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -42,7 +43,8 @@ Result<std::string> read_user_file(const std::string& path, const std::string& w
     if (!bytes.ok()) return bytes.error().wrap(what);
     if (bytes->empty()) return make_error(EINVAL, what + " '" + path + "' is empty");
     if (bytes->size() > static_cast<size_t>(max))
-        return make_error(EINVAL, what + " '" + path + "' is larger than " + std::to_string(max / 1024) + " KiB");
+        return make_error(EINVAL,
+                          what + " '" + path + "' is larger than " + std::to_string(max / 1024) + " KiB");
     return bytes;
 }
 
@@ -128,8 +130,7 @@ Result<UserNetwork> read_user_network(const SpaceSpec& spec, const Context& ctx)
         if (file_bytes(n, ref.name) != nullptr) return {};
         const std::string path = ref.name[0] == '/' ? ref.name : dir + "/" + ref.name;
         auto bytes = read_user_file(path, key ? "key file" : "certificate file", kMaxCredentialFile, key);
-        if (!bytes.ok())
-            return bytes.error().wrap(n.path + ":" + std::to_string(ref.line));
+        if (!bytes.ok()) return bytes.error().wrap(n.path + ":" + std::to_string(ref.line));
         n.files.emplace_back(ref.name, std::move(bytes).value());
         return {};
     };
@@ -158,7 +159,8 @@ Result<ike::UserDefinition> check_user_network(const UserNetwork& n, const ike::
         for (const auto& ref : *refs) {
             const std::string at = n.path + ":" + std::to_string(ref.line) + ": '" + ref.name + "'";
             const std::string* bytes = file_bytes(n, ref.name);
-            if (bytes == nullptr) return make_error(EINVAL, at + ": the file was not sent with the definition");
+            if (bytes == nullptr)
+                return make_error(EINVAL, at + ": the file was not sent with the definition");
             // What charon would refuse later, refused now, naming the file.
             if (refs == &def->certs) {
                 auto der = ike::certificate_der(*bytes);
@@ -171,10 +173,11 @@ Result<ike::UserDefinition> check_user_network(const UserNetwork& n, const ike::
         }
     for (const auto& [name, bytes] : n.files) {
         if (std::find(named.begin(), named.end(), name) == named.end())
-            return make_error(EINVAL, "network '" + n.name + "': a file '" + name + "' was sent that " + n.path +
-                                          " does not name");
+            return make_error(EINVAL, "network '" + n.name + "': a file '" + name + "' was sent that " +
+                                          n.path + " does not name");
         if (bytes.empty() || bytes.size() > kMaxCredentialFile)
-            return make_error(EINVAL, "network '" + n.name + "': the file '" + name + "' is empty or over 48 KiB");
+            return make_error(EINVAL,
+                              "network '" + n.name + "': the file '" + name + "' is empty or over 48 KiB");
     }
     return def;
 }
@@ -194,7 +197,8 @@ Result<ike::OverlayDefinition> with_credentials(ike::UserDefinition def, const U
     PN_TRY(rewrite_items(conf, "remote", "cacerts",
                          [&](const std::string& name) -> Result<std::string> {
                              // A plain name (the allow-list refused any '/').
-                             auto bytes = sys::read_trusted_file(trustdir + "/" + name, "CA certificate '" + name + "'",
+                             auto bytes = sys::read_trusted_file(trustdir + "/" + name,
+                                                                 "CA certificate '" + name + "'",
                                                                  static_cast<off_t>(kMaxCredentialFile));
                              if (!bytes.ok())
                                  return bytes.error().wrap("network '" + n.name + "' (" + n.path + ")");
@@ -203,7 +207,8 @@ Result<ike::OverlayDefinition> with_credentials(ike::UserDefinition def, const U
            "");
     if (!def.keys.empty()) {
         std::string keys;
-        for (const auto& ref : def.keys) keys += (keys.empty() ? "" : ", ") + ike::data_item(*file_bytes(n, ref.name));
+        for (const auto& ref : def.keys)
+            keys += (keys.empty() ? "" : ", ") + ike::data_item(*file_bytes(n, ref.name));
         ike::Settings::Section credentials;
         credentials.name = ike::kCredentialsSection;
         credentials.body.values.emplace_back(ike::kKeysKey, std::move(keys));

@@ -38,15 +38,27 @@ std::string definition(int self, const std::string& extra_conn = "", const std::
     return "connections {\n"
            "    net {\n"
            "        version = 2\n"
-           "        local_addrs = 10.9.0." + s + "\n"
-           "        remote_addrs = 10.9.0." + p + "\n"
-           "        proposals = " + proposals + "\n" + extra_conn +
-           "        local {\n            auth = psk\n            id = user-" + s + "\n        }\n"
-           "        remote {\n            auth = psk\n            id = user-" + p + "\n        }\n"
+           "        local_addrs = 10.9.0." +
+           s +
+           "\n"
+           "        remote_addrs = 10.9.0." +
+           p +
+           "\n"
+           "        proposals = " +
+           proposals + "\n" + extra_conn + "        local {\n            auth = psk\n            id = user-" +
+           s +
+           "\n        }\n"
+           "        remote {\n            auth = psk\n            id = user-" +
+           p +
+           "\n        }\n"
            "        children {\n"
            "            net {\n"
-           "                local_ts = 10.80.0." + s + "/32\n"
-           "                remote_ts = 10.80.0." + p + "/32\n"
+           "                local_ts = 10.80.0." +
+           s +
+           "/32\n"
+           "                remote_ts = 10.80.0." +
+           p +
+           "/32\n"
            "                esp_proposals = aes128gcm16\n"
            "            }\n"
            "        }\n"
@@ -54,9 +66,12 @@ std::string definition(int self, const std::string& extra_conn = "", const std::
            "}\n"
            "secrets {\n"
            "    ike-net {\n        id-1 = user-1\n        id-2 = user-2\n"
-           "        secret = \"" + std::string(kSecret) + "\"\n    }\n"
+           "        secret = \"" +
+           std::string(kSecret) +
+           "\"\n    }\n"
            "}\n"
-           "personalnet {\n    label = " + label + "\n    addresses = 10.80.0." + s + "/32\n}\n";
+           "personalnet {\n    label = " +
+           label + "\n    addresses = 10.80.0." + s + "/32\n}\n";
 }
 
 // The networks section of the policy: alice's constraints (max_networks among them).
@@ -78,20 +93,31 @@ std::string cert_definition(int self, const std::string& cert, const std::string
     const std::string s = std::to_string(self), p = std::to_string(3 - self);
     return "connections {\n"
            "    net {\n"
-           "        remote_addrs = 10.9.0." + p + "\n"
+           "        remote_addrs = 10.9.0." +
+           p +
+           "\n"
            "        proposals = aes128-sha256-x25519\n"
-           "        local {\n            auth = pubkey\n            certs = " + cert + "\n        }\n"
-           "        remote {\n            auth = pubkey\n            cacerts = " + ca + "\n        }\n"
+           "        local {\n            auth = pubkey\n            certs = " +
+           cert +
+           "\n        }\n"
+           "        remote {\n            auth = pubkey\n            cacerts = " +
+           ca +
+           "\n        }\n"
            "        children {\n"
            "            net {\n"
-           "                local_ts = 10.80.0." + s + "/32\n"
-           "                remote_ts = 10.80.0." + p + "/32\n"
+           "                local_ts = 10.80.0." +
+           s +
+           "/32\n"
+           "                remote_ts = 10.80.0." +
+           p +
+           "/32\n"
            "                esp_proposals = aes128gcm16\n"
            "            }\n"
            "        }\n"
            "    }\n"
            "}\n"
-           "personalnet {\n    label = 0x4e02\n    addresses = 10.80.0." + s + "/32\n    keys = " + key + "\n}\n";
+           "personalnet {\n    label = 0x4e02\n    addresses = 10.80.0." +
+           s + "/32\n    keys = " + key + "\n}\n";
 }
 
 class UserNetworkTest : public UnprivilegedTest {
@@ -145,13 +171,14 @@ protected:
     RunResult b_makes(const std::string& text) {
         const std::string file = top_ + "/b/net.conf";
         EXPECT_TRUE(sys::write_atomic(file, text).ok());
-        return B().run({bin("mkportspace"), "-q", "--name", "n", "--network-file", file, "--file-space=none", "--",
-                        "true"});
+        return B().run({bin("mkportspace"), "-q", "--name", "n", "--network-file", file, "--file-space=none",
+                        "--", "true"});
     }
     bool peer_up_on_a(std::chrono::seconds wait) {
         auto t0 = std::chrono::steady_clock::now();
         do {
-            if (contains(alice({pnet_bin(), "show", "n", "--json"}).out, "{\"address\":\"10.9.0.2\",\"state\":\"up\"}"))
+            if (contains(alice({pnet_bin(), "show", "n", "--json"}).out,
+                         "{\"address\":\"10.9.0.2\",\"state\":\"up\"}"))
                 return true;
             std::this_thread::sleep_for(200ms);
         } while (std::chrono::steady_clock::now() - t0 < wait);
@@ -163,24 +190,28 @@ protected:
                           B().run({bin("pnet"), "show", "n"}).out;
         for (Host* h : {&A(), &B()}) {
             auto log = sys::read_file(h->rundir() + "/charon/4e02/charon.log");
-            if (log.ok()) out += "== charon log of " + h->name() + "\n" + log->substr(log->size() > 3000 ? log->size() - 3000 : 0);
+            if (log.ok())
+                out += "== charon log of " + h->name() + "\n" +
+                       log->substr(log->size() > 3000 ? log->size() - 3000 : 0);
         }
         return out;
     }
     // A TCP exchange from alice's space to B's space over the network, and back.
     void expect_reach_both_ways() {
-        auto b_server = B().spawn({bin("pnet"), "exec", "n", "--", bin("pnprobe"), "serve", "tcp", "10.80.0.2", "7101",
-                                   "--reply", "from-b"});
+        auto b_server = B().spawn({bin("pnet"), "exec", "n", "--", bin("pnprobe"), "serve", "tcp",
+                                   "10.80.0.2", "7101", "--reply", "from-b"});
         EXPECT_EQ(b_server.read_line(), "listening") << "B's server";
         bool reached = false;
         std::string last;
         for (int i = 0; i < 20 && !reached; ++i) {
-            auto r = alice({pnet_bin(), "exec", "n", "--", bin("pnprobe"), "connect", "tcp", "10.80.0.2", "7101"});
+            auto r =
+                alice({pnet_bin(), "exec", "n", "--", bin("pnprobe"), "connect", "tcp", "10.80.0.2", "7101"});
             last = r.out + r.err;
             reached = contains(r.out, "from-b");
             if (!reached) std::this_thread::sleep_for(250ms);
         }
-        EXPECT_TRUE(reached) << last << alice({pnet_bin(), "show", "n"}).out << B().run({bin("pnet"), "show", "n"}).out;
+        EXPECT_TRUE(reached) << last << alice({pnet_bin(), "show", "n"}).out
+                             << B().run({bin("pnet"), "show", "n"}).out;
         b_server.kill();
         (void)b_server.wait();
     }
@@ -205,7 +236,8 @@ protected:
             if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
             for (const char* f : {"environ", "cmdline"}) {
                 auto text = sys::read_file("/proc/" + pid + "/" + f);
-                if (text.ok() && text->find(needle) != std::string::npos) out.push_back("/proc/" + pid + "/" + f);
+                if (text.ok() && text->find(needle) != std::string::npos)
+                    out.push_back("/proc/" + pid + "/" + f);
             }
         }
         return out;
@@ -218,15 +250,17 @@ protected:
     }
     // A CA (DIR/NAME.pem, DIR/NAME.key) and certificates it issues (DIR/CERT.pem, .key).
     void make_ca(const std::string& dir, const std::string& name) {
-        openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-                 dir + "/" + name + ".key", "-out", dir + "/" + name + ".pem", "-subj", "/O=pntest/CN=" + name,
-                 "-days", "2"});
+        openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                 "-keyout", dir + "/" + name + ".key", "-out", dir + "/" + name + ".pem", "-subj",
+                 "/O=pntest/CN=" + name, "-days", "2"});
     }
-    void issue(const std::string& dir, const std::string& ca, const std::string& cert, const std::string& subject) {
+    void issue(const std::string& dir, const std::string& ca, const std::string& cert,
+               const std::string& subject) {
         openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
                  dir + "/" + cert + ".key", "-out", dir + "/" + cert + ".csr", "-subj", subject});
         openssl({"x509", "-req", "-in", dir + "/" + cert + ".csr", "-CA", dir + "/" + ca + ".pem", "-CAkey",
-                 dir + "/" + ca + ".key", "-CAcreateserial", "-out", dir + "/" + cert + ".pem", "-days", "2"});
+                 dir + "/" + ca + ".key", "-CAcreateserial", "-out", dir + "/" + cert + ".pem", "-days",
+                 "2"});
     }
     // A file of dir copied into alice's networks directory as hers (0600).
     void give_alice(const std::string& dir, const std::string& name) {
@@ -253,7 +287,8 @@ TEST_F(UserNetworkTest, UsersOwnPskNetworkAcrossTwoHosts) {
     expect_reach_both_ways();
 
     auto shown = alice({pnet_bin(), "show", "n"});
-    EXPECT_TRUE(contains(shown.out, "definition:  " + networks_ + "/net.conf (the owner's own)")) << shown.out;
+    EXPECT_TRUE(contains(shown.out, "definition:  " + networks_ + "/net.conf (the owner's own)"))
+        << shown.out;
     EXPECT_TRUE(contains(shown.out, "network:     net (label 0x4e02")) << shown.out;
     auto json = alice({pnet_bin(), "show", "n", "--json"});
     EXPECT_TRUE(contains(json.out, "\"user_network\":true")) << json.out;
@@ -266,7 +301,8 @@ TEST_F(UserNetworkTest, UsersOwnPskNetworkAcrossTwoHosts) {
 
     // The secret is nowhere to be read.
     for (const auto& dir : {A().rundir(), state_dir(), B().rundir()})
-        EXPECT_TRUE(files_holding(dir, kSecret).empty()) << dir << ": " << files_holding(dir, kSecret).front();
+        EXPECT_TRUE(files_holding(dir, kSecret).empty())
+            << dir << ": " << files_holding(dir, kSecret).front();
     EXPECT_TRUE(processes_holding(kSecret).empty()) << processes_holding(kSecret).front();
 
     // Bob can neither show, join nor list it, nor bind the network's label.
@@ -290,7 +326,8 @@ TEST_F(UserNetworkTest, UsersOwnPskNetworkAcrossTwoHosts) {
         const std::string before = A().snapshot();
         auto r = as(kBob, {mkps(), "--network-file", bobs, "--file-space=none", "--", "true"});
         EXPECT_EQ(r.rc, 2) << r.err;
-        EXPECT_TRUE(contains(r.err, "network 'bob' (label 0x4e02) is already bound by a space of another user"))
+        EXPECT_TRUE(
+            contains(r.err, "network 'bob' (label 0x4e02) is already bound by a space of another user"))
             << r.err;
         EXPECT_EQ(A().snapshot(), before);
     }
@@ -319,9 +356,11 @@ TEST_F(UserNetworkTest, ConstraintsAndForbiddenKeysAreRefusedInOneLineChangingNo
         {"a label outside", definition(1, "", "0x4f00"),
          std::string("label 0x4f00 is outside ") + kAlice + "'s range 0x4e00-0x4eff", 2},
         {"updown", definition(1, "        updown = /bin/sh\n"),
-         file + ":7: 'connections.net.updown' is not allowed in a user's network definition (runs a command)", 2},
+         file + ":7: 'connections.net.updown' is not allowed in a user's network definition (runs a command)",
+         2},
         {"include", "include /etc/shadow\n" + definition(1), file + ":1: 'include' is not allowed", 2},
-        {"foreign local_addrs", [] {
+        {"foreign local_addrs",
+         [] {
              std::string t = definition(1);
              t.replace(t.find("local_addrs = 10.9.0.1"), 22, "local_addrs = 10.9.0.7");
              return t;
@@ -330,17 +369,20 @@ TEST_F(UserNetworkTest, ConstraintsAndForbiddenKeysAreRefusedInOneLineChangingNo
                 "(local_addrs must be one of this host's addresses: 127.0.0.1, 10.9.0.1,",
          2},
         {"if_id_in", definition(1, "        if_id_in = 7\n"),
-         file + ":7: 'connections.net.if_id_in' is not allowed in a user's network definition (claims a host mark or "
+         file + ":7: 'connections.net.if_id_in' is not allowed in a user's network definition (claims a host "
+                "mark or "
                 "interface)",
          2},
         {"an unknown key", definition(1, "        frobnicate = yes\n"),
          file + ":7: 'connections.net.frobnicate' is not allowed in a user's network definition", 2},
-        {"file", [] {
+        {"file",
+         [] {
              std::string t = definition(1);
              t.insert(t.find("        secret = "), "        file = /etc/shadow\n");
              return t;
          }(),
-         file + ":28: 'secrets.ike-net.file' is not allowed in a user's network definition (charon would read or "
+         file + ":28: 'secrets.ike-net.file' is not allowed in a user's network definition (charon would "
+                "read or "
                 "write a path)",
          2},
     };
@@ -361,7 +403,8 @@ TEST_F(UserNetworkTest, ConstraintsAndForbiddenKeysAreRefusedInOneLineChangingNo
     const std::string with_one = A().snapshot();
     auto r = alice_makes("other", "m");
     EXPECT_NE(r.rc, 0);
-    EXPECT_TRUE(contains(r.err, std::string(kAlice) + " has 1 live network, the most allowed (max_networks = 1)"))
+    EXPECT_TRUE(
+        contains(r.err, std::string(kAlice) + " has 1 live network, the most allowed (max_networks = 1)"))
         << r.err;
     EXPECT_EQ(A().snapshot(), with_one);
     EXPECT_EQ(alice({pnet_bin(), "destroy", "n"}).rc, 0);
@@ -371,7 +414,8 @@ TEST_F(UserNetworkTest, ConstraintsAndForbiddenKeysAreRefusedInOneLineChangingNo
     write_policy("");
     auto none = alice_makes("net");
     EXPECT_NE(none.rc, 0);
-    EXPECT_TRUE(contains(none.err, std::string("user '") + kAlice + "' may not have networks of their own")) << none.err;
+    EXPECT_TRUE(contains(none.err, std::string("user '") + kAlice + "' may not have networks of their own"))
+        << none.err;
     EXPECT_EQ(A().snapshot(), before);
 }
 
@@ -400,8 +444,9 @@ TEST_F(UserNetworkTest, UsersOwnCertificateNetworkAcrossTwoHosts) {
                                                        "\n\"O=pntest, CN=bob-1\" " + kBob + "\n")
                     .ok());
     for (const char* f : {"/cacerts.d/ca.pem", "/dnmap"}) ASSERT_EQ(::chmod((top_ + f).c_str(), 0644), 0);
-    write_policy(networks_policy(1, "            auth = pubkey\n            require_dn_map = yes\n"
-                                    "            peer_ca = ca.pem\n") +
+    write_policy(networks_policy(1,
+                                 "            auth = pubkey\n            require_dn_map = yes\n"
+                                 "            peer_ca = ca.pem\n") +
                  "");
     {
         // trustdir and dnmap belong in the networks section: append them to it.
@@ -418,8 +463,8 @@ TEST_F(UserNetworkTest, UsersOwnCertificateNetworkAcrossTwoHosts) {
     write_alices("net.conf", cert_definition(1, "bobs.pem", "bobs.key"));
     auto refused = alice_makes("net");
     EXPECT_EQ(refused.rc, 2) << refused.err;
-    EXPECT_TRUE(contains(refused.err, std::string("certificate subject \"O=pntest, CN=bob-1\" maps to ") + kBob +
-                                          ", not " + kAlice))
+    EXPECT_TRUE(contains(refused.err, std::string("certificate subject \"O=pntest, CN=bob-1\" maps to ") +
+                                          kBob + ", not " + kAlice))
         << refused.err;
     EXPECT_EQ(A().snapshot(), before);
 

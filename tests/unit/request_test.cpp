@@ -226,13 +226,13 @@ TEST(RequestFields, AUserNetworkRoundTripsWithBinaryFiles) {
     EXPECT_EQ(back->spec.user_network.text, r.spec.user_network.text);
     EXPECT_EQ(back->spec.user_network.files, r.spec.user_network.files);
 
-    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-             {"network_name", "../x"},
-             {"network_path", "relative.conf"},
-             {"network_path", "/a\nb.conf"},
-             {"network_file", "no-newline"},
-             {"network_file", "\nAAAA"},
-             {"network_file", "k.pem\nnot base64!"}}) {
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, std::string>>{{"network_name", "../x"},
+                                                          {"network_path", "relative.conf"},
+                                                          {"network_path", "/a\nb.conf"},
+                                                          {"network_file", "no-newline"},
+                                                          {"network_file", "\nAAAA"},
+                                                          {"network_file", "k.pem\nnot base64!"}}) {
         helper::Message m;
         m.add("op", "create").add(key, value);
         auto bad = helper::parse_request(m);
