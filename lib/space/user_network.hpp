@@ -17,7 +17,7 @@ namespace personalnet::space {
 
 // What a file a definition names may hold (it travels base64-encoded in one request
 // value of at most 64 KiB).
-inline constexpr size_t kMaxCredentialFile = 48 * 1024;
+inline constexpr size_t kMaxCredentialFile = size_t{48} * 1024;
 
 // The user network spec names, read as the calling process: spec.network_file, else
 // ctx.user_networkdir/OVERLAY.conf when spec.overlay is set and that file exists; an
