@@ -245,23 +245,29 @@ Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
     const auto& all = sas.value();
     int terminated = 0;
     for (const auto& sa : all) {
-        if (sa.state != "ESTABLISHED" || !lower(sa.local_host, sa.remote_host)) continue;  // the peer settles
-        // Not before the peer is surely done with it too: as the responder we finish first,
-        // and a delete that reached the peer before our IKE_AUTH answer was dropped there,
-        // leaving it with an SA we no longer have. The next event or safety net settles it.
-        if (sa.established_s < 2) continue;
-        // The one that stays for this connection and peer: the oldest established (the one
-        // carrying the traffic since; equal ages: the lower unique id).
+        if (sa.state != "ESTABLISHED") continue;
+        // The one that stays for this connection and peer: the newest established (equal
+        // ages: the higher unique id). Every duplicate both sides hold may go, and the
+        // newest is the one a side that lost the other to an INITIAL_CONTACT still has
+        // (charon drops the older SAs silently then, without a delete).
         const ike::IkeSaInfo* keep = nullptr;
         for (const auto& o : all)
             if (o.state == "ESTABLISHED" && o.name == sa.name && o.remote_host == sa.remote_host &&
-                (keep == nullptr || o.established_s > keep->established_s ||
-                 (o.established_s == keep->established_s && o.uniqueid < keep->uniqueid)))
+                (keep == nullptr || o.established_s < keep->established_s ||
+                 (o.established_s == keep->established_s && o.uniqueid > keep->uniqueid)))
                 keep = &o;
         // An initiation still under way is left alone: terminating one made charon's next
         // list-sas wait (seen: the keeper stuck past its safety net), and if it completes it
         // is settled here like any later one.
         if (keep == nullptr || keep == &sa) continue;
+        // The side with the lower address settles, once the peer is surely done with the
+        // newest too (as the responder we finish first, and a delete that reached the peer
+        // before our IKE_AUTH answer was dropped there). The other side waits longer: a
+        // duplicate it still holds then is one the peer no longer has (the two IKE_AUTHs
+        // crossed, each with INITIAL_CONTACT, and the peer dropped its copy), which nobody
+        // else will ever delete. Both deleting the same SA at once left it stuck in DELETING.
+        const uint64_t settle_after = lower(sa.local_host, sa.remote_host) ? kSettleLowerS : kSettleHigherS;
+        if (keep->established_s < settle_after) continue;
         PN_TRY(ike::terminate_ike_sa_in_background(vici, sa.uniqueid), "settle duplicate SAs");
         ++terminated;
     }

@@ -12,6 +12,7 @@
 // processes would otherwise keep the namespace alive), destroy and gc stop it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -43,13 +44,17 @@ Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl,
 
 // A personal network's two sides may both initiate (at the same moment, or one side's
 // retransmissions reaching the other after the other's own initiation succeeded) and end
-// up with two IKE_SAs (and CHILD_SA pairs) between them. The side with the lower address
-// settles it alone, without talking: of one connection's established IKE_SAs with one
-// peer, the oldest stays (the one carrying the traffic); the later ones are terminated (in
-// the background: the keeper's loop must not wait) once 2 s old, which deletes them on
-// the peer too. (Both sides deleting the same SA at once left it
-// stuck in DELETING: each side's answer to the other's delete found the SA, and its SPIs,
-// gone.) The higher side does nothing. Returns how many were terminated.
+// up with two IKE_SAs (and CHILD_SA pairs) between them. Each side settles it without
+// talking: of one connection's established IKE_SAs with one peer the newest stays, and
+// the others are terminated (in the background: the keeper's loop must not wait), which
+// deletes them on the peer too. The side with the lower address does it once the newest
+// is kSettleLowerS old; the higher side only once it is kSettleHigherS old, by when the
+// lower side has settled every duplicate both hold: what the higher side still holds
+// then, the peer dropped (crossed INITIAL_CONTACTs: charon drops the older SAs silently).
+// (Both sides deleting the same SA at once left it stuck in DELETING: each side's answer
+// to the other's delete found the SA, and its SPIs, gone.) Returns how many were terminated.
+inline constexpr uint64_t kSettleLowerS = 2;
+inline constexpr uint64_t kSettleHigherS = 6;
 Result<int> settle_duplicate_sas(ike::ViciClient& vici);
 
 // What `pnet show` tells of rec's overlay: one line per IKE_SA and CHILD_SA of its charon,

@@ -124,7 +124,15 @@ protected:
                   {bin("pnet"), "exec", "n", "--", "ping", "-n", "-q", "-c", "1", "-w", "3", "-i", "0.2",
                    "-I", "10.80.0." + std::to_string(side), "10.80.0." + std::to_string(3 - side)});
     }
+    // Each side's space reaches the other's, once the two hold one pair of CHILD_SAs (a
+    // duplicate from crossed initiations is settled within 8 s: settle_duplicate_sas).
     void expect_reach_both_ways() {
+        bool paired = one_pair();
+        for (int i = 0; i < 40 && !paired; ++i) {
+            std::this_thread::sleep_for(250ms);
+            paired = one_pair();
+        }
+        EXPECT_TRUE(paired) << "not one pair of CHILD_SAs after 10 s\n" << diagnosis();
         for (int side : {1, 2}) {
             auto p = ping(side);
             EXPECT_EQ(p.rc, 0) << "from side " << side << ": " << p.out << p.err << diagnosis();
@@ -151,15 +159,59 @@ protected:
         return n;
     }
 
-    // Both sides' view and the end of their charons' logs, for a failure message.
+    // The installed CHILD_SAs' SPIs on side, as "IN/OUT" (pnet show's CHILD_SA lines).
+    std::vector<std::string> child_spis(int side) {
+        std::vector<std::string> out;
+        std::istringstream lines(on(side, {bin("pnet"), "show", "n"}).out);
+        for (std::string line; std::getline(lines, line);) {
+            auto at = line.find(" INSTALLED spi in ");
+            if (line.find("CHILD_SA ") == std::string::npos || at == std::string::npos) continue;
+            std::istringstream words(line.substr(at + 18));
+            std::string in, word, out_spi;
+            words >> in >> word >> out_spi;
+            if (!out_spi.empty() && out_spi.back() == ',') out_spi.pop_back();
+            out.push_back(in + "/" + out_spi);
+        }
+        return out;
+    }
+    // Whether each side holds exactly one installed CHILD_SA and they are the two halves of
+    // one pair (side 1's inbound SPI is side 2's outbound one and the other way round).
+    bool one_pair() {
+        auto a = child_spis(1), b = child_spis(2);
+        if (a.size() != 1 || b.size() != 1) return false;
+        auto slash_a = a[0].find('/'), slash_b = b[0].find('/');
+        return a[0].substr(0, slash_a) == b[0].substr(slash_b + 1) && a[0].substr(slash_a + 1) == b[0].substr(0, slash_b);
+    }
+
+    // Both sides' SAs, SPI maps and the IKE events of their charons' logs, for a failure
+    // message: the lines that tell what happened first (a CI log keeps only so much).
     std::string diagnosis() {
         std::string out;
         for (int side : {1, 2}) {
-            out += "== side " + std::to_string(side) + "\n" + on(side, {bin("pnet"), "show", "n"}).out;
-            for (const char* map : {"ikespis", "espspis"})
-                out += host(side).run({"nft", "list", "map", "inet", "personalnet_parent", map}).out;
+            out += "== side " + std::to_string(side) + "\n";
+            std::istringstream shown(on(side, {bin("pnet"), "show", "n"}).out);
+            for (std::string line; std::getline(shown, line);)
+                if (contains(line, "SA ") || contains(line, "peer:")) out += line + "\n";
+            for (const char* map : {"ikespis", "espspis"}) {
+                std::istringstream listed(host(side).run({"nft", "list", "map", "inet", "personalnet_parent", map}).out);
+                for (std::string line; std::getline(listed, line);)
+                    if (contains(line, ":")) out += std::string(map) + ": " + line + "\n";
+            }
+        }
+        for (int side : {1, 2}) {
             auto log = sys::read_file(host(side).rundir() + "/charon/4e01/charon.log");
-            if (log.ok()) out += log->substr(log->size() > 5000 ? log->size() - 5000 : 0);
+            if (!log.ok()) continue;
+            std::vector<std::string> events;
+            std::istringstream lines(log.value());
+            for (std::string line; std::getline(lines, line);)
+                for (const char* key : {"established", "INITIAL_CONTACT", "deleting", "destroying", "closing",
+                                        "initiating", "duplicate", "giving up", "failed"})
+                    if (contains(line, key)) {
+                        events.push_back(line);
+                        break;
+                    }
+            out += "== side " + std::to_string(side) + " charon events (last 25)\n";
+            for (size_t i = events.size() > 25 ? events.size() - 25 : 0; i < events.size(); ++i) out += events[i] + "\n";
         }
         return out;
     }
@@ -215,16 +267,15 @@ TEST_P(NetworkTest, SimultaneousInitiationEndsWithOnePairOfSas) {
     for (auto& m : makers) ASSERT_EQ(m.wait(), 0);
     ASSERT_TRUE(peer_up(1, 15s)) << diagnosis();
     ASSERT_TRUE(peer_up(2, 15s)) << diagnosis();
-    // charon settles duplicates within a few seconds (INITIAL_CONTACT, uniqueness).
-    int ike = 0, child = 0;
-    for (int i = 0; i < 50; ++i) {
-        std::this_thread::sleep_for(200ms);
-        ike = sas_in(1, "IKE_SA ", "ESTABLISHED") + sas_in(2, "IKE_SA ", "ESTABLISHED");
-        child = sas_in(1, "  CHILD_SA ", "INSTALLED") + sas_in(2, "  CHILD_SA ", "INSTALLED");
-        if (ike == 2 && child == 2) break;
+    // The duplicates are settled within seconds (overlay.hpp, settle_duplicate_sas: the
+    // lower side after 2 s, a duplicate only the higher side still holds after 6 s, each
+    // then seen at the keeper's next sync, within 2 s more).
+    bool paired = false;
+    for (int i = 0; i < 60 && !paired; ++i) {
+        std::this_thread::sleep_for(250ms);
+        paired = one_pair() && sas_in(1, "IKE_SA ", "ESTABLISHED") == 1 && sas_in(2, "IKE_SA ", "ESTABLISHED") == 1;
     }
-    EXPECT_EQ(ike, 2) << on(1, {bin("pnet"), "show", "n"}).out << on(2, {bin("pnet"), "show", "n"}).out;
-    EXPECT_EQ(child, 2) << on(1, {bin("pnet"), "show", "n"}).out << on(2, {bin("pnet"), "show", "n"}).out;
+    ASSERT_TRUE(paired) << "not one IKE_SA and one pair of CHILD_SAs after 15 s\n" << diagnosis();
     expect_reach_both_ways();
     EXPECT_EQ(on(1, {bin("pnet"), "destroy", "n"}).rc, 0);
 }
