@@ -1,6 +1,8 @@
 #include "lib/space/user_network.hpp"
 
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -106,6 +108,11 @@ Result<UserNetwork> read_user_network(const SpaceSpec& spec, const Context& ctx)
     if (!spec.user_network.empty()) return spec.user_network;
     if (!spec.network_file.empty()) {
         n.path = spec.network_file;
+        if (n.path[0] != '/') {
+            char cwd[PATH_MAX];
+            if (::getcwd(cwd, sizeof cwd) == nullptr) return errno_error("--network-file '" + n.path + "'");
+            n.path = std::string(cwd) + "/" + n.path;
+        }
         n.name = spec.overlay.empty() ? name_from_file(spec.network_file) : spec.overlay;
     } else if (!spec.overlay.empty() && !ctx.user_networkdir.empty()) {
         const std::string candidate = ctx.user_networkdir + "/" + spec.overlay + ".conf";
@@ -116,9 +123,15 @@ Result<UserNetwork> read_user_network(const SpaceSpec& spec, const Context& ctx)
     }
     if (n.path.empty()) return n;
     PN_TRY(ike::validate_overlay_name(n.name), "network '" + n.path + "'");
+    if (std::any_of(n.path.begin(), n.path.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        return make_error(EINVAL, "network definition '" + n.path + "': a path with a control character");
     auto text = read_user_file(n.path, "network definition", kMaxDefinition, false);
     if (!text.ok()) return text.error();
     n.text = std::move(text).value();
+    if (auto nul = n.text.find('\0'); nul != std::string::npos)
+        return make_error(EINVAL, "network definition '" + n.path + "' holds a NUL byte (at offset " +
+                                      std::to_string(nul) + "): not a text file");
     // The allow-list here too, for the user's own clear errors (and to learn the files);
     // root checks it again.
     auto host = host_facts_here();
@@ -134,8 +147,9 @@ Result<UserNetwork> read_user_network(const SpaceSpec& spec, const Context& ctx)
         n.files.emplace_back(ref.name, std::move(bytes).value());
         return {};
     };
-    for (const auto& ref : def->certs) PN_TRY(add(ref, false), "");
+    // Keys first: a file named both ways (a PEM bundle) is still checked as a key.
     for (const auto& ref : def->keys) PN_TRY(add(ref, true), "");
+    for (const auto& ref : def->certs) PN_TRY(add(ref, false), "");
     return n;
 }
 
