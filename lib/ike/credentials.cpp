@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "lib/ike/swanctl_convert.hpp"
 #include "lib/ike/vici_commands.hpp"
 
 namespace personalnet::ike {
@@ -430,18 +431,6 @@ void wipe(std::string& s) {
     s.clear();
 }
 
-std::vector<std::string> split_commas(const std::string& v) {
-    std::vector<std::string> out;
-    std::istringstream in(v);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        auto b = item.find_first_not_of(" \t");
-        auto e = item.find_last_not_of(" \t");
-        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-    }
-    return out;
-}
-
 // Every "b64:" item of a connection's certs and cacerts must be a certificate.
 Status check_certificate_items(const Settings& swanctl) {
     const Settings* conns = swanctl.section("connections");
@@ -452,7 +441,7 @@ Status check_certificate_items(const Settings& swanctl) {
                 if (key != "certs" && key != "cacerts") continue;
                 const std::string where = "connections." + conn.name + "." + auth.name + "." + key;
                 int n = 0;
-                for (const auto& item : split_commas(value)) {
+                for (const auto& item : list_items(value)) {
                     ++n;
                     auto bytes = decode_data_item(item);
                     if (!bytes.ok()) return bytes.error().wrap(where + " item " + std::to_string(n));
@@ -631,7 +620,7 @@ Result<std::vector<PrivateKey>> credentials_of(const Settings& swanctl) {
         const std::string where = std::string(kCredentialsSection) + "." + key;
         if (key != kKeysKey) return refuse(make_error(EINVAL, where + ": unknown setting"));
         int n = 0;
-        for (const auto& item : split_commas(value)) {
+        for (const auto& item : list_items(value)) {
             const std::string which = where + " item " + std::to_string(++n);
             if (item.substr(0, kDataPrefix.size()) != kDataPrefix)
                 return refuse(make_error(EINVAL, which + ": not 'b64:' data"));

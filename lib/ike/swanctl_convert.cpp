@@ -14,18 +14,6 @@ constexpr std::array kListKeys = {"local_addrs",   "remote_addrs", "proposals", 
                                   "esp_proposals", "ah_proposals", "local_ts",  "remote_ts",  "certs",
                                   "cacerts",       "pubkeys",      "groups",    "cert_policy"};
 
-std::vector<std::string> split_commas(const std::string& v) {
-    std::vector<std::string> out;
-    std::istringstream in(v);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        auto b = item.find_first_not_of(" \t");
-        auto e = item.find_last_not_of(" \t");
-        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-    }
-    return out;
-}
-
 // A certs or cacerts item: "b64:" data is sent as its bytes (a VICI list item is
 // binary-safe), as swanctl sends a file's contents; anything else as written. Data that
 // does not decode is sent as written too, for charon to refuse: load_credentials, which
@@ -41,10 +29,10 @@ ViciMessage message_of(const Settings& s) {
     for (const auto& [key, value] : s.values) {
         if (key == "certs" || key == "cacerts") {
             std::vector<std::string> items;
-            for (const auto& item : split_commas(value)) items.push_back(certificate_item(item));
+            for (const auto& item : list_items(value)) items.push_back(certificate_item(item));
             m.set_list(key, std::move(items));
         } else if (std::find(kListKeys.begin(), kListKeys.end(), key) != kListKeys.end())
-            m.set_list(key, split_commas(value));
+            m.set_list(key, list_items(value));
         else
             m.set(key, value);
     }
@@ -92,7 +80,7 @@ std::vector<IpAddr> gateways_of(const Settings& swanctl) {
     if (const Settings* conns = swanctl.section("connections"))
         for (const auto& c : conns->sections)
             if (const std::string* remote = c.body.find("remote_addrs"))
-                for (const auto& a : split_commas(*remote))
+                for (const auto& a : list_items(*remote))
                     if (auto ip = IpAddr::parse(a)) out.push_back(*ip);
     return out;
 }
@@ -107,7 +95,7 @@ std::vector<IpPrefix> remote_networks_of(const Settings& swanctl) {
         for (const auto& child : children->sections) {
             const std::string* ts = child.body.find("remote_ts");
             if (ts == nullptr) continue;
-            for (auto item : split_commas(*ts)) {
+            for (auto item : list_items(*ts)) {
                 item = item.substr(0, item.find('['));
                 auto p = IpPrefix::parse(item, false);
                 if (p && std::find(out.begin(), out.end(), *p) == out.end()) out.push_back(*p);
@@ -132,7 +120,7 @@ std::vector<IpPrefix> transport_peers_of(const Settings& swanctl) {
                 return mode != nullptr && *mode == "transport" && (ts == nullptr || *ts == "dynamic");
             });
         if (!carries_peer) continue;
-        for (const auto& a : split_commas(*remote))
+        for (const auto& a : list_items(*remote))
             if (auto ip = IpAddr::parse(a)) {
                 IpPrefix p{*ip, static_cast<int>(ip->size() * 8)};
                 if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
@@ -158,6 +146,22 @@ std::vector<std::string> transport_children_of(const Settings& swanctl) {
                 for (const auto& child : children->sections)
                     for (const auto& [key, value] : child.body.values)
                         if (key == "mode" && value == "transport") out.push_back(c.name + "." + child.name);
+    return out;
+}
+
+std::vector<std::string> list_items(const std::string& value) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= value.size()) {
+        size_t end = value.find(',', start);
+        if (end == std::string::npos) end = value.size();
+        const size_t b = value.find_first_not_of(" \t", start);
+        if (b != std::string::npos && b < end) {
+            const size_t e = value.find_last_not_of(" \t", end - 1);
+            out.push_back(value.substr(b, e - b + 1));
+        }
+        start = end + 1;
+    }
     return out;
 }
 

@@ -15,6 +15,10 @@
 
 namespace personalnet::ike {
 
+// The items of a swanctl comma list ("a, b,c"), trimmed of blanks, empty ones left out:
+// how charon reads the list keys, and how everything here that looks at them splits them.
+std::vector<std::string> list_items(const std::string& value);
+
 // connections { NAME { ... } } -> (NAME, load-conn message), in order. A certs or cacerts
 // item "b64:DATA" becomes DATA's bytes (lib/ike/credentials.hpp); other items stay as
 // written (an admin definition's file names, as today).

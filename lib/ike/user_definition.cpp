@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include "lib/ike/swanctl_convert.hpp"
+
 namespace personalnet::ike {
 
 namespace {
@@ -63,24 +65,6 @@ std::string dotted(const std::string& at, const std::string& key) {
     std::string out = at;
     out += '.';
     out += key;
-    return out;
-}
-
-// A comma list's items, trimmed of blanks, empty ones left out (as swanctl_convert
-// splits the list keys it hands to charon).
-std::vector<std::string> items_of(const std::string& v) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start <= v.size()) {
-        size_t end = v.find(',', start);
-        if (end == std::string::npos) end = v.size();
-        const size_t b = v.find_first_not_of(" \t", start);
-        if (b != std::string::npos && b < end) {
-            const size_t e = v.find_last_not_of(" \t", end - 1);
-            out.push_back(v.substr(b, e - b + 1));
-        }
-        start = end + 1;
-    }
     return out;
 }
 
@@ -192,7 +176,7 @@ private:
             const auto& [key, value] = s.values[i];
             const int line = s.line_of(i);
             if (key == "remote_addrs") {
-                for (const auto& item : items_of(value)) {
+                for (const auto& item : list_items(value)) {
                     has_peer = true;
                     if (auto ip = IpAddr::parse(item))
                         out_.peers.push_back(*ip);
@@ -200,7 +184,7 @@ private:
                         refuse_value(line, dotted(at, key), item, "a user's peers are literal IP addresses");
                 }
             } else if (key == "local_addrs") {
-                for (const auto& item : items_of(value)) {
+                for (const auto& item : list_items(value)) {
                     auto ip = IpAddr::parse(item);
                     if (!ip || std::find(host_.addresses.begin(), host_.addresses.end(), *ip) ==
                                    host_.addresses.end())
@@ -208,7 +192,7 @@ private:
                                      "local_addrs must be one of this host's addresses: " + host_addresses());
                 }
             } else if (key == "proposals") {
-                for (auto& p : items_of(value)) out_.proposals.push_back(std::move(p));
+                for (auto& p : list_items(value)) out_.proposals.push_back(std::move(p));
             } else if (key == "aggressive") {
                 // Aggressive mode sends a hash of the PSK that anyone watching can attack.
                 if (value != "no")
@@ -247,11 +231,11 @@ private:
             } else if (key == "id") {
                 continue;
             } else if (key == "certs" && local) {
-                for (auto& f : items_of(value)) out_.certs.push_back(Reference{std::move(f), line});
+                for (auto& f : list_items(value)) out_.certs.push_back(Reference{std::move(f), line});
             } else if (key == "certs") {
                 refuse(line, dotted(at, key), "peers are trusted through cacerts");
             } else if (key == "cacerts" && !local) {
-                for (auto& n : items_of(value)) {
+                for (auto& n : list_items(value)) {
                     if (n.find('/') != std::string::npos)
                         refuse_value(line, dotted(at, key), n, kPath);
                     else if (!plain_name(n))
@@ -275,11 +259,11 @@ private:
         for (size_t i = 0; i < s.values.size(); ++i) {
             const auto& [key, value] = s.values[i];
             if (key == "local_ts") {
-                for (auto& ts : items_of(value)) out_.claims.push_back(std::move(ts));
+                for (auto& ts : list_items(value)) out_.claims.push_back(std::move(ts));
             } else if (key == "remote_ts") {
-                for (auto& ts : items_of(value)) out_.reaches.push_back(std::move(ts));
+                for (auto& ts : list_items(value)) out_.reaches.push_back(std::move(ts));
             } else if (key == "esp_proposals") {
-                for (auto& p : items_of(value)) out_.proposals.push_back(std::move(p));
+                for (auto& p : list_items(value)) out_.proposals.push_back(std::move(p));
             } else if (!listed(kChildKeys, key)) {
                 refuse(s.line_of(i), dotted(at, key));
             }
@@ -318,7 +302,7 @@ private:
         for (size_t i = 0; i < s.values.size(); ++i) {
             const auto& [key, value] = s.values[i];
             if (key == "keys") {
-                for (auto& f : items_of(value)) out_.keys.push_back(Reference{std::move(f), s.line_of(i)});
+                for (auto& f : list_items(value)) out_.keys.push_back(Reference{std::move(f), s.line_of(i)});
             } else if (key != "addresses" && key != "dns" && key != "label") {
                 refuse(s.line_of(i), "personalnet." + key);
             }

@@ -11,6 +11,7 @@
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
 #include "lib/ike/credentials.hpp"
+#include "lib/ike/swanctl_convert.hpp"
 #include "lib/netlink/netlink.hpp"
 
 namespace personalnet::space {
@@ -80,19 +81,10 @@ Status rewrite_items(ike::Settings& conf, const char* prefix, const char* key,
                 for (auto& [k, v] : round.body.values) {
                     if (k != key) continue;
                     std::string out;
-                    size_t at = 0;
-                    while (at <= v.size()) {
-                        size_t comma = v.find(',', at);
-                        if (comma == std::string::npos) comma = v.size();
-                        std::string name = v.substr(at, comma - at);
-                        name.erase(0, name.find_first_not_of(" \t"));
-                        name.erase(name.find_last_not_of(" \t") + 1);
-                        if (!name.empty()) {
-                            auto made = item(name);
-                            if (!made.ok()) return made.error();
-                            out += (out.empty() ? "" : ", ") + made.value();
-                        }
-                        at = comma + 1;
+                    for (const auto& name : ike::list_items(v)) {
+                        auto made = item(name);
+                        if (!made.ok()) return made.error();
+                        out += (out.empty() ? "" : ", ") + made.value();
                     }
                     v = out;
                 }

@@ -19,6 +19,7 @@
 #include "lib/core/sys.hpp"
 #include "lib/netlink/xfrm_probe.hpp"
 #include "tests/integration/fixture.hpp"
+#include "tests/integration/network_definition.hpp"
 
 namespace pntest {
 namespace {
@@ -28,50 +29,12 @@ namespace sys = personalnet::sys;
 
 constexpr const char* kLabel = "0x4e01";
 
-// Host `self` (10.9.0.x, overlay address 10.80.0.x) and its peer, one side's definition.
-std::string network_conf(int self, int peer) {
-    const std::string s = std::to_string(self), p = std::to_string(peer);
-    return "connections {\n"
-           "    net {\n"
-           "        version = 2\n"
-           "        local_addrs = 10.9.0." +
-           s +
-           "\n"
-           "        remote_addrs = 10.9.0." +
-           p +
-           "\n"
-           "        proposals = aes128-sha256-x25519\n"
-           "        local {\n            auth = psk\n            id = alice-" +
-           s +
-           "\n        }\n"
-           "        remote {\n            auth = psk\n            id = alice-" +
-           p +
-           "\n        }\n"
-           "        children {\n"
-           "            net {\n"
-           "                local_ts = 10.80.0." +
-           s +
-           "/32\n"
-           "                remote_ts = 10.80.0." +
-           p +
-           "/32\n"
-           "                esp_proposals = aes128gcm16\n"
-           "            }\n"
-           "        }\n"
-           "    }\n"
-           "}\n"
-           "secrets {\n"
-           "    ike-net {\n        id-1 = alice-1\n        id-2 = alice-2\n"
-           "        secret = \"pntest network secret\"\n    }\n"
-           "}\n"
-           "personalnet {\n"
-           "    label = " +
-           std::string(kLabel) +
-           "\n"
-           "    addresses = 10.80.0." +
-           s +
-           "/32\n"
-           "}\n";
+// Host `self`'s side of the network (10.9.0.x, overlay address 10.80.0.x).
+std::string network_conf(int self, int) {
+    NetworkSide side;
+    side.self = self;
+    side.label = kLabel;
+    return network_definition(side);
 }
 
 class NetworkTest : public DispatcherTest {
@@ -180,7 +143,8 @@ protected:
         auto a = child_spis(1), b = child_spis(2);
         if (a.size() != 1 || b.size() != 1) return false;
         auto slash_a = a[0].find('/'), slash_b = b[0].find('/');
-        return a[0].substr(0, slash_a) == b[0].substr(slash_b + 1) && a[0].substr(slash_a + 1) == b[0].substr(0, slash_b);
+        return a[0].substr(0, slash_a) == b[0].substr(slash_b + 1) &&
+               a[0].substr(slash_a + 1) == b[0].substr(0, slash_b);
     }
 
     // Both sides' SAs, SPI maps and the IKE events of their charons' logs, for a failure
@@ -193,7 +157,8 @@ protected:
             for (std::string line; std::getline(shown, line);)
                 if (contains(line, "SA ") || contains(line, "peer:")) out += line + "\n";
             for (const char* map : {"ikespis", "espspis"}) {
-                std::istringstream listed(host(side).run({"nft", "list", "map", "inet", "personalnet_parent", map}).out);
+                std::istringstream listed(
+                    host(side).run({"nft", "list", "map", "inet", "personalnet_parent", map}).out);
                 for (std::string line; std::getline(listed, line);)
                     if (contains(line, ":")) out += std::string(map) + ": " + line + "\n";
             }
@@ -211,7 +176,8 @@ protected:
                         break;
                     }
             out += "== side " + std::to_string(side) + " charon events (last 25)\n";
-            for (size_t i = events.size() > 25 ? events.size() - 25 : 0; i < events.size(); ++i) out += events[i] + "\n";
+            for (size_t i = events.size() > 25 ? events.size() - 25 : 0; i < events.size(); ++i)
+                out += events[i] + "\n";
         }
         return out;
     }
@@ -273,7 +239,8 @@ TEST_P(NetworkTest, SimultaneousInitiationEndsWithOnePairOfSas) {
     bool paired = false;
     for (int i = 0; i < 60 && !paired; ++i) {
         std::this_thread::sleep_for(250ms);
-        paired = one_pair() && sas_in(1, "IKE_SA ", "ESTABLISHED") == 1 && sas_in(2, "IKE_SA ", "ESTABLISHED") == 1;
+        paired = one_pair() && sas_in(1, "IKE_SA ", "ESTABLISHED") == 1 &&
+                 sas_in(2, "IKE_SA ", "ESTABLISHED") == 1;
     }
     ASSERT_TRUE(paired) << "not one IKE_SA and one pair of CHILD_SAs after 15 s\n" << diagnosis();
     expect_reach_both_ways();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "lib/core/sys.hpp"
+#include "tests/integration/network_definition.hpp"
 #include "tests/integration/unprivileged.hpp"
 
 namespace pntest {
@@ -30,48 +31,18 @@ namespace sys = personalnet::sys;
 
 constexpr const char* kSecret = "pntest-user-network-secret-7f3a";
 
-// One side's definition of the network (host `self` 10.9.0.x, overlay address 10.80.0.x),
-// with what `extra_conn` adds to the connection and `auth` (psk or pubkey lines).
+// One side's definition of alice's network (host `self`, overlay address 10.80.0.x),
+// with what `extra_conn` adds to the connection.
 std::string definition(int self, const std::string& extra_conn = "", const std::string& label = "0x4e02",
                        const std::string& proposals = "aes128-sha256-x25519") {
-    const std::string s = std::to_string(self), p = std::to_string(3 - self);
-    return "connections {\n"
-           "    net {\n"
-           "        version = 2\n"
-           "        local_addrs = 10.9.0." +
-           s +
-           "\n"
-           "        remote_addrs = 10.9.0." +
-           p +
-           "\n"
-           "        proposals = " +
-           proposals + "\n" + extra_conn + "        local {\n            auth = psk\n            id = user-" +
-           s +
-           "\n        }\n"
-           "        remote {\n            auth = psk\n            id = user-" +
-           p +
-           "\n        }\n"
-           "        children {\n"
-           "            net {\n"
-           "                local_ts = 10.80.0." +
-           s +
-           "/32\n"
-           "                remote_ts = 10.80.0." +
-           p +
-           "/32\n"
-           "                esp_proposals = aes128gcm16\n"
-           "            }\n"
-           "        }\n"
-           "    }\n"
-           "}\n"
-           "secrets {\n"
-           "    ike-net {\n        id-1 = user-1\n        id-2 = user-2\n"
-           "        secret = \"" +
-           std::string(kSecret) +
-           "\"\n    }\n"
-           "}\n"
-           "personalnet {\n    label = " +
-           label + "\n    addresses = 10.80.0." + s + "/32\n}\n";
+    NetworkSide side;
+    side.self = self;
+    side.label = label;
+    side.proposals = proposals;
+    side.connection_extra = extra_conn;
+    side.id_prefix = "user-";
+    side.secret = kSecret;
+    return network_definition(side);
 }
 
 // The networks section of the policy: alice's constraints (max_networks among them).
@@ -90,34 +61,14 @@ std::string networks_policy(int max_networks = 1, const std::string& more = "") 
 // and the peer's CA by name in the administrator's trust directory.
 std::string cert_definition(int self, const std::string& cert, const std::string& key,
                             const std::string& ca = "ca.pem") {
-    const std::string s = std::to_string(self), p = std::to_string(3 - self);
-    return "connections {\n"
-           "    net {\n"
-           "        remote_addrs = 10.9.0." +
-           p +
-           "\n"
-           "        proposals = aes128-sha256-x25519\n"
-           "        local {\n            auth = pubkey\n            certs = " +
-           cert +
-           "\n        }\n"
-           "        remote {\n            auth = pubkey\n            cacerts = " +
-           ca +
-           "\n        }\n"
-           "        children {\n"
-           "            net {\n"
-           "                local_ts = 10.80.0." +
-           s +
-           "/32\n"
-           "                remote_ts = 10.80.0." +
-           p +
-           "/32\n"
-           "                esp_proposals = aes128gcm16\n"
-           "            }\n"
-           "        }\n"
-           "    }\n"
-           "}\n"
-           "personalnet {\n    label = 0x4e02\n    addresses = 10.80.0." +
-           s + "/32\n    keys = " + key + "\n}\n";
+    NetworkSide side;
+    side.self = self;
+    side.label = "0x4e02";
+    side.local_addrs = false;
+    side.cert = cert;
+    side.key = key;
+    side.ca = ca;
+    return network_definition(side);
 }
 
 class UserNetworkTest : public UnprivilegedTest {
