@@ -72,8 +72,6 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"file_space\":" + (i.file_space ? "true" : "false") +
            ",\"fs_backend\":" + pn::cli::json_string(word_or_empty(i.fs_backend, pn::fs_backend_word)) +
            ",\"overlay\":" + pn::cli::json_string(i.overlay) +
-           ",\"overlay_source\":" + pn::cli::json_string(i.overlay_source) +
-           ",\"user_network\":" + (i.user_network ? "true" : "false") +
            ",\"network\":" + pn::cli::json_string(i.network ? i.overlay : "") +
            ",\"datapath\":" + pn::cli::json_string(word_or_empty(i.datapath, pn::datapath_word)) +
            ",\"dispatch\":" + pn::cli::json_string(word_or_empty(i.dispatch, pn::dispatch_word)) +
@@ -82,7 +80,9 @@ std::string to_json(const pn::SpaceInfo& i) {
                                  : std::string()) +
            ",\"overlay_sas\":" + json_list(i.overlay_sas) + ",\"peers\":" + peers_json(i.peers) +
            ",\"shared_paths\":" + json_list(i.shared_paths) +
-           ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") + "}";
+           ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") +
+           ",\"overlay_source\":" + pn::cli::json_string(i.overlay_source) +
+           ",\"user_network\":" + (i.user_network ? "true" : "false") + "}";
 }
 
 std::string file_space_text(const pn::SpaceInfo& i) {

@@ -7,10 +7,13 @@
 // removed or created anything there on a user's behalf.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +23,8 @@
 #include <vector>
 
 #include "lib/core/sys.hpp"
+#include "lib/helper/answer.hpp"
+#include "lib/helper/channel.hpp"
 #include "tests/integration/unprivileged.hpp"
 
 namespace pntest {
@@ -116,6 +121,33 @@ protected:
             ::_exit(98);
         }
         return p;
+    }
+
+    // body (an encoded request, or anything) sent raw to a helper started as user, behind a
+    // length that claims its size (or 2 GiB): the helper's answer, "ok", or what it says
+    // when it closes without one.
+    // A file of root's (0600) whose bytes no user may ever see or change: TearDown checks it.
+    static std::string roots_canary() { return canaries().front(); }
+
+    std::string ask_helper_raw(const char* user, const std::string& body, bool claim_length = true) {
+        int sv[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        pid_t p = start_helper_as(user, sv[1]);
+        ::close(sv[1]);
+        uint32_t len = htonl(claim_length ? static_cast<uint32_t>(body.size()) : 0x7fffffffU);
+        std::string frame(reinterpret_cast<const char*>(&len), sizeof len);
+        frame += body;
+        (void)!::send(sv[0], frame.data(), frame.size(), MSG_NOSIGNAL);
+        std::string answer = "(closed without an answer)";
+        auto m = personalnet::helper::receive_message(sv[0]);
+        if (m.ok()) {
+            auto err = personalnet::helper::error_of(m.value());
+            answer = err.ok() ? "ok" : err.error().message();
+        }
+        ::close(sv[0]);
+        int s = 0;
+        ::waitpid(p, &s, 0);
+        return answer;
     }
 
     // Policy lines that let users share directories under the attack's homes.

@@ -358,25 +358,8 @@ TEST_F(HelperAttack, UnframableValuesFromTheLibrary) {
 
 // The same values sent raw to the helper by the user: it answers one error, naming them.
 TEST_F(HelperAttack, UnframableRequestsToTheHelper) {
-    auto raw_ask = [&](const std::string& body, bool claim_length = true) -> std::string {
-        int sv[2];
-        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-        pid_t p = start_helper_as(kAlice, sv[1]);
-        ::close(sv[1]);
-        uint32_t len = htonl(claim_length ? static_cast<uint32_t>(body.size()) : 0x7fffffffU);
-        std::string frame(reinterpret_cast<const char*>(&len), sizeof len);
-        frame += body;
-        (void)!::send(sv[0], frame.data(), frame.size(), MSG_NOSIGNAL);
-        std::string answer = "(closed without an answer)";
-        auto m = helper::receive_message(sv[0]);
-        if (m.ok()) {
-            auto err = helper::error_of(m.value());
-            answer = err.ok() ? "ok" : err.error().message();
-        }
-        ::close(sv[0]);
-        int s = 0;
-        ::waitpid(p, &s, 0);
-        return answer;
+    auto raw_ask = [&](const std::string& body, bool claim_length = true) {
+        return ask_helper_raw(kAlice, body, claim_length);
     };
     std::string evidence;
     std::string big = lit("op\0create\0hosts_text\0") + std::string(70000, 'x') + lit("\0");

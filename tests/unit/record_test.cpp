@@ -59,6 +59,8 @@ reg::Record full_record() {
     r.dispatch = Dispatch::bpf;
     r.network = true;
     r.overlay_peers = {"10.9.0.2", "fd00:9::2"};
+    r.overlay_source = "/home/alice/.config/personalnet/networks/corp.conf";
+    r.user_network = true;
     return r;
 }
 
@@ -130,13 +132,16 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.inherit_services = true;
     want.network = false;  // not fields yet then
     want.overlay_peers.clear();
+    want.overlay_source.clear();
+    want.user_network = false;
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
     EXPECT_EQ(r->datapath, Datapath::libipsec);
     EXPECT_EQ(r->dispatch, Dispatch::bpf);
     // The same bytes, and the fields added since (at the end, at their defaults).
-    EXPECT_EQ(r->serialize(), std::string(kRecordBeforeTheTable) + "network=0\noverlay_peers=\n");
+    EXPECT_EQ(r->serialize(), std::string(kRecordBeforeTheTable) +
+                                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {
