@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 
+#include "lib/ike/overlay_config.hpp"
+
 namespace personalnet::helper {
 
 namespace {
@@ -150,6 +152,10 @@ void add_space(Message& m, const SpaceInfo& i) {
 
 void add_change(Message& m, const FileChange& c) { m.add("change", std::string(1, c.kind) + c.path); }
 
+void add_network(Message& m, const NetworkInfo& n) {
+    m.add("network", n.name + "\n" + (n.label ? ike::label_text(*n.label) : "") + "\n" + n.source);
+}
+
 void add_exit(Message& m, int status) { m.add("exit", std::to_string(status)); }
 
 Status error_of(const Message& m) {
@@ -188,6 +194,26 @@ Result<std::vector<FileChange>> changes_of(const Message& m) {
     for (const auto& v : m.all("change")) {
         if (v.size() < 2) return bad_answer("change '" + v + "'");
         out.push_back(FileChange{v[0], v.substr(1)});
+    }
+    return out;
+}
+
+Result<std::vector<NetworkInfo>> networks_of(const Message& m) {
+    PN_TRY(error_of(m), "");
+    std::vector<NetworkInfo> out;
+    for (const auto& v : m.all("network")) {
+        const auto first = v.find('\n'),
+                   second = first == std::string::npos ? first : v.find('\n', first + 1);
+        if (second == std::string::npos) return bad_answer("network '" + v + "'");
+        NetworkInfo n;
+        n.name = v.substr(0, first);
+        const std::string label = v.substr(first + 1, second - first - 1);
+        n.source = v.substr(second + 1);
+        if (!label.empty()) {
+            n.label = ike::parse_label(label);
+            if (!n.label) return bad_answer("network '" + v + "'");
+        }
+        out.push_back(std::move(n));
     }
     return out;
 }

@@ -22,7 +22,8 @@ struct OpName {
 constexpr std::array kOps = {OpName{Op::create, "create"}, OpName{Op::open, "open"},
                              OpName{Op::run, "run"},       OpName{Op::list, "list"},
                              OpName{Op::show, "show"},     OpName{Op::destroy, "destroy"},
-                             OpName{Op::gc, "gc"},         OpName{Op::diff, "diff"}};
+                             OpName{Op::gc, "gc"},         OpName{Op::diff, "diff"},
+                             OpName{Op::networks, "networks"}};
 
 bool key_ok(std::string_view k) {
     return !k.empty() && k.size() <= kMaxKey &&

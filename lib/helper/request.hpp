@@ -44,14 +44,15 @@ Result<Message> decode(std::string_view wire);
 
 // What a session or a one-shot call asks for.
 enum class Op {
-    create,   // create a space from spec; the session then holds it (unnamed: until closed)
-    open,     // open the named space `name`
-    run,      // in a session: run argv (with env) in the space, as the caller
-    list,     // one-shot: the caller's spaces (root's: all)
-    show,     // one-shot: one space
-    destroy,  // one-shot: a named space (keep_files)
-    gc,       // one-shot: collect garbage (full)
-    diff,     // one-shot: a named space's file changes
+    create,    // create a space from spec; the session then holds it (unnamed: until closed)
+    open,      // open the named space `name`
+    run,       // in a session: run argv (with env) in the space, as the caller
+    list,      // one-shot: the caller's spaces (root's: all)
+    show,      // one-shot: one space
+    destroy,   // one-shot: a named space (keep_files)
+    gc,        // one-shot: collect garbage (full)
+    diff,      // one-shot: a named space's file changes
+    networks,  // one-shot: the administrator's overlays the caller may bind
 };
 const char* op_name(Op op);
 

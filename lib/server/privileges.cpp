@@ -51,6 +51,7 @@ constexpr cap_value_t kDiff[] = {CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH, CAP_DAC_OVE
 Operation operation_of(helper::Op op) {
     switch (op) {
         case helper::Op::list:
+        case helper::Op::networks:  // reads the overlay directory (root's), as list reads the registry
             return Operation::list;
         case helper::Op::show:
             return Operation::show;

@@ -8,12 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 #include <vector>
 
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
+#include "lib/ike/overlay_config.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/server/caller_checks.hpp"
 #include "lib/server/privileges.hpp"
@@ -77,6 +79,8 @@ int Server::serve() {
     switch (req->op) {
         case helper::Op::list:
             return list();
+        case helper::Op::networks:
+            return networks();
         case helper::Op::show: {
             auto info = show_space(req->name, ctx_);
             if (!info.ok()) return answer(helper::error_answer(info.error()));
@@ -119,6 +123,32 @@ int Server::list() {
     if (!spaces.ok()) return answer(helper::error_answer(spaces.error()));
     auto m = helper::ok_answer();
     for (const auto& s : spaces.value()) helper::add_space(m, s);
+    return answer(m);
+}
+
+// The administrator's overlays the caller may bind (`pnet networks`): the definitions in
+// the policy's overlay directory that the overlays section lets the caller use, with the
+// labels of those that are personal networks. Their contents stay root's.
+int Server::networks() {
+    auto m = helper::ok_answer();
+    const auto labels = ike::network_labels(policy_.overlaydir);
+    auto names = sys::list_dir(policy_.overlaydir);
+    if (names.ok()) {
+        std::sort(names->begin(), names->end());
+        for (std::string name : names.value()) {
+            if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) continue;
+            name.resize(name.size() - 5);
+            if (!ike::validate_overlay_name(name).ok() ||
+                !policy::may_bind_overlay(policy_, caller_, name).ok())
+                continue;
+            NetworkInfo n;
+            n.name = name;
+            n.source = policy_.overlaydir + "/" + name + ".conf";
+            for (const auto& [label, holder] : labels)
+                if (holder == name) n.label = label;
+            helper::add_network(m, n);
+        }
+    }
     return answer(m);
 }
 

@@ -56,6 +56,7 @@ private:
     int answer(const helper::Message& m);
     int status_answer(const Status& st);
     int list();
+    int networks();
     Status allowed(const helper::Request& r);
     Result<Space> create(const helper::Request& r, const helper::Becoming& as_caller);
     Status lock_for_caller(int fd);

@@ -5,6 +5,7 @@
 
 #include "lib/core/fd.hpp"
 #include "lib/ike/overlay_config.hpp"
+#include "lib/space/remote.hpp"
 #include "lib/space/user_network.hpp"
 #include "personalnet/space.hpp"
 
@@ -63,14 +64,27 @@ Result<std::vector<NetworkInfo>> list_networks(const Context& ctx) {
         add_live(n);
         out.push_back(std::move(n));
     }
-    const auto labels = ike::network_labels(ctx.overlaydir);
-    for (const auto& name : definitions_in(ctx.overlaydir)) {
-        NetworkInfo n;
-        n.name = name;
-        n.source = ctx.overlaydir + "/" + name + ".conf";
-        n.shadowed = std::find(own.begin(), own.end(), name) != own.end();
-        for (const auto& [label, holder] : labels)
-            if (holder == name) n.label = label;
+    // The administrator's: for a user, those the policy lets them bind, as the helper (which
+    // alone reads the policy and the definitions) tells; for root, all of them.
+    std::vector<NetworkInfo> admins;
+    if (space::needs_helper()) {
+        auto listed = space::remote_networks(ctx);
+        if (!listed.ok()) return listed.error();
+        admins = std::move(listed).value();
+    } else {
+        const auto labels = ike::network_labels(ctx.overlaydir);
+        for (const auto& name : definitions_in(ctx.overlaydir)) {
+            NetworkInfo n;
+            n.name = name;
+            n.source = ctx.overlaydir + "/" + name + ".conf";
+            for (const auto& [label, holder] : labels)
+                if (holder == name) n.label = label;
+            admins.push_back(std::move(n));
+        }
+    }
+    for (auto& n : admins) {
+        n.user = false;
+        n.shadowed = std::find(own.begin(), own.end(), n.name) != own.end();
         add_live(n);
         out.push_back(std::move(n));
     }

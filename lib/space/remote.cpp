@@ -108,6 +108,14 @@ Result<std::vector<SpaceInfo>> remote_list(const Context& ctx) {
     return helper::spaces_of(answer.value());
 }
 
+Result<std::vector<NetworkInfo>> remote_networks(const Context& ctx) {
+    Request r;
+    r.op = Op::networks;
+    auto answer = helper::ask(ctx, r);
+    if (!answer.ok()) return answer.error();
+    return helper::networks_of(answer.value());
+}
+
 Result<SpaceInfo> remote_show(const Context& ctx, const std::string& name) {
     Request r;
     r.op = Op::show;

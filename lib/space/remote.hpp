@@ -28,6 +28,8 @@ Result<std::unique_ptr<Space::Remote>> remote_open(const Context& ctx, const std
 Result<int> remote_run(Space::Remote& r, const std::vector<std::string>& argv,
                        const std::vector<std::string>* env);
 Result<std::vector<SpaceInfo>> remote_list(const Context& ctx);
+// The administrator's overlays the caller may bind (the helper reads the policy's directory).
+Result<std::vector<NetworkInfo>> remote_networks(const Context& ctx);
 Result<SpaceInfo> remote_show(const Context& ctx, const std::string& name);
 Status remote_destroy(const Context& ctx, const std::string& name, Keep keep);
 Status remote_gc(const Context& ctx, bool full);

@@ -231,6 +231,16 @@ protected:
 // command line. Bob sees none of it.
 TEST_F(UserNetworkTest, UsersOwnPskNetworkAcrossTwoHosts) {
     write_alices("net.conf", definition(1));
+    // An administrator's overlay of the same name, which alice may bind: hers is taken.
+    const std::string admin = A().rundir().substr(0, A().rundir().rfind('/')) + "/overlays.d";
+    ASSERT_TRUE(sys::make_dirs(admin, 0755).ok());
+    NetworkSide theirs;
+    theirs.label = "0x4e09";
+    ASSERT_TRUE(sys::write_atomic(admin + "/net.conf", network_definition(theirs)).ok());
+    // As installed: the directories readable, the definition (its secret) root's alone.
+    ASSERT_EQ(::chmod(admin.substr(0, admin.rfind('/')).c_str(), 0755), 0);
+    ASSERT_EQ(::chmod((admin + "/net.conf").c_str(), 0600), 0);
+    write_policy(networks_policy() + "overlays {\n    net = *\n}\n");
     auto made = alice_makes("net");
     ASSERT_EQ(made.rc, 0) << made.err;
     ASSERT_EQ(b_makes(definition(2)).rc, 0);
@@ -248,6 +258,10 @@ TEST_F(UserNetworkTest, UsersOwnPskNetworkAcrossTwoHosts) {
     EXPECT_TRUE(contains(nets.out, "{\"name\":\"net\",\"owner\":\"you\",\"source\":\"" + networks_ +
                                        "/net.conf\",\"shadowed\":false,\"label\":\"0x4e02\",\"problem\":\"\","
                                        "\"live\":[\"n\"]}"))
+        << nets.out;
+    EXPECT_TRUE(contains(
+        nets.out, "{\"name\":\"net\",\"owner\":\"administrator\",\"source\":\"" + admin +
+                      "/net.conf\",\"shadowed\":true,\"label\":\"0x4e09\",\"problem\":\"\",\"live\":[]}"))
         << nets.out;
 
     // The secret is nowhere to be read.
