@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "lib/helper/answer.hpp"
+
 namespace pn_unit {
 namespace {
 
@@ -245,6 +247,43 @@ TEST(RequestFields, AUserNetworkRoundTripsWithBinaryFiles) {
     ASSERT_FALSE(p.ok());
     EXPECT_EQ(p.error().context,
               "bad request: a user network needs network_name, network_path and network_text");
+}
+
+// The answers that carry a space's peers and the administrator's networks read back
+// what was written; a malformed one is a bad answer, not a guess.
+TEST(Answers, PeersAndNetworksRoundTrip) {
+    personalnet::SpaceInfo info;
+    info.name = "n";
+    info.peers = {{"10.9.0.2", true}, {"fd00:9::2", false}};
+    auto m = helper::ok_answer();
+    helper::add_space(m, info);
+    auto spaces = helper::spaces_of(m);
+    ASSERT_TRUE(spaces.ok()) << spaces.error().message();
+    ASSERT_EQ(spaces->size(), 1u);
+    ASSERT_EQ(spaces->front().peers.size(), 2u);
+    EXPECT_EQ(spaces->front().peers[0].address, "10.9.0.2");
+    EXPECT_TRUE(spaces->front().peers[0].up);
+    EXPECT_FALSE(spaces->front().peers[1].up);
+
+    personalnet::NetworkInfo corp, plain;
+    corp.name = "corp";
+    corp.label = 0x4e01;
+    corp.source = "/etc/personalnet/overlays.d/corp.conf";
+    plain.name = "vpn";
+    plain.source = "/etc/personalnet/overlays.d/vpn.conf";
+    auto n = helper::ok_answer();
+    helper::add_network(n, corp);
+    helper::add_network(n, plain);
+    auto back = helper::networks_of(n);
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    ASSERT_EQ(back->size(), 2u);
+    EXPECT_EQ((*back)[0].name, "corp");
+    EXPECT_EQ((*back)[0].label, std::optional<uint16_t>(0x4e01));
+    EXPECT_EQ((*back)[0].source, corp.source);
+    EXPECT_FALSE((*back)[1].label.has_value());
+    auto bad = helper::ok_answer();
+    bad.add("network", "corp\n0xzz\n/x");
+    EXPECT_FALSE(helper::networks_of(bad).ok());
 }
 
 }  // namespace
