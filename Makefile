@@ -94,7 +94,7 @@ HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LIBEXEC_PROGS := pnreaper pnkeeper pnstore pnassemble
 LIBEXEC_BINS  := $(LIBEXEC_PROGS:%=$(BUILD)/libexec/%)
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl \
-               $(BUILD)/bin/pnpeer \
+               $(BUILD)/bin/pnpeer $(BUILD)/bin/pntime \
                $(BUILD)/bin/pnswap $(BUILD)/bin/pnbrokerrace
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
@@ -128,8 +128,8 @@ DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-
 # bootloader (its postinst runs update-initramfs, which works in a container).
 KERNEL_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 # `make bench` only: the peer a user would pick instead of a personal network, measured
-# beside it (bench/network-bench).
-BENCH_PACKAGES := nebula
+# beside it (bench/network-bench), and the sandbox creation is timed against (bench/run-bench).
+BENCH_PACKAGES := nebula bubblewrap
 # clang's libFuzzer runtime: `make test` builds the fuzz targets and replays their corpora,
 # `make fuzz` runs them.
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -294,6 +294,10 @@ $(BUILD)/bin/pnswap: $(BUILD)/obj/tests/attacks/pnswap.o
 	$(CXX) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/bin/pnfswork: $(BUILD)/obj/bench/pnfswork.o
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/bin/pntime: $(BUILD)/obj/bench/pntime.o
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^
 

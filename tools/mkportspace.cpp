@@ -1,5 +1,6 @@
 // mkportspace: run a command in a new (or existing named) port space.
 #include <pwd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -94,22 +95,40 @@ int run_main(int argc, char** argv) {
     const char* t = std::getenv("PERSONALNET_TIMING");
     const bool timing = t != nullptr && *t == '1';
     if (timing) {
-        for (const auto& [step, ms] : space->timings())
-            std::fprintf(stderr, "timing %s %.3f\n", step.c_str(), ms);
+        // "timing STEP WALL_MS CPU_MS"
+        const auto& cpu = space->cpu_timings();
+        for (size_t i = 0; i < space->timings().size(); ++i)
+            std::fprintf(stderr, "timing %s %.3f %.3f\n", space->timings()[i].first.c_str(),
+                         space->timings()[i].second, i < cpu.size() ? cpu[i].second : 0.0);
     }
     using Clock = std::chrono::steady_clock;
     auto ms_since = [](Clock::time_point t0) {
         return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     };
+    // CPU time so far (this process and the children it reaped), as the creation steps count it.
+    auto cpu_ms = [] {
+        double total = 0;
+        for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+            struct rusage ru {};
+            if (::getrusage(who, &ru) == 0)
+                total += static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+        }
+        return total;
+    };
     auto t0 = Clock::now();
+    double cpu0 = cpu_ms();
     auto rc = space->run(command);
-    double run_ms = ms_since(t0);
+    double run_ms = ms_since(t0), run_cpu = cpu_ms() - cpu0;
     if (!rc.ok()) pn::cli::fail(kProg, rc.error());
     t0 = Clock::now();
+    cpu0 = cpu_ms();
     {
         pn::Space done = std::move(space).value();  // an unnamed space is released here
     }
-    if (timing) std::fprintf(stderr, "timing run %.3f\ntiming teardown %.3f\n", run_ms, ms_since(t0));
+    if (timing)
+        std::fprintf(stderr, "timing run %.3f %.3f\ntiming teardown %.3f %.3f\n", run_ms, run_cpu,
+                     ms_since(t0), cpu_ms() - cpu0);
     return rc.ok() ? rc.value() : 127;
 }
 }  // namespace

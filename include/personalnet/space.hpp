@@ -167,8 +167,11 @@ public:
     ~Space();
 
     const SpaceInfo& info() const;
-    // Time spent per creation step, in milliseconds (for benchmarks).
+    // Time spent per creation step, in milliseconds (for benchmarks): wall time, and the
+    // CPU time of this process and the children it reaped during the step (wall minus
+    // CPU is time spent waiting). Empty for a space the helper made.
     const std::vector<std::pair<std::string, double>>& timings() const;
+    const std::vector<std::pair<std::string, double>>& cpu_timings() const;
 
     // Runs argv inside (PATH search) with PERSONALNET_SPACE set; waits; returns the
     // exit code (128+N when killed by signal N). SIGINT/SIGQUIT are left to the

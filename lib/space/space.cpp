@@ -63,6 +63,7 @@ struct Space::State {
     UniqueFd label_lock;  // held while this process supervises an unnamed space
     bool supervising = false;
     std::vector<std::pair<std::string, double>> timings;
+    std::vector<std::pair<std::string, double>> cpu_timings;
 };
 
 namespace {
@@ -301,6 +302,10 @@ const std::vector<std::pair<std::string, double>>& Space::timings() const {
     static const std::vector<std::pair<std::string, double>> none;
     return remote_ ? none : st_->timings;
 }
+const std::vector<std::pair<std::string, double>>& Space::cpu_timings() const {
+    static const std::vector<std::pair<std::string, double>> none;
+    return remote_ ? none : st_->cpu_timings;
+}
 
 Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     PN_TRY(sys::require_supported_kernel(), "");
@@ -386,7 +391,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     if (!reg.ok()) return reg.error().wrap(what);
     collect_locked(reg.value());
 
-    auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, {}, false, {}});
+    auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, {}, false, {}, {}});
     Registry& r = st->reg;
     Record& rec = st->rec;
     // What the steps hand on to later ones.
@@ -625,7 +630,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                          },
                          {}});
     }
-    space::StepRunner runner(st->timings);
+    space::StepRunner runner(st->timings, &st->cpu_timings);
     if (auto made = runner.run(std::move(steps)); !made.ok()) return made.error().wrap(what);
     if (rec.named) {
         r.remove_label_lock(rec.label);
@@ -666,7 +671,7 @@ Result<Space> Space::open(const std::string& name, const Context& ctx) {
         mnt = std::move(m).value();
     }
     auto st = std::make_unique<State>(
-        State{std::move(reg).value(), r, {}, std::move(fd), std::move(mnt), {}, false, {}});
+        State{std::move(reg).value(), r, {}, std::move(fd), std::move(mnt), {}, false, {}, {}});
     st->info = info_of(st->reg, st->rec);
     return Space(std::move(st));
 }

@@ -1,14 +1,34 @@
 #include "lib/space/steps.hpp"
 
+#include <sys/resource.h>
+
 namespace personalnet::space {
+
+namespace {
+
+// CPU time so far, in ms: every thread of this process, and the children it has reaped.
+double cpu_ms() {
+    double total = 0;
+    for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+        struct rusage ru {};
+        if (::getrusage(who, &ru) != 0) continue;
+        for (const timeval& tv : {ru.ru_utime, ru.ru_stime})
+            total += static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3;
+    }
+    return total;
+}
+
+}  // namespace
 
 Status StepRunner::run(std::vector<Step> steps) {
     using Clock = std::chrono::steady_clock;
     for (auto& step : steps) {
         auto start = Clock::now();
+        const double cpu_start = cpu_ != nullptr ? cpu_ms() : 0;
         Status st = step.run();
         timings_.emplace_back(step.name,
                               std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+        if (cpu_ != nullptr) cpu_->emplace_back(step.name, cpu_ms() - cpu_start);
         if (!st.ok()) {
             // Not swallowed: what an undo left is the caller's to hear of, in one line
             // after the failure itself (as Leftovers joins several).
