@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace pn_unit {
@@ -50,6 +52,35 @@ TEST_F(StepsTest, RunsInOrderAndTimesEachStep) {
     EXPECT_EQ(log_, (std::vector<std::string>{"run a", "run b", "run c"}));
     EXPECT_EQ(names(), (std::vector<std::string>{"a", "b", "c"}));
     EXPECT_EQ(runner.completed(), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+// The CPU each step used, beside its wall time: a step that sleeps waits (CPU near 0), one
+// that spins does not (CPU near its wall time). What make bench's wait row is made of.
+TEST_F(StepsTest, CountsEachStepsCpuBesideItsWallTime) {
+    StepRunner::Timings cpu;
+    StepRunner runner(timings_, &cpu);
+    Step sleeps{"sleeps",
+                [] {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+                    return Status{};
+                },
+                {}};
+    Step spins{"spins",
+               [] {
+                   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(60);
+                   volatile unsigned n = 0;
+                   while (std::chrono::steady_clock::now() < end) n = n + 1;
+                   return Status{};
+               },
+               {}};
+    ASSERT_TRUE(runner.run({sleeps, spins}).ok());
+    ASSERT_EQ(cpu.size(), 2u);
+    EXPECT_EQ(cpu[0].first, "sleeps");
+    EXPECT_EQ(cpu[1].first, "spins");
+    EXPECT_GE(timings_[0].second, 60.0);
+    EXPECT_LT(cpu[0].second, 20.0) << "a sleeping step waits";
+    // Spinning on a shared core may be preempted: most of its wall time, not all of it.
+    EXPECT_GT(cpu[1].second, timings_[1].second / 3) << "a spinning step computes";
 }
 
 TEST_F(StepsTest, FailureUndoesTheCompletedStepsNewestFirstAndReturnsItsError) {
