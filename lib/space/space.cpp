@@ -308,6 +308,10 @@ const std::vector<std::pair<std::string, double>>& Space::cpu_timings() const {
 }
 
 Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
+    // Everything before the steps (checks, reading the definitions, the registry opened
+    // and collected) is timed as the step "prepare".
+    const auto prepare_start = Clock::now();
+    const double prepare_cpu = space::cpu_ms_so_far();
     PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(check_spec(spec), "");  // the user's own view first: clearer errors
@@ -630,6 +634,9 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                          },
                          {}});
     }
+    st->timings.emplace_back("prepare",
+                             std::chrono::duration<double, std::milli>(Clock::now() - prepare_start).count());
+    st->cpu_timings.emplace_back("prepare", space::cpu_ms_so_far() - prepare_cpu);
     space::StepRunner runner(st->timings, &st->cpu_timings);
     if (auto made = runner.run(std::move(steps)); !made.ok()) return made.error().wrap(what);
     if (rec.named) {

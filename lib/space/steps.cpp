@@ -4,10 +4,7 @@
 
 namespace personalnet::space {
 
-namespace {
-
-// CPU time so far, in ms: every thread of this process, and the children it has reaped.
-double cpu_ms() {
+double cpu_ms_so_far() {
     double total = 0;
     for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
         struct rusage ru {};
@@ -18,17 +15,15 @@ double cpu_ms() {
     return total;
 }
 
-}  // namespace
-
 Status StepRunner::run(std::vector<Step> steps) {
     using Clock = std::chrono::steady_clock;
     for (auto& step : steps) {
         auto start = Clock::now();
-        const double cpu_start = cpu_ != nullptr ? cpu_ms() : 0;
+        const double cpu_start = cpu_ != nullptr ? cpu_ms_so_far() : 0;
         Status st = step.run();
         timings_.emplace_back(step.name,
                               std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-        if (cpu_ != nullptr) cpu_->emplace_back(step.name, cpu_ms() - cpu_start);
+        if (cpu_ != nullptr) cpu_->emplace_back(step.name, cpu_ms_so_far() - cpu_start);
         if (!st.ok()) {
             // Not swallowed: what an undo left is the caller's to hear of, in one line
             // after the failure itself (as Leftovers joins several).

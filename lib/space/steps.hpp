@@ -24,6 +24,9 @@ struct Step {
     std::function<Status()> undo;  // empty: nothing of the step outlives a failure
 };
 
+// CPU time so far, in ms: every thread of this process, and the children it has reaped.
+double cpu_ms_so_far();
+
 class StepRunner {
 public:
     using Timings = std::vector<std::pair<std::string, double>>;
