@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <sstream>
@@ -156,8 +157,9 @@ Result<OverlayDefinition> overlay_from_settings(const std::string& name, Setting
     return def;
 }
 
-std::vector<std::pair<uint16_t, std::string>> network_labels(const std::string& dir) {
-    std::vector<std::pair<uint16_t, std::string>> out;
+std::vector<std::string> definition_names(const std::string& dir) {
+    std::vector<std::string> out;
+    if (dir.empty()) return out;
     auto names = sys::list_dir(dir);
     if (!names.ok()) return out;
     constexpr std::string_view kSuffix = ".conf";
@@ -165,8 +167,16 @@ std::vector<std::pair<uint16_t, std::string>> network_labels(const std::string& 
         if (file.size() <= kSuffix.size() ||
             file.compare(file.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
             continue;
-        const std::string name = file.substr(0, file.size() - kSuffix.size());
-        if (!validate_overlay_name(name).ok()) continue;
+        std::string name = file.substr(0, file.size() - kSuffix.size());
+        if (validate_overlay_name(name).ok()) out.push_back(std::move(name));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<std::pair<uint16_t, std::string>> network_labels(const std::string& dir) {
+    std::vector<std::pair<uint16_t, std::string>> out;
+    for (const auto& name : definition_names(dir)) {
         auto def = load_overlay(name, dir);
         if (def.ok() && def->label) out.emplace_back(*def->label, name);
     }

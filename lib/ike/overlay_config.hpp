@@ -63,6 +63,10 @@ Result<OverlayDefinition> parse_overlay(const std::string& name, const std::stri
 Result<OverlayDefinition> overlay_from_settings(const std::string& name, Settings conf,
                                                 const std::string& path, const std::string& where);
 
+// NAME of every DIR/NAME.conf whose NAME is an overlay name, sorted; none when dir is
+// empty, missing or unreadable (the contents are not looked at).
+std::vector<std::string> definition_names(const std::string& dir);
+
 // The labels of the personal networks defined in dir (every NAME.conf that load_overlay
 // accepts and that has a label), as (label, NAME). Definitions that fail to load are
 // skipped: they cannot be bound, so their labels are nobody's yet. Local label allocation

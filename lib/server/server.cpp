@@ -132,22 +132,14 @@ int Server::list() {
 int Server::networks() {
     auto m = helper::ok_answer();
     const auto labels = ike::network_labels(policy_.overlaydir);
-    auto names = sys::list_dir(policy_.overlaydir);
-    if (names.ok()) {
-        std::sort(names->begin(), names->end());
-        for (std::string name : names.value()) {
-            if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) continue;
-            name.resize(name.size() - 5);
-            if (!ike::validate_overlay_name(name).ok() ||
-                !policy::may_bind_overlay(policy_, caller_, name).ok())
-                continue;
-            NetworkInfo n;
-            n.name = name;
-            n.source = policy_.overlaydir + "/" + name + ".conf";
-            for (const auto& [label, holder] : labels)
-                if (holder == name) n.label = label;
-            helper::add_network(m, n);
-        }
+    for (const auto& name : ike::definition_names(policy_.overlaydir)) {
+        if (!policy::may_bind_overlay(policy_, caller_, name).ok()) continue;
+        NetworkInfo n;
+        n.name = name;
+        n.source = policy_.overlaydir + "/" + name + ".conf";
+        for (const auto& [label, holder] : labels)
+            if (holder == name) n.label = label;
+        helper::add_network(m, n);
     }
     return answer(m);
 }

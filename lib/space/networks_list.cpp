@@ -1,37 +1,12 @@
 // list_networks (personalnet/space.hpp): what `pnet networks` shows.
-#include <dirent.h>
-
 #include <algorithm>
 
-#include "lib/core/fd.hpp"
 #include "lib/ike/overlay_config.hpp"
 #include "lib/space/remote.hpp"
 #include "lib/space/user_network.hpp"
 #include "personalnet/space.hpp"
 
 namespace personalnet {
-
-namespace {
-
-// NAME for every DIR/NAME.conf whose NAME is an overlay name, sorted; none when dir is
-// missing or unreadable (the administrator's may be private).
-std::vector<std::string> definitions_in(const std::string& dir) {
-    std::vector<std::string> out;
-    if (dir.empty()) return out;
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return out;
-    while (const dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".conf") != 0) continue;
-        n.resize(n.size() - 5);
-        if (ike::validate_overlay_name(n).ok()) out.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-}  // namespace
 
 Result<std::vector<NetworkInfo>> list_networks(const Context& ctx) {
     auto spaces = list_spaces(ctx);
@@ -41,7 +16,7 @@ Result<std::vector<NetworkInfo>> list_networks(const Context& ctx) {
         for (const auto& s : spaces.value())
             if (s.overlay == n.name && s.user_network == n.user) n.live.push_back(s.name);
     };
-    std::vector<std::string> own = definitions_in(ctx.user_networkdir);
+    std::vector<std::string> own = ike::definition_names(ctx.user_networkdir);
     for (const auto& name : own) {
         NetworkInfo n;
         n.name = name;
@@ -73,7 +48,7 @@ Result<std::vector<NetworkInfo>> list_networks(const Context& ctx) {
         admins = std::move(listed).value();
     } else {
         const auto labels = ike::network_labels(ctx.overlaydir);
-        for (const auto& name : definitions_in(ctx.overlaydir)) {
+        for (const auto& name : ike::definition_names(ctx.overlaydir)) {
             NetworkInfo n;
             n.name = name;
             n.source = ctx.overlaydir + "/" + name + ".conf";
