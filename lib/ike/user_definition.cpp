@@ -138,6 +138,7 @@ public:
             }
         }
         if (first_) return *first_;
+        if (incomplete_) return *incomplete_;
         return {};
     }
 
@@ -146,6 +147,11 @@ private:
         if (first_ && line >= first_line_) return;
         first_ = make_error(EINVAL, path_ + ":" + std::to_string(line) + ": " + what);
         first_line_ = line;
+    }
+    // What a definition lacks: told only when nothing in it is refused (a key refused names
+    // the mistake more precisely than what is missing around it).
+    void incomplete(int line, const std::string& what) {
+        if (!incomplete_) incomplete_ = make_error(EINVAL, path_ + ":" + std::to_string(line) + ": " + what);
     }
     // 'KEY' is not allowed ... (REASON); the reason defaults to the key's forbidden class.
     void refuse(int line, const std::string& key, const char* reason = nullptr) {
@@ -201,6 +207,7 @@ private:
                 refuse(line, dotted(at, key));
             }
         }
+        bool has_local = false, has_remote = false;
         for (const auto& sub : s.sections) {
             const std::string sub_at = at + "." + sub.name;
             // charon takes every section whose name starts so as an authentication round.
@@ -209,14 +216,23 @@ private:
                     refuse(sub.body.line_of(i), sub_at + "." + sub.body.values[i].first);
                 for (const auto& child : sub.body.sections)
                     this->child(sub_at + "." + child.name, child.body);
-            } else if (starts_with(sub.name, "local")) {
-                round(sub_at, sub.body, true);
-            } else if (starts_with(sub.name, "remote")) {
-                round(sub_at, sub.body, false);
+            } else if (starts_with(sub.name, "local") || starts_with(sub.name, "remote")) {
+                const bool local = starts_with(sub.name, "local");
+                (local ? has_local : has_remote) = true;
+                round(sub_at, sub.body, local);
+                // charon's defaults would slip past the administrator's auth and peer_ca
+                // rules (a round without auth is pubkey), so a user says it.
+                if (sub.body.find("auth") == nullptr)
+                    incomplete(sub.line,
+                               "'" + sub_at + "' names no auth (a user's rounds say psk or pubkey)");
             } else {
                 refuse(sub.line, sub_at);
             }
         }
+        // Without a remote round charon accepts whatever the peer authenticates with.
+        if (!has_local || !has_remote)
+            incomplete(conn.line,
+                       "connection '" + conn.name + "' needs a local and a remote section (with auth)");
         if (!has_peer)
             fail(conn.line, "connection '" + conn.name +
                                 "' has no remote_addrs (a user's network names each peer by its IP address)");
@@ -253,6 +269,11 @@ private:
         // certN { file = ... } and the like: certificates from files or tokens.
         for (const auto& sub : s.sections)
             refuse(sub.line, at + "." + sub.name, starts_with(sub.name, "cert") ? kPath : nullptr);
+        const std::string* auth = s.find("auth");
+        if (!local && auth != nullptr && public_key_auth(*auth)) {
+            const std::string* ca = s.find("cacerts");
+            out_.peer_cas.push_back(ca == nullptr ? std::string() : *ca);
+        }
     }
 
     void child(const std::string& at, const Settings& s) {
@@ -322,6 +343,7 @@ private:
     UserDefinition& out_;
     std::optional<Error> first_;
     int first_line_ = 0;
+    std::optional<Error> incomplete_;
 };
 
 // personalnet.keys is the library's, not parse_overlay's (which refuses keys it does not
@@ -339,6 +361,14 @@ void drop_keys(Settings& conf) {
 }
 
 }  // namespace
+
+bool public_key_auth(const std::string& auth) {
+    std::string method;
+    for (char c : auth.substr(0, auth.find_first_of("-:/")))
+        method += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return method == "pubkey" || method == "rsa" || method == "ecdsa" || method == "ed25519" ||
+           method == "ed448";
+}
 
 Result<UserDefinition> parse_user_definition(const std::string& name, const std::string& text,
                                              const std::string& path, const HostFacts& host) {

@@ -15,7 +15,9 @@
 //                       rand_time start_action dpd_action close_action
 //   secrets.ikeX, secrets.eapX, secrets.xauthX   idY secret
 //   personalnet         addresses dns label keys
-// Besides, connections and secrets are given once each; each connection names its peers
+// Besides, every connection has a localX and a remoteX round, each naming its auth
+// (charon's defaults would get past the administrator's auth and peer_ca rules);
+// connections and secrets are given once each; each connection names its peers
 // by literal addresses (remote_addrs, required: the administrator's peer constraint can
 // only check addresses); local_addrs may only name this host's own addresses; cacerts are
 // plain names of certificates in the administrator's trust directory. Credentials are
@@ -60,10 +62,17 @@ struct UserDefinition {
     std::vector<std::string> reaches;    // every child's remote_ts
     std::vector<std::string> proposals;  // every proposals and esp_proposals item
     std::vector<std::string> auths;      // every localX/remoteX auth, e.g. psk, pubkey
-    std::vector<Reference> certs;        // connections.C.localX.certs: the user's certificate files
-    std::vector<Reference> keys;         // personalnet.keys: the user's private key files
-    std::vector<Reference> cacerts;      // connections.C.remoteX.cacerts: names in the trust directory
+    // The cacerts of every remote round that authenticates by public key, as written ("" when
+    // it names none): what the administrator's peer_ca is checked against.
+    std::vector<std::string> peer_cas;
+    std::vector<Reference> certs;    // connections.C.localX.certs: the user's certificate files
+    std::vector<Reference> keys;     // personalnet.keys: the user's private key files
+    std::vector<Reference> cacerts;  // connections.C.remoteX.cacerts: names in the trust directory
 };
+
+// Whether an auth value ("pubkey", "rsa-4096", "ED25519") authenticates by public key:
+// pubkey and the key types it stands for, in any case, with any suffix.
+bool public_key_auth(const std::string& auth);
 
 // Checks a user's definition of network name; path names it in errors (and becomes
 // overlay.path). EINVAL with one line naming the file, line and key or value refused,

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "lib/ike/overlay_config.hpp"
+#include "lib/ike/user_definition.hpp"
 #include "lib/policy/networks.hpp"
 #include "lib/policy/policy.hpp"
 
@@ -112,8 +113,7 @@ bool auth_allowed(const std::vector<std::string>& allowed, const std::string& au
     std::string method = lower(auth);
     method = method.substr(0, method.find_first_of("-:/"));
     if (in(allowed, method)) return true;
-    const bool key_type = method == "rsa" || method == "ecdsa" || method == "ed25519" || method == "ed448";
-    return key_type && in(allowed, "pubkey");
+    return ike::public_key_auth(method) && in(allowed, "pubkey");
 }
 
 // The refusals built outside the loops that find them (one string, not temporaries per

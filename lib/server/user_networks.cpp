@@ -12,25 +12,6 @@ namespace personalnet::server {
 
 namespace {
 
-// The cacerts of every remote round that authenticates by public key ("" when it names
-// none): what peer_ca is checked against.
-std::vector<std::string> peer_cas_of(const ike::Settings& swanctl) {
-    std::vector<std::string> out;
-    const ike::Settings* conns = swanctl.section("connections");
-    if (conns == nullptr) return out;
-    for (const auto& conn : conns->sections)
-        for (const auto& round : conn.body.sections) {
-            if (round.name.rfind("remote", 0) != 0) continue;
-            const std::string* auth = round.body.find("auth");
-            if (auth == nullptr ||
-                (auth->rfind("pubkey", 0) != 0 && auth->rfind("rsa", 0) != 0 && auth->rfind("ecdsa", 0) != 0))
-                continue;
-            const std::string* ca = round.body.find("cacerts");
-            out.push_back(ca == nullptr ? std::string() : *ca);
-        }
-    return out;
-}
-
 policy::NetworkSummary summary_of(const ike::UserDefinition& def, const SpaceSpec& spec) {
     policy::NetworkSummary s;
     for (const auto& p : def.peers) s.peers.push_back(p.str());
@@ -39,7 +20,7 @@ policy::NetworkSummary summary_of(const ike::UserDefinition& def, const SpaceSpe
     s.label = def.overlay.label;
     s.proposals = def.proposals;
     s.auths = def.auths;
-    s.peer_cas = peer_cas_of(def.overlay.swanctl);
+    s.peer_cas = def.peer_cas;
     s.overlay_only = !spec.inherit_routes;
     return s;
 }

@@ -87,6 +87,10 @@ TEST_F(NetworkDefinitionAttack, RootsFilesCannotBeNamedInADefinition) {
     attempt("a file the definition does not name", network_definition(psk), {{"/etc/shadow", "x"}},
             "does not name");
     attempt("include", "include " + canary + "\n" + network_definition(psk), {}, "'include' is not allowed");
+    // charon's default for a round without auth (pubkey, any CA) would escape the rules.
+    std::string no_auth = network_definition(psk);
+    no_auth.erase(no_auth.find("            auth = psk\n            id = alice-2"), 23);
+    attempt("a remote without auth", no_auth, {}, "'connections.net.remote' names no auth");
     psk.label = "0x4e77";
     attempt("the administrator's label", network_definition(psk), {},
             "is the administrator's network 'corp'");

@@ -101,9 +101,16 @@ std::string not_allowed(int line, const std::string& key, const std::string& rea
                         (reason.empty() ? "" : " (" + reason + ")"));
 }
 
-// A connection around some lines of its body (line 4 on), to refuse one key at a time.
+// A connection around some lines of its body (line 4 on), to refuse one key at a time;
+// its authentication rounds (psk) come after the body unless the body has its own.
+// (User definitions need both, each with auth.)
 std::string conn(const std::string& body) {
-    return "connections {\n  home {\n    remote_addrs = 198.51.100.7\n" + body + "\n  }\n}\n";
+    const bool rounds = body.find("local") != std::string::npos ||
+                        body.find("remote ") != std::string::npos ||
+                        body.find("remote{") != std::string::npos;
+    // On the connection's closing line, so that the lines after the body keep their numbers.
+    return "connections {\n  home {\n    remote_addrs = 198.51.100.7\n" + body + "\n  " +
+           (rounds ? "" : "local { auth = \"psk\" } remote { auth = \"psk\" } ") + "}\n}\n";
 }
 std::string child(const std::string& body) { return conn("    children { net {\n" + body + "\n    } }"); }
 
@@ -287,6 +294,31 @@ TEST(UserDefinition, EachForbiddenKeyIsRefusedWithItsLine) {
          at(9, "'secrets' is given twice (the first is on line 1)")},
     };
     for (const auto& c : cases) EXPECT_EQ(refusal(c.text), c.says) << c.text;
+}
+
+// charon's defaults would get past the administrator's auth and peer_ca rules (a round
+// without auth is pubkey; without a remote round any peer authentication is accepted), so
+// a user's connection has both rounds and each says its auth. A refused key still comes
+// first: it names the mistake.
+TEST(UserDefinition, EveryConnectionHasRoundsThatSayTheirAuth) {
+    EXPECT_EQ(refusal(conn("    local { id = a }\n    remote { auth = psk }")),
+              at(4, "'connections.home.local' names no auth (a user's rounds say psk or pubkey)"));
+    EXPECT_EQ(refusal(conn("    local { auth = psk }")),
+              at(2, "connection 'home' needs a local and a remote section (with auth)"));
+    EXPECT_EQ(refusal(conn("    local { auth = psk }\n    updown = /bin/sh")),
+              not_allowed(5, "connections.home.updown", "runs a command"));
+}
+
+// What peer_ca is checked against: the cacerts of each remote round that authenticates by
+// public key, whatever the key type or case.
+TEST(UserDefinition, PeerCasAreTheCacertsOfPublicKeyRemotes) {
+    EXPECT_EQ(accepted(kPubkey).peer_cas, (std::vector<std::string>{"example-ca.pem"}));
+    EXPECT_TRUE(accepted(kPsk).peer_cas.empty());
+    EXPECT_EQ(accepted(conn("    local { auth = psk }\n    remote { auth = ED25519 }")).peer_cas,
+              (std::vector<std::string>{""}));
+    for (const char* a : {"pubkey", "rsa-4096", "ecdsa-256", "ed25519", "ed448", "PUBKEY"})
+        EXPECT_TRUE(ike::public_key_auth(a)) << a;
+    for (const char* a : {"psk", "eap-md5", "xauth", ""}) EXPECT_FALSE(ike::public_key_auth(a)) << a;
 }
 
 TEST(UserDefinition, TheEarliestRefusalIsReported) {
