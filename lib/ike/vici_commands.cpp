@@ -200,9 +200,10 @@ Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout) {
     return control(c, "terminate", std::move(args), "terminate IKE_SA '" + ike + "'", timeout);
 }
 
-Status terminate_ike_sa_in_background(ViciClient& c, uint32_t uniqueid) {
+Status terminate_ike_sa_in_background(ViciClient& c, uint32_t uniqueid, bool force) {
     ViciMessage args;
     args.set("ike-id", std::to_string(uniqueid));
+    if (force) args.set("force", "yes");
     args.set("timeout", "-1");
     const std::string what = "terminate IKE_SA #" + std::to_string(uniqueid);
     auto r = c.call("terminate", args, kDefaultTimeout);

@@ -71,7 +71,10 @@ Status terminate_ike(ViciClient& c, const std::string& ike, Timeout timeout = kD
 // Asks charon to terminate the one IKE_SA with this unique id (and its CHILD_SAs) and
 // returns at once (charon's "timeout = -1"): a daemon's event loop must not wait for the
 // peer's acknowledgement.
-Status terminate_ike_sa_in_background(ViciClient& c, uint32_t uniqueid);
+// force: charon sends the DELETE once and destroys the SA at once, without waiting for an
+// answer (for an SA the peer no longer has, which would otherwise sit in DELETING while
+// charon retransmits for minutes).
+Status terminate_ike_sa_in_background(ViciClient& c, uint32_t uniqueid, bool force = false);
 
 struct ChildSaInfo {
     std::string name;  // CHILD_SA config name

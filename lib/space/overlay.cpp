@@ -266,9 +266,12 @@ Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
         // duplicate it still holds then is one the peer no longer has (the two IKE_AUTHs
         // crossed, each with INITIAL_CONTACT, and the peer dropped its copy), which nobody
         // else will ever delete. Both deleting the same SA at once left it stuck in DELETING.
-        const uint64_t settle_after = lower(sa.local_host, sa.remote_host) ? kSettleLowerS : kSettleHigherS;
-        if (keep->established_s < settle_after) continue;
-        PN_TRY(ike::terminate_ike_sa_in_background(vici, sa.uniqueid), "settle duplicate SAs");
+        const bool lower_side = lower(sa.local_host, sa.remote_host);
+        if (keep->established_s < (lower_side ? kSettleLowerS : kSettleHigherS)) continue;
+        // The higher side's is one the peer dropped: its DELETE would go unanswered, and
+        // charon would keep the SA (and its outbound SA) in DELETING for minutes.
+        PN_TRY(ike::terminate_ike_sa_in_background(vici, sa.uniqueid, /*force=*/!lower_side),
+               "settle duplicate SAs");
         ++terminated;
     }
     return terminated;
