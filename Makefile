@@ -130,6 +130,11 @@ KERNEL_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 # `make bench` only: the peer a user would pick instead of a personal network, measured
 # beside it (bench/network-bench), and the sandbox creation is timed against (bench/run-bench).
 BENCH_PACKAGES := nebula bubblewrap
+# `make test` runs a real Slurm cluster (tests/integration/slurm_cluster.hpp: munged,
+# slurmctld and three slurmd as simulated hosts, each with its own configuration, key and
+# state under a temporary directory). The packages' own services are never used; their
+# postinst may enable or start them where an init system runs.
+SLURM_PACKAGES := slurmd slurmctld slurm-client munge libslurm-dev
 # clang's libFuzzer runtime: `make test` builds the fuzz targets and replays their corpora,
 # `make fuzz` runs them.
 FUZZ_PACKAGES := clang libclang-rt-dev
@@ -155,7 +160,7 @@ define install_missing
 endef
 
 deps:
-	$(call install_missing,$(sort $(DEB_PACKAGES) $(FUZZ_PACKAGES) $(BENCH_PACKAGES)))
+	$(call install_missing,$(sort $(DEB_PACKAGES) $(FUZZ_PACKAGES) $(BENCH_PACKAGES) $(SLURM_PACKAGES)))
 	$(call install_missing,$(KERNEL_PACKAGES),--no-install-recommends)
 
 fuzz-deps:
