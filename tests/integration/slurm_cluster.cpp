@@ -318,7 +318,6 @@ void SlurmCluster::start() {
 
 void SlurmCluster::wait_until_idle() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kUpTimeoutMs);
-    std::string last;
     for (;;) {
         for (auto* list : {&munged_, &slurmctld_, &slurmd_})
             for (auto& d : *list) {
@@ -329,15 +328,20 @@ void SlurmCluster::wait_until_idle() {
                 }
             }
         auto r = run({"sinfo", "--noheader", "--Node", "--format=%N %T"}, nullptr, 10000);
-        last = r.out + r.err;
+        // The nodes not idle yet, with their state ("node2 down*"), or sinfo's error.
+        std::string waiting;
         int idle = 0;
         std::istringstream lines(r.out);
-        for (std::string line; std::getline(lines, line);)
-            if (line.size() > 5 && line.compare(line.size() - 5, 5, " idle") == 0) ++idle;
+        for (std::string line; std::getline(lines, line);) {
+            if (line.size() > 5 && line.compare(line.size() - 5, 5, " idle") == 0)
+                ++idle;
+            else
+                waiting += (waiting.empty() ? "" : ", ") + line;
+        }
         if (idle == kNodes) return;
         if (std::chrono::steady_clock::now() > deadline)
             die("the Slurm cluster did not come up within " + std::to_string(kUpTimeoutMs / 1000) +
-                " s: sinfo shows\n" + last + diagnosis());
+                " s: not idle: " + (waiting.empty() ? "sinfo: " + r.err : waiting) + "\n" + diagnosis());
         std::this_thread::sleep_for(100ms);
     }
 }
