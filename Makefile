@@ -39,7 +39,7 @@ LIB_SRCS   := $(sort $(wildcard lib/*/*.cpp))
 # below), so a dependency outside the graph fails the build. MOD_PKGS_M: the system
 # libraries the module calls itself. MODULES is in link order: a module before the ones
 # it depends on.
-MODULES := server pam space helper policy ike fs registry bpf nft netlink core
+MODULES := slurm server pam space helper policy ike fs registry bpf nft netlink core
 MOD_DEPS_core     :=
 MOD_DEPS_netlink  := core
 MOD_DEPS_nft      := core
@@ -52,6 +52,7 @@ MOD_DEPS_helper   := core ike
 MOD_DEPS_space    := core netlink nft bpf registry fs ike helper
 MOD_DEPS_pam      := core ike policy
 MOD_DEPS_server   := core registry policy helper space ike
+MOD_DEPS_slurm    := core ike
 MOD_PKGS_netlink  := libmnl
 MOD_PKGS_nft      := libnftnl libmnl
 MOD_PKGS_bpf      := libbpf
@@ -145,8 +146,15 @@ FUZZ_PACKAGES := clang libclang-rt-dev
 PC_FILE    := $(BUILD)/personalnet.pc
 # The PAM session module (pam_personalnet(8)).
 PAM_MODULE := $(BUILD)/lib/security/pam_personalnet.so
+# The Slurm SPANK plugin (spank_personalnet(8)), built where Slurm's spank.h is
+# (libslurm-dev, in SLURM_PACKAGES) and installed where slurmd looks for plugins (Debian's
+# PluginDir; plugstack.conf may also name it by absolute path).
+SPANK_H         := $(wildcard /usr/include/slurm/spank.h)
+SPANK_PLUGIN    := $(if $(SPANK_H),$(BUILD)/slurm/spank_personalnet.so)
+SLURM_PLUGINDIR ?= /usr/lib/$(shell gcc -print-multiarch 2>/dev/null)/slurm-wlm
 
-all: $(MOD_CHECKS) $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(PNBROKER) $(LIBEXEC_BINS) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE)
+all: $(MOD_CHECKS) $(LIB_REAL) $(LIB_LINK) $(TOOL_BINS) $(PNHELPER) $(PNBROKER) $(LIBEXEC_BINS) $(HELPER_BINS) $(PC_FILE) $(PAM_MODULE) \
+     $(SPANK_PLUGIN)
 
 # Installs those of the Debian packages $(1) that are missing ($(2): more apt-get options).
 define install_missing
@@ -281,6 +289,16 @@ $(PAM_MODULE): $(BUILD)/obj/pam/pam_personalnet.o $(call mod_archives,$(call mod
 	@mkdir -p $(@D)
 	$(CXX) -shared -Wl,--version-script=pam/pam_personalnet.map -Wl,-z,relro,-z,now $(LDFLAGS) \
 	    -o $@ $(filter %.o,$^) $(call mod_link,$(PAM_MODULES)) -lpam
+
+# The SPANK plugin likewise: slurmd, srun and slurmstepd dlopen it; it exports the symbols
+# Slurm's loader looks up only, and leaves Slurm's own (spank_*, slurm_error) undefined
+# for the loading program to resolve.
+SPANK_MODULES := slurm
+$(BUILD)/slurm/spank_personalnet.so: $(BUILD)/obj/slurm/spank_personalnet.o \
+                                     $(call mod_archives,$(call mod_closures,$(SPANK_MODULES))) slurm/spank_personalnet.map
+	@mkdir -p $(@D)
+	$(CXX) -shared -Wl,--version-script=slurm/spank_personalnet.map -Wl,-z,relro,-z,now $(LDFLAGS) \
+	    -o $@ $(filter %.o,$^) $(call mod_link,$(SPANK_MODULES))
 
 $(BUILD)/bin/pnprobe: $(BUILD)/obj/bench/pnprobe.o
 	@mkdir -p $(@D)
@@ -460,6 +478,8 @@ install: all
 	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PREFIX)/lib/security/
 	install -m 0644 man/pam_personalnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 man/libpersonalnet.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	$(if $(SPANK_PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR))
+	$(if $(SPANK_PLUGIN),install -m 0644 $(SPANK_PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/)
 	install -d $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 0644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/
 	install -d $(DESTDIR)$(BASHCOMPDIR)
@@ -480,6 +500,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/mkportspace $(DESTDIR)$(BASHCOMPDIR)/pnet
 	rm -f $(DESTDIR)$(PREFIX)/lib/security/pam_personalnet.so $(DESTDIR)$(PREFIX)/share/man/man8/pam_personalnet.8
 	-rmdir $(DESTDIR)$(PREFIX)/lib/security 2>/dev/null
+	rm -f $(DESTDIR)$(SLURM_PLUGINDIR)/spank_personalnet.so
 	$(if $(DESTDIR),,-ldconfig)
 
 format:

@@ -93,6 +93,9 @@ std::string slurm_conf(const std::string& dir) {
         "SlurmdLogFile=" +
         dir +
         "/log/slurmd-%n.log\n"
+        "PlugStackConfig=" +
+        dir +
+        "/plugstack.conf\n"
         "ProctrackType=proctrack/linuxproc\n"
         "TaskPlugin=task/none\n"
         "JobAcctGatherType=jobacct_gather/none\n"
@@ -176,6 +179,11 @@ void SlurmCluster::make_files() {
     for (auto& ch : key) ch = static_cast<char>(rd());
     write_file(dir_ + "/munge.key", key, 0400);
     write_file(conf(), slurm_conf(dir_), 0644);
+    write_plugstack("");
+}
+
+void SlurmCluster::write_plugstack(const std::string& text) {
+    write_file(dir_ + "/plugstack.conf", text, 0644);
 }
 
 SlurmCluster::HostNs SlurmCluster::make_host_namespaces(const std::string& hostname,

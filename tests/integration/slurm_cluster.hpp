@@ -47,6 +47,10 @@ public:
     RunResult run(const std::vector<std::string>& argv, const char* user = nullptr,
                   int timeout_ms = 60000) const;
 
+    // Replaces plugstack.conf (SPANK plugins; empty at first). srun reads it at each
+    // start, slurmstepd at each step's: no daemon needs a restart.
+    void write_plugstack(const std::string& text);
+
     // Stops everything (idempotent); how long that took, in seconds.
     double stop();
 

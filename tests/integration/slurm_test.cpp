@@ -155,5 +155,84 @@ TEST_F(SlurmTest, SrunRunsOnEveryNodeAsTheUser) {
     EXPECT_EQ(sorted_lines(r.out), (std::vector<std::string>{kBob, kBob, kBob}));
 }
 
+// The SPANK plugin's skeleton (slurm/spank_personalnet.cpp): it checks the options and
+// the administrator's arguments, and fails every job that is to get a personal network,
+// since it cannot make one yet. A job that does not ask runs as before.
+class SlurmPluginTest : public SlurmTest {
+protected:
+    void SetUp() override {
+        SlurmTest::SetUp();
+        if (HasFatalFailure()) return;
+        struct stat st {};
+        ASSERT_EQ(::stat(plugin().c_str(), &st), 0) << plugin() << " is missing: `make all` builds it where "
+                                                    << "Slurm's spank.h is (libslurm-dev)";
+    }
+    static std::string plugin() { return build_dir() + "/slurm/spank_personalnet.so"; }
+    void use_plugin(const std::string& args = "") {
+        cluster_->write_plugstack("required " + plugin() + (args.empty() ? "" : " " + args) + "\n");
+    }
+    static const std::vector<std::string>& nodes() {
+        static const std::vector<std::string> v{"node1", "node2", "node3"};
+        return v;
+    }
+};
+
+TEST_F(SlurmPluginTest, AJobThatDoesNotAskRunsAsBefore) {
+    use_plugin("files=none");
+    auto help = cluster_->run({"srun", "--help"}, kAlice);
+    EXPECT_TRUE(contains(help.out, "--personalnet=NAME")) << help.out;
+    EXPECT_TRUE(contains(help.out, "--personalnet-files=volatile|none")) << help.out;
+    auto r = cluster_->run({"srun", "--chdir=/", "--nodes=3", "hostname"}, kAlice);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(sorted_lines(r.out), nodes());
+}
+
+TEST_F(SlurmPluginTest, BadOptionsAreRefusedNamingTheValue) {
+    use_plugin();
+    auto r = cluster_->run({"srun", "--chdir=/", "--personalnet-files=bogus", "hostname"}, kAlice);
+    EXPECT_NE(r.rc, 0);
+    EXPECT_TRUE(contains(r.err, "personalnet-files: 'bogus' is not volatile or none")) << r.err;
+    EXPECT_EQ(r.out, "");
+    r = cluster_->run({"srun", "--chdir=/", "--personalnet=../etc", "hostname"}, kAlice);
+    EXPECT_NE(r.rc, 0);
+    EXPECT_TRUE(contains(r.err, "personalnet: '../etc' is not a network name")) << r.err;
+    EXPECT_EQ(r.out, "");
+    // The administrator's typo: no job runs, whether it asked or not.
+    use_plugin("partition=pntest");
+    r = cluster_->run({"srun", "--chdir=/", "hostname"}, kAlice);
+    EXPECT_NE(r.rc, 0);
+    EXPECT_TRUE(contains(r.err, "unknown argument 'partition=pntest'")) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+// Until spaces are made, a job that is to get one fails on its nodes with the reason,
+// and none of its tasks runs.
+TEST_F(SlurmPluginTest, AJobThatAsksNeverRunsOutsideASpace) {
+    use_plugin();
+    for (auto option : {"--personalnet", "--personalnet=m1"}) {
+        auto r = cluster_->run({"srun", "--chdir=/", "--nodes=3", option, "hostname"}, kAlice);
+        EXPECT_NE(r.rc, 0) << option;
+        EXPECT_EQ(r.out, "") << option;
+        EXPECT_TRUE(contains(r.err, "personal networks are not implemented yet")) << option << ": " << r.err;
+    }
+    // And in every node's slurmd log.
+    for (int n = 1; n <= SlurmCluster::kNodes; ++n) {
+        auto log = sys::read_file(cluster_->dir() + "/log/slurmd-" + SlurmCluster::node_name(n) + ".log");
+        ASSERT_TRUE(log.ok());
+        EXPECT_TRUE(contains(log.value(), "personal networks are not implemented yet")) << "node " << n;
+    }
+    // The administrator's default for a partition: the same without the option.
+    use_plugin("partitions=pntest files=volatile");
+    auto r = cluster_->run({"srun", "--chdir=/", "--nodes=3", "hostname"}, kAlice);
+    EXPECT_NE(r.rc, 0);
+    EXPECT_EQ(r.out, "");
+    EXPECT_TRUE(contains(r.err, "personal networks are not implemented yet")) << r.err;
+    // Another partition's jobs do not get one.
+    use_plugin("partitions=other");
+    r = cluster_->run({"srun", "--chdir=/", "--nodes=3", "hostname"}, kAlice);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(sorted_lines(r.out), nodes());
+}
+
 }  // namespace
 }  // namespace pntest
