@@ -476,7 +476,7 @@ install: all
 	install -m 0644 man/personalnet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -d $(DESTDIR)$(PREFIX)/lib/security
 	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PREFIX)/lib/security/
-	install -m 0644 man/pam_personalnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/pam_personalnet.8 man/spank_personalnet.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 man/libpersonalnet.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	$(if $(SPANK_PLUGIN),install -d $(DESTDIR)$(SLURM_PLUGINDIR))
 	$(if $(SPANK_PLUGIN),install -m 0644 $(SPANK_PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/)
@@ -500,7 +500,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/mkportspace $(DESTDIR)$(BASHCOMPDIR)/pnet
 	rm -f $(DESTDIR)$(PREFIX)/lib/security/pam_personalnet.so $(DESTDIR)$(PREFIX)/share/man/man8/pam_personalnet.8
 	-rmdir $(DESTDIR)$(PREFIX)/lib/security 2>/dev/null
-	rm -f $(DESTDIR)$(SLURM_PLUGINDIR)/spank_personalnet.so
+	rm -f $(DESTDIR)$(SLURM_PLUGINDIR)/spank_personalnet.so $(DESTDIR)$(PREFIX)/share/man/man8/spank_personalnet.8
 	$(if $(DESTDIR),,-ldconfig)
 
 format:
