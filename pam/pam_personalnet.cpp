@@ -21,7 +21,7 @@
 #include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/pam/pam_config.hpp"
-#include "lib/pam/sessions.hpp"
+#include "lib/registry/holders.hpp"
 #include "personalnet/space.hpp"
 
 // Exported by the version script pam/pam_personalnet.map, which hides everything else.
@@ -30,10 +30,13 @@
 namespace {
 
 namespace pam = personalnet::pam;
+namespace holders = personalnet::holders;
 namespace sys = personalnet::sys;
 using personalnet::Space;
 
 constexpr const char* kOriginKey = "personalnet-origin";
+// Login sessions are the holders of kind "pam" (RUNDIR/pam/NAME/PID).
+constexpr const char* kSessions = "pam";
 
 struct Options {
     bool debug = false;
@@ -188,16 +191,16 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
     int rc = resolve(pamh, argc, argv, o, t);
     if (rc != PAM_SUCCESS) return rc;
     auto fail = [&](const personalnet::Error& e) { return session_error(pamh, "session", t, e); };
-    auto lock = pam::lock_sessions(t.conf.rundir);
+    auto lock = holders::lock(t.conf.rundir, kSessions);
     if (!lock.ok()) return fail(lock.error());
     auto space = open_or_create(t);
     if (!space.ok()) return fail(space.error());
-    if (auto added = pam::add_session(t.conf.rundir, t.name, ::getpid()); !added.ok())
+    if (auto added = holders::add(t.conf.rundir, kSessions, t.name, ::getpid()); !added.ok())
         return fail(added.error());
     remember_origin(pamh);
     if (auto joined = space->join(); !joined.ok()) {
         return_to_origin(pamh);
-        (void)pam::remove_session(t.conf.rundir, t.name, ::getpid());
+        (void)holders::remove(t.conf.rundir, kSessions, t.name, ::getpid());
         return fail(joined.error());
     }
     // Like every command run in a space (Space::run): the session may not type into the
@@ -207,14 +210,14 @@ int open_session(pam_handle_t* pamh, int argc, const char** argv) {
     // without no_new_privs, so set-uid programs keep working in the session.
     if (int err = personalnet::seccomp::TtyFilter().install(); err != 0) {
         return_to_origin(pamh);
-        (void)pam::remove_session(t.conf.rundir, t.name, ::getpid());
+        (void)holders::remove(t.conf.rundir, kSessions, t.name, ::getpid());
         return fail(personalnet::make_error(err, "install the TIOCSTI filter (seccomp)"));
     }
     const std::string var = "PERSONALNET_SPACE=" + t.name;
     if (pam_putenv(pamh, var.c_str()) != PAM_SUCCESS) {
         // The session fails: it must not stay counted, nor this process inside.
         return_to_origin(pamh);
-        (void)pam::remove_session(t.conf.rundir, t.name, ::getpid());
+        (void)holders::remove(t.conf.rundir, kSessions, t.name, ::getpid());
         pam_syslog(pamh, LOG_ERR, "pam_putenv %s failed", var.c_str());
         return PAM_SESSION_ERR;
     }
@@ -233,15 +236,15 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     int rc = resolve(pamh, argc, argv, o, t);
     if (rc != PAM_SUCCESS) return rc;
     auto fail = [&](const personalnet::Error& e) { return session_error(pamh, "close session", t, e); };
-    auto lock = pam::lock_sessions(t.conf.rundir);
+    auto lock = holders::lock(t.conf.rundir, kSessions);
     if (!lock.ok()) return fail(lock.error());
-    auto removed = pam::remove_session(t.conf.rundir, t.name, ::getpid());
+    auto removed = holders::remove(t.conf.rundir, kSessions, t.name, ::getpid());
     if (!removed.ok()) return fail(removed.error());
     if (!removed.value()) {
         if (o.debug) pam_syslog(pamh, LOG_DEBUG, "no open session of space '%s' here", t.name.c_str());
         return PAM_SUCCESS;
     }
-    auto live = pam::live_sessions(t.conf.rundir, t.name);
+    auto live = holders::live(t.conf.rundir, kSessions, t.name);
     if (!live.ok()) return fail(live.error());
     if (t.rule.destroy_on_last_close && live.value() == 0) {
         return_to_origin(pamh);

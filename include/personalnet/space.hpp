@@ -75,6 +75,9 @@ struct SpaceSpec {
     bool private_tmp = false;               // an empty /tmp of its own in the file space
     std::string resolv_conf;                // a file whose copy is /etc/resolv.conf inside
     std::string hosts;                      // a file whose copy is /etc/hosts inside
+    // The text of /etc/hosts inside, for programs that make it (instead of hosts; root's
+    // callers only: the helper takes a file's text from its caller as hosts).
+    std::string hosts_text;
     // An overlay network (/etc/personalnet/overlays.d/NAME.conf) the space is bound to: it
     // runs its own IKE daemon and brings the overlay's SAs up before the space is ready.
     // The caller's own definition of that name (Context::user_networkdir) is taken first.

@@ -1,5 +1,5 @@
-// Session files of pam_personalnet (see sessions.hpp).
-#include "lib/pam/sessions.hpp"
+// Holders of named spaces (see holders.hpp).
+#include "lib/registry/holders.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -9,12 +9,16 @@
 #include <charconv>
 
 #include "lib/core/sys.hpp"
+#include "personalnet/space.hpp"
 
-namespace personalnet::pam {
+namespace personalnet::holders {
 
 namespace {
 
-std::string dir_of(const std::string& rundir, const std::string& name) { return rundir + "/pam/" + name; }
+std::string kind_dir(const std::string& rundir, const char* kind) { return rundir + "/" + kind; }
+std::string dir_of(const std::string& rundir, const char* kind, const std::string& name) {
+    return kind_dir(rundir, kind) + "/" + name;
+}
 
 // The start time of pid in clock ticks since boot (field 22 of /proc/PID/stat), "" if
 // the process is gone. Together with the pid it names one process, even after reuse.
@@ -34,43 +38,43 @@ std::string start_time(pid_t pid) {
 
 }  // namespace
 
-Result<UniqueFd> lock_sessions(const std::string& rundir) {
-    const std::string dir = rundir + "/pam";
-    PN_TRY(sys::make_dirs(dir, 0755), "session lock");
+Result<UniqueFd> lock(const std::string& rundir, const char* kind) {
+    const std::string dir = kind_dir(rundir, kind);
+    PN_TRY(sys::make_dirs(dir, 0755), std::string(kind) + " lock");
     auto fd = sys::open_fd(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (!fd.ok()) return fd.error().wrap("session lock");
+    if (!fd.ok()) return fd.error().wrap(std::string(kind) + " lock");
     while (::flock(fd->get(), LOCK_EX) != 0)
-        if (errno != EINTR) return errno_error("session lock: flock " + dir);
+        if (errno != EINTR) return errno_error(std::string(kind) + " lock: flock " + dir);
     return fd;
 }
 
-Status add_session(const std::string& rundir, const std::string& name, pid_t pid) {
-    const std::string dir = dir_of(rundir, name);
-    PN_TRY(sys::make_dirs(dir, 0755), "record session of '" + name + "'");
+Status add(const std::string& rundir, const char* kind, const std::string& name, pid_t pid) {
+    const std::string dir = dir_of(rundir, kind, name);
+    PN_TRY(sys::make_dirs(dir, 0755), "record holder of '" + name + "'");
     std::string started = start_time(pid);
     if (started.empty())
-        return make_error(ESRCH, "record session of '" + name + "': no process " + std::to_string(pid));
+        return make_error(ESRCH, "record holder of '" + name + "': no process " + std::to_string(pid));
     PN_TRY(sys::write_atomic(dir + "/" + std::to_string(pid), started + "\n"),
-           "record session of '" + name + "'");
+           "record holder of '" + name + "'");
     return {};
 }
 
-Result<bool> remove_session(const std::string& rundir, const std::string& name, pid_t pid) {
-    const std::string path = dir_of(rundir, name) + "/" + std::to_string(pid);
+Result<bool> remove(const std::string& rundir, const char* kind, const std::string& name, pid_t pid) {
+    const std::string path = dir_of(rundir, kind, name) + "/" + std::to_string(pid);
     if (::unlink(path.c_str()) == 0) return true;
     if (errno == ENOENT) return false;
-    return errno_error("forget session: unlink " + path);
+    return errno_error("forget holder: unlink " + path);
 }
 
-Result<int> live_sessions(const std::string& rundir, const std::string& name) {
-    const std::string dir = dir_of(rundir, name);
+Result<int> live(const std::string& rundir, const char* kind, const std::string& name) {
+    const std::string dir = dir_of(rundir, kind, name);
     auto entries = sys::list_dir(dir);
     if (!entries.ok()) {
         if (entries.error().code == ENOENT) return 0;
-        return entries.error().wrap("count sessions of '" + name + "'");
+        return entries.error().wrap("count holders of '" + name + "'");
     }
     sys::remove_stale_temps(dir);
-    int live = 0;
+    int alive = 0;
     for (const auto& entry : entries.value()) {
         pid_t pid = 0;
         auto [end, ec] = std::from_chars(entry.data(), entry.data() + entry.size(), pid);
@@ -81,13 +85,25 @@ Result<int> live_sessions(const std::string& rundir, const std::string& name) {
         auto recorded = sys::read_file(path);
         std::string now = start_time(pid);
         if (recorded.ok() && !now.empty() && recorded.value() == now + "\n") {
-            ++live;
+            ++alive;
             continue;
         }
         (void)::unlink(path.c_str());  // crashed without closing
     }
-    if (live == 0) (void)::rmdir(dir.c_str());
-    return live;
+    if (alive == 0) (void)::rmdir(dir.c_str());
+    return alive;
 }
 
-}  // namespace personalnet::pam
+Result<std::vector<std::string>> names(const std::string& rundir, const char* kind) {
+    auto entries = sys::list_dir(kind_dir(rundir, kind));
+    if (!entries.ok()) {
+        if (entries.error().code == ENOENT) return std::vector<std::string>{};
+        return entries.error().wrap(std::string("list ") + kind + " holders");
+    }
+    std::vector<std::string> out;
+    for (auto& e : entries.value())
+        if (validate_name(e).ok()) out.push_back(std::move(e));  // skips temp files
+    return out;
+}
+
+}  // namespace personalnet::holders

@@ -33,11 +33,13 @@
 #include "lib/ike/swanctl_convert.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/netlink/xfrm_probe.hpp"
+#include "lib/registry/holders.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
 #include "lib/space/child.hpp"
 #include "lib/space/dispatch.hpp"
 #include "lib/space/filespace.hpp"
+#include "lib/space/held.hpp"
 #include "lib/space/leftovers.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/overlay.hpp"
@@ -251,7 +253,7 @@ Error network_taken(const Registry& reg, const std::string& network, uint16_t la
 Status check_spec(const SpaceSpec& spec) {
     if (!spec.name.empty()) PN_TRY(validate_name(spec.name), "");
     if (!spec.file_space && (!spec.shared_paths.empty() || spec.private_tmp || !spec.resolv_conf.empty() ||
-                             !spec.hosts.empty() || spec.fs_backend != FsBackend::automatic))
+                             !spec.hosts.empty() || !spec.hosts_text.empty() || spec.fs_backend != FsBackend::automatic))
         return make_error(
             EINVAL, "--share, --private-tmp, --resolv-conf, --hosts and --fs-backend need a file space");
     for (const auto& p : spec.shared_paths) PN_TRY(validate_shared_path(p), "");
@@ -262,22 +264,27 @@ Status check_spec(const SpaceSpec& spec) {
 // text of at most 64 KiB without NUL bytes (the most the helper's channel carries in one
 // value, and a NUL would end it there), checked after reading, since a file may grow or
 // (in /proc) report no size at all.
+// A seed file's text: at most 64 KiB, no NUL byte (it is a text file).
+constexpr off_t kMaxSeed = 65536;
+Status check_seed_text(const std::string& text, const std::string& what) {
+    if (text.size() > static_cast<size_t>(kMaxSeed)) return make_error(EINVAL, what + " is larger than 64 KiB");
+    if (auto nul = text.find('\0'); nul != std::string::npos)
+        return make_error(EINVAL,
+                          what + " holds a NUL byte (at offset " + std::to_string(nul) + "): not a text file");
+    return {};
+}
+
 Result<std::string> read_seed_file(const std::string& path, const char* option) {
     if (path.empty()) return std::string();
     const std::string what = std::string(option) + " '" + path + "'";
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return errno_error(what);
     if (!S_ISREG(st.st_mode)) return make_error(EINVAL, what + " is not a regular file");
-    constexpr off_t kMaxSeed = 65536;
     if (st.st_size > kMaxSeed) return make_error(EINVAL, what + " is larger than 64 KiB");
     auto text = sys::read_file(path);
     if (!text.ok()) return text.error().wrap(option);
     if (text->empty()) return make_error(EINVAL, what + " is empty");
-    if (text->size() > static_cast<size_t>(kMaxSeed))
-        return make_error(EINVAL, what + " is larger than 64 KiB");
-    if (auto nul = text->find('\0'); nul != std::string::npos)
-        return make_error(
-            EINVAL, what + " holds a NUL byte (at offset " + std::to_string(nul) + "): not a text file");
+    PN_TRY(check_seed_text(text.value(), what), "");
     return text;
 }
 
@@ -319,6 +326,11 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         if (!resolv.ok()) return resolv.error();
         auto hosts = read_seed_file(spec.hosts, "--hosts");
         if (!hosts.ok()) return hosts.error();
+        if (!spec.hosts_text.empty()) {
+            if (!spec.hosts.empty()) return make_error(EINVAL, "hosts and hosts_text given together");
+            PN_TRY(check_seed_text(spec.hosts_text, "hosts_text"), "");
+            hosts = spec.hosts_text;
+        }
         // The caller's own network, read with the caller's rights and sent as bytes.
         auto network = space::read_user_network(spec, ctx);
         if (!network.ok()) return network.error();
@@ -380,6 +392,11 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         auto text = read_seed_file(*path, option);
         if (!text.ok()) return text.error();
         *out = std::move(text).value();
+    }
+    if (!spec.hosts_text.empty()) {
+        if (!spec.hosts.empty()) return make_error(EINVAL, "hosts and hosts_text given together");
+        PN_TRY(check_seed_text(spec.hosts_text, "hosts_text"), "");
+        seed.hosts = spec.hosts_text;
     }
     if (overlay && !overlay->dns.empty() && spec.resolv_conf.empty() && spec.file_space) {
         // The overlay's resolvers, in the space's own /etc/resolv.conf.
@@ -959,6 +976,13 @@ Result<std::vector<FileChange>> diff_space(const std::string& name, const Contex
 Status collect_garbage(bool full, const Context& ctx) {
     PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) return space::remote_gc(ctx, full);
+    if (full && ::access((ctx.rundir + "/" + holders::kHeld).c_str(), F_OK) == 0) {
+        // Held spaces whose holders died (a batch job's slurmstepd killed): first, with
+        // the holders' lock and without the registry's, as every take and release does.
+        auto held = holders::lock(ctx.rundir, holders::kHeld);
+        if (!held.ok()) return held.error().wrap("collect garbage");
+        PN_TRY(space::destroy_dead_holds(ctx), "collect garbage");
+    }
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("collect garbage");
     if (full) wait_for_releases(reg.value());
