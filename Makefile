@@ -52,7 +52,7 @@ MOD_DEPS_helper   := core ike
 MOD_DEPS_space    := core netlink nft bpf registry fs ike helper
 MOD_DEPS_pam      := core ike policy
 MOD_DEPS_server   := core registry policy helper space ike
-MOD_DEPS_slurm    := core ike
+MOD_DEPS_slurm    := core ike registry space
 MOD_PKGS_netlink  := libmnl
 MOD_PKGS_nft      := libnftnl libmnl
 MOD_PKGS_bpf      := libbpf
@@ -104,7 +104,8 @@ MKPS_OPTS_OBJ := $(BUILD)/obj/tools/mkportspace_options.o
 
 # Fuzz targets (tests/fuzz/fuzz_NAME.cpp, corpus in tests/fuzz/corpus/NAME/): every parser
 # of input a user reaches.
-FUZZ_TARGETS := settings request mkportspace policy overlay pam channel vici mountinfo userdef dnmap credentials
+FUZZ_TARGETS := settings request mkportspace policy overlay pam channel vici mountinfo userdef dnmap credentials \
+                hostlist
 FUZZ_SRCS    := $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.cpp)
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/*.cpp)) $(FUZZ_SRCS) tests/gtest_main.cpp

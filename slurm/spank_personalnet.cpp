@@ -3,14 +3,21 @@
 // slurm_* calls itself (nothing of libslurm is linked), and the library's objects are
 // linked in statically and kept local (spank_personalnet.map), as in the PAM module.
 //
-// This is the skeleton: it reads the administrator's arguments and the job's options and
-// checks them, but creates no space yet. A job that asks for a personal network, or runs
-// in a partition where the administrator made it the default, therefore fails on every
-// node with one line saying why: it never runs outside the space it was promised.
+// A job that asks (--personalnet), or runs in a partition where the administrator made it
+// the default, runs its tasks on each node in the job's space there (lib/slurm/job_space):
+// each task's process, still root in slurmstepd, takes the space and joins it before it
+// becomes the user's. Anything that fails fails the task with one line, in the job's
+// output and in slurmd's log: it never runs outside the space it was promised. The step's
+// end lets go of the space (slurm_spank_exit, in slurmstepd); the last step's end
+// destroys it.
+#include <unistd.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "lib/slurm/hostlist.hpp"
+#include "lib/slurm/job_space.hpp"
 #include "lib/slurm/spank_options.hpp"
 
 // spank.h declares the plugin's entry points (slurm_spank_init, ...) before its own
@@ -75,11 +82,57 @@ spank_option g_options[] = {
     SPANK_OPTIONS_TABLE_END,
 };
 
-// The job's partition as its environment names it (Slurm gives no spank item for it).
-std::string job_partition(spank_t sp) {
-    char buf[256] = {};
-    if (spank_getenv(sp, "SLURM_JOB_PARTITION", buf, sizeof buf) != ESPANK_SUCCESS) return "";
+// A value of the job's environment; "" when it is not set.
+std::string job_env(spank_t sp, const char* name) {
+    char buf[4096] = {};
+    if (spank_getenv(sp, name, buf, sizeof buf) != ESPANK_SUCCESS) return "";
     return buf;
+}
+
+// Whether this job is to get a personal network: it asked, or its partition (Slurm gives no
+// spank item for it: its environment names it) is one where the administrator made it the
+// default.
+bool wanted(spank_t sp) {
+    if (g_job.asked) return true;
+    const std::string partition = job_env(sp, "SLURM_JOB_PARTITION");
+    for (const auto& p : g_config.partitions)
+        if (p == partition) return true;
+    return false;
+}
+
+// Slurm's own steps (the batch script, the allocation's extern and interactive steps) get
+// no space: the batch script runs the job's srun, which slurmctld and the other nodes'
+// slurmstepd must reach at the node's address, as they cannot reach a space's listeners.
+// Every step it starts runs its tasks in the job's spaces.
+constexpr uint32_t kFirstSpecialStep = 0xfffffff0;  // slurm.h's SLURM_MAX_NORMAL_STEP_ID
+bool normal_step(spank_t sp) {
+    uint32_t step = 0;
+    if (spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS) return false;
+    return step < kFirstSpecialStep;
+}
+
+// This node's Slurm name: the step's node list (SLURM_STEP_NODELIST, which the task's
+// environment has before SLURMD_NODENAME is set) at this node's index in the step.
+std::string this_node(spank_t sp) {
+    uint32_t index = 0;
+    if (spank_get_item(sp, S_JOB_NODEID, &index) != ESPANK_SUCCESS) return "";
+    std::string list = job_env(sp, "SLURM_STEP_NODELIST");
+    if (list.empty()) list = job_env(sp, "SLURM_NODELIST");
+    auto names = ps::expand_hostlist(list);
+    if (!names.ok() || index >= names->size()) return "";
+    return (*names)[index];
+}
+
+uint32_t job_id(spank_t sp) {
+    uint32_t id = 0;
+    (void)spank_get_item(sp, S_JOB_ID, &id);
+    return id;
+}
+
+uid_t job_uid(spank_t sp) {
+    uid_t uid = 0;
+    (void)spank_get_item(sp, S_JOB_UID, &uid);
+    return uid;
 }
 
 }  // namespace
@@ -101,19 +154,60 @@ int slurm_spank_init(spank_t sp, int ac, char** av) {
     return 0;
 }
 
-// On each node, in slurmstepd, in each task's process before it becomes the user's: a job
-// that is to get a personal network fails here until spaces are made (see the top of this
-// file). Failing here, not earlier in slurm_spank_init_post_opt, is what fails the job:
-// Slurm 22.05 reports a step whose plugin failed to initialise as a launch failure and
-// srun still exits 0.
+// On each node, in slurmstepd, in each task's process before it becomes the user's. Failing
+// here, not earlier in slurm_spank_init_post_opt, is what fails the job: Slurm 22.05
+// reports a step whose plugin failed to initialise as a launch failure and srun still
+// exits 0.
 int slurm_spank_task_init_privileged(spank_t sp, int, char**) {
-    bool wanted = g_job.asked;
-    const std::string partition = job_partition(sp);
-    for (const auto& p : g_config.partitions) wanted = wanted || p == partition;
-    if (!wanted) return 0;  // a job that did not ask gets nothing
-    uint32_t job_id = 0;
-    (void)spank_get_item(sp, S_JOB_ID, &job_id);
-    slurm_error("personalnet: job %u: cannot make space %s: personal networks are not implemented yet",
-                job_id, ps::job_space_name(job_id).c_str());
-    return -1;
+    if (!normal_step(sp)) return 0;
+    ps::JobStep step;
+    step.job_id = job_id(sp);
+    if (!wanted(sp)) {
+        // A job that did not ask gets nothing, but a later step of one that did (srun
+        // --jobid, or a step without the option) joins the job's space like the others.
+        auto held = ps::job_space_held(g_config, step.job_id);
+        if (!held.ok()) {
+            slurm_error("personalnet: job %u: %s", step.job_id, held.error().message().c_str());
+            return -1;
+        }
+        if (!held.value()) return 0;
+    }
+    step.uid = job_uid(sp);
+    step.nodelist = job_env(sp, "SLURM_JOB_NODELIST");
+    step.node = this_node(sp);
+    step.network = g_job.network;
+    step.files = g_job.files_given ? g_job.files : g_config.files;
+    step.holder = ::getppid();  // the step's slurmstepd, whose slurm_spank_exit lets go
+    const std::string name = ps::job_space_name(step.job_id);
+    auto fail = [&](const std::string& why) {
+        slurm_error("personalnet: job %u on %s: space %s: %s", step.job_id, step.node.c_str(), name.c_str(),
+                    why.c_str());
+        return -1;
+    };
+    if (step.node.empty()) return fail("cannot tell this node's name from the step's node list");
+    auto taken = ps::take_job_space(g_config, step);
+    if (!taken.ok()) return fail(taken.error().message());
+    if (auto joined = taken->space->join(); !joined.ok()) {
+        (void)ps::release_job_space(g_config, step.job_id, step.uid, step.holder);
+        return fail(joined.error().message());
+    }
+    if (spank_setenv(sp, "PERSONALNET_SPACE", name.c_str(), 1) != ESPANK_SUCCESS ||
+        (!taken->peers.empty() &&
+         spank_setenv(sp, "PERSONALNET_PEERS", taken->peers.c_str(), 1) != ESPANK_SUCCESS))
+        return fail("cannot set the task's environment");
+    return 0;
+}
+
+// In slurmstepd when the step ends (normally, by scancel or by its time limit): the step
+// lets go of the node's space, and the last step destroys it.
+int slurm_spank_exit(spank_t sp, int, char**) {
+    if (spank_remote(sp) != 1 || !normal_step(sp)) return 0;  // a step that held nothing releases nothing
+    const uint32_t id = job_id(sp);
+    auto released = ps::release_job_space(g_config, id, job_uid(sp), ::getpid());
+    if (!released.ok()) {
+        slurm_error("personalnet: job %u: release space %s: %s", id, ps::job_space_name(id).c_str(),
+                    released.error().message().c_str());
+        return -1;
+    }
+    return 0;
 }

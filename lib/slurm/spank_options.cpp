@@ -1,7 +1,12 @@
 #include "lib/slurm/spank_options.hpp"
 
-#include <cerrno>
+#include <netinet/in.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+
+#include "lib/core/labels.hpp"
 #include "lib/ike/overlay_config.hpp"
 #include "lib/ike/swanctl_convert.hpp"
 
@@ -18,6 +23,20 @@ bool valid_partition(const std::string& p) {
               c == '-' || c == '.'))
             return false;
     return true;
+}
+
+// A directory or file the administrator names: absolute, no empty, "." or ".." component.
+bool absolute_clean(const std::string& p) {
+    if (p.empty() || p[0] != '/' || p.size() > 4096) return false;
+    size_t start = 1;
+    while (start <= p.size()) {
+        size_t end = p.find('/', start);
+        if (end == std::string::npos) end = p.size();
+        const std::string part = p.substr(start, end - start);
+        if (part.empty() ? end != p.size() : (part == "." || part == "..")) return false;
+        start = end + 1;
+    }
+    return std::none_of(p.begin(), p.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
 }
 
 }  // namespace
@@ -39,27 +58,57 @@ Status check_network(const std::string& value) {
 
 Result<PluginConfig> parse_plugin_args(const std::vector<std::string>& args) {
     PluginConfig c;
-    bool seen_partitions = false, seen_files = false;
+    std::vector<std::string> seen;
+    const std::string where = "plugstack.conf: personalnet: ";
     for (const auto& a : args) {
         const auto eq = a.find('=');
         const std::string key = a.substr(0, eq), value = eq == std::string::npos ? "" : a.substr(eq + 1);
-        const std::string where = "plugstack.conf: personalnet: ";
         if (eq == std::string::npos || value.empty())
             return make_error(EINVAL, where + "'" + a + "' is not KEY=VALUE");
+        if (std::find(seen.begin(), seen.end(), key) != seen.end())
+            return make_error(EINVAL, where + key + " given twice");
+        seen.push_back(key);
+        auto bad = [&](const std::string& why) { return make_error(EINVAL, where + "'" + a + "': " + why); };
         if (key == "partitions") {
-            if (seen_partitions) return make_error(EINVAL, where + "partitions given twice");
-            seen_partitions = true;
             c.partitions = ike::list_items(value);
             if (c.partitions.empty()) return make_error(EINVAL, where + "'" + a + "' names no partition");
             for (const auto& p : c.partitions)
                 if (!valid_partition(p))
                     return make_error(EINVAL, where + "'" + p + "' is not a partition name");
         } else if (key == "files") {
-            if (seen_files) return make_error(EINVAL, where + "files given twice");
-            seen_files = true;
             auto f = parse_files(value);
             if (!f.ok()) return make_error(EINVAL, where + "files: '" + value + "' is not volatile or none");
             c.files = f.value();
+        } else if (key == "secret" || key == "rundir" || key == "statedir" || key == "overlaydir" ||
+                   key == "libexecdir") {
+            if (!absolute_clean(value)) return bad("not an absolute path without . or .. components");
+            (key == "secret"       ? c.secret
+             : key == "rundir"     ? c.rundir
+             : key == "statedir"   ? c.statedir
+             : key == "overlaydir" ? c.overlaydir
+                                   : c.libexecdir) = value;
+        } else if (key == "labels") {
+            const auto dash = value.find('-');
+            auto first = ike::parse_label(value.substr(0, dash));
+            auto last = dash == std::string::npos ? first : ike::parse_label(value.substr(dash + 1));
+            if (!first || !last) return bad("not a label range (0xNNNN-0xNNNN)");
+            if (*first > *last) return bad("the range is empty");
+            for (uint32_t l = *first; l <= *last; ++l)
+                if (label_reserved(static_cast<uint16_t>(l)))
+                    return bad("holds reserved label " + ike::label_text(static_cast<uint16_t>(l)));
+            c.first_label = *first;
+            c.last_label = *last;
+        } else if (key == "addresses") {
+            auto prefix = IpPrefix::parse(value);
+            if (!prefix || prefix->addr.family != AF_INET) return bad("not an IPv4 prefix");
+            if (prefix->len < 8 || prefix->len > 28) return bad("the prefix length must be 8 to 28");
+            c.addresses = *prefix;
+        } else if (key == "wait") {
+            int seconds = -1;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+            if (ec != std::errc() || end != value.data() + value.size() || seconds < 0 || seconds > 600)
+                return bad("not a number of seconds from 0 to 600");
+            c.wait_seconds = seconds;
         } else {
             return make_error(EINVAL, where + "unknown argument '" + a + "'");
         }

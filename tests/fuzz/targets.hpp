@@ -48,5 +48,9 @@ int fuzz_dnmap(const uint8_t* data, size_t size);
 // read_private_key; DER comes back unchanged, every subject shown is one the DN map reads,
 // and a key's DER reads as the same type.
 int fuzz_credentials(const uint8_t* data, size_t size);
+// A Slurm hostlist expression (SLURM_JOB_NODELIST) for slurm::expand_hostlist; what it
+// accepts are at most max_hosts unique host names that expand to themselves written out
+// as a plain list, and one host fewer allowed refuses it; a refusal is one bounded line.
+int fuzz_hostlist(const uint8_t* data, size_t size);
 
 }  // namespace personalnet::fuzz

@@ -93,9 +93,11 @@ std::string slurm_conf(const std::string& dir) {
         "SlurmdLogFile=" +
         dir +
         "/log/slurmd-%n.log\n"
+        // dir/etc is each node's own (make_host_namespaces): write_plugstack gives every
+        // node the arguments with its own run directory.
         "PlugStackConfig=" +
         dir +
-        "/plugstack.conf\n"
+        "/etc/plugstack.conf\n"
         "ProctrackType=proctrack/linuxproc\n"
         "TaskPlugin=task/none\n"
         "JobAcctGatherType=jobacct_gather/none\n"
@@ -166,28 +168,47 @@ void SlurmCluster::make_files() {
     dir_ = tmpl;
     // The test users' srun reads slurm.conf and reaches the controller host's munged here.
     if (::chmod(dir_.c_str(), 0755) != 0) die("chmod " + dir_);
-    for (const char* d : {"/munge", "/state", "/run", "/log", "/spool", "/hosts"})
+    for (const char* d : {"/munge", "/state", "/run", "/log", "/spool", "/hosts", "/etc"})
         must(sys::make_dirs(dir_ + d, 0755), "make " + dir_ + d);
     for (size_t h = 0; h <= kNodes; ++h) {
         must(sys::make_dirs(munge_dir(h), 0755), "make " + munge_dir(h));
-        if (h > 0)
+        if (h > 0) {
             must(sys::make_dirs(dir_ + "/spool/" + host_name(h), 0755), "make the spool of " + host_name(h));
+            must(sys::make_dirs(etc_dir(h), 0755), "make " + etc_dir(h));
+        }
     }
+    // Every host resolves the others' names, as a cluster's nodes do (DNS or /etc/hosts):
+    // bound over /etc/hosts in each host's mount namespace.
+    std::string hosts = "127.0.0.1\tlocalhost\n" + controller_address() + "\tctl\n";
+    for (int n = 1; n <= kNodes; ++n) hosts += node_address(n) + "\t" + node_name(n) + "\n";
+    write_file(dir_ + "/hosts.txt", hosts, 0644);
     // The key every host's munged shares, made here (munged checks it is the owner's only).
     std::string key(1024, '\0');
     std::random_device rd;
     for (auto& ch : key) ch = static_cast<char>(rd());
     write_file(dir_ + "/munge.key", key, 0400);
     write_file(conf(), slurm_conf(dir_), 0644);
-    write_plugstack("");
+}
+
+std::string SlurmCluster::etc_dir(size_t host) const {
+    return host == 0 ? dir_ + "/etc" : dir_ + "/hosts/" + host_name(host) + "/etc";
 }
 
 void SlurmCluster::write_plugstack(const std::string& text) {
-    write_file(dir_ + "/plugstack.conf", text, 0644);
+    for (size_t h = 0; h <= kNodes; ++h) {
+        std::string t = text;
+        const std::string& rundir = hosts_.at(h)->rundir();
+        for (size_t at; (at = t.find("{rundir}")) != std::string::npos;) t.replace(at, 8, rundir);
+        // The Host's layer store (tests/integration/harness.cpp: next to its run directory).
+        const std::string statedir = rundir.substr(0, rundir.rfind('/')) + "/state";
+        for (size_t at; (at = t.find("{statedir}")) != std::string::npos;) t.replace(at, 10, statedir);
+        write_file(etc_dir(h) + "/plugstack.conf", t, 0644);
+    }
 }
 
 SlurmCluster::HostNs SlurmCluster::make_host_namespaces(const std::string& hostname,
-                                                        const std::string& munge_dir) {
+                                                        const std::string& munge_dir,
+                                                        const std::string& etc) {
     const std::string what = "make the UTS and mount namespaces of " + hostname;
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) die(what + ": pipe");
@@ -195,6 +216,7 @@ SlurmCluster::HostNs SlurmCluster::make_host_namespaces(const std::string& hostn
     // The bind's target: the one socket path slurm.conf names (the controller's directory).
     const std::string target = dir_ + "/munge";
     const bool bind = munge_dir != target;
+    const std::string etc_target = dir_ + "/etc", hosts = dir_ + "/hosts.txt";
     sys::SpawnOptions o;
     o.what = what;
     o.fds = {{child_in.get(), 3}};
@@ -212,6 +234,13 @@ SlurmCluster::HostNs SlurmCluster::make_host_namespaces(const std::string& hostn
              if (!bind) return 0;
              return ::mount(munge_dir.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0 ? 0 : errno;
          }},
+        {"bind its configuration directory",
+         [&] {
+             if (etc == etc_target) return 0;
+             return ::mount(etc.c_str(), etc_target.c_str(), nullptr, MS_BIND, nullptr) == 0 ? 0 : errno;
+         }},
+        {"bind the cluster's /etc/hosts",
+         [&] { return ::mount(hosts.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) == 0 ? 0 : errno; }},
     };
     // Held until the parent has opened the namespaces: then its end of the pipe closes.
     o.body = [] {
@@ -299,7 +328,7 @@ void SlurmCluster::start() {
     wired_ = true;
     must(pnsim::wire_lan(lan_ns_.get(), wires), "wire the cluster's LAN");
     for (size_t h = 0; h <= kNodes; ++h) {
-        host_ns_.push_back(make_host_namespaces(host_name(h), munge_dir(h)));
+        host_ns_.push_back(make_host_namespaces(host_name(h), munge_dir(h), etc_dir(h)));
         auto net = sys::inode_of_fd(hosts_[h]->ns());
         auto uts = sys::inode_of_fd(host_ns_[h].uts.get());
         if (!net.ok() || !uts.ok()) die("the namespaces of " + host_name(h));
@@ -321,6 +350,7 @@ void SlurmCluster::start() {
     start_daemon(0, "slurmctld on ctl", {"slurmctld", "-D", "-f", conf()});
     for (size_t h = 1; h <= kNodes; ++h)
         start_daemon(h, "slurmd on " + host_name(h), {"slurmd", "-D", "-f", conf()});
+    write_plugstack("");
     wait_until_idle();
 }
 
@@ -368,13 +398,31 @@ std::string SlurmCluster::diagnosis() const {
     return s;
 }
 
-RunResult SlurmCluster::run(const std::vector<std::string>& argv, const char* user, int timeout_ms) const {
+RunResult SlurmCluster::run_on_node(int n, const std::vector<std::string>& argv, int timeout_ms) const {
+    const pid_t slurmd = slurmd_.at(static_cast<size_t>(n - 1)).pid;
+    if (slurmd <= 0) return RunResult{127, "", "slurmd on " + node_name(n) + " is not running"};
+    // The node's mount and UTS namespaces are its slurmd's; Host::run joins its network.
+    std::vector<std::string> cmd = {"nsenter", "--target", std::to_string(slurmd), "--mount", "--uts", "--"};
+    cmd.insert(cmd.end(), argv.begin(), argv.end());
+    return hosts_.at(static_cast<size_t>(n))->run(cmd, timeout_ms);
+}
+
+// The command line of a client run as user (root when null), with a plain environment.
+std::vector<std::string> SlurmCluster::client(const std::vector<std::string>& argv, const char* user) const {
     std::vector<std::string> cmd;
     if (user != nullptr)
         cmd = {"setpriv", std::string("--reuid=") + user, std::string("--regid=") + user, "--init-groups"};
     cmd.insert(cmd.end(), {"env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SLURM_CONF=" + conf()});
     cmd.insert(cmd.end(), argv.begin(), argv.end());
-    return hosts_.at(0)->run(cmd, timeout_ms);
+    return cmd;
+}
+
+RunResult SlurmCluster::run(const std::vector<std::string>& argv, const char* user, int timeout_ms) const {
+    return hosts_.at(0)->run(client(argv, user), timeout_ms);
+}
+
+Proc SlurmCluster::spawn(const std::vector<std::string>& argv, const char* user) const {
+    return hosts_.at(0)->spawn(client(argv, user));
 }
 
 // SIGTERM (or sig), then SIGKILL after timeout_ms; reaps it.

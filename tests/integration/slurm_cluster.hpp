@@ -47,9 +47,19 @@ public:
     RunResult run(const std::vector<std::string>& argv, const char* user = nullptr,
                   int timeout_ms = 60000) const;
 
-    // Replaces plugstack.conf (SPANK plugins; empty at first). srun reads it at each
-    // start, slurmstepd at each step's: no daemon needs a restart.
+    // Replaces plugstack.conf (SPANK plugins; empty at first) on every host, with
+    // "{rundir}" and "{statedir}" replaced by the host's own run directory (Host::rundir())
+    // and layer store. srun reads it
+    // at each start, slurmstepd at each step's: no daemon needs a restart.
     void write_plugstack(const std::string& text);
+
+    // Starts a Slurm client in the controller's host in the background, as run() does;
+    // its stdout is piped, its stderr the test's.
+    Proc spawn(const std::vector<std::string>& argv, const char* user = nullptr) const;
+
+    // Runs argv as root on node n (its network, UTS and mount namespaces), with
+    // PERSONALNET_RUNDIR and PERSONALNET_STATEDIR of its Host.
+    RunResult run_on_node(int n, const std::vector<std::string>& argv, int timeout_ms = 30000) const;
 
     // Stops everything (idempotent); how long that took, in seconds.
     double stop();
@@ -80,7 +90,10 @@ private:
 
     void start();
     void make_files();
-    HostNs make_host_namespaces(const std::string& hostname, const std::string& munge_dir);
+    std::vector<std::string> client(const std::vector<std::string>& argv, const char* user) const;
+    HostNs make_host_namespaces(const std::string& hostname, const std::string& munge_dir,
+                                const std::string& etc);
+    std::string etc_dir(size_t host) const;  // bound over dir/etc in the host's mount namespace
     Daemon& start_daemon(size_t host, const std::string& what, const std::vector<std::string>& argv);
     void wait_for_munge(size_t host, const Daemon& d);
     void wait_until_idle();

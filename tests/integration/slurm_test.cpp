@@ -3,6 +3,7 @@
 // and stopped at its end, when the machine must be as it was before: no Slurm or munge
 // process, nothing in the cluster's namespaces, no temporary directory, mount or file in
 // the places the Debian packages' own services would use.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -10,13 +11,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/core/sys.hpp"
+#include "lib/slurm/job_network.hpp"
 #include "tests/integration/slurm_cluster.hpp"
 #include "tests/integration/unprivileged.hpp"
 
@@ -128,6 +132,18 @@ protected:
     std::string baseline_;
 };
 
+// A file in the machine's (and so every node's) /tmp, which a job's private /tmp must not show.
+void write_marker(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) ::close(fd);
+}
+
+// text without its trailing newline(s).
+std::string trim(std::string text) {
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+}
+
 // Lines of text, sorted.
 std::vector<std::string> sorted_lines(const std::string& text) {
     std::vector<std::string> v;
@@ -155,9 +171,9 @@ TEST_F(SlurmTest, SrunRunsOnEveryNodeAsTheUser) {
     EXPECT_EQ(sorted_lines(r.out), (std::vector<std::string>{kBob, kBob, kBob}));
 }
 
-// The SPANK plugin's skeleton (slurm/spank_personalnet.cpp): it checks the options and
-// the administrator's arguments, and fails every job that is to get a personal network,
-// since it cannot make one yet. A job that does not ask runs as before.
+// The SPANK plugin (slurm/spank_personalnet.cpp): a job that asks runs its tasks in a
+// space per node, joined to the job's other nodes by a personal network of its own; one
+// that does not ask runs as before.
 class SlurmPluginTest : public SlurmTest {
 protected:
     void SetUp() override {
@@ -166,15 +182,87 @@ protected:
         struct stat st {};
         ASSERT_EQ(::stat(plugin().c_str(), &st), 0) << plugin() << " is missing: `make all` builds it where "
                                                     << "Slurm's spank.h is (libslurm-dev)";
+        // The site secret, the same on every node, root's only.
+        secret_ = cluster_->dir() + "/slurm.secret";
+        int fd = ::open(secret_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        ASSERT_GE(fd, 0);
+        const std::string text = "pntest site secret, 32 bytes ok\n";
+        ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+        ::close(fd);
+        for (int n = 1; n <= SlurmCluster::kNodes; ++n)
+            node_baseline_.push_back(cluster_->node(n).snapshot());
+    }
+    void TearDown() override {
+        if (cluster_)
+            for (int n = 1; n <= SlurmCluster::kNodes; ++n) {
+                auto listed = spaces_after_jobs(n);
+                EXPECT_FALSE(contains(listed, "job-")) << "spaces left on node " << n << ":\n" << listed;
+                EXPECT_EQ(cluster_->node(n).snapshot(), node_baseline_.at(static_cast<size_t>(n - 1)))
+                    << "node " << n << " is not as it was";
+            }
+        SlurmTest::TearDown();
     }
     static std::string plugin() { return build_dir() + "/slurm/spank_personalnet.so"; }
-    void use_plugin(const std::string& args = "") {
-        cluster_->write_plugstack("required " + plugin() + (args.empty() ? "" : " " + args) + "\n");
+    // `pnet list` on node n once its jobs' steps have ended there: srun returns when the
+    // tasks have, and each node's slurmstepd lets go of the space just after (up to 10 s).
+    std::string spaces_after_jobs(int n) {
+        std::string listed;
+        for (int i = 0; i < 100; ++i) {
+            listed = cluster_->run_on_node(n, {bin("pnet"), "list"}).out;
+            if (!contains(listed, "job-")) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return listed;
+    }
+    // The plugin with each node's run directory, the build's programs, the test's secret.
+    void use_plugin(const std::string& args = "", int wait = 20) {
+        cluster_->write_plugstack("required " + plugin() +
+                                  " rundir={rundir} statedir={statedir} libexecdir=" + build_dir() +
+                                  "/libexec secret=" + secret_ + " wait=" + std::to_string(wait) +
+                                  (args.empty() ? "" : " " + args) + "\n");
+    }
+    // The last job's id, as slurmctld numbers them (one after another).
+    unsigned last_job() {
+        auto r = cluster_->run({"squeue", "--noheader", "--all", "--states=all", "--format=%i"});
+        unsigned last = 0;
+        std::istringstream lines(r.out);
+        for (std::string line; std::getline(lines, line);)
+            last = std::max(last, unsigned(std::atoi(line.c_str())));
+        return last;
     }
     static const std::vector<std::string>& nodes() {
         static const std::vector<std::string> v{"node1", "node2", "node3"};
         return v;
     }
+    // What a task prints about where it runs: "NODE NETNS SPACE PEERS", one line.
+    static std::vector<std::string> where_task_runs() {
+        return {"sh", "-c",
+                "echo \"$SLURMD_NODENAME $(readlink /proc/self/ns/net) ${PERSONALNET_SPACE:-none} "
+                "${PERSONALNET_PEERS:-none}\""};
+    }
+    // The machine's IKE daemons and keepers that run, counted ("charon 2 pnkeeper 1"); the
+    // exited ones wait as zombies for the cluster's stop(), which reaps its orphans.
+    static std::string daemons() {
+        int charon = 0, keeper = 0;
+        auto procs = sys::list_dir("/proc");
+        if (procs.ok())
+            for (const auto& p : procs.value()) {
+                auto comm = sys::read_file("/proc/" + p + "/comm");
+                auto stat = sys::read_file("/proc/" + p + "/stat");
+                if (!comm.ok() || !stat.ok()) continue;
+                const size_t end = stat->rfind(')');
+                if (end == std::string::npos || end + 2 >= stat->size() || (*stat)[end + 2] == 'Z') continue;
+                charon += comm.value() == "charon\n";
+                keeper += comm.value() == "pnkeeper\n";
+            }
+        return "charon " + std::to_string(charon) + " pnkeeper " + std::to_string(keeper);
+    }
+    std::string read_secret() const {
+        auto s = sys::read_file(secret_);
+        return s.ok() ? s.value() : "";
+    }
+    std::string secret_;
+    std::vector<std::string> node_baseline_;
 };
 
 TEST_F(SlurmPluginTest, AJobThatDoesNotAskRunsAsBefore) {
@@ -185,6 +273,18 @@ TEST_F(SlurmPluginTest, AJobThatDoesNotAskRunsAsBefore) {
     auto r = cluster_->run({"srun", "--chdir=/", "--nodes=3", "hostname"}, kAlice);
     ASSERT_EQ(r.rc, 0) << r.err;
     EXPECT_EQ(sorted_lines(r.out), nodes());
+    // In each node's own network namespace, with no space.
+    std::vector<std::string> argv = {"srun", "--chdir=/", "--nodes=3"};
+    for (const auto& a : where_task_runs()) argv.push_back(a);
+    r = cluster_->run(argv, kAlice);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    auto lines = sorted_lines(r.out);
+    ASSERT_EQ(lines.size(), 3u) << r.out;
+    for (int n = 1; n <= 3; ++n) {
+        auto ns = cluster_->run_on_node(n, {"readlink", "/proc/self/ns/net"});
+        EXPECT_EQ(lines[static_cast<size_t>(n - 1)],
+                  "node" + std::to_string(n) + " " + trim(ns.out) + " none none");
+    }
 }
 
 TEST_F(SlurmPluginTest, BadOptionsAreRefusedNamingTheValue) {
@@ -205,33 +305,179 @@ TEST_F(SlurmPluginTest, BadOptionsAreRefusedNamingTheValue) {
     EXPECT_EQ(r.out, "");
 }
 
-// Until spaces are made, a job that is to get one fails on its nodes with the reason,
-// and none of its tasks runs.
-TEST_F(SlurmPluginTest, AJobThatAsksNeverRunsOutsideASpace) {
+// srun -N3 --personalnet: each node's task runs in the job's space there (a network
+// namespace of its own, the node's address, the job's network), as the job's user; the
+// tasks on node1 and node3 exchange data over the job's network by node name; /tmp is the
+// job's own and gone afterwards; nothing is left on any node.
+TEST_F(SlurmPluginTest, AJobRunsInASpaceOnEveryNodeJoinedByItsNetwork) {
     use_plugin();
-    for (auto option : {"--personalnet", "--personalnet=m1"}) {
-        auto r = cluster_->run({"srun", "--chdir=/", "--nodes=3", option, "hostname"}, kAlice);
-        EXPECT_NE(r.rc, 0) << option;
-        EXPECT_EQ(r.out, "") << option;
-        EXPECT_TRUE(contains(r.err, "personal networks are not implemented yet")) << option << ": " << r.err;
-    }
-    // And in every node's slurmd log.
-    for (int n = 1; n <= SlurmCluster::kNodes; ++n) {
-        auto log = sys::read_file(cluster_->dir() + "/log/slurmd-" + SlurmCluster::node_name(n) + ".log");
-        ASSERT_TRUE(log.ok());
-        EXPECT_TRUE(contains(log.value(), "personal networks are not implemented yet")) << "node " << n;
-    }
-    // The administrator's default for a partition: the same without the option.
-    use_plugin("partitions=pntest files=volatile");
-    auto r = cluster_->run({"srun", "--chdir=/", "--nodes=3", "hostname"}, kAlice);
-    EXPECT_NE(r.rc, 0);
-    EXPECT_EQ(r.out, "");
-    EXPECT_TRUE(contains(r.err, "personal networks are not implemented yet")) << r.err;
-    // Another partition's jobs do not get one.
-    use_plugin("partitions=other");
-    r = cluster_->run({"srun", "--chdir=/", "--nodes=3", "hostname"}, kAlice);
+    std::vector<std::string> argv = {"srun", "--chdir=/", "--nodes=3", "--personalnet"};
+    for (const auto& a : where_task_runs()) argv.push_back(a);
+    auto r = cluster_->run(argv, kAlice, 90000);
     ASSERT_EQ(r.rc, 0) << r.err;
-    EXPECT_EQ(sorted_lines(r.out), nodes());
+    const unsigned job = last_job();
+    const std::string peers = "node1=10.254.0.1 node2=10.254.0.2 node3=10.254.0.3";
+    auto lines = sorted_lines(r.out);
+    ASSERT_EQ(lines.size(), 3u) << r.out << r.err;
+    for (int n = 1; n <= 3; ++n) {
+        auto host_ns = trim(cluster_->run_on_node(n, {"readlink", "/proc/self/ns/net"}).out);
+        const std::string& line = lines[static_cast<size_t>(n - 1)];
+        EXPECT_TRUE(line.rfind("node" + std::to_string(n) + " net:[", 0) == 0) << line;
+        EXPECT_FALSE(contains(line, host_ns)) << "node " << n << "'s task runs in the node's namespace";
+        EXPECT_TRUE(contains(line, " job-" + std::to_string(job) + " " + peers)) << line;
+    }
+
+    // Over the job's network: node3 serves, node1 asks by name; the task's /tmp is its own.
+    const std::string probe = bin("pnprobe");
+    const std::string marker = "/tmp/pnslurm-node-marker-" + std::to_string(::getpid());
+    write_marker(marker);
+    const std::string script =
+        "set -e\n"
+        "test ! -e " +
+        marker +
+        " || { echo \"/tmp is the node's\"; exit 1; }\n"
+        "echo task > /tmp/pnslurm-task-file\n"
+        "addr=$(getent hosts node3 | cut -d' ' -f1)\n"
+        "case $SLURMD_NODENAME in\n"
+        "node3) timeout 20 " +
+        probe +
+        " serve tcp 0.0.0.0 7019 --reply from-node3 >/dev/null & sleep 6; kill $! 2>/dev/null || true ;;\n"
+        "node1) for i in $(seq 1 100); do out=$(" +
+        probe +
+        " connect tcp $addr 7019 --timeout-ms 500 2>/dev/null) && break; sleep 0.1; done\n"
+        "       echo \"node1 reached node3 at $addr: $out\" ;;\n"
+        "esac\n";
+    r = cluster_->run({"srun", "--chdir=/", "--nodes=3", "--personalnet", "sh", "-c", script}, kAlice, 90000);
+    ASSERT_EQ(r.rc, 0) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "node1 reached node3 at 10.254.0.3: from-node3 peer=10.254.0.1:")) << r.out;
+    (void)::unlink(marker.c_str());
+    for (int n = 1; n <= 3; ++n) {
+        EXPECT_FALSE(contains(spaces_after_jobs(n), "job-")) << "node " << n;
+        EXPECT_NE(cluster_->run_on_node(n, {"test", "-e", "/tmp/pnslurm-task-file"}).rc, 0)
+            << "node " << n << " kept the task's /tmp file";
+    }
+}
+
+// Until the nodes are told otherwise, a space that cannot be made on one node fails the
+// job there, with the reason in its output and in that slurmd's log; that node's task
+// never runs outside a space.
+TEST_F(SlurmPluginTest, ANodeThatCannotMakeTheSpaceFailsTheJobWithTheReason) {
+    use_plugin("", 2);
+    auto r = cluster_->run({"srun", "--chdir=/", "--nodes=1", "true"}, kAlice);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const unsigned next = last_job() + 1;
+    // Node 2 has a space of that name already, made by someone else: the job refuses it.
+    const std::string name = "job-" + std::to_string(next);
+    auto made = cluster_->run_on_node(2, {bin("mkportspace"), "-q", "--name", name, "--", "true"});
+    ASSERT_EQ(made.rc, 0) << made.err;
+    r = cluster_->run(
+        {"srun", "--chdir=/", "--nodes=3", "--personalnet", "sh", "-c", "echo ran on $SLURMD_NODENAME"},
+        kAlice, 90000);
+    EXPECT_NE(r.rc, 0);
+    EXPECT_FALSE(contains(r.out, "ran on node2")) << r.out;
+    const std::string reason = "personalnet: job " + std::to_string(next) + " on node2: space " + name +
+                               ": open space '" + name + "': owned by another user";
+    EXPECT_TRUE(contains(r.err, reason)) << r.err;
+    auto log = sys::read_file(cluster_->dir() + "/log/slurmd-node2.log");
+    ASSERT_TRUE(log.ok());
+    EXPECT_TRUE(contains(log.value(), reason));
+    auto destroyed = cluster_->run_on_node(2, {bin("pnet"), "destroy", name});
+    EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
+}
+
+// The administrator's default for a partition: the same without the option; another
+// partition's jobs get nothing.
+TEST_F(SlurmPluginTest, APartitionDefaultGivesEveryJobASpace) {
+    use_plugin("partitions=pntest files=none");
+    std::vector<std::string> argv = {"srun", "--chdir=/", "--nodes=3"};
+    for (const auto& a : where_task_runs()) argv.push_back(a);
+    auto r = cluster_->run(argv, kAlice, 90000);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    for (const auto& line : sorted_lines(r.out))
+        EXPECT_TRUE(contains(line, " job-" + std::to_string(last_job()) + " ")) << line;
+    use_plugin("partitions=other");
+    r = cluster_->run(argv, kAlice);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    for (const auto& line : sorted_lines(r.out)) EXPECT_TRUE(contains(line, " none none")) << line;
+}
+
+// While a job runs: its steps share each node's space and reach its tasks over its
+// network; no other job, of another user or the same one, with or without a network of
+// its own, reaches them. scancel then leaves nothing on any node: no space, rule, nft
+// table, mount, charon or key.
+TEST_F(SlurmPluginTest, OnlyTheJobReachesItsTasksAndScancelLeavesNothing) {
+    use_plugin("", 10);
+    const std::string probe = bin("pnprobe");
+    const std::string daemons_before = daemons();
+    Proc job = cluster_->spawn({"srun", "--chdir=/", "--nodes=3", "--personalnet", "sh", "-c",
+                                "if [ $SLURMD_NODENAME = node3 ]; then exec " + probe +
+                                    " serve tcp 0.0.0.0 7019 --reply job-a; else exec sleep 600; fi"},
+                               kAlice);
+    unsigned a = 0;
+    for (int i = 0; i < 300 && a == 0; ++i) {
+        auto q = cluster_->run({"squeue", "--noheader", "--states=running", "--format=%i"});
+        a = unsigned(std::atoi(q.out.c_str()));
+        if (a == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_NE(a, 0u) << "job a does not run";
+    const std::string jobid = "--jobid=" + std::to_string(a);
+    // Another step of job a on node1: the same space as the next one, and it reaches the
+    // server on node3 over the job's network (retrying while the server starts).
+    const std::vector<std::string> step = {"srun", jobid,   "--overlap", "--chdir=/", "--nodes=1",
+                                           "-w",   "node1", "sh",        "-c"};
+    auto with = [](std::vector<std::string> v, const std::string& script) {
+        v.push_back(script);
+        return v;
+    };
+    const std::string ask =
+        "for i in $(seq 1 100); do " + probe +
+        " connect tcp 10.254.0.3 7019 --timeout-ms 500 2>/dev/null && exit 0; sleep 0.1; done; "
+        "exit 1";
+    auto r = cluster_->run(with(step, ask), kAlice, 60000);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "job-a peer=10.254.0.1:")) << r.out;
+    auto ns1 = cluster_->run(with(step, "readlink /proc/self/ns/net; echo $PERSONALNET_SPACE"), kAlice);
+    auto ns2 = cluster_->run(with(step, "readlink /proc/self/ns/net; echo $PERSONALNET_SPACE"), kAlice);
+    ASSERT_EQ(ns1.rc, 0) << ns1.err;
+    EXPECT_EQ(ns1.out, ns2.out);
+    EXPECT_TRUE(contains(ns1.out, "\njob-" + std::to_string(a) + "\n")) << ns1.out;
+
+    // Other jobs on node1, at job a's address on node3 and at node3's own address.
+    const std::string probe_a = probe + " connect tcp 10.254.0.3 7019 --timeout-ms 1500; " + probe +
+                                " connect tcp " + SlurmCluster::node_address(3) +
+                                " 7019 --timeout-ms 1500; true";
+    for (auto [user, option] : {std::pair{kBob, "--personalnet"}, std::pair{kAlice, "--personalnet"},
+                                std::pair{kAlice, "--personalnet-files=none"}}) {
+        std::vector<std::string> argv = {"srun", "--chdir=/", "--nodes=3", "-w", "node[1-3]"};
+        if (std::string(option) == "--personalnet") argv.push_back(option);
+        argv.insert(argv.end(), {"sh", "-c", "[ $SLURMD_NODENAME = node1 ] || exit 0; " + probe_a});
+        auto other = cluster_->run(argv, user, 60000);
+        EXPECT_EQ(other.rc, 0) << user << " " << option << ": " << other.err;
+        EXPECT_FALSE(contains(other.out, "job-a")) << user << " " << option << " reached job a:\n"
+                                                   << other.out;
+    }
+
+    // scancel: every node lets go, and nothing of the job is left.
+    auto cancelled = cluster_->run({"scancel", std::to_string(a)});
+    EXPECT_EQ(cancelled.rc, 0) << cancelled.err;
+    EXPECT_NE(job.wait(), 0);
+    const std::string key = personalnet::slurm::job_key(read_secret(), a);
+    for (int n = 1; n <= 3; ++n) {
+        EXPECT_FALSE(contains(spaces_after_jobs(n), "job-")) << "node " << n;
+        const std::string rundir = cluster_->node(n).rundir();
+        auto left = cluster_->run_on_node(
+            n, {"sh", "-c",
+                "grep -c 'job-' /proc/self/mountinfo; grep -rl " + key + " " + rundir + " " +
+                    rundir.substr(0, rundir.rfind('/')) + "/state 2>/dev/null; true"});
+        EXPECT_EQ(left.out, "0\n") << "node " << n << " (mounts, key files):\n" << left.out;
+    }
+    // A destroyed space's daemons are told to stop, and gone shortly after.
+    std::string now = daemons();
+    for (int i = 0; i < 100 && now != daemons_before; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        now = daemons();
+    }
+    EXPECT_EQ(now, daemons_before) << "charon or its keeper left running";
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ const std::map<std::string, Target>& targets() {
         {"policy", f::fuzz_policy},     {"overlay", f::fuzz_overlay}, {"pam", f::fuzz_pam},
         {"channel", f::fuzz_channel},   {"vici", f::fuzz_vici},       {"mountinfo", f::fuzz_mountinfo},
         {"userdef", f::fuzz_userdef},   {"dnmap", f::fuzz_dnmap},     {"credentials", f::fuzz_credentials},
+        {"hostlist", f::fuzz_hostlist},
     };
     return all;
 }
