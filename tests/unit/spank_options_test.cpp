@@ -23,6 +23,28 @@ TEST(SpankOptions, PluginArguments) {
     ASSERT_TRUE(full.ok()) << full.error().message();
     EXPECT_EQ(full->partitions, (std::vector<std::string>{"batch", "mpi", "gpu.a"}));
     EXPECT_EQ(full->files, ps::Files::none);
+    EXPECT_EQ(full->first_label, 0xe000);
+    EXPECT_EQ(full->last_label, 0xefff);
+    EXPECT_EQ(full->addresses.str(), "10.254.0.0/16");
+    EXPECT_EQ(full->wait_seconds, 30);
+    EXPECT_EQ(full->secret, "/etc/personalnet/slurm.secret");
+
+    auto all = ps::parse_plugin_args({"secret=/etc/site/key", "labels=0x5000-0x5fff", "addresses=10.9.0.0/24",
+                                      "wait=0", "rundir=/run/pn", "statedir=/var/lib/pn",
+                                      "overlaydir=/etc/pn/o.d", "libexecdir=/usr/lib/pn"});
+    ASSERT_TRUE(all.ok()) << all.error().message();
+    EXPECT_EQ(all->secret, "/etc/site/key");
+    EXPECT_EQ(all->first_label, 0x5000);
+    EXPECT_EQ(all->last_label, 0x5fff);
+    EXPECT_EQ(all->addresses.str(), "10.9.0.0/24");
+    EXPECT_EQ(all->wait_seconds, 0);
+    EXPECT_EQ(all->rundir, "/run/pn");
+    EXPECT_EQ(all->statedir, "/var/lib/pn");
+    EXPECT_EQ(all->overlaydir, "/etc/pn/o.d");
+    EXPECT_EQ(all->libexecdir, "/usr/lib/pn");
+    auto one = ps::parse_plugin_args({"labels=0xe000"});
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ(one->first_label, one->last_label);
 }
 
 TEST(SpankOptions, BadPluginArgumentsAreNamed) {
@@ -35,8 +57,23 @@ TEST(SpankOptions, BadPluginArgumentsAreNamed) {
         {{"partitions=a", "partitions=b"}, "partitions given twice"},
         {{"partitions=,"}, "'partitions=,' names no partition"},
         {{"partitions=a,b/c"}, "'b/c' is not a partition name"},
+        {{"secret=etc/s"}, "'secret=etc/s': not an absolute path without . or .. components"},
+        {{"rundir=/run/../etc"}, "'rundir=/run/../etc': not an absolute path"},
+        {{"statedir=/var//x"}, "'statedir=/var//x': not an absolute path"},
+        {{"labels=0xe000"}, ""},  // one label is a range too: accepted below
+        {{"labels=e000-efff"}, "'labels=e000-efff': not a label range (0xNNNN-0xNNNN)"},
+        {{"labels=0xe100-0xe000"}, "'labels=0xe100-0xe000': the range is empty"},
+        {{"labels=0xbf00-0xc001"}, "'labels=0xbf00-0xc001': holds reserved label 0xc000"},
+        {{"labels=0x0-0x10"}, "'labels=0x0-0x10': holds reserved label 0x0"},
+        {{"addresses=fd00::/64"}, "'addresses=fd00::/64': not an IPv4 prefix"},
+        {{"addresses=10.0.0.1/8"}, "'addresses=10.0.0.1/8': not an IPv4 prefix"},
+        {{"addresses=10.0.0.0/30"}, "'addresses=10.0.0.0/30': the prefix length must be 8 to 28"},
+        {{"wait=601"}, "'wait=601': not a number of seconds from 0 to 600"},
+        {{"wait=-1"}, "'wait=-1': not a number of seconds"},
+        {{"wait=5", "wait=6"}, "wait given twice"},
     };
     for (const auto& [args, message] : cases) {
+        if (message.empty()) continue;
         auto r = ps::parse_plugin_args(args);
         ASSERT_FALSE(r.ok()) << message;
         EXPECT_EQ(r.error().code, EINVAL);
