@@ -66,12 +66,18 @@ struct Plan {
 }
 
 // Handlers of the caller must not run in the child: reset to the default (exec would do
-// that anyway), ignored signals stay ignored.
-void default_handlers() {
+// that anyway). Ignored signals stay ignored, except in a detached daemon (all_defaults):
+// it must stop on SIGTERM whatever its creator ignored (SpawnOptions::ignored_signals,
+// set before, stay ignored).
+void default_handlers(const SpawnOptions& o) {
     for (int sig = 1; sig < NSIG; ++sig) {
         struct sigaction sa {};
         if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &sa) != 0) continue;
-        if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+        if (sa.sa_handler == SIG_DFL) continue;
+        if (sa.sa_handler == SIG_IGN &&
+            (!o.detach ||
+             std::find(o.ignored_signals.begin(), o.ignored_signals.end(), sig) != o.ignored_signals.end()))
+            continue;
         sa = {};
         sa.sa_handler = SIG_DFL;
         (void)::sigaction(sig, &sa, nullptr);
@@ -139,9 +145,15 @@ void close_range(unsigned first, unsigned last) {
         int err = o.steps[i].fn();
         if (err != 0) fail(report, kUser + static_cast<int32_t>(i), err);
     }
-    default_handlers();
+    default_handlers(o);
+    // A detached daemon starts with no signal blocked: its creator's mask is its own
+    // business (slurmstepd blocks SIGTERM around the plugin that makes a job's space, and
+    // a keeper that inherited it would ignore the TERM that stops it).
+    sigset_t none;
+    ::sigemptyset(&none);
+    const sigset_t* mask = o.detach ? &none : &p.old_mask;
     if (!o.program.empty()) {
-        ::sigprocmask(SIG_SETMASK, &p.old_mask, nullptr);
+        ::sigprocmask(SIG_SETMASK, mask, nullptr);
         if (o.search_path) {
             environ = const_cast<char**>(p.envp.data());  // the search uses the program's own PATH
             ::execvpe(o.program.c_str(), p.argv.data(), p.envp.data());
@@ -151,7 +163,7 @@ void close_range(unsigned first, unsigned last) {
         fail(report, kExec, errno);
     }
     ::close(report);  // end of file: the setup succeeded
-    ::sigprocmask(SIG_SETMASK, &p.old_mask, nullptr);
+    ::sigprocmask(SIG_SETMASK, mask, nullptr);
     ::_exit(o.body());
 }
 

@@ -168,6 +168,50 @@ TEST(SpawnTest, DetachedChildIsNobodysZombie) {
     EXPECT_TRUE(sys::wait_exit(watch.get(), 5000));
 }
 
+// A daemon stops on SIGTERM whatever its creator blocked or ignored (slurmstepd blocks
+// TERM around the Slurm plugin that starts a job space's keeper); a plain child keeps the
+// caller's mask and ignored signals, as fork and exec would.
+TEST(SpawnTest, ADetachedChildStartsWithNoSignalBlockedOrIgnored) {
+    sigset_t term, old;
+    ::sigemptyset(&term);
+    ::sigaddset(&term, SIGTERM);
+    ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+    struct sigaction ign {
+    }, old_usr1{};
+    ign.sa_handler = SIG_IGN;
+    ASSERT_EQ(::sigaction(SIGUSR1, &ign, &old_usr1), 0);
+    auto status_of = [](pid_t pid, const char* field) {
+        auto st = sys::read_file("/proc/" + std::to_string(pid) + "/status");
+        if (!st.ok()) return std::string();
+        auto at = st->find(std::string(field) + ":\t");
+        return at == std::string::npos ? std::string() : st->substr(at, st->find('\n', at) - at);
+    };
+    auto o = exec_of({"/bin/sleep", "30"});
+    o.detach = true;
+    o.ignored_signals = {SIGHUP};
+    auto daemon = sys::spawn(o);
+    auto plain = sys::spawn(exec_of({"/bin/sleep", "30"}));
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ::sigaction(SIGUSR1, &old_usr1, nullptr);
+    ASSERT_TRUE(daemon.ok()) << daemon.error().message();
+    ASSERT_TRUE(plain.ok()) << plain.error().message();
+    UniqueFd watch = sys::pidfd_of(daemon.value());
+    ASSERT_TRUE(watch.valid());
+    // Until sleep runs (exec done): its status then says what it inherited.
+    for (int i = 0; i < 200; ++i) {
+        auto comm = sys::read_file("/proc/" + std::to_string(daemon.value()) + "/comm");
+        if (comm.ok() && comm->starts_with("sleep")) break;
+        ::usleep(5000);
+    }
+    EXPECT_EQ(status_of(daemon.value(), "SigBlk"), "SigBlk:\t0000000000000000");
+    EXPECT_EQ(status_of(daemon.value(), "SigIgn"), "SigIgn:\t0000000000000001") << "SIGHUP only";
+    EXPECT_EQ(status_of(plain.value(), "SigBlk"), "SigBlk:\t0000000000004000") << "SIGTERM, as the caller";
+    ::kill(daemon.value(), SIGTERM);
+    EXPECT_TRUE(sys::wait_exit(watch.get(), 5000)) << "the daemon ignored SIGTERM";
+    ::kill(plain.value(), SIGKILL);
+    (void)sys::wait_child(plain.value());
+}
+
 TEST(SpawnTest, DetachedSetupFailureIsReported) {
     auto o = exec_of({"/nonexistent/personalnet-test"});
     o.detach = true;
