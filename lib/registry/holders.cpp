@@ -21,13 +21,15 @@ std::string dir_of(const std::string& rundir, const char* kind, const std::strin
 }
 
 // The start time of pid in clock ticks since boot (field 22 of /proc/PID/stat), "" if
-// the process is gone. Together with the pid it names one process, even after reuse.
+// the process is gone or a zombie. Together with the pid it names one process, even after reuse.
 std::string start_time(pid_t pid) {
     auto stat = sys::read_file("/proc/" + std::to_string(pid) + "/stat");
     if (!stat.ok()) return "";
     // The command name (field 2) may contain blanks and parentheses: count after the last ')'.
     size_t pos = stat->rfind(')');
     if (pos == std::string::npos) return "";
+    // A zombie holds nothing: it is dead, only not reaped yet (its parent may be slow to).
+    if (pos + 2 < stat->size() && ((*stat)[pos + 2] == 'Z' || (*stat)[pos + 2] == 'X')) return "";
     for (int field = 2; field < 22; ++field) {
         pos = stat->find(' ', pos + 1);
         if (pos == std::string::npos) return "";
@@ -92,6 +94,11 @@ Result<int> live(const std::string& rundir, const char* kind, const std::string&
     }
     if (alive == 0) (void)::rmdir(dir.c_str());
     return alive;
+}
+
+Status keep_unheld(const std::string& rundir, const char* kind, const std::string& name) {
+    PN_TRY(sys::make_dirs(dir_of(rundir, kind, name), 0755), "keep '" + name + "' for collection");
+    return {};
 }
 
 Result<std::vector<std::string>> names(const std::string& rundir, const char* kind) {

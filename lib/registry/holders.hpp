@@ -38,6 +38,10 @@ Result<bool> remove(const std::string& rundir, const char* kind, const std::stri
 // directory too when none is left. Call with the lock held.
 Result<int> live(const std::string& rundir, const char* kind, const std::string& name);
 
+// Leaves name's directory, without holders: a space whose last holder let go but which
+// could not be destroyed then, for the next destroy_dead_holds to try again.
+Status keep_unheld(const std::string& rundir, const char* kind, const std::string& name);
+
 // The names that have a holder directory (live holders or not). Call with the lock held.
 Result<std::vector<std::string>> names(const std::string& rundir, const char* kind);
 

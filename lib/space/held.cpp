@@ -24,8 +24,10 @@ Status destroy_dead_holds(const Context& ctx) {
         }
         if (live.value() > 0) continue;
         auto destroyed = destroy_space(name, as_root);
-        if (!destroyed.ok() && destroyed.error().code != ENOENT && first.ok())
-            first = destroyed.error().wrap("release held space '" + name + "'");
+        if (!destroyed.ok() && destroyed.error().code != ENOENT) {
+            (void)holders::keep_unheld(ctx.rundir, holders::kHeld, name);  // tried again next time
+            if (first.ok()) first = destroyed.error().wrap("release held space '" + name + "'");
+        }
     }
     return first;
 }

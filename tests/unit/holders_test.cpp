@@ -1,5 +1,7 @@
-// Holders of named spaces (pam_personalnet's sessions, a job's steps): a live process counts, a dead one (or a pid now
-// used by a later process) does not, and the last record's directory goes with it.
+// Holders of named spaces (pam_personalnet's sessions, a job's steps): a live process counts, a dead one (or
+// a pid now used by a later process) does not, and the last record's directory goes with it.
+#include "lib/registry/holders.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "lib/core/sys.hpp"
-#include "lib/registry/holders.hpp"
 
 namespace pn_unit {
 namespace {
@@ -46,6 +47,31 @@ TEST_F(Holders, CountsLiveHoldersOnly) {
     EXPECT_EQ(holders::live(dir_, "pam", "s").value(), 0);
     EXPECT_NE(::access((dir_ + "/pam/s").c_str(), F_OK), 0) << "the empty directory stays";
     EXPECT_EQ(holders::live(dir_, "pam", "never").value(), 0);
+}
+
+TEST_F(Holders, AZombieHoldsNothing) {
+    auto lock = holders::lock(dir_, holders::kHeld);
+    ASSERT_TRUE(lock.ok()) << lock.error().message();
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::close(p[1]);  // else its own write end keeps the pipe open
+        char c;
+        (void)!::read(p[0], &c, 1);
+        ::_exit(0);
+    }
+    ::close(p[0]);
+    ASSERT_TRUE(holders::add(dir_, holders::kHeld, "job-8", child).ok());
+    EXPECT_EQ(holders::live(dir_, holders::kHeld, "job-8").value(), 1);
+    ::close(p[1]);  // the child exits; not reaped, it is a zombie
+    for (int i = 0; i < 200; ++i) {
+        auto stat = personalnet::sys::read_file("/proc/" + std::to_string(child) + "/stat");
+        if (stat.ok() && stat->find(") Z ") != std::string::npos) break;
+        ::usleep(5000);
+    }
+    EXPECT_EQ(holders::live(dir_, holders::kHeld, "job-8").value(), 0);
+    ::waitpid(child, nullptr, 0);
 }
 
 TEST_F(Holders, KindsAreApartAndNamesAreListed) {
