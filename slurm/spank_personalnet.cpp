@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/seccomp.hpp"
 #include "lib/slurm/hostlist.hpp"
 #include "lib/slurm/job_space.hpp"
 #include "lib/slurm/spank_options.hpp"
@@ -49,9 +50,17 @@ struct JobChoice {
 };
 JobChoice g_job;
 ps::PluginConfig g_config;
+// The step's slurmstepd (remote context), set in slurm_spank_init before it forks the
+// tasks, which inherit it: a task's parent may be an intermediate process that is gone
+// by the time the task records its hold.
+pid_t g_stepd = 0;
 
 int on_personalnet(int, const char* optarg, int) {
-    const std::string value = optarg != nullptr ? optarg : "";
+    // Slurm 22.05 passes the option alone on to the job's later sruns (a batch script's)
+    // through its environment as the text "(null)": the option alone, not a network's name
+    // (no name has parentheses).
+    const std::string given = optarg != nullptr ? optarg : "";
+    const std::string value = given == "(null)" ? "" : given;
     auto st = ps::check_network(value);
     if (!st.ok()) {
         slurm_error("%s", st.error().message().c_str());
@@ -145,6 +154,7 @@ int slurm_spank_init(spank_t sp, int ac, char** av) {
     }
     g_config = config.value();
     if (spank_context() == S_CTX_SLURMD) return 0;  // slurmd itself takes no job options
+    if (spank_remote(sp) == 1) g_stepd = ::getpid();
     for (auto* opt = g_options; opt->name != nullptr; ++opt) {
         if (spank_option_register(sp, opt) != ESPANK_SUCCESS) {
             slurm_error("personalnet: cannot register --%s", opt->name);
@@ -162,22 +172,16 @@ int slurm_spank_task_init_privileged(spank_t sp, int, char**) {
     if (!normal_step(sp)) return 0;
     ps::JobStep step;
     step.job_id = job_id(sp);
-    if (!wanted(sp)) {
-        // A job that did not ask gets nothing, but a later step of one that did (srun
-        // --jobid, or a step without the option) joins the job's space like the others.
-        auto held = ps::job_space_held(g_config, step.job_id);
-        if (!held.ok()) {
-            slurm_error("personalnet: job %u: %s", step.job_id, held.error().message().c_str());
-            return -1;
-        }
-        if (!held.value()) return 0;
-    }
+    // A job that did not ask gets nothing, but a later step of one that did (srun --jobid,
+    // or a step without the option) joins the job's space like the others.
+    if (!wanted(sp) && !ps::job_space_taken(g_config, step.job_id)) return 0;
     step.uid = job_uid(sp);
     step.nodelist = job_env(sp, "SLURM_JOB_NODELIST");
+    step.step_nodelist = job_env(sp, "SLURM_STEP_NODELIST");
     step.node = this_node(sp);
     step.network = g_job.network;
     step.files = g_job.files_given ? g_job.files : g_config.files;
-    step.holder = ::getppid();  // the step's slurmstepd, whose slurm_spank_exit lets go
+    step.holder = g_stepd;  // the step's slurmstepd, whose slurm_spank_exit lets go
     const std::string name = ps::job_space_name(step.job_id);
     auto fail = [&](const std::string& why) {
         slurm_error("personalnet: job %u on %s: space %s: %s", step.job_id, step.node.c_str(), name.c_str(),
@@ -185,12 +189,16 @@ int slurm_spank_task_init_privileged(spank_t sp, int, char**) {
         return -1;
     };
     if (step.node.empty()) return fail("cannot tell this node's name from the step's node list");
+    if (step.holder == 0) return fail("slurm_spank_init did not run in this step's slurmstepd");
     auto taken = ps::take_job_space(g_config, step);
     if (!taken.ok()) return fail(taken.error().message());
-    if (auto joined = taken->space->join(); !joined.ok()) {
-        (void)ps::release_job_space(g_config, step.job_id, step.uid, step.holder);
-        return fail(joined.error().message());
-    }
+    // On failure the hold stays: the step's other tasks on this node may be inside already,
+    // and the step's end lets go of it.
+    if (auto joined = taken->space->join(); !joined.ok()) return fail(joined.error().message());
+    // Like every command run in a space (Space::run) and every login: the task may not type
+    // into the terminal it came from (TIOCSTI); inherited by everything the task starts.
+    if (int err = personalnet::seccomp::TtyFilter().install(); err != 0)
+        return fail(personalnet::make_error(err, "install the TIOCSTI filter (seccomp)").message());
     if (spank_setenv(sp, "PERSONALNET_SPACE", name.c_str(), 1) != ESPANK_SUCCESS ||
         (!taken->peers.empty() &&
          spank_setenv(sp, "PERSONALNET_PEERS", taken->peers.c_str(), 1) != ESPANK_SUCCESS))

@@ -175,6 +175,11 @@ Result<Space> Server::create(const helper::Request& r, const helper::Becoming& a
     // What the caller controls first, without any lock: the shared directories are
     // looked at as the caller (with a time limit), the seed texts put in memfds.
     PN_TRY(policy::may_create(policy_, caller_), "");
+    // The Slurm plugin's names (spank_personalnet(8)): a user's own job-<id> space on a
+    // node would make that job fail there, or start it on what the user left behind.
+    if (who_.uid != 0 && r.spec.name.rfind("job-", 0) == 0)
+        return make_error(EPERM, "create space '" + r.spec.name +
+                                     "': names starting with 'job-' are reserved for batch jobs");
     SpaceSpec spec = r.spec;
     // The size of the caller's layer-store image; root's own spaces keep the default.
     spec.max_layer_bytes = who_.uid == 0 ? 0 : policy_.max_layer_size;

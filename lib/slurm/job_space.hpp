@@ -25,9 +25,10 @@ namespace personalnet::slurm {
 struct JobStep {
     uint32_t job_id = 0;
     uid_t uid = 0;
-    std::string nodelist;  // SLURM_JOB_NODELIST: every node of the job, in order
-    std::string node;      // this node's name (SLURMD_NODENAME)
-    std::string network;   // --personalnet=NAME; "" for the job's own
+    std::string nodelist;       // SLURM_JOB_NODELIST: every node of the job, in order
+    std::string step_nodelist;  // SLURM_STEP_NODELIST: the nodes of this step
+    std::string node;           // this node's name (from the step's node list)
+    std::string network;        // --personalnet=NAME; "" for the job's own
     Files files = Files::volatile_files;
     pid_t holder = 0;  // the step's slurmstepd
 };
@@ -41,12 +42,15 @@ struct JobSpace {
 Context job_context(const PluginConfig& c, uid_t uid);
 
 // Takes (creates or opens) the job's space on this node for step.holder, and waits up to
-// c.wait_seconds for the network's peers to be up. Nothing is left when it fails.
+// c.wait_seconds for the network's peers on the step's nodes to be up. A space made for
+// the job earlier is opened as it is (the step's own options do not change it). Nothing
+// is left when it fails.
 Result<JobSpace> take_job_space(const PluginConfig& c, const JobStep& step);
 
-// Whether the job's space is held on this node (a step of the job took it): every later
-// step of the job joins it, whether or not it repeats --personalnet.
-Result<bool> job_space_held(const PluginConfig& c, uint32_t job_id);
+// Whether a step of the job took its space on this node (RUNDIR/held/job-<id> exists):
+// every later step of the job joins it, whether or not it repeats --personalnet. Takes
+// no lock, so that jobs which never asked are not slowed down by those that did.
+bool job_space_taken(const PluginConfig& c, uint32_t job_id);
 
 // Ends holder's hold on the job's space; the last one destroys it. A holder that holds
 // nothing (a step whose take failed) changes nothing.

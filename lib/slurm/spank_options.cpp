@@ -75,6 +75,12 @@ Result<PluginConfig> parse_plugin_args(const std::vector<std::string>& args) {
             for (const auto& p : c.partitions)
                 if (!valid_partition(p))
                     return make_error(EINVAL, where + "'" + p + "' is not a partition name");
+        } else if (key == "networks") {
+            c.networks = ike::list_items(value);
+            if (c.networks.empty()) return make_error(EINVAL, where + "'" + a + "' names no network");
+            for (const auto& n : c.networks)
+                if (!check_network(n).ok() || n.empty())
+                    return make_error(EINVAL, where + "'" + n + "' is not a network name");
         } else if (key == "files") {
             auto f = parse_files(value);
             if (!f.ok()) return make_error(EINVAL, where + "files: '" + value + "' is not volatile or none");

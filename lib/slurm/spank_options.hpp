@@ -10,7 +10,9 @@
 //   labels=0xA-0xB       the SPI labels of job networks (default 0xe000-0xefff)
 //   addresses=PREFIX     the jobs' network addresses, node i of a job at PREFIX + i
 //                        (default 10.254.0.0/16)
-//   wait=SECONDS         how long a step waits for its node's peers to be up (default 30)
+//   wait=SECONDS         how long a step waits for its nodes' peers to be up (default 30)
+//   networks=N[,N...]    the administrator's overlays and networks jobs may bind with
+//                        --personalnet=NAME (default: none)
 //   rundir= statedir= overlaydir= libexecdir=   personalnet's directories (staged installs)
 // Job options (srun, sbatch, salloc):
 //   --personalnet[=NAME]              a personal network of the job's own; with NAME, the
@@ -37,6 +39,7 @@ struct PluginConfig {
     uint16_t first_label = 0xe000, last_label = 0xefff;
     IpPrefix addresses = *IpPrefix::parse("10.254.0.0/16");
     int wait_seconds = 30;
+    std::vector<std::string> networks;  // what --personalnet=NAME may name
     // personalnet's directories, "" for the installed ones (Context's defaults).
     std::string rundir, statedir, overlaydir, libexecdir;
 };

@@ -420,6 +420,16 @@ TEST_F(SlurmPluginTest, OnlyTheJobReachesItsTasksAndScancelLeavesNothing) {
         if (a == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ASSERT_NE(a, 0u) << "job a does not run";
+    // Until job a's first step holds its space on node1.
+    std::string holders;
+    for (int i = 0; i < 300 && holders.empty(); ++i) {
+        holders =
+            cluster_
+                ->run_on_node(1, {"sh", "-c", "ls " + cluster_->node(1).rundir() + "/held/*/ 2>/dev/null"})
+                .out;
+        if (holders.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_FALSE(holders.empty()) << "job a holds no space on node1";
     const std::string jobid = "--jobid=" + std::to_string(a);
     // Another step of job a on node1: the same space as the next one, and it reaches the
     // server on node3 over the job's network (retrying while the server starts).
@@ -478,6 +488,94 @@ TEST_F(SlurmPluginTest, OnlyTheJobReachesItsTasksAndScancelLeavesNothing) {
         now = daemons();
     }
     EXPECT_EQ(now, daemons_before) << "charon or its keeper left running";
+}
+
+// A batch job: the script runs on the first node outside the space (its srun must be
+// reachable at the node's address), and every step it starts runs in the job's spaces.
+TEST_F(SlurmPluginTest, ABatchJobsStepsRunInItsSpaces) {
+    use_plugin();
+    const std::string out = cluster_->dir() + "/jobs";
+    ASSERT_TRUE(sys::make_dirs(out, 0755).ok());
+    ASSERT_EQ(::chmod(out.c_str(), 01777), 0);
+    auto r =
+        cluster_->run({"sbatch", "--wait", "--chdir=/", "--nodes=3", "--personalnet",
+                       "--output=" + out + "/%j.out", "--wrap",
+                       "echo script ${PERSONALNET_SPACE:-none}; srun --nodes=3 sh -c 'echo $SLURMD_NODENAME "
+                       "$PERSONALNET_SPACE $(getent hosts node2 | cut -d\" \" -f1)'"},
+                      kAlice, 120000);
+    const unsigned job = last_job();
+    auto text = sys::read_file(out + "/" + std::to_string(job) + ".out");
+    ASSERT_EQ(r.rc, 0) << r.out << r.err << (text.ok() ? text.value() : "(no output)");
+    ASSERT_TRUE(text.ok()) << r.out;
+    const std::string space = "job-" + std::to_string(job);
+    EXPECT_EQ(sorted_lines(text.value()),
+              (std::vector<std::string>{"node1 " + space + " 10.254.0.2", "node2 " + space + " 10.254.0.2",
+                                        "node3 " + space + " 10.254.0.2", "script none"}))
+        << text.value();
+}
+
+// A node's slurmstepd killed by SIGKILL cannot let go of the space: `pnet gc` there
+// destroys it (as would the next job's step on that node), and the other nodes are not
+// disturbed.
+TEST_F(SlurmPluginTest, AKilledSlurmstepdsSpaceIsCollected) {
+    use_plugin("", 5);
+    Proc job = cluster_->spawn({"srun", "--chdir=/", "--nodes=3", "--personalnet", "sleep", "600"}, kAlice);
+    // Until node2's step holds the space (made, and the hold recorded).
+    const std::string held = cluster_->node(2).rundir() + "/held";
+    std::string holders;
+    for (int i = 0; i < 300 && holders.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        holders = cluster_->run_on_node(2, {"sh", "-c", "ls " + held + "/*/ 2>/dev/null"}).out;
+    }
+    ASSERT_FALSE(holders.empty()) << "node2's step holds no space";
+    const unsigned a = last_job();
+    // node2's slurmstepd of step a.0: its UTS namespace is node2's.
+    const std::string uts = trim(cluster_->run_on_node(2, {"readlink", "/proc/self/ns/uts"}).out);
+    pid_t stepd = 0;
+    for (int i = 0; i < 100 && stepd == 0; ++i) {
+        auto procs = sys::list_dir("/proc");
+        ASSERT_TRUE(procs.ok());
+        for (const auto& p : procs.value()) {
+            auto cmd = sys::read_file("/proc/" + p + "/cmdline");
+            char link[64] = {};
+            if (!cmd.ok() || ::readlink(("/proc/" + p + "/ns/uts").c_str(), link, sizeof link - 1) <= 0)
+                continue;
+            // The step's slurmstepd, not one of its children (same command line until they
+            // exec): the one with the smallest pid.
+            const pid_t pid = std::atoi(p.c_str());
+            if (link == uts && contains(cmd.value(), "slurmstepd: [" + std::to_string(a) + ".0]") &&
+                (stepd == 0 || pid < stepd))
+                stepd = pid;
+        }
+        if (stepd == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_NE(stepd, 0) << "node2's slurmstepd of job " << a;
+    ASSERT_EQ(::kill(stepd, SIGKILL), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE(contains(cluster_->run_on_node(2, {bin("pnet"), "list"}).out, "job-"))
+        << "the space is still there" << [&] {
+               auto log = sys::read_file(cluster_->dir() + "/log/slurmd-node2.log");
+               return log.ok() ? log.value() : "";
+           }();
+    auto gc = cluster_->run_on_node(2, {bin("pnet"), "gc"});
+    EXPECT_EQ(gc.rc, 0) << gc.err;
+    EXPECT_FALSE(contains(cluster_->run_on_node(2, {bin("pnet"), "list"}).out, "job-"));
+    for (int n : {1, 3})
+        EXPECT_TRUE(contains(cluster_->run_on_node(n, {bin("pnet"), "list"}).out, "job-"))
+            << "node " << n << "'s space went with node2's";
+    EXPECT_EQ(cluster_->run({"scancel", std::to_string(a)}).rc, 0);
+    (void)job.wait();
+}
+
+// The site secret is root's alone: one others may read fails the job on every node, naming it.
+TEST_F(SlurmPluginTest, ASecretOthersMayReadFailsTheJob) {
+    use_plugin();
+    ASSERT_EQ(::chmod(secret_.c_str(), 0644), 0);
+    auto r = cluster_->run({"srun", "--chdir=/", "--nodes=2", "--personalnet", "echo", "ran"}, kAlice, 60000);
+    EXPECT_NE(r.rc, 0);
+    EXPECT_FALSE(contains(r.out, "ran")) << r.out;
+    EXPECT_TRUE(contains(r.err, "site secret '" + secret_ + "' has mode 0644: others than root may read it"))
+        << r.err;
 }
 
 }  // namespace
