@@ -252,8 +252,9 @@ Error network_taken(const Registry& reg, const std::string& network, uint16_t la
 
 Status check_spec(const SpaceSpec& spec) {
     if (!spec.name.empty()) PN_TRY(validate_name(spec.name), "");
-    if (!spec.file_space && (!spec.shared_paths.empty() || spec.private_tmp || !spec.resolv_conf.empty() ||
-                             !spec.hosts.empty() || !spec.hosts_text.empty() || spec.fs_backend != FsBackend::automatic))
+    if (!spec.file_space &&
+        (!spec.shared_paths.empty() || spec.private_tmp || !spec.resolv_conf.empty() || !spec.hosts.empty() ||
+         !spec.hosts_text.empty() || spec.fs_backend != FsBackend::automatic))
         return make_error(
             EINVAL, "--share, --private-tmp, --resolv-conf, --hosts and --fs-backend need a file space");
     for (const auto& p : spec.shared_paths) PN_TRY(validate_shared_path(p), "");
@@ -267,10 +268,11 @@ Status check_spec(const SpaceSpec& spec) {
 // A seed file's text: at most 64 KiB, no NUL byte (it is a text file).
 constexpr off_t kMaxSeed = 65536;
 Status check_seed_text(const std::string& text, const std::string& what) {
-    if (text.size() > static_cast<size_t>(kMaxSeed)) return make_error(EINVAL, what + " is larger than 64 KiB");
+    if (text.size() > static_cast<size_t>(kMaxSeed))
+        return make_error(EINVAL, what + " is larger than 64 KiB");
     if (auto nul = text.find('\0'); nul != std::string::npos)
-        return make_error(EINVAL,
-                          what + " holds a NUL byte (at offset " + std::to_string(nul) + "): not a text file");
+        return make_error(
+            EINVAL, what + " holds a NUL byte (at offset " + std::to_string(nul) + "): not a text file");
     return {};
 }
 
