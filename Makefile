@@ -95,7 +95,7 @@ HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LIBEXEC_PROGS := pnreaper pnkeeper pnstore pnassemble
 LIBEXEC_BINS  := $(LIBEXEC_PROGS:%=$(BUILD)/libexec/%)
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl \
-               $(BUILD)/bin/pnpeer $(BUILD)/bin/pntime \
+               $(BUILD)/bin/pnpeer $(BUILD)/bin/pntime $(BUILD)/bin/pnslurmbench \
                $(BUILD)/bin/pnswap $(BUILD)/bin/pnbrokerrace
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
 
@@ -337,6 +337,13 @@ $(BUILD)/bin/pnovl: $(BUILD)/obj/bench/pnovl.o $(BUILD)/obj/tests/unit/charon_da
 $(BUILD)/bin/pnpeer: $(BUILD)/obj/bench/pnpeer.o $(BUILD)/obj/tests/unit/charon_daemon.o $(ALL_ARCHIVES)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK) -lpthread
+
+# make bench's Slurm table (bench/slurm-bench): the test suite's Slurm cluster and simulated hosts.
+PNSLURMBENCH_OBJS := $(addprefix $(BUILD)/obj/,bench/pnslurmbench.o tests/integration/slurm_cluster.o \
+                     tests/integration/harness.o tests/sim/simhosts.o tests/sim/lan.o)
+$(BUILD)/bin/pnslurmbench: $(PNSLURMBENCH_OBJS) $(ALL_ARCHIVES)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LINK)
 
 # Tests link every module's archive statically so they can reach internal APIs.
 $(UNIT_BIN): $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o) $(MKPS_OPTS_OBJ) $(ALL_ARCHIVES)
