@@ -405,6 +405,7 @@ bench: deps
 	@BUILD=$(BUILD) bench/overlay-bench
 	@BUILD=$(BUILD) bench/dispatch-bench
 	@BUILD=$(BUILD) bench/network-bench
+	@BUILD=$(BUILD) bench/slurm-bench
 	@BUILD=$(BUILD) tests/kernel/run-vm bench
 
 # The overlay and network tables alone, in the VM with the kernel datapath.
