@@ -27,6 +27,9 @@ namespace personalnet::slurm {
 
 namespace {
 
+// How often a task waiting for its peers looks at them.
+constexpr std::chrono::milliseconds kPeerPoll{50};
+
 // The largest site secret accepted (HMAC hashes any key longer than 64 bytes first).
 constexpr off_t kMaxSecret = 4096;
 constexpr size_t kMinSecret = 16;
@@ -148,7 +151,7 @@ void wait_for_peers(const PluginConfig& c, const std::string& name, const Contex
         if (!info.ok()) return;
         if (std::all_of(info->peers.begin(), info->peers.end(), ready)) return;
         if (std::chrono::steady_clock::now() >= deadline) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::this_thread::sleep_for(kPeerPoll);
     }
 }
 
@@ -230,6 +233,10 @@ Status release_job_space(const PluginConfig& c, uint32_t job_id, uid_t uid, pid_
     auto live = holders::live(ctx.rundir, holders::kHeld, name);
     if (!live.ok()) return live.error();
     if (live.value() > 0) return {};
+    // A peer's task may still be waiting to see this node up (it looks every kPeerPoll):
+    // a step that ends at once (`srun --personalnet true`) would otherwise leave before it
+    // was seen, and the peer would wait out wait= seconds for it.
+    std::this_thread::sleep_for(3 * kPeerPoll);
     auto destroyed = destroy_space(name, ctx);
     // Not destroyed: it stays held by nobody, so that `pnet gc` or the next take tries again.
     if (!destroyed.ok()) (void)holders::keep_unheld(ctx.rundir, holders::kHeld, name);

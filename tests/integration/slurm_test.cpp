@@ -567,6 +567,21 @@ TEST_F(SlurmPluginTest, AKilledSlurmstepdsSpaceIsCollected) {
     (void)job.wait();
 }
 
+// An interactive job (srun --pty, here under script(1) for a terminal): its shell runs in
+// the job's space, on the step's own terminal.
+TEST_F(SlurmPluginTest, AnInteractiveJobRunsInItsSpace) {
+    use_plugin();
+    auto r =
+        cluster_->run({"script", "-qec",
+                       "srun --chdir=/ --nodes=1 --personalnet --pty sh -c 'echo space=$PERSONALNET_SPACE; "
+                       "test -t 0 && echo on-a-terminal'",
+                       "/dev/null"},
+                      kAlice, 60000);
+    ASSERT_EQ(r.rc, 0) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "space=job-" + std::to_string(last_job()))) << r.out;
+    EXPECT_TRUE(contains(r.out, "on-a-terminal")) << r.out;
+}
+
 // The site secret is root's alone: one others may read fails the job on every node, naming it.
 TEST_F(SlurmPluginTest, ASecretOthersMayReadFailsTheJob) {
     use_plugin();
