@@ -139,24 +139,6 @@ std::string field(const std::string& text, const std::string& key) {
     return text.substr(from, text.find_first_of(" \n", from) - from);
 }
 
-// The machine's IKE daemons and keepers that run, counted ("charon 2 pnkeeper 1"), as the
-// plugin's test counts them; zombies (exited, waiting for the cluster's stop()) are not.
-std::string daemons() {
-    int charon = 0, keeper = 0;
-    auto procs = sys::list_dir("/proc");
-    if (procs.ok())
-        for (const auto& p : procs.value()) {
-            auto comm = sys::read_file("/proc/" + p + "/comm");
-            auto stat = sys::read_file("/proc/" + p + "/stat");
-            if (!comm.ok() || !stat.ok()) continue;
-            const size_t end = stat->rfind(')');
-            if (end == std::string::npos || end + 2 >= stat->size() || (*stat)[end + 2] == 'Z') continue;
-            charon += comm.value() == "charon\n";
-            keeper += comm.value() == "pnkeeper\n";
-        }
-    return "charon " + std::to_string(charon) + " pnkeeper " + std::to_string(keeper);
-}
-
 class Bench {
 public:
     Bench(SlurmCluster& cluster, int runs, int rr_count) : c_(cluster), runs_(runs), rr_count_(rr_count) {}
@@ -169,7 +151,7 @@ public:
         if (::chmod(secret_.c_str(), 0600) != 0) throw std::runtime_error("chmod " + secret_);
         use_plugin(true);
         for (int n = 1; n <= SlurmCluster::kNodes; ++n) baseline_.push_back(c_.node(n).snapshot());
-        daemons_before_ = daemons();
+        daemons_before_ = SlurmCluster::running_daemons();
     }
 
     void launch() {
@@ -222,7 +204,7 @@ public:
     }
 
     void rr() {
-        const std::string probe = pntest::bin("pnprobe");
+        const std::string probe = c_.tool("pnprobe");
         pntest::Proc plain = serving_job(false, kRrPortPlain);
         pntest::Proc job = serving_job(true, kRrPortJob);
         const unsigned plain_id = running_job("pnbench-rr-plain");
@@ -285,10 +267,10 @@ public:
                 left += "node" + std::to_string(n) + " is not as it was:\n" +
                         differing_lines(baseline_.at(static_cast<size_t>(n - 1)), now);
         }
-        std::string now = daemons();
+        std::string now = SlurmCluster::running_daemons();
         for (int i = 0; i < 100 && now != daemons_before_; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            now = daemons();
+            now = SlurmCluster::running_daemons();
         }
         if (now != daemons_before_)
             left += "daemons before the jobs: " + daemons_before_ + ", after: " + now + "\n";
@@ -396,7 +378,7 @@ private:
     // One job whose tasks connect to each other (see the top); from srun's start until the
     // last of the 6 ordered pairs connected, in ms.
     double connect_round(bool pn) {
-        const std::string probe = pntest::bin("pnprobe");
+        const std::string probe = c_.tool("pnprobe");
         const std::string port = std::to_string(kConnectPort);
         const std::string prefix = pn ? kJobPrefix : "10.19.0.";
         // Each task: serve, connect to the two others until they answer (a fresh connect
@@ -452,7 +434,7 @@ private:
     // A job whose node3 task serves TCP echo on port until srun's stdin ends (the others
     // wait for that too); returns once it listens.
     pntest::Proc serving_job(bool pn, int port) {
-        const std::string script = "if [ $SLURM_NODEID = 2 ]; then " + pntest::bin("pnprobe") +
+        const std::string script = "if [ $SLURM_NODEID = 2 ]; then " + c_.tool("pnprobe") +
                                    " serve tcp 0.0.0.0 " + std::to_string(port) +
                                    " --echo & srv=$!; read x || true; kill $srv; else read x || true; fi";
         std::vector<std::string> argv = {"srun", "--chdir=/", "--nodes=3",

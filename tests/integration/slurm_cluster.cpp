@@ -154,7 +154,12 @@ SlurmCluster::SlurmCluster() {
     up_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-SlurmCluster::~SlurmCluster() { stop(); }
+SlurmCluster::~SlurmCluster() {
+    try {
+        stop();
+    } catch (...) {  // a destructor must not throw; stop() reports through the test's checks
+    }
+}
 
 std::string SlurmCluster::munge_dir(size_t host) const {
     // The controller's is the path slurm.conf names: the clients, run in the machine's own
@@ -398,6 +403,38 @@ std::string SlurmCluster::diagnosis() const {
     return s;
 }
 
+std::string SlurmCluster::tool(const std::string& name) {
+    if (tools_dir_.empty()) {
+        char tmpl[] = "/var/tmp/pnslurm-tools-XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) die("mkdtemp /var/tmp/pnslurm-tools-XXXXXX");
+        tools_dir_ = tmpl;
+        if (::chmod(tools_dir_.c_str(), 0755) != 0) die("chmod " + tools_dir_);
+    }
+    std::string path = tools_dir_ + "/" + name;
+    if (inode_of(path) == 0) {
+        auto bytes = sys::read_file(bin(name));
+        if (!bytes.ok()) die("copy " + bin(name) + ": " + bytes.error().message());
+        write_file(path, bytes.value(), 0755);
+    }
+    return path;
+}
+
+std::string SlurmCluster::running_daemons() {
+    int charon = 0, keeper = 0;
+    auto procs = sys::list_dir("/proc");
+    if (procs.ok())
+        for (const auto& p : procs.value()) {
+            auto comm = sys::read_file("/proc/" + p + "/comm");
+            auto stat = sys::read_file("/proc/" + p + "/stat");
+            if (!comm.ok() || !stat.ok()) continue;
+            const size_t end = stat->rfind(')');
+            if (end == std::string::npos || end + 2 >= stat->size() || (*stat)[end + 2] == 'Z') continue;
+            charon += comm.value() == "charon\n";
+            keeper += comm.value() == "pnkeeper\n";
+        }
+    return "charon " + std::to_string(charon) + " pnkeeper " + std::to_string(keeper);
+}
+
 RunResult SlurmCluster::run_on_node(int n, const std::vector<std::string>& argv, int timeout_ms) const {
     const pid_t slurmd = slurmd_.at(static_cast<size_t>(n - 1)).pid;
     if (slurmd <= 0) return RunResult{127, "", "slurmd on " + node_name(n) + " is not running"};
@@ -507,6 +544,8 @@ double SlurmCluster::stop() {
     lan_ns_.reset();
     hosts_.clear();
     if (!dir_.empty()) (void)sys::remove_tree(dir_);
+    if (!tools_dir_.empty()) (void)sys::remove_tree(tools_dir_);
+    tools_dir_.clear();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 

@@ -64,6 +64,15 @@ public:
     // Stops everything (idempotent); how long that took, in seconds.
     double stop();
 
+    // The build's program name (bin(name)) where a job's tasks can run it: copied to a
+    // directory of the cluster's under /var/tmp, since a job's private /tmp hides a build
+    // tree under /tmp. Removed by stop().
+    std::string tool(const std::string& name);
+
+    // This machine's IKE daemons and keepers that run, counted ("charon 2 pnkeeper 1"); the
+    // exited ones wait as zombies for stop(), which reaps the cluster's orphans.
+    static std::string running_daemons();
+
     static std::string node_name(int n) { return "node" + std::to_string(n); }
     static std::string node_address(int n) { return "10.19.0." + std::to_string(n); }
     static std::string controller_address() { return "10.19.0.100"; }
@@ -106,6 +115,7 @@ private:
     void reap_orphans();
 
     std::string dir_;
+    std::string tools_dir_;                     // tool(): "" until the first
     std::vector<std::unique_ptr<Host>> hosts_;  // ctl, node1..node3
     std::vector<HostNs> host_ns_;
     personalnet::UniqueFd lan_ns_;

@@ -33,6 +33,7 @@ void run_tool(const std::vector<const char*>& argv) {
     pid_t pid = ::fork();
     if (pid == 0) {
         std::vector<char*> args;
+        args.reserve(argv.size() + 1);
         for (const char* a : argv) args.push_back(const_cast<char*>(a));
         args.push_back(nullptr);
         ::execvp(args[0], args.data());
@@ -62,6 +63,10 @@ std::string machine_state() {
     if (tmp.ok())
         for (const auto& n : tmp.value())
             if (n.rfind("pnslurm-", 0) == 0) s += "tmp " + n + "\n";
+    auto var_tmp = sys::list_dir("/var/tmp");
+    if (var_tmp.ok())
+        for (const auto& n : var_tmp.value())
+            if (n.rfind("pnslurm-", 0) == 0) s += "var/tmp " + n + "\n";
     auto mounts = sys::read_file("/proc/self/mountinfo");
     if (mounts.ok()) {
         std::istringstream lines(mounts.value());
@@ -161,7 +166,7 @@ TEST_F(SlurmTest, SrunRunsOnEveryNodeAsTheUser) {
     r = cluster_->run({"srun", "--chdir=/", "--nodes=3", "hostname", "--all-ip-addresses"}, kAlice);
     ASSERT_EQ(r.rc, 0) << r.err;
     std::vector<std::string> addresses;
-    for (auto line : sorted_lines(r.out)) addresses.push_back(line.substr(0, line.find(' ')));
+    for (const auto& line : sorted_lines(r.out)) addresses.push_back(line.substr(0, line.find(' ')));
     EXPECT_EQ(addresses,
               (std::vector<std::string>{SlurmCluster::node_address(1), SlurmCluster::node_address(2),
                                         SlurmCluster::node_address(3)}));
@@ -240,23 +245,6 @@ protected:
                 "echo \"$SLURMD_NODENAME $(readlink /proc/self/ns/net) ${PERSONALNET_SPACE:-none} "
                 "${PERSONALNET_PEERS:-none}\""};
     }
-    // The machine's IKE daemons and keepers that run, counted ("charon 2 pnkeeper 1"); the
-    // exited ones wait as zombies for the cluster's stop(), which reaps its orphans.
-    static std::string daemons() {
-        int charon = 0, keeper = 0;
-        auto procs = sys::list_dir("/proc");
-        if (procs.ok())
-            for (const auto& p : procs.value()) {
-                auto comm = sys::read_file("/proc/" + p + "/comm");
-                auto stat = sys::read_file("/proc/" + p + "/stat");
-                if (!comm.ok() || !stat.ok()) continue;
-                const size_t end = stat->rfind(')');
-                if (end == std::string::npos || end + 2 >= stat->size() || (*stat)[end + 2] == 'Z') continue;
-                charon += comm.value() == "charon\n";
-                keeper += comm.value() == "pnkeeper\n";
-            }
-        return "charon " + std::to_string(charon) + " pnkeeper " + std::to_string(keeper);
-    }
     std::string read_secret() const {
         auto s = sys::read_file(secret_);
         return s.ok() ? s.value() : "";
@@ -328,7 +316,7 @@ TEST_F(SlurmPluginTest, AJobRunsInASpaceOnEveryNodeJoinedByItsNetwork) {
     }
 
     // Over the job's network: node3 serves, node1 asks by name; the task's /tmp is its own.
-    const std::string probe = bin("pnprobe");
+    const std::string probe = cluster_->tool("pnprobe");
     const std::string marker = "/tmp/pnslurm-node-marker-" + std::to_string(::getpid());
     write_marker(marker);
     const std::string script =
@@ -407,8 +395,8 @@ TEST_F(SlurmPluginTest, APartitionDefaultGivesEveryJobASpace) {
 // table, mount, charon or key.
 TEST_F(SlurmPluginTest, OnlyTheJobReachesItsTasksAndScancelLeavesNothing) {
     use_plugin("", 10);
-    const std::string probe = bin("pnprobe");
-    const std::string daemons_before = daemons();
+    const std::string probe = cluster_->tool("pnprobe");
+    const std::string daemons_before = SlurmCluster::running_daemons();
     Proc job = cluster_->spawn({"srun", "--chdir=/", "--nodes=3", "--personalnet", "sh", "-c",
                                 "if [ $SLURMD_NODENAME = node3 ]; then exec " + probe +
                                     " serve tcp 0.0.0.0 7019 --reply job-a; else exec sleep 600; fi"},
@@ -475,17 +463,21 @@ TEST_F(SlurmPluginTest, OnlyTheJobReachesItsTasksAndScancelLeavesNothing) {
     for (int n = 1; n <= 3; ++n) {
         EXPECT_FALSE(contains(spaces_after_jobs(n), "job-")) << "node " << n;
         const std::string rundir = cluster_->node(n).rundir();
-        auto left = cluster_->run_on_node(
-            n, {"sh", "-c",
-                "grep -c 'job-' /proc/self/mountinfo; grep -rl " + key + " " + rundir + " " +
-                    rundir.substr(0, rundir.rfind('/')) + "/state 2>/dev/null; true"});
+        std::string look = "grep -c 'job-' /proc/self/mountinfo; grep -rl ";
+        look += key;
+        look += ' ';
+        look += rundir;
+        look += ' ';
+        look += rundir.substr(0, rundir.rfind('/'));
+        look += "/state 2>/dev/null; true";
+        auto left = cluster_->run_on_node(n, {"sh", "-c", look});
         EXPECT_EQ(left.out, "0\n") << "node " << n << " (mounts, key files):\n" << left.out;
     }
     // A destroyed space's daemons are told to stop, and gone shortly after.
-    std::string now = daemons();
+    std::string now = SlurmCluster::running_daemons();
     for (int i = 0; i < 100 && now != daemons_before; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        now = daemons();
+        now = SlurmCluster::running_daemons();
     }
     EXPECT_EQ(now, daemons_before) << "charon or its keeper left running";
 }
@@ -497,12 +489,12 @@ TEST_F(SlurmPluginTest, ABatchJobsStepsRunInItsSpaces) {
     const std::string out = cluster_->dir() + "/jobs";
     ASSERT_TRUE(sys::make_dirs(out, 0755).ok());
     ASSERT_EQ(::chmod(out.c_str(), 01777), 0);
-    auto r =
-        cluster_->run({"sbatch", "--wait", "--chdir=/", "--nodes=3", "--personalnet",
-                       "--output=" + out + "/%j.out", "--wrap",
-                       "echo script ${PERSONALNET_SPACE:-none}; srun --nodes=3 sh -c 'echo $SLURMD_NODENAME "
-                       "$PERSONALNET_SPACE $(getent hosts node2 | cut -d\" \" -f1)'"},
-                      kAlice, 120000);
+    const std::string script =
+        "echo script ${PERSONALNET_SPACE:-none}; srun --nodes=3 sh -c 'echo $SLURMD_NODENAME "
+        "$PERSONALNET_SPACE $(getent hosts node2 | cut -d\" \" -f1)'";
+    auto r = cluster_->run({"sbatch", "--wait", "--chdir=/", "--nodes=3", "--personalnet",
+                            "--output=" + out + "/%j.out", "--wrap", script},
+                           kAlice, 120000);
     const unsigned job = last_job();
     auto text = sys::read_file(out + "/" + std::to_string(job) + ".out");
     ASSERT_EQ(r.rc, 0) << r.out << r.err << (text.ok() ? text.value() : "(no output)");
