@@ -209,8 +209,11 @@ int slurm_spank_task_init_privileged(spank_t sp, int, char**) {
 // In slurmstepd when the step ends (normally, by scancel or by its time limit): the step
 // lets go of the node's space, and the last step destroys it.
 int slurm_spank_exit(spank_t sp, int, char**) {
-    if (spank_remote(sp) != 1 || !normal_step(sp)) return 0;  // a step that held nothing releases nothing
+    if (spank_remote(sp) != 1 || !normal_step(sp)) return 0;
     const uint32_t id = job_id(sp);
+    // A job that never took a space on this node (it did not ask) has nothing to let go of,
+    // and is not held up by the lock of those that did.
+    if (!ps::job_space_taken(g_config, id)) return 0;
     auto released = ps::release_job_space(g_config, id, job_uid(sp), ::getpid());
     if (!released.ok()) {
         slurm_error("personalnet: job %u: release space %s: %s", id, ps::job_space_name(id).c_str(),
