@@ -180,13 +180,14 @@ Result<JobSpace> take_job_space(const PluginConfig& c, const JobStep& step) {
         (void)space::destroy_dead_holds(ctx);  // a killed step's job: its space goes now
         auto held = holders::live(ctx.rundir, holders::kHeld, name);
         if (!held.ok()) return held.error();
-        // Seen at once by job_space_taken: a later step that does not repeat the option joins
-        // the space being made rather than run without it.
-        PN_TRY(holders::keep_unheld(ctx.rundir, holders::kHeld, name), "");
         auto opened = Space::open(name, ctx);
         if (opened.ok() && held.value() == 0)
             return make_error(EEXIST, "space '" + name + "' exists and was not made for this job");
         if (!opened.ok() && opened.error().code != ENOENT) return opened.error();
+        // Only now, for a space of the job's (a refused one must not be marked for
+        // collection): seen at once by job_space_taken, so that a later step that does not
+        // repeat the option joins the space being made rather than run without it.
+        PN_TRY(holders::keep_unheld(ctx.rundir, holders::kHeld, name), "");
         if (opened.ok()) {
             js.space = std::move(opened).value();
         } else {

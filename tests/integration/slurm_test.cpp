@@ -369,6 +369,10 @@ TEST_F(SlurmPluginTest, ANodeThatCannotMakeTheSpaceFailsTheJobWithTheReason) {
     auto log = sys::read_file(cluster_->dir() + "/log/slurmd-node2.log");
     ASSERT_TRUE(log.ok());
     EXPECT_TRUE(contains(log.value(), reason));
+    // The refused space is not the job's: neither the job's end nor a collection takes it.
+    EXPECT_EQ(cluster_->run_on_node(2, {bin("pnet"), "gc"}).rc, 0);
+    EXPECT_TRUE(contains(cluster_->run_on_node(2, {bin("pnet"), "list"}).out, name))
+        << "root's " << name << " went";
     auto destroyed = cluster_->run_on_node(2, {bin("pnet"), "destroy", name});
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
 }
