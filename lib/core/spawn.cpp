@@ -66,9 +66,9 @@ struct Plan {
 }
 
 // Handlers of the caller must not run in the child: reset to the default (exec would do
-// that anyway). Ignored signals stay ignored, except in a detached daemon (all_defaults):
-// it must stop on SIGTERM whatever its creator ignored (SpawnOptions::ignored_signals,
-// set before, stay ignored).
+// that anyway). Ignored signals stay ignored, except in a detached daemon (o.detach): it
+// must stop on SIGTERM whatever its creator ignored; its own o.ignored_signals, set
+// before this, stay ignored.
 void default_handlers(const SpawnOptions& o) {
     for (int sig = 1; sig < NSIG; ++sig) {
         struct sigaction sa {};
