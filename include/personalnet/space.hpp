@@ -47,6 +47,22 @@ struct Service {
     static std::optional<Service> parse(const std::string& text);
 };
 
+// A port published on the parent's addresses (mkportspace --publish): a connection from
+// another host to `port` at the parent's shared address reaches the space's listener on
+// `inner`, with the client's own address. Written "tcp/8080", or "tcp/8080:80" when
+// the space listens on another port than the one published.
+struct PublishedPort {
+    uint8_t proto = 6;   // IPPROTO_TCP or IPPROTO_UDP
+    uint16_t port = 0;   // on the parent's addresses (1-65535)
+    uint16_t inner = 0;  // in the space (1-65535): port unless mapped
+
+    bool operator==(const PublishedPort&) const = default;
+    bool mapped() const { return inner != port; }
+    std::string str() const;
+    // "tcp/PORT" or "udp/PORT", optionally ":INNER"; decimal ports 1-65535.
+    static std::optional<PublishedPort> parse(const std::string& text);
+};
+
 // A user's own network definition (mkportspace(1), USER NETWORKS): its text and the bytes
 // of every certificate and key file it names, read with the user's rights. The set-uid
 // helper checks it against the administrator's constraints (personalnet.conf(5)) and
@@ -94,6 +110,8 @@ struct SpaceSpec {
     // 1024 inside the space, nothing outside it.
     bool admin = false;
     Dispatch dispatch = Dispatch::automatic;
+    // Ports published on the parent's addresses for other hosts (validate_published).
+    std::vector<PublishedPort> published;
     // What all the owner's file-space layers may hold, in bytes: the size of the owner's
     // own image in the layer store (0 = the default, 64 GiB); a write beyond it fails with
     // ENOSPC. The set-uid helper sets it from the policy (limits.max_layer_size) and
@@ -118,6 +136,7 @@ struct SpaceInfo {
     bool inherit_services = true;
     std::vector<std::string> hidden_routes;
     std::vector<std::string> hidden_services;
+    std::vector<std::string> published;  // PublishedPort::str() of each
     bool file_space = false;
     std::optional<FsBackend> fs_backend;  // kernel or fuse; none without a file space
     std::string overlay;                  // "" when not bound to one
@@ -148,6 +167,11 @@ struct SpaceInfo {
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
 // not "anon-*" (reserved for unnamed spaces). The error names the bad value.
 Status validate_name(const std::string& name);
+
+// Checks the ports a space publishes: each port of the parent's once per protocol, and
+// neither udp/500 nor udp/4500 (IKE and ESP: the parent dispatches them by SPI, never as
+// a published port). EINVAL naming the value.
+Status validate_published(const std::vector<PublishedPort>& ports);
 
 // Checks a directory to share into a file space: absolute, an existing directory other
 // than /, no "." or ".." components, none of ',' ':' '\\' or control characters.

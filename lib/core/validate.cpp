@@ -1,5 +1,5 @@
-// Validation of user-supplied names, shared directories and service specifications, and
-// the words of the file-space backends and dispatchers. In core (declared in the public
+// Validation of user-supplied names, shared directories, service specifications and
+// published ports, and the words of the file-space backends and dispatchers. In core (declared in the public
 // personalnet/space.hpp) because the helper's request parser, the policy and the PAM
 // configuration check the same values as the library without depending on lib/space.
 #include <netinet/in.h>
@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "lib/core/quote.hpp"
@@ -81,6 +82,58 @@ std::optional<Service> Service::parse(const std::string& text) {
         return std::nullopt;
     s.port = static_cast<uint16_t>(value);
     return s;
+}
+
+namespace {
+
+// A port number as the command line and the helper's requests write it: 1-5 decimal
+// digits, 1-65535 (no sign, no blank: from_chars takes neither).
+std::optional<uint16_t> port_number(std::string_view text) {
+    unsigned value = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || text.size() > 5 || ec != std::errc() || p != text.data() + text.size() ||
+        value == 0 || value > 65535)
+        return std::nullopt;
+    return static_cast<uint16_t>(value);
+}
+
+}  // namespace
+
+std::string PublishedPort::str() const {
+    std::string out = Service{proto, port}.str();
+    if (mapped()) out += ":" + std::to_string(inner);
+    return out;
+}
+
+std::optional<PublishedPort> PublishedPort::parse(const std::string& text) {
+    const auto colon = text.find(':');
+    auto service = Service::parse(text.substr(0, colon));
+    if (!service) return std::nullopt;
+    PublishedPort p{service->proto, service->port, service->port};
+    if (colon != std::string::npos) {
+        auto inner = port_number(std::string_view(text).substr(colon + 1));
+        if (!inner) return std::nullopt;
+        p.inner = *inner;
+    }
+    return p;
+}
+
+Status validate_published(const std::vector<PublishedPort>& ports) {
+    for (size_t i = 0; i < ports.size(); ++i) {
+        const PublishedPort& p = ports[i];
+        if (p.port == 0 || p.inner == 0 || (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP))
+            return make_error(EINVAL, "bad published port " + quoted(p.str()));
+        if (p.proto == IPPROTO_UDP && (p.port == 500 || p.port == 4500))
+            return make_error(EINVAL, "cannot publish " + quoted(p.str()) +
+                                          ": UDP ports 500 and 4500 carry IKE and ESP, which the parent "
+                                          "hands to spaces by SPI");
+        for (size_t j = 0; j < i; ++j)
+            if (ports[j].proto == p.proto && ports[j].port == p.port)
+                return make_error(EINVAL, "cannot publish " + quoted(p.str()) + ": " +
+                                              Service{p.proto, p.port}.str() + " is already published as " +
+                                              quoted(ports[j].str()));
+    }
+    return {};
 }
 
 }  // namespace personalnet

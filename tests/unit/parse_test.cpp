@@ -57,6 +57,57 @@ TEST(Service, ParsesTcpAndUdp) {
         EXPECT_FALSE(Service::parse(bad)) << bad;
 }
 
+TEST(PublishedPort, ParsesPortAndInnerPort) {
+    using personalnet::PublishedPort;
+    auto p = PublishedPort::parse("tcp/8080");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->proto, IPPROTO_TCP);
+    EXPECT_EQ(p->port, 8080);
+    EXPECT_EQ(p->inner, 8080);
+    EXPECT_FALSE(p->mapped());
+    EXPECT_EQ(p->str(), "tcp/8080");
+    auto m = PublishedPort::parse("udp/5353:53");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->proto, IPPROTO_UDP);
+    EXPECT_EQ(m->port, 5353);
+    EXPECT_EQ(m->inner, 53);
+    EXPECT_EQ(m->str(), "udp/5353:53");
+    EXPECT_EQ(PublishedPort::parse("tcp/8080:8080")->str(), "tcp/8080")
+        << "the same inner port is no mapping";
+    EXPECT_EQ(PublishedPort::parse("tcp/1:65535")->str(), "tcp/1:65535");
+    for (const char* bad : {"tcp/0", "tcp/70000", "tcp/65536", "sctp/80", "tcp/8080:", "8080", "tcp/8080:0",
+                            "tcp/8080:65536", "tcp/8080:80:81", "tcp/8080:+80", "tcp/8080:-1", "tcp/8080: 80",
+                            "tcp/:80", ":80", "", "tcp/8080:080000", "udp/53:ab", "TCP/80"})
+        EXPECT_FALSE(PublishedPort::parse(bad)) << bad;
+}
+
+TEST(PublishedPort, ValidationRefusesRepeatsAndIkeNamingTheValue) {
+    using personalnet::PublishedPort;
+    auto ports = [](std::initializer_list<const char*> texts) {
+        std::vector<PublishedPort> out;
+        for (const char* t : texts) out.push_back(*PublishedPort::parse(t));
+        return out;
+    };
+    EXPECT_TRUE(personalnet::validate_published({}).ok());
+    EXPECT_TRUE(
+        personalnet::validate_published(ports({"tcp/8080", "udp/8080", "tcp/8081:80", "tcp/8082:80"})).ok())
+        << "a port per protocol; two published ports may lead to one inside";
+    for (const auto& [list, needle] : std::vector<std::pair<std::vector<PublishedPort>, std::string>>{
+             {ports({"tcp/8080", "tcp/8080:80"}),
+              "cannot publish 'tcp/8080:80': tcp/8080 is already published as 'tcp/8080'"},
+             {ports({"udp/53", "tcp/9", "udp/53"}),
+              "cannot publish 'udp/53': udp/53 is already published as 'udp/53'"},
+             {ports({"udp/4500"}), "cannot publish 'udp/4500': UDP ports 500 and 4500 carry IKE and ESP"},
+             {ports({"udp/500:5000"}), "cannot publish 'udp/500:5000'"},
+         }) {
+        auto st = personalnet::validate_published(list);
+        ASSERT_FALSE(st.ok()) << needle;
+        EXPECT_EQ(st.error().code, EINVAL);
+        EXPECT_NE(st.error().context.find(needle), std::string::npos) << st.error().context;
+    }
+    EXPECT_TRUE(personalnet::validate_published(ports({"tcp/4500", "tcp/500"})).ok()) << "IKE is UDP only";
+}
+
 TEST(SpaceName, AcceptsOrdinaryNames) {
     for (const char* ok : {"corp", "home-1", "a.b_c", "X", "login-alice"})
         EXPECT_TRUE(personalnet::validate_name(ok).ok()) << ok;
