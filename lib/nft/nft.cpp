@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <tuple>
 #include <utility>
 
 #include "lib/core/nlack.hpp"
@@ -269,6 +270,15 @@ public:
         nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, &zero, sizeof zero);
         return add(std::move(e));
     }
+    // reg1 = (reg1 & mask) ^ xor_with, on a 32-bit value
+    Rule& bits(uint32_t mask, uint32_t xor_with) {
+        ExprPtr e = expr("bitwise", {{NFTNL_EXPR_BITWISE_SREG, NFT_REG_1},
+                                     {NFTNL_EXPR_BITWISE_DREG, NFT_REG_1},
+                                     {NFTNL_EXPR_BITWISE_LEN, sizeof mask}});
+        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, &mask, sizeof mask);
+        nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, &xor_with, sizeof xor_with);
+        return add(std::move(e));
+    }
     // Membership test of reg1; with map_to_reg1 the map's value replaces it.
     Rule& lookup(const SetRef& set, bool map_to_reg1 = false) {
         ExprPtr e = expr("lookup", {{NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1}});
@@ -311,6 +321,17 @@ public:
                                 {NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1},
                                 {NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_1},
                                 {NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS}}));
+    }
+    // DNAT to the address in addr_reg and the port in proto_reg (both min and max).
+    Rule& dnat_port(uint32_t nfproto, uint32_t addr_reg, uint32_t proto_reg) {
+        return add(
+            expr("nat", {{NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT},
+                         {NFTNL_EXPR_NAT_FAMILY, nfproto},
+                         {NFTNL_EXPR_NAT_REG_ADDR_MIN, addr_reg},
+                         {NFTNL_EXPR_NAT_REG_ADDR_MAX, addr_reg},
+                         {NFTNL_EXPR_NAT_REG_PROTO_MIN, proto_reg},
+                         {NFTNL_EXPR_NAT_REG_PROTO_MAX, proto_reg},
+                         {NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED}}));
     }
     Rule& notrack() { return add(ExprPtr(must(nftnl_expr_alloc("notrack")))); }
     // reg1 = the type of the packet's source address in this namespace (RTN_LOCAL, ...).
@@ -563,9 +584,10 @@ Result<bool> chain_exists(const char* table, const std::string& name) {
 // One element of a map as the kernel lists it.
 struct Listed {
     std::vector<uint8_t> key;
-    uint32_t data = 0;     // the value of a map of marks
-    bool expires = false;  // it has a timeout: learned on the packet path
-    std::string comment;   // the owner a synced element names ("" for a learned one)
+    uint32_t data = 0;           // the value of a map of marks
+    std::vector<uint8_t> value;  // the value's bytes, whatever its type
+    bool expires = false;        // it has a timeout: learned on the packet path
+    std::string comment;         // the owner a synced element names ("" for a learned one)
 };
 
 int comment_of(const nftnl_udata* attr, void* out) {
@@ -581,9 +603,11 @@ int collect_element(nftnl_set_elem* e, void* out) {
     uint32_t len = 0;
     if (const auto* k = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)))
         l.key.assign(k, k + len);
-    if (const void* d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
-        d != nullptr && len == sizeof l.data)
-        std::memcpy(&l.data, d, sizeof l.data);
+    if (const void* d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len); d != nullptr) {
+        const auto* bytes = static_cast<const uint8_t*>(d);
+        l.value.assign(bytes, bytes + len);
+        if (len == sizeof l.data) std::memcpy(&l.data, d, sizeof l.data);
+    }
     l.expires = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT);
     if (const void* u = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len); u != nullptr)
         (void)nftnl_udata_parse(u, len, comment_of, &l.comment);
@@ -652,12 +676,16 @@ const SetRef kPeers{"peers", 0};
 const SetRef kNetlabels{"netlabels", 0};
 const SetRef kIkeSpis{"ikespis", 0};
 const SetRef kEspSpis{"espspis", 0};
+const SetRef kPublished{"published", 0};
+const SetRef kPortmap{"portmap", 0};
 
 struct ParentSets {
     SetRef kids, zones, labels, services, peers;
     SetRef netlabels, ikespis, espspis;
+    SetRef published, portmap;
 };
-const ParentSets kParentSets{kKids, kZones, kLabels, kServices, kPeers, kNetlabels, kIkeSpis, kEspSpis};
+const ParentSets kParentSets{kKids,      kZones,   kLabels,  kServices,  kPeers,
+                             kNetlabels, kIkeSpis, kEspSpis, kPublished, kPortmap};
 
 // How long an IKE SPI learned from a child's own message dispatches the replies to it,
 // refreshed by every message the child sends. The SPIs of established IKE SAs are synced
@@ -687,8 +715,19 @@ std::array<uint8_t, 8> service_key(const HiddenService& h) {
     return key;
 }
 
-// The mark lib/space gives a child (0x5000LLLL, see the maps above).
+std::array<uint8_t, 8> service_key(uint8_t proto, uint16_t port) { return service_key({proto, port}); }
+
+std::string published_name(uint8_t proto, uint16_t port) {
+    return proto_name(proto) + " . " + std::to_string(port);
+}
+
+// The mark lib/space gives a child (0x5000LLLL, see the maps above), and the top byte
+// that tells a child's flows (0x50) and flows published for a child (0x51) apart.
 constexpr uint32_t mark_of_label(uint16_t label) { return 0x50000000u | label; }
+constexpr uint32_t kMarkTagMask = 0xff000000u;
+constexpr uint32_t kChildMarkTag = 0x50000000u;
+constexpr uint32_t kPublishMarkTag = 0x51000000u;
+static_assert(publish_mark_of(0x1234) == (kPublishMarkTag | 0x1234));
 
 std::array<uint8_t, 2> label_key(uint16_t label) {
     return {static_cast<uint8_t>(label >> 8), static_cast<uint8_t>(label & 0xff)};
@@ -723,6 +762,25 @@ Status drop_owned(Batch& b, uint16_t label, uint32_t mark) {
             if (l.data == mark)
                 b.element(NFT_MSG_DELSETELEM, kParentTable, *map, l.key, std::nullopt,
                           "delete an SPI from map " + map->name);
+    }
+    return {};
+}
+
+// Deletes, in the batch, the ports published for the child with this label: its elements
+// of map published (found by its mark) and theirs in portmap. None without the maps.
+Status drop_published(Batch& b, uint16_t label) {
+    auto published = list_elements(kParentTable, kPublished.name);
+    if (!published.ok()) return published.error();
+    auto portmap = list_elements(kParentTable, kPortmap.name);
+    if (!portmap.ok()) return portmap.error();
+    for (const Listed& l : published.value()) {
+        if (l.data != publish_mark_of(label)) continue;
+        b.element(NFT_MSG_DELSETELEM, kParentTable, kPublished, l.key, std::nullopt,
+                  "delete a port from map published");
+        for (const Listed& m : portmap.value())
+            if (m.key == l.key)
+                b.element(NFT_MSG_DELSETELEM, kParentTable, kPortmap, m.key, std::nullopt,
+                          "delete a port from map portmap");
     }
     return {};
 }
@@ -809,8 +867,24 @@ void add_guard(Batch& b, const ParentSets& sets, const std::string& ifname, cons
     }
 }
 
+// The ports a child publishes: map published leads each to the child's published-flow
+// mark, portmap to its number in the child where that differs.
+void add_published(Batch& b, const ParentSets& sets, uint16_t label,
+                   const std::vector<PublishedPort>& published) {
+    const uint32_t mark = publish_mark_of(label);
+    for (const PublishedPort& p : published) {
+        const std::string name = published_name(p.proto, p.port);
+        b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.published, service_key(p.proto, p.port),
+                  bytes_of(mark), "add element " + name + " to map published");
+        if (!p.mapped()) continue;
+        const uint16_t inner = htons(p.inner);
+        b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.portmap, service_key(p.proto, p.port),
+                  bytes_of(inner), "add element " + name + " to map portmap");
+    }
+}
+
 void add_kid(Batch& b, const ParentSets& sets, const std::string& ifname, const IfnameKey& key, uint32_t mark,
-             uint16_t label, const ChildGuard& guard) {
+             uint16_t label, const ChildGuard& guard, const std::vector<PublishedPort>& published) {
     if (guard.network) add_netlabel(b, sets.netlabels, label, mark);
     b.element(NFT_MSG_NEWSETELEM, kParentTable, sets.kids, bytes_of(key), bytes_of(mark),
               "add element '" + ifname + "' to map kids");
@@ -818,6 +892,7 @@ void add_kid(Batch& b, const ParentSets& sets, const std::string& ifname, const 
               "add element '" + ifname + "' to map zones");
     add_label(b, sets.labels, label, mark);
     add_guard(b, sets, ifname, key, label, guard);
+    add_published(b, sets, label, published);
 }
 
 // SPI dispatch (see nft.hpp): IKE and ESP are never tracked; what a child sends teaches
@@ -935,6 +1010,92 @@ void add_dispatch_rules(Batch& b, const ParentSets& sets) {
     mark_rule(
         "meta l4proto esp", [&](Rule& r) { r.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}); }, 0, 4,
         sets.espspis);
+}
+
+// Ports published for children (see nft.hpp): their maps, and the chains that hand a new
+// connection from outside to the child and keep steering its packets there.
+void add_publish_chains(Batch& b, ParentSets& sets) {
+    const uint32_t key_type = concat_type(kTypeInetProto, kTypeInetService);
+    sets.published = b.set(kParentTable, SetSpec{.name = kPublished.name.c_str(),
+                                                 .flags = NFT_SET_MAP,
+                                                 .key_type = key_type,
+                                                 .key_len = 8,
+                                                 .data_type = kTypeMark,
+                                                 .data_len = sizeof(uint32_t),
+                                                 .data_order = kHostEndian});
+    sets.portmap = b.set(kParentTable, SetSpec{.name = kPortmap.name.c_str(),
+                                               .flags = NFT_SET_MAP,
+                                               .key_type = key_type,
+                                               .key_len = 8,
+                                               .data_type = kTypeInetService,
+                                               .data_len = sizeof(uint16_t),
+                                               .data_order = kBigEndian});
+    b.chain(kParentTable, "publish", "filter", NF_INET_PRE_ROUTING, kPrioMangle + 5);
+    b.chain(kParentTable, "publish_nat", "nat", NF_INET_PRE_ROUTING, kPrioDstnat);
+
+    constexpr uint32_t kTh = NFT_PAYLOAD_TRANSPORT_HEADER;
+    const IfnameKey lo = *ifname_key("lo");
+    // A new flow from outside to one of our own addresses: neither our own (lo) nor a
+    // child's (the pre chain, which runs just before, gave it the child's mark).
+    auto new_from_outside = [&](const std::string& rest) {
+        Rule r(kParentTable, "publish",
+               "ct state new iifname != \"lo\" ct mark != 0x50000000/8 fib daddr type local " + rest);
+        r.ct(NFT_CT_STATE).mask(NF_CT_STATE_BIT(IP_CT_NEW)).cmp(NFT_CMP_NEQ, bytes_of(uint32_t{0}));
+        r.meta(NFT_META_IIFNAME).cmp(NFT_CMP_NEQ, bytes_of(lo));
+        r.ct(NFT_CT_MARK).mask(kMarkTagMask).cmp(NFT_CMP_NEQ, bytes_of(kChildMarkTag));
+        r.fib_daddr_type().eq(uint32_t{RTN_LOCAL});
+        return r;
+    };
+    // TCP only from a plain SYN (fin, syn, rst, ack: syn alone).
+    Rule tcp = new_from_outside(
+        "tcp flags syn / fin,syn,rst,ack ct mark set meta l4proto . tcp dport map @published");
+    tcp.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_TCP});
+    tcp.payload(kTh, 13, 1).mask(uint8_t{0x17}).eq(uint8_t{0x02});
+    tcp.meta(NFT_META_L4PROTO)
+        .payload(kTh, 2, 2, NFT_REG32_01)
+        .lookup(sets.published, true)
+        .ct_set(NFT_CT_MARK);
+    b.rule(tcp);
+    Rule udp = new_from_outside("ct mark set meta l4proto . udp dport map @published");
+    udp.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_UDP});
+    udp.meta(NFT_META_L4PROTO)
+        .payload(kTh, 2, 2, NFT_REG32_01)
+        .lookup(sets.published, true)
+        .ct_set(NFT_CT_MARK);
+    b.rule(udp);
+    // Every packet of such a flow towards the child: the child's routing mark.
+    Rule steer(kParentTable, "publish",
+               "ct direction original ct mark 0x51000000/8 meta mark set ct mark & 0xffff | 0x50000000");
+    steer.ct(NFT_CT_DIRECTION).eq(uint8_t{IP_CT_DIR_ORIGINAL});
+    steer.ct(NFT_CT_MARK).mask(kMarkTagMask).eq(kPublishMarkTag);
+    steer.ct(NFT_CT_MARK).bits(0x0000ffffu, kChildMarkTag).meta_set(NFT_META_MARK);
+    b.rule(steer);
+
+    // The port in the child, where it differs: the address stays (to ip daddr), so only
+    // the port changes, and conntrack changes it back in the replies.
+    for (auto [ip, nfproto, offset, len] : {std::tuple{"ip", uint8_t{NFPROTO_IPV4}, 16u, 4u},
+                                            std::tuple{"ip6", uint8_t{NFPROTO_IPV6}, 24u, 16u}}) {
+        SetRef l4 = b.set(kParentTable,
+                          SetSpec{.name = "__set%d",
+                                  .flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
+                                  .key_type = kTypeInetProto,
+                                  .key_len = 1,
+                                  .key_order = kHostEndian},
+                          2);
+        for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}})
+            b.element(NFT_MSG_NEWSETELEM, kParentTable, l4, bytes_of(proto), std::nullopt,
+                      "add element " + proto_name(proto) + " to anonymous set");
+        Rule nat(kParentTable, "publish_nat",
+                 std::string("ct mark 0x51000000/8 meta l4proto { tcp, udp } dnat ") + ip + " to " + ip +
+                     " daddr:meta l4proto . th dport map @portmap");
+        nat.ct(NFT_CT_MARK).mask(kMarkTagMask).eq(kPublishMarkTag);
+        nat.meta(NFT_META_L4PROTO).lookup(l4);
+        nat.meta(NFT_META_NFPROTO).eq(nfproto);
+        nat.payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
+        nat.meta_to(NFT_META_L4PROTO, NFT_REG_2).payload(kTh, 2, 2, NFT_REG32_05);
+        nat.lookup_in(sets.portmap, NFT_REG_2, NFT_REG_2).dnat_port(nfproto, NFT_REG_1, NFT_REG_2);
+        b.rule(nat);
+    }
 }
 
 // The reply-direction rule shared by pre and out: replies to a child's flows carry the
@@ -1080,8 +1241,9 @@ ParentSets add_parent_table(Batch& b, const ChildGuard& first) {
     drop.verdict(NF_DROP);
     b.rule(drop);
 
-    ParentSets sets{kids, zones, labels, services, peers, netlabels, ikespis, espspis};
+    ParentSets sets{kids, zones, labels, services, peers, netlabels, ikespis, espspis, {}, {}};
     add_dispatch_rules(b, sets);
+    add_publish_chains(b, sets);
     return sets;
 }
 
@@ -1163,7 +1325,8 @@ void add_family_rules(Batch& b, const Family& f, const SetRef& hidden) {
 
 // ---------------------------------------------------------------------------------------
 
-Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label, const ChildGuard& guard) {
+Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label, const ChildGuard& guard,
+                        const std::vector<PublishedPort>& published) {
     std::string what = "add element '" + ifname + "' to map kids";
     auto key = ifname_key(ifname);
     if (!key) return make_error(EINVAL, what + ": invalid interface name");
@@ -1172,14 +1335,14 @@ Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label
     if (!exists.value()) {
         Batch b;
         ParentSets sets = add_parent_table(b, guard);
-        add_kid(b, sets, ifname, *key, mark, label, guard);
+        add_kid(b, sets, ifname, *key, mark, label, guard, published);
         auto st = b.commit();
         // EEXIST here means another process created the table since we looked (the
         // fresh map cannot hold the element yet): fall through and just add the element.
         if (st.ok() || st.error().code != EEXIST) return st;
     }
     Batch b;
-    add_kid(b, kParentSets, ifname, *key, mark, label, guard);
+    add_kid(b, kParentSets, ifname, *key, mark, label, guard, published);
     return b.commit();
 }
 
@@ -1222,6 +1385,7 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
     Batch b;
     drop_kid(b);
     PN_TRY(drop_owned(b, label, mark_of_label(label)), what);
+    PN_TRY(drop_published(b, label), what);
     for (const auto& [map, chain] : own) {
         b.element(NFT_MSG_DELSETELEM, kParentTable, *map, bytes_of(*key), std::nullopt,
                   "delete element '" + ifname + "' from map " + map->name);
@@ -1235,6 +1399,9 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
     Batch o;
     PN_TRY(drop_owned(o, label, mark_of_label(label)), what);
     if (auto st = tolerate(o.commit(), ENOENT); !st.ok()) return st;
+    Batch p;
+    PN_TRY(drop_published(p, label), what);
+    if (auto st = tolerate(p.commit(), ENOENT); !st.ok()) return st;
     for (auto [map, kind] : {std::pair{&kServices, "svc"}, std::pair{&kPeers, "peers"}}) {
         Batch g;
         g.element(NFT_MSG_DELSETELEM, kParentTable, *map, bytes_of(*key), std::nullopt,
@@ -1247,6 +1414,27 @@ Status parent_remove_child(const std::string& ifname, uint16_t label) {
 }
 
 Status parent_remove_table() { return remove_table(kParentTable); }
+
+Result<std::vector<std::pair<PublishedPort, uint16_t>>> parent_list_published() {
+    auto published = list_elements(kParentTable, kPublished.name);
+    if (!published.ok()) return published.error().wrap("list the published ports");
+    auto portmap = list_elements(kParentTable, kPortmap.name);
+    if (!portmap.ok()) return portmap.error().wrap("list the published ports");
+    std::vector<std::pair<PublishedPort, uint16_t>> out;
+    for (const Listed& l : published.value()) {
+        // The key as service_key() writes it: protocol, padding, port in network order.
+        if (l.key.size() != 8 || (l.data & kMarkTagMask) != kPublishMarkTag) continue;
+        PublishedPort p;
+        p.proto = l.key[0];
+        p.port = static_cast<uint16_t>((l.key[4] << 8) | l.key[5]);
+        p.inner = p.port;
+        for (const Listed& m : portmap.value())
+            if (m.key == l.key && m.value.size() == 2)
+                p.inner = static_cast<uint16_t>((m.value[0] << 8) | m.value[1]);
+        out.emplace_back(p, static_cast<uint16_t>(l.data & 0xffff));
+    }
+    return out;
+}
 
 namespace {
 
@@ -1390,6 +1578,12 @@ Status child_install(const ChildServices& spec) {
         b.element(NFT_MSG_NEWSETELEM, kSpaceTable, hidden, service_key(h), std::nullopt,
                   "add element " + proto_name(h.proto) + " . " + std::to_string(h.port) + " to set hidden");
     }
+    SetRef published = b.set(kSpaceTable, SetSpec{.name = "published",
+                                                  .key_type = concat_type(kTypeInetProto, kTypeInetService),
+                                                  .key_len = 8});
+    for (const HiddenService& p : spec.published)
+        b.element(NFT_MSG_NEWSETELEM, kSpaceTable, published, service_key(p), std::nullopt,
+                  "add element " + published_name(p.proto, p.port) + " to set published");
 
     b.chain(kSpaceTable, "raw_out", "filter", NF_INET_LOCAL_OUT, kPrioRaw);
     b.chain(kSpaceTable, "raw_pre", "filter", NF_INET_PRE_ROUTING, kPrioRaw);
@@ -1412,6 +1606,16 @@ Status child_install(const ChildServices& spec) {
         }
         Rule esp(kSpaceTable, chain, "meta l4proto esp notrack return");
         b.rule(esp.meta(NFT_META_L4PROTO).eq(uint8_t{IPPROTO_ESP}).notrack().verdict(NFT_RETURN));
+    }
+    if (auto up = ifname_key(spec.uplink)) {
+        // What the parent hands in for a port this space publishes stays here: no DNAT
+        // back up (a space nested here that publishes the same port at this space's
+        // addresses then gets it by this namespace's own publish chain).
+        Rule r(kSpaceTable, "svc",
+               "iifname \"" + spec.uplink + "\" meta l4proto . th dport @published return");
+        r.meta(NFT_META_IIFNAME).eq(*up);
+        r.meta(NFT_META_L4PROTO).payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01).lookup(published);
+        b.rule(r.verdict(NFT_RETURN));
     }
     add_family_rules(b, Family{"ip", NFPROTO_IPV4, 16, 4, 12, local4, spec.parent4, spec.down4}, hidden);
     add_family_rules(b, Family{"ip6", NFPROTO_IPV6, 24, 16, 8, local6, spec.parent6, spec.down6}, hidden);

@@ -54,6 +54,27 @@
 //           meta mark set <top 16 bits of the initiator SPI> map @netlabels
 //       <other IKE, on 500 / 4500 after the zero marker> meta mark set <receiver's SPI> map @ikespis
 //       <ESP in UDP 4500 | raw ESP> meta mark set <SPI> map @espspis }
+//   map published { type inet_proto . inet_service : mark }   a port this namespace publishes
+//       for a child (mkportspace --publish) -> 0x5100LLLL, the child's published-flow mark
+//   map portmap { type inet_proto . inet_service : inet_service }   the port in the child,
+//       for the published ports it listens on under another number
+//   chain publish { type filter hook prerouting priority mangle + 5 (-145);
+//       ct state new iifname != "lo" ct mark != 0x50000000/8 fib daddr type local
+//           tcp flags syn / fin,syn,rst,ack ct mark set meta l4proto . tcp dport map @published
+//       (the same for udp, without the flags)
+//       ct direction original ct mark 0x51000000/8 meta mark set ct mark & 0xffff | 0x50000000 }
+//   chain publish_nat { type nat hook prerouting priority dstnat (-100);
+//       ct mark 0x51000000/8 meta l4proto { tcp, udp }
+//           dnat ip to ip daddr : meta l4proto . th dport map @portmap   (and ip6) }
+//   A new connection from outside (not from lo, nor a child's: the pre chain, just before,
+//   gave those the child's mark) to one of this namespace's own addresses on a published
+//   port is the child's: its flow gets mark 0x5100LLLL, and every packet of its original
+//   direction the child's routing mark 0x5000LLLL, so policy routing forwards it into the
+//   child at the same address, the client's address untouched (no masquerade). Its
+//   replies leave the child with this namespace's own address as their source, are routed
+//   as this namespace's own traffic (the reply rules above want 0x50 in the top byte) and
+//   conntrack undoes the DNAT. TCP only from a plain SYN: a mid-stream packet conntrack
+//   picks up (an idle flow of this namespace's own, older than tracking) is never taken.
 //   The mark selects the child's policy-routing table; see lib/space. IKE and ESP are
 //   never tracked, so ports 500/4500 are shared by every space and never remapped;
 //   IKE/ESP whose SPI no child owns (a host-level IKE daemon's) stays in this namespace,
@@ -66,11 +87,16 @@
 // Child side ("personalnet_space", in a space that inherits services):
 //   set local4 { type ipv4_addr }  set local6 { type ipv6_addr }   the host addresses
 //   set hidden { type inet_proto . inet_service }                  hidden services
+//   set published { type inet_proto . inet_service }   the ports the parent publishes
+//       for this space, as they arrive here (their inner ports)
 //   chain raw_out { type filter hook output priority raw (-300);
 //       ip daddr @local4 ip saddr != <down4> notrack ; (same for ip6 / down6) }
 //   chain raw_pre { type filter hook prerouting priority raw (-300);
 //       iifname "lo" ip daddr @local4 ct zone set 0 ; (same for ip6) }
 //   chain svc { type nat hook prerouting priority dstnat (-100);
+//       iifname "up0" meta l4proto . th dport @published return   (what the parent hands
+//           in for a port this space publishes is this space's: never handed back up,
+//           nor to a space nested here that publishes the same port at the parent's)
 //       ip daddr @local4 socket transparent 0 return ; ... transparent 1 return
 //       ip daddr @local4 meta l4proto . th dport @hidden return
 //       ip daddr @local4 meta l4proto { tcp, udp } dnat ip to <parent4>
@@ -89,6 +115,7 @@
 
 #include "personalnet/error.hpp"
 #include "personalnet/ip.hpp"
+#include "personalnet/space.hpp"
 
 namespace personalnet::nft {
 
@@ -120,12 +147,21 @@ struct ChildGuard {
     bool network = false;
 };
 
+// The mark of a child's published flows (see map published above).
+constexpr uint32_t publish_mark_of(uint16_t label) { return 0x51000000u | label; }
+
 // Creates the parent table if it does not exist yet and adds {ifname : mark} to kids,
-// {ifname : label} to zones, {label : mark} to labels and the child's guard, in one batch.
-// Idempotent for the table; EEXIST if an element exists.
+// {ifname : label} to zones, {label : mark} to labels, the child's guard and the ports
+// it publishes (map published, and portmap for those it listens on under another
+// number), in one batch. Idempotent for the table; EEXIST if an element exists (a port
+// another child publishes: "add element tcp . 8080 to map published").
 Status parent_add_child(const std::string& ifname, uint32_t mark, uint16_t label,
-                        const ChildGuard& guard = {});
-// Removes the elements and the child's chains (ENOENT tolerated).
+                        const ChildGuard& guard = {}, const std::vector<PublishedPort>& published = {});
+// The ports published here, each with the label of the child it leads to (read from its
+// mark in map published; the inner port from portmap), by listing (commits nothing);
+// none without the table or its maps (one made by a build from before publishing).
+Result<std::vector<std::pair<PublishedPort, uint16_t>>> parent_list_published();
+// Removes the elements, the ports it publishes and the child's chains (ENOENT tolerated).
 Status parent_remove_child(const std::string& ifname, uint16_t label);
 // {label : mark} for a space further down, reached through the child with that mark
 // (and in netlabels for a network-bound one).
@@ -160,6 +196,10 @@ struct ChildServices {
     IpAddr parent6;  // DNAT target for IPv6
     IpAddr down4;    // where this space's own children reach it (IPv4)
     IpAddr down6;    // ... and IPv6; replies from there stay tracked
+    // The ports the space publishes, as they arrive in it (their inner numbers), and its
+    // uplink ("up0"), where they arrive; no uplink: no rule for them.
+    std::vector<HiddenService> published;
+    std::string uplink;
 };
 
 // Overlay-only spaces ("personalnet_overlay", in a space bound to an overlay without

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -78,6 +79,22 @@ constexpr const char* kParentText = R"(table inet personalnet_parent {
     iifname vmap @peers
     drop
   }
+  map published {
+    type inet_proto . inet_service : mark
+    elements = { tcp . 8080 : 0x51000011, udp . 5353 : 0x51000011 }
+  }
+  map portmap { type inet_proto . inet_service : inet_service; elements = { tcp . 8080 : 80 } }
+  chain publish {
+    type filter hook prerouting priority mangle + 5;
+    ct state new iifname != "lo" ct mark & 0xff000000 != 0x50000000 fib daddr type local tcp flags & (fin | syn | rst | ack) == syn ct mark set meta l4proto . th dport map @published
+    ct state new iifname != "lo" ct mark & 0xff000000 != 0x50000000 fib daddr type local meta l4proto udp ct mark set meta l4proto . th dport map @published
+    ct direction original ct mark & 0xff000000 == 0x51000000 meta mark set ct mark & 0x0000ffff | 0x50000000
+  }
+  chain publish_nat {
+    type nat hook prerouting priority dstnat;
+    ct mark & 0xff000000 == 0x51000000 meta l4proto { tcp, udp } dnat ip to ip daddr : meta l4proto . th dport map @portmap
+    ct mark & 0xff000000 == 0x51000000 meta l4proto { tcp, udp } dnat ip6 to ip6 daddr : meta l4proto . th dport map @portmap
+  }
   chain svc_0011 {
     ct direction reply return
     fib daddr type unicast return
@@ -95,6 +112,7 @@ constexpr const char* kSpaceText = R"(table inet personalnet_space {
   set local4 { type ipv4_addr; elements = { 10.9.0.1, 192.0.2.7 } }
   set local6 { type ipv6_addr; elements = { fd00::1 } }
   set hidden { type inet_proto . inet_service; elements = { tcp . 7777, udp . 53 } }
+  set published { type inet_proto . inet_service; elements = { tcp . 80, udp . 5353 } }
   chain raw_out {
     type filter hook output priority raw;
     udp dport 500 notrack return
@@ -117,6 +135,7 @@ constexpr const char* kSpaceText = R"(table inet personalnet_space {
   }
   chain svc {
     type nat hook prerouting priority dstnat;
+    iifname "up0" meta l4proto . th dport @published return
     ip daddr @local4 socket transparent 0 return
     ip daddr @local4 socket transparent 1 return
     ip daddr @local4 meta l4proto . th dport @hidden return
@@ -133,6 +152,8 @@ nft::ChildServices space_spec() {
     nft::ChildServices s;
     s.local = {*IpAddr::parse("10.9.0.1"), *IpAddr::parse("fd00::1"), *IpAddr::parse("192.0.2.7")};
     s.hidden = {{IPPROTO_TCP, 7777}, {IPPROTO_UDP, 53}};
+    s.published = {{IPPROTO_TCP, 80}, {IPPROTO_UDP, 5353}};
+    s.uplink = "up0";
     s.parent4 = *IpAddr::parse("169.254.101.1");
     s.parent6 = *IpAddr::parse("fd70::1");
     s.down4 = *IpAddr::parse("169.254.102.1");
@@ -182,11 +203,17 @@ nft::ChildGuard guard_spec() {
     return g;
 }
 
+// The first child publishes tcp/8080 (listening on 80) and udp/5353.
+std::vector<personalnet::PublishedPort> published_spec() {
+    return {*personalnet::PublishedPort::parse("tcp/8080:80"),
+            *personalnet::PublishedPort::parse("udp/5353")};
+}
+
 TEST_F(NftTest, ParentTableListsLikeNftBuiltIt) {
     EXPECT_EQ(
         in_netns([] {
             CHECK_THAT(!nft::parent_table_exists(), "table present in a fresh namespace");
-            CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11, guard_spec()));
+            CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11, guard_spec(), published_spec()));
             CHECK_THAT(nft::parent_table_exists(), "table missing after add");
             std::string ours = listing(nft::kParentTable);
             CHECK_THAT(has(ours, "ct mark set iifname map @kids"), ours);
@@ -250,6 +277,46 @@ TEST_F(NftTest, ParentAddsTwoChildrenAndRemovesOne) {
                   return std::string();
               }),
               "");
+}
+
+// A port is published for one child at a time; the child's removal takes its ports (and
+// their inner numbers) along and leaves the others'.
+TEST_F(NftTest, PublishedPortsGoWithTheirChild) {
+    EXPECT_EQ(
+        in_netns([] {
+            using personalnet::PublishedPort;
+            CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11, {}, published_spec()));
+            std::string before = listing(nft::kParentTable);
+            Status st =
+                nft::parent_add_child("pn0012h", 0x50000012, 0x12, {},
+                                      {*PublishedPort::parse("tcp/9090"), *PublishedPort::parse("tcp/8080")});
+            CHECK_THAT(!st.ok() && st.error().code == EEXIST, st.ok() ? "ok" : st.error().message());
+            CHECK_THAT(st.error().context == "add element tcp . 8080 to map published", st.error().context);
+            CHECK_THAT(listing(nft::kParentTable) == before, listing(nft::kParentTable));
+            CHECK_OK(nft::parent_add_child("pn0012h", 0x50000012, 0x12, {},
+                                           {*PublishedPort::parse("tcp/9090:90")}));
+            CHECK_OK(nft::parent_add_child("pn0013h", 0x50000013, 0x13));
+
+            auto listed = nft::parent_list_published();
+            CHECK_OK(listed.ok() ? Status{} : listed.error());
+            std::vector<std::string> seen;
+            for (const auto& [p, label] : listed.value())
+                seen.push_back(p.str() + "@" + std::to_string(label));
+            std::sort(seen.begin(), seen.end());
+            CHECK_THAT((seen == std::vector<std::string>{"tcp/8080:80@17", "tcp/9090:90@18", "udp/5353@17"}),
+                       listing(nft::kParentTable));
+
+            CHECK_OK(nft::parent_remove_child("pn0011h", 0x11));
+            std::string l = listing(nft::kParentTable);
+            CHECK_THAT(!has(l, "8080") && !has(l, "5353") && has(l, "tcp . 9090 : 0x51000012"), l);
+            CHECK_THAT(has(l, "tcp . 9090 : 90") && !has(l, ": 80 "), l);
+            CHECK_OK(nft::parent_remove_child("pn0012h", 0x12));
+            CHECK_OK(nft::parent_remove_child("pn0013h", 0x13));
+            listed = nft::parent_list_published();
+            CHECK_THAT(listed.ok() && listed->empty(), listing(nft::kParentTable));
+            return std::string();
+        }),
+        "");
 }
 
 TEST_F(NftTest, DuplicateChildIsEexistAndChangesNothing) {
