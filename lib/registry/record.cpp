@@ -151,6 +151,7 @@ const std::vector<Field>& fields() {
         list("overlay_peers", &Record::overlay_peers),
         text("overlay_source", &Record::overlay_source),
         flag("user_network", &Record::user_network),
+        list("published", &Record::published),
     };
     return all;
 }

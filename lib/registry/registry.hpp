@@ -66,7 +66,7 @@ struct Record {
     // The overlay is a personal network (its definition has personalnet.label): this space's
     // label is the network's, and its parents hand it IKE_SA_INIT requests for that label.
     bool network = false;
-    std::vector<std::string> overlay_peers;      // the overlay's peer addresses (literal remote_addrs)
+    std::vector<std::string> overlay_peers;  // the overlay's peer addresses (literal remote_addrs)
     // Where the overlay's definition was read, and whether it is the owner's own network
     // (a user definition, counted against the owner's max_networks) or the administrator's.
     std::string overlay_source;
@@ -79,6 +79,10 @@ struct Record {
     // How its parents dispatch its IKE/ESP: bpf (and nft) or nft; none in a record written
     // before dispatchers were chosen (nft).
     std::optional<Dispatch> dispatch;
+    // The ports it publishes on its parent's addresses (PublishedPort::str()): the
+    // parent's nft elements for them are found by the space's mark, so this list is for
+    // `pnet show` and for refusing another space the same port.
+    std::vector<std::string> published;
 
     bool operator==(const Record&) const = default;
     std::string serialize() const;

@@ -171,6 +171,14 @@ Status inherit_services(const Inheritance& inh, const SpaceSpec& spec, int depth
     svc.local.push_back(link4(depth + 1, 1));  // where this space's own children reach it
     svc.local.push_back(service6(depth + 1));
     for (const auto& h : spec.hidden_services) svc.hidden.push_back({h.proto, h.port});
+    for (const auto& p : spec.published) {
+        // Two published ports may lead to one port inside (tcp/8080:80, tcp/8081:80).
+        nft::HiddenService in{p.proto, p.inner};
+        if (std::none_of(svc.published.begin(), svc.published.end(),
+                         [&](const auto& q) { return q.proto == in.proto && q.port == in.port; }))
+            svc.published.push_back(in);
+    }
+    svc.uplink = kUplinkName;
     svc.parent4 = link4(depth, 1);
     svc.parent6 = service6(depth);
     svc.down4 = link4(depth + 1, 1);

@@ -307,7 +307,13 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
     }
     guard.peers = peers;
     guard.network = child.network;
-    PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label, guard),
+    std::vector<PublishedPort> published;
+    for (const auto& text : child.published) {
+        auto p = PublishedPort::parse(text);
+        if (!p) return make_error(EINVAL, "publish for " + ifname + ": bad published port '" + text + "'");
+        published.push_back(*p);
+    }
+    PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label, guard, published),
            "reply steering for " + ifname);
     if (child.dispatch != Dispatch::bpf) return {};
     PN_TRY(bpf::attach_child(dispatch_devices, child.host_ifindex, child.label, sources),

@@ -44,6 +44,7 @@
 #include "lib/space/netns.hpp"
 #include "lib/space/overlay.hpp"
 #include "lib/space/parent.hpp"
+#include "lib/space/publish.hpp"
 #include "lib/space/reach.hpp"
 #include "lib/space/reaper.hpp"
 #include "lib/space/remote.hpp"
@@ -105,6 +106,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.inherit_services = r.inherit_services;
     i.hidden_routes = r.hidden_routes;
     i.hidden_services = r.hidden_services;
+    i.published = r.published;
     i.file_space = r.file_space;
     i.fs_backend = r.fs_backend;
     i.overlay = r.overlay;
@@ -258,6 +260,7 @@ Status check_spec(const SpaceSpec& spec) {
         return make_error(
             EINVAL, "--share, --private-tmp, --resolv-conf, --hosts and --fs-backend need a file space");
     for (const auto& p : spec.shared_paths) PN_TRY(validate_shared_path(p), "");
+    PN_TRY(validate_published(spec.published), "");
     return {};
 }
 
@@ -457,6 +460,10 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         }
         if (rec.depth > kMaxDepth)
             return make_error(ELOOP, "nesting deeper than " + std::to_string(kMaxDepth));
+        // Refused before the record exists: under the lock, so that no other creation
+        // publishes the same port until this record says it is taken.
+        for (const auto& p : spec.published) rec.published.push_back(p.str());
+        PN_TRY(space::check_publishable(r, rec, parent ? parent->name : ""), "");
         auto dispatch = choose_dispatch(spec.dispatch);
         if (!dispatch.ok()) return dispatch.error();
         if (overlay && overlay->label) {

@@ -61,6 +61,7 @@ reg::Record full_record() {
     r.overlay_peers = {"10.9.0.2", "fd00:9::2"};
     r.overlay_source = "/home/alice/.config/personalnet/networks/corp.conf";
     r.user_network = true;
+    r.published = {"tcp/8080", "udp/5353:53"};
     return r;
 }
 
@@ -134,6 +135,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.overlay_peers.clear();
     want.overlay_source.clear();
     want.user_network = false;
+    want.published.clear();  // a record from before publishing publishes nothing
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
@@ -141,7 +143,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     EXPECT_EQ(r->dispatch, Dispatch::bpf);
     // The same bytes, and the fields added since (at the end, at their defaults).
     EXPECT_EQ(r->serialize(), std::string(kRecordBeforeTheTable) +
-                                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\n");
+                                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {
