@@ -117,6 +117,7 @@ const std::vector<Field>& fields() {
         flag("inherit_services", &SpaceInfo::inherit_services),
         list("hidden_route", &SpaceInfo::hidden_routes),
         list("hidden_service", &SpaceInfo::hidden_services),
+        list("published", &SpaceInfo::published),
         flag("file_space", &SpaceInfo::file_space),
         maybe_word("fs_backend", &SpaceInfo::fs_backend, parse_fs_backend, fs_backend_word),
         text("overlay", &SpaceInfo::overlay),

@@ -19,11 +19,10 @@ struct OpName {
     Op op;
     const char* name;
 };
-constexpr std::array kOps = {OpName{Op::create, "create"}, OpName{Op::open, "open"},
-                             OpName{Op::run, "run"},       OpName{Op::list, "list"},
-                             OpName{Op::show, "show"},     OpName{Op::destroy, "destroy"},
-                             OpName{Op::gc, "gc"},         OpName{Op::diff, "diff"},
-                             OpName{Op::networks, "networks"}};
+constexpr std::array kOps = {
+    OpName{Op::create, "create"}, OpName{Op::open, "open"}, OpName{Op::run, "run"},
+    OpName{Op::list, "list"},     OpName{Op::show, "show"}, OpName{Op::destroy, "destroy"},
+    OpName{Op::gc, "gc"},         OpName{Op::diff, "diff"}, OpName{Op::networks, "networks"}};
 
 bool key_ok(std::string_view k) {
     return !k.empty() && k.size() <= kMaxKey &&
@@ -181,6 +180,17 @@ Result<Service> service(const std::vector<Service>&, const std::string& k, const
     if (!svc) return bad(k, v, "want tcp/PORT or udp/PORT");
     return *svc;
 }
+// Every value checked here, whatever the caller's library parsed: the port syntax and
+// range, and (against the ports before it) the rules of validate_published.
+Result<PublishedPort> published_port(const std::vector<PublishedPort>& so_far, const std::string& k,
+                                     const std::string& v) {
+    auto p = PublishedPort::parse(v);
+    if (!p) return bad(k, v, "want tcp/PORT or udp/PORT, optionally :INNER (ports 1-65535)");
+    std::vector<PublishedPort> all = so_far;
+    all.push_back(*p);
+    if (auto st = validate_published(all); !st.ok()) return bad(k, v, st.error().context);
+    return *p;
+}
 Result<std::string> shared_dir(const std::vector<std::string>&, const std::string& k, const std::string& v) {
     // Syntax only here: whether the directory exists is checked by the helper as the
     // caller, so that the answer says nothing about what the caller cannot see.
@@ -245,6 +255,7 @@ Field network_files() {
 std::string as_is(const std::string& s) { return s; }
 std::string prefix_text(const IpPrefix& p) { return p.str(); }
 std::string service_text(const Service& s) { return s.str(); }
+std::string published_text(const PublishedPort& p) { return p.str(); }
 
 const std::vector<Field>& fields() {
     using enum Op;
@@ -255,6 +266,7 @@ const std::vector<Field>& fields() {
         repeated("hide_route", {create}, &SpaceSpec::hidden_routes, prefix_text, prefix),
         flag("inherit_services", {create}, &SpaceSpec::inherit_services),
         repeated("hide_service", {create}, &SpaceSpec::hidden_services, service_text, service),
+        repeated("publish", {create}, &SpaceSpec::published, published_text, published_port),
         flag("file_space", {create}, &SpaceSpec::file_space),
         choice("fs_backend", {create}, &SpaceSpec::fs_backend, parse_fs_backend, fs_backend_word,
                "want auto, kernel or fuse"),

@@ -71,7 +71,8 @@ struct Request {
 
 Message to_message(const Request& r);
 // Checks every field: a known op, only the keys that op takes, each at most once unless a
-// list, names (validate_name), prefixes, services, shared paths (validate_shared_path),
+// list, names (validate_name), prefixes, services, published ports (PublishedPort::parse,
+// validate_published), shared paths (validate_shared_path),
 // overlay names, booleans "0"/"1", a non-empty argv without empty program name, env
 // entries "KEY=VALUE" with a non-empty KEY free of '='. EINVAL naming the key and value.
 // Also EINVAL when to_message() of the request would exceed the framing limits (it adds

@@ -74,6 +74,22 @@ Status may_admin(const Policy& p, const Caller& c) {
     return refuse(c, "create --admin spaces", "admin = no");
 }
 
+Status may_publish(const Policy& p, const Caller& c, const PublishedPort& port) {
+    if (is_root(c)) return {};
+    PN_TRY(may_create(p, c), "");
+    const std::string what = "publish " + port.str();
+    if (port.port < kFirstUserPort)
+        return make_error(EPERM,
+                          who(c) + " may not " + what + ": ports below " + std::to_string(kFirstUserPort) +
+                              " are the host's (no setting of personalnet.conf lets users publish them)");
+    for (const PortRange& r : p.publish)
+        if ((r.proto == 0 || r.proto == port.proto) && port.port >= r.low && port.port <= r.high) return {};
+    if (p.publish.empty()) return refuse(c, what, "create.publish is empty");
+    std::vector<std::string> ranges;
+    for (const PortRange& r : p.publish) ranges.push_back(r.str());
+    return refuse(c, what, "create.publish = " + joined(ranges));
+}
+
 Status within_limits(const Policy& p, const Caller& c, int spaces_of_user, int spaces_total, int new_depth) {
     if (spaces_of_user < 0 || spaces_total < 0 || new_depth < 1)
         return make_error(EINVAL, "within_limits: bad counts (" + std::to_string(spaces_of_user) + ", " +

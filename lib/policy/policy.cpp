@@ -2,6 +2,7 @@
 // decides whether the file on disk may be believed at all.
 #include "lib/policy/policy.hpp"
 
+#include <netinet/in.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -47,9 +48,41 @@ Status read_top(const SettingsReader& r, const std::string& key, const std::stri
     return {};
 }
 
+// One entry of create.publish: [tcp/|udp/]PORT[-PORT].
+Result<PortRange> port_range(const SettingsReader& r, const std::string& item) {
+    const std::string why =
+        "is not a port or range of ports from 1 to 65535 (PORT or LOW-HIGH, "
+        "optionally after tcp/ or udp/)";
+    PortRange range;
+    std::string ports = item;
+    if (ports.rfind("tcp/", 0) == 0 || ports.rfind("udp/", 0) == 0) {
+        range.proto = ports[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
+        ports = ports.substr(4);
+    }
+    const auto dash = ports.find('-');
+    auto low = r.number("create.publish", ports.substr(0, dash), 1, 65535);
+    auto high =
+        dash == std::string::npos ? low : r.number("create.publish", ports.substr(dash + 1), 1, 65535);
+    if (!low.ok() || !high.ok() || high.value() < low.value()) return r.bad("create.publish", item, why);
+    range.low = static_cast<uint16_t>(low.value());
+    range.high = static_cast<uint16_t>(high.value());
+    return range;
+}
+
 Status read_create(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
+    if (key == "publish") {
+        auto items = r.list("create.publish", v);
+        if (!items.ok()) return items.error();
+        p.publish.clear();
+        for (const auto& item : items.value()) {
+            auto range = port_range(r, item);
+            if (!range.ok()) return range.error();
+            p.publish.push_back(range.value());
+        }
+        return {};
+    }
     if (key != "users" && key != "groups")
-        return r.fail("unknown setting 'create." + key + "' (want users, groups)");
+        return r.fail("unknown setting 'create." + key + "' (want users, groups, publish)");
     auto names = r.names("create." + key, v);
     if (!names.ok()) return names.error();
     (key == "users" ? p.users : p.groups) = std::move(names).value();
@@ -169,6 +202,13 @@ Result<std::string> nearest_existing_parent(std::string path) {
 }
 
 }  // namespace
+
+std::string PortRange::str() const {
+    std::string out = proto == IPPROTO_TCP ? "tcp/" : proto == IPPROTO_UDP ? "udp/" : "";
+    out += std::to_string(low);
+    if (high != low) out += "-" + std::to_string(high);
+    return out;
+}
 
 Result<Policy> parse_policy(const std::string& text, const std::string& where) {
     auto parsed = ike::parse_settings(text, where);

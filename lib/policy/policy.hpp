@@ -5,6 +5,7 @@
 //   create {
 //       users = alice, bob            # user names that may create spaces
 //       groups = personalnet          # members of these groups may too
+//       publish = 8000-8999, udp/5353 # ports users may publish on the host's addresses
 //   }
 //   limits {
 //       max_spaces_per_user = 16      # 0-65535: spaces one user owns at a time
@@ -28,8 +29,8 @@
 //
 // Every setting is optional and a missing one keeps its default (the initialisers of
 // Policy); a missing file means all defaults: only root and members of the group
-// "personalnet" may create spaces, no overlay may be bound, nothing may be shared, no
-// --admin space made and no user may have networks of their own. An empty value is an
+// "personalnet" may create spaces, no overlay may be bound, nothing may be shared or
+// published, no --admin space made and no user may have networks of their own. An empty value is an
 // empty list ("groups =" drops the default group). Anything unknown, repeated or malformed
 // is refused rather than ignored: a typo in a security policy must not silently widen or
 // narrow it.
@@ -47,14 +48,29 @@
 
 #include "lib/policy/networks.hpp"
 #include "personalnet/error.hpp"
+#include "personalnet/space.hpp"
 
 namespace personalnet::policy {
 
 inline constexpr const char* kDefaultPolicyPath = "/etc/personalnet/personalnet.conf";
 
+// Ports users may publish (create.publish): PORT or LOW-HIGH, for tcp and udp alike, or
+// with "tcp/" or "udp/" in front for that protocol only.
+struct PortRange {
+    uint8_t proto = 0;  // IPPROTO_TCP, IPPROTO_UDP, or 0 for both
+    uint16_t low = 0, high = 0;
+    bool operator==(const PortRange&) const = default;
+    std::string str() const;  // as written in the policy: "8000-8999", "udp/5353"
+};
+
+// Users never publish ports below this one, whatever create.publish says: they are the
+// host's (privileged services, and UDP 500 of IKE).
+inline constexpr uint16_t kFirstUserPort = 1024;
+
 struct Policy {
     std::vector<std::string> users;                  // user names allowed to create spaces
     std::vector<std::string> groups{"personalnet"};  // group names whose members may create spaces
+    std::vector<PortRange> publish;                  // ports users may publish (none by default)
     int max_spaces_per_user = 16;                    // spaces one user may own at a time (named + unnamed)
     int max_spaces = 1024;                           // spaces on the host at a time, all users
     int max_depth = 8;  // deepest nesting a user may create (1 = child of the host)
@@ -91,7 +107,8 @@ struct Caller {
 // M, G or T (powers of 1024), from 1M to 1024T, or "unlimited".
 // User, group and overlay names are 1-32 of A-Z a-z 0-9 _ . -, not starting with '-' and
 // not "." or ".."; overlay names (file names in overlaydir) not starting with '.' either.
-// An overlay's list is group names or "*" alone.
+// An overlay's list is group names or "*" alone. create.publish is a list of PORT or
+// LOW-HIGH (1-65535, LOW <= HIGH), each optionally after "tcp/" or "udp/".
 Result<Policy> parse_policy(const std::string& text, const std::string& where);
 
 // Loads path (absolute). A missing file gives the defaults, provided the nearest existing
@@ -113,6 +130,10 @@ Status may_bind_overlay(const Policy& p, const Caller& c, const std::string& ove
 // refused. Prefixes match whole components: /home/al does not cover /home/alice.
 Status may_share(const Policy& p, const Caller& c, const std::string& path);
 Status may_admin(const Policy& p, const Caller& c);
+// A port published on the parent's addresses: for a user, port.port must be at least
+// kFirstUserPort and inside a range of create.publish for its protocol. The inner port
+// is the space's own business (it listens there).
+Status may_publish(const Policy& p, const Caller& c, const PublishedPort& port);
 
 // Limits for creating one more space at new_depth, given how many the caller and the host
 // own now. EUSERS when a count limit is reached ("user 'bob' owns 16 spaces

@@ -3,6 +3,7 @@
 #include "lib/policy/policy.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ constexpr const char* kFull = R"(# every setting
 create {
     users = alice, bob
     groups = personalnet, staff
+    publish = 8000-8999, udp/5353, tcp/443, 30000
 }
 limits {
     max_spaces_per_user = 4
@@ -74,6 +76,12 @@ TEST(PolicyParse, EverySetting) {
     policy::Policy p = parsed(kFull);
     EXPECT_EQ(p.users, (std::vector<std::string>{"alice", "bob"}));
     EXPECT_EQ(p.groups, (std::vector<std::string>{"personalnet", "staff"}));
+    ASSERT_EQ(p.publish.size(), 4u);
+    EXPECT_EQ(p.publish[0], (policy::PortRange{0, 8000, 8999}));
+    EXPECT_EQ(p.publish[1], (policy::PortRange{IPPROTO_UDP, 5353, 5353}));
+    EXPECT_EQ(p.publish[2], (policy::PortRange{IPPROTO_TCP, 443, 443}))
+        << "parsed; refused for users all the same";
+    EXPECT_EQ(p.publish[3].str(), "30000");
     EXPECT_EQ(p.max_spaces_per_user, 4);
     EXPECT_EQ(p.max_spaces, 100);
     EXPECT_EQ(p.max_depth, 3);
@@ -96,6 +104,7 @@ TEST(PolicyParse, MissingSettingsKeepTheirDefaults) {
         policy::Policy p = parsed(text);
         EXPECT_TRUE(p.users.empty());
         EXPECT_EQ(p.groups, (std::vector<std::string>{"personalnet"}));
+        EXPECT_TRUE(p.publish.empty()) << "users publish nothing by default";
         EXPECT_EQ(p.max_spaces_per_user, 16);
         EXPECT_EQ(p.max_spaces, 1024);
         EXPECT_EQ(p.max_depth, 8);
@@ -162,7 +171,7 @@ TEST(PolicyParse, UnknownRepeatedAndMisplacedAreRefused) {
              Case{"admn = yes\n", "pn.conf: unknown setting 'admn'"},
              Case{"users = alice\n", "unknown setting 'users'"},
              Case{"limits { max_space = 3 }\n", "unknown setting 'limits.max_space'"},
-             Case{"create { user = alice }\n", "unknown setting 'create.user'"},
+             Case{"create { user = alice }\n", "unknown setting 'create.user' (want users, groups, publish)"},
              Case{"share { path = /home }\n", "unknown setting 'share.path' (want paths)"},
              Case{"crate { users = alice }\n", "unknown section 'crate'"},
              Case{"create { nested { users = alice } }\n", "unknown section 'create.nested'"},
@@ -448,6 +457,57 @@ TEST(PolicyAdmin, OnlyWhenEnabled) {
     EXPECT_TRUE(policy::may_admin(parsed("create { users = alice }\nadmin = yes"), alice).ok());
     EXPECT_FALSE(policy::may_admin(parsed("admin = yes"), alice).ok()) << "needs may_create";
     EXPECT_TRUE(policy::may_admin(policy::Policy{}, caller("root", {}, 0)).ok());
+}
+
+TEST(PolicyParse, PublishRangesNameTheBadValue) {
+    for (const char* bad : {"0", "65536", "9000-8000", "tcp/", "sctp/80", "80-", "-80", "8o", "tcp/udp/80",
+                            "1-2-3", "08080", "udp/ 53"}) {
+        std::string m = refusal(std::string("create {\n publish = 8000, ") + bad + "\n}\n");
+        EXPECT_TRUE(
+            has(m, std::string("pn.conf: create.publish: '") + bad + "' is not a port or range of ports"))
+            << bad << " -> " << m;
+    }
+    EXPECT_TRUE(has(refusal("create { publish = 80,,81 }"), "create.publish: '80,,81' has an empty entry"));
+    EXPECT_TRUE(parsed("create {\n publish =\n}\n").publish.empty());
+    EXPECT_EQ(parsed("create { publish = 1-65535 }").publish.front(), (policy::PortRange{0, 1, 65535}));
+}
+
+// Users publish what create.publish lists for the protocol, never below 1024 whatever it
+// says; the inner port is theirs; root is not restricted.
+TEST(PolicyPublish, RangesPerProtocolAndNeverBelow1024) {
+    using personalnet::PublishedPort;
+    auto port = [](const char* text) { return *PublishedPort::parse(text); };
+    auto alice = caller("alice", {});
+    policy::Policy p = parsed("create {\n users = alice\n publish = 8000-8099, udp/5353, 1-65535\n}\n");
+    policy::Policy narrow = parsed("create {\n users = alice\n publish = 8000-8099, udp/5353\n}\n");
+    EXPECT_TRUE(policy::may_publish(narrow, alice, port("tcp/8000:80")).ok())
+        << "the inner port is the space's";
+    EXPECT_TRUE(policy::may_publish(narrow, alice, port("udp/8099")).ok());
+    EXPECT_TRUE(policy::may_publish(narrow, alice, port("udp/5353")).ok());
+
+    Status s = policy::may_publish(narrow, alice, port("tcp/5353"));
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EPERM);
+    EXPECT_EQ(
+        s.error().context,
+        "user 'alice' may not publish tcp/5353 (personalnet.conf: create.publish = 8000-8099, udp/5353)");
+    EXPECT_FALSE(policy::may_publish(narrow, alice, port("tcp/8100")).ok());
+    for (const char* low : {"tcp/80", "udp/1023", "tcp/22:2222"}) {
+        s = policy::may_publish(p, alice, port(low));
+        ASSERT_FALSE(s.ok()) << low;
+        EXPECT_EQ(s.error().code, EPERM);
+        EXPECT_TRUE(has(s.error().context, "ports below 1024 are the host's")) << s.error().context;
+    }
+    EXPECT_TRUE(policy::may_publish(p, alice, port("tcp/1024")).ok());
+
+    s = policy::may_publish(parsed("create { users = alice }"), alice, port("tcp/8080"));
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().context,
+              "user 'alice' may not publish tcp/8080 (personalnet.conf: create.publish is empty)");
+    EXPECT_FALSE(policy::may_publish(parsed("create { publish = 1-65535 }"), alice, port("tcp/8080")).ok())
+        << "needs may_create";
+    for (const char* any : {"tcp/80", "udp/1", "tcp/65535:1"})
+        EXPECT_TRUE(policy::may_publish(policy::Policy{}, caller("root", {}, 0), port(any)).ok()) << any;
 }
 
 TEST(PolicyLimits, CountsAndDepth) {

@@ -36,6 +36,8 @@ std::vector<Case> every_op() {
     create.spec.hidden_routes = {*IpPrefix::parse("10.0.0.0/8"), *IpPrefix::parse("fd00::/8")};
     create.spec.inherit_services = false;
     create.spec.hidden_services = {*Service::parse("tcp/22"), *Service::parse("udp/53")};
+    create.spec.published = {*personalnet::PublishedPort::parse("tcp/8080"),
+                             *personalnet::PublishedPort::parse("udp/5353:53")};
     create.spec.file_space = true;
     create.spec.fs_backend = personalnet::FsBackend::fuse;
     create.spec.shared_paths = {"/srv/data", "/home/a"};
@@ -54,6 +56,8 @@ std::vector<Case> every_op() {
                       {"inherit_services", "0"},
                       {"hide_service", "tcp/22"},
                       {"hide_service", "udp/53"},
+                      {"publish", "tcp/8080"},  // new since: written only when there are some
+                      {"publish", "udp/5353:53"},
                       {"file_space", "1"},
                       {"fs_backend", "fuse"},
                       {"share", "/srv/data"},
@@ -135,6 +139,8 @@ TEST(RequestFields, EveryOpIsWrittenAsBeforeAndParsesBackToItself) {
     EXPECT_FALSE(s.inherit_routes);
     EXPECT_EQ(s.hidden_routes.size(), 2u);
     EXPECT_EQ(s.hidden_services.back().str(), "udp/53");
+    ASSERT_EQ(s.published.size(), 2u);
+    EXPECT_EQ(s.published.back().str(), "udp/5353:53");
     EXPECT_EQ(s.fs_backend, personalnet::FsBackend::fuse);
     EXPECT_EQ(s.shared_paths, (std::vector<std::string>{"/srv/data", "/home/a"}));
     EXPECT_TRUE(s.private_tmp);
@@ -190,6 +196,8 @@ TEST(RequestFields, EveryValueIsChecked) {
         {"name", "anon-1"},        {"inherit_routes", "yes"}, {"hide_route", "10.0.0.0/33"},
         {"hide_service", "tcp/0"}, {"fs_backend", "ext4"},    {"share", "relative"},
         {"overlay", "../x"},       {"dispatch", "xdp"},       {"admin", ""},
+        {"publish", "tcp/0"},      {"publish", "8080"},       {"publish", "tcp/8080:"},
+        {"publish", "sctp/80"},    {"publish", "udp/4500"},   {"publish", "tcp/70000"},
     };
     for (const auto& [key, value] : bad) {
         helper::Message m;
@@ -206,6 +214,27 @@ TEST(RequestFields, EveryValueIsChecked) {
         ASSERT_FALSE(r.ok()) << key << "=" << value;
         EXPECT_EQ(r.error().context.rfind("bad request: " + key + "=", 0), 0u) << r.error().context;
     }
+}
+
+// The helper checks the list of published ports itself, whatever the caller's library
+// did: the same outer port twice for one protocol is refused naming the second.
+TEST(RequestFields, APublishedPortTwiceIsRefused) {
+    helper::Message m;
+    m.add("op", "create").add("publish", "tcp/8080").add("publish", "udp/8080").add("publish", "tcp/8080:80");
+    auto r = helper::parse_request(m);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(
+        r.error().context,
+        "bad request: publish='tcp/8080:80': cannot publish 'tcp/8080:80': tcp/8080 is already published as "
+        "'tcp/8080'");
+    helper::Message ok;
+    ok.add("op", "create")
+        .add("publish", "tcp/8080")
+        .add("publish", "udp/8080")
+        .add("publish", "tcp/8081:80");
+    auto good = helper::parse_request(ok);
+    ASSERT_TRUE(good.ok()) << good.error().message();
+    EXPECT_EQ(good->spec.published.size(), 3u);
 }
 
 // A user's network travels whole: name, where it was read, its text and each file it
@@ -255,6 +284,7 @@ TEST(Answers, PeersAndNetworksRoundTrip) {
     personalnet::SpaceInfo info;
     info.name = "n";
     info.peers = {{"10.9.0.2", true}, {"fd00:9::2", false}};
+    info.published = {"tcp/8080", "udp/5353:53"};
     auto m = helper::ok_answer();
     helper::add_space(m, info);
     auto spaces = helper::spaces_of(m);
@@ -264,6 +294,7 @@ TEST(Answers, PeersAndNetworksRoundTrip) {
     EXPECT_EQ(spaces->front().peers[0].address, "10.9.0.2");
     EXPECT_TRUE(spaces->front().peers[0].up);
     EXPECT_FALSE(spaces->front().peers[1].up);
+    EXPECT_EQ(spaces->front().published, info.published);
 
     personalnet::NetworkInfo corp, plain;
     corp.name = "corp";
