@@ -20,6 +20,7 @@ enum LongOnly {
     kHideRoute,
     kNoServices,
     kHideService,
+    kPublish,
     kFileSpace,
     kShare,
     kPrivateTmp,
@@ -42,6 +43,7 @@ constexpr option kOptions[] = {
     {"hide-route", required_argument, nullptr, kHideRoute},
     {"no-inherit-services", no_argument, nullptr, kNoServices},
     {"hide-service", required_argument, nullptr, kHideService},
+    {"publish", required_argument, nullptr, kPublish},
     {"file-space", required_argument, nullptr, kFileSpace},
     {"share", required_argument, nullptr, kShare},
     {"private-tmp", no_argument, nullptr, kPrivateTmp},
@@ -91,6 +93,16 @@ std::optional<OptionsError> apply(Options& o, int c, const std::string& arg) {
             if (!s) return usage("bad service '" + arg + "' (want tcp/PORT or udp/PORT)");
             spec.hidden_services.push_back(*s);
             o.creation_option = "--hide-service";
+            break;
+        }
+        case kPublish: {
+            auto p = PublishedPort::parse(arg);
+            if (!p)
+                return usage("bad port to publish '" + arg +
+                             "' (want tcp/PORT or udp/PORT, optionally :INNER; ports 1-65535)");
+            spec.published.push_back(*p);
+            if (auto st = validate_published(spec.published); !st.ok()) return failure(st.error());
+            o.creation_option = "--publish";
             break;
         }
         case kFileSpace:
@@ -201,6 +213,11 @@ const char* help_text() {
            "      --hide-route PREFIX   do not inherit the route to PREFIX (repeatable)\n"
            "      --no-inherit-services do not reach the parent's services\n"
            "      --hide-service P/PORT do not inherit service tcp/PORT or udp/PORT (repeatable)\n"
+           "      --publish P/PORT[:INNER]\n"
+           "                            make the space's listener on INNER (default PORT)\n"
+           "                            reachable from other hosts at this host's address and\n"
+           "                            tcp/PORT or udp/PORT, with their own addresses\n"
+           "                            (repeatable)\n"
            "      --file-space=MODE     'overlay' (default): a private copy-on-write view of\n"
            "                            the parent's files; 'none': share them\n"
            "      --fs-backend=KIND     'kernel' (overlayfs), 'fuse' (fuse-overlayfs) or\n"

@@ -69,6 +69,7 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"inherit_services\":" + (i.inherit_services ? "true" : "false") +
            ",\"hidden_routes\":" + json_list(i.hidden_routes) +
            ",\"hidden_services\":" + json_list(i.hidden_services) +
+           ",\"published\":" + json_list(i.published) +
            ",\"file_space\":" + (i.file_space ? "true" : "false") +
            ",\"fs_backend\":" + pn::cli::json_string(word_or_empty(i.fs_backend, pn::fs_backend_word)) +
            ",\"overlay\":" + pn::cli::json_string(i.overlay) +
@@ -110,6 +111,9 @@ void print_text(const pn::SpaceInfo& i) {
         i.inherit_services ? "inherited" : "not inherited",
         i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
         file_space_text(i).c_str());
+    if (!i.published.empty())
+        std::printf("published:   %s (on the parent's addresses, for other hosts)\n",
+                    join(i.published).c_str());
     if (i.dispatch == pn::Dispatch::bpf && i.dispatched_in >= 0)
         std::printf("dispatch:    bpf (tc programs; %lld packets in, %lld out on the fast path)\n",
                     static_cast<long long>(i.dispatched_in), static_cast<long long>(i.dispatched_out));

@@ -41,6 +41,7 @@ std::string describe(const std::variant<mkportspace::Options, mkportspace::Optio
         s.overlay + "' creation '" + o.creation_option + "'";
     for (const auto& p : s.hidden_routes) out += " hide-route " + p.str();
     for (const auto& v : s.hidden_services) out += " hide-service " + v.str();
+    for (const auto& p : s.published) out += " publish " + p.str();
     for (const auto& p : s.shared_paths) out += " share '" + p + "'";
     for (const auto& c : o.command) out += " arg '" + c + "'";
     return out;
@@ -71,6 +72,9 @@ int fuzz_mkportspace(const uint8_t* data, size_t size) {
     }
     // The command is what follows the options, untouched.
     const auto& o = std::get<mkportspace::Options>(first);
+    // What it publishes is what the helper would accept as well.
+    if (auto st = validate_published(o.spec.published); !st.ok())
+        return violated(kTarget, "accepted ports the helper refuses: " + st.error().context, input);
     if (o.action == mkportspace::Options::Action::run &&
         (o.command.size() > args.size() ||
          !std::equal(o.command.begin(), o.command.end(), args.end() - static_cast<long>(o.command.size()))))

@@ -1,6 +1,9 @@
 // Built only when lib/policy/policy.hpp exists (see FUZZ_TARGETS in the Makefile).
+#include <netinet/in.h>
+
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "lib/policy/networks.hpp"
 #include "lib/policy/policy.hpp"
@@ -65,6 +68,14 @@ std::string broken_promise(const policy::Policy& p) {
         if (!absolute_not_root(*dir)) return "directory '" + *dir + "' is not absolute or is /";
     for (const auto& path : p.share_paths)
         if (path.empty() || path[0] != '/') return "share path '" + path + "' is not absolute";
+    for (const auto& r : p.publish) {
+        if (r.low < 1 || r.high < r.low) return "publish range '" + r.str() + "'";
+        if (r.proto != 0 && r.proto != IPPROTO_TCP && r.proto != IPPROTO_UDP) return "publish protocol";
+        // Written out, a range reads back as itself.
+        auto again = policy::parse_policy("create { publish = " + r.str() + " }", "again");
+        if (!again.ok() || again->publish != std::vector<policy::PortRange>{r})
+            return "publish range '" + r.str() + "' does not read back";
+    }
     for (const auto& [overlay, groups] : p.overlays)
         if (overlay.empty() || overlay[0] == '.' || overlay[0] == '-')
             return "overlay name '" + overlay + "'";
