@@ -139,6 +139,41 @@ TEST_F(PublishTest, HeldPortsAreRefusedNamingTheHolder) {
     EXPECT_EQ(published_in_a(), "") << "the parent table goes with the last child";
 }
 
+// A nested space publishes in its parent space, which publishes the same port on the host:
+// B reaches the inner space's server through both, with its own address. Whose port it
+// is in the parent space is checked there: the parent's own listener refuses it.
+TEST_F(PublishTest, NestedSpacesPublishThroughTheirParent) {
+    ASSERT_EQ(mk({"--name", "outer", "--publish", "tcp/8084", "--publish", "udp/8085:85", "--", "true"}).rc,
+              0);
+    auto inner = pnet({"exec", "outer", "--", bin("mkportspace"), "-q", "--name", "inner", "--publish",
+                       "tcp/8084", "--publish", "udp/85", "--", "true"});
+    ASSERT_EQ(inner.rc, 0) << inner.err;
+    auto tcp = serve_in("inner", "tcp", "::", 8084, "inner-tcp");
+    auto udp = serve_in("inner", "udp", "0.0.0.0", 85, "inner-udp");
+    auto r = from_b("tcp", "10.9.0.1", 8084);
+    EXPECT_TRUE(contains(r.out, "inner-tcp peer=10.9.0.2:")) << r.out << r.err;
+    auto r6 = from_b("tcp", "fd00:9::1", 8084);
+    EXPECT_TRUE(contains(r6.out, "inner-tcp peer=fd00:9::2:")) << r6.out << r6.err;
+    auto ru = from_b("udp", "10.9.0.1", 8085);
+    EXPECT_TRUE(contains(ru.out, "inner-udp peer=10.9.0.2:")) << ru.out << ru.err;
+    EXPECT_TRUE(contains(pnet({"show", "inner"}).out, "published:   tcp/8084 udp/85"))
+        << pnet({"show", "inner"}).out;
+
+    auto held = A().spawn({bin("pnet"), "exec", "outer", "--", bin("pnprobe"), "serve", "tcp", "0.0.0.0",
+                           "8086", "--reply", "outer"});
+    ASSERT_EQ(held.read_line(), "listening");
+    auto refused =
+        pnet({"exec", "outer", "--", bin("mkportspace"), "-q", "--publish", "tcp/8086", "--", "true"});
+    EXPECT_EQ(refused.rc, 2) << refused.err;
+    EXPECT_TRUE(contains(refused.err, "tcp/8086 is in use in space 'outer': a socket on 0.0.0.0:8086"))
+        << refused.err;
+    held.kill(9);
+    tcp.kill(9);
+    udp.kill(9);
+    EXPECT_EQ(pnet({"destroy", "inner"}).rc, 0);
+    EXPECT_EQ(pnet({"destroy", "outer"}).rc, 0);
+}
+
 // Bad specifications: exit 2, one line naming the value, nothing created.
 TEST_F(PublishTest, BadSpecificationsExitTwoNamingTheValue) {
     for (const auto& [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
