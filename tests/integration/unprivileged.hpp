@@ -79,12 +79,13 @@ protected:
     }
 
     // The administrator's policy for this test's host A; extra is appended.
-    // extra: lines after the sections; limits: lines added to the limits section.
+    // extra: lines after the sections; limits: lines added to the limits section; create:
+    // lines added to the create section.
     void write_policy(const std::string& extra, int per_user = 4, int total = 6,
-                      const std::string& limits = "") {
+                      const std::string& limits = "", const std::string& create = "") {
         std::string top = A().rundir().substr(0, A().rundir().rfind('/'));
-        std::string text = std::string("create {\n    users = ") + kAlice + ", " + kBob +
-                           "\n}\nlimits {\n    max_spaces_per_user = " + std::to_string(per_user) +
+        std::string text = std::string("create {\n    users = ") + kAlice + ", " + kBob + "\n" + create +
+                           "}\nlimits {\n    max_spaces_per_user = " + std::to_string(per_user) +
                            "\n    max_spaces = " + std::to_string(total) + "\n    max_depth = 2\n" + limits +
                            "}\n"
                            "rundir = " +
