@@ -64,6 +64,10 @@ TEST_F(Completion, MkportspaceCompletesItsOptions) {
     EXPECT_EQ(complete({"mkportspace", "--no-inherit-"}), "--no-inherit-routes\n--no-inherit-services\n");
     EXPECT_EQ(complete({"mkportspace", "--fs-backend", "k"}), "kernel\n");
     EXPECT_EQ(complete({"mkportspace", "--dispatch", "b"}), "bpf\n");
+    EXPECT_EQ(complete({"mkportspace", "--pub"}), "--publish\n");
+    EXPECT_EQ(complete({"mkportspace", "--publish", "u"}), "udp/\n");
+    // A port is no command: the next word is an option again.
+    EXPECT_EQ(complete({"mkportspace", "--publish", "tcp/8080", "--pr"}), "--private-tmp\n");
     // bash splits "--file-space=n" at the '=' (COMP_WORDBREAKS).
     EXPECT_EQ(complete({"mkportspace", "--file-space", "=", "n"}), "none\n");
     EXPECT_EQ(complete({"mkportspace", "--file-space", "="}), "overlay\nnone\n");
