@@ -310,7 +310,11 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
     std::vector<PublishedPort> published;
     for (const auto& text : child.published) {
         auto p = PublishedPort::parse(text);
-        if (!p) return make_error(EINVAL, "publish for " + ifname + ": bad published port '" + text + "'");
+        if (!p) {
+            std::string why = "publish for " + ifname;
+            why.append(": bad published port '").append(text).append("'");
+            return make_error(EINVAL, why);
+        }
         published.push_back(*p);
     }
     PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label, guard, published),

@@ -17,6 +17,7 @@ namespace opt = personalnet::mkportspace;
 std::variant<opt::Options, opt::OptionsError> parse(std::vector<std::string> args) {
     args.insert(args.begin(), "mkportspace");
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     return opt::parse_options(static_cast<int>(args.size()), argv.data());
