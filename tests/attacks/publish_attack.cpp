@@ -119,5 +119,43 @@ TEST_F(PublishAttack, UserTakesAPortAnotherUsersSpacePublishes) {
     verdict("user-takes-port-of-another-users-space", evidence);
 }
 
+// Alice's --admin space publishes tcp/8060 and tcp/8061 and, inside (where she holds
+// CAP_NET_ADMIN), sends what B sends there on: to the host's own listener (at the
+// parent's service address) and back out to B's. Neither may see B's connection: the
+// parent takes no foreign source from a child, nor forwards one (the guard and spoof
+// chains), so a published port gives her B's packets and nothing of the host's. Her
+// third port, redirected to her own listener inside, shows that her rules work.
+TEST_F(PublishAttack, AdminSpaceRelaysAPublishedConnection) {
+    write_policy("admin = yes\n", 4, 6, "", "    publish = 8000-8099\n");
+    auto host = A().serve("tcp", "0.0.0.0", 7301, "host-A");
+    auto remote = B().serve("tcp", "0.0.0.0", 7302, "host-B");
+    const std::string script =
+        "nft add table ip relay && "
+        "nft add chain ip relay pre '{ type nat hook prerouting priority dstnat - 5; }' && "
+        "nft add rule ip relay pre tcp dport 8060 dnat to 169.254.101.1:7301 && "
+        "nft add rule ip relay pre tcp dport 8061 dnat to 10.9.0.2:7302 && "
+        "nft add rule ip relay pre tcp dport 8062 redirect to :9062 && "
+        "sysctl -qw net.ipv4.ip_forward=1 && { " +
+        sh_join({bin("pnprobe"), "serve", "tcp", "0.0.0.0", "9062", "--reply", "alice"}) +
+        " & } && sleep 0.5 && echo ready && sleep 6";
+    Proc space = A().spawn(
+        as_argv(kAlice, {mkps(), "-q", "--admin", "--file-space=none", "--publish", "tcp/8060", "--publish",
+                         "tcp/8061", "--publish", "tcp/8062", "--", "sh", "-c", script}));
+    ASSERT_EQ(space.read_line(8000), "listening");
+    ASSERT_EQ(space.read_line(8000), "ready");
+    auto own = B().run({bin("pnprobe"), "connect", "tcp", "10.9.0.1", "8062", "--timeout-ms", "1500"});
+    EXPECT_TRUE(contains(own.out, "alice peer=10.9.0.2:")) << "her own relay works: " << own.out << own.err;
+    std::string evidence;
+    for (int port : {8060, 8061}) {
+        auto r = B().run(
+            {bin("pnprobe"), "connect", "tcp", "10.9.0.1", std::to_string(port), "--timeout-ms", "1000"});
+        if (contains(r.out, "peer="))
+            evidence += " B's connection to " + std::to_string(port) + " was relayed: " + r.out;
+    }
+    space.kill(9);
+    EXPECT_EQ(A().run({bin("pnet"), "gc"}).rc, 0);
+    verdict("admin-space-relays-published-connection", evidence);
+}
+
 }  // namespace
 }  // namespace pntest
