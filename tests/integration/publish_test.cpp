@@ -174,6 +174,27 @@ TEST_F(PublishTest, NestedSpacesPublishThroughTheirParent) {
     EXPECT_EQ(pnet({"destroy", "outer"}).rc, 0);
 }
 
+// Creations that publish one port at once: the registry lock lets exactly one have it.
+TEST_F(PublishTest, ParallelCreationsOfOnePortHaveOneWinner) {
+    constexpr int kRacers = 8;
+    std::vector<Proc> racers;
+    for (int i = 0; i < kRacers; ++i)
+        racers.push_back(A().spawn({bin("mkportspace"), "-q", "--name", "racer" + std::to_string(i),
+                                    "--publish", "tcp/7200", "--", "true"}));
+    int won = 0;
+    for (auto& p : racers) won += p.wait() == 0;
+    EXPECT_EQ(won, 1);
+    std::string winners;
+    for (int i = 0; i < kRacers; ++i) {
+        const std::string name = "racer" + std::to_string(i);
+        if (pnet({"show", name}).rc == 0) {
+            winners += name + " ";
+            EXPECT_EQ(pnet({"destroy", name}).rc, 0);
+        }
+    }
+    EXPECT_EQ(std::count(winners.begin(), winners.end(), ' '), 1) << winners;
+}
+
 // Bad specifications: exit 2, one line naming the value, nothing created.
 TEST_F(PublishTest, BadSpecificationsExitTwoNamingTheValue) {
     for (const auto& [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
