@@ -1,10 +1,13 @@
 // Who holds a TCP or UDP port in the current network namespace, asked of the kernel's
 // socket diagnostics (NETLINK_SOCK_DIAG through libmnl).
 //
-// Why not /proc/net/{tcp,udp}{,6}: /proc/self/net is the namespace of the process's main
-// thread, not of the calling thread (the library switches namespaces per thread); the
-// text lists every connection, where the kernel here filters TCP by state (listeners
-// only); and a binary answer needs no parsing of a format meant for people.
+// Why not /proc/net/{tcp,udp}{,6}: /proc/net is /proc/self/net, the namespace of the
+// process's main thread, not of the calling thread (the library switches namespaces per
+// thread; /proc/thread-self/net would do); the text lists every connection, where the
+// kernel here filters TCP by state (listeners only); and a binary answer needs no parsing
+// of a format meant for people. Needs the kernel's inet_diag with tcp_diag and udp_diag
+// (Debian's kernels load the modules on the first request); without them the error says
+// so and the port is not published.
 #pragma once
 
 #include <sys/types.h>
