@@ -87,8 +87,11 @@ int run_main(int argc, char** argv) {
         const auto& i = space->info();
         std::string addrs;
         for (const auto& a : i.addresses) addrs += (addrs.empty() ? "" : " ") + a;
-        std::fprintf(stderr, "mkportspace: space '%s' (label 0x%04x, depth %d) addresses: %s\n",
-                     i.name.c_str(), i.label, i.depth, addrs.empty() ? "none" : addrs.c_str());
+        std::string published;
+        for (const auto& p : i.published) published += " " + p;
+        std::fprintf(stderr, "mkportspace: space '%s' (label 0x%04x, depth %d) addresses: %s%s%s\n",
+                     i.name.c_str(), i.label, i.depth, addrs.empty() ? "none" : addrs.c_str(),
+                     published.empty() ? "" : "; publishes", published.c_str());
     }
     if (shell && opts.prompt) mark_prompt(command.front(), space->info().name);
     // For make bench: where creation, the command and the teardown spend their time.

@@ -85,7 +85,9 @@ TEST_F(PublishTest, HostBReachesTheSpaceWithItsOwnAddress) {
 // A published port without a listener in the space is refused there at once (it is not
 // handed back to the host), and a space without publishes is reached by nobody.
 TEST_F(PublishTest, NoListenerInTheSpaceIsRefused) {
-    ASSERT_EQ(mk({"--name", "quiet", "--publish", "tcp/8082", "--", "true"}).rc, 0);
+    auto made = A().run({bin("mkportspace"), "--name", "quiet", "--publish", "tcp/8082", "--", "true"});
+    ASSERT_EQ(made.rc, 0) << made.err;
+    EXPECT_TRUE(contains(made.err, "addresses: 10.9.0.1 fd00:9::1; publishes tcp/8082\n")) << made.err;
     auto host = A().serve("tcp", "0.0.0.0", 8083, "host-A");  // after the publish: not a conflict
     auto r = from_b("tcp", "10.9.0.1", 8082);
     EXPECT_NE(r.rc, 0) << r.out;
