@@ -715,6 +715,22 @@ std::array<uint8_t, 8> service_key(const HiddenService& h) {
     return key;
 }
 
+// `{ tcp, udp }`: an anonymous set in table, bound to (and freed with) the one rule of
+// the batch that uses it next.
+SetRef tcp_and_udp(Batch& b, const char* table) {
+    SetRef l4 = b.set(table,
+                      SetSpec{.name = "__set%d",
+                              .flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
+                              .key_type = kTypeInetProto,
+                              .key_len = 1,
+                              .key_order = kHostEndian},
+                      2);
+    for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}})
+        b.element(NFT_MSG_NEWSETELEM, table, l4, bytes_of(proto), std::nullopt,
+                  "add element " + proto_name(proto) + " to anonymous set");
+    return l4;
+}
+
 std::array<uint8_t, 8> service_key(uint8_t proto, uint16_t port) { return service_key({proto, port}); }
 
 std::string published_name(uint8_t proto, uint16_t port) {
@@ -1075,16 +1091,7 @@ void add_publish_chains(Batch& b, ParentSets& sets) {
     // the port changes, and conntrack changes it back in the replies.
     for (auto [ip, nfproto, offset, len] : {std::tuple{"ip", uint8_t{NFPROTO_IPV4}, 16u, 4u},
                                             std::tuple{"ip6", uint8_t{NFPROTO_IPV6}, 24u, 16u}}) {
-        SetRef l4 = b.set(kParentTable,
-                          SetSpec{.name = "__set%d",
-                                  .flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
-                                  .key_type = kTypeInetProto,
-                                  .key_len = 1,
-                                  .key_order = kHostEndian},
-                          2);
-        for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}})
-            b.element(NFT_MSG_NEWSETELEM, kParentTable, l4, bytes_of(proto), std::nullopt,
-                      "add element " + proto_name(proto) + " to anonymous set");
+        SetRef l4 = tcp_and_udp(b, kParentTable);
         Rule nat(kParentTable, "publish_nat",
                  std::string("ct mark 0x51000000/8 meta l4proto { tcp, udp } dnat ") + ip + " to " + ip +
                      " daddr:meta l4proto . th dport map @portmap");
@@ -1302,17 +1309,7 @@ void add_family_rules(Batch& b, const Family& f, const SetRef& hidden) {
                .verdict(NFT_RETURN));
 
     if (f.parent.family == AF_UNSPEC) return;  // no uplink of this family to hand over to
-    // `{ tcp, udp }` is an anonymous set, bound to (and freed with) the one rule using it.
-    SetRef l4 = b.set(kSpaceTable,
-                      SetSpec{.name = "__set%d",
-                              .flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
-                              .key_type = kTypeInetProto,
-                              .key_len = 1,
-                              .key_order = kHostEndian},
-                      2);
-    for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}})
-        b.element(NFT_MSG_NEWSETELEM, kSpaceTable, l4, bytes_of(proto), std::nullopt,
-                  "add element " + proto_name(proto) + " to anonymous set");
+    SetRef l4 = tcp_and_udp(b, kSpaceTable);
     std::string dnat = std::string("meta l4proto { tcp, udp } dnat ") + f.ip + " to " + f.parent.str();
     b.rule(to_local(f, "svc", dnat)
                .meta(NFT_META_L4PROTO)
