@@ -1499,11 +1499,17 @@ Status parent_sync_spis(SpiMap m, uint16_t owner, uint32_t mark, const std::vect
             if (e.owner == owner && std::find(wanted.begin(), wanted.end(), e.spi) == wanted.end())
                 drop(e.spi);
         for (uint64_t spi : wanted) {
-            auto it = std::find_if(now->begin(), now->end(), [&](const SpiEntry& e) { return e.spi == spi; });
-            if (it != now->end()) {
-                if (it->owner == owner && it->mark == mark && !it->learned) continue;
+            // Ours already, whatever else the listing has for it: the kernel has been seen
+            // to list an SPI twice, synced and learned at once (the packet path learning it
+            // while a sync replaced its learned element), both leading to the same mark.
+            // Replacing it again would fail with EEXIST on every sync from then on.
+            auto same = [&](const SpiEntry& e) { return e.spi == spi; };
+            if (std::any_of(now->begin(), now->end(), [&](const SpiEntry& e) {
+                    return same(e) && e.owner == owner && e.mark == mark && !e.learned;
+                }))
+                continue;
+            if (std::any_of(now->begin(), now->end(), same))
                 drop(spi);  // learned (it would time out) or stale: replaced by ours
-            }
             b.element(NFT_MSG_NEWSETELEM, kParentTable, map, spi_key(m, spi), bytes_of(mark),
                       "add element " + spi_text(m, spi) + " to map " + map.name, {}, owner_comment(owner));
             ++changes;

@@ -26,10 +26,13 @@ using namespace std::chrono_literals;
 // (the veth of the child on the way, by name: via's host-side veth).
 Status publish_here(const registry::Record& rec, const OwnSpis& spis, uint16_t via) {
     const uint32_t mark = mark_of(via);
-    PN_TRY(nft::parent_sync_spis(nft::SpiMap::ike, rec.label, mark, spis.ike), "");
+    // ESP whatever became of IKE: the SAs' packets must reach the space even while an IKE
+    // SPI cannot be synced (a sync that failed on IKE left ESP unsynced until it worked).
+    auto ike = nft::parent_sync_spis(nft::SpiMap::ike, rec.label, mark, spis.ike);
     PN_TRY(nft::parent_sync_spis(nft::SpiMap::esp, rec.label, mark,
                                  std::vector<uint64_t>(spis.esp.begin(), spis.esp.end())),
            "");
+    PN_TRY(ike, "");
     if (rec.dispatch != Dispatch::bpf) return {};
     auto s = netlink::Socket::open();
     if (!s.ok()) return s.error();
