@@ -217,6 +217,11 @@ public:
         // with the rights it left (a set-uid caller's, not root's); "/" where it cannot
         // be entered. Empty: the current working directory's path.
         std::string cwd;
+        // Descriptors above 2 that the caller did not mark close-on-exec are closed before
+        // the command starts when the space has a file space: opened outside it, they
+        // would reach the files there past its copy-on-write (Linux cannot re-point them).
+        // true keeps them all (as in a space without a file space, where they are kept).
+        bool keep_descriptors = false;
     };
     Result<int> run(const std::vector<std::string>& argv, const RunOptions& options);
     // Moves the calling thread into the space's network namespace (root only).

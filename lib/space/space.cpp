@@ -768,7 +768,9 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
             if (std::strncmp(*e, "PERSONALNET_SPACE=", 18) != 0) o.env.emplace_back(*e);
     }
     o.env.push_back("PERSONALNET_SPACE=" + st_->info.name);
-    o.close_other_fds = false;  // the command inherits what its caller did not mark close-on-exec
+    // The command inherits what its caller did not mark close-on-exec, except in a file
+    // space: there, a descriptor opened outside would bypass its copy-on-write.
+    o.close_other_fds = st_->mntns.valid() && !options.keep_descriptors;
     o.netns = st_->netns.get();
     o.netns_what = "join its network namespace";
     if (st_->mntns.valid()) o.mntns = st_->mntns.get();

@@ -168,6 +168,41 @@ TEST_F(FileSpaceTest, OnByDefaultAndNoneSharesTheParentsFiles) {
     EXPECT_EQ(read("f"), "shared\n") << "--file-space=none writes the parent's files";
 }
 
+// A descriptor opened outside would write the host's file past the file space's copy on
+// write: mkportspace and pnet exec close every inherited one above 2 before the command
+// starts in a file space, and keep them where the space shares the parent's files.
+TEST_F(FileSpaceTest, DescriptorsOpenedOutsideAreClosedInAFileSpace) {
+    auto with_fd_9 = [&](std::vector<std::string> argv) {
+        // sh opens data_/f read-write as descriptor 9, then becomes the tool.
+        argv.insert(argv.begin(), {"sh", "-c", "exec 9<>\"$0\"; exec \"$@\"", data_ + "/f"});
+        return A().run(argv);
+    };
+    const std::vector<std::string> write_9 = {"sh", "-c", "echo through >&9 && echo wrote || echo closed"};
+    auto in_file_space = with_fd_9([&] {
+        std::vector<std::string> v = {bin("mkportspace"), "-q", "--"};
+        v.insert(v.end(), write_9.begin(), write_9.end());
+        return v;
+    }());
+    EXPECT_TRUE(contains(in_file_space.out, "closed")) << in_file_space.out << in_file_space.err;
+    EXPECT_EQ(read("f"), "host") << "the host's file is unchanged";
+    ASSERT_EQ(mk({"--name", "fds", "--", "true"}).rc, 0);
+    auto exec = with_fd_9([&] {
+        std::vector<std::string> v = {bin("pnet"), "exec", "fds", "--"};
+        v.insert(v.end(), write_9.begin(), write_9.end());
+        return v;
+    }());
+    EXPECT_TRUE(contains(exec.out, "closed")) << exec.out << exec.err;
+    EXPECT_EQ(read("f"), "host");
+    EXPECT_EQ(pnet({"destroy", "fds"}).rc, 0);
+    auto shared = with_fd_9([&] {
+        std::vector<std::string> v = {bin("mkportspace"), "-q", "--file-space=none", "--"};
+        v.insert(v.end(), write_9.begin(), write_9.end());
+        return v;
+    }());
+    EXPECT_TRUE(contains(shared.out, "wrote")) << shared.out << shared.err;
+    EXPECT_EQ(read("f"), "through\n") << "without a file space the descriptor is kept";
+}
+
 TEST_F(FileSpaceTest, WorkingDirectoryAndMountsArePrivate) {
     auto r = mk({"--", "sh", "-c",
                  "pwd && mkdir -p " + data_ + "/m && mount -t tmpfs none " + data_ + "/m && grep -c " +
