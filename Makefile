@@ -119,10 +119,13 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 ATTACK_BIN := $(BUILD)/tests/attack_tests
 GTEST_LIBS := -lgtest -lpthread
 
+# podman, runc and busybox-static: the container recipe's test (tests/integration/recipe_test.cpp)
+# imports a busybox image of its own and runs it with runc where crun refuses the cgroup setup.
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
                 nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
                 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins \
-                libpam0g-dev openssh-server openssh-client clang libbpf-dev bpftool strace
+                libpam0g-dev openssh-server openssh-client clang libbpf-dev bpftool strace \
+                podman runc busybox-static
 # `make test-kernel` and `make bench-kernel` boot Debian's own kernel (which has ESP and
 # XFRM, unlike the development machines') under qemu without KVM; the initramfs is built
 # from busybox-static and the kernel's 9p modules (tests/kernel/mkinitramfs). Installed
