@@ -500,6 +500,10 @@ install: all
 # The loader finds a new library in /usr/local/lib only once its cache knows it (programs
 # built with pkg-config have no RPATH); a staged install (DESTDIR) is not the system's.
 	$(if $(DESTDIR),,-ldconfig)
+# The group whose members the policy admits by default (personalnet.conf(5): create.groups),
+# made once on the machine itself; a staged install (DESTDIR) never touches its groups.
+	$(if $(DESTDIR),,@getent group personalnet >/dev/null || \
+	    { groupadd --system personalnet && echo "created the system group personalnet"; })
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
