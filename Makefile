@@ -119,10 +119,13 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 ATTACK_BIN := $(BUILD)/tests/attack_tests
 GTEST_LIBS := -lgtest -lpthread
 
+# podman, runc and busybox-static: the container recipe's test (tests/integration/recipe_test.cpp)
+# imports a busybox image of its own and runs it with runc where crun refuses the cgroup setup.
 DEB_PACKAGES := g++ make pkg-config libmnl-dev libnftnl-dev libcap-dev libgtest-dev \
                 nftables iproute2 iputils-ping util-linux procps bc e2fsprogs fuse-overlayfs mandoc iperf3 \
                 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins \
-                libpam0g-dev openssh-server openssh-client clang libbpf-dev bpftool strace
+                libpam0g-dev openssh-server openssh-client clang libbpf-dev bpftool strace \
+                podman runc busybox-static
 # `make test-kernel` and `make bench-kernel` boot Debian's own kernel (which has ESP and
 # XFRM, unlike the development machines') under qemu without KVM; the initramfs is built
 # from busybox-static and the kernel's 9p modules (tests/kernel/mkinitramfs). Installed
@@ -497,6 +500,10 @@ install: all
 # The loader finds a new library in /usr/local/lib only once its cache knows it (programs
 # built with pkg-config have no RPATH); a staged install (DESTDIR) is not the system's.
 	$(if $(DESTDIR),,-ldconfig)
+# The group whose members the policy admits by default (personalnet.conf(5): create.groups),
+# made once on the machine itself; a staged install (DESTDIR) never touches its groups.
+	$(if $(DESTDIR),,@getent group personalnet >/dev/null || \
+	    { groupadd --system personalnet && echo "created the system group personalnet"; })
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so* $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)

@@ -83,7 +83,8 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"shared_paths\":" + json_list(i.shared_paths) +
            ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") +
            ",\"overlay_source\":" + pn::cli::json_string(i.overlay_source) +
-           ",\"user_network\":" + (i.user_network ? "true" : "false") + "}";
+           ",\"user_network\":" + (i.user_network ? "true" : "false") +
+           ",\"pin\":" + pn::cli::json_string(i.pin) + "}";
 }
 
 std::string file_space_text(const pn::SpaceInfo& i) {
@@ -111,6 +112,7 @@ void print_text(const pn::SpaceInfo& i) {
         i.inherit_services ? "inherited" : "not inherited",
         i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
         file_space_text(i).c_str());
+    if (!i.pin.empty()) std::printf("pin:         %s\n", i.pin.c_str());
     if (!i.published.empty())
         std::printf("published:   %s (on the parent's addresses, for other hosts)\n",
                     join(i.published).c_str());

@@ -162,6 +162,11 @@ struct SpaceInfo {
     // the space and sent out of it; -1 when they could not be read.
     int64_t dispatched_in = -1;
     int64_t dispatched_out = -1;
+    // A named space's pin: the bind-mounted nsfs file of its network namespace in the
+    // registry's run directory (RUNDIR/ns/NAME), for tools that join a namespace by path
+    // (systemd's NetworkNamespacePath=, podman's --network ns:PATH, nsenter --net=);
+    // "" for an unnamed space, which has none.
+    std::string pin;
 };
 
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',

@@ -133,6 +133,7 @@ const std::vector<Field>& fields() {
         maybe_word("dispatch", &SpaceInfo::dispatch, parse_dispatch, dispatch_word),
         num("dispatched_in", &SpaceInfo::dispatched_in),
         num("dispatched_out", &SpaceInfo::dispatched_out),
+        text("pin", &SpaceInfo::pin),
     };
     return all;
 }

@@ -96,6 +96,7 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.depth = r.depth;
     i.netns_inode = r.netns;
     i.host_ifname = r.host_ifname;
+    if (r.named) i.pin = pin_path(reg, r.name);
     i.supervisor = r.supervisor;
     i.state = r.state;
     if (r.state == SpaceState::ready && !r.named && r.supervisor != 0 && !sys::pid_alive(r.supervisor))

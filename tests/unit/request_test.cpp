@@ -278,13 +278,15 @@ TEST(RequestFields, AUserNetworkRoundTripsWithBinaryFiles) {
               "bad request: a user network needs network_name, network_path and network_text");
 }
 
-// The answers that carry a space's peers and the administrator's networks read back
-// what was written; a malformed one is a bad answer, not a guess.
+// The answers that carry a space's peers, published ports and pin, and the
+// administrator's networks, read back what was written; a malformed one is a bad
+// answer, not a guess.
 TEST(Answers, PeersAndNetworksRoundTrip) {
     personalnet::SpaceInfo info;
     info.name = "n";
     info.peers = {{"10.9.0.2", true}, {"fd00:9::2", false}};
     info.published = {"tcp/8080", "udp/5353:53"};
+    info.pin = "/run/personalnet/ns/n";  // what pnet show prints for a user's named space
     auto m = helper::ok_answer();
     helper::add_space(m, info);
     auto spaces = helper::spaces_of(m);
@@ -295,6 +297,7 @@ TEST(Answers, PeersAndNetworksRoundTrip) {
     EXPECT_TRUE(spaces->front().peers[0].up);
     EXPECT_FALSE(spaces->front().peers[1].up);
     EXPECT_EQ(spaces->front().published, info.published);
+    EXPECT_EQ(spaces->front().pin, info.pin);
 
     personalnet::NetworkInfo corp, plain;
     corp.name = "corp";
