@@ -28,17 +28,18 @@ Status publish_here(const registry::Record& rec, const OwnSpis& spis, uint16_t v
     const uint32_t mark = mark_of(via);
     // ESP whatever became of IKE: the SAs' packets must reach the space even while an IKE
     // SPI cannot be synced (a sync that failed on IKE left ESP unsynced until it worked).
-    auto ike = nft::parent_sync_spis(nft::SpiMap::ike, rec.label, mark, spis.ike);
+    Status ike = nft::parent_sync_spis(nft::SpiMap::ike, rec.label, mark, spis.ike);
     PN_TRY(nft::parent_sync_spis(nft::SpiMap::esp, rec.label, mark,
                                  std::vector<uint64_t>(spis.esp.begin(), spis.esp.end())),
            "");
-    PN_TRY(ike, "");
-    if (rec.dispatch != Dispatch::bpf) return {};
-    auto s = netlink::Socket::open();
-    if (!s.ok()) return s.error();
-    auto ifindex = netlink::link_index(*s, host_ifname(via));
-    if (!ifindex.ok()) return ifindex.error().wrap("find " + host_ifname(via));
-    return bpf::sync_esp(rec.label, ifindex.value(), spis.esp);
+    if (rec.dispatch == Dispatch::bpf) {
+        auto s = netlink::Socket::open();
+        if (!s.ok()) return s.error();
+        auto ifindex = netlink::link_index(*s, host_ifname(via));
+        if (!ifindex.ok()) return ifindex.error().wrap("find " + host_ifname(via));
+        PN_TRY(bpf::sync_esp(rec.label, ifindex.value(), spis.esp), "");
+    }
+    return ike;
 }
 
 }  // namespace
