@@ -152,6 +152,7 @@ const std::vector<Field>& fields() {
         text("overlay_source", &Record::overlay_source),
         flag("user_network", &Record::user_network),
         list("published", &Record::published),
+        flag("destroyed", &Record::destroyed),
     };
     return all;
 }

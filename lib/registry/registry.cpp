@@ -86,13 +86,20 @@ Result<std::pair<uint16_t, UniqueFd>> Registry::allocate_label(const std::vector
 Result<UniqueFd> Registry::claim_label(uint16_t label) const {
     const std::string taken = "label " + label_hex(label) + " is taken";
     if (::access(path("spaces/" + label_hex(label)).c_str(), F_OK) == 0) return make_error(EEXIST, taken);
-    // Without O_EXCL: a lock file nobody holds is a dead creator's, whose record (checked
-    // above) is gone; taking it over is what gc would do.
+    // A lock file nobody holds is a dead creator's, whose record (checked above) is gone;
+    // taking it over is what gc would do.
+    auto fd = hold_label(label);
+    if (!fd.ok() && fd.error().code == EBUSY) return make_error(EEXIST, taken);
+    return fd;
+}
+
+Result<UniqueFd> Registry::hold_label(uint16_t label) const {
+    // Without O_EXCL: the file may be there already, held by nobody.
     std::string lp = path("locks/" + label_hex(label));
     auto fd = sys::open_fd(lp, O_RDWR | O_CREAT | O_NOFOLLOW, 0644);
     if (!fd.ok()) return fd.error().wrap("create " + lp);
     if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK) return make_error(EEXIST, taken);
+        if (errno == EWOULDBLOCK) return make_error(EBUSY, "label " + label_hex(label) + " is held");
         return errno_error("lock " + lp);
     }
     return std::move(fd).value();
@@ -152,6 +159,11 @@ Status Registry::remove(const Record& r) const {
     if (::unlink(path("spaces/" + label_hex(r.label)).c_str()) != 0 && errno != ENOENT)
         return errno_error("remove record " + label_hex(r.label));
     return {};
+}
+
+void Registry::forget_name(const std::string& name, uint16_t label) const {
+    auto l = find_name(name);
+    if (l && *l == label) (void)::unlink(path("names/" + name).c_str());
 }
 
 std::optional<uint16_t> Registry::find_name(const std::string& name) const {

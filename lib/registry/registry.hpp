@@ -83,6 +83,9 @@ struct Record {
     // parent's nft elements for them are found by the space's mark, so this list is for
     // `pnet show` and for refusing another space the same port.
     std::vector<std::string> published;
+    // Destroyed and no longer named: its reaper releases the rest once the kernel has
+    // torn the namespace down (`pnet destroy`'s fast path). Listed nowhere meanwhile.
+    bool destroyed = false;
 
     bool operator==(const Record&) const = default;
     std::string serialize() const;
@@ -116,6 +119,9 @@ public:
     // whose label is the network's. EEXIST when a record has that label or someone holds
     // its lock (the caller names the holder: load(label)). Call with the registry lock held.
     Result<UniqueFd> claim_label(uint16_t label) const;
+    // Makes (if need be) and takes label's lock file without blocking, whatever its record
+    // says: a named space's, when it is handed to a reaper. EBUSY when someone holds it.
+    Result<UniqueFd> hold_label(uint16_t label) const;
     // Re-takes the lock file of a label without blocking; nullopt if someone holds it.
     Result<std::optional<UniqueFd>> try_lock_label(uint16_t label) const;
     void remove_label_lock(uint16_t label) const;
@@ -130,6 +136,7 @@ public:
     std::optional<uint16_t> find_name(const std::string& name) const;
     std::optional<uint16_t> find_netns(uint64_t inode) const;
     Status index_name(const std::string& name, uint16_t label) const;
+    void forget_name(const std::string& name, uint16_t label) const;  // if it still names label
     Status index_netns(uint64_t inode, uint16_t label) const;
     // Mount namespaces of file spaces; an entry may outlive its namespace (the inode can
     // then be reused), so check the record's mntns_id too.

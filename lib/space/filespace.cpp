@@ -240,6 +240,7 @@ void release_store_if_unused(const registry::Registry& reg, uid_t owner, uint16_
             if (rec.error().code == ENOENT) continue;
             return;  // unreadable: it may use the store
         }
+        if (rec->destroyed) continue;  // its layer is gone: only its record waits for a reaper
         for (const auto& l : rec->fs_layers)
             if (store_owner(reg, l) == owner) return;
     }
@@ -758,7 +759,8 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
 }
 
 void give_back_free_space(const registry::Registry& reg, const registry::Record& rec) {
-    if (!rec.file_space || rec.fs_layers.empty()) return;
+    // Also a destroyed space's, whose file space was released before its reaper ran.
+    if (rec.fs_layers.empty()) return;
     auto owner = store_owner(reg, rec.fs_layers.front());
     if (!owner) return;
     fs::StoreSpec spec = store_spec(reg, *owner);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -335,10 +336,31 @@ Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p) {
     return reached;
 }
 
-Status parent_release(const ParentRef& p, uint16_t label) {
+namespace {
+
+Status remove_stray_uplink(const ParentRef& p, uint16_t label) {
+    struct stat here {};
+    if (::stat("/proc/thread-self/ns/net", &here) != 0 || here.st_ino != p.inode) return {};
+    auto s = netlink::Socket::open();
+    if (!s.ok()) return s.error();
+    std::string ifname = host_ifname(label);
+    auto st = netlink::delete_link(*s, ifname);
+    if (!tolerated(st, ENODEV)) return st.error().wrap("remove " + ifname);
+    return {};
+}
+
+}  // namespace
+
+Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink) {
     std::string dir = p.dir();
     std::string kid = dir + "/kids/" + registry::label_hex(label);
-    if (::access(dir.c_str(), F_OK) != 0) return {};  // parent state already gone
+    if (::access(dir.c_str(), F_OK) != 0) {
+        // The parent's state is gone; the uplink of a space destroyed without deleting it
+        // (its namespace still held by a descriptor) may not be: removed when the caller
+        // is in that parent. The label is ours (its record and lock), and so is the name.
+        if (uplink == Uplink::remove) return remove_stray_uplink(p, label);
+        return {};
+    }
     auto reached = reach_parent(p);
     if (!reached.ok()) return reached.error();
     if (!reached->has_value()) {
@@ -360,8 +382,11 @@ Status parent_release(const ParentRef& p, uint16_t label) {
     if (!s.ok()) return s.error();
     std::string ifname = host_ifname(label);
     Leftovers left;
-    auto st = netlink::delete_link(*s, ifname);
-    if (!tolerated(st, ENODEV)) left.note(st, "remove " + ifname);
+    Status st;
+    if (uplink == Uplink::remove) {
+        st = netlink::delete_link(*s, ifname);
+        if (!tolerated(st, ENODEV)) left.note(st, "remove " + ifname);
+    }
     for (int fam : kFamilies) {
         st = netlink::delete_rule(*s, child_rule(fam, label));
         if (!tolerated(st, ENOENT))

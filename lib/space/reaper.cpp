@@ -19,14 +19,23 @@ constexpr int kLockFd = 3;
 constexpr int kParentNetnsFd = 4;
 }  // namespace
 
+Result<UniqueFd> parent_of_reaped(const registry::Registry& reg, const registry::Record& r) {
+    auto reached = reach_parent(ParentRef{&reg, r.parent_netns, r.depth});
+    if (reached.ok() && reached->has_value()) return std::move(**reached);
+    return make_error(ENOENT, "the parent namespace is gone");
+}
+
 Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd) {
     // The parent's namespace, wherever the kernel shows it (its pin may be in another
     // mount namespace). Without it the reaper cannot watch the uplink and releases at
     // once: the parent, and with it the uplink, is gone.
-    auto reached = reach_parent(ParentRef{&reg, r.parent_netns, r.depth});
-    Result<UniqueFd> pin = reached.ok() && reached->has_value()
-                               ? Result<UniqueFd>(std::move(**reached))
-                               : make_error(ENOENT, "the parent namespace is gone");
+    auto pin = parent_of_reaped(reg, r);
+    return spawn_reaper(reg, r, label_lock_fd, pin.ok() ? pin->get() : -1);
+}
+
+Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd,
+                    int parent_netns_fd) {
+    const bool pin_ok = parent_netns_fd >= 0;
     sys::SpawnOptions o;
     o.what = "start the reaper of space '" + r.name + "'";
     const Context& ctx = reg.context();
@@ -37,11 +46,11 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
               std::to_string(ctx.caller),
               registry::label_hex(r.label),
               std::to_string(kLockFd),
-              pin.ok() ? std::to_string(kParentNetnsFd) : "-"};
+              pin_ok ? std::to_string(kParentNetnsFd) : "-"};
     o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
     o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{label_lock_fd, kLockFd}};
-    if (pin.ok()) o.fds.emplace_back(pin->get(), kParentNetnsFd);
+    if (pin_ok) o.fds.emplace_back(parent_netns_fd, kParentNetnsFd);
     // Never in a file space (docs/SECURITY.md, rule 2): a creator inside one (root's own
     // space nested in a user's) hands its reaper to the host's mount namespace, where the
     // release also lets the stores go that only a release outside can unmount.

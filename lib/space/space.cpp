@@ -126,15 +126,23 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
 // is tried even when an earlier one failed (each removes something else), and the record
 // stays unless all succeeded: the error names every piece left, and a retry (destroy or
 // gc) finds them through the record.
-Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::nothing) {
+// What a space owns on the host besides its record, pin and label: its overlay daemon,
+// its dispatch, its parent's state for it (the uplink too, unless told to leave it to
+// the namespace's teardown) and its file space.
+Status release_host_side(const Registry& reg, const Record& r, Keep keep,
+                         space::Uplink uplink = space::Uplink::remove) {
     space::Leftovers left;
     left.note(space::stop_overlay(reg, r), "stop the overlay daemon");
     left.note(space::undispatch_through_ancestors(reg, r),
               "stop dispatching label " + registry::label_hex(r.label));
-    left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label),
+    left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label, uplink),
               "release uplink " + r.host_ifname);
     left.note(space::release_file_space(reg, r, keep == Keep::files), "release file space");
-    if (!left.empty()) return left.result();
+    return left.result();
+}
+
+Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::nothing) {
+    PN_TRY(release_host_side(reg, r, keep), "");
     // The pin goes last: while it is there, the space is there to retry on. Unlinking it
     // also detaches its copies in other mount namespaces (the kernel does, since 3.18).
     if (r.named) PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
@@ -852,7 +860,7 @@ Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
     std::vector<SpaceInfo> out;
     for (uint16_t label : reg->labels()) {
         auto rec = reg->load(label);
-        if (!rec.ok() || !caller_may_manage(reg.value(), rec.value())) continue;
+        if (!rec.ok() || rec->destroyed || !caller_may_manage(reg.value(), rec.value())) continue;
         out.push_back(info_of(reg.value(), rec.value()));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
@@ -904,6 +912,41 @@ void wait_for_creator(const Registry& reg, uint16_t label) {
     }
 }
 
+// `pnet destroy`'s fast path: a named space with no process in it and no child space
+// has its namespace die with its pin, and the kernel then deletes its uplink in its own
+// cleanup worker. So everything else is released here, as always (a piece that cannot be
+// is named and the space kept for a retry), but the veth is not deleted: that waits out
+// RCU grace periods (~35 ms, most of a destroy), as `ip netns del` does not. The name,
+// pin and stored files go before this returns, so the name can be used again at once;
+// the record, marked destroyed and listed nowhere, keeps its label until a reaper has
+// seen the uplink go and removed it (gc, if the reaper dies; `pnet gc` waits for it).
+// Caller holds the registry lock. false: not eligible (a process would keep the
+// namespace, and the uplink with it, alive), so destroy it synchronously.
+Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
+    if (!r.named || r.state != SpaceState::ready || r.netns == 0 || !r.overlay.empty()) return false;
+    if (::access(reg.path("parents/" + std::to_string(r.netns)).c_str(), F_OK) == 0) return false;
+    if (space::netns_has_processes(r.netns, {r.fs_daemon})) return false;  // cut off at once instead
+    auto lock = reg.hold_label(r.label);
+    if (!lock.ok()) return false;
+    // Reached first: the release below removes the parent's pin when r is its last child.
+    auto parent = space::parent_of_reaped(reg, r);
+    PN_TRY(release_host_side(reg, r, keep, space::Uplink::leave), "");
+    PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
+    reg.forget_name(r.name, r.label);
+    if (r.mntns != 0) reg.forget_mntns(r.mntns, r.label);
+    r.mntns = r.mntns_id = 0;
+    r.fs_daemon = 0;
+    r.named = false;
+    r.destroyed = true;
+    r.file_space = false;  // released above; the reaper gives the store's free blocks back
+    if (keep == Keep::files) r.fs_layers.clear();  // kept: nothing to give back
+    r.supervisor = 0;
+    PN_TRY(reg.save(r), "");
+    if (space::spawn_reaper(reg, r, lock->get(), parent.ok() ? parent->get() : -1).ok()) return true;
+    PN_TRY(destroy_state(reg, r), "");  // no reaper: wait for the uplink's removal here after all
+    return true;
+}
+
 Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
     PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
@@ -941,6 +984,9 @@ Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
     }
     auto rec = load_owned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
+    auto handed = destroy_through_reaper(reg.value(), rec.value(), keep);
+    if (!handed.ok()) return handed.error().wrap(what);
+    if (handed.value()) return {};
     PN_TRY(destroy_state(reg.value(), rec.value(), keep), what);
     lock = UniqueFd();  // the trim below needs no lock: nobody waits for it
     space::give_back_free_space(reg.value(), rec.value());

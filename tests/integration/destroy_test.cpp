@@ -6,8 +6,11 @@
 // `unshare -m --propagation slave` is what `ip netns exec` does to every command: a mount
 // namespace of its own, which ends with the command (and with it the pins it made).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sstream>
 
 #include "tests/integration/fixture.hpp"
 
@@ -60,7 +63,7 @@ TEST_F(SpaceTest, CreatedAndDestroyedInMountNamespacesOfTheirOwn) {
     EXPECT_TRUE(contains(shown.err, "has ended")) << shown.err;
     auto destroyed = A().run(in_own_mount_namespace({bin("pnet"), "destroy", "t"}));
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 // The same, destroyed from the machine's network namespace: the parent (host A) is
@@ -70,7 +73,7 @@ TEST_F(SpaceTest, CreatedInAMountNamespaceOfItsOwnDestroyedFromTheHostNetwork) {
     ASSERT_EQ(created.rc, 0) << created.err;
     auto destroyed = run_outside(A(), {bin("pnet"), "destroy", "t"});
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 // A live named space made in host A, destroyed from the machine's network namespace and
@@ -79,7 +82,7 @@ TEST_F(SpaceTest, LiveNamedSpaceIsDestroyedFromElsewhere) {
     ASSERT_EQ(mk({"--name", "x", "--", "true"}).rc, 0);
     auto destroyed = run_outside(A(), {bin("pnet"), "destroy", "x"});
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 
     ASSERT_EQ(mk({"--name", "y", "--", "true"}).rc, 0);
     auto shown = A().run(in_own_mount_namespace({bin("pnet"), "show", "y"}, "private"));
@@ -112,7 +115,7 @@ TEST_F(SpaceTest, StaleRecordsOfAGoneNamespaceDoNotHinderNewSpaces) {
     EXPECT_FALSE(contains(list.out, "s1")) << list.out;
     EXPECT_TRUE(contains(list.out, "fresh")) << list.out;
     EXPECT_EQ(pnet({"destroy", "fresh"}).rc, 0);
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 // What cannot be removed is named, with a non-zero exit, and the space stays for a retry:
@@ -127,7 +130,7 @@ TEST_F(SpaceTest, UnremovablePieceIsNamedAndTheSpaceKeptForARetry) {
     EXPECT_TRUE(contains(pnet({"list"}).out, "u ")) << "the record stays for a retry";
     auto retried = pnet({"destroy", "u"});
     EXPECT_EQ(retried.rc, 0) << retried.err;
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 // gc after a creator killed in a mount namespace of its own: its pins went with it.
@@ -141,6 +144,82 @@ TEST_F(SpaceTest, GcAfterACreatorKilledInAMountNamespaceOfItsOwn) {
     EXPECT_EQ(gc.rc, 0) << gc.err;
     EXPECT_FALSE(contains(pnet({"list"}).out, "k ")) << "gc collects a space whose pin is gone";
     EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+// The host-side veth of a space, from `pnet list` (its last column).
+std::string uplink_of(const std::string& list, const std::string& name) {
+    std::istringstream lines(list);
+    std::string line;
+    while (std::getline(lines, line))
+        if (line.rfind(name + " ", 0) == 0) return line.substr(line.rfind(' ') + 1);
+    return "";
+}
+
+// The reapers working for a run directory (their first argument).
+std::vector<pid_t> reapers_of(const std::string& rundir) {
+    std::vector<pid_t> out;
+    auto pids = personalnet::sys::list_dir("/proc");
+    if (!pids.ok()) return out;
+    for (const auto& p : pids.value()) {
+        if (p.find_first_not_of("0123456789") != std::string::npos) continue;
+        auto cmd = personalnet::sys::read_file("/proc/" + p + "/cmdline");
+        if (cmd.ok() && cmd->rfind(std::string("pnreaper") + '\0' + rundir + '\0', 0) == 0)
+            out.push_back(static_cast<pid_t>(std::stoi(p)));
+    }
+    return out;
+}
+
+// `pnet destroy` leaves the uplink to the kernel's teardown of the namespace (issue 21):
+// the name is free again at once, with none of the old space's files, a destroyed space
+// is listed nowhere, and once its reaper is done nothing is left.
+TEST_F(SpaceTest, DestroyedNameIsFreeAtOnceWithoutItsFiles) {
+    ASSERT_EQ(mk({"--name", "again", "--", "sh", "-c", "echo old > /etc/pn-destroy-marker"}).rc, 0);
+    ASSERT_EQ(pnet({"destroy", "again"}).rc, 0);
+    EXPECT_FALSE(contains(pnet({"list"}).out, "again ")) << "a destroyed space is listed nowhere";
+    EXPECT_EQ(pnet({"show", "again"}).rc, 2);
+    auto fresh =
+        mk({"--name", "again", "--", "sh", "-c", "cat /etc/pn-destroy-marker 2>/dev/null || echo none"});
+    EXPECT_EQ(fresh.rc, 0) << fresh.err;
+    EXPECT_TRUE(contains(fresh.out, "none")) << "the old space's files came back: " << fresh.out;
+    ASSERT_EQ(pnet({"destroy", "again"}).rc, 0);
+    EXPECT_EQ(settled_snapshot(), baseline_);
+}
+
+// A process still in the space would keep its namespace, and so the uplink, alive: destroy
+// cuts it off at once instead, the uplink deleted before destroy returns.
+TEST_F(SpaceTest, DestroyCutsOffAProcessStillInTheSpace) {
+    ASSERT_EQ(mk({"--name", "busy", "--file-space=none", "--", "true"}).rc, 0);
+    const std::string uplink = uplink_of(pnet({"list"}).out, "busy");
+    ASSERT_FALSE(uplink.empty());
+    Proc inside = A().spawn({bin("pnet"), "exec", "busy", "--", "sh", "-c", "echo up; exec sleep 30"});
+    ASSERT_EQ(inside.read_line(), "up");
+    ASSERT_EQ(pnet({"destroy", "busy"}).rc, 0);
+    EXPECT_NE(A().run({"ip", "link", "show", uplink}).rc, 0) << uplink << " outlived destroy";
+    inside.kill(9);
+    inside.wait();
+    EXPECT_EQ(settled_snapshot(), baseline_);
+}
+
+// A destroyed space whose namespace something still holds (a descriptor, not a process)
+// keeps its uplink until the kernel tears the namespace down; its reaper waits for that.
+// Killed meanwhile, gc releases what the reaper would have.
+TEST_F(SpaceTest, GcReleasesADestroyedSpaceWhoseReaperWasKilled) {
+    ASSERT_EQ(mk({"--name", "held", "--file-space=none", "--", "true"}).rc, 0);
+    const std::string uplink = uplink_of(pnet({"list"}).out, "held");
+    ASSERT_FALSE(uplink.empty());
+    Proc holder = A().spawn({"sh", "-c", "exec 3< " + A().rundir() + "/ns/held; echo held; exec sleep 30"});
+    ASSERT_EQ(holder.read_line(), "held");
+    ASSERT_EQ(pnet({"destroy", "held"}).rc, 0);
+    EXPECT_EQ(A().run({"ip", "link", "show", uplink}).rc, 0) << "the held namespace keeps its uplink";
+    auto reapers = reapers_of(A().rundir());
+    EXPECT_EQ(reapers.size(), 1u);
+    for (pid_t r : reapers) ::kill(r, SIGKILL);
+    holder.kill(9);
+    holder.wait();
+    auto gc = pnet({"gc"});
+    EXPECT_EQ(gc.rc, 0) << gc.err;
+    EXPECT_NE(A().run({"ip", "link", "show", uplink}).rc, 0);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 }  // namespace

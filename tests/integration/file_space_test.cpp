@@ -89,7 +89,7 @@ TEST_P(FileSpaceBackendTest, NamedSpaceKeepsItsChangesUntilDestroyed) {
     EXPECT_EQ(fresh.out, "host") << fresh.err;
     EXPECT_EQ(pnet({"destroy", "fsn"}).rc, 0);
     EXPECT_EQ(read("f"), "host");
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 // Eight file spaces, each inside the previous: each level writes its own file and
@@ -355,7 +355,7 @@ TEST_F(FileSpaceTest, BadFileSpaceOptionsAreRefused) {
     EXPECT_EQ(pnet({"diff", "nosuch"}).rc, 2);
     EXPECT_EQ(pnet({"destroy", "nosuch"}).rc, 2);
     EXPECT_EQ(pnet({"destroy", "plain"}).rc, 0);
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 }  // namespace

@@ -60,6 +60,19 @@ protected:
                         std::string("--dispatch=") + personalnet::dispatch_word(*dispatch_));
         return A().run(args, timeout_ms);
     }
+    // Host A's state once every release handed to a reaper is done (its label lock file
+    // gone, within 5 s): `pnet destroy` leaves a space's uplink to the kernel's teardown
+    // of its namespace, and the rest to a reaper. Nothing is collected meanwhile, so what
+    // destroy and its reaper left is seen as they left it.
+    std::string settled_snapshot() {
+        const std::string locks = A().rundir() + "/locks";
+        for (int i = 0; i < 100; ++i) {
+            auto left = personalnet::sys::list_dir(locks);
+            if (!left.ok() || left->empty()) break;
+            usleep(50 * 1000);
+        }
+        return A().snapshot();
+    }
     RunResult pnet(std::vector<std::string> args) {
         args.insert(args.begin(), bin("pnet"));
         return A().run(args);

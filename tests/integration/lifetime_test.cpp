@@ -92,7 +92,7 @@ TEST_F(SpaceTest, NamedSpaceIsKeptJoinedAndDestroyed) {
     auto gone = pnet({"show", "keep"});
     EXPECT_EQ(gone.rc, 2);
     EXPECT_TRUE(contains(gone.err, "no such space")) << gone.err;
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 // 7. SIGKILL at random points of creation leaves nothing that gc does not remove.
@@ -120,7 +120,7 @@ TEST_F(SpaceTest, KilledCreationsLeaveNothingAfterGc) {
             EXPECT_EQ(pnet({"destroy", name}).rc, 0) << name;
         }
     }
-    EXPECT_EQ(A().snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
 // Bad input: exit 2, one line naming the value, nothing changed.

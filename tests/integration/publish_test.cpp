@@ -76,7 +76,7 @@ TEST_F(PublishTest, HostBReachesTheSpaceWithItsOwnAddress) {
     udp.kill(9);
     inner.kill(9);
     ASSERT_EQ(pnet({"destroy", "web"}).rc, 0);
-    EXPECT_EQ(A().snapshot(), baseline_) << "destroy leaves nothing";
+    EXPECT_EQ(settled_snapshot(), baseline_) << "destroy leaves nothing";
     auto after = from_b("tcp", "10.9.0.1", 8080);
     EXPECT_NE(after.rc, 0) << after.out;
     EXPECT_TRUE(contains(after.err, "Connection refused")) << after.err;
