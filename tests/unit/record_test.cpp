@@ -62,6 +62,7 @@ reg::Record full_record() {
     r.overlay_source = "/home/alice/.config/personalnet/networks/corp.conf";
     r.user_network = true;
     r.published = {"tcp/8080", "udp/5353:53"};
+    r.destroyed = true;
     return r;
 }
 
@@ -136,6 +137,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.overlay_source.clear();
     want.user_network = false;
     want.published.clear();  // a record from before publishing publishes nothing
+    want.destroyed = false;
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
@@ -143,7 +145,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     EXPECT_EQ(r->dispatch, Dispatch::bpf);
     // The same bytes, and the fields added since (at the end, at their defaults).
     EXPECT_EQ(r->serialize(), std::string(kRecordBeforeTheTable) +
-                                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\n");
+                                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {
