@@ -92,7 +92,7 @@ PNBROKER     := $(BUILD)/libexec$(PNHELPER_KEY)/pnbroker
 HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 # Programs the library runs as root (Context::libexecdir): in the build tree under
 # $(BUILD)/libexec (PERSONALNET_LIBEXECDIR for the tests), installed to LIBEXECDIR.
-LIBEXEC_PROGS := pnreaper pnkeeper pnstore pnassemble
+LIBEXEC_PROGS := pnreaper pnkeeper pnstore pnassemble pnwatch
 LIBEXEC_BINS  := $(LIBEXEC_PROGS:%=$(BUILD)/libexec/%)
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl \
                $(BUILD)/bin/pnpeer $(BUILD)/bin/pntime $(BUILD)/bin/pnslurmbench \

@@ -65,6 +65,7 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"supervisor\":" + std::to_string(i.supervisor) +
            ",\"state\":" + pn::cli::json_string(pn::space_state_word(i.state)) +
            ",\"created\":" + std::to_string(i.created) + ",\"addresses\":" + json_list(i.addresses) +
+           ",\"addresses_stale\":" + (i.addresses_stale ? "true" : "false") +
            ",\"inherit_routes\":" + (i.inherit_routes ? "true" : "false") +
            ",\"inherit_services\":" + (i.inherit_services ? "true" : "false") +
            ",\"hidden_routes\":" + json_list(i.hidden_routes) +
@@ -107,7 +108,8 @@ void print_text(const pn::SpaceInfo& i) {
         "file space:  %s\n",
         i.name.c_str(), i.named ? "" : " (unnamed)", i.label, pn::space_state_word(i.state),
         i.parent.empty() ? "(host)" : i.parent.c_str(), i.depth, i.owner, i.host_ifname.c_str(),
-        join(i.addresses).c_str(), i.inherit_routes ? "inherited" : "not inherited",
+        (join(i.addresses) + (i.addresses_stale ? " (stale: no watcher; pnet gc restarts it)" : "")).c_str(),
+        i.inherit_routes ? "inherited" : "not inherited",
         i.hidden_routes.empty() ? "" : (", hidden: " + join(i.hidden_routes)).c_str(),
         i.inherit_services ? "inherited" : "not inherited",
         i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
@@ -155,9 +157,9 @@ int cmd_list(const std::vector<std::string>& args) {
     }
     std::printf("%-20s %-6s %-6s %-13s %-20s %s\n", "NAME", "LABEL", "DEPTH", "STATE", "PARENT", "UPLINK");
     for (const auto& i : spaces.value())
-        std::printf("%-20s %04x   %-6d %-13s %-20s %s\n", i.name.c_str(), i.label, i.depth,
+        std::printf("%-20s %04x   %-6d %-13s %-20s %s%s\n", i.name.c_str(), i.label, i.depth,
                     pn::space_state_word(i.state), i.parent.empty() ? "(host)" : i.parent.c_str(),
-                    i.host_ifname.c_str());
+                    i.host_ifname.c_str(), i.addresses_stale ? " (addresses stale: no watcher)" : "");
     return 0;
 }
 

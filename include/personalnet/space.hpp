@@ -132,6 +132,10 @@ struct SpaceInfo {
     SpaceState state = SpaceState::creating;
     int64_t created = 0;                 // unix time
     std::vector<std::string> addresses;  // addresses on the uplink (the parent's)
+    // No watcher follows the parent's network changes into the space (it was killed):
+    // addresses and routes may be out of date until `pnet gc` (or a creation beside it)
+    // starts one again.
+    bool addresses_stale = false;
     bool inherit_routes = true;
     bool inherit_services = true;
     std::vector<std::string> hidden_routes;

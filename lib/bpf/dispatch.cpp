@@ -247,6 +247,31 @@ Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
     return {};
 }
 
+Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted) {
+    const std::string what = "BPF sources of the child on #" + std::to_string(kid_ifindex);
+    auto found = find_instance();
+    if (!found.ok()) return found.error().wrap(what);
+    if (!found->has_value()) return {};
+    const Instance& in = **found;
+    std::vector<pn_source> keep;
+    for (const auto& a : wanted) keep.push_back(source_key(kid_ifindex, a));
+    auto same = [](const pn_source& x, const pn_source& y) { return std::memcmp(&x, &y, sizeof x) == 0; };
+    pn_source key{}, next{};
+    std::vector<pn_source> gone;
+    for (const void* prev = nullptr; bpf_map_get_next_key(in.sources.get(), prev, &next) == 0; prev = &key) {
+        key = next;
+        if (key.ifindex == static_cast<uint32_t>(kid_ifindex) &&
+            std::none_of(keep.begin(), keep.end(), [&](const auto& k) { return same(k, key); }))
+            gone.push_back(key);
+    }
+    // Added first: a source both had is never missing in between.
+    const uint8_t yes = 1;
+    for (size_t i = 0; i < keep.size(); ++i)
+        PN_TRY(update(in.sources.get(), &keep[i], &yes, BPF_ANY, "allow source " + wanted[i].str()), what);
+    for (const auto& k : gone) PN_TRY(erase(in.sources.get(), &k, "forget a source"), what);
+    return {};
+}
+
 Status forget_child(uint16_t label) {
     const std::string what = "forget BPF dispatch of label " + std::to_string(label);
     auto found = find_instance();

@@ -42,6 +42,9 @@ using DeviceLister = std::function<Result<Devices>()>;
 // it to the child's veth. EEXIST if the label is mapped.
 Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
                     const std::vector<IpAddr>& sources);
+// Makes the child on kid_ifindex's allowed sources exactly `wanted` (its parent's
+// addresses changed: lib/space/follow). Nothing to do in a namespace without an instance.
+Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted);
 // Forgets the child with this label (its veth detaches its own program when deleted).
 // Nothing to do without an instance or mapping.
 Status forget_child(uint16_t label);

@@ -113,6 +113,7 @@ const std::vector<Field>& fields() {
         word("state", &SpaceInfo::state, parse_space_state, space_state_word),
         num("created", &SpaceInfo::created),
         list("address", &SpaceInfo::addresses),
+        flag("addresses_stale", &SpaceInfo::addresses_stale),
         flag("inherit_routes", &SpaceInfo::inherit_routes),
         flag("inherit_services", &SpaceInfo::inherit_services),
         list("hidden_route", &SpaceInfo::hidden_routes),

@@ -504,6 +504,13 @@ public:
             [&](nlmsghdr* nlh) { nftnl_set_elems_nlmsg_build_payload(nlh, s.get()); });
     }
 
+    // Deletes every element of an existing set (a DELSETELEM without elements).
+    void flush_set(const char* table, const SetRef& set) {
+        SetPtr s = set_object(table, set);
+        add(NFT_MSG_DELSETELEM, 0, "flush set " + set.name,
+            [&](nlmsghdr* nlh) { nftnl_set_elems_nlmsg_build_payload(nlh, s.get()); });
+    }
+
     void rule(const Rule& r) {
         add(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "add rule '" + r.text() + "' to chain " + r.chain(),
             [&](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, r.get()); });
@@ -1626,6 +1633,24 @@ Status child_install(const ChildServices& spec) {
 }
 
 Status child_remove() { return remove_table(kSpaceTable); }
+
+Status child_set_local(const std::vector<IpAddr>& local) {
+    Batch b;
+    const SetRef local4{"local4"}, local6{"local6"};
+    b.flush_set(kSpaceTable, local4);
+    b.flush_set(kSpaceTable, local6);
+    std::vector<IpAddr> seen;
+    for (const IpAddr& a : local) {
+        if (a.family != AF_INET && a.family != AF_INET6)
+            return make_error(EINVAL, "update child table: local address of unknown family");
+        if (std::find(seen.begin(), seen.end(), a) != seen.end()) continue;
+        seen.push_back(a);
+        const SetRef& set = a.family == AF_INET ? local4 : local6;
+        b.element(NFT_MSG_NEWSETELEM, kSpaceTable, set, bytes_of(a), std::nullopt,
+                  "add element " + a.str() + " to set " + set.name);
+    }
+    return b.commit();
+}
 
 Status overlay_guard_install(const std::string& uplink) {
     auto key = ifname_key(uplink);

@@ -217,5 +217,9 @@ inline constexpr const char* kOverlayTable = "personalnet_overlay";
 // Creates the child table in one batch (fails with EEXIST if present).
 Status child_install(const ChildServices& spec);
 Status child_remove();
+// Makes the child table's sets local4 and local6 hold exactly `local` (ChildServices::local),
+// in one batch: the space follows its parent's addresses (lib/space/follow). ENOENT
+// without the table.
+Status child_set_local(const std::vector<IpAddr>& local);
 
 }  // namespace personalnet::nft

@@ -153,6 +153,7 @@ const std::vector<Field>& fields() {
         flag("user_network", &Record::user_network),
         list("published", &Record::published),
         flag("destroyed", &Record::destroyed),
+        number("netns_cookie", &Record::netns_cookie),
     };
     return all;
 }

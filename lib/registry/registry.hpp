@@ -86,6 +86,10 @@ struct Record {
     // Destroyed and no longer named: its reaper releases the rest once the kernel has
     // torn the namespace down (`pnet destroy`'s fast path). Listed nowhere meanwhile.
     bool destroyed = false;
+    // The kernel's cookie of its network namespace (SO_NETNS_COOKIE; 0 in older records or
+    // when the kernel cannot tell): an unnamed space, which has no pin, is reached wherever
+    // its inode shows and acted on only when the cookie matches (the parent's watcher).
+    uint64_t netns_cookie = 0;
 
     bool operator==(const Record&) const = default;
     std::string serialize() const;

@@ -163,13 +163,18 @@ Status configure_child(netlink::Socket& s, const Inheritance& inh, uint16_t labe
     return {};
 }
 
+std::vector<IpAddr> service_locals(const Inheritance& inh, int depth) {
+    std::vector<IpAddr> local = inh.host_addrs;
+    local.insert(local.end(), inh.overlay_addrs.begin(), inh.overlay_addrs.end());
+    local.push_back(link4(depth + 1, 1));  // where this space's own children reach it
+    local.push_back(service6(depth + 1));
+    return local;
+}
+
 Status inherit_services(const Inheritance& inh, const SpaceSpec& spec, int depth) {
     if (!spec.inherit_services) return {};
     nft::ChildServices svc;
-    svc.local = inh.host_addrs;
-    svc.local.insert(svc.local.end(), inh.overlay_addrs.begin(), inh.overlay_addrs.end());
-    svc.local.push_back(link4(depth + 1, 1));  // where this space's own children reach it
-    svc.local.push_back(service6(depth + 1));
+    svc.local = service_locals(inh, depth);
     for (const auto& h : spec.hidden_services) svc.hidden.push_back({h.proto, h.port});
     for (const auto& p : spec.published) {
         // Two published ports may lead to one port inside (tcp/8080:80, tcp/8081:80).

@@ -33,6 +33,9 @@ Result<Inheritance> gather_inheritance(netlink::Socket& s, const SpaceSpec& spec
 // Configures the child's namespace; s must be a socket opened inside it and the
 // calling thread must be in it (for sysctls and nft).
 Status configure_child(netlink::Socket& s, const Inheritance& inh, uint16_t label, int depth);
+// The addresses the child's service fall-through treats as its own (nft sets local4 and
+// local6): the carried host addresses, its own overlay addresses, its downlink's.
+std::vector<IpAddr> service_locals(const Inheritance& inh, int depth);
 // Installs the service fall-through (nft, one batch) unless spec.inherit_services is
 // false. Same namespace requirement as configure_child.
 Status inherit_services(const Inheritance& inh, const SpaceSpec& spec, int depth);

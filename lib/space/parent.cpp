@@ -16,6 +16,7 @@
 #include "lib/space/leftovers.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/reach.hpp"
+#include "lib/space/watcher.hpp"
 #include "personalnet/space.hpp"
 
 namespace personalnet::space {
@@ -221,6 +222,7 @@ bool parent_state_is_stale(const std::string& dir, int parent_ns_fd) {
 
 // Forgets the files of a parent state that no namespace has any more.
 void forget_parent_state(const std::string& dir) {
+    stop_watcher(dir);
     const std::string kids_dir = dir + "/kids/";
     if (auto kids = sys::list_dir(kids_dir); kids.ok())
         for (const auto& k : kids.value()) (void)::unlink((kids_dir + k).c_str());
@@ -242,6 +244,10 @@ Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label) {
     PN_TRY(sys::write_atomic(dir + "/kids/" + registry::label_hex(label),
                              std::to_string(netns_cookie(parent_ns_fd))),
            "register child");
+    // After the kid is registered: a watcher with no kid stops at once. Not starting one
+    // does not fail the creation (like the reaper): `pnet show` then says the addresses
+    // are stale, and gc starts it.
+    (void)ensure_watcher(p, parent_ns_fd);
     return {};
 }
 
@@ -404,6 +410,7 @@ Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink) {
     auto others = sys::list_dir(dir + "/kids");
     bool last = others.ok() ? others->empty() : others.error().code == ENOENT;
     if (last) {
+        stop_watcher(dir);
         PN_TRY(parent_teardown(p), "tear down parent");
         (void)::rmdir((dir + "/kids").c_str());
         pin.reset();

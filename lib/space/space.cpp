@@ -51,6 +51,7 @@
 #include "lib/space/run_mounts.hpp"
 #include "lib/space/steps.hpp"
 #include "lib/space/user_network.hpp"
+#include "lib/space/watcher.hpp"
 
 namespace personalnet {
 
@@ -103,6 +104,9 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
         i.state = SpaceState::unsupervised;
     i.created = r.created;
     i.addresses = r.addresses;
+    // A space being created is followed once its creator is done; an unnamed one whose
+    // supervisor is gone is being released.
+    i.addresses_stale = r.state == SpaceState::ready && !space::watcher_running(reg, r.parent_netns);
     i.inherit_routes = r.inherit_routes;
     i.inherit_services = r.inherit_services;
     i.hidden_routes = r.hidden_routes;
@@ -531,6 +535,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                          auto inode = sys::inode_of_fd(st->netns.get());
                          if (!inode.ok()) return inode.error();
                          rec.netns = inode.value();
+                         rec.netns_cookie = space::netns_cookie(st->netns.get());
                          return {};
                      },
                      ends_with_namespace});
@@ -1068,6 +1073,8 @@ Status collect_garbage(bool full, const Context& ctx) {
         if (!alive.value())
             left.note(destroy_state(reg.value(), rec.value()), "collect space '" + rec->name + "'");
     }
+    // The watchers of parents that still have children (one was killed).
+    left.note(space::restart_watchers(reg.value()), "");
     if (!left.empty()) return left.result().error().wrap("collect garbage");
     // Stores a release inside a file space had to leave mounted (root's child in a user's
     // space, released by its reaper after the user's space went).

@@ -264,7 +264,8 @@ std::string Host::snapshot() const {
             pos = end;
         }
     }
-    // Processes started for this host's spaces that name its directories (fuse-overlayfs).
+    // Processes started for this host's spaces that name its directories (fuse-overlayfs,
+    // pnwatch).
     auto procs = personalnet::sys::list_dir("/proc");
     if (procs.ok()) {
         for (const auto& pid : procs.value()) {
@@ -272,6 +273,10 @@ std::string Host::snapshot() const {
             auto cmd = personalnet::sys::read_file("/proc/" + pid + "/cmdline");
             if (cmd.ok() && cmd->find(top + "/") != std::string::npos && cmd->find("fuse-overlayfs") == 0)
                 s += "process fuse-overlayfs\n";
+            // A parent's watcher (pnwatch RUNDIR ...) outliving the parent's last child.
+            if (cmd.ok() && cmd->find(rundir_ + std::string(1, '\0')) != std::string::npos &&
+                cmd->find("pnwatch") == 0)
+                s += "process pnwatch\n";
         }
     }
     // Everything in the registry except its fixed skeleton, one level into parents/.

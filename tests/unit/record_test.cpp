@@ -63,6 +63,7 @@ reg::Record full_record() {
     r.user_network = true;
     r.published = {"tcp/8080", "udp/5353:53"};
     r.destroyed = true;
+    r.netns_cookie = 8193;
     return r;
 }
 
@@ -138,14 +139,17 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.user_network = false;
     want.published.clear();  // a record from before publishing publishes nothing
     want.destroyed = false;
+    want.netns_cookie = 0;  // nor knows its namespace's cookie
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
     EXPECT_EQ(r->datapath, Datapath::libipsec);
     EXPECT_EQ(r->dispatch, Dispatch::bpf);
     // The same bytes, and the fields added since (at the end, at their defaults).
-    EXPECT_EQ(r->serialize(), std::string(kRecordBeforeTheTable) +
-                                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n");
+    EXPECT_EQ(r->serialize(),
+              std::string(kRecordBeforeTheTable) +
+                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n"
+                  "netns_cookie=0\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {
