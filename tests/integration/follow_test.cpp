@@ -260,6 +260,26 @@ TEST_F(FollowTest, NestedSpacesFollow) {
     EXPECT_EQ(pnet({"destroy", "outer"}).rc, 0);
 }
 
+// An unnamed space (no pin: reached where its inode shows, with its recorded cookie)
+// follows too, and its watcher goes with it when its command ends.
+TEST_F(FollowTest, AnUnnamedSpaceFollows) {
+    Proc p = A().spawn({bin("mkportspace"), "-q", "--file-space=none", "--", "sh", "-c",
+                        "echo ready; read x; ip -o addr show dev up0"});
+    ASSERT_EQ(p.read_line(), "ready");
+    renew("10.9.0.1", "10.9.0.5");
+    undo_.insert(undo_.begin(), {"ip", "addr", "del", "10.9.0.5/24", "dev", "eth0"});
+    undo_.insert(undo_.begin(), {"ip", "addr", "add", "10.9.0.1/24", "dev", "eth0"});
+    usleep(1000 * 1000);  // the window
+    p.close_stdin();
+    std::string out;
+    for (std::string line = p.read_line(); !line.empty(); line = p.read_line()) out += line + "\n";
+    EXPECT_EQ(p.wait(), 0);
+    EXPECT_TRUE(contains(out, "inet 10.9.0.5/32")) << out;
+    EXPECT_FALSE(contains(out, "inet 10.9.0.1/32")) << out;
+    renew("10.9.0.5", "10.9.0.1");
+    undo_.clear();
+}
+
 // A killed watcher: pnet show and list say the space's addresses are stale, gc starts a
 // new one, which follows again.
 TEST_F(FollowTest, AKilledWatcherIsReportedAndRestartedByGc) {
