@@ -315,5 +315,28 @@ TEST_F(FollowTest, AKilledWatcherIsReportedAndRestartedByGc) {
     EXPECT_EQ(watcher_pid(), 0);
 }
 
+// pnwatch checks every argument and refuses anything it was not started with by the
+// library (exit 2), before it touches the registry.
+TEST_F(FollowTest, TheWatcherRefusesBadArguments) {
+    const std::string w = build_dir() + "/libexec/pnwatch";
+    const std::string run = A().rundir();
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {},
+             {run, "/var/lib/personalnet", "4026531840", "3"},
+             {"run", "/var/lib/personalnet", "4026531840", "3", "4"},
+             {run + "/../x", "/var/lib/personalnet", "4026531840", "3", "4"},
+             {run, "/var/lib/personalnet", "0", "3", "4"},
+             {run, "/var/lib/personalnet", "04026531840", "3", "4"},
+             {run, "/var/lib/personalnet", "-1", "3", "4"},
+             {run, "/var/lib/personalnet", "4026531840", "1", "4"},
+             {run, "/var/lib/personalnet", "4026531840", "3", "4"},  // neither is open
+             {run, "/var/lib/personalnet", "4026531840", "3", "-"},
+         }) {
+        std::vector<std::string> argv{w};
+        argv.insert(argv.end(), args.begin(), args.end());
+        EXPECT_EQ(A().run(argv).rc, 2) << sh_join(argv);
+    }
+}
+
 }  // namespace
 }  // namespace pntest
