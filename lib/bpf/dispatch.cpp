@@ -254,6 +254,7 @@ Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted) {
     if (!found->has_value()) return {};
     const Instance& in = **found;
     std::vector<pn_source> keep;
+    keep.reserve(wanted.size());
     for (const auto& a : wanted) keep.push_back(source_key(kid_ifindex, a));
     auto same = [](const pn_source& x, const pn_source& y) { return std::memcmp(&x, &y, sizeof x) == 0; };
     pn_source key{}, next{};

@@ -124,11 +124,14 @@ Status ensure_watcher(const ParentRef& p, int parent_ns_fd) {
     const std::string path = lock_path(p.dir());
     auto fd = sys::open_fd(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (!fd.ok()) return fd.error().wrap("the parent's watcher");
-    // A `pnet show` probing the lock may hold it shared for an instant.
+    // Held: by the watcher (its pid is alive: the common case, answered at once), or for an
+    // instant by a `pnet show` probing it (shared), which is waited out.
     for (int tries = 0;; ++tries) {
         if (::flock(fd->get(), LOCK_EX | LOCK_NB) == 0) break;
         if (errno != EWOULDBLOCK) return errno_error("the parent's watcher: lock " + path);
-        if (tries == 3) return {};  // a watcher runs
+        auto text = sys::read_file(path);
+        pid_t pid = text.ok() ? static_cast<pid_t>(std::atoi(text->c_str())) : 0;
+        if (tries == 3 || (pid > 0 && sys::pid_alive(pid))) return {};  // a watcher runs
         ::usleep(5000);
     }
     return spawn_watcher(p, parent_ns_fd, fd->get());
