@@ -3,11 +3,12 @@
 // by libpersonalnet as root, detached, in a session of its own and the host's mount
 // namespace, with stdio on /dev/null and a fixed environment:
 //
-//   pnwatch RUNDIR STATEDIR PARENT_INODE LOCK_FD PARENT_NETNS_FD
+//   pnwatch RUNDIR STATEDIR PARENT_INODE LOCK_FD PARENT_NETNS_FD fresh|catch-up
 //
 // RUNDIR and STATEDIR are the creator's Context; PARENT_INODE names the parent state
 // (RUNDIR/parents/PARENT_INODE); LOCK_FD is that state's watch lock, held for life;
-// PARENT_NETNS_FD is the parent's network namespace (of that inode). Every argument is
+// PARENT_NETNS_FD is the parent's network namespace (of that inode); catch-up: a first pass
+// over the children before waiting (lib/space/watcher.hpp, WatchStart). Every argument is
 // checked; nothing is printed (there is nobody to read it), the exit status says it all.
 #include <unistd.h>
 
@@ -27,7 +28,7 @@ using pn::cli::kExitUsage;
 namespace {
 
 int watch(int argc, char** argv) {
-    if (argc != 6) return kExitUsage;
+    if (argc != 7) return kExitUsage;
     if (::geteuid() != 0) return kExitFailure;
     pn::Context ctx;
     ctx.rundir = argv[1];
@@ -46,9 +47,13 @@ int watch(int argc, char** argv) {
     if (!netns || *netns < 0) return kExitUsage;
     auto ns_inode = pn::sys::inode_of_fd(*netns);
     if (!ns_inode.ok() || ns_inode.value() != inode) return kExitUsage;
+    const std::string mode = argv[6];
+    if (mode != "fresh" && mode != "catch-up") return kExitUsage;
     auto reg = pn::registry::Registry::open(ctx);
     if (!reg.ok()) return kExitFailure;
-    return pn::space::run_watcher(reg.value(), inode, *netns);
+    return pn::space::run_watcher(
+        reg.value(), inode, *netns,
+        mode == "fresh" ? pn::space::WatchStart::fresh : pn::space::WatchStart::catch_up);
 }
 
 }  // namespace

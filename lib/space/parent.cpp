@@ -247,7 +247,13 @@ Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label) {
     // After the kid is registered: a watcher with no kid stops at once. Not starting one
     // does not fail the creation (like the reaper): `pnet show` then says the addresses
     // are stale, and gc starts it.
-    (void)ensure_watcher(p, parent_ns_fd);
+    // Its only child has just read the parent: no first pass (other children: a dead
+    // watcher's, which may have missed changes).
+    auto kids = sys::list_dir(dir + "/kids");
+    bool only = kids.ok() && std::none_of(kids->begin(), kids->end(), [&](const std::string& k) {
+                    return k.size() == 4 && k != registry::label_hex(label);
+                });
+    (void)ensure_watcher(p, parent_ns_fd, only ? WatchStart::fresh : WatchStart::catch_up);
     return {};
 }
 

@@ -41,7 +41,7 @@ bool held(int fd) {
     return errno == EWOULDBLOCK;
 }
 
-Status spawn_watcher(const ParentRef& p, int parent_ns_fd, int lock_fd) {
+Status spawn_watcher(const ParentRef& p, int parent_ns_fd, int lock_fd, WatchStart start) {
     const registry::Registry& reg = *p.reg;
     const Context& ctx = reg.context();
     sys::SpawnOptions o;
@@ -52,7 +52,8 @@ Status spawn_watcher(const ParentRef& p, int parent_ns_fd, int lock_fd) {
               ctx.statedir,
               std::to_string(p.inode),
               std::to_string(kLockFd),
-              std::to_string(kParentNetnsFd)};
+              std::to_string(kParentNetnsFd),
+              start == WatchStart::fresh ? "fresh" : "catch-up"};
     o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
     o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{lock_fd, kLockFd}, {parent_ns_fd, kParentNetnsFd}};
@@ -120,7 +121,7 @@ int64_t now_ms() {
 
 }  // namespace
 
-Status ensure_watcher(const ParentRef& p, int parent_ns_fd) {
+Status ensure_watcher(const ParentRef& p, int parent_ns_fd, WatchStart start) {
     const std::string path = lock_path(p.dir());
     auto fd = sys::open_fd(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (!fd.ok()) return fd.error().wrap("the parent's watcher");
@@ -134,7 +135,7 @@ Status ensure_watcher(const ParentRef& p, int parent_ns_fd) {
         if (tries == 3 || (pid > 0 && sys::pid_alive(pid))) return {};  // a watcher runs
         ::usleep(5000);
     }
-    return spawn_watcher(p, parent_ns_fd, fd->get());
+    return spawn_watcher(p, parent_ns_fd, fd->get(), start);
 }
 
 void stop_watcher(const std::string& dir) {
@@ -173,12 +174,12 @@ Status restart_watchers(const registry::Registry& reg) {
         auto reached = reach_parent(p);
         if (!reached.ok()) return reached.error().wrap("restart the parent's watcher");
         if (!reached->has_value()) continue;  // gone: its children's collection releases it
-        PN_TRY(ensure_watcher(p, (*reached)->get()), "restart the parent's watcher");
+        PN_TRY(ensure_watcher(p, (*reached)->get(), WatchStart::catch_up), "restart the parent's watcher");
     }
     return {};
 }
 
-int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int parent_ns) {
+int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int parent_ns, WatchStart start) {
     // The sockets are the parent's; the process is not (it would count as one of the
     // parent's processes, and a parent may be an unnamed space that ends with its last).
     if (!sys::enter_netns(parent_ns).ok()) return 1;
@@ -187,7 +188,8 @@ int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int parent
     if (!events.ok() || !parent.ok()) return 1;
     if (::unshare(CLONE_NEWNET) != 0) return 1;
     // Subscribed before the first pass: nothing between them is missed.
-    if (follow_all(reg, parent_inode, *parent, parent_ns) == Pass::done) return 0;
+    if (start == WatchStart::catch_up && follow_all(reg, parent_inode, *parent, parent_ns) == Pass::done)
+        return 0;
     for (;;) {
         pollfd pfd{events->fd(), POLLIN, 0};
         int n = ::poll(&pfd, 1, -1);

@@ -20,9 +20,15 @@
 
 namespace personalnet::space {
 
+// How a watcher starts: with a first pass over the children (catch_up: it was dead, its
+// children may have missed changes meanwhile), or straight to waiting (fresh: its only
+// child is being created and has just read the parent itself; a pass would only cost
+// that creation, and the next ones, time under the registry lock).
+enum class WatchStart { fresh, catch_up };
+
 // Starts the watcher of the parent p (its namespace: parent_ns_fd) unless one holds its
 // lock. Caller holds the registry lock.
-Status ensure_watcher(const ParentRef& p, int parent_ns_fd);
+Status ensure_watcher(const ParentRef& p, int parent_ns_fd, WatchStart start);
 // Stops the watcher of the parent state in dir and waits for it (up to 2 s); removes
 // its lock file. Caller holds the registry lock (so the watcher is not mid-change).
 void stop_watcher(const std::string& dir);
@@ -33,9 +39,9 @@ bool watcher_running(const registry::Registry& reg, uint64_t parent_inode);
 Status restart_watchers(const registry::Registry& reg);
 
 // pnwatch's life: opens its event and query sockets in the parent (parent_ns), moves to
-// a private empty network namespace, follows once, then on every change (debounced)
+// a private empty network namespace, follows once (catch_up), then on every change (debounced)
 // until the parent has no child left, its state is gone or belongs to another namespace.
 // lock_fd is the held lock. Returns the exit status.
-int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int parent_ns);
+int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int parent_ns, WatchStart start);
 
 }  // namespace personalnet::space

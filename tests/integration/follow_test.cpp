@@ -330,7 +330,9 @@ TEST_F(FollowTest, TheWatcherRefusesBadArguments) {
              {run, "/var/lib/personalnet", "-1", "3", "4"},
              {run, "/var/lib/personalnet", "4026531840", "1", "4"},
              {run, "/var/lib/personalnet", "4026531840", "3", "4"},  // neither is open
-             {run, "/var/lib/personalnet", "4026531840", "3", "-"},
+             {run, "/var/lib/personalnet", "4026531840", "3", "-", "fresh"},
+             {run, "/var/lib/personalnet", "4026531840", "3", "4", "fresh"},
+             {run, "/var/lib/personalnet", "4026531840", "3", "4", "again"},
          }) {
         std::vector<std::string> argv{w};
         argv.insert(argv.end(), args.begin(), args.end());
