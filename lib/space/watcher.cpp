@@ -104,7 +104,8 @@ Pass follow_all(const registry::Registry& reg, uint64_t inode, netlink::Socket& 
     if (kids.empty()) return Pass::done;
     for (uint16_t label : kids) {
         auto rec = reg.load(label);
-        if (!rec.ok() || rec->parent_netns != inode) continue;
+        // A destroyed space waits for its namespace's teardown: nothing to follow there.
+        if (!rec.ok() || rec->parent_netns != inode || rec->destroyed) continue;
         auto before = rec->addresses;
         // One child that cannot be followed (an --admin owner broke its uplink) does not
         // stop the others; it is tried again on the next change.
