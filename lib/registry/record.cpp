@@ -152,6 +152,9 @@ const std::vector<Field>& fields() {
         text("overlay_source", &Record::overlay_source),
         flag("user_network", &Record::user_network),
         list("published", &Record::published),
+        number("pidns", &Record::pidns),
+        number("init_pid", &Record::init_pid),
+        text("hostname", &Record::hostname),
     };
     return all;
 }

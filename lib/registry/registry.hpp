@@ -83,6 +83,12 @@ struct Record {
     // parent's nft elements for them are found by the space's mark, so this list is for
     // `pnet show` and for refusing another space the same port.
     std::vector<std::string> published;
+    // Its PID namespace (0: it shares its parent's) and the namespace's pid 1 (pninit), as
+    // the creator's PID namespace numbers it; with the namespace's inode it is told from a
+    // later process of that pid. Its hostname (its UTS namespace, held by that init).
+    uint64_t pidns = 0;
+    pid_t init_pid = 0;
+    std::string hostname;
 
     bool operator==(const Record&) const = default;
     std::string serialize() const;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <linux/nsfs.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -607,6 +608,23 @@ Result<UniqueFd> host_mntns(const registry::Registry& reg) {
     for (pid_t pid = ::getppid(); pid > 1; pid = parent_of(pid)) {
         auto fd = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);
         if (fd.ok() && !is_file_space_ns(reg, fd->get())) return fd;
+    }
+    // Inside a space's PID namespace the ancestors outside it are not shown (getppid() is
+    // 0): its init (pninit, pid 1 here, the registry's) keeps the mount namespace it was
+    // started in, the host's, at a descriptor of its own (tools/pninit.cpp).
+    struct stat self {};
+    struct stat init {};
+    if (::stat("/proc/self/ns/pid", &self) == 0 && ::stat("/proc/1/ns/pid", &init) == 0 &&
+        self.st_ino == init.st_ino) {
+        for (uint16_t label : reg.labels()) {
+            auto rec = reg.load(label);
+            if (!rec.ok() || rec->pidns != self.st_ino) continue;
+            auto fd = sys::open_fd("/proc/1/fd/100", O_RDONLY);
+            if (fd.ok() && ::ioctl(fd->get(), NS_GET_NSTYPE) == CLONE_NEWNS &&
+                !is_file_space_ns(reg, fd->get()))
+                return fd;
+            break;
+        }
     }
     return make_error(ESRCH,
                       "no process outside the file space among this one's ancestors "
