@@ -62,6 +62,9 @@ reg::Record full_record() {
     r.overlay_source = "/home/alice/.config/personalnet/networks/corp.conf";
     r.user_network = true;
     r.published = {"tcp/8080", "udp/5353:53"};
+    r.pidns = 4026532999;
+    r.init_pid = 4302;
+    r.hostname = "box-1";
     return r;
 }
 
@@ -136,6 +139,9 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.overlay_source.clear();
     want.user_network = false;
     want.published.clear();  // a record from before publishing publishes nothing
+    want.pidns = 0;          // nor had a PID namespace of its own
+    want.init_pid = 0;
+    want.hostname.clear();
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
@@ -143,7 +149,8 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     EXPECT_EQ(r->dispatch, Dispatch::bpf);
     // The same bytes, and the fields added since (at the end, at their defaults).
     EXPECT_EQ(r->serialize(), std::string(kRecordBeforeTheTable) +
-                                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\n");
+                                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\n"
+                                  "pidns=0\ninit_pid=0\nhostname=\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {
