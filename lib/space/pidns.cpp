@@ -166,6 +166,8 @@ Result<UniqueFd> read_report(int sock, const std::string& what) {
 
 }  // namespace
 
+pid_t init_pid_here(const registry::Record& rec) { return rec.pidns == 0 ? 0 : find_init(rec); }
+
 std::string current_hostname() {
     struct utsname u {};
     if (::uname(&u) != 0) return "localhost";

@@ -38,6 +38,10 @@ Result<Init> open_init(const registry::Record& rec);
 // success. Waits (up to 2 s) for it to be gone.
 Status stop_init(const registry::Record& rec);
 
+// rec's init as this process's /proc numbers it (0: none, or it has ended): not a process
+// that keeps an unnamed space alive.
+pid_t init_pid_here(const registry::Record& rec);
+
 // The caller's hostname (a space's default one).
 std::string current_hostname();
 

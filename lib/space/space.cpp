@@ -203,7 +203,8 @@ void collect_locked(const Registry& reg) {
             continue;
         }
         if (rec->state == SpaceState::ready && rec->netns != 0 &&
-            space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon})) {
+            space::netns_has_processes(rec->netns,
+                                       {rec->fs_daemon, rec->ike_daemon, space::init_pid_here(*rec)})) {
             (void)space::spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
             continue;
         }
@@ -1026,7 +1027,7 @@ void wait_for_releases(const Registry& reg) {
         // A space whose only process is its fuse-overlayfs is releasing: the daemon ends
         // with the space's file space.
         if (!rec.ok() || rec->named || rec->state != SpaceState::ready ||
-            space::netns_has_processes(rec->netns, {rec->fs_daemon}))
+            space::netns_has_processes(rec->netns, {rec->fs_daemon, space::init_pid_here(*rec)}))
             continue;
         while (Clock::now() < deadline) {
             auto held = reg.try_lock_label(label);
@@ -1082,7 +1083,8 @@ Status collect_garbage(bool full, const Context& ctx) {
         if (rec->named)
             alive = pinned_anywhere(reg.value(), rec.value());
         else
-            alive = space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon});
+            alive = space::netns_has_processes(rec->netns,
+                                               {rec->fs_daemon, rec->ike_daemon, space::init_pid_here(*rec)});
         if (!alive.ok()) {
             left.note(alive.error(), "collect space '" + rec->name + "'");
             continue;

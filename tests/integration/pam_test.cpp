@@ -119,6 +119,12 @@ public:
         std::istringstream in(line());
         Opened o;
         in >> o.rc >> o.netns >> o.mntns >> o.space;
+        // Read here: after joining, the session process's own /proc/self is gone (the
+        // space's /proc shows its PID namespace only, and the process stays outside it).
+        if (o.rc == PAM_SUCCESS && pid_ > 0) {
+            o.netns = inode_of("/proc/" + std::to_string(pid_) + "/ns/net");
+            o.mntns = inode_of("/proc/" + std::to_string(pid_) + "/ns/mnt");
+        }
         return o;
     }
     int close() {
