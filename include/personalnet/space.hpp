@@ -254,6 +254,10 @@ public:
     // For a login (pam_personalnet): everything the process starts afterwards is inside.
     // Root only; the process must be single-threaded (the kernel refuses to move a mount
     // namespace shared with other threads: EINVAL). Not undone on failure of the second step.
+    // With the space's own PID namespace (not share_pids), its hostname too, and the
+    // processes it starts afterwards are in that PID namespace; the process itself stays
+    // outside (the kernel moves no process), so the space's /proc, now its /proc, does
+    // not show it: /proc/self is gone until it returns to its own mount namespace.
     Status join();
 
     struct State;

@@ -406,8 +406,8 @@ Result<UniqueFd> enter_in_helper(const Context& ctx, const fs::RootLayers& layer
                                          " s (a hung file system under it?); refused");
     }
     auto told = sys::decode_status(verdict, "assemble the union: pnassemble");
-    Result<UniqueFd> ns = told.ok() ? sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY)
-                                    : Result<UniqueFd>(told.error());
+    Result<UniqueFd> ns =
+        told.ok() ? sys::open_fd(sys::proc_dir(pid) + "/ns/mnt", O_RDONLY) : Result<UniqueFd>(told.error());
     hold_wr.reset();  // lets the helper exit
     (void)sys::wait_child(pid);
     return ns;
@@ -495,7 +495,7 @@ void stop_daemon(const registry::Record& rec) {
     if (rec.fs_daemon <= 0 || rec.fs_layers.empty()) return;
     UniqueFd watch = sys::pidfd_of(rec.fs_daemon);
     if (!watch.valid()) return;  // gone
-    auto cmd = sys::read_file("/proc/" + std::to_string(rec.fs_daemon) + "/cmdline");
+    auto cmd = sys::read_file(sys::proc_dir(rec.fs_daemon) + "/cmdline");
     if (!cmd.ok()) return;
     // An empty command line: it is already exiting (its union is gone); wait for that.
     if (!cmd->empty()) {
