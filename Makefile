@@ -92,7 +92,7 @@ PNBROKER     := $(BUILD)/libexec$(PNHELPER_KEY)/pnbroker
 HARDEN       := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 # Programs the library runs as root (Context::libexecdir): in the build tree under
 # $(BUILD)/libexec (PERSONALNET_LIBEXECDIR for the tests), installed to LIBEXECDIR.
-LIBEXEC_PROGS := pnreaper pnkeeper pnstore pnassemble pnwatch
+LIBEXEC_PROGS := pnreaper pnkeeper pnstore pnassemble pnwatch pninit
 LIBEXEC_BINS  := $(LIBEXEC_PROGS:%=$(BUILD)/libexec/%)
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl \
                $(BUILD)/bin/pnpeer $(BUILD)/bin/pntime $(BUILD)/bin/pnslurmbench \
@@ -277,7 +277,7 @@ $(PNBROKER): $(PNBROKER_OBJ) $(call mod_archives,$(call mod_closures,$(PNHELPER_
 .PHONY: FORCE
 FORCE:
 
-# The programs the library runs (pnreaper, pnkeeper, pnstore, pnassemble): the modules' archives linked in
+# The programs the library runs (pnreaper, pnkeeper, pnstore, pnassemble, pninit): the modules' archives linked in
 # statically like the helper's, so that root runs no library found by a search path.
 LIBEXEC_MODULES := space
 $(LIBEXEC_BINS): $(BUILD)/libexec/%: $(BUILD)/obj/tools/%.o $(call mod_archives,$(call mod_closures,$(LIBEXEC_MODULES)))

@@ -133,17 +133,21 @@ personalnet::Context context_for(const Target& t) {
     return ctx;
 }
 
-// The namespaces the process was in before it joined: close_session returns there before
-// destroying the space, so that the process does not keep it alive.
+// The namespaces the process was in before it joined: close_session returns there first,
+// so that the process does not keep the space alive, sees the host's /proc again (the
+// space's does not show a process outside its PID namespace: the sessions of other
+// processes would look dead) and forks outside the space's PID namespace.
 struct Origin {
     int netns = -1;
     int mntns = -1;
+    int pidns = -1;  // the PID namespace of its children
 };
 
 void free_origin(pam_handle_t* /*pamh*/, void* data, int /*status*/) {
     auto* o = static_cast<Origin*>(data);
     if (o->netns >= 0) ::close(o->netns);
     if (o->mntns >= 0) ::close(o->mntns);
+    if (o->pidns >= 0) ::close(o->pidns);
     delete o;
 }
 
@@ -151,6 +155,7 @@ void remember_origin(pam_handle_t* pamh) {
     auto* o = new Origin;
     o->netns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     o->mntns = ::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    o->pidns = ::open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
     if (pam_set_data(pamh, kOriginKey, o, free_origin) != PAM_SUCCESS) free_origin(pamh, o, 0);
 }
 
@@ -160,6 +165,7 @@ void return_to_origin(pam_handle_t* pamh) {
     const auto* o = static_cast<const Origin*>(data);
     if (o->netns >= 0) (void)::setns(o->netns, CLONE_NEWNET);
     if (o->mntns >= 0) (void)::setns(o->mntns, CLONE_NEWNS);
+    if (o->pidns >= 0) (void)::setns(o->pidns, CLONE_NEWPID);
 }
 
 int session_error(pam_handle_t* pamh, const char* what, const Target& t, const personalnet::Error& e) {
@@ -236,6 +242,7 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     int rc = resolve(pamh, argc, argv, o, t);
     if (rc != PAM_SUCCESS) return rc;
     auto fail = [&](const personalnet::Error& e) { return session_error(pamh, "close session", t, e); };
+    return_to_origin(pamh);
     auto lock = holders::lock(t.conf.rundir, kSessions);
     if (!lock.ok()) return fail(lock.error());
     auto removed = holders::remove(t.conf.rundir, kSessions, t.name, ::getpid());
@@ -247,7 +254,6 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     auto live = holders::live(t.conf.rundir, kSessions, t.name);
     if (!live.ok()) return fail(live.error());
     if (t.rule.destroy_on_last_close && live.value() == 0) {
-        return_to_origin(pamh);
         auto destroyed = personalnet::destroy_space(t.name, context_for(t));
         if (!destroyed.ok() && destroyed.error().code != ENOENT) return fail(destroyed.error());
         if (o.debug) pam_syslog(pamh, LOG_DEBUG, "destroyed space '%s'", t.name.c_str());

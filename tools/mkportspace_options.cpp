@@ -31,6 +31,8 @@ enum LongOnly {
     kOverlay,
     kNetworkFile,
     kAdmin,
+    kSharePids,
+    kHostname,
     kNoPrompt,
     kVersion
 };
@@ -54,6 +56,8 @@ constexpr option kOptions[] = {
     {"overlay", required_argument, nullptr, kOverlay},
     {"network-file", required_argument, nullptr, kNetworkFile},
     {"admin", no_argument, nullptr, kAdmin},
+    {"share-pids", no_argument, nullptr, kSharePids},
+    {"hostname", required_argument, nullptr, kHostname},
     {"no-prompt", no_argument, nullptr, kNoPrompt},
     {"quiet", no_argument, nullptr, 'q'},
     {"help", no_argument, nullptr, 'h'},
@@ -155,6 +159,15 @@ std::optional<OptionsError> apply(Options& o, int c, const std::string& arg) {
             spec.admin = true;
             o.creation_option = "--admin";
             break;
+        case kSharePids:
+            spec.share_pids = true;
+            o.creation_option = "--share-pids";
+            break;
+        case kHostname:
+            if (auto st = validate_hostname(arg); !st.ok()) return failure(st.error());
+            spec.hostname = arg;
+            o.creation_option = "--hostname";
+            break;
         default:  // getopt_long answers only with the table's values and '?'
             break;
     }
@@ -198,6 +211,8 @@ std::variant<Options, OptionsError> parse_options(int argc, char* const* argv) {
                 break;
         }
     }
+    if (o.spec.share_pids && !o.spec.hostname.empty())
+        return usage("--hostname needs the space's own PID namespace: not with --share-pids");
     o.command.assign(argv + optind, argv + argc);
     return o;
 }
@@ -239,6 +254,11 @@ const char* help_text() {
            "      --admin               pseudo-admin rights inside: routes, firewall rules and\n"
            "                            ports below 1024 in this space only (as a user, if\n"
            "                            personalnet.conf allows it)\n"
+           "      --share-pids          no PID namespace of its own: see (and, as the same\n"
+           "                            user, signal) every process of the parent, and its /proc\n"
+           "                            (by default a space has its own PID namespace and /proc)\n"
+           "      --hostname NAME       the space's hostname (default: this host's): letters,\n"
+           "                            digits and '-', at most 64\n"
            "      --no-prompt           leave bash's prompt alone (by default your shell,\n"
            "                            if it is bash, shows '(NAME) ' in front of it)\n"
            "  -q, --quiet               print nothing but errors\n"

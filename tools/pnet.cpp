@@ -71,6 +71,8 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"hidden_routes\":" + json_list(i.hidden_routes) +
            ",\"hidden_services\":" + json_list(i.hidden_services) +
            ",\"published\":" + json_list(i.published) +
+           ",\"pids\":" + (i.own_pids ? "\"own\"" : "\"shared\"") +
+           ",\"hostname\":" + pn::cli::json_string(i.hostname) +
            ",\"file_space\":" + (i.file_space ? "true" : "false") +
            ",\"fs_backend\":" + pn::cli::json_string(word_or_empty(i.fs_backend, pn::fs_backend_word)) +
            ",\"overlay\":" + pn::cli::json_string(i.overlay) +
@@ -115,6 +117,9 @@ void print_text(const pn::SpaceInfo& i) {
         i.hidden_services.empty() ? "" : (", hidden: " + join(i.hidden_services)).c_str(),
         file_space_text(i).c_str());
     if (!i.pin.empty()) std::printf("pin:         %s\n", i.pin.c_str());
+    std::printf("pids:        %s\n",
+                i.own_pids ? "own (a PID namespace and /proc of its own)" : "shared (the parent's)");
+    if (!i.hostname.empty()) std::printf("hostname:    %s\n", i.hostname.c_str());
     if (!i.published.empty())
         std::printf("published:   %s (on the parent's addresses, for other hosts)\n",
                     join(i.published).c_str());

@@ -112,6 +112,14 @@ struct SpaceSpec {
     Dispatch dispatch = Dispatch::automatic;
     // Ports published on the parent's addresses for other hosts (validate_published).
     std::vector<PublishedPort> published;
+    // No PID namespace of its own: the space's processes see (and, for the same uid, may
+    // signal and trace) every process of its parent, and the parent's /proc (today's
+    // behaviour before issue 20). Without it a space has a PID namespace nested like the
+    // spaces, with pid 1 a small init of its owner's (pninit), and its own /proc.
+    bool share_pids = false;
+    // The space's hostname (UTS namespace of its own; validate_hostname). Empty: the
+    // creator's hostname. Needs the space's PID namespace (not with share_pids).
+    std::string hostname;
     // What all the owner's file-space layers may hold, in bytes: the size of the owner's
     // own image in the layer store (0 = the default, 64 GiB); a write beyond it fails with
     // ENOSPC. The set-uid helper sets it from the policy (limits.max_layer_size) and
@@ -141,6 +149,8 @@ struct SpaceInfo {
     std::vector<std::string> hidden_routes;
     std::vector<std::string> hidden_services;
     std::vector<std::string> published;  // PublishedPort::str() of each
+    bool own_pids = false;               // a PID namespace (and /proc, hostname) of its own
+    std::string hostname;                // its hostname ("" with shared PIDs)
     bool file_space = false;
     std::optional<FsBackend> fs_backend;  // kernel or fuse; none without a file space
     std::string overlay;                  // "" when not bound to one
@@ -181,6 +191,10 @@ Status validate_name(const std::string& name);
 // neither udp/500 nor udp/4500 (IKE and ESP: the parent dispatches them by SPI, never as
 // a published port). EINVAL naming the value.
 Status validate_published(const std::vector<PublishedPort>& ports);
+
+// Checks a space's hostname: 1-64 characters of [A-Za-z0-9-] (an RFC 1123 label), not
+// starting or ending with '-'. The error names the bad value.
+Status validate_hostname(const std::string& hostname);
 
 // Checks a directory to share into a file space: absolute, an existing directory other
 // than /, no "." or ".." components, none of ',' ':' '\\' or control characters.
@@ -231,6 +245,10 @@ public:
         // would reach the files there past its copy-on-write (Linux cannot re-point them).
         // true keeps them all (as in a space without a file space, where they are kept).
         bool keep_descriptors = false;
+        // A process group (as this process numbers it) the command joins, set by this
+        // process right after the fork, before the command's setup runs: in the space's
+        // PID namespace the child could not name a group outside it. 0: its caller's.
+        pid_t process_group = 0;
     };
     Result<int> run(const std::vector<std::string>& argv, const RunOptions& options);
     // Moves the calling thread into the space's network namespace (root only).
@@ -240,6 +258,10 @@ public:
     // For a login (pam_personalnet): everything the process starts afterwards is inside.
     // Root only; the process must be single-threaded (the kernel refuses to move a mount
     // namespace shared with other threads: EINVAL). Not undone on failure of the second step.
+    // With the space's own PID namespace (not share_pids), its hostname too, and the
+    // processes it starts afterwards are in that PID namespace; the process itself stays
+    // outside (the kernel moves no process), so the space's /proc, now its /proc, does
+    // not show it: /proc/self is gone until it returns to its own mount namespace.
     Status join();
 
     struct State;

@@ -37,6 +37,7 @@ enum Step : int32_t {
     kSignals,
     kNetns,
     kMntns,
+    kUtsns,
     kFds,
     kDetach,
     kExec,
@@ -56,6 +57,7 @@ struct Plan {
     size_t n_kept = 0;
     int high = 3;  // above every target: where sources are parked before dup2
     pid_t parent = 0;
+    int go = -1;  // parent_sets_group: the child reads one byte here before its setup
     sigset_t old_mask{};
 };
 
@@ -104,6 +106,12 @@ void close_range(unsigned first, unsigned last) {
     } else if (o.new_session && ::setsid() < 0) {
         fail(report, kSession, errno);
     }
+    if (p.go >= 0) {
+        char c;
+        while (::read(p.go, &c, 1) < 0 && errno == EINTR) {
+        }
+        ::close(p.go);
+    }
     if (o.process_group && ::setpgid(0, *o.process_group) != 0) fail(report, kGroup, errno);
     if (o.death_signal != 0) {
         if (::prctl(PR_SET_PDEATHSIG, o.death_signal) != 0) fail(report, kDeathSignal, errno);
@@ -116,6 +124,7 @@ void close_range(unsigned first, unsigned last) {
     }
     if (o.netns >= 0 && ::setns(o.netns, CLONE_NEWNET) != 0) fail(report, kNetns, errno);
     if (o.mntns >= 0 && ::setns(o.mntns, CLONE_NEWNS) != 0) fail(report, kMntns, errno);
+    if (o.utsns >= 0 && ::setns(o.utsns, CLONE_NEWUTS) != 0) fail(report, kUtsns, errno);
 
     // Sources parked above every target first, so that no dup2 overwrites one still needed.
     if (report < p.high) {
@@ -183,6 +192,8 @@ std::string step_name(const SpawnOptions& o, int32_t step) {
             return o.netns_what;
         case kMntns:
             return o.mntns_what;
+        case kUtsns:
+            return "join its UTS namespace (hostname)";
         case kFds:
             return "place its descriptors";
         case kDetach:
@@ -212,6 +223,10 @@ Status check(const SpawnOptions& o) {
     if (!o.program.empty() && o.argv.empty()) return make_error(EINVAL, o.what + ": empty argv");
     if (o.detach && o.death_signal != 0)
         return make_error(EINVAL, o.what + ": a detached process has no parent to outlive");
+    if (o.detach && o.parent_sets_group > 0)
+        return make_error(EINVAL, o.what + ": the parent cannot set a detached process's group");
+    if (o.detach && o.pidns >= 0)
+        return make_error(EINVAL, o.what + ": a detached process cannot be forked into a PID namespace");
     if (o.fds.size() > kMaxFds) return make_error(EINVAL, o.what + ": too many descriptors to pass");
     for (const auto& s : o.steps)
         if (!s.fn) return make_error(EINVAL, o.what + ": step '" + s.what + "' does nothing");
@@ -251,6 +266,22 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error(o.what + ": pipe");
     UniqueFd rd(fds[0]), wr(fds[1]);
+    // The way back for this thread's children: its own active PID namespace, by a pidfd of
+    // this process (no /proc needed: a joined space's /proc may not show us).
+    UniqueFd go_rd, go_wr;
+    if (o.parent_sets_group > 0) {
+        int go[2];
+        if (::pipe2(go, O_CLOEXEC) != 0) return errno_error(o.what + ": pipe");
+        go_rd = UniqueFd(go[0]);
+        go_wr = UniqueFd(go[1]);
+        p.go = go_rd.get();
+    }
+    UniqueFd own_pidns;
+    if (o.pidns >= 0) {
+        own_pidns = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+        if (!own_pidns.valid()) return errno_error(o.what + ": pidfd_open(self)");
+        if (::setns(o.pidns, CLONE_NEWPID) != 0) return errno_error(o.what + ": enter its PID namespace");
+    }
 
     sigset_t all;
     ::sigfillset(&all);
@@ -258,6 +289,13 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     pid_t pid = ::fork();
     if (pid == 0) child(p, wr.get(), rd.get());
     int fork_errno = errno;
+    if (own_pidns.valid() && ::setns(own_pidns.get(), CLONE_NEWPID) != 0)
+        ::abort();  // cannot happen: our own
+    if (pid > 0 && go_wr.valid()) {
+        (void)::setpgid(pid, o.parent_sets_group);
+        (void)!::write(go_wr.get(), "g", 1);
+    }
+    go_wr.reset();
     if (pid > 0 && o.forked) o.forked(pid);
     ::pthread_sigmask(SIG_SETMASK, &p.old_mask, nullptr);
     if (pid < 0) return make_error(fork_errno, o.what + ": fork");

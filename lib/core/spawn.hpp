@@ -60,6 +60,16 @@ struct SpawnOptions {
     std::string netns_what = "join the network namespace";
     int mntns = -1;  // joined next: the program is found there
     std::string mntns_what = "join the mount namespace";
+    int utsns = -1;  // joined after the mount namespace (a space's hostname)
+    // A PID namespace the child is forked into: the calling thread enters it for its
+    // children (setns(CLONE_NEWPID) only moves a process's future children) around the fork,
+    // and is back in its own active one before spawn returns. Not with detach (the pid
+    // returned would be the intermediate's, numbered in that namespace).
+    int pidns = -1;
+    // A process group (as the parent numbers it) the parent puts the child in right after
+    // the fork; the child waits for that before its setup (a child forked into another PID
+    // namespace cannot name a group outside it). Failing leaves it in the parent's group.
+    pid_t parent_sets_group = 0;
     std::vector<SpawnStep> steps;
     std::string exec_what;  // names a failed exec; empty: "run PROGRAM"
     // Called in the parent right after the fork, before the child's report is read and

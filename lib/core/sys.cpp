@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <vector>
 
 #include "lib/core/beneath.hpp"
 
@@ -158,6 +160,46 @@ Status enter_netns(int fd) {
 }
 
 bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+namespace {
+// The NSpid fields of a /proc/N/status, outermost first.
+std::vector<long> nspids(const std::string& dir) {
+    std::vector<long> out;
+    auto status = read_file(dir + "/status");
+    if (!status.ok()) return out;
+    auto at = status->find("\nNSpid:");
+    if (at == std::string::npos) return out;
+    const char* p = status->c_str() + at + 7;
+    for (;;) {
+        char* end = nullptr;
+        long v = std::strtol(p, &end, 10);
+        if (end == p) break;
+        out.push_back(v);
+        p = end;
+        if (*p == '\n' || *p == '\0') break;
+    }
+    return out;
+}
+}  // namespace
+
+std::string proc_dir(pid_t pid) {
+    const std::string plain = "/proc/" + std::to_string(pid);
+    char self[32];
+    ssize_t n = ::readlink("/proc/self", self, sizeof self - 1);
+    if (n <= 0) return plain;
+    self[n] = '\0';
+    if (std::strtol(self, nullptr, 10) == ::getpid()) return plain;
+    const size_t level = nspids("/proc/self").size();
+    if (level == 0) return plain;
+    auto entries = list_dir("/proc");
+    if (!entries.ok()) return plain;
+    for (const auto& e : entries.value()) {
+        if (e[0] < '1' || e[0] > '9') continue;
+        auto ids = nspids("/proc/" + e);
+        if (ids.size() >= level && ids[level - 1] == pid) return "/proc/" + e;
+    }
+    return plain;
+}
 
 void close_fds_from(int first, int keep) {
     if (keep < first) {

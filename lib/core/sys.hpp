@@ -52,6 +52,13 @@ bool wait_exit(int pidfd, int timeout_ms);
 // True if the process exists (kill(pid, 0) semantics; EPERM counts as alive).
 bool pid_alive(pid_t pid);
 
+// "/proc/N" for the process this process numbers pid (a child it started): N is pid,
+// unless /proc belongs to another PID namespace than this process's (the set-uid helper
+// started inside a space's PID namespace has left for the host's mount namespace, and
+// its /proc, but no process can leave its PID namespace); then N is the number of the
+// process whose NSpid has pid at this process's level.
+std::string proc_dir(pid_t pid);
+
 // Closes every descriptor above 2 except keep (may be -1).
 void close_fds_from(int first, int keep);
 

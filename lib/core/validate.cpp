@@ -25,6 +25,18 @@ bool name_char_ok(char c) {
 
 }  // namespace
 
+Status validate_hostname(const std::string& h) {
+    const std::string bad = "bad hostname " + quoted(h) + ": ";
+    if (h.empty()) return make_error(EINVAL, bad + "empty");
+    if (h.size() > 64) return make_error(EINVAL, bad + "longer than 64 characters");
+    for (char c : h)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+            return make_error(EINVAL, bad + "only letters, digits and '-'");
+    if (h.front() == '-' || h.back() == '-')
+        return make_error(EINVAL, bad + "must not start or end with '-'");
+    return {};
+}
+
 Status validate_name(const std::string& name) {
     if (name.empty()) return make_error(EINVAL, "bad space name '': empty");
     if (name.size() > kMaxNameLen)

@@ -307,7 +307,7 @@ namespace {
 // Whether pid's mount namespace has a mount on point (the daemon mounts in its own, which
 // is not the caller's when it was started in the host's namespace from a file space).
 bool mounted_in(pid_t pid, const std::string& point) {
-    auto text = sys::read_file("/proc/" + std::to_string(pid) + "/mountinfo");
+    auto text = sys::read_file(sys::proc_dir(pid) + "/mountinfo");
     if (!text.ok()) return false;
     for (const auto& m : parse_mountinfo(text.value()))
         if (m.point == point) return true;

@@ -119,6 +119,8 @@ const std::vector<Field>& fields() {
         list("hidden_route", &SpaceInfo::hidden_routes),
         list("hidden_service", &SpaceInfo::hidden_services),
         list("published", &SpaceInfo::published),
+        flag("own_pids", &SpaceInfo::own_pids),
+        text("hostname", &SpaceInfo::hostname),
         flag("file_space", &SpaceInfo::file_space),
         maybe_word("fs_backend", &SpaceInfo::fs_backend, parse_fs_backend, fs_backend_word),
         text("overlay", &SpaceInfo::overlay),

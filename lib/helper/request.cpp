@@ -161,6 +161,10 @@ Status space_name(const std::string& k, const std::string& v) {
     if (auto st = validate_name(v); !st.ok()) return bad(k, v, st.error().message());
     return {};
 }
+Status hostname_value(const std::string& k, const std::string& v) {
+    if (auto st = validate_hostname(v); !st.ok()) return bad(k, v, st.error().message());
+    return {};
+}
 Status overlay_name(const std::string& k, const std::string& v) {
     if (auto st = ike::validate_overlay_name(v); !st.ok()) return bad(k, v, st.error().message());
     return {};
@@ -280,6 +284,8 @@ const std::vector<Field>& fields() {
         network_part("network_text", &UserNetwork::text, any_value),
         network_files(),
         flag("admin", {create}, &SpaceSpec::admin),
+        flag("share_pids", {create}, &SpaceSpec::share_pids),
+        text_if_set("hostname", {create}, &SpaceSpec::hostname, hostname_value),
         choice("dispatch", {create}, &SpaceSpec::dispatch, parse_dispatch, dispatch_word,
                "want auto, nft or bpf"),
         flag("keep_files", {destroy}, &Request::keep_files),

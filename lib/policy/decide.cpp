@@ -74,6 +74,13 @@ Status may_admin(const Policy& p, const Caller& c) {
     return refuse(c, "create --admin spaces", "admin = no");
 }
 
+Status may_share_pids(const Policy& p, const Caller& c) {
+    if (is_root(c)) return {};
+    PN_TRY(may_create(p, c), "");
+    if (p.share_pids) return {};
+    return refuse(c, "create --share-pids spaces", "create.share_pids = no");
+}
+
 Status may_publish(const Policy& p, const Caller& c, const PublishedPort& port) {
     if (is_root(c)) return {};
     PN_TRY(may_create(p, c), "");

@@ -70,6 +70,12 @@ Result<PortRange> port_range(const SettingsReader& r, const std::string& item) {
 }
 
 Status read_create(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
+    if (key == "share_pids") {
+        auto b = r.boolean("create.share_pids", v);
+        if (!b.ok()) return b.error();
+        p.share_pids = b.value();
+        return {};
+    }
     if (key == "publish") {
         auto items = r.list("create.publish", v);
         if (!items.ok()) return items.error();
@@ -82,7 +88,7 @@ Status read_create(const SettingsReader& r, const std::string& key, const std::s
         return {};
     }
     if (key != "users" && key != "groups")
-        return r.fail("unknown setting 'create." + key + "' (want users, groups, publish)");
+        return r.fail("unknown setting 'create." + key + "' (want users, groups, publish, share_pids)");
     auto names = r.names("create." + key, v);
     if (!names.ok()) return names.error();
     (key == "users" ? p.users : p.groups) = std::move(names).value();

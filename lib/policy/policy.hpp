@@ -6,6 +6,7 @@
 //       users = alice, bob            # user names that may create spaces
 //       groups = personalnet          # members of these groups may too
 //       publish = 8000-8999, udp/5353 # ports users may publish on the host's addresses
+//       share_pids = yes              # may users ask for --share-pids (no PID namespace)
 //   }
 //   limits {
 //       max_spaces_per_user = 16      # 0-65535: spaces one user owns at a time
@@ -83,6 +84,7 @@ struct Policy {
     std::vector<std::pair<std::string, std::vector<std::string>>> overlays;
     std::vector<std::string> share_paths;  // absolute directory prefixes users may --share (and below)
     bool admin = false;                    // whether users may ask for --admin spaces
+    bool share_pids = true;                // whether users may ask for --share-pids (create.share_pids)
     std::string rundir = "/run/personalnet";
     std::string statedir = "/var/lib/personalnet";
     std::string overlaydir = "/etc/personalnet/overlays.d";
@@ -130,6 +132,8 @@ Status may_bind_overlay(const Policy& p, const Caller& c, const std::string& ove
 // refused. Prefixes match whole components: /home/al does not cover /home/alice.
 Status may_share(const Policy& p, const Caller& c, const std::string& path);
 Status may_admin(const Policy& p, const Caller& c);
+// A space without a PID namespace of its own (--share-pids): create.share_pids.
+Status may_share_pids(const Policy& p, const Caller& c);
 // A port published on the parent's addresses: for a user, port.port must be at least
 // kFirstUserPort and inside a range of create.publish for its protocol. The inner port
 // is the space's own business (it listens there).

@@ -154,6 +154,9 @@ const std::vector<Field>& fields() {
         list("published", &Record::published),
         flag("destroyed", &Record::destroyed),
         number("netns_cookie", &Record::netns_cookie),
+        number("pidns", &Record::pidns),
+        number("init_pid", &Record::init_pid),
+        text("hostname", &Record::hostname),
     };
     return all;
 }

@@ -90,6 +90,12 @@ struct Record {
     // when the kernel cannot tell): an unnamed space, which has no pin, is reached wherever
     // its inode shows and acted on only when the cookie matches (the parent's watcher).
     uint64_t netns_cookie = 0;
+    // Its PID namespace (0: it shares its parent's) and the namespace's pid 1 (pninit), as
+    // the creator's PID namespace numbers it; with the namespace's inode it is told from a
+    // later process of that pid. Its hostname (its UTS namespace, held by that init).
+    uint64_t pidns = 0;
+    pid_t init_pid = 0;
+    std::string hostname;
 
     bool operator==(const Record&) const = default;
     std::string serialize() const;

@@ -168,6 +168,7 @@ Status Server::allowed(const helper::Request& r) {
     else if (!r.spec.overlay.empty())
         PN_TRY(policy::may_bind_overlay(policy_, caller_, r.spec.overlay), "");
     if (r.spec.admin) PN_TRY(policy::may_admin(policy_, caller_), "");
+    if (r.spec.share_pids) PN_TRY(policy::may_share_pids(policy_, caller_), "");
     // Each port as parse_request checked it (syntax, range, each once); whether another
     // space or the parent's own sockets hold it is Space::create's to refuse.
     for (const auto& p : r.spec.published) PN_TRY(policy::may_publish(policy_, caller_, p), "");

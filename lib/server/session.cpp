@@ -147,6 +147,9 @@ int Server::session(const helper::Request& r) {
         pid_t caller = pid_of(caller_pidfd_.get());
         CommandSetup setup{&as_caller.value(), caller > 0 ? ::getpgid(caller) : -1};
         opts.before_exec = CommandSetup::run;
+        // Also set from here: in the space's PID namespace the caller's group has no
+        // number, and the child's own setpgid then fails.
+        opts.process_group = setup.pgid;
         opts.arg = &setup;
         opts.cwd = req->cwd.empty() ? "/" : req->cwd;
         auto rc = space->run(req->argv, opts);

@@ -108,6 +108,10 @@ Result<SpaceSpec> plan(const PluginConfig& c, const JobStep& step, const Nodes& 
     spec.name = space_name(step.job_id);
     spec.file_space = step.files == Files::volatile_files;
     spec.private_tmp = spec.file_space;
+    // A task joins the space itself (Space::join in the task, before its exec): no process
+    // can move into a PID namespace, and the task would see a /proc without itself; and
+    // slurmstepd tracks and signals its tasks by pid. A job's space shares the node's PIDs.
+    spec.share_pids = true;
     if (!step.network.empty()) {
         if (std::find(c.networks.begin(), c.networks.end(), step.network) == c.networks.end())
             return make_error(

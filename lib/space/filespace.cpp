@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <linux/nsfs.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -406,8 +407,8 @@ Result<UniqueFd> enter_in_helper(const Context& ctx, const fs::RootLayers& layer
                                          " s (a hung file system under it?); refused");
     }
     auto told = sys::decode_status(verdict, "assemble the union: pnassemble");
-    Result<UniqueFd> ns = told.ok() ? sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY)
-                                    : Result<UniqueFd>(told.error());
+    Result<UniqueFd> ns =
+        told.ok() ? sys::open_fd(sys::proc_dir(pid) + "/ns/mnt", O_RDONLY) : Result<UniqueFd>(told.error());
     hold_wr.reset();  // lets the helper exit
     (void)sys::wait_child(pid);
     return ns;
@@ -495,7 +496,7 @@ void stop_daemon(const registry::Record& rec) {
     if (rec.fs_daemon <= 0 || rec.fs_layers.empty()) return;
     UniqueFd watch = sys::pidfd_of(rec.fs_daemon);
     if (!watch.valid()) return;  // gone
-    auto cmd = sys::read_file("/proc/" + std::to_string(rec.fs_daemon) + "/cmdline");
+    auto cmd = sys::read_file(sys::proc_dir(rec.fs_daemon) + "/cmdline");
     if (!cmd.ok()) return;
     // An empty command line: it is already exiting (its union is gone); wait for that.
     if (!cmd->empty()) {
@@ -608,6 +609,23 @@ Result<UniqueFd> host_mntns(const registry::Registry& reg) {
     for (pid_t pid = ::getppid(); pid > 1; pid = parent_of(pid)) {
         auto fd = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);
         if (fd.ok() && !is_file_space_ns(reg, fd->get())) return fd;
+    }
+    // Inside a space's PID namespace the ancestors outside it are not shown (getppid() is
+    // 0): its init (pninit, pid 1 here, the registry's) keeps the mount namespace it was
+    // started in, the host's, at a descriptor of its own (tools/pninit.cpp).
+    struct stat self {};
+    struct stat init {};
+    if (::stat("/proc/self/ns/pid", &self) == 0 && ::stat("/proc/1/ns/pid", &init) == 0 &&
+        self.st_ino == init.st_ino) {
+        for (uint16_t label : reg.labels()) {
+            auto rec = reg.load(label);
+            if (!rec.ok() || rec->pidns != self.st_ino) continue;
+            auto fd = sys::open_fd("/proc/1/fd/100", O_RDONLY);
+            if (fd.ok() && ::ioctl(fd->get(), NS_GET_NSTYPE) == CLONE_NEWNS &&
+                !is_file_space_ns(reg, fd->get()))
+                return fd;
+            break;
+        }
     }
     return make_error(ESRCH,
                       "no process outside the file space among this one's ancestors "

@@ -79,7 +79,7 @@ Result<UniqueFd> new_netns_in_user_namespace(uid_t uid, gid_t gid) {
         }
     };
     char c = 0;
-    const std::string proc = "/proc/" + std::to_string(pid);
+    const std::string proc = sys::proc_dir(pid);
     if (::read(parent_in.get(), &c, 1) != 1) {
         reap();
         return make_error(EPERM, what + ": the child could not make the user namespace");

@@ -91,8 +91,7 @@ Result<pid_t> spawn_keeper(const registry::Registry& reg, const registry::Record
 
 bool is_space_process(pid_t pid, uint64_t netns) {
     struct stat st {};
-    return pid > 0 && ::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 &&
-           st.st_ino == netns;
+    return pid > 0 && ::stat((sys::proc_dir(pid) + "/ns/net").c_str(), &st) == 0 && st.st_ino == netns;
 }
 
 // Whether address a lies in prefix n.

@@ -44,6 +44,7 @@
 #include "lib/space/netns.hpp"
 #include "lib/space/overlay.hpp"
 #include "lib/space/parent.hpp"
+#include "lib/space/pidns.hpp"
 #include "lib/space/publish.hpp"
 #include "lib/space/reach.hpp"
 #include "lib/space/reaper.hpp"
@@ -66,6 +67,7 @@ struct Space::State {
     UniqueFd mntns;       // the file space's mount namespace, if the space has one
     UniqueFd label_lock;  // held while this process supervises an unnamed space
     bool supervising = false;
+    space::Init init;  // its PID namespace's init (unless it shares its parent's PIDs)
     std::vector<std::pair<std::string, double>> timings;
     std::vector<std::pair<std::string, double>> cpu_timings;
 };
@@ -112,6 +114,8 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.hidden_routes = r.hidden_routes;
     i.hidden_services = r.hidden_services;
     i.published = r.published;
+    i.own_pids = r.pidns != 0;
+    i.hostname = r.hostname;
     i.file_space = r.file_space;
     i.fs_backend = r.fs_backend;
     i.overlay = r.overlay;
@@ -136,6 +140,9 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
 Status release_host_side(const Registry& reg, const Record& r, Keep keep,
                          space::Uplink uplink = space::Uplink::remove) {
     space::Leftovers left;
+    // First: it holds the file space's mount namespace, and every process of the space
+    // ends with it.
+    left.note(space::stop_init(r), "end the space's init");
     left.note(space::stop_overlay(reg, r), "stop the overlay daemon");
     left.note(space::undispatch_through_ancestors(reg, r),
               "stop dispatching label " + registry::label_hex(r.label));
@@ -208,7 +215,8 @@ void collect_locked(const Registry& reg) {
             continue;
         }
         if (rec->state == SpaceState::ready && rec->netns != 0 &&
-            space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon})) {
+            space::netns_has_processes(rec->netns,
+                                       {rec->fs_daemon, rec->ike_daemon, space::init_pid_here(*rec)})) {
             (void)space::spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
             continue;
         }
@@ -274,6 +282,11 @@ Status check_spec(const SpaceSpec& spec) {
             EINVAL, "--share, --private-tmp, --resolv-conf, --hosts and --fs-backend need a file space");
     for (const auto& p : spec.shared_paths) PN_TRY(validate_shared_path(p), "");
     PN_TRY(validate_published(spec.published), "");
+    if (!spec.hostname.empty()) PN_TRY(validate_hostname(spec.hostname), "");
+    if (spec.share_pids && !spec.hostname.empty())
+        return make_error(EINVAL,
+                          "--hostname needs the space's own PID namespace (its init holds the hostname): "
+                          "not with --share-pids");
     return {};
 }
 
@@ -430,7 +443,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     if (!reg.ok()) return reg.error().wrap(what);
     collect_locked(reg.value());
 
-    auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, {}, false, {}, {}});
+    auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, {}, false, {}, {}, {}});
     Registry& r = st->reg;
     Record& rec = st->rec;
     // What the steps hand on to later ones.
@@ -627,6 +640,32 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                  st->mntns.reset();
                  return space::release_file_space(r, rec, false);
              }});
+    if (!spec.share_pids)
+        steps.push_back({"pid-namespace",
+                         [&]() -> Status {
+                             // Its /proc would be mounted in a copy of its creator's mount
+                             // namespace, which inside a file space is a user's tree that
+                             // root's tools would then not know as one: such a space shares
+                             // its parent's PIDs (docs/ARCHITECTURE.md).
+                             if (!spec.file_space && space::caller_file_space(r)) {
+                                 if (spec.hostname.empty()) return {};
+                                 return make_error(EINVAL,
+                                                   "--hostname: a space without a file space made inside a "
+                                                   "file space shares its parent's PIDs and hostname");
+                             }
+                             const std::string hostname =
+                                 spec.hostname.empty() ? space::current_hostname() : spec.hostname;
+                             auto init = space::start_init(r, rec, st->netns.get(),
+                                                           st->mntns.valid() ? st->mntns.get() : -1, hostname,
+                                                           parent ? &*parent : nullptr);
+                             if (!init.ok()) return init.error();
+                             st->init = std::move(init).value();
+                             return r.save(rec);
+                         },
+                         [&]() -> Status {
+                             st->init = space::Init();
+                             return space::stop_init(rec);
+                         }});
     // The space is committed: its name and namespace indexed (a named one pinned), so no
     // other creation takes the name. With an overlay it stays `creating` (and its label
     // lock held, which keeps gc away) until the overlay is up.
@@ -707,6 +746,17 @@ Result<Space> Space::open(const std::string& name, const Context& ctx) {
     Record& r = rec->first;
     // Its creator is still bringing its overlay up (outside the global lock).
     if (r.state == SpaceState::creating) return make_error(EBUSY, what + ": it is still being created");
+    // Its PID namespace cannot be entered again once its init has ended (the kernel
+    // forbids new processes there): refused, and destroy removes what is left.
+    space::Init init;
+    if (r.pidns != 0) {
+        auto opened = space::open_init(r);
+        if (!opened.ok())
+            return opened.error().wrap(what + (opened.error().code == ESRCH
+                                                   ? " ('pnet destroy " + name + "' removes what is left)"
+                                                   : std::string()));
+        init = std::move(opened).value();
+    }
     UniqueFd mnt;
     if (r.file_space) {
         auto lock = reg->lock();
@@ -717,8 +767,8 @@ Result<Space> Space::open(const std::string& name, const Context& ctx) {
         if (std::pair(r.mntns, r.mntns_id) != before) PN_TRY(reg->save(r), what);
         mnt = std::move(m).value();
     }
-    auto st = std::make_unique<State>(
-        State{std::move(reg).value(), r, {}, std::move(fd), std::move(mnt), {}, false, {}, {}});
+    auto st = std::make_unique<State>(State{
+        std::move(reg).value(), r, {}, std::move(fd), std::move(mnt), {}, false, std::move(init), {}, {}});
     st->info = info_of(st->reg, st->rec);
     return Space(std::move(st));
 }
@@ -734,6 +784,8 @@ Space::~Space() {
     (void)space::stop_overlay(st_->reg, st_->rec);
     st_->netns.reset();
     st_->mntns.reset();
+    // Its init ends once nothing of the space is left (the pipe it watches closed).
+    st_->init = space::Init();
     (void)space::spawn_reaper(st_->reg, st_->rec, st_->label_lock.get());  // else gc adopts it
 }
 
@@ -751,8 +803,16 @@ Status Space::join() {
                                      "': only root can move a process into a space; run a command in it");
     const std::string what = "join space '" + st_->info.name + "'";
     PN_TRY(sys::enter_netns(st_->netns.get()), what);
-    if (st_->mntns.valid() && ::setns(st_->mntns.get(), CLONE_NEWNS) != 0)
-        return errno_error(what + ": setns(CLONE_NEWNS)");
+    if (st_->init.pidns.valid()) {
+        // Its hostname, and its PID namespace for every process started from now on (the
+        // kernel moves a process's future children only).
+        if (::setns(st_->init.utsns.get(), CLONE_NEWUTS) != 0)
+            return errno_error(what + ": setns(CLONE_NEWUTS)");
+        if (::setns(st_->init.pidns.get(), CLONE_NEWPID) != 0)
+            return errno_error(what + ": setns(CLONE_NEWPID)");
+    }
+    const int mntns = st_->mntns.valid() ? st_->mntns.get() : st_->init.mntns.get();
+    if (mntns >= 0 && ::setns(mntns, CLONE_NEWNS) != 0) return errno_error(what + ": setns(CLONE_NEWNS)");
     return {};
 }
 
@@ -784,10 +844,19 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     o.env.push_back("PERSONALNET_SPACE=" + st_->info.name);
     // The command inherits what its caller did not mark close-on-exec, except in a file
     // space: there, a descriptor opened outside would bypass its copy-on-write.
-    o.close_other_fds = st_->mntns.valid() && !options.keep_descriptors;
+    o.close_other_fds = st_->rec.file_space && !options.keep_descriptors;
     o.netns = st_->netns.get();
     o.netns_what = "join its network namespace";
-    if (st_->mntns.valid()) o.mntns = st_->mntns.get();
+    if (st_->mntns.valid())
+        o.mntns = st_->mntns.get();
+    else if (st_->init.mntns.valid())
+        o.mntns = st_->init.mntns.get();  // a copy of its creator's with the space's own /proc
+    if (options.process_group > 0) o.parent_sets_group = options.process_group;
+    // Forked into its PID namespace, with its hostname.
+    if (st_->init.pidns.valid()) {
+        o.pidns = st_->init.pidns.get();
+        o.utsns = st_->init.utsns.get();
+    }
     o.mntns_what = "join its mount namespace";
     o.exec_what = "cannot run '" + argv[0] + "'";
     char cwd[PATH_MAX] = "/";  // kept by path when entering a file space
@@ -930,6 +999,9 @@ void wait_for_creator(const Registry& reg, uint16_t label) {
 Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     if (!r.named || r.state != SpaceState::ready || r.netns == 0 || !r.overlay.empty()) return false;
     if (::access(reg.path("parents/" + std::to_string(r.netns)).c_str(), F_OK) == 0) return false;
+    // Its own PID namespace ends first, and every process in it (the init is gone only
+    // once they are); what is left in the namespace then shares its creator's PIDs.
+    PN_TRY(space::stop_init(r), "end the space's init");
     if (space::netns_has_processes(r.netns, {r.fs_daemon})) return false;  // cut off at once instead
     auto lock = reg.hold_label(r.label);
     if (!lock.ok()) return false;
@@ -941,6 +1013,8 @@ Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     if (r.mntns != 0) reg.forget_mntns(r.mntns, r.label);
     r.mntns = r.mntns_id = 0;
     r.fs_daemon = 0;
+    r.pidns = 0;  // ended above
+    r.init_pid = 0;
     r.named = false;
     r.destroyed = true;
     r.file_space = false;  // released above; the reaper gives the store's free blocks back
@@ -1009,7 +1083,7 @@ void wait_for_releases(const Registry& reg) {
         // A space whose only process is its fuse-overlayfs is releasing: the daemon ends
         // with the space's file space.
         if (!rec.ok() || rec->named || rec->state != SpaceState::ready ||
-            space::netns_has_processes(rec->netns, {rec->fs_daemon}))
+            space::netns_has_processes(rec->netns, {rec->fs_daemon, space::init_pid_here(*rec)}))
             continue;
         while (Clock::now() < deadline) {
             auto held = reg.try_lock_label(label);
@@ -1065,7 +1139,8 @@ Status collect_garbage(bool full, const Context& ctx) {
         if (rec->named)
             alive = pinned_anywhere(reg.value(), rec.value());
         else
-            alive = space::netns_has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon});
+            alive = space::netns_has_processes(rec->netns,
+                                               {rec->fs_daemon, rec->ike_daemon, space::init_pid_here(*rec)});
         if (!alive.ok()) {
             left.note(alive.error(), "collect space '" + rec->name + "'");
             continue;

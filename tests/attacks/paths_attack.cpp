@@ -107,7 +107,10 @@ TEST_F(PathAttack, DestroyRacesASwappedDirectory) {
                              h + "/l && (" + swap() + " " + layer + "/d " + layer +
                              "/l 400000000 >/dev/null 2>&1 &) ; echo ready; exec " + swap() + " " + h +
                              "/d " + h + "/l 400000000";
-        auto bg = A().spawn(as_argv(kAlice, {mkps(), "-q", "--name", "race", "--", "sh", "-c", script}));
+        // --share-pids: with a PID namespace of its own, destroy ends the space's processes
+        // (its init first) before the layer is removed, and the swappers never race it.
+        auto bg = A().spawn(
+            as_argv(kAlice, {mkps(), "-q", "--share-pids", "--name", "race", "--", "sh", "-c", script}));
         ASSERT_EQ(bg.read_line(20000), "ready");
         ::usleep(200 * 1000);
         (void)as(kAlice, {pnet_bin(), "destroy", "race"});

@@ -55,13 +55,24 @@ RunResult run_outside(const Host& host, const std::vector<std::string>& argv) {
 // `ip netns exec NS mkportspace --name t -- true`, then `ip netns exec NS pnet destroy t`:
 // the space ended with the first command's mount namespace (its pin did); what it left in
 // its parent is removed by the second, and show says it has ended meanwhile.
+// With --share-pids: a space with its own PID namespace keeps its creator's mount
+// namespace (its init holds it), and with it the pin, until destroyed (below).
 TEST_F(SpaceTest, CreatedAndDestroyedInMountNamespacesOfTheirOwn) {
-    auto created = A().run(in_own_mount_namespace({bin("mkportspace"), "-q", "--name", "t", "--", "true"}));
+    auto created = A().run(
+        in_own_mount_namespace({bin("mkportspace"), "-q", "--share-pids", "--name", "t", "--", "true"}));
     ASSERT_EQ(created.rc, 0) << created.err;
     auto shown = A().run(in_own_mount_namespace({bin("pnet"), "show", "t"}));
     EXPECT_NE(shown.rc, 0);
     EXPECT_TRUE(contains(shown.err, "has ended")) << shown.err;
     auto destroyed = A().run(in_own_mount_namespace({bin("pnet"), "destroy", "t"}));
+    EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
+    EXPECT_EQ(settled_snapshot(), baseline_);
+    // Its own PID namespace (the default): it stays, and is destroyed from anywhere.
+    created = A().run(in_own_mount_namespace({bin("mkportspace"), "-q", "--name", "t", "--", "true"}));
+    ASSERT_EQ(created.rc, 0) << created.err;
+    auto exec = A().run(in_own_mount_namespace({bin("pnet"), "exec", "t", "--", "true"}));
+    EXPECT_EQ(exec.rc, 0) << exec.err;
+    destroyed = A().run(in_own_mount_namespace({bin("pnet"), "destroy", "t"}));
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
     EXPECT_EQ(settled_snapshot(), baseline_);
 }
@@ -100,8 +111,9 @@ TEST_F(SpaceTest, LiveNamedSpaceIsDestroyedFromElsewhere) {
 // has a gone one's inode, and gc removes the stale records.
 TEST_F(SpaceTest, StaleRecordsOfAGoneNamespaceDoNotHinderNewSpaces) {
     auto in_gone_namespace = [&](const std::string& name) {
-        return A().run({"unshare", "-n", "-m", "--propagation=slave", "sh", "-c",
-                        "ip link set lo up && " + bin("mkportspace") + " -q --name " + name + " -- true"});
+        return A().run(
+            {"unshare", "-n", "-m", "--propagation=slave", "sh", "-c",
+             "ip link set lo up && " + bin("mkportspace") + " -q --share-pids --name " + name + " -- true"});
     };
     for (const char* name : {"s1", "s2", "s3"}) {
         auto r = in_gone_namespace(name);
@@ -133,10 +145,11 @@ TEST_F(SpaceTest, UnremovablePieceIsNamedAndTheSpaceKeptForARetry) {
     EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
-// gc after a creator killed in a mount namespace of its own: its pins went with it.
+// gc after a creator killed in a mount namespace of its own: its pins went with it
+// (--share-pids: a space's own init would keep that mount namespace, see above).
 TEST_F(SpaceTest, GcAfterACreatorKilledInAMountNamespaceOfItsOwn) {
-    Proc p =
-        A().spawn(in_own_mount_namespace({bin("mkportspace"), "-q", "--name", "k", "--", "sleep", "30"}));
+    Proc p = A().spawn(in_own_mount_namespace(
+        {bin("mkportspace"), "-q", "--share-pids", "--name", "k", "--", "sleep", "30"}));
     for (int i = 0; i < 100 && !contains(pnet({"list"}).out, "k "); ++i) usleep(50 * 1000);
     p.kill(9);
     p.wait();
@@ -186,9 +199,10 @@ TEST_F(SpaceTest, DestroyedNameIsFreeAtOnceWithoutItsFiles) {
 }
 
 // A process still in the space would keep its namespace, and so the uplink, alive: destroy
-// cuts it off at once instead, the uplink deleted before destroy returns.
+// cuts it off at once instead, the uplink deleted before destroy returns. (In a space's
+// own PID namespace, the default, destroy ends every process instead.)
 TEST_F(SpaceTest, DestroyCutsOffAProcessStillInTheSpace) {
-    ASSERT_EQ(mk({"--name", "busy", "--file-space=none", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "busy", "--share-pids", "--file-space=none", "--", "true"}).rc, 0);
     const std::string uplink = uplink_of(pnet({"list"}).out, "busy");
     ASSERT_FALSE(uplink.empty());
     Proc inside = A().spawn({bin("pnet"), "exec", "busy", "--", "sh", "-c", "echo up; exec sleep 30"});

@@ -124,6 +124,25 @@ inline pid_t process_in_netns(const std::string& comm, unsigned long long netns)
     return 0;
 }
 
+// The pid (as the test's /proc numbers it) of a process named comm whose pid in its own
+// PID namespace is inner (a space's `echo $$`), or 0.
+inline pid_t host_pid_of(const std::string& comm, pid_t inner) {
+    auto procs = personalnet::sys::list_dir("/proc");
+    if (!procs.ok()) return 0;
+    const std::string tail = "\t" + std::to_string(inner) + "\n";
+    for (const auto& p : procs.value()) {
+        if (p[0] < '1' || p[0] > '9') continue;
+        auto name = personalnet::sys::read_file("/proc/" + p + "/comm");
+        auto status = personalnet::sys::read_file("/proc/" + p + "/status");
+        if (!name.ok() || name.value() != comm + "\n" || !status.ok()) continue;
+        auto at = status->find("NSpid:");
+        auto end = at == std::string::npos ? at : status->find('\n', at);
+        if (end != std::string::npos && status->substr(0, end + 1).rfind(tail) + tail.size() == end + 1)
+            return static_cast<pid_t>(std::stoi(p));
+    }
+    return 0;
+}
+
 // Joins a command line for `sh -c` in tests.
 inline std::string sh_join(const std::vector<std::string>& v) {
     std::string s;

@@ -119,6 +119,12 @@ public:
         std::istringstream in(line());
         Opened o;
         in >> o.rc >> o.netns >> o.mntns >> o.space;
+        // Read here: after joining, the session process's own /proc/self is gone (the
+        // space's /proc shows its PID namespace only, and the process stays outside it).
+        if (o.rc == PAM_SUCCESS && pid_ > 0) {
+            o.netns = inode_of("/proc/" + std::to_string(pid_) + "/ns/net");
+            o.mntns = inode_of("/proc/" + std::to_string(pid_) + "/ns/mnt");
+        }
         return o;
     }
     int close() {
@@ -416,15 +422,21 @@ TEST_F(PamSshTest, LoginRunsInItsSpace) {
     (void)::unlink(probe.c_str());
     auto r = B().run(ssh("readlink /proc/self/ns/net; echo $PERSONALNET_SPACE; ip -brief addr show up0; "
                          "echo x > " +
-                         probe + "; cat " + probe),
+                         probe + "; cat " + probe + "; cat /proc/1/comm; ps -e -o comm= | wc -l"),
                      20000);
     ASSERT_EQ(r.rc, 0) << r.err << "\n" << log();
     std::istringstream lines(r.out);
-    std::string netns, space, addr, cat;
+    std::string netns, space, addr, cat, init, count;
     std::getline(lines, netns);
     std::getline(lines, space);
     std::getline(lines, addr);
     std::getline(lines, cat);
+    std::getline(lines, init);
+    std::getline(lines, count);
+    // In the space's PID namespace: its init is pid 1, and only the login's own processes
+    // are shown (its sshd child, the shell, ps, wc), not the host's.
+    EXPECT_EQ(init, "pninit");
+    EXPECT_LE(std::atoi(count.c_str()), 6) << count;
     const std::string sshd_netns =
         "net:[" + std::to_string(inode_of("/proc/" + std::to_string(sshd_.pid()) + "/ns/net")) + "]";
     EXPECT_TRUE(netns.rfind("net:[", 0) == 0) << netns;

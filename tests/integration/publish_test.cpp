@@ -245,7 +245,8 @@ TEST_F(PublishTest, DestroyAndGcRemoveWhatASpacePublished) {
     EXPECT_TRUE(contains(published_in_a(), "tcp . 7102")) << published_in_a();
     ::kill(sup.pid(), SIGKILL);  // the supervisor only; its command lives on, then is killed
     sup.wait();
-    ::kill(static_cast<pid_t>(std::stoi(command)), SIGKILL);
+    // $$ is the command's pid in the space's own PID namespace: the host's is found by it.
+    ::kill(host_pid_of("sleep", static_cast<pid_t>(std::stoi(command))), SIGKILL);
     // Creations killed at random points, each publishing the same port: whichever got far
     // enough held it, and gc frees it.
     for (int i = 0; i < 12; ++i) {

@@ -57,5 +57,30 @@ TEST(MkportspaceOptions, BadPortsExitTwoInOneLineNamingTheValue) {
     }
 }
 
+TEST(MkportspaceOptions, SharePidsAndHostname) {
+    auto parsed = parse({"--share-pids", "--", "true"});
+    ASSERT_TRUE(std::holds_alternative<opt::Options>(parsed));
+    EXPECT_TRUE(std::get<opt::Options>(parsed).spec.share_pids);
+    EXPECT_EQ(std::get<opt::Options>(parsed).creation_option, "--share-pids");
+    parsed = parse({"--hostname", "box-1", "--", "true"});
+    ASSERT_TRUE(std::holds_alternative<opt::Options>(parsed));
+    EXPECT_EQ(std::get<opt::Options>(parsed).spec.hostname, "box-1");
+    EXPECT_FALSE(std::get<opt::Options>(parsed).spec.share_pids) << "a PID namespace by default";
+    for (const auto& [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"--hostname", "a_b"}, "bad hostname 'a_b'"},
+             {{"--hostname", "-ab"}, "bad hostname '-ab'"},
+             {{"--hostname", ""}, "bad hostname ''"},
+             {{"--hostname", std::string(65, 'x')}, "bad hostname 'xxx"},
+             {{"--share-pids", "--hostname", "box"}, "--hostname needs the space's own PID namespace"},
+         }) {
+        auto bad = parse(args);
+        ASSERT_TRUE(std::holds_alternative<opt::OptionsError>(bad)) << needle;
+        const auto& e = std::get<opt::OptionsError>(bad);
+        EXPECT_EQ(e.exit_code, 2) << e.line;
+        EXPECT_NE(e.line.find(needle), std::string::npos) << e.line;
+        EXPECT_EQ(e.line.find('\n'), std::string::npos) << e.line;
+    }
+}
+
 }  // namespace
 }  // namespace pn_unit

@@ -171,7 +171,8 @@ TEST(PolicyParse, UnknownRepeatedAndMisplacedAreRefused) {
              Case{"admn = yes\n", "pn.conf: unknown setting 'admn'"},
              Case{"users = alice\n", "unknown setting 'users'"},
              Case{"limits { max_space = 3 }\n", "unknown setting 'limits.max_space'"},
-             Case{"create { user = alice }\n", "unknown setting 'create.user' (want users, groups, publish)"},
+             Case{"create { user = alice }\n",
+                  "unknown setting 'create.user' (want users, groups, publish, share_pids)"},
              Case{"share { path = /home }\n", "unknown setting 'share.path' (want paths)"},
              Case{"crate { users = alice }\n", "unknown section 'crate'"},
              Case{"create { nested { users = alice } }\n", "unknown section 'create.nested'"},
@@ -457,6 +458,20 @@ TEST(PolicyAdmin, OnlyWhenEnabled) {
     EXPECT_TRUE(policy::may_admin(parsed("create { users = alice }\nadmin = yes"), alice).ok());
     EXPECT_FALSE(policy::may_admin(parsed("admin = yes"), alice).ok()) << "needs may_create";
     EXPECT_TRUE(policy::may_admin(policy::Policy{}, caller("root", {}, 0)).ok());
+}
+
+TEST(PolicySharePids, AllowedUnlessTheSettingSaysNo) {
+    auto alice = caller("alice", {});
+    EXPECT_TRUE(policy::may_share_pids(parsed("create { users = alice }"), alice).ok()) << "yes by default";
+    Status s = policy::may_share_pids(parsed("create {\n users = alice\n share_pids = no\n}"), alice);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, EPERM);
+    EXPECT_EQ(s.error().context,
+              "user 'alice' may not create --share-pids spaces (personalnet.conf: create.share_pids = no)");
+    EXPECT_FALSE(policy::may_share_pids(parsed("create { share_pids = yes }"), alice).ok())
+        << "needs may_create";
+    EXPECT_TRUE(policy::may_share_pids(parsed("create { share_pids = no }"), caller("root", {}, 0)).ok());
+    EXPECT_FALSE(policy::parse_policy("create { share_pids = maybe }", "pn.conf").ok());
 }
 
 TEST(PolicyParse, PublishRangesNameTheBadValue) {

@@ -64,6 +64,9 @@ reg::Record full_record() {
     r.published = {"tcp/8080", "udp/5353:53"};
     r.destroyed = true;
     r.netns_cookie = 8193;
+    r.pidns = 4026532999;
+    r.init_pid = 4302;
+    r.hostname = "box-1";
     return r;
 }
 
@@ -140,6 +143,9 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.published.clear();  // a record from before publishing publishes nothing
     want.destroyed = false;
     want.netns_cookie = 0;  // nor knows its namespace's cookie
+    want.pidns = 0;          // nor had a PID namespace of its own
+    want.init_pid = 0;
+    want.hostname.clear();
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
@@ -149,7 +155,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     EXPECT_EQ(r->serialize(),
               std::string(kRecordBeforeTheTable) +
                   "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n"
-                  "netns_cookie=0\n");
+                  "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {

@@ -46,6 +46,7 @@ std::vector<Case> every_op() {
     create.hosts_text = "10.0.0.1 gw";
     create.spec.overlay = "corp";
     create.spec.admin = true;
+    create.spec.hostname = "box-1";
     create.spec.dispatch = personalnet::Dispatch::bpf;
     cases.push_back({create,
                      {{"op", "create"},
@@ -67,6 +68,8 @@ std::vector<Case> every_op() {
                       {"hosts_text", "10.0.0.1 gw"},
                       {"overlay", "corp"},
                       {"admin", "1"},
+                      {"share_pids", "0"},
+                      {"hostname", "box-1"},
                       {"dispatch", "bpf"}}});
 
     // The defaults: empty texts are left out, booleans and choices always written.
@@ -80,6 +83,7 @@ std::vector<Case> every_op() {
                       {"fs_backend", "auto"},
                       {"private_tmp", "0"},
                       {"admin", "0"},
+                      {"share_pids", "0"},
                       {"dispatch", "auto"}}});
 
     for (Op op : {Op::open, Op::show, Op::diff}) {
@@ -193,11 +197,25 @@ TEST(RequestFields, OnceUnlessAListAndRequiredFields) {
 
 TEST(RequestFields, EveryValueIsChecked) {
     const std::vector<std::pair<std::string, std::string>> bad = {
-        {"name", "anon-1"},        {"inherit_routes", "yes"}, {"hide_route", "10.0.0.0/33"},
-        {"hide_service", "tcp/0"}, {"fs_backend", "ext4"},    {"share", "relative"},
-        {"overlay", "../x"},       {"dispatch", "xdp"},       {"admin", ""},
-        {"publish", "tcp/0"},      {"publish", "8080"},       {"publish", "tcp/8080:"},
-        {"publish", "sctp/80"},    {"publish", "udp/4500"},   {"publish", "tcp/70000"},
+        {"name", "anon-1"},
+        {"inherit_routes", "yes"},
+        {"hide_route", "10.0.0.0/33"},
+        {"hide_service", "tcp/0"},
+        {"fs_backend", "ext4"},
+        {"share", "relative"},
+        {"overlay", "../x"},
+        {"dispatch", "xdp"},
+        {"admin", ""},
+        {"publish", "tcp/0"},
+        {"publish", "8080"},
+        {"publish", "tcp/8080:"},
+        {"publish", "sctp/80"},
+        {"publish", "udp/4500"},
+        {"publish", "tcp/70000"},
+        {"share_pids", "yes"},
+        {"hostname", "a_b"},
+        {"hostname", "-a"},
+        {"hostname", std::string(65, 'h')},
     };
     for (const auto& [key, value] : bad) {
         helper::Message m;
