@@ -1,13 +1,16 @@
 // pninit: pid 1 of a space's PID namespace (issue 20). Started by libpersonalnet as root
 // (lib/space/pidns.cpp) in the host's mount namespace, with a fixed environment:
 //
-//   pninit named|unnamed UID GID HOSTNAME MNTNS_FD|- PARENT_PIDNS_FD|- REPORT_FD HOLD_FD|-
+//   pninit named|unnamed UID GID HOSTNAME MNTNS_FD|- PARENT_PIDNS_FD|- REPORT_FD HOLD_FD|- RUNDIR
 //
 // It forks into a new PID namespace (a child of PARENT_PIDNS_FD's, the parent space's, when
 // given; else of its own) and the child, pid 1 there:
 //   - unshares a UTS namespace and sets HOSTNAME;
 //   - enters the space's mount namespace (MNTNS_FD), or, for a space without a file space
-//     ("-"), a copy of its own made a slave (nothing mounted there leaks back);
+//     ("-"), a copy of its own made a slave (nothing mounted there leaks back), with a
+//     clone of RUNDIR (the registry's run directory, a shared mount) attached on its
+//     RUNDIR: a peer, so the pins of spaces made inside reach the host, as a file
+//     space's do (lib/space/run_mounts);
 //   - mounts a proc of the new PID namespace (the mounting task's namespace is the one a
 //     proc shows) on /proc, by descriptor: /proc is opened with openat2 without following
 //     any symbolic link, checked to be a directory, and the mount moved onto that fd;
@@ -65,6 +68,7 @@ struct Args {
     int parent_pidns = -1;
     int report = -1;
     int hold = -1;
+    std::string rundir;
 };
 
 template <typename T>
@@ -228,8 +232,23 @@ void reap_all() {
         if (::setns(a.mntns, CLONE_NEWNS) != 0) fail(report, "enter the file space's mount namespace");
         ::close(a.mntns);
     } else {
+        // Cloned where it started (the creator's mount namespace, never a file space: such
+        // a space shares its parent's PIDs), so the clone is a peer of the run directory.
+        int run = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, a.rundir.c_str(),
+                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+        if (run < 0) fail(report, "clone the run directory");
         if (::unshare(CLONE_NEWNS) != 0) fail(report, "unshare(CLONE_NEWNS)");
         if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) fail(report, "make / a slave");
+        struct open_how how {};
+        how.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        int at = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, a.rundir.c_str(), &how, sizeof how));
+        if (at < 0) fail(report, "open the run directory (no symbolic link followed)");
+        if (::syscall(SYS_move_mount, run, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) !=
+            0)
+            fail(report, "attach the run directory");
+        ::close(at);
+        ::close(run);
     }
     if (::chdir("/") != 0) fail(report, "chdir /");
     int procfd = mount_proc(report);
@@ -272,13 +291,15 @@ int start(const Args& a) {
 }
 
 int run(int argc, char** argv) {
-    if (argc != 9) return kUsage;
+    if (argc != 10) return kUsage;
     if (::geteuid() != 0) return 1;
     Args a;
     const std::string mode = argv[1];
     if (mode != "named" && mode != "unnamed") return kUsage;
     a.named = mode == "named";
     a.hostname = argv[4];
+    a.rundir = argv[9];
+    if (!personalnet::cli::plain_absolute_path(a.rundir)) return kUsage;
     if (!number(argv[2], a.uid) || !number(argv[3], a.gid) || !hostname_ok(a.hostname)) return kUsage;
     auto mntns = personalnet::cli::namespace_fd_arg(argv[5]);
     auto parent = personalnet::cli::namespace_fd_arg(argv[6]);

@@ -207,7 +207,8 @@ Result<Init> start_init(const registry::Registry& reg, registry::Record& rec, in
               mntns >= 0 ? std::to_string(kMntnsFd) : "-",
               parent_init ? std::to_string(kParentPidnsFd) : "-",
               std::to_string(kReportFd),
-              hold_rd.valid() ? std::to_string(kHoldFd) : "-"};
+              hold_rd.valid() ? std::to_string(kHoldFd) : "-",
+              ctx.rundir};
     o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
     o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{theirs.get(), kReportFd}};

@@ -58,6 +58,10 @@ RunResult run_outside(const Host& host, const std::vector<std::string>& argv) {
 // With --share-pids: a space with its own PID namespace keeps its creator's mount
 // namespace (its init holds it), and with it the pin, until destroyed (below).
 TEST_F(SpaceTest, CreatedAndDestroyedInMountNamespacesOfTheirOwn) {
+    // A space made from here first: host A's watcher starts in this mount namespace (a
+    // watcher keeps the one it was started in, as an init does).
+    ASSERT_EQ(mk({"--name", "anchor", "--file-space=none", "--", "true"}).rc, 0);
+    const std::string with_anchor = settled_snapshot();
     auto created = A().run(
         in_own_mount_namespace({bin("mkportspace"), "-q", "--share-pids", "--name", "t", "--", "true"}));
     ASSERT_EQ(created.rc, 0) << created.err;
@@ -66,7 +70,7 @@ TEST_F(SpaceTest, CreatedAndDestroyedInMountNamespacesOfTheirOwn) {
     EXPECT_TRUE(contains(shown.err, "has ended")) << shown.err;
     auto destroyed = A().run(in_own_mount_namespace({bin("pnet"), "destroy", "t"}));
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
-    EXPECT_EQ(settled_snapshot(), baseline_);
+    EXPECT_EQ(settled_snapshot(), with_anchor);
     // Its own PID namespace (the default): it stays, and is destroyed from anywhere.
     created = A().run(in_own_mount_namespace({bin("mkportspace"), "-q", "--name", "t", "--", "true"}));
     ASSERT_EQ(created.rc, 0) << created.err;
@@ -74,6 +78,7 @@ TEST_F(SpaceTest, CreatedAndDestroyedInMountNamespacesOfTheirOwn) {
     EXPECT_EQ(exec.rc, 0) << exec.err;
     destroyed = A().run(in_own_mount_namespace({bin("pnet"), "destroy", "t"}));
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
+    EXPECT_EQ(pnet({"destroy", "anchor"}).rc, 0);
     EXPECT_EQ(settled_snapshot(), baseline_);
 }
 
