@@ -183,7 +183,7 @@ std::vector<long> nspids(const std::string& dir) {
 }  // namespace
 
 std::string proc_dir(pid_t pid) {
-    const std::string plain = "/proc/" + std::to_string(pid);
+    std::string plain = "/proc/" + std::to_string(pid);
     char self[32];
     ssize_t n = ::readlink("/proc/self", self, sizeof self - 1);
     if (n <= 0) return plain;

@@ -143,7 +143,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.published.clear();  // a record from before publishing publishes nothing
     want.destroyed = false;
     want.netns_cookie = 0;  // nor knows its namespace's cookie
-    want.pidns = 0;          // nor had a PID namespace of its own
+    want.pidns = 0;         // nor had a PID namespace of its own
     want.init_pid = 0;
     want.hostname.clear();
     EXPECT_TRUE(r.value() == want) << r->serialize();
