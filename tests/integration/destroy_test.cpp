@@ -7,6 +7,7 @@
 // namespace of its own, which ends with the command (and with it the pins it made).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,9 +112,36 @@ TEST_F(SpaceTest, LiveNamedSpaceIsDestroyedFromElsewhere) {
     EXPECT_EQ(A().snapshot(), baseline_);
 }
 
+// The watchers (pnwatch) working for a run directory, with the parent namespace each
+// watches (their first and third arguments).
+std::vector<std::pair<pid_t, std::string>> watchers_of(const std::string& rundir) {
+    std::vector<std::pair<pid_t, std::string>> out;
+    auto pids = personalnet::sys::list_dir("/proc");
+    if (!pids.ok()) return out;
+    for (const auto& p : pids.value()) {
+        if (p.find_first_not_of("0123456789") != std::string::npos) continue;
+        auto cmd = personalnet::sys::read_file("/proc/" + p + "/cmdline");
+        if (!cmd.ok()) continue;
+        std::vector<std::string> args;
+        for (size_t at = 0; at < cmd->size();) {
+            size_t end = cmd->find('\0', at);
+            if (end == std::string::npos) end = cmd->size();
+            args.push_back(cmd->substr(at, end - at));
+            at = end + 1;
+        }
+        if (args.size() >= 4 && args[0] == "pnwatch" && args[1] == rundir)
+            out.emplace_back(static_cast<pid_t>(std::stoi(p)), args[3]);
+    }
+    return out;
+}
+
 // Records left by spaces whose parent namespace is gone (a run directory shared with
 // network namespaces that ended): a fresh creation works, also in a namespace that now
-// has a gone one's inode, and gc removes the stale records.
+// has a gone one's inode, and gc removes the stale records. A parent's watcher keeps its
+// namespace (and the mount namespace it was started in) while the parent has children,
+// as each space's own init keeps its creator's mount namespace: such spaces live until
+// destroyed. Here their watchers die (as a crash would), with --share-pids, so the
+// namespaces end with their last holder.
 TEST_F(SpaceTest, StaleRecordsOfAGoneNamespaceDoNotHinderNewSpaces) {
     auto in_gone_namespace = [&](const std::string& name) {
         return A().run(
@@ -124,6 +152,12 @@ TEST_F(SpaceTest, StaleRecordsOfAGoneNamespaceDoNotHinderNewSpaces) {
         auto r = in_gone_namespace(name);
         EXPECT_EQ(r.rc, 0) << name << ": " << r.err;
     }
+    struct stat host_a {};
+    ASSERT_EQ(::fstat(A().ns(), &host_a), 0);
+    int killed = 0;
+    for (const auto& [pid, parent] : watchers_of(A().rundir()))
+        if (parent != std::to_string(host_a.st_ino)) killed += ::kill(pid, SIGKILL) == 0;
+    EXPECT_EQ(killed, 3) << "one watcher per gone namespace";
     auto fresh = mk({"--name", "fresh", "--", "true"});
     EXPECT_EQ(fresh.rc, 0) << fresh.err;
     auto gc = pnet({"gc"});
