@@ -65,13 +65,16 @@ protected:
     // of its namespace, and the rest to a reaper. Nothing is collected meanwhile, so what
     // destroy and its reaper left is seen as they left it.
     std::string settled_snapshot() {
+        wait_for_reapers();
+        return A().snapshot();
+    }
+    void wait_for_reapers() {
         const std::string locks = A().rundir() + "/locks";
         for (int i = 0; i < 100; ++i) {
             auto left = personalnet::sys::list_dir(locks);
             if (!left.ok() || left->empty()) break;
             usleep(50 * 1000);
         }
-        return A().snapshot();
     }
     RunResult pnet(std::vector<std::string> args) {
         args.insert(args.begin(), bin("pnet"));

@@ -273,6 +273,7 @@ TEST_F(RecipeTest, NamedSpaceUnderIpNetnsExecIsDestroyedWithNothingLeft) {
     // in NS and in the registry.
     auto destroyed = A().run(in_ns({bin("pnet"), "destroy", "s"}));
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
+    wait_for_reapers();  // the uplink goes with the namespace's teardown
     EXPECT_EQ(ns_state(), ns_baseline_);
     EXPECT_FALSE(contains(pnet({"list", "--json"}).out, "\"name\":\"s\"")) << pnet({"list"}).out;
 }
@@ -290,6 +291,7 @@ TEST_F(RecipeTest, NamedSpaceUnderNsenterInAnIpNetnsStaysUntilDestroyed) {
     EXPECT_TRUE(contains(r.out, "A peer=10.9.8.2:")) << r.out;
     auto destroyed = pnet({"destroy", "kept"});
     EXPECT_EQ(destroyed.rc, 0) << destroyed.err;
+    wait_for_reapers();  // the uplink goes with the namespace's teardown
     EXPECT_EQ(ns_state(), ns_baseline_);
     EXPECT_FALSE(contains(pnet({"list", "--json"}).out, "\"name\":\"kept\"")) << pnet({"list"}).out;
 }
