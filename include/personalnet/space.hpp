@@ -77,6 +77,32 @@ struct UserNetwork {
     bool empty() const { return text.empty(); }
 };
 
+// A space's resource limits (issue 22); 0 means no limit. CPU, memory, processes and
+// I/O weight are held by the space's cgroup (cgroup v2, one per space, nested like the
+// spaces); bandwidth by a shaper on its uplink, which needs no cgroup.
+struct ResourceLimits {
+    uint32_t cpu_milli = 0;     // --cpu: thousandths of one CPU's time (1500 = 1.5 CPUs)
+    uint64_t memory_bytes = 0;  // --memory: memory.max
+    uint32_t pids = 0;          // --pids: pids.max, processes and threads
+    uint32_t io_weight = 0;     // --io-weight: io.weight, 1-10000 (100 is the kernel's default)
+    uint64_t rate_in = 0;       // --bandwidth IN[/OUT]: bits per second into the space
+    uint64_t rate_out = 0;      //   and out of it
+    // Whether a limit needs a cgroup controller (all but bandwidth).
+    bool needs_cgroup() const { return cpu_milli || memory_bytes || pids || io_weight; }
+    bool operator==(const ResourceLimits&) const = default;
+};
+
+// What a space uses now (show_space only); -1 where this host cannot tell (e.g. memory
+// without cgroup v2's memory controller).
+struct ResourceUsage {
+    int64_t cpu_usec = -1;      // CPU time of all its processes, user and system
+    int64_t memory_bytes = -1;  // memory now (memory.current)
+    int64_t memory_peak = -1;   // and at its peak (memory.peak)
+    int64_t processes = -1;     // processes in it now
+    int64_t rx_bytes = -1, rx_packets = -1;  // into the space through its uplink
+    int64_t tx_bytes = -1, tx_packets = -1;  // out of it
+};
+
 struct SpaceSpec {
     std::string name;                      // "" = unnamed: disappears with its last process
     bool inherit_routes = true;            // mirror the parent's routes through the uplink
@@ -125,6 +151,9 @@ struct SpaceSpec {
     // ENOSPC. The set-uid helper sets it from the policy (limits.max_layer_size) and
     // ignores the caller's.
     uint64_t max_layer_bytes = 0;
+    // CPU, memory, processes, I/O weight and bandwidth (ResourceLimits); the set-uid
+    // helper applies the policy's defaults and maxima (personalnet.conf: resources).
+    ResourceLimits limits;
 };
 
 struct SpaceInfo {
@@ -181,6 +210,8 @@ struct SpaceInfo {
     // (systemd's NetworkNamespacePath=, podman's --network ns:PATH, nsenter --net=);
     // "" for an unnamed space, which has none.
     std::string pin;
+    ResourceLimits limits;  // as made (SpaceSpec::limits)
+    ResourceUsage usage;    // show_space only
 };
 
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
