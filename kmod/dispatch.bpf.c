@@ -210,6 +210,11 @@ static __always_inline int from_uplink(struct __sk_buff* skb, const struct l4* p
     __u16 owner = e->owner;
     struct pn_target* t = bpf_map_lookup_elem(&labels, &owner);
     if (t) __sync_fetch_and_add(&t->packets, 1);
+    /* A shaped child on the way: through its veth's egress, where its shaper's qdisc is
+     * (bpf_redirect_peer would skip it). */
+    __u32 via = e->ifindex;
+    struct pn_kid* v = bpf_map_lookup_elem(&kids, &via);
+    if (v && (v->flags & PN_KID_SHAPED)) return bpf_redirect(via, 0);
     return bpf_redirect_peer(e->ifindex, 0);
 }
 
@@ -255,12 +260,16 @@ SEC("tc")
 int pn_dispatch(struct __sk_buff* skb) {
     __u32 dev = skb->ingress_ifindex;
     if (dev == LOOPBACK_IFINDEX) return TC_ACT_OK; /* the anchor: see above */
+    struct pn_kid* k = bpf_map_lookup_elem(&kids, &dev);
+    /* From a shaped child: everything goes on to the classic tc filter after this program
+     * (TC_ACT_UNSPEC, tcx's TCX_NEXT; TC_ACT_OK would end tc there), which hands it to the
+     * child's shaper. */
+    if (k && (k->flags & PN_KID_SHAPED)) return TC_ACT_UNSPEC;
     struct l4 p = {};
     __u32 spi_off = 0;
     if (parse(skb, &p) < 0) return TC_ACT_OK;
     /* ESP only, raw or in UDP from or to 4500: everything else takes the ordinary path. */
     int esp = esp_spi_at(skb, &p, &spi_off);
-    struct pn_kid* k = bpf_map_lookup_elem(&kids, &dev);
     if (esp != 0) {
         if (esp < 0 && !k) count(PN_STAT_IN_TRUNCATED);
         return TC_ACT_OK;

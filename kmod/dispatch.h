@@ -25,9 +25,16 @@ struct pn_esp {
 /* kids: host-side veth ifindex -> what leaves through the uplink from it. */
 struct pn_kid {
     __u16 label;
-    __u16 reserved[3];
+    __u16 flags; /* PN_KID_* */
+    __u16 reserved[2];
     __u64 packets; /* IKE/ESP sent straight out of an uplink so far */
 };
+
+/* pn_kid.flags: the child has a bandwidth limit, shaped by qdiscs on its host-side veth
+ * (lib/space/shaper): its packets must pass them, so the fast path neither delivers
+ * into it past its veth's egress (bpf_redirect_peer) nor takes what it sends off its
+ * veth's ingress before the shaper's filter there. */
+#define PN_KID_SHAPED 1
 
 /* sources: the addresses a child may send IKE/ESP from on the fast path: those the
  * library gave it. Anything else takes the ordinary path, where the parent's

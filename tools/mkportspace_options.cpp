@@ -33,6 +33,7 @@ enum LongOnly {
     kAdmin,
     kSharePids,
     kHostname,
+    kBandwidth,
     kNoPrompt,
     kVersion
 };
@@ -58,6 +59,7 @@ constexpr option kOptions[] = {
     {"admin", no_argument, nullptr, kAdmin},
     {"share-pids", no_argument, nullptr, kSharePids},
     {"hostname", required_argument, nullptr, kHostname},
+    {"bandwidth", required_argument, nullptr, kBandwidth},
     {"no-prompt", no_argument, nullptr, kNoPrompt},
     {"quiet", no_argument, nullptr, 'q'},
     {"help", no_argument, nullptr, 'h'},
@@ -168,6 +170,10 @@ std::optional<OptionsError> apply(Options& o, int c, const std::string& arg) {
             spec.hostname = arg;
             o.creation_option = "--hostname";
             break;
+        case kBandwidth:
+            if (auto st = parse_bandwidth(arg, spec.limits); !st.ok()) return failure(st.error());
+            o.creation_option = "--bandwidth";
+            break;
         default:  // getopt_long answers only with the table's values and '?'
             break;
     }
@@ -259,6 +265,10 @@ const char* help_text() {
            "                            (by default a space has its own PID namespace and /proc)\n"
            "      --hostname NAME       the space's hostname (default: this host's): letters,\n"
            "                            digits and '-', at most 64\n"
+           "      --bandwidth RATE[/RATE]\n"
+           "                            shape the space's traffic to RATE bits per second each\n"
+           "                            way, or IN/OUT (into it, then out of it): e.g. 10M,\n"
+           "                            100M/10M, 1.5Mbit, 500k (k, M, G: powers of 1000)\n"
            "      --no-prompt           leave bash's prompt alone (by default your shell,\n"
            "                            if it is bash, shows '(NAME) ' in front of it)\n"
            "  -q, --quiet               print nothing but errors\n"

@@ -95,10 +95,10 @@ struct ResourceLimits {
 // What a space uses now (show_space only); -1 where this host cannot tell (e.g. memory
 // without cgroup v2's memory controller).
 struct ResourceUsage {
-    int64_t cpu_usec = -1;      // CPU time of all its processes, user and system
-    int64_t memory_bytes = -1;  // memory now (memory.current)
-    int64_t memory_peak = -1;   // and at its peak (memory.peak)
-    int64_t processes = -1;     // processes in it now
+    int64_t cpu_usec = -1;                   // CPU time of all its processes, user and system
+    int64_t memory_bytes = -1;               // memory now (memory.current)
+    int64_t memory_peak = -1;                // and at its peak (memory.peak)
+    int64_t processes = -1;                  // processes in it now
     int64_t rx_bytes = -1, rx_packets = -1;  // into the space through its uplink
     int64_t tx_bytes = -1, tx_packets = -1;  // out of it
 };
@@ -226,6 +226,25 @@ Status validate_published(const std::vector<PublishedPort>& ports);
 // Checks a space's hostname: 1-64 characters of [A-Za-z0-9-] (an RFC 1123 label), not
 // starting or ending with '-'. The error names the bad value.
 Status validate_hostname(const std::string& hostname);
+
+// Bandwidth (mkportspace --bandwidth, personalnet.conf's bandwidth and max_bandwidth):
+// bits per second, a decimal number (a fraction allowed: "1.5M") with an optional SI
+// suffix k, M or G (powers of 1000), optionally followed by "bit": "10M", "10Mbit",
+// "500k". From kMinRate to kMaxRate.
+inline constexpr uint64_t kMinRate = 8'000;               // 8kbit
+inline constexpr uint64_t kMaxRate = 100'000'000'000ULL;  // 100G
+// One rate; EINVAL naming the value.
+Result<uint64_t> parse_rate(const std::string& text);
+// "RATE" (both directions) or "IN/OUT" (into the space, then out of it, as an ISP writes
+// "100M/10M"): sets limits.rate_in and rate_out. EINVAL naming the value.
+Status parse_bandwidth(const std::string& text, ResourceLimits& limits);
+// A rate as parse_rate reads it back: "10M", "1.5M", "500k", "12345".
+std::string rate_str(uint64_t bits_per_second);
+// "IN/OUT", or "RATE" when both are the same; "" without a limit.
+std::string bandwidth_str(const ResourceLimits& limits);
+// Checks rate_in and rate_out: each 0 (no limit) or within kMinRate..kMaxRate; both or
+// neither set. EINVAL naming the value (the set-uid helper re-checks its caller's).
+Status validate_bandwidth(const ResourceLimits& limits);
 
 // Checks a directory to share into a file space: absolute, an existing directory other
 // than /, no "." or ".." components, none of ',' ':' '\\' or control characters.

@@ -226,7 +226,7 @@ std::string unsupported_reason() {
 }
 
 Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
-                    const std::vector<IpAddr>& sources) {
+                    const std::vector<IpAddr>& sources, bool shaped) {
     const std::string what = "BPF dispatch of label " + std::to_string(label);
     auto in = ensure_instance(devs);
     if (!in.ok()) return in.error().wrap(what);
@@ -235,6 +235,7 @@ Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
     PN_TRY(update(in->labels.get(), &label, &target, BPF_NOEXIST, "map the label"), what);
     pn_kid kid{};
     kid.label = label;
+    if (shaped) kid.flags = PN_KID_SHAPED;
     auto key = static_cast<uint32_t>(kid_ifindex);
     PN_TRY(update(in->kids.get(), &key, &kid, BPF_ANY, "map the child's veth"), what);
     const uint8_t yes = 1;

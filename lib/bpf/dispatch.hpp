@@ -39,9 +39,12 @@ using DeviceLister = std::function<Result<Devices>()>;
 // A child on host-side veth kid_ifindex gets label's packets from every uplink, and its
 // IKE/ESP from the given source addresses leaves straight through an uplink. Loads the
 // instance if this namespace has none, attaching it to every uplink then, and attaches
-// it to the child's veth. EEXIST if the label is mapped.
+// it to the child's veth. EEXIST if the label is mapped. A shaped child (a bandwidth
+// limit, lib/space/shaper) gets nothing past its veth's qdiscs: ESP for it is redirected
+// to the veth's egress instead of its peer, and nothing it sends is taken off its veth's
+// ingress before the shaper's filter.
 Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
-                    const std::vector<IpAddr>& sources);
+                    const std::vector<IpAddr>& sources, bool shaped = false);
 // Makes the child on kid_ifindex's allowed sources exactly `wanted` (its parent's
 // addresses changed: lib/space/follow). Nothing to do in a namespace without an instance.
 Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted);

@@ -32,6 +32,13 @@ Field num(const char* key, T SpaceInfo::*m) {
     return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{std::to_string(i.*m)}; },
             [m](SpaceInfo& i, const std::string& v) { return number(v, i.*m); }};
 }
+// A number in one of SpaceInfo's structs (limits, usage).
+template <typename S, typename T>
+Field sub_num(const char* key, S SpaceInfo::*outer, T S::*m) {
+    return {key,
+            [outer, m](const SpaceInfo& i) { return std::vector<std::string>{std::to_string(i.*outer.*m)}; },
+            [outer, m](SpaceInfo& i, const std::string& v) { return number(v, i.*outer.*m); }};
+}
 Field text(const char* key, std::string SpaceInfo::*m) {
     return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{i.*m}; },
             [m](SpaceInfo& i, const std::string& v) {
@@ -137,6 +144,12 @@ const std::vector<Field>& fields() {
         num("dispatched_in", &SpaceInfo::dispatched_in),
         num("dispatched_out", &SpaceInfo::dispatched_out),
         text("pin", &SpaceInfo::pin),
+        sub_num("rate_in", &SpaceInfo::limits, &ResourceLimits::rate_in),
+        sub_num("rate_out", &SpaceInfo::limits, &ResourceLimits::rate_out),
+        sub_num("rx_bytes", &SpaceInfo::usage, &ResourceUsage::rx_bytes),
+        sub_num("rx_packets", &SpaceInfo::usage, &ResourceUsage::rx_packets),
+        sub_num("tx_bytes", &SpaceInfo::usage, &ResourceUsage::tx_bytes),
+        sub_num("tx_packets", &SpaceInfo::usage, &ResourceUsage::tx_packets),
     };
     return all;
 }

@@ -133,6 +133,24 @@ Field choice(const char* key, std::vector<Op> ops, E SpaceSpec::*m,
             }};
 }
 
+// The bandwidth limit (SpaceSpec::limits.rate_in/out), as parse_bandwidth reads it;
+// written only when set. Re-checked here: the helper trusts no caller's numbers.
+Field bandwidth(const char* key) {
+    return {key,
+            {Op::create},
+            false,
+            nullptr,
+            [](const Request& r) {
+                std::string b = bandwidth_str(r.spec.limits);
+                return b.empty() ? std::vector<std::string>{} : std::vector<std::string>{b};
+            },
+            [](Request& r, const std::string& k, const std::string& v) -> Status {
+                if (auto st = parse_bandwidth(v, r.spec.limits); !st.ok())
+                    return bad(k, v, st.error().message());
+                return {};
+            }};
+}
+
 // A list of values of type T, one field each, read by parse_value (which checks them).
 template <typename C, typename T>
 Field repeated(const char* key, std::vector<Op> ops, std::vector<T> C::*m, std::string (*write)(const T&),
@@ -288,6 +306,7 @@ const std::vector<Field>& fields() {
         text_if_set("hostname", {create}, &SpaceSpec::hostname, hostname_value),
         choice("dispatch", {create}, &SpaceSpec::dispatch, parse_dispatch, dispatch_word,
                "want auto, nft or bpf"),
+        bandwidth("bandwidth"),
         flag("keep_files", {destroy}, &Request::keep_files),
         repeated("arg", {run}, &Request::argv, as_is, argument, "a command"),
         repeated("env", {run}, &Request::env, as_is, env_entry),

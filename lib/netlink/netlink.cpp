@@ -3,12 +3,17 @@
 // answered by exactly one exchange() loop that handles replies, dumps and ACKs alike.
 #include "lib/netlink/netlink.hpp"
 
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_mirred.h>
 #include <linux/veth.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -596,6 +601,140 @@ Status add_neighbor(Socket& s, int ifindex, const IpAddr& addr, const Mac& mac) 
     req.put_addr(NDA_DST, addr);
     req.put(NDA_LLADDR, mac.data(), mac.size());
     return exchange(s, req, what);
+}
+
+// ---------------------------------------------------------------------------------------
+// Traffic control (the bandwidth shaper: lib/space/shaper).
+
+Result<int> create_ifb(Socket& s, const std::string& name) {
+    std::string what = "create ifb '" + name + "'";
+    if (name.empty() || name.size() >= IFNAMSIZ) return make_error(EINVAL, what + ": bad interface name");
+    Request req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    auto* ifi = req.header<ifinfomsg>();
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_flags = IFF_UP;  // up as made: one request less
+    ifi->ifi_change = IFF_UP;
+    req.put_str(IFLA_IFNAME, name);
+    nlattr* info = req.nest_start(IFLA_LINKINFO);
+    req.put_str(IFLA_INFO_KIND, "ifb");
+    req.nest_end(info);
+    PN_TRY(exchange(s, req, what), "");
+    auto index = link_index(s, name);
+    if (!index.ok()) return index.error().wrap(what);
+    return index.value();
+}
+
+Status set_root_tbf(Socket& s, int ifindex, const Tbf& tbf) {
+    std::string what = "shape link #" + std::to_string(ifindex) + " (tbf)";
+    if (tbf.rate_bytes == 0 || tbf.burst_bytes == 0 || tbf.limit_bytes == 0)
+        return make_error(EINVAL, what + ": zero rate, burst or limit");
+    // Replaces whatever root qdisc is there, so a retry after a killed creation works.
+    Request req(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+    auto* t = req.header<tcmsg>();
+    t->tcm_family = AF_UNSPEC;
+    t->tcm_ifindex = ifindex;
+    t->tcm_handle = TC_H_MAKE(1U << 16, 0);
+    t->tcm_parent = TC_H_ROOT;
+    req.put_str(TCA_KIND, "tbf");
+    nlattr* opts = req.nest_start(TCA_OPTIONS);
+    tc_tbf_qopt q{};
+    // The rate in bytes per second; above 32 bits it goes in TCA_TBF_RATE64. The link
+    // layer is said, so the kernel needs no rate table (it computes lengths itself).
+    q.rate.rate = tbf.rate_bytes > 0xffffffffULL ? 0xffffffffU : static_cast<uint32_t>(tbf.rate_bytes);
+    q.rate.linklayer = TC_LINKLAYER_ETHERNET;
+    q.limit = tbf.limit_bytes;
+    q.buffer = 1;  // replaced by TCA_TBF_BURST, which the kernel converts itself
+    req.put(TCA_TBF_PARMS, &q, sizeof q);
+    if (tbf.rate_bytes > 0xffffffffULL) {
+        uint64_t r = tbf.rate_bytes;
+        req.put(TCA_TBF_RATE64, &r, sizeof r);
+    }
+    req.put_u32(TCA_TBF_BURST, tbf.burst_bytes);
+    req.nest_end(opts);
+    return exchange(s, req, what);
+}
+
+Status add_ingress_redirect(Socket& s, int ifindex, int to_ifindex) {
+    std::string what =
+        "redirect link #" + std::to_string(ifindex) + "'s ingress to #" + std::to_string(to_ifindex);
+    {
+        Request req(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+        auto* t = req.header<tcmsg>();
+        t->tcm_family = AF_UNSPEC;
+        t->tcm_ifindex = ifindex;
+        t->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+        t->tcm_parent = TC_H_CLSACT;
+        req.put_str(TCA_KIND, "clsact");
+        PN_TRY(exchange(s, req, what + ": clsact"), "");
+    }
+    // u32 with one key of mask 0 matches every packet (this kernel has no matchall).
+    // The kernel picks the filter's handle.
+    Request req(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL);
+    auto* t = req.header<tcmsg>();
+    t->tcm_family = AF_UNSPEC;
+    t->tcm_ifindex = ifindex;
+    t->tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+    t->tcm_info = TC_H_MAKE(1U << 16, htons(ETH_P_ALL));  // priority 1, every protocol
+    req.put_str(TCA_KIND, "u32");
+    nlattr* opts = req.nest_start(TCA_OPTIONS);
+    std::array<char, sizeof(tc_u32_sel) + sizeof(tc_u32_key)> sel_bytes{};
+    tc_u32_sel sel{};
+    sel.flags = TC_U32_TERMINAL;
+    sel.nkeys = 1;  // the key that follows: all zero, mask 0
+    std::memcpy(sel_bytes.data(), &sel, sizeof sel);
+    req.put(TCA_U32_SEL, sel_bytes.data(), sel_bytes.size());
+    nlattr* acts = req.nest_start(TCA_U32_ACT);
+    nlattr* act = req.nest_start(1);  // the first (only) action
+    req.put_str(TCA_ACT_KIND, "mirred");
+    nlattr* aopts = req.nest_start(TCA_ACT_OPTIONS);
+    tc_mirred m{};
+    m.action = TC_ACT_STOLEN;  // the ifb hands it back to this device's receive path
+    m.eaction = TCA_EGRESS_REDIR;
+    m.ifindex = static_cast<uint32_t>(to_ifindex);
+    req.put(TCA_MIRRED_PARMS, &m, sizeof m);
+    req.nest_end(aopts);
+    req.nest_end(act);
+    req.nest_end(acts);
+    req.nest_end(opts);
+    return exchange(s, req, what);
+}
+
+Result<std::vector<std::string>> list_qdiscs(Socket& s, int ifindex) {
+    std::string what = "list qdiscs of link #" + std::to_string(ifindex);
+    Request req(RTM_GETQDISC, NLM_F_DUMP);
+    req.header<tcmsg>()->tcm_family = AF_UNSPEC;
+    std::vector<std::string> out;
+    auto st = exchange(s, req, what, [&](const nlmsghdr* m) -> Status {
+        if (m->nlmsg_type != RTM_NEWQDISC) return {};
+        const auto* t = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(m));
+        if (t->tcm_ifindex != ifindex) return {};
+        out.push_back(attr_str(parse_attrs<TCA_MAX>(m, sizeof *t)[TCA_KIND]));
+        return {};
+    });
+    if (!st.ok()) return st.error();
+    return out;
+}
+
+Result<LinkStats> link_stats(Socket& s, const std::string& name) {
+    std::string what = "read the counters of '" + name + "'";
+    if (name.empty() || name.size() >= IFNAMSIZ) return make_error(EINVAL, what + ": bad interface name");
+    Request req(RTM_GETLINK, 0);
+    req.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
+    req.put_str(IFLA_IFNAME, name);
+    std::optional<LinkStats> got;
+    auto st = exchange(s, req, what, [&](const nlmsghdr* m) -> Status {
+        if (m->nlmsg_type != RTM_NEWLINK) return {};
+        auto at = parse_attrs<IFLA_MAX>(m, sizeof(ifinfomsg));
+        const nlattr* a = at[IFLA_STATS64];
+        if (a == nullptr || mnl_attr_get_payload_len(a) < sizeof(rtnl_link_stats64)) return {};
+        rtnl_link_stats64 st64{};
+        std::memcpy(&st64, mnl_attr_get_payload(a), sizeof st64);
+        got = LinkStats{st64.rx_bytes, st64.rx_packets, st64.tx_bytes, st64.tx_packets};
+        return {};
+    });
+    if (!st.ok()) return st.error();
+    if (!got) return make_error(ENODATA, what + ": no IFLA_STATS64");
+    return *got;
 }
 
 }  // namespace personalnet::netlink

@@ -125,4 +125,27 @@ Result<std::vector<Rule>> list_rules(Socket& s, int family);
 // Neighbours: a permanent entry (no ARP/ND needed on our point-to-point veths).
 Status add_neighbor(Socket& s, int ifindex, const IpAddr& addr, const Mac& mac);
 
+// Traffic control, for the bandwidth shaper (lib/space/shaper).
+// An ifb device (the upload shaper's queue), up. EEXIST if the name is taken.
+Result<int> create_ifb(Socket& s, const std::string& name);
+// A token bucket as the link's root qdisc (replacing any): rate in bytes per second,
+// burst (the bucket) and limit (the queue behind it) in bytes.
+struct Tbf {
+    uint64_t rate_bytes = 0;
+    uint32_t burst_bytes = 0;
+    uint32_t limit_bytes = 0;
+};
+Status set_root_tbf(Socket& s, int ifindex, const Tbf& tbf);
+// A clsact qdisc on the link with one filter on its ingress (u32, matching everything)
+// whose mirred action redirects every received packet to to_ifindex's egress (an ifb,
+// which hands it back to the link's receive path once its own qdisc let it go).
+Status add_ingress_redirect(Socket& s, int ifindex, int to_ifindex);
+// The kinds of the link's qdiscs ("tbf", "clsact", "noqueue", ...).
+Result<std::vector<std::string>> list_qdiscs(Socket& s, int ifindex);
+// A link's counters (IFLA_STATS64), by one RTM_GETLINK. ENODEV if absent.
+struct LinkStats {
+    uint64_t rx_bytes = 0, rx_packets = 0, tx_bytes = 0, tx_packets = 0;
+};
+Result<LinkStats> link_stats(Socket& s, const std::string& name);
+
 }  // namespace personalnet::netlink

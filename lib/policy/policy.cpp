@@ -19,6 +19,7 @@
 #include "lib/policy/names.hpp"
 #include "lib/policy/networks_read.hpp"
 #include "lib/policy/reader.hpp"
+#include "lib/policy/resources.hpp"
 
 namespace personalnet::policy {
 
@@ -193,6 +194,7 @@ SectionReader section_reader(const std::string& name) {
     if (name == "limits") return read_limits;
     if (name == "overlays") return read_overlay;
     if (name == "share") return read_share;
+    if (name == "resources") return read_resources;
     return nullptr;
 }
 
@@ -236,7 +238,7 @@ Result<Policy> parse_policy(const std::string& text, const std::string& where) {
         SectionReader read = section_reader(section.name);
         if (read == nullptr)
             return r.fail("unknown section '" + section.name +
-                          "' (want create, limits, overlays, share, networks)");
+                          "' (want create, limits, overlays, share, resources, networks)");
         PN_TRY(r.once(section.name, "section"), "");
         if (!section.body.sections.empty())
             return r.fail("unknown section '" + section.name + "." + section.body.sections.front().name +

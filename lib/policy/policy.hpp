@@ -22,6 +22,7 @@
 //   share {
 //       paths = /home, /srv/projects  # directories (and below) users may --share
 //   }
+//   resources { ... }                 # per-user maxima and defaults (lib/policy/resources.hpp)
 //   networks { ... }                  # users' own networks (lib/policy/networks.hpp)
 //   admin = no                        # yes/no/true/false/1/0: may users ask for --admin
 //   rundir = /run/personalnet
@@ -89,6 +90,10 @@ struct Policy {
     std::string statedir = "/var/lib/personalnet";
     std::string overlaydir = "/etc/personalnet/overlays.d";
     Networks networks;  // users' own networks (lib/policy/networks.hpp): none by default
+    // resources (lib/policy/resources.hpp): the most a user's space may have, and what it
+    // gets when it asks for nothing; 0 = no maximum, no default.
+    ResourceLimits max_resources;
+    ResourceLimits default_resources;
 };
 
 // Who asks (filled by the helper from the kernel's credentials and the user database).

@@ -157,6 +157,8 @@ const std::vector<Field>& fields() {
         number("pidns", &Record::pidns),
         number("init_pid", &Record::init_pid),
         text("hostname", &Record::hostname),
+        number("rate_in", &Record::rate_in),
+        number("rate_out", &Record::rate_out),
     };
     return all;
 }

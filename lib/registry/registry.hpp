@@ -96,6 +96,10 @@ struct Record {
     uint64_t pidns = 0;
     pid_t init_pid = 0;
     std::string hostname;
+    // Its bandwidth limit (SpaceSpec::limits, bits per second; 0: none): a shaper on its
+    // uplink, and an ifb device in the parent namespace that destroy and gc remove.
+    uint64_t rate_in = 0;
+    uint64_t rate_out = 0;
 
     bool operator==(const Record&) const = default;
     std::string serialize() const;

@@ -16,6 +16,7 @@
 #include "lib/core/sys.hpp"
 #include "lib/helper/answer.hpp"
 #include "lib/ike/overlay_config.hpp"
+#include "lib/policy/resources.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/server/caller_checks.hpp"
 #include "lib/server/privileges.hpp"
@@ -172,6 +173,9 @@ Status Server::allowed(const helper::Request& r) {
     // Each port as parse_request checked it (syntax, range, each once); whether another
     // space or the parent's own sockets hold it is Space::create's to refuse.
     for (const auto& p : r.spec.published) PN_TRY(policy::may_publish(policy_, caller_, p), "");
+    ResourceLimits limits = r.spec.limits;
+    policy::apply_bandwidth_policy(policy_, caller_, limits);
+    PN_TRY(policy::within_bandwidth(policy_, caller_, limits), "");
     return {};
 }
 
@@ -187,6 +191,9 @@ Result<Space> Server::create(const helper::Request& r, const helper::Becoming& a
     SpaceSpec spec = r.spec;
     // The size of the caller's layer-store image; root's own spaces keep the default.
     spec.max_layer_bytes = who_.uid == 0 ? 0 : policy_.max_layer_size;
+    // A user's space without a bandwidth gets the policy's (allowed() refused one above
+    // the maximum).
+    policy::apply_bandwidth_policy(policy_, caller_, spec.limits);
     for (auto& dir : spec.shared_paths) {
         auto real = resolve_as_caller(as_caller, dir, caller_pidfd_.get());
         if (!real.ok()) return real.error();

@@ -32,11 +32,17 @@ inline constexpr int kLoopbackIndex = 1;  // lo is the first device of every nam
 inline uint32_t mark_of(uint16_t label) { return kMarkTag | label; }
 inline uint32_t table_of(uint16_t label) { return kMarkTag | label; }
 inline std::string host_ifname(uint16_t label) { return "pn" + registry::label_hex(label) + "h"; }
+// The ifb device that shapes what a child with a bandwidth limit sends (lib/space/shaper).
+inline std::string shaper_ifname(uint16_t label) { return "pn" + registry::label_hex(label) + "s"; }
 // Whether a device name is one host_ifname() gives: a child's host-side veth.
 inline bool is_host_ifname(const std::string& name) {
     auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
     return name.size() == 7 && name.starts_with("pn") && name[6] == 'h' && hex(name[2]) && hex(name[3]) &&
            hex(name[4]) && hex(name[5]);
+}
+// Whether a device name is one shaper_ifname() gives.
+inline bool is_shaper_ifname(const std::string& name) {
+    return name.size() == 7 && name[6] == 's' && is_host_ifname(name.substr(0, 6) + "h");
 }
 
 inline IpAddr link4(int depth, uint8_t host) {

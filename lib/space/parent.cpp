@@ -16,6 +16,7 @@
 #include "lib/space/leftovers.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/reach.hpp"
+#include "lib/space/shaper.hpp"
 #include "lib/space/watcher.hpp"
 #include "personalnet/space.hpp"
 
@@ -293,7 +294,7 @@ Result<bpf::Devices> dispatch_devices() {
     bpf::Devices devs;
     for (const auto& l : links.value()) {
         if (l.index == kLoopbackIndex) continue;
-        if (!is_host_ifname(l.name)) devs.uplinks.push_back(l.index);
+        if (!is_host_ifname(l.name) && !is_shaper_ifname(l.name)) devs.uplinks.push_back(l.index);
     }
     return devs;
 }
@@ -333,7 +334,8 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
     PN_TRY(nft::parent_add_child(ifname, mark_of(child.label), child.label, guard, published),
            "reply steering for " + ifname);
     if (child.dispatch != Dispatch::bpf) return {};
-    PN_TRY(bpf::attach_child(dispatch_devices, child.host_ifindex, child.label, sources),
+    const bool shaped = child.rate_in != 0 || child.rate_out != 0;
+    PN_TRY(bpf::attach_child(dispatch_devices, child.host_ifindex, child.label, sources, shaped),
            "dispatch for " + ifname);
     return {};
 }
@@ -350,7 +352,7 @@ Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p) {
 
 namespace {
 
-Status remove_stray_uplink(const ParentRef& p, uint16_t label) {
+Status remove_stray_uplink(const ParentRef& p, uint16_t label, bool shaped) {
     struct stat here {};
     if (::stat("/proc/thread-self/ns/net", &here) != 0 || here.st_ino != p.inode) return {};
     auto s = netlink::Socket::open();
@@ -358,19 +360,20 @@ Status remove_stray_uplink(const ParentRef& p, uint16_t label) {
     std::string ifname = host_ifname(label);
     auto st = netlink::delete_link(*s, ifname);
     if (!tolerated(st, ENODEV)) return st.error().wrap("remove " + ifname);
+    if (shaped) return unshape_child(*s, label);
     return {};
 }
 
 }  // namespace
 
-Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink) {
+Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink, bool shaped) {
     std::string dir = p.dir();
     std::string kid = dir + "/kids/" + registry::label_hex(label);
     if (::access(dir.c_str(), F_OK) != 0) {
         // The parent's state is gone; the uplink of a space destroyed without deleting it
         // (its namespace still held by a descriptor) may not be: removed when the caller
         // is in that parent. The label is ours (its record and lock), and so is the name.
-        if (uplink == Uplink::remove) return remove_stray_uplink(p, label);
+        if (uplink == Uplink::remove) return remove_stray_uplink(p, label, shaped);
         return {};
     }
     auto reached = reach_parent(p);
@@ -399,6 +402,9 @@ Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink) {
         st = netlink::delete_link(*s, ifname);
         if (!tolerated(st, ENODEV)) left.note(st, "remove " + ifname);
     }
+    // The ifb lives in the parent namespace: it does not go with the child's (even when
+    // the veth is left to the kernel).
+    if (shaped) left.note(unshape_child(*s, label), "");
     for (int fam : kFamilies) {
         st = netlink::delete_rule(*s, child_rule(fam, label));
         if (!tolerated(st, ENOENT))

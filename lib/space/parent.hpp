@@ -59,8 +59,9 @@ Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p);
 // it here would wait out RCU grace periods for nothing).
 enum class Uplink { remove, leave };
 // Enters the parent namespace (reach_parent) and removes everything the child added
-// (veth included, unless told to leave it); tears the parent state down when it was the
-// last child. Idempotent.
-Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink = Uplink::remove);
+// (veth included, unless told to leave it, and its shaper's ifb when shaped: it has a
+// bandwidth limit); tears the parent state down when it was the last child. Idempotent.
+Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink = Uplink::remove,
+                      bool shaped = false);
 
 }  // namespace personalnet::space

@@ -50,6 +50,7 @@
 #include "lib/space/reaper.hpp"
 #include "lib/space/remote.hpp"
 #include "lib/space/run_mounts.hpp"
+#include "lib/space/shaper.hpp"
 #include "lib/space/steps.hpp"
 #include "lib/space/user_network.hpp"
 #include "lib/space/watcher.hpp"
@@ -127,6 +128,8 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.private_tmp = r.fs_private_tmp;
     i.admin = r.admin;
     i.dispatch = r.dispatch;
+    i.limits.rate_in = r.rate_in;
+    i.limits.rate_out = r.rate_out;
     return i;
 }
 
@@ -146,7 +149,8 @@ Status release_host_side(const Registry& reg, const Record& r, Keep keep,
     left.note(space::stop_overlay(reg, r), "stop the overlay daemon");
     left.note(space::undispatch_through_ancestors(reg, r),
               "stop dispatching label " + registry::label_hex(r.label));
-    left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label, uplink),
+    left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label, uplink,
+                                    r.rate_in != 0 || r.rate_out != 0),
               "release uplink " + r.host_ifname);
     left.note(space::release_file_space(reg, r, keep == Keep::files), "release file space");
     return left.result();
@@ -283,6 +287,7 @@ Status check_spec(const SpaceSpec& spec) {
     for (const auto& p : spec.shared_paths) PN_TRY(validate_shared_path(p), "");
     PN_TRY(validate_published(spec.published), "");
     if (!spec.hostname.empty()) PN_TRY(validate_hostname(spec.hostname), "");
+    PN_TRY(validate_bandwidth(spec.limits), "");
     if (spec.share_pids && !spec.hostname.empty())
         return make_error(EINVAL,
                           "--hostname needs the space's own PID namespace (its init holds the hostname): "
@@ -523,6 +528,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         rec.fs_private_tmp = spec.private_tmp;
         rec.admin = spec.admin;
         rec.dispatch = dispatch.value();
+        rec.rate_in = spec.limits.rate_in;
+        rec.rate_out = spec.limits.rate_out;
         if (auto saved = r.save(rec); !saved.ok()) {
             r.remove_label_lock(rec.label);
             return saved.error();
@@ -536,7 +543,10 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     // ends when the State (holding its only fd) goes; parent_release deletes the host
     // veth at once, as destroy does.
     auto ends_with_namespace = []() -> Status { return {}; };
-    auto release_parent = [&]() -> Status { return space::parent_release(parent_of_rec(), rec.label); };
+    auto release_parent = [&]() -> Status {
+        return space::parent_release(parent_of_rec(), rec.label, space::Uplink::remove,
+                                     rec.rate_in != 0 || rec.rate_out != 0);
+    };
 
     std::vector<space::Step> steps;
     steps.push_back({"registry-record", write_record, remove_through_record});
@@ -582,6 +592,12 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
         {"parent-routes+rules",
          [&]() -> Status { return space::parent_attach_child(*ps, rec.label, rec.depth, rec.host_ifindex); },
          release_parent});
+    // Only with a bandwidth limit: no request at all otherwise.
+    if (spec.limits.rate_in != 0 || spec.limits.rate_out != 0)
+        steps.push_back(
+            {"shaper",
+             [&]() -> Status { return space::shape_child(*ps, rec.label, rec.host_ifindex, spec.limits); },
+             release_parent});
     steps.push_back({"parent-nft",
                      [&]() -> Status {
                          // Sources on the overlay that the space hands to its parent's
@@ -962,6 +978,12 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
             info.dispatched_in = static_cast<int64_t>(n->in);
             info.dispatched_out = static_cast<int64_t>(n->out);
         }
+    }
+    if (auto used = space::uplink_usage(reg.value(), rec->first); used.ok()) {
+        info.usage.rx_bytes = used->rx_bytes;
+        info.usage.rx_packets = used->rx_packets;
+        info.usage.tx_bytes = used->tx_bytes;
+        info.usage.tx_packets = used->tx_packets;
     }
     if (!info.overlay.empty()) {
         auto status = space::overlay_status(reg.value(), rec->first);

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -789,6 +790,36 @@ TEST_P(OverlayTest, UnknownOrUntrustedOverlayIsRefusedAndChangesNothing) {
         EXPECT_TRUE(contains(r.err, "bad overlay name")) << r.err;
     }
     EXPECT_EQ(A().snapshot(), baseline_);
+}
+
+// --bandwidth holds for the overlay's traffic too (issue 22): the shaper on the uplink
+// counts the ESP packets, after encryption, so the overlay's own goodput stays below
+// the limit by ESP's overhead, each way, with both dispatchers (the eBPF one must not
+// deliver past the shaper).
+TEST_P(OverlayTest, BandwidthLimitHoldsThroughTheOverlay) {
+    ASSERT_EQ(mk_overlay({"--name", "bw", "--overlay", "corp", "--bandwidth", "10M", "--", "true"}).rc, 0);
+    static const std::regex summary(R"(([0-9.]+) Mbits/sec[^\n]*receiver)");
+    for (bool reverse : {false, true}) {
+        SCOPED_TRACE(reverse ? "download (-R)" : "upload");
+        Proc server = B().spawn({"iperf3", "-s", "-1", "--forceflush", "-B", "10.60.0.1", "-p", "5201"});
+        for (int i = 0; i < 5; ++i)
+            if (server.read_line(3000).find("listening") != std::string::npos) break;
+        std::vector<std::string> argv = {bin("pnet"), "exec", "bw",        "--", "iperf3", "-c",
+                                         "10.60.0.1", "-B",   "10.61.0.2", "-p", "5201",   "-t",
+                                         "5",         "-O",   "1",         "-f", "m"};
+        if (reverse) argv.push_back("-R");
+        auto r = A().run(argv, 30000);
+        ASSERT_EQ(r.rc, 0) << r.out << r.err;
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(r.out, m, summary)) << r.out;
+        double mbits = std::stod(m[1].str());
+        EXPECT_GE(mbits, 8.0) << r.out;
+        EXPECT_LE(mbits, 10.5) << r.out;
+        server.kill(9);
+        server.wait();
+    }
+    ASSERT_EQ(pnet({"destroy", "bw"}).rc, 0);
+    EXPECT_EQ(settled_snapshot(), baseline_) << "destroy leaves nothing";
 }
 
 INSTANTIATE_TEST_SUITE_P(Dispatchers, OverlayTest, both_dispatchers(), dispatcher_name);

@@ -67,6 +67,8 @@ reg::Record full_record() {
     r.pidns = 4026532999;
     r.init_pid = 4302;
     r.hostname = "box-1";
+    r.rate_in = 100'000'000;
+    r.rate_out = 10'000'000;
     return r;
 }
 
@@ -146,6 +148,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.pidns = 0;         // nor had a PID namespace of its own
     want.init_pid = 0;
     want.hostname.clear();
+    want.rate_in = want.rate_out = 0;  // nor a bandwidth limit
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
@@ -155,7 +158,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     EXPECT_EQ(r->serialize(),
               std::string(kRecordBeforeTheTable) +
                   "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n"
-                  "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\n");
+                  "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\nrate_in=0\nrate_out=0\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {

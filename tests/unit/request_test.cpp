@@ -48,6 +48,8 @@ std::vector<Case> every_op() {
     create.spec.admin = true;
     create.spec.hostname = "box-1";
     create.spec.dispatch = personalnet::Dispatch::bpf;
+    create.spec.limits.rate_in = 100'000'000;
+    create.spec.limits.rate_out = 1'500'000;
     cases.push_back({create,
                      {{"op", "create"},
                       {"name", "corp"},
@@ -70,7 +72,8 @@ std::vector<Case> every_op() {
                       {"admin", "1"},
                       {"share_pids", "0"},
                       {"hostname", "box-1"},
-                      {"dispatch", "bpf"}}});
+                      {"dispatch", "bpf"},
+                      {"bandwidth", "100M/1.5M"}}});  // new since: written only when set
 
     // The defaults: empty texts are left out, booleans and choices always written.
     Request unnamed;
