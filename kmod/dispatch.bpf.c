@@ -210,11 +210,19 @@ static __always_inline int from_uplink(struct __sk_buff* skb, const struct l4* p
     __u16 owner = e->owner;
     struct pn_target* t = bpf_map_lookup_elem(&labels, &owner);
     if (t) __sync_fetch_and_add(&t->packets, 1);
-    /* A shaped child on the way: through its veth's egress, where its shaper's qdisc is
-     * (bpf_redirect_peer would skip it). */
+    /* A shaped child on the way: out of its veth through the egress qdisc, where its
+     * shaper is (bpf_redirect_peer would skip it). Sent to the child's side of the link,
+     * fe80::2 on every uplink, whose neighbour entry the library made permanent: the
+     * frame gets the child's MAC (a plain bpf_redirect would keep the uplink's, and the
+     * child would drop it as another host's). An IPv4 packet may take an IPv6 next hop. */
     __u32 via = e->ifindex;
     struct pn_kid* v = bpf_map_lookup_elem(&kids, &via);
-    if (v && (v->flags & PN_KID_SHAPED)) return bpf_redirect(via, 0);
+    if (v && (v->flags & PN_KID_SHAPED)) {
+        struct bpf_redir_neigh nh = {.nh_family = AF_INET6};
+        nh.ipv6_nh[0] = bpf_htonl(0xfe800000);
+        nh.ipv6_nh[3] = bpf_htonl(2);
+        return bpf_redirect_neigh(via, &nh, sizeof(nh), 0);
+    }
     return bpf_redirect_peer(e->ifindex, 0);
 }
 
