@@ -25,8 +25,9 @@ namespace personalnet::space {
 netlink::Tbf tbf_for(uint64_t bits_per_second);
 
 // In the parent namespace: shapes the child on host_ifindex as limits says (nothing when
-// it sets no rate; no netlink request then). Idempotent: a retry replaces what a killed
-// attempt made, and the ifb is found again.
+// it sets no rate; no netlink request then). A failed creation is undone by removing the
+// veth (and with it its qdiscs) and the ifb; an ifb a killed attempt left under the
+// label's name is taken over rather than refused.
 Status shape_child(netlink::Socket& s, uint16_t label, int host_ifindex, const ResourceLimits& limits);
 // In the parent namespace: removes the child's ifb (the veth's qdiscs go with the veth).
 // Nothing to do when it is gone.
