@@ -95,10 +95,10 @@ struct ResourceLimits {
 // What a space uses now (show_space only); -1 where this host cannot tell (e.g. memory
 // without cgroup v2's memory controller).
 struct ResourceUsage {
-    int64_t cpu_usec = -1;      // CPU time of all its processes, user and system
-    int64_t memory_bytes = -1;  // memory now (memory.current)
-    int64_t memory_peak = -1;   // and at its peak (memory.peak)
-    int64_t processes = -1;     // processes in it now
+    int64_t cpu_usec = -1;                   // CPU time of all its processes, user and system
+    int64_t memory_bytes = -1;               // memory now (memory.current)
+    int64_t memory_peak = -1;                // and at its peak (memory.peak)
+    int64_t processes = -1;                  // processes in it now
     int64_t rx_bytes = -1, rx_packets = -1;  // into the space through its uplink
     int64_t tx_bytes = -1, tx_packets = -1;  // out of it
 };
@@ -213,6 +213,23 @@ struct SpaceInfo {
     ResourceLimits limits;  // as made (SpaceSpec::limits)
     ResourceUsage usage;    // show_space only
 };
+
+// The resource options' values (mkportspace, the helper's wire, personalnet.conf), each
+// checked whole; what names the option or setting in the one-line error (EINVAL): e.g.
+// "--memory '12Q': not a size (a number with an optional K, M, G or T suffix)".
+// A CPU quota in CPUs, up to three decimals: "1.5" is 1500 thousandths; 0.001-1024.
+Result<uint32_t> parse_cpu(const std::string& text, const std::string& what = "--cpu");
+// A size in bytes, with an optional suffix K, M, G or T (powers of 1024); 4 KiB to 2^62.
+Result<uint64_t> parse_size(const std::string& text, const std::string& what = "--memory");
+// A number of processes and threads: 1-4194304 (the kernel's most).
+Result<uint32_t> parse_pids(const std::string& text, const std::string& what = "--pids");
+// An I/O weight: 1-10000.
+Result<uint32_t> parse_io_weight(const std::string& text, const std::string& what = "--io-weight");
+// Checks limits made elsewhere (the helper's wire): each in its parser's range or 0.
+Status validate_limits(const ResourceLimits& limits);
+// The values as the options take them back: "1.5", "512M" (exact), for records and `pnet show`.
+std::string cpu_text(uint32_t cpu_milli);
+std::string size_text(uint64_t bytes);
 
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
 // not "anon-*" (reserved for unnamed spaces). The error names the bad value.

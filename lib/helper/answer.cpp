@@ -32,6 +32,13 @@ Field num(const char* key, T SpaceInfo::*m) {
     return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{std::to_string(i.*m)}; },
             [m](SpaceInfo& i, const std::string& v) { return number(v, i.*m); }};
 }
+// A number of one of SpaceInfo's parts (limits, usage).
+template <typename P, typename T>
+Field part(const char* key, P SpaceInfo::*part, T P::*m) {
+    return {key,
+            [part, m](const SpaceInfo& i) { return std::vector<std::string>{std::to_string(i.*part.*m)}; },
+            [part, m](SpaceInfo& i, const std::string& v) { return number(v, i.*part.*m); }};
+}
 Field text(const char* key, std::string SpaceInfo::*m) {
     return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{i.*m}; },
             [m](SpaceInfo& i, const std::string& v) {
@@ -137,6 +144,14 @@ const std::vector<Field>& fields() {
         num("dispatched_in", &SpaceInfo::dispatched_in),
         num("dispatched_out", &SpaceInfo::dispatched_out),
         text("pin", &SpaceInfo::pin),
+        part("cpu_milli", &SpaceInfo::limits, &ResourceLimits::cpu_milli),
+        part("memory_max", &SpaceInfo::limits, &ResourceLimits::memory_bytes),
+        part("pids_max", &SpaceInfo::limits, &ResourceLimits::pids),
+        part("io_weight", &SpaceInfo::limits, &ResourceLimits::io_weight),
+        part("cpu_usec", &SpaceInfo::usage, &ResourceUsage::cpu_usec),
+        part("memory_now", &SpaceInfo::usage, &ResourceUsage::memory_bytes),
+        part("memory_peak", &SpaceInfo::usage, &ResourceUsage::memory_peak),
+        part("processes", &SpaceInfo::usage, &ResourceUsage::processes),
     };
     return all;
 }

@@ -186,6 +186,48 @@ Status read_share(const SettingsReader& r, const std::string& key, const std::st
     return {};
 }
 
+// resources { }: one table row per setting, so that more (bandwidth) join as rows.
+template <auto Limits, auto Field, auto Parse>
+Status resource(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
+    auto n = Parse(v, "resources." + key);
+    if (!n.ok()) return r.fail(n.error().context);
+    (p.*Limits).*Field = n.value();
+    return {};
+}
+
+struct ResourceSetting {
+    const char* key;
+    Status (*read)(const SettingsReader&, const std::string&, const std::string&, Policy&);
+};
+constexpr ResourceSetting kResourceSettings[] = {
+    {"max_cpu", resource<&Policy::max_resources, &ResourceLimits::cpu_milli, parse_cpu>},
+    {"max_memory", resource<&Policy::max_resources, &ResourceLimits::memory_bytes, parse_size>},
+    {"max_pids", resource<&Policy::max_resources, &ResourceLimits::pids, parse_pids>},
+    {"cpu", resource<&Policy::default_resources, &ResourceLimits::cpu_milli, parse_cpu>},
+    {"memory", resource<&Policy::default_resources, &ResourceLimits::memory_bytes, parse_size>},
+    {"pids", resource<&Policy::default_resources, &ResourceLimits::pids, parse_pids>},
+    {"io_weight", resource<&Policy::default_resources, &ResourceLimits::io_weight, parse_io_weight>},
+};
+
+Status read_resources(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
+    for (const auto& s : kResourceSettings)
+        if (key == s.key) return s.read(r, key, v, p);
+    std::string want;
+    for (const auto& s : kResourceSettings) want += std::string(want.empty() ? "" : ", ") + s.key;
+    return r.fail("unknown setting 'resources." + key + "' (want " + want + ")");
+}
+
+// A default above its maximum would refuse every creation that asks nothing.
+Status check_resources(const SettingsReader& r, const Policy& p) {
+    const auto& d = p.default_resources;
+    const auto& m = p.max_resources;
+    if (m.cpu_milli && d.cpu_milli > m.cpu_milli) return r.fail("resources.cpu is above resources.max_cpu");
+    if (m.memory_bytes && d.memory_bytes > m.memory_bytes)
+        return r.fail("resources.memory is above resources.max_memory");
+    if (m.pids && d.pids > m.pids) return r.fail("resources.pids is above resources.max_pids");
+    return {};
+}
+
 using SectionReader = Status (*)(const SettingsReader&, const std::string&, const std::string&, Policy&);
 
 SectionReader section_reader(const std::string& name) {
@@ -193,6 +235,7 @@ SectionReader section_reader(const std::string& name) {
     if (name == "limits") return read_limits;
     if (name == "overlays") return read_overlay;
     if (name == "share") return read_share;
+    if (name == "resources") return read_resources;
     return nullptr;
 }
 
@@ -236,7 +279,7 @@ Result<Policy> parse_policy(const std::string& text, const std::string& where) {
         SectionReader read = section_reader(section.name);
         if (read == nullptr)
             return r.fail("unknown section '" + section.name +
-                          "' (want create, limits, overlays, share, networks)");
+                          "' (want create, limits, overlays, share, resources, networks)");
         PN_TRY(r.once(section.name, "section"), "");
         if (!section.body.sections.empty())
             return r.fail("unknown section '" + section.name + "." + section.body.sections.front().name +
@@ -246,6 +289,7 @@ Result<Policy> parse_policy(const std::string& text, const std::string& where) {
             PN_TRY(read(r, key, value, p), "");
         }
     }
+    PN_TRY(check_resources(r, p), "");
     return p;
 }
 

@@ -157,6 +157,11 @@ const std::vector<Field>& fields() {
         number("pidns", &Record::pidns),
         number("init_pid", &Record::init_pid),
         text("hostname", &Record::hostname),
+        text("cgroup", &Record::cgroup),
+        number("cpu_milli", &Record::cpu_milli),
+        number("memory_max", &Record::memory_max),
+        number("pids_max", &Record::pids_max),
+        number("io_weight", &Record::io_weight),
     };
     return all;
 }

@@ -96,6 +96,14 @@ struct Record {
     uint64_t pidns = 0;
     pid_t init_pid = 0;
     std::string hostname;
+    // Its cgroup (issue 22), relative to the cgroup subtree (Context::cgroupdir): its
+    // parent's, then its label ("00a1/00b2"); "" when the host has no cgroup v2. Its
+    // limits, as made (0: none).
+    std::string cgroup;
+    uint32_t cpu_milli = 0;
+    uint64_t memory_max = 0;
+    uint32_t pids_max = 0;
+    uint32_t io_weight = 0;
 
     bool operator==(const Record&) const = default;
     std::string serialize() const;

@@ -67,6 +67,11 @@ reg::Record full_record() {
     r.pidns = 4026532999;
     r.init_pid = 4302;
     r.hostname = "box-1";
+    r.cgroup = "0042/1a2b";
+    r.cpu_milli = 1500;
+    r.memory_max = uint64_t{512} << 20;
+    r.pids_max = 100;
+    r.io_weight = 200;
     return r;
 }
 
@@ -146,6 +151,11 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.pidns = 0;         // nor had a PID namespace of its own
     want.init_pid = 0;
     want.hostname.clear();
+    want.cgroup.clear();  // nor a cgroup
+    want.cpu_milli = 0;
+    want.memory_max = 0;
+    want.pids_max = 0;
+    want.io_weight = 0;
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
@@ -155,7 +165,8 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     EXPECT_EQ(r->serialize(),
               std::string(kRecordBeforeTheTable) +
                   "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n"
-                  "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\n");
+                  "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\ncgroup=\ncpu_milli=0\nmemory_max=0\n"
+                  "pids_max=0\nio_weight=0\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {
