@@ -2,10 +2,9 @@
 // (lib/space/reaper.hpp). Started by libpersonalnet as root, detached, in a session of its
 // own, with stdio on /dev/null and a fixed environment:
 //
-//   pnreaper RUNDIR STATEDIR CALLER LABEL LOCK_FD PARENT_NETNS_FD|- CGROUPDIR|-
+//   pnreaper RUNDIR STATEDIR CALLER LABEL LOCK_FD PARENT_NETNS_FD|-
 //
-// RUNDIR, STATEDIR, CALLER (a uid) and CGROUPDIR ("-": the default) are the creator's
-// Context.
+// RUNDIR, STATEDIR and CALLER (a uid) are the creator's Context.
 // LOCK_FD is the space's label lock (RUNDIR/locks/LABEL), held until it exits so that
 // garbage collection leaves the space alone; PARENT_NETNS_FD pins the parent's network
 // namespace, where the uplink is watched ("-": release at once). Every argument is
@@ -26,7 +25,7 @@ using pn::cli::kExitUsage;
 namespace {
 
 int reap(int argc, char** argv) {
-    if (argc != 8) return kExitUsage;
+    if (argc != 7) return kExitUsage;
     if (::geteuid() != 0) return kExitFailure;
     pn::Context ctx;
     ctx.rundir = argv[1];
@@ -39,10 +38,6 @@ int reap(int argc, char** argv) {
         ec != std::errc{} || end != caller.data() + caller.size() || caller.empty() || !label || !lock)
         return kExitUsage;
     if (!pn::cli::fd_is_file(*lock, ctx.rundir + "/locks/" + argv[4])) return kExitUsage;
-    if (std::string(argv[7]) != "-") {
-        ctx.cgroupdir = argv[7];
-        if (!pn::cli::plain_absolute_path(ctx.cgroupdir)) return kExitUsage;
-    }
     auto netns_arg = pn::cli::namespace_fd_arg(argv[6]);
     if (!netns_arg) return kExitUsage;
     const int netns = *netns_arg;

@@ -40,8 +40,9 @@ Status read_top(const SettingsReader& r, const std::string& key, const std::stri
     if (key == "rundir") dir = &p.rundir;
     if (key == "statedir") dir = &p.statedir;
     if (key == "overlaydir") dir = &p.overlaydir;
+    if (key == "cgroupdir") dir = &p.cgroupdir;
     if (dir == nullptr)
-        return r.fail("unknown setting '" + key + "' (want admin, rundir, statedir, overlaydir)");
+        return r.fail("unknown setting '" + key + "' (want admin, rundir, statedir, overlaydir, cgroupdir)");
     auto path = r.path(key, v, false);
     if (!path.ok()) return path.error();
     *dir = std::move(path).value();

@@ -36,6 +36,8 @@
 //   rundir = /run/personalnet
 //   statedir = /var/lib/personalnet
 //   overlaydir = /etc/personalnet/overlays.d
+//   cgroupdir = /sys/fs/cgroup/personalnet   # the spaces' cgroups (default: under the
+//                                            # cgroup2 mount, see Context::cgroupdir)
 //
 // Every setting is optional and a missing one keeps its default (the initialisers of
 // Policy); a missing file means all defaults: only root and members of the group
@@ -97,7 +99,8 @@ struct Policy {
     std::string rundir = "/run/personalnet";
     std::string statedir = "/var/lib/personalnet";
     std::string overlaydir = "/etc/personalnet/overlays.d";
-    Networks networks;  // users' own networks (lib/policy/networks.hpp): none by default
+    std::string cgroupdir;  // "": <cgroup2 mount>/personalnet
+    Networks networks;      // users' own networks (lib/policy/networks.hpp): none by default
     // resources: the most a user's space may have (0: no maximum; io_weight has none) and
     // what it gets when its user asks nothing (0: no limit).
     ResourceLimits max_resources;

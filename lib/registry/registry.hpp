@@ -96,9 +96,9 @@ struct Record {
     uint64_t pidns = 0;
     pid_t init_pid = 0;
     std::string hostname;
-    // Its cgroup (issue 22), relative to the cgroup subtree (Context::cgroupdir): its
-    // parent's, then its label ("00a1/00b2"); "" when the host has no cgroup v2. Its
-    // limits, as made (0: none).
+    // Its cgroup (issue 22), as a path under the cgroup2 mount: its parent's, or the
+    // subtree's (Context::cgroupdir), then its label ("personalnet/00a1/00b2"); "" when
+    // the host has no cgroup v2. Its limits, as made (0: none).
     std::string cgroup;
     uint32_t cpu_milli = 0;
     uint64_t memory_max = 0;

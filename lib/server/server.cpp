@@ -60,6 +60,7 @@ Server::Server(helper::Identity who, policy::Policy pol, UniqueFd caller_pidfd, 
     ctx_.rundir = policy_.rundir;
     ctx_.statedir = policy_.statedir;
     ctx_.overlaydir = policy_.overlaydir;
+    ctx_.cgroupdir = policy_.cgroupdir;
     ctx_.trustdir = policy_.networks.trustdir;
     ctx_.caller = who_.uid;
     ctx_.caller_mntns = caller_mntns;

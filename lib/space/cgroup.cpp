@@ -125,26 +125,36 @@ Status enable(int dir, const ResourceLimits& l) {
     return write_at(dir, "cgroup.subtree_control", want);
 }
 
-// The subtree's directory, made if need be, with the controllers limits need enabled from
-// the mount down to it (for its children).
-Result<UniqueFd> open_subtree(const CgroupHost& host, const ResourceLimits& l, bool create) {
-    const std::string& mount = host.mount;
-    if (host.subtree.compare(0, mount.size(), mount) != 0 ||
-        (host.subtree.size() > mount.size() && host.subtree[mount.size()] != '/'))
-        return make_error(EINVAL,
-                          "cgroup directory " + host.subtree + " is not under the cgroup2 mount " + mount);
+// The directory at rel (components under the cgroup2 mount), opened component by component
+// without following a link. create: made where missing, with the controllers limits
+// need enabled on the way down (for the children of each directory but the last).
+Result<UniqueFd> open_path(const std::string& mount, const std::string& rel, const ResourceLimits& l,
+                           bool create) {
     UniqueFd dir(::open(mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir.valid()) return errno_error("open " + mount);
-    for (const auto& c : components(host.subtree.substr(mount.size()))) {
-        if (create) PN_TRY(enable(dir.get(), l), "cgroup " + host.subtree);
+    for (const auto& c : components(rel)) {
+        if (create) PN_TRY(enable(dir.get(), l), "cgroup " + mount + "/" + rel);
         if (create && ::mkdirat(dir.get(), c.c_str(), 0755) != 0 && errno != EEXIST)
-            return errno_error("make cgroup " + host.subtree);
+            return errno_error("make cgroup " + mount + "/" + rel);
         auto next = open_dir_at(dir.get(), c);
         if (!next.ok()) return next.error();
         dir = std::move(next).value();
     }
-    if (create) PN_TRY(enable(dir.get(), l), "cgroup " + host.subtree);
     return dir;
+}
+
+// The subtree as a path under the mount; EINVAL when it is not under it.
+Result<std::string> subtree_rel(const CgroupHost& host) {
+    const std::string& m = host.mount;
+    if (host.subtree.compare(0, m.size(), m) != 0 || host.subtree.size() <= m.size() + 1 ||
+        host.subtree[m.size()] != '/')
+        return make_error(EINVAL,
+                          "cgroup directory " + host.subtree + " is not under the cgroup2 mount " + m);
+    return host.subtree.substr(m.size() + 1);
+}
+
+bool is_label(const std::string& c) {
+    return c.size() == 4 && c.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
 // Waits up to ms for the cgroup at dir to have no process left (cgroup.events).
@@ -183,13 +193,12 @@ int64_t count_processes(int dir) {
 }
 
 // rec's cgroup directory and (second) its parent directory.
-Result<std::pair<UniqueFd, UniqueFd>> open_space_dir(const Registry& reg, const Record& rec) {
-    const CgroupHost host = cgroup_host(reg.context());
+Result<std::pair<UniqueFd, UniqueFd>> open_space_dir(const Record& rec) {
+    const CgroupHost host = cgroup_host(Context());
     if (host.mount.empty()) return make_error(ENOENT, "no cgroup2 here");
-    auto dir = open_subtree(host, {}, false);
-    if (!dir.ok()) return dir.error();
     UniqueFd parent;
-    UniqueFd cur = std::move(dir).value();
+    UniqueFd cur(::open(host.mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cur.valid()) return errno_error("open " + host.mount);
     for (const auto& c : components(rec.cgroup)) {
         auto next = open_dir_at(cur.get(), c);
         if (!next.ok()) return next.error();
@@ -243,25 +252,29 @@ Result<UniqueFd> make_cgroup(const Registry& reg, Record& rec, const Record* par
     PN_TRY(check_limits_here(l, host), "");
     if (host.mount.empty()) return UniqueFd();  // spaces work without one; usage is unknown
     const std::string name = registry::label_hex(rec.label);
-    rec.cgroup = parent != nullptr && !parent->cgroup.empty() ? parent->cgroup + "/" + name : name;
+    // Inside the parent's (the kernel then holds it within the parent's limits), else at
+    // the top of the subtree. Recorded relative to the mount, so that whoever removes it
+    // (gc, a reaper, a destroy from anywhere) finds it whatever its own Context says.
+    std::string base;
+    if (parent != nullptr && !parent->cgroup.empty()) {
+        base = parent->cgroup;
+    } else {
+        auto rel = subtree_rel(host);
+        if (!rel.ok()) return rel.error();
+        base = rel.value();
+    }
+    rec.cgroup = base + "/" + name;
     rec.cpu_milli = l.cpu_milli;
     rec.memory_max = l.memory_bytes;
     rec.pids_max = l.pids;
     rec.io_weight = l.io_weight;
     // Named in the record before it exists: gc finds it after a killed creation.
     PN_TRY(reg.save(rec), "");
-    const std::string what = "cgroup " + host.subtree + "/" + rec.cgroup;
-    auto dir = open_subtree(host, l, true);
-    if (!dir.ok()) return dir.error();
+    const std::string what = "cgroup " + host.mount + "/" + rec.cgroup;
+    auto dir = open_path(host.mount, base, l, true);
+    if (!dir.ok()) return dir.error().wrap(what);
     UniqueFd cur = std::move(dir).value();
-    auto path = components(rec.cgroup);
-    path.pop_back();
-    for (const auto& c : path) {  // the parent's, which holds it within the parent's limits
-        auto next = open_dir_at(cur.get(), c);
-        if (!next.ok()) return next.error().wrap(what + ": its parent space's");
-        cur = std::move(next).value();
-        PN_TRY(enable(cur.get(), l), what);
-    }
+    PN_TRY(enable(cur.get(), l), what);
     if (::mkdirat(cur.get(), name.c_str(), 0755) != 0) {
         if (errno != EEXIST) return errno_error("make " + what);
         // A cgroup left by a space of this label that gc could not remove (its processes
@@ -293,9 +306,9 @@ Result<UniqueFd> make_cgroup(const Registry& reg, Record& rec, const Record* par
     return leaf;
 }
 
-Result<UniqueFd> open_cgroup_leaf(const Registry& reg, const Record& rec) {
+Result<UniqueFd> open_cgroup_leaf(const Record& rec) {
     if (rec.cgroup.empty()) return UniqueFd();
-    auto dirs = open_space_dir(reg, rec);
+    auto dirs = open_space_dir(rec);
     if (!dirs.ok()) return dirs.error().wrap("the space's cgroup");
     auto leaf = open_dir_at(dirs->first.get(), kLeaf);
     if (!leaf.ok()) return leaf.error().wrap("the space's cgroup");
@@ -310,7 +323,7 @@ Status move_into_cgroup(int leaf, pid_t pid) {
 Status remove_cgroup(const Registry& reg, const Record& rec) {
     if (rec.cgroup.empty()) return {};
     const std::string what = rec.cgroup;
-    auto dirs = open_space_dir(reg, rec);
+    auto dirs = open_space_dir(rec);
     if (!dirs.ok())
         return dirs.error().code == ENOENT ? Status{} : dirs.error().wrap("remove cgroup " + what);
     auto& [space, parent] = dirs.value();
@@ -330,12 +343,12 @@ Status remove_cgroup(const Registry& reg, const Record& rec) {
         errno != EBUSY && errno != ENOTEMPTY)
         return errno_error("remove cgroup " + what);
     // Ancestors whose spaces are gone and that stayed only for this one.
-    for (size_t n = path.size() - 1; n > 0; --n) {
-        uint16_t label = static_cast<uint16_t>(std::strtoul(path[n - 1].c_str(), nullptr, 16));
-        if (auto r = reg.load(label); r.ok() && !r->cgroup.empty()) break;
+    for (size_t n = path.size() - 1; n > 0 && is_label(path[n - 1]); --n) {
         Record up;
         for (size_t i = 0; i < n; ++i) up.cgroup += (i ? "/" : "") + path[i];
-        auto up_dirs = open_space_dir(reg, up);
+        uint16_t label = static_cast<uint16_t>(std::strtoul(path[n - 1].c_str(), nullptr, 16));
+        if (auto r = reg.load(label); r.ok() && r->cgroup == up.cgroup) break;  // its space lives
+        auto up_dirs = open_space_dir(up);
         if (!up_dirs.ok()) break;
         (void)::unlinkat(up_dirs->first.get(), kLeaf, AT_REMOVEDIR);
         if (::unlinkat(up_dirs->second.get(), path[n - 1].c_str(), AT_REMOVEDIR) != 0) break;
@@ -343,9 +356,9 @@ Status remove_cgroup(const Registry& reg, const Record& rec) {
     return {};
 }
 
-void read_usage(const Registry& reg, const Record& rec, ResourceUsage& usage) {
+void read_usage(const Record& rec, ResourceUsage& usage) {
     if (rec.cgroup.empty()) return;
-    auto dirs = open_space_dir(reg, rec);
+    auto dirs = open_space_dir(rec);
     if (!dirs.ok()) return;
     const int dir = dirs->first.get();
     if (auto stat = read_at(dir, "cpu.stat"); stat.ok()) usage.cpu_usec = keyed(stat.value(), "usage_usec");

@@ -38,13 +38,13 @@ Status check_limits_here(const ResourceLimits& limits, const CgroupHost& host,
                          const char* const names[4] = nullptr);
 
 // Makes rec's cgroup inside parent's (or at the subtree's top), with limits, and records
-// it in rec (cgroup, limits). Returns its processes' leaf (a directory fd for
-// SpawnOptions::cgroup); invalid when the host has no cgroup2 (and no limit was asked).
+// it in rec (cgroup: its path under the cgroup2 mount; limits) before making it. Returns its processes' leaf
+// (a directory fd for SpawnOptions::cgroup); invalid when the host has no cgroup2 (and no limit was asked).
 Result<UniqueFd> make_cgroup(const registry::Registry& reg, registry::Record& rec,
                              const registry::Record* parent, const ResourceLimits& limits);
 
 // rec's processes' leaf; invalid when rec has no cgroup (an old record, no cgroup2).
-Result<UniqueFd> open_cgroup_leaf(const registry::Registry& reg, const registry::Record& rec);
+Result<UniqueFd> open_cgroup_leaf(const registry::Record& rec);
 
 // Moves pid into a leaf (root: a login joining its space).
 Status move_into_cgroup(int leaf, pid_t pid);
@@ -56,6 +56,6 @@ Status remove_cgroup(const registry::Registry& reg, const registry::Record& rec)
 
 // What rec's cgroup says of its use: CPU time, memory now and at peak, processes (its
 // child spaces' included). Fields it cannot read stay -1.
-void read_usage(const registry::Registry& reg, const registry::Record& rec, ResourceUsage& usage);
+void read_usage(const registry::Record& rec, ResourceUsage& usage);
 
 }  // namespace personalnet::space

@@ -725,7 +725,7 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
     std::string staging = layers.layer + "/root";
     if (layers.backend == fs::Backend::fuse) {
         // The daemon is the space's: in its cgroup.
-        auto cgroup = open_cgroup_leaf(reg, rec);
+        auto cgroup = open_cgroup_leaf(rec);
         if (!cgroup.ok()) return cgroup.error().wrap("file space");
         layers.cgroup = cgroup->get();
         auto daemon = fs::start_fuse_root(layers, netns);

@@ -84,7 +84,7 @@ Result<pid_t> spawn_keeper(const registry::Registry& reg, const registry::Record
     o.mntns = mntns;  // charon never runs in a file space (docs/SECURITY.md, rule 2)
     o.mntns_what = "join the host's mount namespace";
     // The keeper and charon are the space's: in its cgroup.
-    auto cgroup = open_cgroup_leaf(reg, rec);
+    auto cgroup = open_cgroup_leaf(rec);
     if (!cgroup.ok()) return cgroup.error().wrap(what);
     o.cgroup = cgroup->get();
     auto pid = sys::spawn(o);

@@ -46,8 +46,7 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
               std::to_string(ctx.caller),
               registry::label_hex(r.label),
               std::to_string(kLockFd),
-              pin_ok ? std::to_string(kParentNetnsFd) : "-",
-              ctx.cgroupdir.empty() ? "-" : ctx.cgroupdir};
+              pin_ok ? std::to_string(kParentNetnsFd) : "-"};
     o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
     o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{label_lock_fd, kLockFd}};

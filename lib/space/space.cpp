@@ -791,7 +791,7 @@ Result<Space> Space::open(const std::string& name, const Context& ctx) {
     }
     // Its commands are created in its cgroup; one that is gone (removed by hand) is
     // refused rather than run outside it.
-    auto cgroup = space::open_cgroup_leaf(reg.value(), r);
+    auto cgroup = space::open_cgroup_leaf(r);
     if (!cgroup.ok()) return cgroup.error().wrap(what);
     auto st = std::make_unique<State>(State{std::move(reg).value(),
                                             r,
@@ -994,7 +994,7 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
     auto rec = load_pinned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
     SpaceInfo info = info_of(reg.value(), rec->first);
-    space::read_usage(reg.value(), rec->first, info.usage);
+    space::read_usage(rec->first, info.usage);
     if (info.dispatch == Dispatch::bpf) {
         auto n = space::dispatch_counters(reg.value(), rec->first);
         if (n.ok()) {

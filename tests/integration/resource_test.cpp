@@ -214,8 +214,8 @@ TEST_F(ResourceTest, MemoryHogIsKilledInsideOnly) {
     Proc outside = A().spawn({"sh", "-c", "echo started; exec sleep 300"});
     ASSERT_EQ(outside.read_line(), "started");
     ASSERT_EQ(mk({"--name", "rm", "--memory", "32M", "--", "true"}).rc, 0);
-    // 256 MiB asked for, touched page by page.
-    auto hog = pnet({"exec", "rm", "--", "python3", "-c", "b = bytearray(256 << 20); print(len(b))"});
+    // 256 MiB held by tail (a "line" without end), 8 times the limit.
+    auto hog = pnet({"exec", "rm", "--", "sh", "-c", "head -c 256M /dev/zero | tail > /dev/null"});
     EXPECT_EQ(hog.rc, 128 + SIGKILL) << hog.out << hog.err;
     auto events = pn::sys::read_file(A().cgroupdir() + "/" + label_of("rm") + "/memory.events");
     ASSERT_TRUE(events.ok());

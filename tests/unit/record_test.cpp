@@ -67,7 +67,7 @@ reg::Record full_record() {
     r.pidns = 4026532999;
     r.init_pid = 4302;
     r.hostname = "box-1";
-    r.cgroup = "0042/1a2b";
+    r.cgroup = "personalnet/0042/1a2b";
     r.cpu_milli = 1500;
     r.memory_max = uint64_t{512} << 20;
     r.pids_max = 100;
