@@ -362,7 +362,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(check_spec(spec), "");  // the user's own view first: clearer errors
-        PN_TRY(space::check_limits_here(spec.limits, space::cgroup_host(ctx)), "");
+        // Whether this host holds the limits is the helper's to say, after the policy's
+        // maxima and defaults (which may add limits, or refuse these first).
         auto resolv = read_seed_file(spec.resolv_conf, "--resolv-conf");
         if (!resolv.ok()) return resolv.error();
         auto hosts = read_seed_file(spec.hosts, "--hosts");
