@@ -310,7 +310,10 @@ public:
     // processes it starts afterwards are in that PID namespace; the process itself stays
     // outside (the kernel moves no process), so the space's /proc, now its /proc, does
     // not show it: /proc/self is gone until it returns to its own mount namespace.
-    Status join();
+    // First, the process moves into the space's cgroup (issue 22), so that the space's
+    // limits hold it and what it starts; into_cgroup=false leaves it in its own (a Slurm
+    // task, which Slurm's own cgroups track and hold to the job's limits).
+    Status join(bool into_cgroup = true);
 
     struct State;
     struct Remote;  // an unprivileged caller's space, held by the set-uid helper

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "lib/core/cgroup_self.hpp"
 #include "lib/core/sys.hpp"
 
 namespace personalnet::space {
@@ -35,36 +36,6 @@ bool wants(const ResourceLimits& l, int i) {
         default:
             return l.io_weight != 0;
     }
-}
-
-// A mount point as mountinfo writes it: space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
-std::string find_cgroup2_mount() {
-    auto text = sys::read_file("/proc/self/mountinfo");
-    if (!text.ok()) return "";
-    std::istringstream lines(text.value());
-    std::string line;
-    while (std::getline(lines, line)) {
-        std::istringstream in(line);
-        std::vector<std::string> f;
-        for (std::string w; in >> w;) f.push_back(w);
-        size_t dash = 0;
-        while (dash < f.size() && f[dash] != "-") ++dash;
-        if (f.size() > 4 && dash + 1 < f.size() && f[dash + 1] == "cgroup2") return unescape(f[4]);
-    }
-    return "";
 }
 
 std::vector<std::string> words(const std::string& s) {
@@ -212,7 +183,7 @@ Result<std::pair<UniqueFd, UniqueFd>> open_space_dir(const Record& rec) {
 
 CgroupHost cgroup_host(const Context& ctx) {
     static const std::pair<std::string, std::vector<std::string>> found = [] {
-        std::string mount = find_cgroup2_mount();
+        std::string mount = sys::cgroup2_mount();
         std::vector<std::string> controllers;
         if (!mount.empty())
             if (auto text = sys::read_file(mount + "/cgroup.controllers"); text.ok())

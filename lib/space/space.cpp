@@ -833,13 +833,14 @@ Status Space::enter() {
     return {};
 }
 
-Status Space::join() {
+Status Space::join(bool into_cgroup) {
     if (remote_)
         return make_error(EPERM, "join space '" + remote_->info.name +
                                      "': only root can move a process into a space; run a command in it");
     const std::string what = "join space '" + st_->info.name + "'";
     // Into its cgroup first (root writes the pid, by the fd it opened under the subtree).
-    PN_TRY(space::move_into_cgroup(st_->cgroup.get(), ::getpid()), what + ": enter its cgroup");
+    if (into_cgroup)
+        PN_TRY(space::move_into_cgroup(st_->cgroup.get(), ::getpid()), what + ": enter its cgroup");
     PN_TRY(sys::enter_netns(st_->netns.get()), what);
     if (st_->init.pidns.valid()) {
         // Its hostname, and its PID namespace for every process started from now on (the
