@@ -194,7 +194,7 @@ TEST(NetworksParse, UnknownRepeatedAndMisplacedAreRefused) {
              Case{"networks { dnmap = /a\n dnmap = /b }", "setting 'networks.dnmap' given twice"},
              Case{"networks { }\nnetworks { }", "section 'networks' given twice"},
              Case{"network { }",
-                  "unknown section 'network' (want create, limits, overlays, share, networks)"},
+                  "unknown section 'network' (want create, limits, overlays, share, resources, networks)"},
              Case{"networks = yes", "unknown setting 'networks'"},
          }) {
         std::string m = refusal(c.text);
