@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/cgroup_self.hpp"
 #include "lib/core/seccomp.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/pam/pam_config.hpp"
@@ -133,14 +134,15 @@ personalnet::Context context_for(const Target& t) {
     return ctx;
 }
 
-// The namespaces the process was in before it joined: close_session returns there first,
+// The namespaces (and cgroup) the process was in before it joined: close_session returns there first,
 // so that the process does not keep the space alive, sees the host's /proc again (the
 // space's does not show a process outside its PID namespace: the sessions of other
 // processes would look dead) and forks outside the space's PID namespace.
 struct Origin {
     int netns = -1;
     int mntns = -1;
-    int pidns = -1;  // the PID namespace of its children
+    int pidns = -1;   // the PID namespace of its children
+    int cgroup = -1;  // its cgroup v2 (the login's, e.g. its logind scope)
 };
 
 void free_origin(pam_handle_t* /*pamh*/, void* data, int /*status*/) {
@@ -148,6 +150,7 @@ void free_origin(pam_handle_t* /*pamh*/, void* data, int /*status*/) {
     if (o->netns >= 0) ::close(o->netns);
     if (o->mntns >= 0) ::close(o->mntns);
     if (o->pidns >= 0) ::close(o->pidns);
+    if (o->cgroup >= 0) ::close(o->cgroup);
     delete o;
 }
 
@@ -156,6 +159,7 @@ void remember_origin(pam_handle_t* pamh) {
     o->netns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     o->mntns = ::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
     o->pidns = ::open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    o->cgroup = personalnet::sys::open_own_cgroup().release();
     if (pam_set_data(pamh, kOriginKey, o, free_origin) != PAM_SUCCESS) free_origin(pamh, o, 0);
 }
 
@@ -166,6 +170,8 @@ void return_to_origin(pam_handle_t* pamh) {
     if (o->netns >= 0) (void)::setns(o->netns, CLONE_NEWNET);
     if (o->mntns >= 0) (void)::setns(o->mntns, CLONE_NEWNS);
     if (o->pidns >= 0) (void)::setns(o->pidns, CLONE_NEWPID);
+    // Out of the space's cgroup, which its destruction removes (ending what is left in it).
+    (void)personalnet::sys::enter_cgroup(o->cgroup);
 }
 
 int session_error(pam_handle_t* pamh, const char* what, const Target& t, const personalnet::Error& e) {

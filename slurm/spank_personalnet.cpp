@@ -194,7 +194,9 @@ int slurm_spank_task_init_privileged(spank_t sp, int, char**) {
     if (!taken.ok()) return fail(taken.error().message());
     // On failure the hold stays: the step's other tasks on this node may be inside already,
     // and the step's end lets go of it.
-    if (auto joined = taken->space->join(); !joined.ok()) return fail(joined.error().message());
+    // Not into the space's cgroup: Slurm tracks the task (and holds it to the job's
+    // limits) by its own cgroup, which the task must stay in.
+    if (auto joined = taken->space->join(false); !joined.ok()) return fail(joined.error().message());
     // Like every command run in a space (Space::run) and every login: the task may not type
     // into the terminal it came from (TIOCSTI); inherited by everything the task starts.
     if (int err = personalnet::seccomp::TtyFilter().install(); err != 0)

@@ -33,6 +33,10 @@ enum LongOnly {
     kAdmin,
     kSharePids,
     kHostname,
+    kCpu,
+    kMemory,
+    kPids,
+    kIoWeight,
     kBandwidth,
     kNoPrompt,
     kVersion
@@ -59,6 +63,10 @@ constexpr option kOptions[] = {
     {"admin", no_argument, nullptr, kAdmin},
     {"share-pids", no_argument, nullptr, kSharePids},
     {"hostname", required_argument, nullptr, kHostname},
+    {"cpu", required_argument, nullptr, kCpu},
+    {"memory", required_argument, nullptr, kMemory},
+    {"pids", required_argument, nullptr, kPids},
+    {"io-weight", required_argument, nullptr, kIoWeight},
     {"bandwidth", required_argument, nullptr, kBandwidth},
     {"no-prompt", no_argument, nullptr, kNoPrompt},
     {"quiet", no_argument, nullptr, 'q'},
@@ -170,6 +178,22 @@ std::optional<OptionsError> apply(Options& o, int c, const std::string& arg) {
             spec.hostname = arg;
             o.creation_option = "--hostname";
             break;
+        case kCpu:
+        case kPids:
+        case kIoWeight: {
+            auto n = c == kCpu ? parse_cpu(arg) : c == kPids ? parse_pids(arg) : parse_io_weight(arg);
+            if (!n.ok()) return failure(n.error());
+            (c == kCpu ? spec.limits.cpu_milli : c == kPids ? spec.limits.pids : spec.limits.io_weight) = *n;
+            o.creation_option = c == kCpu ? "--cpu" : c == kPids ? "--pids" : "--io-weight";
+            break;
+        }
+        case kMemory: {
+            auto n = parse_size(arg);
+            if (!n.ok()) return failure(n.error());
+            spec.limits.memory_bytes = *n;
+            o.creation_option = "--memory";
+            break;
+        }
         case kBandwidth:
             if (auto st = parse_bandwidth(arg, spec.limits); !st.ok()) return failure(st.error());
             o.creation_option = "--bandwidth";
@@ -265,6 +289,12 @@ const char* help_text() {
            "                            (by default a space has its own PID namespace and /proc)\n"
            "      --hostname NAME       the space's hostname (default: this host's): letters,\n"
            "                            digits and '-', at most 64\n"
+           "      --cpu CPUS            at most CPUS CPUs' time for the whole space (e.g. 0.5)\n"
+           "      --memory SIZE         at most SIZE of memory (K, M, G or T: powers of 1024)\n"
+           "      --pids N              at most N processes and threads\n"
+           "      --io-weight N         its share of disk time, 1-10000 (default 100)\n"
+           "                            (these four need cgroup v2's controllers; a child\n"
+           "                            space never gets more than its parent)\n"
            "      --bandwidth RATE[/RATE]\n"
            "                            shape the space's traffic to RATE bits per second each\n"
            "                            way, or IN/OUT (into it, then out of it): e.g. 10M,\n"

@@ -27,6 +27,10 @@ struct Context {
     // that creates a space (never by the helper): "" for none. from_environment() sets it
     // to $XDG_CONFIG_HOME/personalnet/networks, else $HOME/.config/personalnet/networks.
     std::string user_networkdir;
+    // The cgroup v2 directory under which each space has its cgroup (issue 22): "" is
+    // <the cgroup2 mount>/personalnet. Root's own choice only (tests give each simulated
+    // host its own).
+    std::string cgroupdir;
     std::string helper;  // the set-uid helper an unprivileged caller asks
     // Where the programs the library runs as root live (pnreaper, pnkeeper): LIBEXECDIR.
     // The helper names its own directory; tests and benches the build's.
@@ -45,7 +49,7 @@ struct Context {
     // The defaults, with what the PERSONALNET_* variables of envp (a NULL-terminated
     // "KEY=VALUE" array, e.g. environ) override: PERSONALNET_RUNDIR, _STATEDIR and
     // _OVERLAYDIR and _LIBEXECDIR for root only and when absolute, PERSONALNET_HELPER when absolute,
-    // PERSONALNET_TRUSTDIR for root only and when absolute, PERSONALNET_BROKER as given;
+    // PERSONALNET_TRUSTDIR and _CGROUPDIR for root only and when absolute, PERSONALNET_BROKER as given;
     // user_networkdir from XDG_CONFIG_HOME or HOME (absolute
     // only). For programs that behave like the tools.
     static Context from_environment(const char* const* envp);

@@ -214,6 +214,23 @@ struct SpaceInfo {
     ResourceUsage usage;    // show_space only
 };
 
+// The resource options' values (mkportspace, the helper's wire, personalnet.conf), each
+// checked whole; what names the option or setting in the one-line error (EINVAL): e.g.
+// "--memory '12Q': not a size (a number with an optional K, M, G or T suffix)".
+// A CPU quota in CPUs, up to three decimals: "1.5" is 1500 thousandths; 0.001-1024.
+Result<uint32_t> parse_cpu(const std::string& text, const std::string& what = "--cpu");
+// A size in bytes, with an optional suffix K, M, G or T (powers of 1024); 4 KiB to 2^62.
+Result<uint64_t> parse_size(const std::string& text, const std::string& what = "--memory");
+// A number of processes and threads: 1-4194304 (the kernel's most).
+Result<uint32_t> parse_pids(const std::string& text, const std::string& what = "--pids");
+// An I/O weight: 1-10000.
+Result<uint32_t> parse_io_weight(const std::string& text, const std::string& what = "--io-weight");
+// Checks limits made elsewhere (the helper's wire): each in its parser's range or 0.
+Status validate_limits(const ResourceLimits& limits);
+// The values as the options take them back: "1.5", "512M" (exact), for records and `pnet show`.
+std::string cpu_text(uint32_t cpu_milli);
+std::string size_text(uint64_t bytes);
+
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
 // not "anon-*" (reserved for unnamed spaces). The error names the bad value.
 Status validate_name(const std::string& name);
@@ -312,7 +329,10 @@ public:
     // processes it starts afterwards are in that PID namespace; the process itself stays
     // outside (the kernel moves no process), so the space's /proc, now its /proc, does
     // not show it: /proc/self is gone until it returns to its own mount namespace.
-    Status join();
+    // First, the process moves into the space's cgroup (issue 22), so that the space's
+    // limits hold it and what it starts; into_cgroup=false leaves it in its own (a Slurm
+    // task, which Slurm's own cgroups track and hold to the job's limits).
+    Status join(bool into_cgroup = true);
 
     struct State;
     struct Remote;  // an unprivileged caller's space, held by the set-uid helper

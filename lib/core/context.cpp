@@ -32,7 +32,7 @@ Context Context::from_environment(const char* const* envp) {
     Context ctx;
     if (envp == nullptr) return ctx;
     const bool root = ::getuid() == 0;
-    bool seen[9] = {};  // the first entry of a key counts, as for getenv()
+    bool seen[10] = {};  // the first entry of a key counts, as for getenv()
     auto first = [&](int i) { return !std::exchange(seen[i], true); };
     std::string_view xdg, home;
     for (; *envp != nullptr; ++envp) {
@@ -50,6 +50,8 @@ Context Context::from_environment(const char* const* envp) {
             ctx.overlaydir = value;
         else if (key == "PERSONALNET_TRUSTDIR" && first(8) && absolute && root)
             ctx.trustdir = value;
+        else if (key == "PERSONALNET_CGROUPDIR" && first(9) && absolute && root)
+            ctx.cgroupdir = value;  // where root makes and removes cgroups: root's own choice only
         else if (key == "PERSONALNET_LIBEXECDIR" && first(5) && absolute && root)
             ctx.libexecdir = value;  // what root runs: root's own choice only
         else if (key == "PERSONALNET_HELPER" && first(3) && absolute)

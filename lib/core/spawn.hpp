@@ -70,6 +70,10 @@ struct SpawnOptions {
     // the fork; the child waits for that before its setup (a child forked into another PID
     // namespace cannot name a group outside it). Failing leaves it in the parent's group.
     pid_t parent_sets_group = 0;
+    // A cgroup v2 directory (an fd) the child is created in (clone3 CLONE_INTO_CGROUP),
+    // so that none of its code runs outside it (a space's cgroup: issue 22); -1: its
+    // parent's. Detached: the intermediate is created there, and the daemon with it.
+    int cgroup = -1;
     std::vector<SpawnStep> steps;
     std::string exec_what;  // names a failed exec; empty: "run PROGRAM"
     // Called in the parent right after the fork, before the child's report is read and

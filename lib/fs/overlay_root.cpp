@@ -341,6 +341,7 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
     o.ignored_signals = {SIGPIPE};  // its stderr pipe is closed once it runs
     o.netns = netns;
     o.netns_what = "join the space's network namespace";
+    o.cgroup = layers.cgroup;
     if (layers.trusted_mntns >= 0) {
         o.mntns = layers.trusted_mntns;
         o.mntns_what = "join the host's mount namespace";

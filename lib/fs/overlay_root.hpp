@@ -42,6 +42,8 @@ struct RootLayers {
     // A mount namespace built by root from trusted paths (the host's) to assemble the union
     // in, when the creator itself runs in a file space; -1: the creator's own.
     int trusted_mntns = -1;
+    // The space's cgroup (a directory fd) fuse-overlayfs is created in; -1: the caller's.
+    int cgroup = -1;
 };
 
 // The union's mount options for the root: "lowerdir=P1/upper:...:/,upperdir=U,workdir=W".

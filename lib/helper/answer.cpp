@@ -32,12 +32,12 @@ Field num(const char* key, T SpaceInfo::*m) {
     return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{std::to_string(i.*m)}; },
             [m](SpaceInfo& i, const std::string& v) { return number(v, i.*m); }};
 }
-// A number in one of SpaceInfo's structs (limits, usage).
-template <typename S, typename T>
-Field sub_num(const char* key, S SpaceInfo::*outer, T S::*m) {
+// A number of one of SpaceInfo's parts (limits, usage).
+template <typename P, typename T>
+Field part(const char* key, P SpaceInfo::*part, T P::*m) {
     return {key,
-            [outer, m](const SpaceInfo& i) { return std::vector<std::string>{std::to_string(i.*outer.*m)}; },
-            [outer, m](SpaceInfo& i, const std::string& v) { return number(v, i.*outer.*m); }};
+            [part, m](const SpaceInfo& i) { return std::vector<std::string>{std::to_string(i.*part.*m)}; },
+            [part, m](SpaceInfo& i, const std::string& v) { return number(v, i.*part.*m); }};
 }
 Field text(const char* key, std::string SpaceInfo::*m) {
     return {key, [m](const SpaceInfo& i) { return std::vector<std::string>{i.*m}; },
@@ -144,12 +144,20 @@ const std::vector<Field>& fields() {
         num("dispatched_in", &SpaceInfo::dispatched_in),
         num("dispatched_out", &SpaceInfo::dispatched_out),
         text("pin", &SpaceInfo::pin),
-        sub_num("rate_in", &SpaceInfo::limits, &ResourceLimits::rate_in),
-        sub_num("rate_out", &SpaceInfo::limits, &ResourceLimits::rate_out),
-        sub_num("rx_bytes", &SpaceInfo::usage, &ResourceUsage::rx_bytes),
-        sub_num("rx_packets", &SpaceInfo::usage, &ResourceUsage::rx_packets),
-        sub_num("tx_bytes", &SpaceInfo::usage, &ResourceUsage::tx_bytes),
-        sub_num("tx_packets", &SpaceInfo::usage, &ResourceUsage::tx_packets),
+        part("cpu_milli", &SpaceInfo::limits, &ResourceLimits::cpu_milli),
+        part("memory_max", &SpaceInfo::limits, &ResourceLimits::memory_bytes),
+        part("pids_max", &SpaceInfo::limits, &ResourceLimits::pids),
+        part("io_weight", &SpaceInfo::limits, &ResourceLimits::io_weight),
+        part("cpu_usec", &SpaceInfo::usage, &ResourceUsage::cpu_usec),
+        part("memory_now", &SpaceInfo::usage, &ResourceUsage::memory_bytes),
+        part("memory_peak", &SpaceInfo::usage, &ResourceUsage::memory_peak),
+        part("processes", &SpaceInfo::usage, &ResourceUsage::processes),
+        part("rate_in", &SpaceInfo::limits, &ResourceLimits::rate_in),
+        part("rate_out", &SpaceInfo::limits, &ResourceLimits::rate_out),
+        part("rx_bytes", &SpaceInfo::usage, &ResourceUsage::rx_bytes),
+        part("rx_packets", &SpaceInfo::usage, &ResourceUsage::rx_packets),
+        part("tx_bytes", &SpaceInfo::usage, &ResourceUsage::tx_bytes),
+        part("tx_packets", &SpaceInfo::usage, &ResourceUsage::tx_packets),
     };
     return all;
 }

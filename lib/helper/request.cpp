@@ -274,6 +274,37 @@ Field network_files() {
                 return {};
             }};
 }
+// A resource limit (SpaceSpec::limits), written when set and read back by the option's
+// own parser, so that the helper holds a crafted request to the same ranges.
+template <typename T>
+Field limit(const char* key, T ResourceLimits::*m,
+            Result<T> (*parse)(const std::string&, const std::string&)) {
+    return {key,
+            {Op::create},
+            false,
+            nullptr,
+            [m](const Request& r) {
+                const T v = r.spec.limits.*m;
+                return v == 0 ? std::vector<std::string>{} : std::vector<std::string>{std::to_string(v)};
+            },
+            [m, parse](Request& r, const std::string& k, const std::string& v) -> Status {
+                auto n = parse(v, k);
+                if (!n.ok()) return bad(k, v, n.error().message());
+                r.spec.limits.*m = n.value();
+                return {};
+            }};
+}
+// The CPU quota in thousandths of a CPU on the wire: a whole number.
+Result<uint32_t> cpu_milli_value(const std::string& v, const std::string& k) {
+    auto n = parse_pids(v, k);  // digits only, 1-4194304
+    if (!n.ok() || n.value() > 1024 * 1000) return make_error(EINVAL, "not 1-1024000 thousandths of a CPU");
+    return n;
+}
+// A size in bytes (parse_size reads plain digits too).
+Result<uint64_t> memory_value(const std::string& v, const std::string& k) { return parse_size(v, k); }
+Result<uint32_t> pids_value(const std::string& v, const std::string& k) { return parse_pids(v, k); }
+Result<uint32_t> io_weight_value(const std::string& v, const std::string& k) { return parse_io_weight(v, k); }
+
 std::string as_is(const std::string& s) { return s; }
 std::string prefix_text(const IpPrefix& p) { return p.str(); }
 std::string service_text(const Service& s) { return s.str(); }
@@ -306,6 +337,10 @@ const std::vector<Field>& fields() {
         text_if_set("hostname", {create}, &SpaceSpec::hostname, hostname_value),
         choice("dispatch", {create}, &SpaceSpec::dispatch, parse_dispatch, dispatch_word,
                "want auto, nft or bpf"),
+        limit("cpu_milli", &ResourceLimits::cpu_milli, cpu_milli_value),
+        limit("memory", &ResourceLimits::memory_bytes, memory_value),
+        limit("pids", &ResourceLimits::pids, pids_value),
+        limit("io_weight", &ResourceLimits::io_weight, io_weight_value),
         bandwidth("bandwidth"),
         flag("keep_files", {destroy}, &Request::keep_files),
         repeated("arg", {run}, &Request::argv, as_is, argument, "a command"),

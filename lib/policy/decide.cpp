@@ -1,6 +1,7 @@
 // Judging a caller against the policy. Every refusal names the caller and the setting
 // responsible, so that the user knows whom to ask and the administrator what to change.
 #include <algorithm>
+#include <cstring>
 
 #include "lib/policy/names.hpp"
 #include "lib/policy/policy.hpp"
@@ -116,6 +117,59 @@ Status within_limits(const Policy& p, const Caller& c, int spaces_of_user, int s
             EUSERS, who(c) + " may not create a space: the host has " + std::to_string(spaces_total) +
                         " spaces (personalnet.conf: max_spaces = " + std::to_string(p.max_spaces) + ")");
     return {};
+}
+
+Result<ResourceLimits> resources_for(const Policy& p, const Caller& c, const ResourceLimits& asked,
+                                     ResourceSources* sources) {
+    ResourceSources from;
+    if (is_root(c)) {
+        if (sources != nullptr) *sources = from;
+        return asked;
+    }
+    ResourceLimits out = asked;
+    struct Row {
+        uint64_t want, dflt, max;
+        const char *option, *setting, *max_setting;  // the settings as their sources name them
+        std::string (*text)(uint64_t);
+    };
+    auto cpu = [](uint64_t v) { return cpu_text(static_cast<uint32_t>(v)); };
+    auto size = [](uint64_t v) { return size_text(v); };
+    auto num = [](uint64_t v) { return std::to_string(v); };
+    const Row rows[4] = {
+        {asked.cpu_milli, p.default_resources.cpu_milli, p.max_resources.cpu_milli, "--cpu",
+         "personalnet.conf's resources.cpu", "personalnet.conf's resources.max_cpu", cpu},
+        {asked.memory_bytes, p.default_resources.memory_bytes, p.max_resources.memory_bytes, "--memory",
+         "personalnet.conf's resources.memory", "personalnet.conf's resources.max_memory", size},
+        {asked.pids, p.default_resources.pids, p.max_resources.pids, "--pids",
+         "personalnet.conf's resources.pids", "personalnet.conf's resources.max_pids", num},
+        {asked.io_weight, p.default_resources.io_weight, 0, "--io-weight",
+         "personalnet.conf's resources.io_weight", "", num},
+    };
+    uint64_t got[4];
+    for (int i = 0; i < 4; ++i) {
+        const Row& row = rows[i];
+        got[i] = row.want;
+        if (got[i] == 0 && row.dflt != 0) {
+            got[i] = row.dflt;
+            from.from[i] = row.setting;
+        }
+        if (row.max == 0) continue;
+        if (got[i] == 0) {  // no limit is above any maximum: the maximum then
+            got[i] = row.max;
+            from.from[i] = row.max_setting;
+        } else if (got[i] > row.max) {
+            const std::string setting =
+                std::string(row.max_setting).substr(std::strlen("personalnet.conf's "));
+            return refuse(c, std::string("ask for ") + row.option + " " + row.text(got[i]),
+                          setting + " = " + row.text(row.max));
+        }
+    }
+    out.cpu_milli = static_cast<uint32_t>(got[0]);
+    out.memory_bytes = got[1];
+    out.pids = static_cast<uint32_t>(got[2]);
+    out.io_weight = static_cast<uint32_t>(got[3]);
+    if (sources != nullptr) *sources = from;
+    return out;
 }
 
 }  // namespace personalnet::policy

@@ -19,7 +19,6 @@
 #include "lib/policy/names.hpp"
 #include "lib/policy/networks_read.hpp"
 #include "lib/policy/reader.hpp"
-#include "lib/policy/resources.hpp"
 
 namespace personalnet::policy {
 
@@ -41,8 +40,9 @@ Status read_top(const SettingsReader& r, const std::string& key, const std::stri
     if (key == "rundir") dir = &p.rundir;
     if (key == "statedir") dir = &p.statedir;
     if (key == "overlaydir") dir = &p.overlaydir;
+    if (key == "cgroupdir") dir = &p.cgroupdir;
     if (dir == nullptr)
-        return r.fail("unknown setting '" + key + "' (want admin, rundir, statedir, overlaydir)");
+        return r.fail("unknown setting '" + key + "' (want admin, rundir, statedir, overlaydir, cgroupdir)");
     auto path = r.path(key, v, false);
     if (!path.ok()) return path.error();
     *dir = std::move(path).value();
@@ -187,6 +187,62 @@ Status read_share(const SettingsReader& r, const std::string& key, const std::st
     return {};
 }
 
+// resources { }: one table row per setting, so that more (bandwidth) join as rows.
+template <auto Limits, auto Field, auto Parse>
+Status resource(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
+    auto n = Parse(v, "resources." + key);
+    if (!n.ok()) return r.fail(n.error().context);
+    (p.*Limits).*Field = n.value();
+    return {};
+}
+
+// RATE or IN/OUT: both directions of a bandwidth at once.
+template <auto Limits>
+Status bandwidth_setting(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
+    if (auto st = parse_bandwidth(v, p.*Limits); !st.ok())
+        return r.bad("resources." + key, v,
+                     "is not RATE or IN/OUT (bits per second, e.g. 10M, 100M/10M, 1.5Mbit, 500k; k, M, G: "
+                     "powers of 1000; from 8k to 100G)");
+    return {};
+}
+
+struct ResourceSetting {
+    const char* key;
+    Status (*read)(const SettingsReader&, const std::string&, const std::string&, Policy&);
+};
+constexpr ResourceSetting kResourceSettings[] = {
+    {"max_cpu", resource<&Policy::max_resources, &ResourceLimits::cpu_milli, parse_cpu>},
+    {"max_memory", resource<&Policy::max_resources, &ResourceLimits::memory_bytes, parse_size>},
+    {"max_pids", resource<&Policy::max_resources, &ResourceLimits::pids, parse_pids>},
+    {"cpu", resource<&Policy::default_resources, &ResourceLimits::cpu_milli, parse_cpu>},
+    {"memory", resource<&Policy::default_resources, &ResourceLimits::memory_bytes, parse_size>},
+    {"pids", resource<&Policy::default_resources, &ResourceLimits::pids, parse_pids>},
+    {"io_weight", resource<&Policy::default_resources, &ResourceLimits::io_weight, parse_io_weight>},
+    {"max_bandwidth", bandwidth_setting<&Policy::max_resources>},
+    {"bandwidth", bandwidth_setting<&Policy::default_resources>},
+};
+
+Status read_resources(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
+    for (const auto& s : kResourceSettings)
+        if (key == s.key) return s.read(r, key, v, p);
+    std::string want;
+    for (const auto& s : kResourceSettings) want += std::string(want.empty() ? "" : ", ") + s.key;
+    return r.fail("unknown setting 'resources." + key + "' (want " + want + ")");
+}
+
+// A default above its maximum would refuse every creation that asks nothing.
+Status check_resources(const SettingsReader& r, const Policy& p) {
+    const auto& d = p.default_resources;
+    const auto& m = p.max_resources;
+    if (m.cpu_milli && d.cpu_milli > m.cpu_milli) return r.fail("resources.cpu is above resources.max_cpu");
+    if (m.memory_bytes && d.memory_bytes > m.memory_bytes)
+        return r.fail("resources.memory is above resources.max_memory");
+    if (m.pids && d.pids > m.pids) return r.fail("resources.pids is above resources.max_pids");
+    if (m.rate_in && (d.rate_in > m.rate_in || d.rate_out > m.rate_out))
+        return r.fail("resources.bandwidth is above resources.max_bandwidth");
+    return {};
+}
+
 using SectionReader = Status (*)(const SettingsReader&, const std::string&, const std::string&, Policy&);
 
 SectionReader section_reader(const std::string& name) {
@@ -248,6 +304,7 @@ Result<Policy> parse_policy(const std::string& text, const std::string& where) {
             PN_TRY(read(r, key, value, p), "");
         }
     }
+    PN_TRY(check_resources(r, p), "");
     return p;
 }
 

@@ -22,12 +22,24 @@
 //   share {
 //       paths = /home, /srv/projects  # directories (and below) users may --share
 //   }
-//   resources { ... }                 # per-user maxima and defaults (lib/policy/resources.hpp)
+//   resources {                       # a user's spaces' limits (issue 22); root's are free
+//       max_cpu = 2                   # most of each a user may ask for (--cpu, --memory,
+//       max_memory = 4G               #   --pids); a space asking none gets the maximum
+//       max_pids = 1024
+//       cpu = 1                       # what a space gets when its user asks none
+//       memory = 1G
+//       pids = 512
+//       io_weight = 100
+//       max_bandwidth = 100M/10M      # --bandwidth IN/OUT, likewise
+//       bandwidth = 10M
+//   }
 //   networks { ... }                  # users' own networks (lib/policy/networks.hpp)
 //   admin = no                        # yes/no/true/false/1/0: may users ask for --admin
 //   rundir = /run/personalnet
 //   statedir = /var/lib/personalnet
 //   overlaydir = /etc/personalnet/overlays.d
+//   cgroupdir = /sys/fs/cgroup/personalnet   # the spaces' cgroups (default: under the
+//                                            # cgroup2 mount, see Context::cgroupdir)
 //
 // Every setting is optional and a missing one keeps its default (the initialisers of
 // Policy); a missing file means all defaults: only root and members of the group
@@ -89,9 +101,10 @@ struct Policy {
     std::string rundir = "/run/personalnet";
     std::string statedir = "/var/lib/personalnet";
     std::string overlaydir = "/etc/personalnet/overlays.d";
-    Networks networks;  // users' own networks (lib/policy/networks.hpp): none by default
-    // resources (lib/policy/resources.hpp): the most a user's space may have, and what it
-    // gets when it asks for nothing; 0 = no maximum, no default.
+    std::string cgroupdir;  // "": <cgroup2 mount>/personalnet
+    Networks networks;      // users' own networks (lib/policy/networks.hpp): none by default
+    // resources: the most a user's space may have (0: no maximum; io_weight has none) and
+    // what it gets when its user asks nothing (0: no limit).
     ResourceLimits max_resources;
     ResourceLimits default_resources;
 };
@@ -143,6 +156,18 @@ Status may_share_pids(const Policy& p, const Caller& c);
 // kFirstUserPort and inside a range of create.publish for its protocol. The inner port
 // is the space's own business (it listens there).
 Status may_publish(const Policy& p, const Caller& c, const PublishedPort& port);
+
+// The limits a user's space gets (resources): what the caller asked, each one not asked
+// taken from the default, else the maximum; EPERM naming the value and the setting when
+// one is above its maximum ("user 'bob' may not ask for --memory 8G (personalnet.conf:
+// resources.max_memory = 4G)"). from[i] (cpu, memory, pids, io_weight) names where each
+// came from: the option ("--memory") or the setting ("resources.memory"), for a host that
+// cannot hold it. Root gets what it asked.
+struct ResourceSources {
+    const char* from[4] = {"--cpu", "--memory", "--pids", "--io-weight"};
+};
+Result<ResourceLimits> resources_for(const Policy& p, const Caller& c, const ResourceLimits& asked,
+                                     ResourceSources* sources = nullptr);
 
 // Limits for creating one more space at new_depth, given how many the caller and the host
 // own now. EUSERS when a count limit is reached ("user 'bob' owns 16 spaces

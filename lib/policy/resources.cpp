@@ -2,19 +2,6 @@
 
 namespace personalnet::policy {
 
-Status read_resources(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p) {
-    ResourceLimits* into = key == "max_bandwidth" ? &p.max_resources
-                           : key == "bandwidth"   ? &p.default_resources
-                                                  : nullptr;
-    if (into == nullptr)
-        return r.fail("unknown setting 'resources." + key + "' (want max_bandwidth, bandwidth)");
-    if (auto st = parse_bandwidth(v, *into); !st.ok())
-        return r.bad("resources." + key, v,
-                     "is not RATE or IN/OUT (bits per second, e.g. 10M, 100M/10M, 1.5Mbit, 500k; k, M, G: "
-                     "powers of 1000; from 8k to 100G)");
-    return {};
-}
-
 void apply_bandwidth_policy(const Policy& p, const Caller& c, ResourceLimits& limits) {
     if (c.uid == 0 || limits.rate_in != 0 || limits.rate_out != 0) return;
     const ResourceLimits& from = p.default_resources.rate_in != 0 ? p.default_resources : p.max_resources;

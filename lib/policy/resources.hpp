@@ -1,12 +1,6 @@
-// The policy's resources section (issue 22): per-user maxima and defaults of a space's
-// resource limits. Bandwidth here:
-//
-//   resources {
-//       max_bandwidth = 100M/20M   # RATE or IN/OUT: the most a user's space may have
-//       bandwidth = 10M            # what a user's space gets without --bandwidth
-//   }
-//
-// Root passes every limit and gets no default.
+// The policy's bandwidth decisions (resources.max_bandwidth and resources.bandwidth, read
+// with the rest of the resources section in policy.cpp; issue 22). Root passes every
+// limit and gets no default.
 #pragma once
 
 #include <string>
@@ -16,9 +10,6 @@
 #include "personalnet/space.hpp"
 
 namespace personalnet::policy {
-
-// One key of the resources section; EINVAL naming the key and the value.
-Status read_resources(const SettingsReader& r, const std::string& key, const std::string& v, Policy& p);
 
 // The caller's space's bandwidth as the policy makes it: a user's request without a
 // bandwidth gets resources.bandwidth, or else resources.max_bandwidth. Root's is kept.

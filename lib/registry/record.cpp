@@ -159,6 +159,11 @@ const std::vector<Field>& fields() {
         text("hostname", &Record::hostname),
         number("rate_in", &Record::rate_in),
         number("rate_out", &Record::rate_out),
+        text("cgroup", &Record::cgroup),
+        number("cpu_milli", &Record::cpu_milli),
+        number("memory_max", &Record::memory_max),
+        number("pids_max", &Record::pids_max),
+        number("io_weight", &Record::io_weight),
     };
     return all;
 }

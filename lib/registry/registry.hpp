@@ -100,6 +100,14 @@ struct Record {
     // uplink, and an ifb device in the parent namespace that destroy and gc remove.
     uint64_t rate_in = 0;
     uint64_t rate_out = 0;
+    // Its cgroup (issue 22), as a path under the cgroup2 mount: its parent's, or the
+    // subtree's (Context::cgroupdir), then its label ("personalnet/00a1/00b2"); "" when
+    // the host has no cgroup v2. Its limits, as made (0: none).
+    std::string cgroup;
+    uint32_t cpu_milli = 0;
+    uint64_t memory_max = 0;
+    uint32_t pids_max = 0;
+    uint32_t io_weight = 0;
 
     bool operator==(const Record&) const = default;
     std::string serialize() const;

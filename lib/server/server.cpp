@@ -21,6 +21,7 @@
 #include "lib/server/caller_checks.hpp"
 #include "lib/server/privileges.hpp"
 #include "lib/server/user_networks.hpp"
+#include "lib/space/cgroup.hpp"
 #include "lib/space/filespace.hpp"
 #include "lib/space/run_mounts.hpp"
 
@@ -60,6 +61,7 @@ Server::Server(helper::Identity who, policy::Policy pol, UniqueFd caller_pidfd, 
     ctx_.rundir = policy_.rundir;
     ctx_.statedir = policy_.statedir;
     ctx_.overlaydir = policy_.overlaydir;
+    ctx_.cgroupdir = policy_.cgroupdir;
     ctx_.trustdir = policy_.networks.trustdir;
     ctx_.caller = who_.uid;
     ctx_.caller_mntns = caller_mntns;
@@ -189,6 +191,13 @@ Result<Space> Server::create(const helper::Request& r, const helper::Becoming& a
         return make_error(EPERM, "create space '" + r.spec.name +
                                      "': names starting with 'job-' are reserved for batch jobs");
     SpaceSpec spec = r.spec;
+    // The policy's defaults and maxima (resources), and a host that cannot hold a limit
+    // refused naming the option or setting that asked for it: never served without it.
+    policy::ResourceSources sources;
+    auto limits = policy::resources_for(policy_, caller_, spec.limits, &sources);
+    if (!limits.ok()) return limits.error();
+    spec.limits = limits.value();
+    PN_TRY(space::check_limits_here(spec.limits, space::cgroup_host(ctx_), sources.from), "");
     // The size of the caller's layer-store image; root's own spaces keep the default.
     spec.max_layer_bytes = who_.uid == 0 ? 0 : policy_.max_layer_size;
     // A user's space without a bandwidth gets the policy's (allowed() refused one above

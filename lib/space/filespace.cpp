@@ -34,6 +34,7 @@
 #include "lib/fs/overlay_root.hpp"
 #include "lib/fs/root_layers_wire.hpp"
 #include "lib/fs/store.hpp"
+#include "lib/space/cgroup.hpp"
 #include "lib/space/run_mounts.hpp"
 
 #ifndef NS_GET_MNTNS_ID
@@ -723,6 +724,10 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
 
     std::string staging = layers.layer + "/root";
     if (layers.backend == fs::Backend::fuse) {
+        // The daemon is the space's: in its cgroup.
+        auto cgroup = open_cgroup_leaf(rec);
+        if (!cgroup.ok()) return cgroup.error().wrap("file space");
+        layers.cgroup = cgroup->get();
         auto daemon = fs::start_fuse_root(layers, netns);
         if (!daemon.ok()) return daemon.error().wrap("file space");
         rec.fs_daemon = daemon.value();

@@ -24,6 +24,7 @@
 #include "lib/netlink/xfrm_probe.hpp"
 #include "lib/nft/nft.hpp"
 #include "lib/space/addressing.hpp"
+#include "lib/space/cgroup.hpp"
 #include "lib/space/filespace.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/spis.hpp"
@@ -82,6 +83,10 @@ Result<pid_t> spawn_keeper(const registry::Registry& reg, const registry::Record
     o.netns_what = "join the space's network namespace";
     o.mntns = mntns;  // charon never runs in a file space (docs/SECURITY.md, rule 2)
     o.mntns_what = "join the host's mount namespace";
+    // The keeper and charon are the space's: in its cgroup.
+    auto cgroup = open_cgroup_leaf(rec);
+    if (!cgroup.ok()) return cgroup.error().wrap(what);
+    o.cgroup = cgroup->get();
     auto pid = sys::spawn(o);
     report_wr.reset();
     if (!pid.ok()) return pid.error();

@@ -175,7 +175,7 @@ std::string current_hostname() {
 }
 
 Result<Init> start_init(const registry::Registry& reg, registry::Record& rec, int netns, int mntns,
-                        const std::string& hostname, const registry::Record* parent) {
+                        const std::string& hostname, const registry::Record* parent, int cgroup) {
     const std::string what = "start the init of space '" + rec.name + "'";
     Init init;
     std::optional<Init> parent_init;
@@ -226,6 +226,7 @@ Result<Init> start_init(const registry::Registry& reg, registry::Record& rec, in
         o.mntns_what = "join the host's mount namespace";
     }
     o.new_session = true;
+    o.cgroup = cgroup;
     auto pid = sys::spawn(o);
     if (!pid.ok()) return pid.error();
     theirs.reset();

@@ -26,9 +26,10 @@ struct Init {
 
 // Starts the init of rec's new PID namespace, nested in parent's when parent has one
 // (else in the caller's), in the space's network namespace, with the file space's mount
-// namespace (mntns, or -1 for none). Sets rec.pidns, rec.init_pid and rec.hostname.
+// namespace (mntns, or -1 for none), created in the cgroup (a directory fd; -1: ours). Sets rec.pidns,
+// rec.init_pid and rec.hostname.
 Result<Init> start_init(const registry::Registry& reg, registry::Record& rec, int netns, int mntns,
-                        const std::string& hostname, const registry::Record* parent);
+                        const std::string& hostname, const registry::Record* parent, int cgroup = -1);
 
 // The init of rec's PID namespace, checked to be that one (its PID namespace's inode):
 // ESRCH naming the space when it has ended.

@@ -36,6 +36,7 @@
 #include "lib/registry/holders.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
+#include "lib/space/cgroup.hpp"
 #include "lib/space/child.hpp"
 #include "lib/space/dispatch.hpp"
 #include "lib/space/filespace.hpp"
@@ -71,6 +72,7 @@ struct Space::State {
     space::Init init;  // its PID namespace's init (unless it shares its parent's PIDs)
     std::vector<std::pair<std::string, double>> timings;
     std::vector<std::pair<std::string, double>> cpu_timings;
+    UniqueFd cgroup;  // its processes' cgroup (issue 22); invalid without one
 };
 
 namespace {
@@ -128,6 +130,10 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.private_tmp = r.fs_private_tmp;
     i.admin = r.admin;
     i.dispatch = r.dispatch;
+    i.limits.cpu_milli = r.cpu_milli;
+    i.limits.memory_bytes = r.memory_max;
+    i.limits.pids = r.pids_max;
+    i.limits.io_weight = r.io_weight;
     i.limits.rate_in = r.rate_in;
     i.limits.rate_out = r.rate_out;
     return i;
@@ -153,6 +159,8 @@ Status release_host_side(const Registry& reg, const Record& r, Keep keep,
                                     r.rate_in != 0 || r.rate_out != 0),
               "release uplink " + r.host_ifname);
     left.note(space::release_file_space(reg, r, keep == Keep::files), "release file space");
+    // Last: fuse-overlayfs, in it, ends with the file space's release.
+    left.note(space::remove_cgroup(reg, r), "remove its cgroup");
     return left.result();
 }
 
@@ -292,6 +300,7 @@ Status check_spec(const SpaceSpec& spec) {
         return make_error(EINVAL,
                           "--hostname needs the space's own PID namespace (its init holds the hostname): "
                           "not with --share-pids");
+    PN_TRY(validate_limits(spec.limits), "");
     return {};
 }
 
@@ -358,6 +367,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
         PN_TRY(check_spec(spec), "");  // the user's own view first: clearer errors
+        // Whether this host holds the limits is the helper's to say, after the policy's
+        // maxima and defaults (which may add limits, or refuse these first).
         auto resolv = read_seed_file(spec.resolv_conf, "--resolv-conf");
         if (!resolv.ok()) return resolv.error();
         auto hosts = read_seed_file(spec.hosts, "--hosts");
@@ -379,6 +390,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     }
     auto checked = check_spec(spec);
     if (!checked.ok()) return checked.error();
+    // Before anything exists: a limit this host cannot hold is refused, never ignored.
+    PN_TRY(space::check_limits_here(spec.limits, space::cgroup_host(ctx)), "");
     std::vector<std::string> shared = spec.shared_paths;
     if (ctx.caller == 0) {
         // Root's own: canonical, so that the union binds it without a symbolic link on the
@@ -448,7 +461,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     if (!reg.ok()) return reg.error().wrap(what);
     collect_locked(reg.value());
 
-    auto st = std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, {}, false, {}, {}, {}});
+    auto st =
+        std::make_unique<State>(State{std::move(reg).value(), {}, {}, {}, {}, {}, false, {}, {}, {}, {}});
     Registry& r = st->reg;
     Record& rec = st->rec;
     // What the steps hand on to later ones.
@@ -550,6 +564,15 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
 
     std::vector<space::Step> steps;
     steps.push_back({"registry-record", write_record, remove_through_record});
+    // Before anything of the space runs: every process of it is created in it.
+    steps.push_back({"cgroup",
+                     [&]() -> Status {
+                         auto made = space::make_cgroup(r, rec, parent ? &*parent : nullptr, spec.limits);
+                         if (!made.ok()) return made.error();
+                         st->cgroup = std::move(made).value();
+                         return {};
+                     },
+                     {}});  // removed with the record (remove_through_record)
     steps.push_back({"namespace",
                      [&]() -> Status {
                          auto ns = rec.admin ? new_admin_netns(rec.owner) : space::new_netns();
@@ -673,7 +696,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                                  spec.hostname.empty() ? space::current_hostname() : spec.hostname;
                              auto init = space::start_init(r, rec, st->netns.get(),
                                                            st->mntns.valid() ? st->mntns.get() : -1, hostname,
-                                                           parent ? &*parent : nullptr);
+                                                           parent ? &*parent : nullptr, st->cgroup.get());
                              if (!init.ok()) return init.error();
                              st->init = std::move(init).value();
                              return r.save(rec);
@@ -783,8 +806,21 @@ Result<Space> Space::open(const std::string& name, const Context& ctx) {
         if (std::pair(r.mntns, r.mntns_id) != before) PN_TRY(reg->save(r), what);
         mnt = std::move(m).value();
     }
-    auto st = std::make_unique<State>(State{
-        std::move(reg).value(), r, {}, std::move(fd), std::move(mnt), {}, false, std::move(init), {}, {}});
+    // Its commands are created in its cgroup; one that is gone (removed by hand) is
+    // refused rather than run outside it.
+    auto cgroup = space::open_cgroup_leaf(r);
+    if (!cgroup.ok()) return cgroup.error().wrap(what);
+    auto st = std::make_unique<State>(State{std::move(reg).value(),
+                                            r,
+                                            {},
+                                            std::move(fd),
+                                            std::move(mnt),
+                                            {},
+                                            false,
+                                            std::move(init),
+                                            {},
+                                            {},
+                                            std::move(cgroup).value()});
     st->info = info_of(st->reg, st->rec);
     return Space(std::move(st));
 }
@@ -813,11 +849,14 @@ Status Space::enter() {
     return {};
 }
 
-Status Space::join() {
+Status Space::join(bool into_cgroup) {
     if (remote_)
         return make_error(EPERM, "join space '" + remote_->info.name +
                                      "': only root can move a process into a space; run a command in it");
     const std::string what = "join space '" + st_->info.name + "'";
+    // Into its cgroup first (root writes the pid, by the fd it opened under the subtree).
+    if (into_cgroup)
+        PN_TRY(space::move_into_cgroup(st_->cgroup.get(), ::getpid()), what + ": enter its cgroup");
     PN_TRY(sys::enter_netns(st_->netns.get()), what);
     if (st_->init.pidns.valid()) {
         // Its hostname, and its PID namespace for every process started from now on (the
@@ -863,6 +902,7 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
     o.close_other_fds = st_->rec.file_space && !options.keep_descriptors;
     o.netns = st_->netns.get();
     o.netns_what = "join its network namespace";
+    o.cgroup = st_->cgroup.get();
     if (st_->mntns.valid())
         o.mntns = st_->mntns.get();
     else if (st_->init.mntns.valid())
@@ -972,6 +1012,7 @@ Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
     auto rec = load_pinned(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
     SpaceInfo info = info_of(reg.value(), rec->first);
+    space::read_usage(rec->first, info.usage);
     if (info.dispatch == Dispatch::bpf) {
         auto n = space::dispatch_counters(reg.value(), rec->first);
         if (n.ok()) {

@@ -56,6 +56,7 @@ TEST_F(SpaceTest, LibraryApiCreatesRunsListsAndDestroysSpaces) {
     ctx.rundir = rundir;
     ctx.statedir = statedir;
     ctx.libexecdir = pntest::build_dir() + "/libexec";  // the build's pnreaper and pnkeeper
+    ctx.cgroupdir = A().cgroupdir();                    // the host's cgroups: its leak check sees them
     std::string verdict = in_host(A(), [&]() -> std::string {
         pn::SpaceSpec spec;
         spec.name = "api";

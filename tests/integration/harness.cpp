@@ -18,6 +18,7 @@
 #include "lib/bpf/dispatch.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
+#include "lib/space/cgroup.hpp"
 #include "lib/space/netns.hpp"
 #include "tests/sim/simhosts.hpp"
 
@@ -78,6 +79,8 @@ void must(const personalnet::Status& s, const std::string& what) {
     ::dup2(err, 2);
     personalnet::sys::close_fds_from(3, -1);
     ::setenv("PERSONALNET_RUNDIR", rundir.c_str(), 1);
+    if (const std::string cg = host_cgroupdir(rundir); !cg.empty())
+        ::setenv("PERSONALNET_CGROUPDIR", cg.c_str(), 1);
     ::setenv("PERSONALNET_STATEDIR", (rundir.substr(0, rundir.rfind('/')) + "/state").c_str(), 1);
     exec_argv(argv);
 }
@@ -142,11 +145,19 @@ void Proc::kill(int sig) {
     if (sig == 9) wait();
 }
 
+std::string host_cgroupdir(const std::string& rundir) {
+    const std::string mount = personalnet::space::cgroup_host(personalnet::Context()).mount;
+    if (mount.empty()) return "";
+    std::string top = rundir.substr(0, rundir.rfind('/'));
+    return mount + "/" + top.substr(top.rfind('/') + 1);
+}
+
 Host::Host(const std::string& name) : name_(name) {
     char tmpl[] = "/tmp/pntest-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) die("mkdtemp");
     rundir_ = tmpl;
     rundir_ += "/run";
+    (void)cgroupdir();  // read the mount once now, not in a forked child
     ns_ = must(personalnet::space::new_netns(), "create host " + name);
     auto sw = must(personalnet::space::NetnsSwitch::enter(ns_.get()), "enter host");
     auto s = must(nl::Socket::open(), "netlink");
@@ -166,6 +177,15 @@ Host::~Host() {
             pos = end;
         }
     }
+    // Its cgroups, deepest first (rmdir removes a cgroup with its control files).
+    if (const std::string cg = cgroupdir(); !cg.empty())
+        ::nftw(
+            cg.c_str(),
+            [](const char* p, const struct stat* st, int, struct FTW*) {
+                if (S_ISDIR(st->st_mode)) (void)::rmdir(p);
+                return 0;
+            },
+            16, FTW_DEPTH | FTW_PHYS);
     ::nftw(
         top.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
         FTW_DEPTH | FTW_PHYS);
@@ -289,6 +309,20 @@ std::string Host::snapshot() const {
             auto inner = personalnet::sys::list_dir(rundir_ + "/parents/" + n);
             if (inner.ok())
                 for (const auto& i : inner.value()) s += "registry parents/" + n + "/" + i + "\n";
+        }
+    }
+    // The cgroups of its spaces (the subtree itself stays once made).
+    if (const std::string cg = cgroupdir(); !cg.empty()) {
+        std::vector<std::string> dirs{""};
+        for (size_t i = 0; i < dirs.size(); ++i) {
+            auto l = personalnet::sys::list_dir(cg + dirs[i]);
+            if (!l.ok()) continue;
+            for (const auto& n : l.value()) {
+                struct stat st {};
+                if (::lstat((cg + dirs[i] + "/" + n).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+                dirs.push_back(dirs[i] + "/" + n);
+                s += "cgroup " + dirs.back() + "\n";
+            }
         }
     }
     return s + bpf_state();

@@ -30,6 +30,10 @@ std::string bin(const std::string& name);  // build/bin/NAME
 
 class Host;
 
+// The cgroup subtree of the host whose run directory is rundir (/tmp/pntest-XXXXXX/run):
+// <cgroup2 mount>/pntest-XXXXXX; "" when no cgroup2 is mounted.
+std::string host_cgroupdir(const std::string& rundir);
+
 // A process started in a host, with its stdout readable line by line.
 class Proc {
 public:
@@ -56,6 +60,9 @@ public:
     Host(const std::string& name);
     const std::string& name() const { return name_; }
     const std::string& rundir() const { return rundir_; }
+    // Its spaces' cgroup subtree (PERSONALNET_CGROUPDIR): one per host, so that a test's
+    // cgroups are its own; "" without cgroup2.
+    std::string cgroupdir() const { return host_cgroupdir(rundir_); }
     int ns() const { return ns_.get(); }
     // Runs argv to completion inside the host (env PERSONALNET_RUNDIR set).
     RunResult run(const std::vector<std::string>& argv, int timeout_ms = 30000) const;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "lib/bpf/dispatch.hpp"
+#include "lib/core/cgroup_self.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/ike/vici_client.hpp"
 #include "lib/ike/vici_commands.hpp"
@@ -251,6 +252,25 @@ TEST_P(OverlayTest, NamedSpaceShowsItsSasWithLabelledSpisAndLeavesNoDaemon) {
     int st = 0;
     ::waitpid(pid, &st, 0);
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == EACCES) << "connect as nobody: status " << st;
+    // Its charon is in the space's cgroup (issue 22), started there by its keeper.
+    if (!sys::cgroup2_mount().empty()) {
+        const std::string want =
+            "0::" + A().cgroupdir().substr(sys::cgroup2_mount().size()) + "/" + label + "/procs\n";
+        int daemons = 0;
+        auto procs = sys::list_dir("/proc");
+        ASSERT_TRUE(procs.ok());
+        for (const auto& p : procs.value()) {
+            if (p[0] < '1' || p[0] > '9') continue;
+            auto env = sys::read_file("/proc/" + p + "/environ");
+            if (!env.ok() || env->find("STRONGSWAN_CONF=" + A().rundir() + "/") == std::string::npos)
+                continue;
+            ++daemons;
+            auto cg = sys::read_file("/proc/" + p + "/cgroup");
+            EXPECT_TRUE(cg.ok() && contains(cg.value(), want))
+                << "charon " << p << ": " << (cg.ok() ? cg.value() : "");
+        }
+        EXPECT_GE(daemons, 1);
+    }
     EXPECT_EQ(pnet({"destroy", "corpnet"}).rc, 0);
     EXPECT_EQ(space_daemons(), 0) << "a charon of this test's spaces is left";
 }

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "lib/core/sys.hpp"
+#include "lib/space/cgroup.hpp"
 #include "personalnet/space.hpp"
 #include "tests/integration/fixture.hpp"
 
@@ -56,7 +57,8 @@ struct Opened {
     int rc = -1;
     uint64_t netns = 0;
     uint64_t mntns = 0;
-    std::string space;  // PERSONALNET_SPACE from the PAM environment
+    std::string space;   // PERSONALNET_SPACE from the PAM environment
+    std::string cgroup;  // the session process's cgroup v2 path ("0::PATH" of /proc/PID/cgroup)
 };
 
 // A login session in a child process: open() reports, close() closes and reports.
@@ -124,6 +126,10 @@ public:
         if (o.rc == PAM_SUCCESS && pid_ > 0) {
             o.netns = inode_of("/proc/" + std::to_string(pid_) + "/ns/net");
             o.mntns = inode_of("/proc/" + std::to_string(pid_) + "/ns/mnt");
+            auto cg = personalnet::sys::read_file("/proc/" + std::to_string(pid_) + "/cgroup");
+            std::istringstream lines(cg.ok() ? cg.value() : "");
+            for (std::string l; std::getline(lines, l);)
+                if (l.rfind("0::", 0) == 0) o.cgroup = l.substr(3);
         }
         return o;
     }
@@ -259,6 +265,10 @@ TEST_F(PamTest, LoginJoinsItsSpaceAndLastCloseDestroysIt) {
         << json.out;                  // in the space, not in host A
     EXPECT_NE(o.mntns, host_mntns_);  // and in its file space
     EXPECT_NE(o.netns, host_netns_);
+    // And in its cgroup (issue 22), where its limits hold the login.
+    if (!personalnet::space::cgroup_host(personalnet::Context()).mount.empty()) {
+        EXPECT_EQ(o.cgroup.size() >= 6 ? o.cgroup.substr(o.cgroup.size() - 6) : "", "/procs") << o.cgroup;
+    }
     EXPECT_EQ(s.close(), PAM_SUCCESS);
     EXPECT_FALSE(exists(name));
 }

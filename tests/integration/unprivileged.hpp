@@ -90,7 +90,8 @@ protected:
                            "}\n"
                            "rundir = " +
                            A().rundir() + "\nstatedir = " + top + "/state\noverlaydir = " + top +
-                           "/overlays.d\n" + extra;
+                           "/overlays.d\n" +
+                           (A().cgroupdir().empty() ? "" : "cgroupdir = " + A().cgroupdir() + "\n") + extra;
         ASSERT_TRUE(personalnet::sys::make_dirs(kPolicyDir, 0755).ok());
         ASSERT_TRUE(personalnet::sys::write_atomic(std::string(kPolicyDir) + "/personalnet.conf", text).ok());
         ASSERT_EQ(::chmod((std::string(kPolicyDir) + "/personalnet.conf").c_str(), 0644), 0);

@@ -69,6 +69,11 @@ reg::Record full_record() {
     r.hostname = "box-1";
     r.rate_in = 100'000'000;
     r.rate_out = 10'000'000;
+    r.cgroup = "personalnet/0042/1a2b";
+    r.cpu_milli = 1500;
+    r.memory_max = uint64_t{512} << 20;
+    r.pids_max = 100;
+    r.io_weight = 200;
     return r;
 }
 
@@ -149,6 +154,11 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.init_pid = 0;
     want.hostname.clear();
     want.rate_in = want.rate_out = 0;  // nor a bandwidth limit
+    want.cgroup.clear();  // nor a cgroup
+    want.cpu_milli = 0;
+    want.memory_max = 0;
+    want.pids_max = 0;
+    want.io_weight = 0;
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
@@ -158,7 +168,8 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     EXPECT_EQ(r->serialize(),
               std::string(kRecordBeforeTheTable) +
                   "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n"
-                  "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\nrate_in=0\nrate_out=0\n");
+                  "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\nrate_in=0\nrate_out=0\ncgroup=\ncpu_milli=0\n"
+                  "memory_max=0\npids_max=0\nio_weight=0\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {

@@ -1,0 +1,23 @@
+// The calling process and cgroup v2 (issue 22): where cgroup2 is mounted, and a way back to
+// the cgroup a process was in before it joined a space's (a login's session process, which
+// closes its session from outside the space: pam_personalnet).
+#pragma once
+
+#include <string>
+
+#include "lib/core/fd.hpp"
+#include "personalnet/error.hpp"
+
+namespace personalnet::sys {
+
+// Where cgroup2 is mounted, from /proc/self/mountinfo (read once per process); "" if not.
+const std::string& cgroup2_mount();
+
+// The calling process's own cgroup v2 directory (O_DIRECTORY); invalid without cgroup2.
+UniqueFd open_own_cgroup();
+
+// Moves the calling process into the cgroup at dir (an fd from open_own_cgroup, or a
+// space's leaf); nothing for an invalid dir.
+Status enter_cgroup(int dir);
+
+}  // namespace personalnet::sys
