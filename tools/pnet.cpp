@@ -1,13 +1,20 @@
 // pnet: manage port spaces (list, show, destroy, exec, gc).
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "personalnet/space.hpp"
 #include "tools/cli.hpp"
+#include "tools/resource_text.hpp"
 
 namespace {
 
@@ -27,6 +34,9 @@ void print_help() {
         "                              stored file-space changes (kept with --keep-files,\n"
         "                              for a space of the same name created later)\n"
         "  exec NAME [--] COMMAND...   run COMMAND inside a named space\n"
+        "  top [-n COUNT] [-d SECONDS] a live table of what your spaces use (CPU, memory,\n"
+        "                              processes, traffic), every SECONDS (default 1),\n"
+        "                              COUNT times (default: until interrupted)\n"
         "  diff NAME                   what a named space's file space changed (A/M/D PATH)\n"
         "  gc                          remove state left by killed supervisors\n"
         "  -h, --help                  show this help\n"
@@ -87,7 +97,8 @@ std::string to_json(const pn::SpaceInfo& i) {
            ",\"private_tmp\":" + (i.private_tmp ? "true" : "false") +
            ",\"overlay_source\":" + pn::cli::json_string(i.overlay_source) +
            ",\"user_network\":" + (i.user_network ? "true" : "false") +
-           ",\"pin\":" + pn::cli::json_string(i.pin) + "}";
+           ",\"pin\":" + pn::cli::json_string(i.pin) + ",\"limits\":" + pn::cli::limits_json(i.limits) +
+           ",\"usage\":" + pn::cli::usage_json(i.usage) + "}";
 }
 
 std::string file_space_text(const pn::SpaceInfo& i) {
@@ -96,6 +107,36 @@ std::string file_space_text(const pn::SpaceInfo& i) {
     for (const auto& p : i.shared_paths) t += ", shares " + p;
     if (i.private_tmp) t += ", private /tmp";
     return t;
+}
+
+// Limits and use; what this host cannot tell is said, not left out.
+void print_usage(const pn::SpaceInfo& i) {
+    const auto& u = i.usage;
+    std::printf("limits:      %s\n", pn::cli::limits_text(i.limits).c_str());
+    if (u.cpu_usec >= 0)
+        std::printf("cpu time:    %.3f s\n", static_cast<double>(u.cpu_usec) / 1e6);
+    else
+        std::printf("cpu time:    - (no cgroup v2 on this host)\n");
+    if (u.memory_bytes >= 0)
+        std::printf("memory:      %s now%s\n",
+                    pn::cli::iec_bytes(static_cast<double>(u.memory_bytes)).c_str(),
+                    u.memory_peak >= 0
+                        ? (", " + pn::cli::iec_bytes(static_cast<double>(u.memory_peak)) + " at peak").c_str()
+                        : "");
+    else
+        std::printf("memory:      - (cgroup v2's memory controller is not on here)\n");
+    if (u.processes >= 0)
+        std::printf("processes:   %lld\n", static_cast<long long>(u.processes));
+    else
+        std::printf("processes:   - (no cgroup v2 on this host)\n");
+    if (u.rx_bytes >= 0)
+        std::printf("traffic:     in %s bytes (%lld packets), out %s bytes (%lld packets)\n",
+                    pn::cli::iec_bytes(static_cast<double>(u.rx_bytes)).c_str(),
+                    static_cast<long long>(u.rx_packets),
+                    pn::cli::iec_bytes(static_cast<double>(u.tx_bytes)).c_str(),
+                    static_cast<long long>(u.tx_packets));
+    else
+        std::printf("traffic:     - (its uplink's counters could not be read)\n");
 }
 
 void print_text(const pn::SpaceInfo& i) {
@@ -142,6 +183,7 @@ void print_text(const pn::SpaceInfo& i) {
     if (i.network)
         std::printf("network:     %s (label 0x%04x, the same on every host of the network)\n",
                     i.overlay.c_str(), i.label);
+    print_usage(i);
 }
 
 int cmd_list(const std::vector<std::string>& args) {
@@ -270,6 +312,140 @@ int cmd_diff(const std::vector<std::string>& args) {
     return 0;
 }
 
+// `pnet top`: what each space the caller can see uses, sampled every interval; CPU share
+// and traffic rates are the change between two samples.
+struct TopOptions {
+    long count = 0;         // frames to print; 0: until interrupted
+    double interval = 1.0;  // seconds between samples
+};
+
+std::optional<long> parse_count(const std::string& v) {
+    if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos || v[0] == '0')
+        return std::nullopt;
+    return std::strtol(v.c_str(), nullptr, 10);
+}
+
+std::optional<double> parse_interval(const std::string& v) {
+    if (v.empty() || v.find_first_not_of("0123456789.") != std::string::npos || v.front() == '.')
+        return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    double d = std::strtod(v.c_str(), &end);
+    if (errno || *end || d < 0.1 || d > 3600) return std::nullopt;
+    return d;
+}
+
+double monotonic_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+struct Sample {
+    std::vector<pn::SpaceInfo> spaces;  // with usage filled
+    double at = 0;
+};
+
+pn::Result<Sample> take_sample(const pn::Context& ctx) {
+    auto spaces = pn::list_spaces(ctx);
+    if (!spaces.ok()) return spaces.error();
+    Sample s;
+    for (auto& info : spaces.value()) {
+        auto u = pn::space_usage(info, ctx);
+        if (!u.ok()) {
+            if (u.error().code == ENOENT) continue;  // gone since the list
+            return u.error();
+        }
+        info.usage = u.value();
+        s.spaces.push_back(std::move(info));
+    }
+    s.at = monotonic_seconds();
+    return s;
+}
+
+std::string cell_bytes(int64_t v) { return v < 0 ? "-" : pn::cli::iec_bytes(static_cast<double>(v)); }
+
+// The rate of a counter between two samples, per second (times scale), or "-".
+std::string cell_rate(int64_t before, int64_t now, double seconds, double scale, bool percent) {
+    if (before < 0 || now < 0 || now < before || seconds <= 0) return "-";
+    double r = static_cast<double>(now - before) * scale / seconds;
+    if (!percent) return pn::cli::si_rate(r);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.1f", r);
+    return buf;
+}
+
+void print_frame(const Sample& prev, const Sample& now, bool tty) {
+    if (tty) std::fputs("\033[H\033[2J", stdout);
+    double dt = now.at - prev.at;
+    std::map<uint16_t, const pn::ResourceUsage*> before;
+    for (const auto& i : prev.spaces) before[i.label] = &i.usage;
+    std::printf("%-20s %-5s %6s %9s %7s %7s %5s %9s %9s %7s %7s\n", "NAME", "LABEL", "CPU%", "CPU-TIME",
+                "MEMORY", "PEAK", "PROCS", "IN-BIT/S", "OUT-BIT/S", "IN", "OUT");
+    for (const auto& i : now.spaces) {
+        const auto& u = i.usage;
+        auto it = before.find(i.label);
+        const pn::ResourceUsage empty;
+        const pn::ResourceUsage& b = it == before.end() ? empty : *it->second;
+        char cpu_time[24] = "-";
+        if (u.cpu_usec >= 0)
+            std::snprintf(cpu_time, sizeof cpu_time, "%.2f", static_cast<double>(u.cpu_usec) / 1e6);
+        std::printf("%-20s %04x  %6s %9s %7s %7s %5s %9s %9s %7s %7s\n", i.name.c_str(), i.label,
+                    cell_rate(b.cpu_usec, u.cpu_usec, dt, 1e-4, true).c_str(), cpu_time,
+                    cell_bytes(u.memory_bytes).c_str(), cell_bytes(u.memory_peak).c_str(),
+                    u.processes < 0 ? "-" : std::to_string(u.processes).c_str(),
+                    cell_rate(b.rx_bytes, u.rx_bytes, dt, 8, false).c_str(),
+                    cell_rate(b.tx_bytes, u.tx_bytes, dt, 8, false).c_str(), cell_bytes(u.rx_bytes).c_str(),
+                    cell_bytes(u.tx_bytes).c_str());
+    }
+    if (now.spaces.empty()) std::printf("(no spaces)\n");
+    if (!tty) std::printf("\n");
+    std::fflush(stdout);
+}
+
+void sleep_seconds(double s) {
+    timespec ts{static_cast<time_t>(s),
+                static_cast<long>((s - static_cast<double>(static_cast<time_t>(s))) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int cmd_top(const std::vector<std::string>& args) {
+    TopOptions o;
+    for (size_t n = 0; n < args.size(); ++n) {
+        const std::string& a = args[n];
+        if ((a == "-n" || a == "-d") && n + 1 == args.size())
+            return pn::cli::usage_error(kProg, "top: " + a + " needs a value");
+        if (a == "-n") {
+            auto c = parse_count(args[++n]);
+            if (!c)
+                return pn::cli::usage_error(kProg,
+                                            "top: -n '" + args[n] + "' is not a count from 1 to 999999999");
+            o.count = *c;
+        } else if (a == "-d") {
+            auto d = parse_interval(args[++n]);
+            if (!d)
+                return pn::cli::usage_error(
+                    kProg, "top: -d '" + args[n] + "' is not a number of seconds from 0.1 to 3600");
+            o.interval = *d;
+        } else {
+            return pn::cli::usage_error(kProg, "top: unknown argument '" + a + "'");
+        }
+    }
+    const auto ctx = pn::cli::context();
+    const bool tty = isatty(STDOUT_FILENO) == 1;
+    auto prev = take_sample(ctx);
+    if (!prev.ok()) return pn::cli::fail(kProg, prev.error());
+    for (long frame = 0; o.count == 0 || frame < o.count; ++frame) {
+        sleep_seconds(o.interval);
+        auto now = take_sample(ctx);
+        if (!now.ok()) return pn::cli::fail(kProg, now.error());
+        print_frame(prev.value(), now.value(), tty);
+        prev = std::move(now);
+    }
+    return 0;
+}
+
 int cmd_gc(const std::vector<std::string>& args) {
     if (!args.empty()) return pn::cli::usage_error(kProg, "gc: unexpected argument '" + args[0] + "'");
     auto st = pn::collect_garbage(true, pn::cli::context());
@@ -298,6 +474,7 @@ int run_main(int argc, char** argv) {
     if (cmd == "destroy") return cmd_destroy(args);
     if (cmd == "exec") return cmd_exec(args);
     if (cmd == "gc") return cmd_gc(args);
+    if (cmd == "top") return cmd_top(args);
     if (cmd == "diff") return cmd_diff(args);
     return pn::cli::usage_error(kProg, "unknown command '" + cmd + "'");
 }

@@ -231,6 +231,10 @@ Status validate_limits(const ResourceLimits& limits);
 std::string cpu_text(uint32_t cpu_milli);
 std::string size_text(uint64_t bytes);
 
+// An unnamed space's name as list_spaces gives it ("anon-" and its label, four lower-case
+// hex digits): that label; nullopt for any other text. show_space takes such a name.
+std::optional<uint16_t> unnamed_label(const std::string& name);
+
 // Checks a space name: 1-32 characters of [A-Za-z0-9_.-], not starting with '-' or '.',
 // not "anon-*" (reserved for unnamed spaces). The error names the bad value.
 Status validate_name(const std::string& name);
@@ -360,7 +364,13 @@ struct NetworkInfo {
     std::vector<std::string> live;  // the caller's spaces bound to it
 };
 Result<std::vector<NetworkInfo>> list_networks(const Context& ctx = Context());
+// A named space, or an unnamed one by the name list_spaces gives it (unnamed_label).
 Result<SpaceInfo> show_space(const std::string& name, const Context& ctx = Context());
+// What a space (from list_spaces or show_space) uses now: CPU time and processes from its
+// cgroup, memory where cgroup v2's memory controller is on, traffic from its uplink's
+// counters; -1 for what this host cannot tell. Cheap enough for `pnet top` once a second.
+// ENOENT when the space is gone.
+Result<ResourceUsage> space_usage(const SpaceInfo& space, const Context& ctx = Context());
 // What destroy_space keeps: nothing, or the named space's stored file-space changes, which
 // a space created later under the same name takes up again (as after a reboot).
 enum class Keep { nothing, files };

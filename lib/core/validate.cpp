@@ -37,6 +37,17 @@ Status validate_hostname(const std::string& h) {
     return {};
 }
 
+std::optional<uint16_t> unnamed_label(const std::string& name) {
+    if (name.size() != 9 || name.rfind("anon-", 0) != 0) return std::nullopt;
+    uint16_t label = 0;
+    for (char c : name.substr(5)) {
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return std::nullopt;
+        label = static_cast<uint16_t>(label * 16 + d);
+    }
+    return label;
+}
+
 Status validate_name(const std::string& name) {
     if (name.empty()) return make_error(EINVAL, "bad space name '': empty");
     if (name.size() > kMaxNameLen)

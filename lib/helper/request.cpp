@@ -175,7 +175,9 @@ Field repeated(const char* key, std::vector<Op> ops, std::vector<T> C::*m, std::
 }
 
 // What a value must be.
+// A name, or an unnamed space's (show: the library refuses it for the other requests).
 Status space_name(const std::string& k, const std::string& v) {
+    if (unnamed_label(v)) return {};
     if (auto st = validate_name(v); !st.ok()) return bad(k, v, st.error().message());
     return {};
 }

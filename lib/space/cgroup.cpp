@@ -219,10 +219,25 @@ Status check_limits_here(const ResourceLimits& limits, const CgroupHost& host, c
     return {};
 }
 
+namespace {
+
+// The controllers to enable down to a space's cgroup: those its limits need and, where
+// this host has it, the memory controller, so that `pnet show` reports every space's
+// memory (its accounting is on at the top anyway; no limit is set by enabling it).
+ResourceLimits enabled_for(const ResourceLimits& l, const CgroupHost& host) {
+    ResourceLimits e = l;
+    for (const auto& c : host.controllers)
+        if (c == "memory" && e.memory_bytes == 0) e.memory_bytes = 1;  // a marker, never written
+    return e;
+}
+
+}  // namespace
+
 Result<UniqueFd> make_cgroup(const Registry& reg, Record& rec, const Record* parent,
                              const ResourceLimits& l) {
     const CgroupHost host = cgroup_host(reg.context());
     PN_TRY(check_limits_here(l, host), "");
+    const ResourceLimits enabled = enabled_for(l, host);
     if (host.mount.empty()) return UniqueFd();  // spaces work without one; usage is unknown
     const std::string name = registry::label_hex(rec.label);
     // Inside the parent's (the kernel then holds it within the parent's limits), else at
@@ -244,10 +259,10 @@ Result<UniqueFd> make_cgroup(const Registry& reg, Record& rec, const Record* par
     // Named in the record before it exists: gc finds it after a killed creation.
     PN_TRY(reg.save(rec), "");
     const std::string what = "cgroup " + host.mount + "/" + rec.cgroup;
-    auto dir = open_path(host.mount, base, l, true);
+    auto dir = open_path(host.mount, base, enabled, true);
     if (!dir.ok()) return dir.error().wrap(what);
     UniqueFd cur = std::move(dir).value();
-    PN_TRY(enable(cur.get(), l), what);
+    PN_TRY(enable(cur.get(), enabled), what);
     if (::mkdirat(cur.get(), name.c_str(), 0755) != 0) {
         if (errno != EEXIST) return errno_error("make " + what);
         // A cgroup left by a space of this label that gc could not remove (its processes

@@ -997,46 +997,95 @@ Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
     return out;
 }
 
+namespace {
+
+// The record of an unnamed space by the name list_spaces gives it, if the caller may
+// manage it (else, as for a space that does not exist, ENOENT: nothing about another
+// user's unnamed spaces is told).
+Result<Record> load_unnamed(const Registry& reg, uint16_t label, const std::string& what) {
+    collect_locked(reg);
+    auto rec = reg.load(label);
+    if (!rec.ok() || rec->named || rec->destroyed || !caller_may_manage(reg, rec.value()))
+        return make_error(ENOENT, what + ": no such space");
+    return rec;
+}
+
+// The record of a space as show_space and space_usage name it.
+Result<Record> load_shown(const Registry& reg, const std::string& name, const std::string& what) {
+    if (auto label = unnamed_label(name)) return load_unnamed(reg, *label, what);
+    PN_TRY(validate_name(name), "");
+    auto rec = load_pinned(reg, name, what);
+    if (!rec.ok()) return rec.error();
+    return std::move(rec->first);
+}
+
+// Its cgroup's and its uplink's counters (what cannot be read stays -1).
+ResourceUsage usage_of(const Registry& reg, const Record& rec) {
+    ResourceUsage u;
+    space::read_usage(rec, u);
+    if (auto used = space::uplink_usage(reg, rec); used.ok()) {
+        u.rx_bytes = used->rx_bytes;
+        u.rx_packets = used->rx_packets;
+        u.tx_bytes = used->tx_bytes;
+        u.tx_packets = used->tx_packets;
+    }
+    return u;
+}
+
+}  // namespace
+
 Result<SpaceInfo> show_space(const std::string& name, const Context& ctx) {
     PN_TRY(sys::require_supported_kernel(), "");
     if (space::needs_helper()) {
-        PN_TRY(validate_name(name), "");
+        if (!unnamed_label(name)) PN_TRY(validate_name(name), "");
         return space::remote_show(ctx, name);
     }
-    // Read only: the record and its pin, without joining (and so perhaps assembling
-    // again) the space's file space the way open() does.
+    // Read only: the record (and a named space's pin), without joining (and so perhaps
+    // assembling again) the space's file space the way open() does.
     std::string what = "show space '" + name + "'";
-    PN_TRY(validate_name(name), "");
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap(what);
-    auto rec = load_pinned(reg.value(), name, what);
+    auto rec = load_shown(reg.value(), name, what);
     if (!rec.ok()) return rec.error();
-    SpaceInfo info = info_of(reg.value(), rec->first);
-    space::read_usage(rec->first, info.usage);
+    SpaceInfo info = info_of(reg.value(), rec.value());
+    info.usage = usage_of(reg.value(), rec.value());
     if (info.dispatch == Dispatch::bpf) {
-        auto n = space::dispatch_counters(reg.value(), rec->first);
+        auto n = space::dispatch_counters(reg.value(), rec.value());
         if (n.ok()) {
             info.dispatched_in = static_cast<int64_t>(n->in);
             info.dispatched_out = static_cast<int64_t>(n->out);
         }
     }
-    if (auto used = space::uplink_usage(reg.value(), rec->first); used.ok()) {
-        info.usage.rx_bytes = used->rx_bytes;
-        info.usage.rx_packets = used->rx_packets;
-        info.usage.tx_bytes = used->tx_bytes;
-        info.usage.tx_packets = used->tx_packets;
-    }
     if (!info.overlay.empty()) {
-        auto status = space::overlay_status(reg.value(), rec->first);
+        auto status = space::overlay_status(reg.value(), rec.value());
         if (status.ok()) {
             info.overlay_sas = status->lines;
             for (const auto& [address, up] : status->peers) info.peers.push_back({address, up});
         } else {
             info.overlay_sas = {"status unavailable: " + status.error().message()};
-            for (const auto& p : rec->first.overlay_peers) info.peers.push_back({p, false});
+            for (const auto& p : rec->overlay_peers) info.peers.push_back({p, false});
         }
     }
     return info;
+}
+
+Result<ResourceUsage> space_usage(const SpaceInfo& space, const Context& ctx) {
+    PN_TRY(sys::require_supported_kernel(), "");
+    // A user's: through the helper, which reads the parent namespace's counters.
+    if (space::needs_helper()) {
+        auto info = space::remote_show(ctx, space.name);
+        if (!info.ok()) return info.error();
+        return info->usage;
+    }
+    std::string what = "usage of space '" + space.name + "'";
+    auto reg = Registry::open(ctx);
+    if (!reg.ok()) return reg.error().wrap(what);
+    auto rec = reg->load(space.label);
+    // The same space still: not a later one that was given the label.
+    if (!rec.ok() || rec->destroyed || rec->name != space.name || rec->created != space.created ||
+        !caller_may_manage(reg.value(), rec.value()))
+        return make_error(ENOENT, what + ": it is gone");
+    return usage_of(reg.value(), rec.value());
 }
 
 // Waits until the creator of the space with this label lets its label lock go (it

@@ -160,6 +160,9 @@ TEST_F(ResourceTest, UsageCountsCpuTimeAndProcesses) {
     EXPECT_EQ(after->usage.processes, 2) << "its init and the sleep";
     if (!has_controllers({"memory"})) {
         EXPECT_EQ(after->usage.memory_bytes, -1) << "no memory controller here";
+    } else {  // enabled for every space where the host has it, limit or not
+        EXPECT_GT(after->usage.memory_bytes, 0);
+        EXPECT_GE(after->usage.memory_peak, after->usage.memory_bytes) << "read after it: never below";
     }
     auto json = pnet({"destroy", "ru"});
     EXPECT_EQ(json.rc, 0) << json.err;
