@@ -10,36 +10,31 @@
 
 namespace personalnet::cli {
 
-// Bytes in powers of 1024, as --memory takes them: "512", "12.0K", "1.5M", "3.2G".
-inline std::string iec_bytes(double bytes) {
-    static const char* const kUnits[] = {"", "K", "M", "G", "T", "P"};
+// A value in steps of base with one-letter units: "512", then e.g. "12.0K" or "9.8k".
+inline std::string scaled(double v, double base, const char* const units[5], const char* format) {
     int u = 0;
-    while (bytes >= 1024 && u < 5) {
-        bytes /= 1024;
+    while (v >= base && u < 4) {
+        v /= base;
         ++u;
     }
     char buf[32];
     if (u == 0)
-        std::snprintf(buf, sizeof buf, "%.0f", bytes);
+        std::snprintf(buf, sizeof buf, "%.0f", v);
     else
-        std::snprintf(buf, sizeof buf, "%.1f%s", bytes, kUnits[u]);
+        std::snprintf(buf, sizeof buf, format, v, units[u]);
     return buf;
+}
+
+// Bytes in powers of 1024, as --memory takes them: "512", "12.0K", "1.5M", "3.2G".
+inline std::string iec_bytes(double bytes) {
+    static const char* const kUnits[] = {"", "K", "M", "G", "T"};
+    return scaled(bytes, 1024, kUnits, "%.1f%s");
 }
 
 // Bits per second in powers of 1000, as --bandwidth takes them: "800", "9.8k", "10M".
 inline std::string si_rate(double bits) {
     static const char* const kUnits[] = {"", "k", "M", "G", "T"};
-    int u = 0;
-    while (bits >= 1000 && u < 4) {
-        bits /= 1000;
-        ++u;
-    }
-    char buf[32];
-    if (u == 0)
-        std::snprintf(buf, sizeof buf, "%.0f", bits);
-    else
-        std::snprintf(buf, sizeof buf, "%.3g%s", bits, kUnits[u]);
-    return buf;
+    return scaled(bits, 1000, kUnits, "%.3g%s");
 }
 
 // "1.5" CPUs from thousandths.

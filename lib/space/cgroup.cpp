@@ -103,12 +103,12 @@ Result<UniqueFd> open_path(const std::string& mount, const std::string& rel, con
                            bool create) {
     UniqueFd dir(::open(mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir.valid()) return errno_error("open " + mount);
+    const std::string what = "cgroup " + mount + "/" + rel;
     for (const auto& c : components(rel)) {
-        if (c == "." || c == "..")
-            return make_error(EINVAL, "cgroup " + mount + "/" + rel + ": '.' or '..' in it");
-        if (create) PN_TRY(enable(dir.get(), l), "cgroup " + mount + "/" + rel);
+        if (c == "." || c == "..") return make_error(EINVAL, what + ": '.' or '..' in it");
+        if (create) PN_TRY(enable(dir.get(), l), what);
         if (create && ::mkdirat(dir.get(), c.c_str(), 0755) != 0 && errno != EEXIST)
-            return errno_error("make cgroup " + mount + "/" + rel);
+            return errno_error("make " + what);
         auto next = open_dir_at(dir.get(), c);
         if (!next.ok()) return next.error();
         dir = std::move(next).value();

@@ -22,24 +22,10 @@ namespace {
 
 // Runs body in a child process inside host; "" when it returned "", else its verdict.
 std::string in_host(const Host& host, const std::function<std::string()>& body) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return "pipe failed";
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(p[0]);
-        std::string r = ::setns(host.ns(), CLONE_NEWNET) == 0 ? body() : "setns into the host failed";
-        if (r.empty()) r = "OK";
-        (void)!::write(p[1], r.data(), r.size());
-        ::_exit(0);
-    }
-    ::close(p[1]);
-    std::string r;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) r.append(buf, static_cast<size_t>(n));
-    ::close(p[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status)) return "test child died: " + r;
+    std::string r = run_in_host(host, [&] {
+        std::string verdict = body();
+        return verdict.empty() ? std::string("OK") : verdict;
+    });
     return r == "OK" ? "" : r;
 }
 

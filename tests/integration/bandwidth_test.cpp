@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <regex>
 #include <thread>
@@ -32,28 +33,6 @@ double received_mbits(const std::string& out) {
     return unit == 'G' ? v * 1000 : unit == 'K' ? v / 1000 : v;
 }
 
-// Runs body in a child process inside host (the library's show_space needs host A's
-// namespace); "" with what it returned on success, else why not.
-std::string in_host(const Host& host, const std::function<std::string()>& body) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return "pipe failed";
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(p[0]);
-        std::string r = ::setns(host.ns(), CLONE_NEWNET) == 0 ? body() : "!setns into the host failed";
-        (void)!::write(p[1], r.data(), r.size());
-        ::_exit(0);
-    }
-    ::close(p[1]);
-    std::string r;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) r.append(buf, static_cast<size_t>(n));
-    ::close(p[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return r;
-}
-
 class BandwidthBase {
 protected:
     // An iperf3 server on host B (one test, then it ends), listening once this returns.
@@ -62,6 +41,14 @@ protected:
         for (int i = 0; i < 5; ++i)
             if (p.read_line(3000).find("listening") != std::string::npos) break;
         return p;
+    }
+    // One iperf3 run (argv as client() makes it) against a fresh server on b's port 5201.
+    static RunResult iperf_once(Host& a, Host& b, const std::vector<std::string>& argv) {
+        Proc s = iperf_server(b, 5201);
+        auto r = a.run(argv, 30000);
+        s.kill(9);
+        s.wait();
+        return r;
     }
     // iperf3 from the named space to host B: upload, or download with reverse.
     static std::vector<std::string> client(const std::string& space, int port, bool reverse,
@@ -75,7 +62,7 @@ protected:
     // The named space's SpaceInfo as show_space gives it in host A ("" error = ok).
     static std::string show(Host& a, const std::string& name, pn::SpaceInfo& out) {
         const std::string rundir = a.rundir();
-        std::string r = in_host(a, [&]() -> std::string {
+        std::string r = run_in_host(a, [&]() -> std::string {
             pn::Context ctx;
             ctx.rundir = rundir;
             ctx.statedir = rundir.substr(0, rundir.rfind('/')) + "/state";
@@ -133,6 +120,8 @@ TEST_P(BandwidthDispatchTest, LimitHoldsEachWayBesideAnUnlimitedSibling) {
         EXPECT_GE(limited, 9.0) << slow.out;
         EXPECT_LE(limited, 10.5) << slow.out;
         EXPECT_GT(free, 30.0) << fast_out;
+        std::printf("measured %s: limited space %.2f Mbit/s, unlimited sibling %.1f Mbit/s\n",
+                    reverse ? "download" : "upload", limited, free);
         s1.kill(9);
         s2.kill(9);
         s1.wait();
@@ -166,22 +155,16 @@ TEST_F(BandwidthTest, ShaperSitsOnTheParentSideAndGoesWithTheSpace) {
     EXPECT_TRUE(std::regex_search(qd.out, std::regex(R"(qdisc clsact ffff: dev pn[0-9a-f]{4}h)"))) << qd.out;
     // Download, then upload, at about their rates.
     {
-        Proc s = iperf_server(B(), 5201);
-        auto down = A().run(client("isp", 5201, true), 30000);
+        auto down = iperf_once(A(), B(), client("isp", 5201, true));
         double m = received_mbits(down.out);
         EXPECT_GE(m, 18.0) << down.out;
         EXPECT_LE(m, 21.0) << down.out;
-        s.kill(9);
-        s.wait();
     }
     {
-        Proc s = iperf_server(B(), 5201);
-        auto up = A().run(client("isp", 5201, false), 30000);
+        auto up = iperf_once(A(), B(), client("isp", 5201, false));
         double m = received_mbits(up.out);
         EXPECT_GE(m, 3.6) << up.out;
         EXPECT_LE(m, 4.2) << up.out;
-        s.kill(9);
-        s.wait();
     }
     ASSERT_EQ(pnet({"destroy", "isp"}).rc, 0);
     EXPECT_SETTLED(this);
@@ -214,13 +197,10 @@ TEST_F(BandwidthTest, AdminOwnerCannotLiftTheLimit) {
     auto reach = pnet({"exec", "adm", "--", "tc", "qdisc", "del", "dev", "ifb0", "root"});
     EXPECT_NE(reach.rc, 0);
     for (bool reverse : {false, true}) {
-        Proc s = iperf_server(B(), 5201);
-        auto r = A().run(client("adm", 5201, reverse), 30000);
+        auto r = iperf_once(A(), B(), client("adm", 5201, reverse));
         double m = received_mbits(r.out);
         EXPECT_GE(m, 9.0) << r.out;
         EXPECT_LE(m, 10.5) << r.out;
-        s.kill(9);
-        s.wait();
     }
     ASSERT_EQ(pnet({"destroy", "adm"}).rc, 0);
     EXPECT_SETTLED(this);
@@ -245,21 +225,15 @@ TEST_F(BandwidthTest, CountersGrowByWhatWasMoved) {
         return argv;
     };
     {
-        Proc s = iperf_server(B(), 5201);
-        auto up = A().run(with_bytes(client("cnt", 5201, false)), 30000);
+        auto up = iperf_once(A(), B(), with_bytes(client("cnt", 5201, false)));
         EXPECT_EQ(up.rc, 0) << up.out << up.err;
-        s.kill(9);
-        s.wait();
     }
     ASSERT_EQ(show(A(), "cnt", middle), "");
     EXPECT_GE(middle.usage.tx_bytes - before.usage.tx_bytes, kMoved);
     EXPECT_GE(middle.usage.tx_packets - before.usage.tx_packets, kMoved / 65536);
     {
-        Proc s = iperf_server(B(), 5201);
-        auto down = A().run(with_bytes(client("cnt", 5201, true)), 30000);
+        auto down = iperf_once(A(), B(), with_bytes(client("cnt", 5201, true)));
         EXPECT_EQ(down.rc, 0) << down.out << down.err;
-        s.kill(9);
-        s.wait();
     }
     ASSERT_EQ(show(A(), "cnt", after), "");
     EXPECT_GE(after.usage.rx_bytes - middle.usage.rx_bytes, kMoved);

@@ -51,6 +51,27 @@ std::string build_dir() {
 
 std::string bin(const std::string& name) { return build_dir() + "/bin/" + name; }
 
+std::string run_in_host(const Host& host, const std::function<std::string()>& body) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return "!pipe failed";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(p[0]);
+        std::string r = ::setns(host.ns(), CLONE_NEWNET) == 0 ? body() : "!setns into the host failed";
+        (void)!::write(p[1], r.data(), r.size());
+        ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string r;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) r.append(buf, static_cast<size_t>(n));
+    ::close(p[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status)) return "!test child died: " + r;
+    return r;
+}
+
 bool contains(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;
 }

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -88,5 +89,10 @@ struct Topology {
 
 // Lines of text containing needle.
 bool contains(const std::string& hay, const std::string& needle);
+
+// Runs body in a forked child inside host's network namespace (for library calls that
+// act where they run) and returns the text body returned; "!" and why when the child
+// could not run it or died.
+std::string run_in_host(const Host& host, const std::function<std::string()>& body);
 
 }  // namespace pntest

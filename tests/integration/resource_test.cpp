@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -271,6 +272,7 @@ TEST_F(ResourceTest, CpuQuotaHoldsABusyLoop) {
     const double share = static_cast<double>(u1 - u0) / wall;
     EXPECT_GE(share, 0.45);
     EXPECT_LE(share, 0.55);
+    std::printf("measured: --cpu 0.5 held a busy loop to %.1f %% of one CPU\n", share * 100);
     EXPECT_EQ(pnet({"destroy", "rq"}).rc, 0);
     loop.wait();
 }
