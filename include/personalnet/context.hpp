@@ -28,8 +28,10 @@ struct Context {
     // to $XDG_CONFIG_HOME/personalnet/networks, else $HOME/.config/personalnet/networks.
     std::string user_networkdir;
     // The cgroup v2 directory under which each space has its cgroup (issue 22): "" is
-    // <the cgroup2 mount>/personalnet. Root's own choice only (tests give each simulated
-    // host its own).
+    // <the cgroup2 mount>/personalnet for the installed rundir and, for a registry
+    // elsewhere (a simulated host's), personalnet followed by its rundir with '-' for '/'
+    // ("personalnet-tmp-x-run"), so that two registries' spaces never share a cgroup.
+    // Root's own choice only.
     std::string cgroupdir;
     std::string helper;  // the set-uid helper an unprivileged caller asks
     // Where the programs the library runs as root live (pnreaper, pnkeeper): LIBEXECDIR.

@@ -101,7 +101,7 @@ struct Policy {
     std::string rundir = "/run/personalnet";
     std::string statedir = "/var/lib/personalnet";
     std::string overlaydir = "/etc/personalnet/overlays.d";
-    std::string cgroupdir;  // "": <cgroup2 mount>/personalnet
+    std::string cgroupdir;  // "": the library's default (Context::cgroupdir)
     Networks networks;      // users' own networks (lib/policy/networks.hpp): none by default
     // resources: the most a user's space may have (0: no maximum; io_weight has none) and
     // what it gets when its user asks nothing (0: no limit).

@@ -183,6 +183,20 @@ Result<std::pair<UniqueFd, UniqueFd>> open_space_dir(const Record& rec) {
 
 }  // namespace
 
+namespace {
+
+// personalnet's own subtree: "personalnet" for the installed run directory; a registry
+// elsewhere (a simulated host's, a test's) gets one named after its run directory, so
+// that two registries' spaces of one label never meet in one cgroup.
+std::string default_subtree(const std::string& mount, const Context& ctx) {
+    if (ctx.rundir == Context().rundir) return mount + "/personalnet";
+    std::string name = "personalnet";
+    for (char c : ctx.rundir) name += c == '/' ? '-' : c;
+    return mount + "/" + name.substr(0, 255);
+}
+
+}  // namespace
+
 CgroupHost cgroup_host(const Context& ctx) {
     static const std::pair<std::string, std::vector<std::string>> found = [] {
         std::string mount = sys::cgroup2_mount();
@@ -196,7 +210,7 @@ CgroupHost cgroup_host(const Context& ctx) {
     host.mount = found.first;
     host.controllers = found.second;
     if (!host.mount.empty())
-        host.subtree = ctx.cgroupdir.empty() ? host.mount + "/personalnet" : ctx.cgroupdir;
+        host.subtree = ctx.cgroupdir.empty() ? default_subtree(host.mount, ctx) : ctx.cgroupdir;
     return host;
 }
 

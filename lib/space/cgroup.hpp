@@ -1,7 +1,8 @@
 // A cgroup (v2) per space (issue 22): CPU, memory, processes and I/O weight held by the
 // kernel for everything of the space, and its use read back for `pnet show`.
 //
-// Layout under the subtree (Context::cgroupdir, else <cgroup2 mount>/personalnet), nested
+// Layout under the subtree (Context::cgroupdir, else <cgroup2 mount>/personalnet, or
+// personalnet-<rundir, '/' as '-'> for a registry elsewhere than /run/personalnet), nested
 // like the spaces, so that a child never gets more than its parent:
 //   SUBTREE/LABEL/            the space's limits (cpu.max, memory.max, pids.max, io.weight)
 //   SUBTREE/LABEL/procs/      its processes (a leaf: cgroup v2 has no internal processes)

@@ -167,10 +167,9 @@ void Proc::kill(int sig) {
 }
 
 std::string host_cgroupdir(const std::string& rundir) {
-    const std::string mount = personalnet::space::cgroup_host(personalnet::Context()).mount;
-    if (mount.empty()) return "";
-    std::string top = rundir.substr(0, rundir.rfind('/'));
-    return mount + "/" + top.substr(top.rfind('/') + 1);
+    personalnet::Context ctx;
+    ctx.rundir = rundir;  // the library's own choice for this registry (a Slurm node's too)
+    return personalnet::space::cgroup_host(ctx).subtree;
 }
 
 Host::Host(const std::string& name) : name_(name) {
