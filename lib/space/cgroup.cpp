@@ -22,6 +22,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kLeaf = "procs";
+constexpr const char* kHelpers = "helpers";  // never a label: labels are 4 hex digits
 constexpr const char* kControllers[4] = {"cpu", "memory", "pids", "io"};
 constexpr const char* kOptions[4] = {"--cpu", "--memory", "--pids", "--io-weight"};
 
@@ -306,6 +307,17 @@ Result<UniqueFd> make_cgroup(const Registry& reg, Record& rec, const Record* par
     auto leaf = open_dir_at(space.get(), kLeaf);
     if (!leaf.ok()) return leaf.error().wrap(what);
     return leaf;
+}
+
+Result<UniqueFd> open_helpers_cgroup(const Context& ctx) {
+    const CgroupHost host = cgroup_host(ctx);
+    if (host.mount.empty()) return UniqueFd();
+    auto rel = subtree_rel(host);
+    if (!rel.ok()) return rel.error();
+    const std::string what = "cgroup " + host.subtree + "/" + kHelpers;
+    auto dir = open_path(host.mount, rel.value() + "/" + kHelpers, ResourceLimits{}, true);
+    if (!dir.ok()) return dir.error().wrap(what);
+    return dir;
 }
 
 Result<UniqueFd> open_cgroup_leaf(const Record& rec) {

@@ -7,6 +7,7 @@
 //   SUBTREE/LABEL/            the space's limits (cpu.max, memory.max, pids.max, io.weight)
 //   SUBTREE/LABEL/procs/      its processes (a leaf: cgroup v2 has no internal processes)
 //   SUBTREE/LABEL/CHILD/      a child space's cgroup, the same again
+//   SUBTREE/helpers/          root's own daemons of the spaces (reapers, watchers)
 // Controllers are enabled in cgroup.subtree_control down the path only where a limit
 // needs them. Everything is root's and not writable by the space's owner.
 #pragma once
@@ -43,6 +44,12 @@ Status check_limits_here(const ResourceLimits& limits, const CgroupHost& host,
 // (a directory fd for SpawnOptions::cgroup); invalid when the host has no cgroup2 (and no limit was asked).
 Result<UniqueFd> make_cgroup(const registry::Registry& reg, registry::Record& rec,
                              const registry::Record* parent, const ResourceLimits& limits);
+
+// The leaf for root's daemons that serve spaces but belong to none (pnreaper, pnwatch),
+// made where missing: outside every space's cgroup, so that no owner's limit starves
+// them and a parent's removal (cgroup.kill) does not end the reaper of its child midway.
+// Invalid when the host has no cgroup2.
+Result<UniqueFd> open_helpers_cgroup(const Context& ctx);
 
 // rec's processes' leaf; invalid when rec has no cgroup (an old record, no cgroup2).
 Result<UniqueFd> open_cgroup_leaf(const registry::Record& rec);

@@ -9,6 +9,7 @@
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
+#include "lib/space/cgroup.hpp"
 #include "lib/space/filespace.hpp"
 #include "lib/space/parent.hpp"
 
@@ -60,6 +61,11 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
         o.mntns = host->get();
         o.mntns_what = "join the host's mount namespace";
     }
+    // Root's, outside the cgroup of any space (its creator may be in one): no owner's
+    // limit bears on it, and no parent's removal ends it.
+    auto helpers = open_helpers_cgroup(ctx);
+    if (!helpers.ok()) return helpers.error().wrap(o.what);
+    o.cgroup = helpers->get();
     o.new_session = true;
     o.detach = true;
     o.ignored_signals = {SIGINT, SIGHUP};

@@ -15,6 +15,7 @@
 #include "lib/core/sys.hpp"
 #include "lib/netlink/events.hpp"
 #include "lib/netlink/netlink.hpp"
+#include "lib/space/cgroup.hpp"
 #include "lib/space/filespace.hpp"
 #include "lib/space/follow.hpp"
 #include "lib/space/reach.hpp"
@@ -64,6 +65,11 @@ Status spawn_watcher(const ParentRef& p, int parent_ns_fd, int lock_fd, WatchSta
         o.mntns = host->get();
         o.mntns_what = "join the host's mount namespace";
     }
+    // Root's, outside the cgroup of any space (its creator may be in one): no owner's
+    // limit bears on it, and no parent's removal ends it.
+    auto helpers = open_helpers_cgroup(ctx);
+    if (!helpers.ok()) return helpers.error().wrap(o.what);
+    o.cgroup = helpers->get();
     o.new_session = true;
     o.detach = true;
     o.ignored_signals = {SIGINT, SIGHUP};

@@ -33,12 +33,14 @@ protected:
 
 TEST_F(ResourceAttack, UserCannotChangeOrLeaveTheSpacesCgroup) {
     ASSERT_EQ(as(kAlice, {mkps(), "-q", "--name", "rc", "--", "true"}).rc, 0);
-    // The space's cgroup: the one directory under host A's subtree.
+    // The space's cgroup: the one directory under host A's subtree beside root's leaf
+    // for its daemons.
     auto dirs = pn::sys::list_dir(A().cgroupdir());
     ASSERT_TRUE(dirs.ok());
     std::string space;
     for (const auto& d : dirs.value())
-        if (struct stat st{}; ::lstat((A().cgroupdir() + "/" + d).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        if (struct stat st{}; d != "helpers" && ::lstat((A().cgroupdir() + "/" + d).c_str(), &st) == 0 &&
+                              S_ISDIR(st.st_mode))
             space = A().cgroupdir() + "/" + d;
     ASSERT_FALSE(space.empty());
     const std::string mount = pn::space::cgroup_host(pn::Context()).mount;
@@ -49,8 +51,9 @@ TEST_F(ResourceAttack, UserCannotChangeOrLeaveTheSpacesCgroup) {
         auto inside = in(kAlice, "rc", argv);
         if (inside.rc == 0) evidence += " from inside: " + what + ";";
     };
-    // Out of the space: into the root cgroup, the subtree's, or its own directory's.
-    for (const auto& target : {mount, A().cgroupdir(), space})
+    // Out of the space: into the root cgroup, the subtree's, root's daemons' (no limit
+    // bears on them), or its own directory's.
+    for (const auto& target : {mount, A().cgroupdir(), A().cgroupdir() + "/helpers", space})
         tried("moved itself to " + target, {"sh", "-c", "echo $$ > " + target + "/cgroup.procs"});
     // Its limits and controllers, and a cgroup of its own inside to escape them.
     for (const char* file : {"cgroup.subtree_control", "cgroup.max.descendants", "cgroup.max.depth"})

@@ -331,7 +331,8 @@ std::string Host::snapshot() const {
                 for (const auto& i : inner.value()) s += "registry parents/" + n + "/" + i + "\n";
         }
     }
-    // The cgroups of its spaces (the subtree itself stays once made).
+    // The cgroups of its spaces (the subtree itself, and root's leaf for its daemons in
+    // it, stay once made).
     if (const std::string cg = cgroupdir(); !cg.empty()) {
         std::vector<std::string> dirs{""};
         for (size_t i = 0; i < dirs.size(); ++i) {
@@ -339,7 +340,9 @@ std::string Host::snapshot() const {
             if (!l.ok()) continue;
             for (const auto& n : l.value()) {
                 struct stat st {};
-                if (::lstat((cg + dirs[i] + "/" + n).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+                if (::lstat((cg + dirs[i] + "/" + n).c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+                    (i == 0 && n == "helpers"))
+                    continue;
                 dirs.push_back(dirs[i] + "/" + n);
                 s += "cgroup " + dirs.back() + "\n";
             }
