@@ -39,8 +39,8 @@ TEST_F(ResourceAttack, UserCannotChangeOrLeaveTheSpacesCgroup) {
     ASSERT_TRUE(dirs.ok());
     std::string space;
     for (const auto& d : dirs.value())
-        if (struct stat st{}; d != "helpers" && ::lstat((A().cgroupdir() + "/" + d).c_str(), &st) == 0 &&
-                              S_ISDIR(st.st_mode))
+        if (struct stat st{};
+            d != "helpers" && ::lstat((A().cgroupdir() + "/" + d).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
             space = A().cgroupdir() + "/" + d;
     ASSERT_FALSE(space.empty());
     const std::string mount = pn::space::cgroup_host(pn::Context()).mount;
@@ -80,11 +80,13 @@ TEST_F(ResourceAttack, UserCannotExceedThePolicysMaxima) {
              {"--cpu", "2", "resources.max_cpu = 0.5"}}) {
         auto r = as(kAlice, {mkps(), "-q", "--name", "rx", option, value, "--", "true"});
         EXPECT_EQ(r.rc, 2) << r.err;
-        EXPECT_TRUE(
-            contains(r.err, "may not ask for " + option + " " + value + " (personalnet.conf: " + setting))
-            << r.err;
+        std::string asked = option;
+        asked.append(" ").append(value);
+        std::string refusal = "may not ask for ";
+        refusal.append(asked).append(" (personalnet.conf: ").append(setting);
+        EXPECT_TRUE(contains(r.err, refusal)) << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-        if (r.rc == 0) evidence += " " + option + " " + value + " granted;";
+        if (r.rc == 0) evidence.append(" ").append(asked).append(" granted;");
         if (as(kAlice, {pnet_bin(), "show", "rx"}).rc == 0) {
             evidence += " a space was made;";
             (void)as(kAlice, {pnet_bin(), "destroy", "rx"});

@@ -159,12 +159,13 @@ TEST_F(ResourceTest, EveryProcessIsInTheSpacesCgroup) {
 TEST_F(ResourceTest, RootsDaemonsAreOutsideTheSpacesCgroup) {
     ASSERT_EQ(mk({"--name", "rd", "--", "true"}).rc, 0);
     const std::string label = label_of("rd");
-    Proc child = A().spawn({bin("pnet"), "exec", "rd", "--", bin("mkportspace"), "-q", "--file-space=none", "--",
-                            "sh", "-c", "echo started; exec sleep 300"});
+    Proc child = A().spawn({bin("pnet"), "exec", "rd", "--", bin("mkportspace"), "-q", "--file-space=none",
+                            "--", "sh", "-c", "echo started; exec sleep 300"});
     ASSERT_EQ(child.read_line(15000), "started");
     const auto in_space = comms_in(A().cgroupdir() + "/" + label + "/procs");
     EXPECT_EQ(std::count(in_space.begin(), in_space.end(), "pnwatch"), 0) << testing::PrintToString(in_space);
-    EXPECT_EQ(std::count(in_space.begin(), in_space.end(), "pnreaper"), 0) << testing::PrintToString(in_space);
+    EXPECT_EQ(std::count(in_space.begin(), in_space.end(), "pnreaper"), 0)
+        << testing::PrintToString(in_space);
     const auto helpers = comms_in(A().cgroupdir() + "/helpers");
     EXPECT_EQ(std::count(helpers.begin(), helpers.end(), "pnwatch"), 2)
         << "the watchers of the host's namespace and of rd's: " << testing::PrintToString(helpers);
@@ -234,9 +235,9 @@ TEST_F(ResourceTest, LimitsWithoutTheirControllerAreRefusedInOneLine) {
         if (has_controllers({controller})) continue;
         auto r = mk({"--name", "rl", option, value, "--", "true"});
         EXPECT_EQ(r.rc, 1) << option << ": " << r.err;
-        EXPECT_EQ(
-            r.err.rfind("mkportspace: " + option + " needs cgroup v2's " + controller + " controller", 0), 0u)
-            << r.err;
+        std::string refusal = "mkportspace: ";
+        refusal.append(option).append(" needs cgroup v2's ").append(controller).append(" controller");
+        EXPECT_EQ(r.err.rfind(refusal, 0), 0u) << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
         EXPECT_NE(pnet({"show", "rl"}).rc, 0) << "no space made";
         EXPECT_TRUE(top_cgroups().empty());
