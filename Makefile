@@ -97,7 +97,11 @@ LIBEXEC_BINS  := $(LIBEXEC_PROGS:%=$(BUILD)/libexec/%)
 HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(BUILD)/bin/pnsim $(BUILD)/bin/pnovl \
                $(BUILD)/bin/pnpeer $(BUILD)/bin/pntime $(BUILD)/bin/pnslurmbench \
                $(BUILD)/bin/pnswap $(BUILD)/bin/pnbrokerrace
-RPATH      := -Wl,-rpath,'$$ORIGIN/../lib'
+# The C++ runtime linked statically into the programs that every creation or destroy
+# starts (the tools, the helper, the library's root programs): fewer symbols to bind at
+# each start, and with -z now all of them were bound. Not under a sanitizer, which
+# intercepts the runtime's dynamic symbols.
+STATIC_RT  := $(if $(strip $(SANITIZE)),,-static-libstdc++ -static-libgcc)
 
 # mkportspace's option parser is an object of its own: the unit tests and fuzzers call it.
 MKPS_OPTS_OBJ := $(BUILD)/obj/tools/mkportspace_options.o
@@ -233,9 +237,13 @@ $(LIB_REAL): $(call mod_archives,$(LIB_MODULES)) lib/personalnet.map
 $(LIB_LINK): $(LIB_REAL)
 	ln -sf $(notdir $<) $@
 
-$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB_REAL)
+# mkportspace and pnet link the library's archives, not libpersonalnet.so, and the C++
+# runtime statically: every creation, login and destroy starts them, and the dynamic
+# loader's work (libpersonalnet.so's relocations, libstdc++'s symbols) was 1.5 ms of each
+# start here (issue 21; docs/ARCHITECTURE.md, Performance).
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(call mod_archives,$(LIB_MODULES))
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/lib -lpersonalnet $(RPATH)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(call mod_link,$(LIB_MODULES)) $(STATIC_RT)
 
 $(BUILD)/bin/mkportspace: $(MKPS_OPTS_OBJ)
 
@@ -265,14 +273,14 @@ $(PNHELPER_OBJ): tools/pnhelper.cpp
 PNHELPER_MODULES := server
 $(PNHELPER): $(PNHELPER_OBJ) $(call mod_archives,$(call mod_closures,$(PNHELPER_MODULES)))
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(PNHELPER_OBJ) $(call mod_link,$(PNHELPER_MODULES))
+	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(PNHELPER_OBJ) $(call mod_link,$(PNHELPER_MODULES)) $(STATIC_RT)
 $(PNBROKER_OBJ): tools/pnbroker.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) -DPERSONALNET_POLICY_PATH='"$(SYSCONFDIR)/personalnet/personalnet.conf"' \
 	    $(CXXFLAGS) $(HARDEN) $(DEPFLAGS) -c $< -o $@
 $(PNBROKER): $(PNBROKER_OBJ) $(call mod_archives,$(call mod_closures,$(PNHELPER_MODULES)))
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(PNBROKER_OBJ) $(call mod_link,$(PNHELPER_MODULES))
+	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(PNBROKER_OBJ) $(call mod_link,$(PNHELPER_MODULES)) $(STATIC_RT)
 
 .PHONY: FORCE
 FORCE:
@@ -282,7 +290,7 @@ FORCE:
 LIBEXEC_MODULES := space
 $(LIBEXEC_BINS): $(BUILD)/libexec/%: $(BUILD)/obj/tools/%.o $(call mod_archives,$(call mod_closures,$(LIBEXEC_MODULES)))
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $< $(call mod_link,$(LIBEXEC_MODULES))
+	$(CXX) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $< $(call mod_link,$(LIBEXEC_MODULES)) $(STATIC_RT)
 
 # The PAM module links the library objects statically: the login service (sshd, login)
 # loads it with dlopen and must find nothing of ours in its library path. The version
@@ -475,7 +483,7 @@ install: all
 	install -m 0755 $(LIB_REAL) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(notdir $(LIB_REAL)) $(DESTDIR)$(PREFIX)/lib/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(PREFIX)/lib/libpersonalnet.so
-	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -s -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -s -m 4755 -o root -g root $(PNHELPER) $(DESTDIR)$(LIBEXECDIR)/pnhelper
 	install -s -m 0755 -o root -g root $(PNBROKER) $(DESTDIR)$(LIBEXECDIR)/pnbroker
