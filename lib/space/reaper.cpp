@@ -9,9 +9,8 @@
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
-#include "lib/space/cgroup.hpp"
-#include "lib/space/filespace.hpp"
 #include "lib/space/parent.hpp"
+#include "lib/space/root_daemon.hpp"
 
 namespace personalnet::space {
 
@@ -48,28 +47,12 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
               registry::label_hex(r.label),
               std::to_string(kLockFd),
               pin_ok ? std::to_string(kParentNetnsFd) : "-"};
-    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
-    o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{label_lock_fd, kLockFd}};
     if (pin_ok) o.fds.emplace_back(parent_netns_fd, kParentNetnsFd);
-    // Never in a file space (docs/SECURITY.md, rule 2): a creator inside one (root's own
-    // space nested in a user's) hands its reaper to the host's mount namespace, where the
-    // release also lets the stores go that only a release outside can unmount.
-    auto host = host_mntns(reg);
-    if (!host.ok()) return host.error().wrap(o.what);
-    if (host->valid()) {
-        o.mntns = host->get();
-        o.mntns_what = "join the host's mount namespace";
-    }
-    // Root's, outside the cgroup of any space (its creator may be in one): no owner's
-    // limit bears on it, and no parent's removal ends it.
-    auto helpers = open_helpers_cgroup(ctx);
-    if (!helpers.ok()) return helpers.error().wrap(o.what);
-    o.cgroup = helpers->get();
-    o.new_session = true;
-    o.detach = true;
-    o.ignored_signals = {SIGINT, SIGHUP};
-    auto pid = sys::spawn(o);
+    // In the host's mount namespace: a creator inside a file space (root's own space
+    // nested in a user's) hands its reaper to the host's, where the release also lets the
+    // stores go that only a release outside can unmount.
+    auto pid = spawn_root_daemon(o, reg);
     if (!pid.ok()) return pid.error();
     return {};
 }

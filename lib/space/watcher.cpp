@@ -15,10 +15,9 @@
 #include "lib/core/sys.hpp"
 #include "lib/netlink/events.hpp"
 #include "lib/netlink/netlink.hpp"
-#include "lib/space/cgroup.hpp"
-#include "lib/space/filespace.hpp"
 #include "lib/space/follow.hpp"
 #include "lib/space/reach.hpp"
+#include "lib/space/root_daemon.hpp"
 
 namespace personalnet::space {
 
@@ -55,25 +54,9 @@ Status spawn_watcher(const ParentRef& p, int parent_ns_fd, int lock_fd, WatchSta
               std::to_string(kLockFd),
               std::to_string(kParentNetnsFd),
               start == WatchStart::fresh ? "fresh" : "catch-up"};
-    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
-    o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{lock_fd, kLockFd}, {parent_ns_fd, kParentNetnsFd}};
-    // Never in a file space (docs/SECURITY.md, rule 2): the parent may be a user's space.
-    auto host = host_mntns(reg);
-    if (!host.ok()) return host.error().wrap(o.what);
-    if (host->valid()) {
-        o.mntns = host->get();
-        o.mntns_what = "join the host's mount namespace";
-    }
-    // Root's, outside the cgroup of any space (its creator may be in one): no owner's
-    // limit bears on it, and no parent's removal ends it.
-    auto helpers = open_helpers_cgroup(ctx);
-    if (!helpers.ok()) return helpers.error().wrap(o.what);
-    o.cgroup = helpers->get();
-    o.new_session = true;
-    o.detach = true;
-    o.ignored_signals = {SIGINT, SIGHUP};
-    auto pid = sys::spawn(o);
+    // In the host's mount namespace: the parent may be a user's space.
+    auto pid = spawn_root_daemon(o, reg);
     if (!pid.ok()) return pid.error();
     // Its pid, for stop_watcher; written before the registry lock is released.
     std::string text = std::to_string(pid.value()) + "\n";
