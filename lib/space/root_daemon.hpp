@@ -3,9 +3,9 @@
 
 #include <sys/types.h>
 
-#include "personalnet/error.hpp"
 #include "lib/core/spawn.hpp"
 #include "lib/registry/registry.hpp"
+#include "personalnet/error.hpp"
 
 namespace personalnet::space {
 
