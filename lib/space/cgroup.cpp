@@ -22,7 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kLeaf = "procs";
-constexpr const char* kHelpers = "helpers";  // never a label: labels are 4 hex digits
 constexpr const char* kControllers[4] = {"cpu", "memory", "pids", "io"};
 constexpr const char* kOptions[4] = {"--cpu", "--memory", "--pids", "--io-weight"};
 
@@ -314,8 +313,8 @@ Result<UniqueFd> open_helpers_cgroup(const Context& ctx) {
     if (host.mount.empty()) return UniqueFd();
     auto rel = subtree_rel(host);
     if (!rel.ok()) return rel.error();
-    const std::string what = "cgroup " + host.subtree + "/" + kHelpers;
-    auto dir = open_path(host.mount, rel.value() + "/" + kHelpers, ResourceLimits{}, true);
+    const std::string what = "cgroup " + host.subtree + "/" + kHelpersLeaf;
+    auto dir = open_path(host.mount, rel.value() + "/" + kHelpersLeaf, ResourceLimits{}, true);
     if (!dir.ok()) return dir.error().wrap(what);
     return dir;
 }

@@ -45,6 +45,9 @@ Status check_limits_here(const ResourceLimits& limits, const CgroupHost& host,
 Result<UniqueFd> make_cgroup(const registry::Registry& reg, registry::Record& rec,
                              const registry::Record* parent, const ResourceLimits& limits);
 
+// The name of that leaf at the subtree's top (never a label: labels are 4 hex digits).
+inline constexpr const char* kHelpersLeaf = "helpers";
+
 // The leaf for root's daemons that serve spaces but belong to none (pnreaper, pnwatch),
 // made where missing: outside every space's cgroup, so that no owner's limit starves
 // them and a parent's removal (cgroup.kill) does not end the reaper of its child midway.

@@ -40,7 +40,7 @@ TEST_F(ResourceAttack, UserCannotChangeOrLeaveTheSpacesCgroup) {
     std::string space;
     for (const auto& d : dirs.value())
         if (struct stat st{};
-            d != "helpers" && ::lstat((A().cgroupdir() + "/" + d).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+            d != personalnet::space::kHelpersLeaf && ::lstat((A().cgroupdir() + "/" + d).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
             space = A().cgroupdir() + "/" + d;
     ASSERT_FALSE(space.empty());
     const std::string mount = pn::space::cgroup_host(pn::Context()).mount;

@@ -341,7 +341,7 @@ std::string Host::snapshot() const {
             for (const auto& n : l.value()) {
                 struct stat st {};
                 if (::lstat((cg + dirs[i] + "/" + n).c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-                    (i == 0 && n == "helpers"))
+                    (i == 0 && n == personalnet::space::kHelpersLeaf))
                     continue;
                 dirs.push_back(dirs[i] + "/" + n);
                 s += "cgroup " + dirs.back() + "\n";

@@ -41,7 +41,7 @@ protected:
         if (!l.ok()) return dirs;
         for (const auto& n : l.value()) {
             struct stat st {};
-            if (n != "helpers" && ::lstat((A().cgroupdir() + "/" + n).c_str(), &st) == 0 &&
+            if (n != personalnet::space::kHelpersLeaf && ::lstat((A().cgroupdir() + "/" + n).c_str(), &st) == 0 &&
                 S_ISDIR(st.st_mode))
                 dirs.push_back(n);
         }
