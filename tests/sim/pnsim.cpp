@@ -6,15 +6,23 @@
 //                         10.10.0.1-3/24 on a bridge in a namespace of its own), pinned at
 //                         DIR/A, DIR/B, DIR/C and the bridge's at DIR/lan
 //   pnsim mesh down DIR   deletes the hosts' wires and unpins all four
+//   pnsim cgroup-down RUNDIR
+//                         removes the cgroup subtree of the registry at RUNDIR (a bench's
+//                         own, named after it: lib/space/cgroup.hpp) once nothing runs in it
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
+#include "lib/space/cgroup.hpp"
 #include "lib/space/netns.hpp"
 #include "tests/sim/lan.hpp"
 #include "tests/sim/simhosts.hpp"
@@ -25,14 +33,18 @@ namespace space = personalnet::space;
 using personalnet::Status;
 using personalnet::UniqueFd;
 
-constexpr const char* kUsage = "usage: pnsim up|down DIR | pnsim mesh up|down DIR\n";
+constexpr const char* kUsage =
+    "usage: pnsim up|down DIR | pnsim mesh up|down DIR | pnsim cgroup-down RUNDIR\n";
 constexpr const char* kHelp =
     "  up DIR          hosts A and B on a wire of their own (10.9.0.1 and 10.9.0.2 on eth0),\n"
     "                  pinned at DIR/A and DIR/B: enter one with nsenter --net=DIR/A\n"
     "  down DIR        unpins them (each namespace dies with its last process)\n"
     "  mesh up DIR     hosts A, B and C on one LAN (10.10.0.1-3 on eth0, a bridge in a\n"
     "                  namespace of its own), pinned at DIR/A, DIR/B, DIR/C and DIR/lan\n"
-    "  mesh down DIR   deletes the hosts' wires and unpins all four\n";
+    "  mesh down DIR   deletes the hosts' wires and unpins all four\n"
+    "  cgroup-down RUNDIR\n"
+    "                  removes the cgroup subtree of the registry at RUNDIR once nothing\n"
+    "                  runs in it (waits up to 5 s for root's daemons to finish)\n";
 
 constexpr const char* kMeshHosts[] = {"A", "B", "C"};
 
@@ -142,6 +154,29 @@ int mesh_down(const std::string& dir) {
     return rc;
 }
 
+int remove_cgroup_dir(const char* path, const struct stat* st, int, struct FTW*) {
+    if (S_ISDIR(st->st_mode)) (void)::rmdir(path);  // a cgroup goes with its control files
+    return 0;
+}
+
+// A bench's registry has a subtree of its own (named after its run directory): removed,
+// deepest first, once its spaces' cgroups and root's daemons (in helpers) are gone.
+int cgroup_down(const std::string& rundir) {
+    personalnet::Context ctx;
+    ctx.rundir = rundir;
+    const std::string subtree = personalnet::space::cgroup_host(ctx).subtree;
+    if (subtree.empty()) return 0;  // no cgroup2 here
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (true) {
+        (void)::nftw(subtree.c_str(), remove_cgroup_dir, 16, FTW_DEPTH | FTW_PHYS);
+        if (::access(subtree.c_str(), F_OK) != 0) return 0;
+        if (std::chrono::steady_clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::fprintf(stderr, "pnsim: cgroup %s still has processes; left in place\n", subtree.c_str());
+    return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,6 +184,14 @@ int main(int argc, char** argv) {
     if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help")) {
         std::printf("%s%s", kUsage, kHelp);
         return 0;
+    }
+    if (!args.empty() && args[0] == "cgroup-down") {
+        if (args.size() != 2 || args[1].empty() || args[1][0] != '/') {
+            std::fprintf(stderr, "pnsim: cgroup-down needs the registry's absolute run directory\n%s",
+                         kUsage);
+            return 2;
+        }
+        return cgroup_down(args[1]);
     }
     const bool mesh = !args.empty() && args[0] == "mesh";
     const size_t verb = mesh ? 1 : 0;
