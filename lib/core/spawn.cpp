@@ -121,7 +121,7 @@ pid_t clone_vfork(void* stack, size_t size, int cgroup, void (*fn)(void*), void*
 // above a guard page; unmapped when the children have exec'd or exited.
 class ChildStacks {
 public:
-    static constexpr size_t kEach = 256 * 1024;
+    static constexpr size_t kEach = size_t{256} * 1024;
     static constexpr size_t kGuard = 4096;
     ChildStacks() {
         void* at = ::mmap(nullptr, 2 * (kGuard + kEach), PROT_READ | PROT_WRITE,
