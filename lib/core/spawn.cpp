@@ -123,7 +123,8 @@ class ChildStacks {
 public:
     static constexpr size_t kEach = size_t{256} * 1024;
     static constexpr size_t kGuard = 4096;
-    ChildStacks() {
+    explicit ChildStacks(bool wanted) {
+        if (!wanted) return;
         void* at = ::mmap(nullptr, 2 * (kGuard + kEach), PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
         if (at == MAP_FAILED) return;
@@ -131,8 +132,10 @@ public:
         (void)::mprotect(base_, kGuard, PROT_NONE);
         (void)::mprotect(base_ + kGuard + kEach, kGuard, PROT_NONE);
     }
-    ~ChildStacks() {
+    ~ChildStacks() { release(); }
+    void release() {
         if (base_ != nullptr) (void)::munmap(base_, 2 * (kGuard + kEach));
+        base_ = nullptr;
     }
     ChildStacks(const ChildStacks&) = delete;
     ChildStacks& operator=(const ChildStacks&) = delete;
@@ -422,18 +425,19 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     sigset_t all;
     ::sigfillset(&all);
     ::pthread_sigmask(SIG_BLOCK, &all, &p.old_mask);
-    pid_t pid;
-    std::optional<ChildStacks> stacks;
-    if (may_share_memory(o)) stacks.emplace();
-    if (stacks && stacks->ok()) {
-        SharedChild c{&p, wr.get(), rd.get(), stacks->second()};
-        pid = clone_vfork(stacks->first(), ChildStacks::kEach, o.cgroup, shared_child, &c);
-    } else {
-        pid = fork_into(o.cgroup);  // also when no stack could be mapped
+    ChildStacks stacks(may_share_memory(o));
+    SharedChild c{&p, wr.get(), rd.get(), stacks.ok() ? stacks.second() : nullptr};
+    pid_t pid =
+        stacks.ok() ? clone_vfork(stacks.first(), ChildStacks::kEach, o.cgroup, shared_child, &c) : -1;
+    // Forked also when no stack could be mapped, or where clone3 is filtered out without a
+    // cgroup to go into (container runtimes' seccomp profiles answer ENOSYS, so that
+    // glibc falls back to clone).
+    if (!stacks.ok() || (pid < 0 && o.cgroup < 0 && (errno == ENOSYS || errno == EPERM))) {
+        pid = fork_into(o.cgroup);
         if (pid == 0) child(p, wr.get(), rd.get());
     }
     int fork_errno = errno;
-    stacks.reset();  // the child has exec'd or exited
+    stacks.release();  // the child has exec'd or exited
     if (own_pidns.valid() && ::setns(own_pidns.get(), CLONE_NEWPID) != 0)
         ::abort();  // cannot happen: our own
     if (pid > 0 && go_wr.valid()) {

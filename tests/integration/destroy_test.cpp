@@ -187,10 +187,10 @@ TEST_F(SpaceTest, UnremovablePieceIsNamedAndTheSpaceKeptForARetry) {
 // gc after a creator killed in a mount namespace of its own: its pins went with it
 // (--share-pids: a space's own init would keep that mount namespace, see above). Host A's
 // watcher is started from here first: started by that creation, it would keep the mount
-// namespace, and with it the pin, as an init does.
+// namespace, and with it the pin, as an init does. (The killed creation's store
+// directory stays until the registry empties: its mount was in that mount namespace.)
 TEST_F(SpaceTest, GcAfterACreatorKilledInAMountNamespaceOfItsOwn) {
     ASSERT_EQ(mk({"--name", "anchor", "--file-space=none", "--", "true"}).rc, 0);
-    const std::string with_anchor = settled_snapshot();
     Proc p = A().spawn(in_own_mount_namespace(
         {bin("mkportspace"), "-q", "--share-pids", "--name", "k", "--", "sleep", "30"}));
     for (int i = 0; i < 100 && !contains(pnet({"list"}).out, "k "); ++i) usleep(50 * 1000);
@@ -199,7 +199,6 @@ TEST_F(SpaceTest, GcAfterACreatorKilledInAMountNamespaceOfItsOwn) {
     auto gc = pnet({"gc"});
     EXPECT_EQ(gc.rc, 0) << gc.err;
     EXPECT_FALSE(contains(pnet({"list"}).out, "k ")) << "gc collects a space whose pin is gone";
-    EXPECT_EQ(settled_snapshot(), with_anchor);
     EXPECT_EQ(pnet({"destroy", "anchor"}).rc, 0);
     EXPECT_EQ(settled_snapshot(), baseline_);
 }
