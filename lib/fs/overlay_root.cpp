@@ -325,12 +325,9 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
     int err[2];
     if (::pipe2(err, O_CLOEXEC) != 0) return errno_error("fuse-overlayfs: pipe");
     UniqueFd err_rd(err[0]), err_wr(err[1]);
-    // fast_ino=1: a lookup stats each layer's entry instead of opening it to read the
-    // origin a copy-up recorded, which halved the first exec in a fresh union (a cold
-    // FUSE cache: the loader's every lookup). A copied-up file then has the upper layer's
-    // inode number, as the kernel backend gives it here (layers on different file systems,
-    // xino off). Measured in docs/ARCHITECTURE.md (File spaces, Measured).
-    std::string options = opts.value() + ",noacl,fast_ino=1";
+    // Not fast_ino=1, though it halved a fresh union's first exec: a root space nested in
+    // a user's then missed the user's files (UnprivilegedTest.RootNestsInAUsersSpaceAcrossStores).
+    std::string options = opts.value() + ",noacl";
     // Started in the foreground, detached (through an intermediate process that exits at
     // once), so that we know its pid and it belongs to no session or process of ours. Never
     // in a file space: its /usr and /etc would be the owner's union.
