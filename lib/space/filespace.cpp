@@ -754,14 +754,18 @@ Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record
     return build_file_space(reg, rec, netns);
 }
 
-Status release_file_space(const registry::Registry& reg, const registry::Record& rec, bool keep_stored) {
+Status release_file_space(const registry::Registry& reg, const registry::Record& rec, bool keep_stored,
+                          bool leave_store) {
     if (!rec.file_space || rec.fs_layers.empty()) return {};
     const std::string& dir = rec.fs_layers.front();
     auto owner = store_owner(reg, dir);
+    // Only root's store is left: a user's unmount is what lets a changed limit apply at
+    // the next creation, and removes an image with no layer left.
+    leave_store = leave_store && owner && *owner == 0;
     stop_daemon(rec);
     if (rec.named && keep_stored) {
         (void)::umount2((dir + "/root").c_str(), MNT_DETACH);
-        release_unused_stores(reg, rec.label);
+        if (!leave_store) release_unused_stores(reg, rec.label);
         return {};
     }
     if (rec.named && owner) {  // its changes are stored: the store must be there to remove them
@@ -777,7 +781,7 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
         PN_TRY(discard_layer(dir), "remove the file space's layers");
         if (owner && *owner != 0) (void)fs::trim_store(store_dir(reg, *owner));
     }
-    release_unused_stores(reg, rec.label);
+    if (!leave_store) release_unused_stores(reg, rec.label);
     return {};
 }
 
