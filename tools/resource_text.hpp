@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cinttypes>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -11,9 +12,10 @@
 namespace personalnet::cli {
 
 // A value in steps of base with one-letter units: "512", then e.g. "12.0K" or "9.8k".
-inline std::string scaled(double v, double base, const char* const units[5], const char* format) {
-    int u = 0;
-    while (v >= base && u < 4) {
+template <size_t N>
+std::string scaled(double v, double base, const char* const (&units)[N], const char* format) {
+    size_t u = 0;
+    while (v >= base && u + 1 < N) {
         v /= base;
         ++u;
     }
@@ -25,9 +27,9 @@ inline std::string scaled(double v, double base, const char* const units[5], con
     return buf;
 }
 
-// Bytes in powers of 1024, as --memory takes them: "512", "12.0K", "1.5M", "3.2G".
+// Bytes in powers of 1024, as --memory takes them: "512", "12.0K", "1.5M", "3.2G", up to P.
 inline std::string iec_bytes(double bytes) {
-    static const char* const kUnits[] = {"", "K", "M", "G", "T"};
+    static const char* const kUnits[] = {"", "K", "M", "G", "T", "P"};
     return scaled(bytes, 1024, kUnits, "%.1f%s");
 }
 

@@ -11,6 +11,7 @@
 #include "lib/policy/policy.hpp"
 #include "personalnet/space.hpp"
 #include "tools/mkportspace_options.hpp"
+#include "tools/resource_text.hpp"
 
 namespace pn_unit {
 namespace {
@@ -223,6 +224,18 @@ TEST(ResourcePolicy, DefaultsMaximaAndRoot) {
     auto rooted = policy::resources_for(p, root, asked);
     ASSERT_TRUE(rooted.ok());
     EXPECT_EQ(rooted.value(), asked);
+}
+
+// How pnet prints sizes and rates (show, top): each unit up to its last, then that unit.
+TEST(ResourceText, SizesAndRatesScaleUpToTheirLargestUnit) {
+    EXPECT_EQ(pn::cli::iec_bytes(512), "512");
+    EXPECT_EQ(pn::cli::iec_bytes(1536), "1.5K");
+    EXPECT_EQ(pn::cli::iec_bytes(3.0 * 1024 * 1024 * 1024), "3.0G");
+    EXPECT_EQ(pn::cli::iec_bytes(2.0 * 1024 * 1024 * 1024 * 1024 * 1024), "2.0P");
+    EXPECT_EQ(pn::cli::iec_bytes(4096.0 * 1024 * 1024 * 1024 * 1024 * 1024), "4096.0P");
+    EXPECT_EQ(pn::cli::si_rate(800), "800");
+    EXPECT_EQ(pn::cli::si_rate(10e6), "10M");
+    EXPECT_EQ(pn::cli::si_rate(2e12), "2T");
 }
 
 }  // namespace
