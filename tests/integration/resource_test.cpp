@@ -148,6 +148,9 @@ TEST_F(ResourceTest, EveryProcessIsInTheSpacesCgroup) {
     EXPECT_EQ(got.rfind(prefix, 0), 0u) << got;
     EXPECT_NE(got, want);
     EXPECT_EQ(got.size() - got.rfind("/procs"), 6u) << got;
+    // The child's reaper was started inside rp's PID namespace: destroying rp while it
+    // still releases the child would end it midway, leaving both cgroups to gc.
+    wait_for_reapers();
     EXPECT_EQ(pnet({"destroy", "rp"}).rc, 0);
     EXPECT_EQ(top_cgroups_settled(), std::vector<std::string>{});
 }
