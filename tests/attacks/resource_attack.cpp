@@ -39,8 +39,8 @@ TEST_F(ResourceAttack, UserCannotChangeOrLeaveTheSpacesCgroup) {
     ASSERT_TRUE(dirs.ok());
     std::string space;
     for (const auto& d : dirs.value())
-        if (struct stat st{};
-            d != personalnet::space::kHelpersLeaf && ::lstat((A().cgroupdir() + "/" + d).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        if (struct stat st{}; d != personalnet::space::kHelpersLeaf &&
+                              ::lstat((A().cgroupdir() + "/" + d).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
             space = A().cgroupdir() + "/" + d;
     ASSERT_FALSE(space.empty());
     const std::string mount = pn::space::cgroup_host(pn::Context()).mount;

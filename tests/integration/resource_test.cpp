@@ -41,8 +41,8 @@ protected:
         if (!l.ok()) return dirs;
         for (const auto& n : l.value()) {
             struct stat st {};
-            if (n != personalnet::space::kHelpersLeaf && ::lstat((A().cgroupdir() + "/" + n).c_str(), &st) == 0 &&
-                S_ISDIR(st.st_mode))
+            if (n != personalnet::space::kHelpersLeaf &&
+                ::lstat((A().cgroupdir() + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode))
                 dirs.push_back(n);
         }
         return dirs;
