@@ -52,7 +52,7 @@ int watch(int argc, char** argv) {
     auto reg = pn::registry::Registry::open(ctx);
     if (!reg.ok()) return kExitFailure;
     return pn::space::run_watcher(
-        reg.value(), inode, *netns,
+        reg.value(), inode, *lock, *netns,
         mode == "fresh" ? pn::space::WatchStart::fresh : pn::space::WatchStart::catch_up);
 }
 

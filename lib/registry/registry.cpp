@@ -41,6 +41,13 @@ std::string label_hex(uint16_t label) {
     return buf;
 }
 
+std::optional<uint16_t> parse_label_hex(const std::string& text) {
+    uint16_t label = 0;
+    if (text.size() != 4 || !parse_number(text, label, 16) || label == 0 || label_hex(label) != text)
+        return std::nullopt;
+    return label;
+}
+
 Result<Registry> Registry::open(const Context& ctx) {
     const std::string& rundir = ctx.rundir;
     if (rundir.empty() || rundir[0] != '/') return make_error(EINVAL, "run directory must be absolute");

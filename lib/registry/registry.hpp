@@ -115,6 +115,9 @@ struct Record {
 };
 
 std::string label_hex(uint16_t label);
+// The inverse: a label from exactly what label_hex gives (four lowercase hex digits, not
+// 0); nothing for anything else (a temporary file's name, say).
+std::optional<uint16_t> parse_label_hex(const std::string& text);
 // Labels 0 and 0xc000-0xcfff are reserved (host IKE daemon, kernel default SPI range):
 // lib/core/labels.hpp, shared with overlay definitions.
 using personalnet::label_reserved;

@@ -32,6 +32,23 @@ constexpr int kDebounceCapMs = 300;
 
 std::string lock_path(const std::string& dir) { return dir + "/watch"; }
 
+// The watcher's pid in its lock file, for stop_watcher. Written by the creator before it
+// releases the registry lock, and again by the watcher itself as it starts: a creator
+// killed between the two leaves no watcher that nobody can name.
+Status write_pid(int lock_fd, pid_t pid) {
+    const std::string text = std::to_string(pid) + "\n";
+    if (::ftruncate(lock_fd, 0) != 0 ||
+        ::pwrite(lock_fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+        return errno_error("record the watcher's pid");
+    return {};
+}
+
+// The pid recorded in the lock file at path; 0 when none is (yet).
+pid_t recorded_pid(const std::string& path) {
+    auto text = sys::read_file(path);
+    return text.ok() ? static_cast<pid_t>(std::atoi(text->c_str())) : 0;
+}
+
 // Whether someone holds the lock of fd (probed with a shared lock, dropped at once).
 bool held(int fd) {
     if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
@@ -58,10 +75,7 @@ Status spawn_watcher(const ParentRef& p, int parent_ns_fd, int lock_fd, WatchSta
     // In the host's mount namespace: the parent may be a user's space.
     auto pid = spawn_root_daemon(o, reg);
     if (!pid.ok()) return pid.error();
-    // Its pid, for stop_watcher; written before the registry lock is released.
-    std::string text = std::to_string(pid.value()) + "\n";
-    if (::ftruncate(lock_fd, 0) != 0 || ::pwrite(lock_fd, text.data(), text.size(), 0) < 0)
-        return errno_error(o.what + ": record its pid");
+    PN_TRY(write_pid(lock_fd, pid.value()), o.what);
     return {};
 }
 
@@ -70,12 +84,8 @@ std::vector<uint16_t> kids_of(const std::string& dir) {
     std::vector<uint16_t> out;
     auto names = sys::list_dir(dir + "/kids");
     if (!names.ok()) return out;
-    for (const auto& n : names.value()) {
-        if (n.size() != 4) continue;  // a temporary file of write_atomic
-        char* end = nullptr;
-        unsigned long v = std::strtoul(n.c_str(), &end, 16);
-        if (end != nullptr && *end == '\0' && v > 0 && v <= 0xffff) out.push_back(static_cast<uint16_t>(v));
-    }
+    for (const auto& n : names.value())
+        if (auto label = registry::parse_label_hex(n)) out.push_back(*label);  // not a temporary file
     return out;
 }
 
@@ -120,8 +130,7 @@ Status ensure_watcher(const ParentRef& p, int parent_ns_fd, WatchStart start) {
     for (int tries = 0;; ++tries) {
         if (::flock(fd->get(), LOCK_EX | LOCK_NB) == 0) break;
         if (errno != EWOULDBLOCK) return errno_error("the parent's watcher: lock " + path);
-        auto text = sys::read_file(path);
-        pid_t pid = text.ok() ? static_cast<pid_t>(std::atoi(text->c_str())) : 0;
+        pid_t pid = recorded_pid(path);
         if (tries == 3 || (pid > 0 && sys::pid_alive(pid))) return {};  // a watcher runs
         ::usleep(5000);
     }
@@ -133,8 +142,13 @@ void stop_watcher(const std::string& dir) {
     auto fd = sys::open_fd(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (!fd.ok()) return;
     if (held(fd->get())) {
-        auto text = sys::read_file(path);
-        pid_t pid = text.ok() ? static_cast<pid_t>(std::atoi(text->c_str())) : 0;
+        // Held without a pid: a watcher whose creator was killed before recording it, and
+        // which has not written it itself yet (it does so first thing): give it a moment.
+        pid_t pid = recorded_pid(path);
+        for (int tries = 0; pid <= 0 && tries < 40 && held(fd->get()); ++tries) {
+            ::usleep(5000);
+            pid = recorded_pid(path);
+        }
         UniqueFd pidfd = pid > 0 ? sys::pidfd_of(pid) : UniqueFd();
         // Still held once the pidfd is taken: the pid is the holder's, not a reused one.
         // SIGKILL, which nothing blocks: the caller holds the registry lock, so the watcher
@@ -169,7 +183,9 @@ Status restart_watchers(const registry::Registry& reg) {
     return {};
 }
 
-int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int parent_ns, WatchStart start) {
+int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int lock_fd, int parent_ns,
+                WatchStart start) {
+    if (!write_pid(lock_fd, ::getpid()).ok()) return 1;
     // The sockets are the parent's; the process is not (it would count as one of the
     // parent's processes, and a parent may be an unnamed space that ends with its last).
     if (!sys::enter_netns(parent_ns).ok()) return 1;

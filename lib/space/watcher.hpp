@@ -41,7 +41,8 @@ Status restart_watchers(const registry::Registry& reg);
 // pnwatch's life: opens its event and query sockets in the parent (parent_ns), moves to
 // a private empty network namespace, follows once (catch_up), then on every change (debounced)
 // until the parent has no child left, its state is gone or belongs to another namespace.
-// lock_fd is the held lock. Returns the exit status.
-int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int parent_ns, WatchStart start);
+// lock_fd is the held lock, where it first writes its own pid. Returns the exit status.
+int run_watcher(const registry::Registry& reg, uint64_t parent_inode, int lock_fd, int parent_ns,
+                WatchStart start);
 
 }  // namespace personalnet::space
