@@ -519,8 +519,8 @@ Request rule_request(uint16_t type, uint16_t flags, const Rule& r) {
     Request req(type, flags);
     auto* frh = req.header<fib_rule_hdr>();
     frh->family = static_cast<uint8_t>(r.family);
-    frh->action = r.goto_priority ? FR_ACT_GOTO : FR_ACT_TO_TBL;
-    if (!r.goto_priority) frh->table = r.table < 256 ? static_cast<uint8_t>(r.table) : 0;
+    frh->action = r.nop ? FR_ACT_NOP : r.goto_priority ? FR_ACT_GOTO : FR_ACT_TO_TBL;
+    if (!r.goto_priority && !r.nop) frh->table = r.table < 256 ? static_cast<uint8_t>(r.table) : 0;
     if (r.invert) frh->flags |= FIB_RULE_INVERT;
     if (r.src) {
         frh->src_len = static_cast<uint8_t>(r.src->len);
@@ -531,7 +531,7 @@ Request rule_request(uint16_t type, uint16_t flags, const Rule& r) {
     if (r.protocol != 0) req.put(FRA_PROTOCOL, &r.protocol, sizeof r.protocol);
     if (r.goto_priority)
         req.put_u32(FRA_GOTO, *r.goto_priority);
-    else
+    else if (!r.nop)
         req.put_u32(FRA_TABLE, r.table);
     if (r.fwmark) {
         req.put_u32(FRA_FWMARK, *r.fwmark);
@@ -544,7 +544,11 @@ std::string rule_name(const Rule& r) {
     std::string s = "rule pref " + std::to_string(r.priority);
     if (r.fwmark) s += " fwmark " + std::to_string(*r.fwmark);
     if (r.src) s += " from " + r.src->str();
-    s += r.goto_priority ? " goto " + std::to_string(*r.goto_priority) : " table " + std::to_string(r.table);
+    if (r.nop)
+        s += " nop";
+    else
+        s += r.goto_priority ? " goto " + std::to_string(*r.goto_priority)
+                             : " table " + std::to_string(r.table);
     return s;
 }
 
@@ -579,6 +583,7 @@ Result<std::vector<Rule>> list_rules(Socket& s, int family) {
         if (at[FRA_SRC] != nullptr)
             if (auto a = attr_addr(at[FRA_SRC], frh->family)) r.src = IpPrefix{*a, frh->src_len};
         if (frh->action == FR_ACT_GOTO) r.goto_priority = attr_u32(at[FRA_GOTO]);
+        r.nop = frh->action == FR_ACT_NOP;
         if (at[FRA_PROTOCOL] != nullptr) r.protocol = mnl_attr_get_u8(at[FRA_PROTOCOL]);
         out.push_back(r);
         return {};

@@ -81,6 +81,7 @@ struct Rule {
     std::optional<IpPrefix> src;            // "from PREFIX" (FRA_SRC); from all when unset
     bool invert = false;                    // FIB_RULE_INVERT ("not")
     std::optional<uint32_t> goto_priority;  // FR_ACT_GOTO target instead of a table lookup
+    bool nop = false;                       // FR_ACT_NOP: matches, does nothing (a goto target)
     // FRA_PROTOCOL (RTPROT_*). The kernel treats rules that differ only in it as distinct
     // when checking NLM_F_EXCL, so a rule meant to equal a kernel default must say kernel.
     uint8_t protocol = 0;

@@ -19,10 +19,14 @@ namespace personalnet::space {
 
 inline constexpr uint32_t kMarkTag = 0x50000000;
 inline constexpr uint32_t kMarkTagMask = 0xff000000;
-inline constexpr uint32_t kRulePrefGate = 9;                // unmarked packets skip the per-child rules
-inline constexpr uint32_t kRulePrefChild = 10;              // fwmark 0x5000LLLL lookup 0x5000LLLL
-inline constexpr uint32_t kRulePrefLocal = 100;             // where the local-table rule moves to
-inline constexpr uint32_t kRulePrefServiceReply = 101;      // from the service address: kServiceReplyTable
+inline constexpr uint32_t kRulePrefGate = 9;            // unmarked packets skip the per-child rules
+inline constexpr uint32_t kRulePrefChild = 10;          // marked: jump to the reply tree
+inline constexpr uint32_t kRulePrefLocal = 100;         // where the local-table rule moves to
+inline constexpr uint32_t kRulePrefServiceReply = 101;  // from the service address: kServiceReplyTable
+// The reply tree (lib/space/reply_tree.hpp): its gate, its root, and its end.
+inline constexpr uint32_t kRulePrefTreeGate = 39999;
+inline constexpr uint32_t kRulePrefTree = 40000;
+inline constexpr uint32_t kRulePrefTreeEnd = kRulePrefTree + 1 + 16 + 256 + 4096;
 inline constexpr uint32_t kServiceReplyTable = 0x50000000;  // label 0 is reserved: no child's table
 inline constexpr uint32_t kInheritedMetric = 4096;          // user routes (metric 0/1024) win
 inline constexpr uint8_t kRouteProto = 200;                 // marks routes personalnet installed

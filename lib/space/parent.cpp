@@ -16,6 +16,7 @@
 #include "lib/space/leftovers.hpp"
 #include "lib/space/netns.hpp"
 #include "lib/space/reach.hpp"
+#include "lib/space/reply_tree.hpp"
 #include "lib/space/shaper.hpp"
 #include "lib/space/watcher.hpp"
 #include "personalnet/space.hpp"
@@ -65,13 +66,26 @@ netlink::Rule gate_rule(int family) {
     return r;
 }
 
-netlink::Rule child_rule(int family, uint16_t label) {
+// What `ready` holds once parent_setup is done: a parent set up by an earlier version
+// (one reply rule per child at pref 10, no reply tree) is set up again by its next child.
+constexpr const char* kReadyVersion = "reply-tree\n";
+
+// A reply rule of the kind made before the reply tree: pref 10, one per child. Only
+// removed, for the children of a parent set up by an earlier version.
+netlink::Rule flat_child_rule(int family, uint16_t label) {
     netlink::Rule r;
     r.family = family;
     r.priority = kRulePrefChild;
     r.fwmark = mark_of(label);
     r.table = table_of(label);
     return r;
+}
+
+// Whether r is one of the per-child reply rules (of the tree, or of an earlier version).
+bool is_reply_rule(const netlink::Rule& r) {
+    if (r.priority >= kRulePrefTreeGate && r.priority <= kRulePrefTreeEnd) return true;
+    return r.priority == kRulePrefChild && r.fwmark && r.fwmask == 0xffffffff &&
+           (*r.fwmark & kMarkTagMask) == kMarkTag;
 }
 
 // Where the children of a parent reach it (the DNAT target of inherited services). The
@@ -142,6 +156,10 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
         if (!tolerated(st, ENOENT)) return st.error().wrap("move local rule");
         st = netlink::add_rule(*s, gate_rule(fam));
         if (!tolerated(st, EEXIST)) return st.error().wrap("add gate rule");
+        for (const auto& r : reply_tree_frame(fam)) {
+            st = netlink::add_rule(*s, r);
+            if (!tolerated(st, EEXIST)) return st.error().wrap("add the reply tree's frame");
+        }
         st = netlink::add_route(*s, service_reply_route(fam));
         if (!tolerated(st, EEXIST)) return st.error().wrap("add service reply route");
         st = netlink::add_rule(*s, service_reply_rule(fam, p.child_depth));
@@ -151,7 +169,7 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
         auto st = netlink::add_address(*s, kLoopbackIndex, prefix, scope, true, false);
         if (!tolerated(st, EEXIST)) return st.error().wrap("add service address");
     }
-    PN_TRY(sys::write_atomic(dir + "/ready", ""), "mark parent ready");
+    PN_TRY(sys::write_atomic(dir + "/ready", kReadyVersion), "mark parent ready");
     return {};
 }
 
@@ -167,6 +185,20 @@ Status parent_teardown(const ParentRef& p) {
         const char* v = fam == AF_INET ? " (IPv4)" : " (IPv6)";
         auto st = netlink::delete_rule(*s, gate_rule(fam));
         if (!tolerated(st, ENOENT)) left.note(st, std::string("remove gate rule 9") + v);
+        // The frame and whatever a killed release left of the tree.
+        for (const auto& r : reply_tree_frame(fam)) {
+            st = netlink::delete_rule(*s, r);
+            if (!tolerated(st, ENOENT)) left.note(st, std::string("remove the reply tree's frame") + v);
+        }
+        if (auto rules = netlink::list_rules(*s, fam); rules.ok()) {
+            for (const auto& r : rules.value()) {
+                if (!is_reply_rule(r)) continue;
+                st = netlink::delete_rule(*s, r);
+                if (!tolerated(st, ENOENT)) left.note(st, std::string("remove a reply rule") + v);
+            }
+        } else {
+            left.note(rules.error(), std::string("remove the reply rules: list them") + v);
+        }
         st = netlink::delete_rule(*s, service_reply_rule(fam, p.child_depth));
         if (!tolerated(st, ENOENT)) left.note(st, std::string("remove service reply rule 101") + v);
         st = netlink::delete_route(*s, service_reply_route(fam));
@@ -209,7 +241,7 @@ Status parent_teardown(const ParentRef& p) {
         left.note(settings.result(), "");
         if (settings.empty()) (void)::unlink((dir + "/saved").c_str());
     }
-    if (!left.empty()) (void)sys::write_atomic(dir + "/ready", "");  // a retry finds the state again
+    if (!left.empty()) (void)sys::write_atomic(dir + "/ready", "");  // a retry sets it up again
     return left.result();
 }
 
@@ -239,7 +271,8 @@ void forget_parent_state(const std::string& dir) {
 Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label) {
     std::string dir = p.dir();
     if (parent_state_is_stale(dir, parent_ns_fd)) forget_parent_state(dir);
-    if (::access((dir + "/ready").c_str(), F_OK) != 0) PN_TRY(parent_setup(p, parent_ns_fd), "set up parent");
+    if (auto ready = sys::read_file(dir + "/ready"); !ready.ok() || ready.value() != kReadyVersion)
+        PN_TRY(parent_setup(p, parent_ns_fd), "set up parent");
     // The kid names the parent it was registered with, so that a release can tell it
     // from a later namespace that reuses the inode.
     PN_TRY(sys::write_atomic(dir + "/kids/" + registry::label_hex(label),
@@ -281,7 +314,14 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
         r.table = table_of(label);
         r.protocol = kRouteProto;
         PN_TRY(netlink::add_route(s, r), "reply route to " + ifname);
-        PN_TRY(netlink::add_rule(s, child_rule(fam, label)), "reply rule for " + ifname);
+        // The leaf last: once it exists, its path leads to it. Interior rules may be there
+        // already, for a sibling under the same prefix.
+        auto path = reply_path(fam, label);
+        for (size_t i = 0; i + 1 < path.size(); ++i) {
+            auto st = netlink::add_rule(s, path[i]);
+            if (!tolerated(st, EEXIST)) return st.error().wrap("reply rules for " + ifname);
+        }
+        PN_TRY(netlink::add_rule(s, path.back()), "reply rule for " + ifname);
     }
     return {};
 }
@@ -405,11 +445,20 @@ Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink, bool sh
     // The ifb lives in the parent namespace: it does not go with the child's (even when
     // the veth is left to the kernel).
     if (shaped) left.note(unshape_child(*s, label), "");
+    // The leaf, and the interior rules of its path that no sibling shares (the registry
+    // lock, which callers hold, keeps kids/ as it is meanwhile).
+    std::vector<uint16_t> siblings;
+    if (auto names = sys::list_dir(dir + "/kids"); names.ok())
+        for (const auto& n : names.value())
+            if (auto l = registry::parse_label_hex(n); l && *l != label) siblings.push_back(*l);
     for (int fam : kFamilies) {
-        st = netlink::delete_rule(*s, child_rule(fam, label));
-        if (!tolerated(st, ENOENT))
-            left.note(st, std::string("remove reply rule 10 of ") + ifname +
-                              (fam == AF_INET ? " (IPv4)" : " (IPv6)"));
+        const char* v = fam == AF_INET ? " (IPv4)" : " (IPv6)";
+        auto rules = reply_path_unshared(fam, label, siblings);
+        rules.push_back(flat_child_rule(fam, label));
+        for (const auto& r : rules) {
+            st = netlink::delete_rule(*s, r);
+            if (!tolerated(st, ENOENT)) left.note(st, "remove the reply rules of " + ifname + v);
+        }
     }
     left.note(nft::parent_remove_child(ifname, label), "remove reply steering of " + ifname);
     left.note(bpf::forget_child(label), "remove the BPF dispatch of " + ifname);

@@ -11,8 +11,10 @@
 //   - the service addresses its children reach it at (169.254.(100+d).1/32 and
 //     fd50:6e65:7400:d::1/128) on lo: one copy, not one per child uplink, so that the
 //     parent's address list does not grow with its children.
-// Per child: rules pref 10 fwmark 0x5000LLLL -> table 0x5000LLLL holding the default
-// routes over the child's veth, the nft kids element and the child's guard (the
+//   - the frame of the reply tree (lib/space/reply_tree.hpp): pref 10 sends marked
+//     packets to it, past the local table.
+// Per child: the reply tree's path to table 0x5000LLLL, which holds the default routes
+// over the child's veth, the nft kids element and the child's guard (the
 // services it may not reach, the foreign sources it may send from), and the veth
 // sysctls.
 #pragma once

@@ -2,7 +2,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "tests/integration/fixture.hpp"
 
@@ -179,6 +182,37 @@ TEST_F(SpaceTest, SiblingsAreIndependent) {
     s2.kill(9);
     EXPECT_EQ(pnet({"destroy", "s1"}).rc, 0);
     EXPECT_EQ(pnet({"destroy", "s2"}).rc, 0);
+}
+
+// Replies reach each of many siblings through the reply tree (lib/space/reply_tree.hpp):
+// 20 spaces, whose random labels share some interior rules of the tree (16 top digits
+// for 20 labels) and not others. Every one gets its answers while all exist, and the others still do after
+// every other one is destroyed (a release takes only what no sibling shares). No block
+// of the tree holds more than 16 rules; the fixture checks that nothing is left.
+TEST_F(SpaceTest, RepliesReachEachOfManySiblingsThroughTheReplyTree) {
+    constexpr int kSpaces = 20;
+    for (int i = 0; i < kSpaces; ++i)
+        ASSERT_EQ(mk({"--name", "t" + std::to_string(i), "--file-space=none", "--", "true"}).rc, 0) << i;
+    auto srv = B().serve("tcp", "0.0.0.0", 7010, "B");
+    auto reaches = [&](int i) {
+        auto r = pnet(
+            {"exec", "t" + std::to_string(i), "--", bin("pnprobe"), "connect", "tcp", "10.9.0.2", "7010"});
+        return r.rc == 0 && contains(r.out, "B peer=10.9.0.1:");
+    };
+    for (int i = 0; i < kSpaces; ++i) EXPECT_TRUE(reaches(i)) << "t" << i << " with all its siblings";
+    auto rules = A().run({"ip", "rule"});
+    std::map<long, int> per_pref;
+    std::istringstream lines(rules.out);
+    for (std::string line; std::getline(lines, line);) {
+        long pref = std::atol(line.c_str());
+        if (pref >= 40000) ++per_pref[pref];
+    }
+    EXPECT_GE(per_pref.size(), 4u) << rules.out;
+    for (const auto& [pref, n] : per_pref) EXPECT_LE(n, 16) << "pref " << pref << ":\n" << rules.out;
+    EXPECT_TRUE(contains(rules.out, "10:\tfrom all fwmark 0x50000000/0xff000000 goto 40000")) << rules.out;
+    for (int i = 0; i < kSpaces; i += 2) ASSERT_EQ(pnet({"destroy", "t" + std::to_string(i)}).rc, 0) << i;
+    for (int i = 1; i < kSpaces; i += 2) EXPECT_TRUE(reaches(i)) << "t" << i << " after every other one left";
+    for (int i = 1; i < kSpaces; i += 2) ASSERT_EQ(pnet({"destroy", "t" + std::to_string(i)}).rc, 0) << i;
 }
 
 // Like a virtualenv: bash started as the space's shell shows the space's name in front of

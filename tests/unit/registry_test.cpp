@@ -90,6 +90,13 @@ TEST_F(RegistryTest, SavesLoadsIndexesAndRemoves) {
     EXPECT_EQ(r->load(0x0101).error().code, ENOENT);
 }
 
+TEST(RegistryLabels, HexNamesParseBackOnlyAsLabelHexWritesThem) {
+    for (uint16_t l : {uint16_t{1}, uint16_t{0x00a0}, uint16_t{0xbeef}, uint16_t{0xffff}})
+        EXPECT_EQ(reg::parse_label_hex(reg::label_hex(l)), l);
+    for (const char* bad : {"", "0000", "1", "001", "00001", "ABCD", "+123", "12 3", "00g1", ".0001.tmp"})
+        EXPECT_FALSE(reg::parse_label_hex(bad)) << "'" << bad << "'";
+}
+
 TEST_F(RegistryTest, RejectsRelativeRunDirectory) {
     auto r = reg::Registry::open("relative/run");
     ASSERT_FALSE(r.ok());

@@ -1,0 +1,129 @@
+// The reply tree (lib/space/reply_tree.hpp): its layout, what a child's removal takes
+// with it, and, in a fresh network namespace of the real kernel, that a reply marked for
+// any of many children is routed by that child's table and by no other.
+#include "lib/space/reply_tree.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/rtnetlink.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "lib/space/addressing.hpp"
+#include "tests/unit/kernel_helpers.hpp"
+
+namespace pn_unit {
+namespace {
+
+namespace nl = personalnet::netlink;
+namespace sp = personalnet::space;
+
+TEST(ReplyTree, APathDecidesOneHexDigitPerLevel) {
+    auto path = sp::reply_path(AF_INET, 0x1234);
+    EXPECT_EQ(path[0].priority, 40000u);
+    EXPECT_EQ(path[0].fwmark, 0x50001000u);
+    EXPECT_EQ(path[0].fwmask, 0xfffff000u);
+    EXPECT_EQ(path[1].priority, 40000u + 1 + 0x1);
+    EXPECT_EQ(path[1].fwmark, 0x50001200u);
+    EXPECT_EQ(path[1].fwmask, 0xffffff00u);
+    EXPECT_EQ(path[2].priority, 40000u + 17 + 0x12);
+    EXPECT_EQ(path[2].fwmark, 0x50001230u);
+    EXPECT_EQ(path[2].fwmask, 0xfffffff0u);
+    EXPECT_EQ(path[3].priority, 40000u + 273 + 0x123);
+    EXPECT_EQ(path[3].fwmark, 0x50001234u);
+    EXPECT_EQ(path[3].fwmask, 0xffffffffu);
+    EXPECT_EQ(path[3].table, 0x50001234u);
+    EXPECT_FALSE(path[3].goto_priority);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(path[i].goto_priority, path[i + 1].priority) << "level " << i;
+    // The largest label's leaf block is the last before the tree's end.
+    auto last = sp::reply_path(AF_INET6, 0xffff);
+    EXPECT_EQ(last[3].priority + 1, sp::kRulePrefTreeEnd);
+    EXPECT_EQ(last[3].family, AF_INET6);
+    auto frame = sp::reply_tree_frame(AF_INET);
+    EXPECT_EQ(frame[0].priority, sp::kRulePrefChild);
+    EXPECT_EQ(frame[0].goto_priority, sp::kRulePrefTree);
+    EXPECT_TRUE(frame[1].invert);
+    EXPECT_EQ(frame[1].goto_priority, sp::kRulePrefTreeEnd);
+    EXPECT_TRUE(frame[2].nop);
+    EXPECT_EQ(frame[2].priority, sp::kRulePrefTreeEnd);
+}
+
+TEST(ReplyTree, ARemovalTakesTheInteriorRulesNoSiblingShares) {
+    auto count = [](const std::vector<uint16_t>& others) {
+        return sp::reply_path_unshared(AF_INET, 0x1234, others).size();
+    };
+    EXPECT_EQ(count({}), 4u);
+    EXPECT_EQ(count({0x1234}), 4u);  // itself is no sibling
+    EXPECT_EQ(count({0x1235}), 1u);  // same leaf block: every interior rule stays
+    EXPECT_EQ(count({0x1244}), 2u);
+    EXPECT_EQ(count({0x1334}), 3u);
+    EXPECT_EQ(count({0x2234, 0x0234}), 4u);
+    EXPECT_EQ(count({0x2234, 0x1239}), 1u);
+    auto rules = sp::reply_path_unshared(AF_INET, 0x1234, {0x1334});
+    EXPECT_EQ(rules[0].table, 0x50001234u);  // leaf first
+    EXPECT_EQ(rules[1].fwmark, 0x50001230u);
+    EXPECT_EQ(rules[2].fwmark, 0x50001200u);
+}
+
+// In a fresh namespace: 300 children's tables, each with a route the others lack, and
+// the tree over them. `ip route get` with a child's mark is answered from its table; an
+// unmarked lookup, and a mark no child has, never reach one.
+TEST(ReplyTree, TheKernelRoutesEachMarkByItsChildsTable) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
+    if (::access(kIp, X_OK) != 0) GTEST_SKIP() << kIp << " not installed (iproute2)";
+    std::string verdict = in_netns([]() -> std::string {
+        auto s = nl::Socket::open();
+        CHECK_THAT(s.ok(), s.error().message());
+        CHECK_THAT(run({kIp, "link", "set", "lo", "up"}).empty(), "lo up");
+        for (const auto& r : sp::reply_tree_frame(AF_INET)) CHECK_OK(nl::add_rule(*s, r));
+        std::vector<uint16_t> labels;
+        for (uint16_t l = 1; l <= 300; ++l) labels.push_back(static_cast<uint16_t>(l * 197));  // spread out
+        for (uint16_t l : labels) {
+            nl::Route r;
+            r.family = AF_INET;
+            r.dst = personalnet::IpPrefix{*personalnet::IpAddr::parse("10.77.0.0"), 16};
+            r.oif = 1;
+            r.scope = RT_SCOPE_LINK;
+            r.table = sp::table_of(l);
+            CHECK_OK(nl::add_route(*s, r));
+            auto path = sp::reply_path(AF_INET, l);
+            for (size_t i = 0; i + 1 < path.size(); ++i) {
+                auto st = nl::add_rule(*s, path[i]);
+                CHECK_THAT(st.ok() || st.error().code == EEXIST, st.ok() ? "" : st.error().message());
+            }
+            CHECK_OK(nl::add_rule(*s, path.back()));
+        }
+        auto table_for = [](uint32_t mark) {
+            std::string out;
+            std::string err =
+                run({kIp, "-o", "route", "get", "10.77.1.1", "mark", std::to_string(mark)}, &out);
+            return err.empty() ? out : "ERROR " + err;
+        };
+        for (uint16_t l : labels) {
+            std::string got = table_for(sp::mark_of(l));
+            CHECK_THAT(has(got, "table " + std::to_string(sp::table_of(l)) + " "),
+                       "mark of " + std::to_string(l) + ": " + got);
+        }
+        CHECK_THAT(has(table_for(0), "ERROR"), "unmarked: " + table_for(0));
+        CHECK_THAT(has(table_for(sp::mark_of(7)), "ERROR"),
+                   "a mark no child has: " + table_for(sp::mark_of(7)));
+        // Removing every child with what it alone has leaves the frame only.
+        for (size_t i = 0; i < labels.size(); ++i) {
+            std::vector<uint16_t> rest(labels.begin() + static_cast<long>(i) + 1, labels.end());
+            for (const auto& r : sp::reply_path_unshared(AF_INET, labels[i], rest))
+                CHECK_OK(nl::delete_rule(*s, r));
+        }
+        auto left = nl::list_rules(*s, AF_INET);
+        CHECK_THAT(left.ok(), left.error().message());
+        size_t ours = 0;
+        for (const auto& r : left.value()) ours += r.priority >= sp::kRulePrefTreeGate ? 1 : 0;
+        CHECK_THAT(ours == 2,
+                   "after removing every child: " + std::to_string(ours) + " tree rules left, not 2");
+        return "";
+    });
+    EXPECT_EQ(verdict, "");
+}
+
+}  // namespace
+}  // namespace pn_unit
