@@ -415,6 +415,7 @@ bench: deps
 	@BUILD=$(BUILD) bench/fs-bench
 	@BUILD=$(BUILD) bench/overlay-bench
 	@BUILD=$(BUILD) bench/dispatch-bench
+	@BUILD=$(BUILD) bench/siblings-bench
 	@BUILD=$(BUILD) bench/network-bench
 	@BUILD=$(BUILD) bench/slurm-bench
 	@BUILD=$(BUILD) tests/kernel/run-vm bench

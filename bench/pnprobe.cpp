@@ -43,7 +43,7 @@ constexpr const char* kUsage =
     "  pnprobe serve tcp|udp ADDR PORT (--reply TEXT | --echo)\n"
     "  pnprobe connect tcp|udp ADDR PORT [--bind-port P] [--hold] [--timeout-ms N]\n"
     "                                    [--payload HEX]\n"
-    "  pnprobe rr ADDR PORT [--count N] [--warmup N] [--size BYTES]\n"
+    "  pnprobe rr ADDR PORT [--count N] [--warmup N] [--size BYTES] [--spin]\n"
     "  pnprobe --help\n"
     "\n"
     "serve    print \"listening\", then answer every TCP connection or UDP datagram with\n"
@@ -52,7 +52,9 @@ constexpr const char* kUsage =
     "         --hold first prints \"connected local=ADDR:PORT\" and keeps the connection\n"
     "         open until stdin reaches EOF; UDP --payload sends those bytes instead\n"
     "         of \"ping\" (crafted IKE/ESP headers for the SPI-dispatch tests)\n"
-    "rr       TCP request/response latency against a 'serve tcp ... --echo' server\n"
+    "rr       TCP request/response latency against a 'serve tcp ... --echo' server;\n"
+    "         --spin polls the socket without sleeping (pin it to a CPU of its own), so\n"
+    "         that the figure holds no wake-up\n"
     "\n"
     "ADDR is a numeric IPv4 or IPv6 address. Default timeout 3000 ms; rr defaults:\n"
     "--count 1000 --warmup 100 --size 1.\n";
@@ -509,7 +511,7 @@ std::string parse_hex_or_die(const std::string& hex) {
         if (c >= 'A' && c <= 'F') return c - 'A' + 10;
         usage_error("bad hex payload '" + hex + "'");
     };
-    if (hex.empty() || hex.size() % 2 != 0 || hex.size() > 2 * 65507)
+    if (hex.empty() || hex.size() % 2 != 0 || hex.size() > size_t{2} * 65507)
         usage_error("bad hex payload '" + hex + "'");
     std::string out;
     for (size_t i = 0; i < hex.size(); i += 2)
@@ -548,7 +550,10 @@ int cmd_connect_udp(const Endpoint& ep, int bind_port, int timeout_ms, const std
 // One request/response. The fast path is a plain send() and blocking recv(), as a naive client
 // would do; poll() is only needed when the request does not fit in the socket buffer at once,
 // where writing it all before reading could deadlock against the echo server.
-void round_trip(int fd, const std::vector<char>& req, std::vector<char>& resp, const std::string& what) {
+// spin: never block, ask again at once (the wake-up of a sleeping client is then not part
+// of the figure, and what is left is the path of the packets).
+void round_trip(int fd, const std::vector<char>& req, std::vector<char>& resp, const std::string& what,
+                bool spin) {
     size_t sent = 0;
     size_t got = 0;
     const size_t size = req.size();
@@ -561,7 +566,7 @@ void round_trip(int fd, const std::vector<char>& req, std::vector<char>& resp, c
                 fail_errno(what, errno);
             }
         }
-        int flags = sent < size ? MSG_DONTWAIT : 0;
+        int flags = sent < size || spin ? MSG_DONTWAIT : 0;
         ssize_t n = recv(fd, resp.data() + got, size - got, flags);
         if (n > 0) {
             got += static_cast<size_t>(n);
@@ -570,6 +575,7 @@ void round_trip(int fd, const std::vector<char>& req, std::vector<char>& resp, c
         if (n == 0) fail(what, "connection closed by peer");
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) fail_errno(what, errno);
+        if (spin) continue;
         pollfd p{fd, static_cast<short>(POLLIN | POLLOUT), 0};
         if (poll(&p, 1, -1) < 0 && errno != EINTR) fail_errno(what, errno);
     }
@@ -577,7 +583,7 @@ void round_trip(int fd, const std::vector<char>& req, std::vector<char>& resp, c
 
 double ns_to_us(int64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
-int cmd_rr(const Endpoint& ep, long long count, long long warmup, long long size) {
+int cmd_rr(const Endpoint& ep, long long count, long long warmup, long long size, bool spin) {
     const std::string what = "connect " + ep.text;
     int fd = tcp_connect(ep, 0, now_ns() + int64_t{kDefaultTimeoutMs} * 1'000'000, what);
     set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
@@ -585,12 +591,12 @@ int cmd_rr(const Endpoint& ep, long long count, long long warmup, long long size
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) fail_errno(what, errno);
     std::vector<char> req(static_cast<size_t>(size), 'x');
     std::vector<char> resp(static_cast<size_t>(size));
-    for (long long i = 0; i < warmup; ++i) round_trip(fd, req, resp, what);
+    for (long long i = 0; i < warmup; ++i) round_trip(fd, req, resp, what, spin);
     std::vector<int64_t> samples;
     samples.reserve(static_cast<size_t>(count));
     for (long long i = 0; i < count; ++i) {
         int64_t t0 = now_ns();
-        round_trip(fd, req, resp, what);
+        round_trip(fd, req, resp, what, spin);
         samples.push_back(now_ns() - t0);
     }
     close(fd);
@@ -694,15 +700,18 @@ int main_connect(int argc, char** argv) {
 }
 
 int main_rr(int argc, char** argv) {
-    Args a = split_args(argc, argv, {"--count", "--warmup", "--size"}, {}, "rr");
+    Args a = split_args(argc, argv, {"--count", "--warmup", "--size"}, {"--spin"}, "rr");
     if (a.positional.size() != 2)
-        usage_error("rr: expected ADDR PORT [--count N] [--warmup N] [--size BYTES]");
+        usage_error("rr: expected ADDR PORT [--count N] [--warmup N] [--size BYTES] [--spin]");
     Endpoint ep = parse_endpoint(a.positional[0], a.positional[1]);
     long long count = kDefaultCount;
     long long warmup = kDefaultWarmup;
     long long size = kDefaultSize;
+    bool spin = false;
     for (const auto& [name, value] : a.options) {
-        if (name == "--count") {
+        if (name == "--spin") {
+            spin = true;
+        } else if (name == "--count") {
             count = parse_int_or_die("count", value, 1, kMaxCount);
         } else if (name == "--warmup") {
             warmup = parse_int_or_die("warmup", value, 0, kMaxCount);
@@ -710,7 +719,7 @@ int main_rr(int argc, char** argv) {
             size = parse_int_or_die("size", value, 1, kMaxSize);
         }
     }
-    return cmd_rr(ep, count, warmup, size);
+    return cmd_rr(ep, count, warmup, size, spin);
 }
 
 }  // namespace
