@@ -23,10 +23,13 @@ inline constexpr uint32_t kRulePrefGate = 9;            // unmarked packets skip
 inline constexpr uint32_t kRulePrefChild = 10;          // marked: jump to the reply tree
 inline constexpr uint32_t kRulePrefLocal = 100;         // where the local-table rule moves to
 inline constexpr uint32_t kRulePrefServiceReply = 101;  // from the service address: kServiceReplyTable
-// The reply tree (lib/space/reply_tree.hpp): its gate, its root, and its end.
+// The reply tree (lib/space/reply_tree.hpp): the bits of a label each level decides,
+// its levels, its gate, its root, and its end (after 1 + 4 + ... + 4^7 blocks).
+inline constexpr unsigned kReplyTreeBits = 2;
+inline constexpr unsigned kReplyTreeLevels = 16 / kReplyTreeBits;
 inline constexpr uint32_t kRulePrefTreeGate = 39999;
 inline constexpr uint32_t kRulePrefTree = 40000;
-inline constexpr uint32_t kRulePrefTreeEnd = kRulePrefTree + 1 + 16 + 256 + 4096;
+inline constexpr uint32_t kRulePrefTreeEnd = kRulePrefTree + 21845;
 inline constexpr uint32_t kServiceReplyTable = 0x50000000;  // label 0 is reserved: no child's table
 inline constexpr uint32_t kInheritedMetric = 4096;          // user routes (metric 0/1024) win
 inline constexpr uint8_t kRouteProto = 200;                 // marks routes personalnet installed

@@ -8,24 +8,25 @@ namespace personalnet::space {
 
 namespace {
 
-// Where the block of the labels sharing the top `digits` hex digits with label starts.
-uint32_t block_pref(uint16_t label, int digits) {
-    switch (digits) {
-        case 0:
-            return kRulePrefTree;
-        case 1:
-            return kRulePrefTree + 1 + (label >> 12U);
-        case 2:
-            return kRulePrefTree + 1 + 16 + (label >> 8U);
-        default:
-            return kRulePrefTree + 1 + 16 + 256 + (label >> 4U);
-    }
+constexpr unsigned kLabelBits = 16;
+
+// The bits of label that the first `levels` levels have decided.
+uint32_t top_bits(uint16_t label, unsigned levels) {
+    return levels == 0 ? 0U : static_cast<uint32_t>(label) >> (kLabelBits - kReplyTreeBits * levels);
 }
 
-// The rule at level `level` (0..2) of label's path: picks the block of one more digit.
-netlink::Rule interior(int family, uint16_t label, int level) {
-    const uint32_t kept_bits = 4U * static_cast<uint32_t>(level + 1);
-    const uint32_t low = 0xffffU >> kept_bits;  // the digits not yet decided
+// Where the block of the labels sharing their top `levels` digits with label starts: the
+// blocks of each level follow those of the one above (1, 4, 16, ... of them).
+uint32_t block_pref(uint16_t label, unsigned levels) {
+    uint32_t before = 0;
+    for (unsigned l = 0; l < levels; ++l) before += 1U << (kReplyTreeBits * l);
+    return kRulePrefTree + before + top_bits(label, levels);
+}
+
+// The rule at `level` of label's path: picks the block of one more digit.
+netlink::Rule interior(int family, uint16_t label, unsigned level) {
+    const unsigned decided = kReplyTreeBits * (level + 1);
+    const uint32_t low = 0xffffU >> decided;  // the bits not yet decided
     netlink::Rule r;
     r.family = family;
     r.priority = block_pref(label, level);
@@ -36,6 +37,10 @@ netlink::Rule interior(int family, uint16_t label, int level) {
 }
 
 }  // namespace
+
+static_assert(kLabelBits % kReplyTreeBits == 0);
+static_assert(kRulePrefTreeEnd == kRulePrefTree + ((1U << (kReplyTreeBits * kReplyTreeLevels)) - 1) / 3,
+              "the tree's end follows its last block (the sum of 4^k for 2 bits a level)");
 
 std::array<netlink::Rule, 3> reply_tree_frame(int family) {
     netlink::Rule jump;
@@ -55,26 +60,30 @@ std::array<netlink::Rule, 3> reply_tree_frame(int family) {
     return {jump, gate, end};
 }
 
-std::array<netlink::Rule, 4> reply_path(int family, uint16_t label) {
-    netlink::Rule leaf;
+std::array<netlink::Rule, kReplyTreeLevels> reply_path(int family, uint16_t label) {
+    std::array<netlink::Rule, kReplyTreeLevels> path;
+    for (unsigned level = 0; level + 1 < kReplyTreeLevels; ++level)
+        path[level] = interior(family, label, level);
+    netlink::Rule& leaf = path.back();
     leaf.family = family;
-    leaf.priority = block_pref(label, 3);
+    leaf.priority = block_pref(label, kReplyTreeLevels - 1);
     leaf.fwmark = mark_of(label);
     leaf.table = table_of(label);
-    return {interior(family, label, 0), interior(family, label, 1), interior(family, label, 2), leaf};
+    return path;
 }
 
 std::vector<netlink::Rule> reply_path_unshared(int family, uint16_t label,
                                                const std::vector<uint16_t>& others) {
     auto path = reply_path(family, label);
-    std::vector<netlink::Rule> out{path[3]};
-    // Level k is shared with another label that has the same top k+1 digits.
-    for (int level = 2; level >= 0; --level) {
-        const unsigned shift = 16U - 4U * static_cast<unsigned>(level + 1);
-        bool shared = std::any_of(others.begin(), others.end(),
-                                  [&](uint16_t o) { return o != label && (o >> shift) == (label >> shift); });
-        if (shared) break;  // and so are the levels above it
-        out.push_back(path[static_cast<size_t>(level)]);
+    std::vector<netlink::Rule> out{path.back()};
+    // The rule at a level is shared with another label whose top digits up to and
+    // including that level's are the same; then so are the rules above it.
+    for (unsigned level = kReplyTreeLevels - 1; level-- > 0;) {
+        bool shared = std::any_of(others.begin(), others.end(), [&](uint16_t o) {
+            return o != label && top_bits(o, level + 1) == top_bits(label, level + 1);
+        });
+        if (shared) break;
+        out.push_back(path[level]);
     }
     return out;
 }

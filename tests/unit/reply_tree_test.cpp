@@ -19,27 +19,38 @@ namespace {
 namespace nl = personalnet::netlink;
 namespace sp = personalnet::space;
 
-TEST(ReplyTree, APathDecidesOneHexDigitPerLevel) {
-    auto path = sp::reply_path(AF_INET, 0x1234);
+TEST(ReplyTree, APathDecidesTwoBitsPerLevel) {
+    const uint16_t label = 0x1234;  // 00 01 00 10 00 11 01 00
+    auto path = sp::reply_path(AF_INET, label);
+    ASSERT_EQ(path.size(), 8u);
     EXPECT_EQ(path[0].priority, 40000u);
-    EXPECT_EQ(path[0].fwmark, 0x50001000u);
-    EXPECT_EQ(path[0].fwmask, 0xfffff000u);
-    EXPECT_EQ(path[1].priority, 40000u + 1 + 0x1);
-    EXPECT_EQ(path[1].fwmark, 0x50001200u);
-    EXPECT_EQ(path[1].fwmask, 0xffffff00u);
-    EXPECT_EQ(path[2].priority, 40000u + 17 + 0x12);
-    EXPECT_EQ(path[2].fwmark, 0x50001230u);
-    EXPECT_EQ(path[2].fwmask, 0xfffffff0u);
-    EXPECT_EQ(path[3].priority, 40000u + 273 + 0x123);
-    EXPECT_EQ(path[3].fwmark, 0x50001234u);
-    EXPECT_EQ(path[3].fwmask, 0xffffffffu);
-    EXPECT_EQ(path[3].table, 0x50001234u);
-    EXPECT_FALSE(path[3].goto_priority);
-    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(path[i].goto_priority, path[i + 1].priority) << "level " << i;
+    EXPECT_EQ(path[0].fwmark, 0x50000000u);
+    EXPECT_EQ(path[0].fwmask, 0xffffc000u);
+    EXPECT_EQ(path[1].priority, 40000u + 1 + 0x0);
+    EXPECT_EQ(path[1].fwmark, 0x50001000u);
+    EXPECT_EQ(path[1].fwmask, 0xfffff000u);
+    EXPECT_EQ(path[2].priority, 40000u + 1 + 4 + 0x1);
+    EXPECT_EQ(path[2].fwmark, 0x50001000u);
+    EXPECT_EQ(path[2].fwmask, 0xfffffc00u);
+    EXPECT_EQ(path[6].priority, 40000u + 1365 + (label >> 4));
+    EXPECT_EQ(path[6].fwmark, 0x50001234u);
+    EXPECT_EQ(path[6].fwmask, 0xfffffffcu);
+    EXPECT_EQ(path[7].priority, 40000u + 5461 + (label >> 2));
+    EXPECT_EQ(path[7].fwmark, 0x50001234u);
+    EXPECT_EQ(path[7].fwmask, 0xffffffffu);
+    EXPECT_EQ(path[7].table, 0x50001234u);
+    EXPECT_FALSE(path[7].goto_priority);
+    for (size_t i = 0; i + 1 < path.size(); ++i) {
+        EXPECT_EQ(path[i].goto_priority, path[i + 1].priority) << "level " << i;
+        EXPECT_GT(path[i + 1].priority, path[i].priority) << "a goto only jumps forward";
+        // What a level's rule matches is what the block it sits in already decided, and
+        // two bits more.
+        EXPECT_EQ(path[i].fwmask, 0xffffffffu << (16 - 2 * (i + 1))) << "level " << i;
+    }
     // The largest label's leaf block is the last before the tree's end.
     auto last = sp::reply_path(AF_INET6, 0xffff);
-    EXPECT_EQ(last[3].priority + 1, sp::kRulePrefTreeEnd);
-    EXPECT_EQ(last[3].family, AF_INET6);
+    EXPECT_EQ(last.back().priority + 1, sp::kRulePrefTreeEnd);
+    EXPECT_EQ(last.back().family, AF_INET6);
     auto frame = sp::reply_tree_frame(AF_INET);
     EXPECT_EQ(frame[0].priority, sp::kRulePrefChild);
     EXPECT_EQ(frame[0].goto_priority, sp::kRulePrefTree);
@@ -53,17 +64,16 @@ TEST(ReplyTree, ARemovalTakesTheInteriorRulesNoSiblingShares) {
     auto count = [](const std::vector<uint16_t>& others) {
         return sp::reply_path_unshared(AF_INET, 0x1234, others).size();
     };
-    EXPECT_EQ(count({}), 4u);
-    EXPECT_EQ(count({0x1234}), 4u);  // itself is no sibling
-    EXPECT_EQ(count({0x1235}), 1u);  // same leaf block: every interior rule stays
-    EXPECT_EQ(count({0x1244}), 2u);
-    EXPECT_EQ(count({0x1334}), 3u);
-    EXPECT_EQ(count({0x2234, 0x0234}), 4u);
-    EXPECT_EQ(count({0x2234, 0x1239}), 1u);
-    auto rules = sp::reply_path_unshared(AF_INET, 0x1234, {0x1334});
+    EXPECT_EQ(count({}), 8u);
+    EXPECT_EQ(count({0x1234}), 8u);  // itself is no sibling
+    EXPECT_EQ(count({0x1235}), 1u);  // the same leaf block: every interior rule stays
+    EXPECT_EQ(count({0x1238}), 2u);  // differs from bit 3 on: the last interior rule goes
+    EXPECT_EQ(count({0x1334}), 5u);
+    EXPECT_EQ(count({0x9234}), 8u);  // differs in the top bit: nothing shared
+    EXPECT_EQ(count({0x9234, 0x1239}), 2u);
+    auto rules = sp::reply_path_unshared(AF_INET, 0x1234, {0x1238});
     EXPECT_EQ(rules[0].table, 0x50001234u);  // leaf first
-    EXPECT_EQ(rules[1].fwmark, 0x50001230u);
-    EXPECT_EQ(rules[2].fwmark, 0x50001200u);
+    EXPECT_EQ(rules[1].fwmask, 0xfffffffcu);
 }
 
 // In a fresh namespace: 300 children's tables, each with a route the others lack, and
