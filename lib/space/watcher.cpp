@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,6 +48,16 @@ Status write_pid(int lock_fd, pid_t pid) {
 pid_t recorded_pid(const std::string& path) {
     auto text = sys::read_file(path);
     return text.ok() ? static_cast<pid_t>(std::atoi(text->c_str())) : 0;
+}
+
+// Whether the process behind pidfd has the file of lock_fd open at kLockFd, where a
+// watcher keeps its lock (pidfd_getfd: root may take a copy of any process's descriptor).
+bool holds_lock_file(int pidfd, int lock_fd) {
+    UniqueFd theirs(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, kLockFd, 0)));
+    struct stat a {};
+    struct stat b {};
+    return theirs.valid() && ::fstat(theirs.get(), &a) == 0 && ::fstat(lock_fd, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 // Whether someone holds the lock of fd (probed with a shared lock, dropped at once).
@@ -150,10 +161,13 @@ void stop_watcher(const std::string& dir) {
             pid = recorded_pid(path);
         }
         UniqueFd pidfd = pid > 0 ? sys::pidfd_of(pid) : UniqueFd();
-        // Still held once the pidfd is taken: the pid is the holder's, not a reused one.
-        // SIGKILL, which nothing blocks: the caller holds the registry lock, so the watcher
-        // is at most waiting for it, never half-way through a change.
-        if (pidfd.valid() && held(fd->get()) &&
+        // Only the process that has this very lock file at kLockFd is the watcher: the pid
+        // may be a reused one, or be written in another PID namespace's numbers (a creator
+        // inside a space), where it names another process here. SIGKILL, which nothing
+        // blocks: the caller holds the registry lock, so the watcher is at most waiting
+        // for it, never half-way through a change. A watcher not found so is left to
+        // notice by itself that its parent state is gone (at its next change).
+        if (pidfd.valid() && holds_lock_file(pidfd.get(), fd->get()) &&
             ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) == 0)
             (void)sys::wait_exit(pidfd.get(), 2000);
     }

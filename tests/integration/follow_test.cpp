@@ -34,7 +34,7 @@ protected:
             (void)A().run({"sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=" + promote_});
         SpaceTest::TearDown();
     }
-    void on_a(std::vector<std::string> cmd, std::vector<std::string> undo = {}) {
+    void on_a(const std::vector<std::string>& cmd, const std::vector<std::string>& undo = {}) {
         auto r = A().run(cmd);
         ASSERT_EQ(r.rc, 0) << sh_join(cmd) << ": " << r.err;
         if (!undo.empty()) undo_.insert(undo_.begin(), undo);
@@ -313,6 +313,41 @@ TEST_F(FollowTest, AKilledWatcherIsReportedAndRestartedByGc) {
     EXPECT_GE(wait_ms([&] { return !has(addresses_in("w1"), "10.9.0.7"); }), 0);
     EXPECT_EQ(pnet({"destroy", "w1"}).rc, 0);
     EXPECT_EQ(watcher_pid(), 0);
+}
+
+// The pid in a watcher's lock file may name another process (written in the numbers of
+// a creator's PID namespace, or reused): the last child's release kills only the process
+// that holds that very lock file, never the one the number names here. The watcher,
+// left alone, ends by itself at the next change in its parent.
+TEST_F(FollowTest, AWatcherPidNamingAnotherProcessKillsNothing) {
+    ASSERT_EQ(mk({"--name", "w2", "--", "true"}).rc, 0);
+    pid_t watcher = watcher_pid();
+    ASSERT_GT(watcher, 0) << "the lock file names the watcher";
+    auto bystander = A().spawn({"sleep", "30"});
+    std::string lock;
+    auto parents = personalnet::sys::list_dir(A().rundir() + "/parents");
+    ASSERT_TRUE(parents.ok());
+    for (const auto& p : parents.value())
+        if (::access((A().rundir() + "/parents/" + p + "/watch").c_str(), F_OK) == 0)
+            lock = A().rundir() + "/parents/" + p + "/watch";
+    ASSERT_FALSE(lock.empty());
+    {
+        // In place: the watcher's lock is on this inode.
+        const std::string text = std::to_string(bystander.pid()) + "\n";
+        personalnet::UniqueFd fd(::open(lock.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+        ASSERT_TRUE(fd.valid());
+        ASSERT_EQ(::write(fd.get(), text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    }
+    EXPECT_EQ(pnet({"destroy", "w2"}).rc, 0);
+    EXPECT_TRUE(personalnet::sys::pid_alive(bystander.pid())) << "the process the number named was killed";
+    bystander.kill(SIGKILL);
+    (void)bystander.wait();
+    // A change in A: the watcher finds its parent state gone and ends.
+    on_a({"ip", "addr", "add", "10.9.0.8/24", "dev", "eth0"},
+         {"ip", "addr", "del", "10.9.0.8/24", "dev", "eth0"});
+    EXPECT_GE(wait_ms([&] { return !personalnet::sys::pid_alive(watcher); }), 0) << "the watcher did not end";
+    for (const auto& cmd : undo_) (void)A().run(cmd);
+    undo_.clear();
 }
 
 // pnwatch checks every argument and refuses anything it was not started with by the
