@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <tuple>
@@ -250,28 +251,36 @@ Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
     int terminated = 0;
     for (const auto& sa : all) {
         if (sa.state != "ESTABLISHED") continue;
-        // The one that stays for this connection and peer: the newest established (equal
-        // ages: the higher unique id). Every duplicate both sides hold may go, and the
-        // newest is the one a side that lost the other to an INITIAL_CONTACT still has
-        // (charon drops the older SAs silently then, without a delete).
+        // The one that stays for this connection and peer: the one this side initiated
+        // (then the newest established; equal ages: the higher unique id). When the
+        // IKE_AUTHs cross, only a side whose own IKE_SA was already up drops a copy on the
+        // peer's INITIAL_CONTACT, and the copy it drops is the one it initiated: what it
+        // keeps is the SA the other side initiated. So "our own" is what both sides keep,
+        // whichever dropped; by age both were often established in the same second, and
+        // the unique ids (in order of creation) picked the dropped one (a CI run).
+        auto better = [](const ike::IkeSaInfo& a, const ike::IkeSaInfo& b) {
+            if (a.initiator != b.initiator) return a.initiator;
+            if (a.established_s != b.established_s) return a.established_s < b.established_s;
+            return a.uniqueid > b.uniqueid;
+        };
         const ike::IkeSaInfo* keep = nullptr;
         for (const auto& o : all)
             if (o.state == "ESTABLISHED" && o.name == sa.name && o.remote_host == sa.remote_host &&
-                (keep == nullptr || o.established_s < keep->established_s ||
-                 (o.established_s == keep->established_s && o.uniqueid > keep->uniqueid)))
+                (keep == nullptr || better(o, *keep)))
                 keep = &o;
         // An initiation still under way is left alone: terminating one made charon's next
         // list-sas wait (seen: the keeper stuck past its safety net), and if it completes it
         // is settled here like any later one.
         if (keep == nullptr || keep == &sa) continue;
-        // The side with the lower address settles, once the peer is surely done with the
-        // newest too (as the responder we finish first, and a delete that reached the peer
-        // before our IKE_AUTH answer was dropped there). The other side waits longer: a
+        // The side with the lower address settles, once the peer is surely done with both
+        // (as the responder we finish first, and a delete that reached the peer before our
+        // IKE_AUTH answer was dropped there): the younger of the two counts. The other side waits longer: a
         // duplicate it still holds then is one the peer no longer has (the two IKE_AUTHs
         // crossed, each with INITIAL_CONTACT, and the peer dropped its copy), which nobody
         // else will ever delete. Both deleting the same SA at once left it stuck in DELETING.
         const bool lower_side = lower(sa.local_host, sa.remote_host);
-        if (keep->established_s < (lower_side ? kSettleLowerS : kSettleHigherS)) continue;
+        const uint64_t age = std::min(keep->established_s, sa.established_s);
+        if (age < (lower_side ? kSettleLowerS : kSettleHigherS)) continue;
         // The higher side's is one the peer dropped: its DELETE would go unanswered, and
         // charon would keep the SA (and its outbound SA) in DELETING for minutes.
         PN_TRY(ike::terminate_ike_sa_in_background(vici, sa.uniqueid, /*force=*/!lower_side),

@@ -45,12 +45,15 @@ Status bring_up_overlay(const std::string& socket, const ike::Settings& swanctl,
 // A personal network's two sides may both initiate (at the same moment, or one side's
 // retransmissions reaching the other after the other's own initiation succeeded) and end
 // up with two IKE_SAs (and CHILD_SA pairs) between them. Each side settles it without
-// talking: of one connection's established IKE_SAs with one peer the newest stays, and
-// the others are terminated (in the background: the keeper's loop must not wait), which
-// deletes them on the peer too. The side with the lower address does it once the newest
-// is kSettleLowerS old; the higher side only once it is kSettleHigherS old, by when the
-// lower side has settled every duplicate both hold: what the higher side still holds
-// then, the peer dropped (crossed INITIAL_CONTACTs: charon drops the older SAs silently).
+// talking: of one connection's established IKE_SAs with one peer the one this side
+// initiated stays (then the newest), and the others are terminated (in the background:
+// the keeper's loop must not wait), which deletes them on the peer too. Each side keeping
+// its own initiation, the lower side's delete takes the copy the peer initiated, and both
+// are left with the lower side's. The side with the lower address does it once both are
+// kSettleLowerS old; the higher side only once it is kSettleHigherS old, by when
+// the lower side has settled every duplicate both hold: what the higher side still holds
+// then, the peer dropped (crossed INITIAL_CONTACTs: charon drops its older SAs silently,
+// and that is the one it initiated, so the one the peer kept is ours too).
 // (Both sides deleting the same SA at once left it stuck in DELETING: each side's answer
 // to the other's delete found the SA, and its SPIs, gone.) Returns how many were terminated.
 inline constexpr uint64_t kSettleLowerS = 2;
