@@ -274,10 +274,11 @@ Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
         if (keep == nullptr || keep == &sa) continue;
         // The side with the lower address settles, once the peer is surely done with both
         // (as the responder we finish first, and a delete that reached the peer before our
-        // IKE_AUTH answer was dropped there): the younger of the two counts. The other side waits longer: a
-        // duplicate it still holds then is one the peer no longer has (the two IKE_AUTHs
-        // crossed, each with INITIAL_CONTACT, and the peer dropped its copy), which nobody
-        // else will ever delete. Both deleting the same SA at once left it stuck in DELETING.
+        // IKE_AUTH answer was dropped there): the younger of the two counts. The other side
+        // waits longer: a duplicate it still holds then is one the peer no longer has (the
+        // two IKE_AUTHs crossed, each with INITIAL_CONTACT, and the peer dropped its copy),
+        // which nobody else will ever delete. Both deleting the same SA at once left it
+        // stuck in DELETING.
         const bool lower_side = lower(sa.local_host, sa.remote_host);
         const uint64_t age = std::min(keep->established_s, sa.established_s);
         if (age < (lower_side ? kSettleLowerS : kSettleHigherS)) continue;
