@@ -77,7 +77,7 @@ netlink::Rule flat_child_rule(int family, uint16_t label) {
     r.family = family;
     r.priority = kRulePrefChild;
     r.fwmark = mark_of(label);
-    r.table = table_of(label);
+    r.table = kMarkTag | label;  // the table id of that version
     return r;
 }
 

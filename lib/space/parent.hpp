@@ -13,7 +13,7 @@
 //     parent's address list does not grow with its children.
 //   - the frame of the reply tree (lib/space/reply_tree.hpp): pref 10 sends marked
 //     packets to it, past the local table.
-// Per child: the reply tree's path to table 0x5000LLLL, which holds the default routes
+// Per child: the reply tree's path to its table (table_of), which holds the default routes
 // over the child's veth, the nft kids element and the child's guard (the
 // services it may not reach, the foreign sources it may send from), and the veth
 // sysctls.

@@ -12,7 +12,7 @@
 //   pref 40000         fwmark 0x5000X000/0xffffc000    goto 40001+(L>>14)
 //   pref 40001+(L>>14) fwmark .../0xfffff000           goto 40005+(L>>12)
 //   ...                (8 levels in all; level k's blocks follow the 4^(k-1) above)
-//   pref 45461+(L>>2)  fwmark 0x5000LLLL               lookup 0x5000LLLL (the leaf)
+//   pref 45461+(L>>2)  fwmark 0x5000LLLL               lookup table_of(L) (the leaf)
 //   pref 61845         nop                                           (the tree's end)
 //
 // A marked reply checks at most 1 + 8 x 4 rules. Two bits a level rather than four:

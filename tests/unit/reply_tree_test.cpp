@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,7 @@ TEST(ReplyTree, APathDecidesTwoBitsPerLevel) {
     EXPECT_EQ(path[7].priority, 40000u + 5461 + (label >> 2));
     EXPECT_EQ(path[7].fwmark, 0x50001234u);
     EXPECT_EQ(path[7].fwmask, 0xffffffffu);
-    EXPECT_EQ(path[7].table, 0x50001234u);
+    EXPECT_EQ(path[7].table, sp::table_of(label));
     EXPECT_FALSE(path[7].goto_priority);
     for (size_t i = 0; i + 1 < path.size(); ++i) {
         EXPECT_EQ(path[i].goto_priority, path[i + 1].priority) << "level " << i;
@@ -60,6 +61,19 @@ TEST(ReplyTree, APathDecidesTwoBitsPerLevel) {
     EXPECT_EQ(frame[2].priority, sp::kRulePrefTreeEnd);
 }
 
+// Every label has a table of its own, and none sits in the kernel's hash bucket of the
+// default, main or local table (ids 253-255: the low byte is the bucket).
+TEST(ReplyTree, ChildTablesAreDistinctAndOutOfTheBuiltInTablesBuckets) {
+    std::set<uint32_t> seen;
+    for (uint32_t l = 1; l <= 0xffff; ++l) {
+        uint32_t t = sp::table_of(static_cast<uint16_t>(l));
+        EXPECT_TRUE(seen.insert(t).second) << "label " << l;
+        EXPECT_LT(t & 0xffU, 251u) << "label " << l;
+        EXPECT_EQ(t & 0xff000000U, 0x50000000u);
+        if (::testing::Test::HasFailure()) break;
+    }
+}
+
 TEST(ReplyTree, ARemovalTakesTheInteriorRulesNoSiblingShares) {
     auto count = [](const std::vector<uint16_t>& others) {
         return sp::reply_path_unshared(AF_INET, 0x1234, others).size();
@@ -72,7 +86,7 @@ TEST(ReplyTree, ARemovalTakesTheInteriorRulesNoSiblingShares) {
     EXPECT_EQ(count({0x9234}), 8u);  // differs in the top bit: nothing shared
     EXPECT_EQ(count({0x9234, 0x1239}), 2u);
     auto rules = sp::reply_path_unshared(AF_INET, 0x1234, {0x1238});
-    EXPECT_EQ(rules[0].table, 0x50001234u);  // leaf first
+    EXPECT_EQ(rules[0].table, sp::table_of(0x1234));  // leaf first
     EXPECT_EQ(rules[1].fwmask, 0xfffffffcu);
 }
 
