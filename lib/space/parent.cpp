@@ -55,16 +55,7 @@ netlink::Rule local_rule(int family, uint32_t pref) {
     return r;
 }
 
-netlink::Rule gate_rule(int family) {
-    netlink::Rule r;
-    r.family = family;
-    r.priority = kRulePrefGate;
-    r.fwmark = kMarkTag;
-    r.fwmask = kMarkTagMask;
-    r.invert = true;
-    r.goto_priority = kRulePrefLocal;
-    return r;
-}
+netlink::Rule gate_rule(int family) { return mark_tag_goto(family, kRulePrefGate, kRulePrefLocal, true); }
 
 // What `ready` holds once parent_setup is done: a parent set up by an earlier version
 // (one reply rule per child at pref 10, no reply tree) is set up again by its next child.
@@ -81,11 +72,14 @@ netlink::Rule flat_child_rule(int family, uint16_t label) {
     return r;
 }
 
-// Whether r is one of the per-child reply rules (of the tree, or of an earlier version).
+// Whether r is one of the per-child reply rules (of the tree, or of an earlier version):
+// at our prefs, and on our marks; an administrator's rule at one of those prefs is not.
 bool is_reply_rule(const netlink::Rule& r) {
-    if (r.priority >= kRulePrefTreeGate && r.priority <= kRulePrefTreeEnd) return true;
-    return r.priority == kRulePrefChild && r.fwmark && r.fwmask == 0xffffffff &&
-           (*r.fwmark & kMarkTagMask) == kMarkTag;
+    const bool tagged =
+        r.fwmark && (*r.fwmark & kMarkTagMask) == kMarkTag && (r.fwmask & kMarkTagMask) == kMarkTagMask;
+    if (r.priority >= kRulePrefTreeGate && r.priority < kRulePrefTreeEnd) return tagged;
+    if (r.priority == kRulePrefTreeEnd) return r.nop && !r.fwmark;
+    return r.priority == kRulePrefChild && tagged && r.fwmask == 0xffffffff;
 }
 
 // Where the children of a parent reach it (the DNAT target of inherited services). The

@@ -42,17 +42,20 @@ static_assert(kLabelBits % kReplyTreeBits == 0);
 static_assert(kRulePrefTreeEnd == kRulePrefTree + ((1U << (kReplyTreeBits * kReplyTreeLevels)) - 1) / 3,
               "the tree's end follows its last block (the sum of 4^k for 2 bits a level)");
 
+netlink::Rule mark_tag_goto(int family, uint32_t pref, uint32_t target, bool unmarked) {
+    netlink::Rule r;
+    r.family = family;
+    r.priority = pref;
+    r.fwmark = kMarkTag;
+    r.fwmask = kMarkTagMask;
+    r.invert = unmarked;
+    r.goto_priority = target;
+    return r;
+}
+
 std::array<netlink::Rule, 3> reply_tree_frame(int family) {
-    netlink::Rule jump;
-    jump.family = family;
-    jump.priority = kRulePrefChild;
-    jump.fwmark = kMarkTag;
-    jump.fwmask = kMarkTagMask;
-    jump.goto_priority = kRulePrefTree;
-    netlink::Rule gate = jump;
-    gate.priority = kRulePrefTreeGate;
-    gate.invert = true;
-    gate.goto_priority = kRulePrefTreeEnd;
+    netlink::Rule jump = mark_tag_goto(family, kRulePrefChild, kRulePrefTree, false);
+    netlink::Rule gate = mark_tag_goto(family, kRulePrefTreeGate, kRulePrefTreeEnd, true);
     netlink::Rule end;
     end.family = family;
     end.priority = kRulePrefTreeEnd;

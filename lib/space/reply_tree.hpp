@@ -37,6 +37,9 @@
 
 namespace personalnet::space {
 
+// A rule at pref that sends packets with a personalnet mark (unmarked: those without
+// one) to the rules at target: the parent's gate at pref 9, the tree's jump and gate.
+netlink::Rule mark_tag_goto(int family, uint32_t pref, uint32_t target, bool unmarked);
 // The rules that exist once per parent and family: the jump, the tree gate, the end.
 std::array<netlink::Rule, 3> reply_tree_frame(int family);
 // The rules on label's path from the root of the tree: the interior levels, the leaf.

@@ -191,6 +191,13 @@ TEST_F(SpaceTest, SiblingsAreIndependent) {
 // tree holds more than 4 rules; the fixture checks that nothing is left.
 TEST_F(SpaceTest, RepliesReachEachOfManySiblingsThroughTheReplyTree) {
     constexpr int kSpaces = 20;
+    // An administrator's rule among the tree's prefs: the last child's teardown, which
+    // removes whatever the tree left, leaves it alone.
+    const std::vector<std::string> admin = {"pref", "50000", "from", "10.99.0.0/16", "lookup", "main"};
+    std::vector<std::string> add = {"ip", "rule", "add"}, del = {"ip", "rule", "del"};
+    add.insert(add.end(), admin.begin(), admin.end());
+    del.insert(del.end(), admin.begin(), admin.end());
+    ASSERT_EQ(A().run(add).rc, 0);
     for (int i = 0; i < kSpaces; ++i)
         ASSERT_EQ(mk({"--name", "t" + std::to_string(i), "--file-space=none", "--", "true"}).rc, 0) << i;
     auto srv = B().serve("tcp", "0.0.0.0", 7010, "B");
@@ -213,6 +220,10 @@ TEST_F(SpaceTest, RepliesReachEachOfManySiblingsThroughTheReplyTree) {
     for (int i = 0; i < kSpaces; i += 2) ASSERT_EQ(pnet({"destroy", "t" + std::to_string(i)}).rc, 0) << i;
     for (int i = 1; i < kSpaces; i += 2) EXPECT_TRUE(reaches(i)) << "t" << i << " after every other one left";
     for (int i = 1; i < kSpaces; i += 2) ASSERT_EQ(pnet({"destroy", "t" + std::to_string(i)}).rc, 0) << i;
+    auto after = A().run({"ip", "rule"});
+    EXPECT_TRUE(contains(after.out, "50000:\tfrom 10.99.0.0/16 lookup main")) << after.out;
+    EXPECT_FALSE(contains(after.out, "40000:")) << after.out;
+    EXPECT_EQ(A().run(del).rc, 0);
 }
 
 // Like a virtualenv: bash started as the space's shell shows the space's name in front of
