@@ -12,9 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "lib/core/fd.hpp"
 #include "lib/core/sys.hpp"
@@ -317,3 +320,45 @@ TEST(SpawnTest, InvalidOptionsAreRefused) {
 }
 
 }  // namespace
+
+// A child without steps shares the caller's memory until it execs (clone_vfork): only the
+// calling thread waits. Another thread allocating all the while neither blocks a spawn
+// nor sees its memory disturbed, and the caller's environment is its own afterwards.
+TEST(SpawnTest, ChildrenThatShareMemoryLeaveTheCallersThreadsAndStateAlone) {
+    std::atomic<bool> stop{false};
+    std::atomic<long> rounds{0};
+    std::thread allocator([&] {
+        while (!stop) {
+            std::vector<std::string> v(64, std::string(100, 'x'));
+            if (v[63][99] == 'x') ++rounds;
+        }
+    });
+    char** env_before = environ;
+    int failures = 0;
+    for (int i = 0; i < 200; ++i) {
+        auto o = exec_of({"/bin/true"});
+        o.detach = i % 2 == 1;  // the grandchild shares it too
+        auto pid = sys::spawn(o);
+        if (!pid.ok()) {
+            ++failures;
+            continue;
+        }
+        if (!o.detach) failures += sys::exit_code(sys::wait_child(pid.value())) != 0;
+    }
+    stop = true;
+    allocator.join();
+    EXPECT_EQ(failures, 0);
+    EXPECT_GT(rounds.load(), 0);
+    EXPECT_EQ(environ, env_before);
+    EXPECT_NE(::getenv("PATH"), nullptr);
+}
+
+// A failed exec in a child that shared memory is reported like any other, and the
+// caller's frame (here: a local string) is intact after it.
+TEST(SpawnTest, AFailedExecOfAChildThatSharedMemoryLeavesTheCallerIntact) {
+    std::string local = "the caller's";
+    auto pid = sys::spawn(exec_of({"/nonexistent/personalnet-test", "a", "b"}));
+    ASSERT_FALSE(pid.ok());
+    EXPECT_EQ(pid.error().code, ENOENT);
+    EXPECT_EQ(local, "the caller's");
+}
