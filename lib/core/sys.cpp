@@ -117,6 +117,9 @@ Status set_sysctl(const std::string& key, const std::string& value) {
 }
 
 Status make_dirs(const std::string& path, mode_t mode) {
+    // Usually all there: one call then, not one per component (every command opens the
+    // registry's eight directories this way).
+    if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return {};
     std::string cur;
     size_t pos = 0;
     while (pos != std::string::npos) {
