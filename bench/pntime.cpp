@@ -1,6 +1,6 @@
 // pntime: times commands the way a user runs them, for make bench's creation rows.
 //
-//   pntime RUNS :: COMMAND [ARG...] [:: COMMAND [ARG...]]...
+//   pntime RUNS {:: | ::-} COMMAND [ARG...] [{:: | ::-} COMMAND [ARG...]]...
 //
 // ("::" separates the commands, so that a command's own "--" is its own.)
 //
@@ -8,8 +8,10 @@
 // machine's drift touches them alike), with stdin, stdout and stderr on /dev/null, and
 // prints one line per command, in order: "wall_ms=W cpu_ms=C fails=F", the medians of the
 // wall time and of the CPU time (user + system) of the command and the descendants it
-// waited for (wait4's rusage). Wall minus CPU is the time it spent waiting. Exit 2 for a
-// usage error, 1 if a command could not be started.
+// waited for (wait4's rusage). Wall minus CPU is the time it spent waiting. A command
+// after "::-" is not timed and prints nothing: it runs in its place in each round, to
+// prepare the next one (make what a timed command removes); it must succeed. Exit 2 for
+// a usage error, 1 if a command could not be started or a preparation failed.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -29,8 +31,10 @@ constexpr int kExitUsage = 2;
 constexpr int kMaxRuns = 100000;
 
 int usage(const std::string& why) {
-    std::fprintf(stderr, "pntime: %s\nusage: pntime RUNS :: COMMAND [ARG...] [:: COMMAND [ARG...]]...\n",
-                 why.c_str());
+    std::fprintf(
+        stderr,
+        "pntime: %s\nusage: pntime RUNS {:: | ::-} COMMAND [ARG...] [{:: | ::-} COMMAND [ARG...]]...\n",
+        why.c_str());
     return kExitUsage;
 }
 
@@ -81,18 +85,23 @@ int main(int argc, char** argv) {
     long runs = std::strtol(argv[1], &end, 10);
     if (errno != 0 || end == argv[1] || *end != '\0' || runs < 1 || runs > kMaxRuns)
         return usage(std::string("bad RUNS '") + argv[1] + "' (want 1 to 100000)");
-    if (std::strcmp(argv[2], "::") != 0)
-        return usage(std::string("want :: after RUNS, not '") + argv[2] + "'");
+    if (std::strcmp(argv[2], "::") != 0 && std::strcmp(argv[2], "::-") != 0)
+        return usage(std::string("want :: or ::- after RUNS, not '") + argv[2] + "'");
     std::vector<std::vector<char*>> commands;
-    for (int i = 3; i < argc; ++i) {
-        if (std::strcmp(argv[i], "::") == 0 || commands.empty()) {
+    std::vector<bool> timed;
+    for (int i = 2; i < argc; ++i) {
+        const bool sep = std::strcmp(argv[i], "::") == 0, prep = std::strcmp(argv[i], "::-") == 0;
+        if (sep || prep || commands.empty()) {
             if (!commands.empty() && commands.back().empty()) return usage("an empty command");
             commands.emplace_back();
-            if (std::strcmp(argv[i], "::") == 0) continue;
+            timed.push_back(!prep);
+            if (sep || prep) continue;
         }
         commands.back().push_back(argv[i]);
     }
     if (commands.back().empty()) return usage("an empty command");
+    if (std::find(timed.begin(), timed.end(), true) == timed.end())
+        return usage("no command to time (only ::-)");
     std::vector<std::vector<Sample>> samples(commands.size());
     for (long r = 0; r < runs; ++r)
         for (size_t c = 0; c < commands.size(); ++c) {
@@ -103,9 +112,15 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "pntime: cannot run '%s'\n", commands[c][0]);
                 return 1;
             }
+            if (!timed[c] && s.failed) {
+                std::fprintf(stderr, "pntime: the preparation '%s' failed\n", commands[c][0]);
+                return 1;
+            }
             samples[c].push_back(s);
         }
-    for (const auto& runs_of : samples) {
+    for (size_t c = 0; c < commands.size(); ++c) {
+        if (!timed[c]) continue;
+        const auto& runs_of = samples[c];
         std::vector<double> wall, cpu;
         int fails = 0;
         for (const auto& s : runs_of) {
