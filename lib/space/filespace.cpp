@@ -217,13 +217,13 @@ bool empty_or_missing(const std::string& dir) {
     return names.ok() ? names->empty() : names.error().code == ENOENT;
 }
 
-// Removes what discarded layers left in the store mounted on store (see discard_layer)
-// and gives the blocks back; true when its trash is empty now.
-bool empty_trash(const std::string& store) {
+// Removes what discarded layers left in the store mounted on store (see discard_layer);
+// with trim, gives the blocks back too. True when its trash is empty now.
+bool empty_trash(const std::string& store, bool trim = true) {
     std::string trash = store + "/trash";
     if (auto names = sys::list_dir(trash); names.ok() && !names->empty()) {
         for (const auto& n : names.value()) (void)sys::remove_tree((trash + '/').append(n));
-        (void)fs::trim_store(store);
+        if (trim) (void)fs::trim_store(store);
     }
     return empty_or_missing(trash);
 }
@@ -511,11 +511,12 @@ void stop_daemon(const registry::Record& rec) {
     (void)sys::wait_exit(watch.get(), 2000);
 }
 
-// Moves a layer out of the way (a rename within the store) and removes it there: its name
-// is free at once, and a space's processes still writing through a union that outlives
-// the space cannot keep the removal from finishing. What they leave behind is removed by
-// the next full gc (sweep_discarded_layers).
-Status discard_layer(const std::string& dir) {
+// Moves a layer out of the way (a rename within the store) and removes it there (unless
+// !remove_now: a reaper's sweep_discarded_layers does): its name is free at once, and a
+// space's processes still writing through a union that outlives the space cannot keep
+// the removal from finishing. What they leave behind is removed by the next full gc
+// (sweep_discarded_layers).
+Status discard_layer(const std::string& dir, bool remove_now = true) {
     size_t slash = dir.rfind('/');
     size_t above = slash == std::string::npos || slash == 0 ? std::string::npos : dir.rfind('/', slash - 1);
     if (above == std::string::npos) return make_error(EINVAL, "layer '" + dir + "' is not in the store");
@@ -532,7 +533,7 @@ Status discard_layer(const std::string& dir) {
         if (errno == ENOENT) return {};
         return errno_error("move " + dir + " aside");
     }
-    (void)sys::remove_tree(target);  // best effort: see above
+    if (remove_now) (void)sys::remove_tree(target);  // best effort: see above
     return {};
 }
 
@@ -755,13 +756,14 @@ Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record
 }
 
 Status release_file_space(const registry::Registry& reg, const registry::Record& rec, bool keep_stored,
-                          bool leave_store) {
+                          LayerRelease when) {
     if (!rec.file_space || rec.fs_layers.empty()) return {};
     const std::string& dir = rec.fs_layers.front();
     auto owner = store_owner(reg, dir);
-    // Only root's store is left: a user's unmount is what lets a changed limit apply at
-    // the next creation, and removes an image with no layer left.
-    leave_store = leave_store && owner && *owner == 0;
+    // Only root's store (and the layer in its trash) is left: a user's unmount is what
+    // lets a changed limit apply at the next creation, and removes an image with no layer
+    // left.
+    const bool leave_store = when == LayerRelease::by_reaper && owner && *owner == 0;
     stop_daemon(rec);
     if (rec.named && keep_stored) {
         (void)::umount2((dir + "/root").c_str(), MNT_DETACH);
@@ -778,7 +780,7 @@ Status release_file_space(const registry::Registry& reg, const registry::Record&
         // user's image (small, sized to their limit) is trimmed at once too, before its
         // store may be unmounted below. Root's 64 GiB one takes long to trim: that is
         // done after the lock (give_back_free_space).
-        PN_TRY(discard_layer(dir), "remove the file space's layers");
+        PN_TRY(discard_layer(dir, !leave_store), "remove the file space's layers");
         if (owner && *owner != 0) (void)fs::trim_store(store_dir(reg, *owner));
     }
     if (!leave_store) release_unused_stores(reg, rec.label);
@@ -792,6 +794,14 @@ void give_back_free_space(const registry::Registry& reg, const registry::Record&
     if (!owner) return;
     fs::StoreSpec spec = store_spec(reg, *owner);
     if (fs::store_mounted(spec)) (void)fs::trim_store(spec.mountpoint);
+}
+
+void remove_discarded_layers(const registry::Registry& reg, const registry::Record& rec) {
+    if (rec.fs_layers.empty()) return;
+    auto owner = store_owner(reg, rec.fs_layers.front());
+    if (!owner) return;
+    fs::StoreSpec spec = store_spec(reg, *owner);
+    if (fs::store_mounted(spec)) (void)empty_trash(spec.mountpoint, false);
 }
 
 void sweep_discarded_layers(const registry::Registry& reg) {

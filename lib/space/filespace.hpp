@@ -77,6 +77,10 @@ Result<UniqueFd> join_file_space(const registry::Registry& reg, registry::Record
 // rest at once, without making other callers wait for it.
 void give_back_free_space(const registry::Registry& reg, const registry::Record& rec);
 
+// Removes what was discarded into the trash of rec's store (destroy's fast path moved its
+// layers there), without the trim: give_back_free_space does that after the lock. Caller
+// holds the registry lock.
+void remove_discarded_layers(const registry::Registry& reg, const registry::Record& rec);
 // Removes what discarded layers still hold (their removal failed while a space's processes
 // wrote through a union that outlived it), in every mounted owner's store. Caller holds
 // the registry lock.
@@ -90,11 +94,15 @@ void release_unused_stores(const registry::Registry& reg, uint16_t except);
 // changes too, unless keep_stored; moved aside first, see sweep_discarded_layers), a
 // staging mount left by a killed creator; trims the owner's store, and unmounts it when
 // no space in the registry uses it any more (removing its image when it holds no layer).
-// leave_store: root's store is not unmounted, for a reaper to do after (destroy's fast
-// path: the last unmount of its ext4 syncs and discards in the caller, ~25 ms here).
-// Idempotent. Caller holds the registry lock.
+// by_reaper (destroy's fast path): in root's store, its layers are only moved into the
+// store's trash, and the store is not unmounted, for the space's reaper to do after
+// (destroy_state: the removal takes as long as the layers are large, and the last unmount
+// of root's ext4 syncs and discards in the caller, ~25 ms here). A user's are removed at
+// once, and their store unmounted when unused, as before: that is what lets a changed
+// limit apply to their next space. Idempotent. Caller holds the registry lock.
+enum class LayerRelease { now, by_reaper };
 Status release_file_space(const registry::Registry& reg, const registry::Record& rec,
-                          bool keep_stored = false, bool leave_store = false);
+                          bool keep_stored = false, LayerRelease when = LayerRelease::now);
 
 // Removes the stored changes of a named space that no longer exists (after a reboot):
 // ENOENT when there are none. A user's are in their own store; root's in root's, or else

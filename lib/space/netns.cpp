@@ -144,6 +144,10 @@ bool is_child_of_any(const char* pid, std::initializer_list<pid_t> parents) {
 }  // namespace
 
 bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore) {
+    return netns_has_processes_outside(inode, 0, ignore);
+}
+
+bool netns_has_processes_outside(uint64_t inode, uint64_t ending_pidns, std::initializer_list<pid_t> ignore) {
     DIR* d = ::opendir("/proc");
     if (d == nullptr) return true;  // cannot tell: assume alive, never tear down a live space
     pid_t self = ::getpid();
@@ -157,6 +161,9 @@ bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore) {
         std::string p = std::string("/proc/") + e->d_name + "/ns/net";
         if (::stat(p.c_str(), &st) != 0 || st.st_ino != inode) continue;
         if (ignore.size() != 0 && is_child_of_any(e->d_name, ignore)) continue;  // a daemon's own child
+        if (ending_pidns != 0 && ::stat((std::string("/proc/") + e->d_name + "/ns/pid").c_str(), &st) == 0 &&
+            st.st_ino == ending_pidns)
+            continue;
         found = true;
         break;
     }

@@ -50,5 +50,8 @@ uint64_t pinned_inode(const std::string& path);
 // ignore: daemons of the space (fuse-overlayfs, the IKE keeper), whose children do not
 // count either.
 bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore = {});
+// The same, not counting the processes of PID namespace ending_pidns (0: none), whose
+// init has just been killed: the kernel is ending every one of them.
+bool netns_has_processes_outside(uint64_t inode, uint64_t ending_pidns, std::initializer_list<pid_t> ignore);
 
 }  // namespace personalnet::space

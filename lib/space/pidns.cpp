@@ -276,21 +276,47 @@ Result<Init> open_init(const registry::Record& rec) {
     return init;
 }
 
-Status stop_init(const registry::Record& rec) {
-    if (rec.pidns == 0 || rec.init_pid <= 0) return {};
+namespace {
+
+// SIGKILL to rec's init; its pidfd (or /proc directory) while it may still be ending,
+// nothing if it had ended. Only the pidfd is kept: were this process the last holder of
+// the init's mount namespace, closing it after the init's exit would wait out the
+// namespace's teardown here.
+Result<std::optional<UniqueFd>> signal_init(const registry::Record& rec) {
+    if (rec.pidns == 0 || rec.init_pid <= 0) return std::optional<UniqueFd>{};
     auto init = open_init(rec);
-    if (!init.ok()) return init.error().code == ESRCH ? Status{} : init.error();
-    if (::syscall(SYS_pidfd_send_signal, init->pidfd.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH)
+    if (!init.ok()) {
+        if (init.error().code == ESRCH) return std::optional<UniqueFd>{};
+        return init.error();
+    }
+    if (::syscall(SYS_pidfd_send_signal, init->pidfd.get(), SIGKILL, nullptr, 0) != 0) {
+        if (errno == ESRCH) return std::optional<UniqueFd>{};
         return errno_error("end the init of space '" + rec.name + "'");
+    }
+    return std::optional<UniqueFd>(std::move(init->pidfd));
+}
+
+}  // namespace
+
+Status stop_init(const registry::Record& rec) {
+    auto pidfd = signal_init(rec);
+    if (!pidfd.ok()) return pidfd.error();
+    if (!pidfd->has_value()) return {};
     // Gone once it is reaped (its parent is outside the namespace), or a zombie, which
     // holds no namespace of the space's: up to 2 s. A killed process is usually gone within
     // a millisecond: looked at often first (destroy waits for it), then every 10 ms.
-    for (int waited_us = 0; waited_us < 2000000 && !dead_at(init->pidfd.get());) {
+    for (int waited_us = 0; waited_us < 2000000 && !dead_at((*pidfd)->get());) {
         const int step = waited_us < 20000 ? 500 : 10000;
         ::usleep(step);
         waited_us += step;
     }
     return {};
+}
+
+Result<bool> kill_init(const registry::Record& rec) {
+    auto pidfd = signal_init(rec);
+    if (!pidfd.ok()) return pidfd.error();
+    return pidfd->has_value();
 }
 
 }  // namespace personalnet::space

@@ -39,6 +39,12 @@ Result<Init> open_init(const registry::Record& rec);
 // success. Waits (up to 2 s) for it to be gone.
 Status stop_init(const registry::Record& rec);
 
+// Sends rec's init SIGKILL and returns without waiting: the kernel ends every process of
+// its PID namespace with it, and the init's exit tears the space's mount namespace down
+// (an RCU grace period) in its own time. true: it was running and is killed now, so the
+// processes of rec.pidns are ending; false: it had ended already.
+Result<bool> kill_init(const registry::Record& rec);
+
 // rec's init as this process's /proc numbers it (0: none, or it has ended): not a process
 // that keeps an unnamed space alive.
 pid_t init_pid_here(const registry::Record& rec);

@@ -144,12 +144,8 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
 // stays unless all succeeded: the error names every piece left, and a retry (destroy or
 // gc) finds them through the record.
 // What a space owns on the host besides its record, pin and label: its overlay daemon,
-// its dispatch, its parent's state for it (the uplink too, unless told to leave it to
-// the namespace's teardown) and its file space.
-// leave_store: root's layer store is not unmounted, for the reaper to do after
-// (destroy's fast path).
-Status release_host_side(const Registry& reg, const Record& r, Keep keep,
-                         space::Uplink uplink = space::Uplink::remove, bool leave_store = false) {
+// its dispatch, its parent's state for it (its uplink too) and its file space.
+Status release_host_side(const Registry& reg, const Record& r, Keep keep) {
     space::Leftovers left;
     // First: it holds the file space's mount namespace, and every process of the space
     // ends with it.
@@ -157,10 +153,10 @@ Status release_host_side(const Registry& reg, const Record& r, Keep keep,
     left.note(space::stop_overlay(reg, r), "stop the overlay daemon");
     left.note(space::undispatch_through_ancestors(reg, r),
               "stop dispatching label " + registry::label_hex(r.label));
-    left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label, uplink,
+    left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label,
                                     r.rate_in != 0 || r.rate_out != 0),
               "release uplink " + r.host_ifname);
-    left.note(space::release_file_space(reg, r, keep == Keep::files, leave_store), "release file space");
+    left.note(space::release_file_space(reg, r, keep == Keep::files), "release file space");
     // Last: fuse-overlayfs, in it, ends with the file space's release.
     left.note(space::remove_cgroup(reg, r), "remove its cgroup");
     return left.result();
@@ -168,10 +164,14 @@ Status release_host_side(const Registry& reg, const Record& r, Keep keep,
 
 Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::nothing) {
     PN_TRY(release_host_side(reg, r, keep), "");
-    // Destroy's fast path left root's store to the reaper (its last unmount syncs the ext4
-    // and discards, ~25 ms here): unmounted now if no space uses it, before the label goes.
-    // (Its freed blocks are discarded then; the trim after the lock finds it unmounted.)
-    if (r.destroyed) space::release_unused_stores(reg, r.label);
+    // Destroy's fast path left to the reaper the removal of the layers it moved into the
+    // store's trash, and root's store (its last unmount syncs the ext4 and discards,
+    // ~25 ms here): unmounted now if no space uses it, before the label goes. (Its freed
+    // blocks are discarded then; the trim after the lock finds it unmounted.)
+    if (r.destroyed) {
+        space::remove_discarded_layers(reg, r);
+        space::release_unused_stores(reg, r.label);
+    }
     // The pin goes last: while it is there, the space is there to retry on. Unlinking it
     // also detaches its copies in other mount namespaces (the kernel does, since 3.18).
     if (r.named) PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
@@ -218,7 +218,9 @@ Result<Record> load_owned(const Registry& reg, const std::string& name, const st
 
 // The cheap collection run by every invocation: only spaces whose creator or
 // supervisor held a label lock are examined.
-void collect_locked(const Registry& reg) {
+// left: where a full collection notes what it could not release (else only retried by
+// the next invocation).
+void collect_locked(const Registry& reg, space::Leftovers* left = nullptr) {
     for (uint16_t label : reg.locked_labels()) {
         auto held = reg.try_lock_label(label);
         if (!held.ok() || !held->has_value()) continue;  // owner alive
@@ -239,7 +241,9 @@ void collect_locked(const Registry& reg) {
             continue;
         }
         auto glock = reg.lock();
-        if (glock.ok()) (void)destroy_state(reg, rec.value());
+        if (!glock.ok()) continue;
+        auto released = destroy_state(reg, rec.value());
+        if (left != nullptr) left->note(released, "collect space '" + rec->name + "'");
     }
 }
 
@@ -564,8 +568,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     // veth at once, as destroy does.
     auto ends_with_namespace = []() -> Status { return {}; };
     auto release_parent = [&]() -> Status {
-        return space::parent_release(parent_of_rec(), rec.label, space::Uplink::remove,
-                                     rec.rate_in != 0 || rec.rate_out != 0);
+        return space::parent_release(parent_of_rec(), rec.label, rec.rate_in != 0 || rec.rate_out != 0);
     };
 
     std::vector<space::Step> steps;
@@ -1104,43 +1107,61 @@ void wait_for_creator(const Registry& reg, uint16_t label) {
     }
 }
 
-// `pnet destroy`'s fast path: a named space with no process in it and no child space
-// has its namespace die with its pin, and the kernel then deletes its uplink in its own
-// cleanup worker. So everything else is released here, as always (a piece that cannot be
-// is named and the space kept for a retry), but the veth is not deleted: that waits out
-// RCU grace periods (~35 ms, most of a destroy), as `ip netns del` does not. The name,
-// pin and stored files go before this returns, so the name can be used again at once;
-// the record, marked destroyed and listed nowhere, keeps its label until a reaper has
-// seen the uplink go and removed it (gc, if the reaper dies; `pnet gc` waits for it).
-// Caller holds the registry lock. false: not eligible (a process would keep the
-// namespace, and the uplink with it, alive), so destroy it synchronously.
+// `pnet destroy`'s fast path, for a named space with no process in it and no child
+// space: it does what `ip netns del` does, and leaves the rest to a reaper, as an unnamed
+// space's end does. Done here: its init killed (and with it its PID namespace; the
+// kernel ends those processes and tears the file space's mount namespace down in their
+// own exits), its file space's layers moved out of the way (they are stored under its
+// name), its pin, name and stored files gone, so that the name can be used again at once.
+// The record, marked destroyed and listed nowhere, keeps its label, with its label lock
+// held by a reaper: once the kernel has deleted the uplink (when the namespace dies with
+// its pin, in its own cleanup worker, where the RCU grace periods of a veth's removal
+// are waited out, ~35 ms here), the reaper releases the rest by label as destroy always
+// did: rules, nft elements, dispatch maps, the cgroup, root's layer store (its last
+// unmount syncs and discards) and the parent's state after its last child. A piece that
+// cannot be released is left for gc, which retries and names it (`pnet gc` waits for
+// reapers); a reaper that dies, even before it runs, frees the label lock, and gc
+// releases the space as the reaper would. Caller holds the registry lock. false: not
+// eligible (a process would keep the namespace, and the uplink with it, alive), so
+// destroy it synchronously.
 Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     if (!r.named || r.state != SpaceState::ready || r.netns == 0 || !r.overlay.empty()) return false;
     if (::access(reg.path("parents/" + std::to_string(r.netns)).c_str(), F_OK) == 0) return false;
-    // Its own PID namespace ends first, and every process in it (the init is gone only
-    // once they are); what is left in the namespace then shares its creator's PIDs.
-    PN_TRY(space::stop_init(r), "end the space's init");
-    if (space::netns_has_processes(r.netns, {r.fs_daemon})) return false;  // cut off at once instead
+    // Kept files wait for the init's end: the next space of this name mounts the same
+    // upper layer, which overlayfs refuses while the old union is still mounted.
+    bool ending = false;
+    if (keep == Keep::files) {
+        PN_TRY(space::stop_init(r), "end the space's init");
+    } else {
+        auto killed = space::kill_init(r);
+        if (!killed.ok()) return killed.error().wrap("end the space's init");
+        ending = killed.value();
+    }
+    if (space::netns_has_processes_outside(r.netns, ending ? r.pidns : 0, {r.fs_daemon})) {
+        // A process outside its PID namespace: once the init is gone, what is left shares
+        // its creator's PIDs; it is cut off at once instead.
+        PN_TRY(space::stop_init(r), "end the space's init");
+        if (space::netns_has_processes(r.netns, {r.fs_daemon})) return false;
+    }
     auto lock = reg.hold_label(r.label);
     if (!lock.ok()) return false;
-    // Reached first: the release below removes the parent's pin when r is its last child.
-    auto parent = space::parent_of_reaped(reg, r);
-    // Root's store is left to the reaper too: its last unmount syncs and discards here.
-    PN_TRY(release_host_side(reg, r, keep, space::Uplink::leave, true), "");
+    // In root's store its layers are only moved into the trash, and the store stays
+    // mounted: the reaper removes them, and unmounts it (its last unmount syncs and
+    // discards).
+    PN_TRY(space::release_file_space(reg, r, keep == Keep::files, space::LayerRelease::by_reaper),
+           "release file space");
     PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
     reg.forget_name(r.name, r.label);
     if (r.mntns != 0) reg.forget_mntns(r.mntns, r.label);
     r.mntns = r.mntns_id = 0;
     r.fs_daemon = 0;
-    r.pidns = 0;  // ended above
-    r.init_pid = 0;
     r.named = false;
     r.destroyed = true;
     r.file_space = false;  // released above; the reaper gives the store's free blocks back
     if (keep == Keep::files) r.fs_layers.clear();  // kept: nothing to give back
     r.supervisor = 0;
     PN_TRY(reg.save(r), "");
-    if (space::spawn_reaper(reg, r, lock->get(), parent.ok() ? parent->get() : -1).ok()) return true;
+    if (space::spawn_reaper(reg, r, lock->get()).ok()) return true;
     PN_TRY(destroy_state(reg, r), "");  // no reaper: wait for the uplink's removal here after all
     return true;
 }
@@ -1200,8 +1221,10 @@ void wait_for_releases(const Registry& reg) {
     for (uint16_t label : reg.locked_labels()) {
         auto rec = reg.load(label);
         // A space whose only process is its fuse-overlayfs is releasing: the daemon ends
-        // with the space's file space.
-        if (!rec.ok() || rec->named || rec->state != SpaceState::ready ||
+        // with the space's file space. A destroyed one is releasing whatever it shows: the
+        // processes of its killed PID namespace may still be ending.
+        if (!rec.ok() || rec->named || rec->state != SpaceState::ready) continue;
+        if (!rec->destroyed &&
             space::netns_has_processes(rec->netns, {rec->fs_daemon, space::init_pid_here(*rec)}))
             continue;
         while (Clock::now() < deadline) {
@@ -1242,14 +1265,14 @@ Status collect_garbage(bool full, const Context& ctx) {
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("collect garbage");
     if (full) wait_for_releases(reg.value());
-    collect_locked(reg.value());
+    space::Leftovers left;  // one space left behind does not stop the collection of others
+    collect_locked(reg.value(), full ? &left : nullptr);
     if (!full) return {};
     auto lock = reg->lock();
     if (!lock.ok()) return lock.error().wrap("collect garbage");
     for (const char* dir : {"spaces", "names", "netns", "mntns"}) sys::remove_stale_temps(reg->path(dir));
     space::sweep_discarded_layers(reg.value());
     auto locked = reg->locked_labels();
-    space::Leftovers left;  // one space left behind does not stop the collection of others
     for (uint16_t label : reg->labels()) {
         if (std::find(locked.begin(), locked.end(), label) != locked.end()) continue;  // supervised
         auto rec = reg->load(label);

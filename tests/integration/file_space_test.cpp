@@ -312,6 +312,32 @@ TEST_F(FileSpaceTest, SetuidFilesMadeInsideAreInertOutside) {
     EXPECT_EQ(pnet({"destroy", "suid"}).rc, 0);
 }
 
+// Destroy only moves a named space's layers out of the way, into its store's trash, so
+// that a space that wrote much is destroyed as fast as an empty one (issue 21); its
+// reaper removes them. Another space keeps root's store mounted meanwhile, so that the
+// trash can be looked at once gc has waited for the reaper.
+TEST_F(FileSpaceTest, DestroyedLayersAreRemovedByTheReaper) {
+    ASSERT_EQ(mk({"--name", "keeper", "--", "true"}).rc, 0);
+    const std::string dir = data_ + "/many";
+    ASSERT_EQ(mk({"--name", "many", "--", "sh", "-c",
+                  "mkdir " + dir + " && for i in $(seq 500); do echo $i > " + dir + "/f$i; done"})
+                  .rc,
+              0);
+    const std::string store = A().rundir() + "/fs/0";  // root's store
+    struct stat st {};
+    ASSERT_EQ(::stat((store + "/named/many/upper" + dir + "/f500").c_str(), &st), 0);
+    ASSERT_EQ(pnet({"destroy", "many"}).rc, 0);
+    EXPECT_NE(::stat((store + "/named/many").c_str(), &st), 0) << "the name's layers are out of the way";
+    auto gc = pnet({"gc"});
+    ASSERT_EQ(gc.rc, 0) << gc.err;
+    auto trash = personalnet::sys::list_dir(store + "/trash");
+    ASSERT_TRUE(trash.ok()) << trash.error().message();
+    EXPECT_TRUE(trash->empty()) << "left in the trash: " << trash->front();
+    EXPECT_NE(::stat(dir.c_str(), &st), 0) << "written in the space, not on the host";
+    ASSERT_EQ(pnet({"destroy", "keeper"}).rc, 0);
+    EXPECT_EQ(settled_snapshot(), baseline_);
+}
+
 // Layers live only below root-owned directories that nobody else can write to.
 TEST_F(FileSpaceTest, UntrustedStateDirectoryIsRefused) {
     std::string open_dir = top_ + "/world-writable";
