@@ -400,14 +400,15 @@ Status remove_stray_uplink(const ParentRef& p, uint16_t label, bool shaped) {
 
 }  // namespace
 
-Status parent_release(const ParentRef& p, uint16_t label, bool shaped) {
+Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink, bool shaped) {
     std::string dir = p.dir();
     std::string kid = dir + "/kids/" + registry::label_hex(label);
     if (::access(dir.c_str(), F_OK) != 0) {
         // The parent's state is gone; the uplink of a space destroyed without deleting it
         // (its namespace still held by a descriptor) may not be: removed when the caller
         // is in that parent. The label is ours (its record and lock), and so is the name.
-        return remove_stray_uplink(p, label, shaped);
+        if (uplink == Uplink::remove) return remove_stray_uplink(p, label, shaped);
+        return {};
     }
     auto reached = reach_parent(p);
     if (!reached.ok()) return reached.error();
@@ -431,9 +432,12 @@ Status parent_release(const ParentRef& p, uint16_t label, bool shaped) {
     std::string ifname = host_ifname(label);
     Leftovers left;
     Status st;
-    st = netlink::delete_link(*s, ifname);
-    if (!tolerated(st, ENODEV)) left.note(st, "remove " + ifname);
-    // The ifb lives in the parent namespace: it does not go with the child's.
+    if (uplink == Uplink::remove) {
+        st = netlink::delete_link(*s, ifname);
+        if (!tolerated(st, ENODEV)) left.note(st, "remove " + ifname);
+    }
+    // The ifb lives in the parent namespace: it does not go with the child's (even when
+    // the veth is left to the kernel).
     if (shaped) left.note(unshape_child(*s, label), "");
     // The leaf, and the interior rules of its path that no sibling shares (the registry
     // lock, which callers hold, keeps kids/ as it is meanwhile).

@@ -56,9 +56,14 @@ Result<bpf::Devices> dispatch_devices();
 // mount namespace's pin, a process in it, the caller's own), checked against the cookie
 // its state recorded; nullopt when it is gone (its inode may since name another one).
 Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p);
+// What parent_release does with the child's veth: removes it, or leaves it to the kernel,
+// which deletes it when the child's namespace is torn down (a dying namespace: deleting
+// it here would wait out RCU grace periods for nothing).
+enum class Uplink { remove, leave };
 // Enters the parent namespace (reach_parent) and removes everything the child added
-// (veth included, and its shaper's ifb when shaped: it has a bandwidth limit); tears the
-// parent state down when it was the last child. Idempotent.
-Status parent_release(const ParentRef& p, uint16_t label, bool shaped = false);
+// (veth included, unless told to leave it, and its shaper's ifb when shaped: it has a
+// bandwidth limit); tears the parent state down when it was the last child. Idempotent.
+Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink = Uplink::remove,
+                      bool shaped = false);
 
 }  // namespace personalnet::space

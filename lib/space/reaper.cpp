@@ -6,7 +6,6 @@
 
 #include <optional>
 
-#include "lib/core/fd.hpp"
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/netlink/netlink.hpp"
@@ -18,22 +17,25 @@ namespace personalnet::space {
 namespace {
 constexpr int kLockFd = 3;
 constexpr int kParentNetnsFd = 4;
+}  // namespace
 
-// The parent namespace r's reaper watches (reach_parent); ENOENT when it is gone.
 Result<UniqueFd> parent_of_reaped(const registry::Registry& reg, const registry::Record& r) {
     auto reached = reach_parent(ParentRef{&reg, r.parent_netns, r.depth});
     if (reached.ok() && reached->has_value()) return std::move(**reached);
     return make_error(ENOENT, "the parent namespace is gone");
 }
 
-}  // namespace
-
 Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd) {
     // The parent's namespace, wherever the kernel shows it (its pin may be in another
     // mount namespace). Without it the reaper cannot watch the uplink and releases at
     // once: the parent, and with it the uplink, is gone.
     auto pin = parent_of_reaped(reg, r);
-    const bool pin_ok = pin.ok();
+    return spawn_reaper(reg, r, label_lock_fd, pin.ok() ? pin->get() : -1);
+}
+
+Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd,
+                    int parent_netns_fd) {
+    const bool pin_ok = parent_netns_fd >= 0;
     sys::SpawnOptions o;
     o.what = "start the reaper of space '" + r.name + "'";
     const Context& ctx = reg.context();
@@ -46,7 +48,7 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
               std::to_string(kLockFd),
               pin_ok ? std::to_string(kParentNetnsFd) : "-"};
     o.fds = {{label_lock_fd, kLockFd}};
-    if (pin_ok) o.fds.emplace_back(pin->get(), kParentNetnsFd);
+    if (pin_ok) o.fds.emplace_back(parent_netns_fd, kParentNetnsFd);
     // In the host's mount namespace: a creator inside a file space (root's own space
     // nested in a user's) hands its reaper to the host's, where the release also lets the
     // stores go that only a release outside can unmount.

@@ -4,6 +4,7 @@
 // It inherits the label lock, so garbage collection leaves the space alone meanwhile.
 #pragma once
 
+#include "lib/core/fd.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/error.hpp"
 
@@ -12,6 +13,13 @@ namespace personalnet::space {
 // Starts pnreaper for r, handing it label_lock_fd. A failure is returned for the caller
 // to ignore: collect_garbage() adopts the space later.
 Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd);
+// The same, watching the uplink in parent_netns_fd (-1: release at once), reached before
+// the parent's state for r was released (destroy's fast path: that release may have
+// removed the parent's pin).
+Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd,
+                    int parent_netns_fd);
+// The parent namespace r's reaper watches (reach_parent); ENOENT when it is gone.
+Result<UniqueFd> parent_of_reaped(const registry::Registry& reg, const registry::Record& r);
 
 // pnreaper's wait: a netlink socket opened in the parent's namespace (parent_netns, or
 // -1: no wait), then a private empty network namespace for the process itself, until
