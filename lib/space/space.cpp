@@ -154,7 +154,7 @@ Status release_host_side(const Registry& reg, const Record& r, Keep keep) {
     left.note(space::undispatch_through_ancestors(reg, r),
               "stop dispatching label " + registry::label_hex(r.label));
     left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label,
-                                    r.rate_in != 0 || r.rate_out != 0),
+                                    space::Uplink::remove, r.rate_in != 0 || r.rate_out != 0),
               "release uplink " + r.host_ifname);
     left.note(space::release_file_space(reg, r, keep == Keep::files), "release file space");
     // Last: fuse-overlayfs, in it, ends with the file space's release.
@@ -568,7 +568,8 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     // veth at once, as destroy does.
     auto ends_with_namespace = []() -> Status { return {}; };
     auto release_parent = [&]() -> Status {
-        return space::parent_release(parent_of_rec(), rec.label, rec.rate_in != 0 || rec.rate_out != 0);
+        return space::parent_release(parent_of_rec(), rec.label, space::Uplink::remove,
+                                     rec.rate_in != 0 || rec.rate_out != 0);
     };
 
     std::vector<space::Step> steps;
@@ -1107,23 +1108,23 @@ void wait_for_creator(const Registry& reg, uint16_t label) {
     }
 }
 
-// `pnet destroy`'s fast path, for a named space with no process in it and no child
-// space: it does what `ip netns del` does, and leaves the rest to a reaper, as an unnamed
-// space's end does. Done here: its init killed (and with it its PID namespace; the
-// kernel ends those processes and tears the file space's mount namespace down in their
-// own exits), its file space's layers moved out of the way (they are stored under its
-// name), its pin, name and stored files gone, so that the name can be used again at once.
-// The record, marked destroyed and listed nowhere, keeps its label, with its label lock
-// held by a reaper: once the kernel has deleted the uplink (when the namespace dies with
-// its pin, in its own cleanup worker, where the RCU grace periods of a veth's removal
-// are waited out, ~35 ms here), the reaper releases the rest by label as destroy always
-// did: rules, nft elements, dispatch maps, the cgroup, root's layer store (its last
-// unmount syncs and discards) and the parent's state after its last child. A piece that
-// cannot be released is left for gc, which retries and names it (`pnet gc` waits for
-// reapers); a reaper that dies, even before it runs, frees the label lock, and gc
-// releases the space as the reaper would. Caller holds the registry lock. false: not
-// eligible (a process would keep the namespace, and the uplink with it, alive), so
-// destroy it synchronously.
+// `pnet destroy`'s fast path, for a named space with no process in it (but those of its
+// own PID namespace) and no child space: it releases what a user sees at once (its
+// rules, nft elements and published ports, dispatch maps, the parent's state after its
+// last child, its file space's layers moved out of the way, its pin and name, so that
+// the name can be used again at once), but waits for nothing the kernel finishes by
+// itself: its init is killed, not waited for (the kernel ends every process of its PID
+// namespace with it, and the init's exit tears the file space's mount namespace down,
+// an RCU grace period, in its own time), and its veth is left to the kernel, which
+// deletes it when the namespace dies, in its own cleanup worker (a veth's removal waits
+// out RCU grace periods, ~35 ms here; `ip netns del` does not wait either). The record,
+// marked destroyed and listed nowhere, keeps its label, its label lock held by a reaper
+// that waits for the uplink to go and then removes what is left (the cgroup, the layers
+// in the trash, root's store when unused: its last unmount syncs and discards, the
+// record); gc does if the reaper dies (`pnet gc` waits for it). A piece that cannot be
+// released here is named and the space kept for a retry. Caller holds the registry lock.
+// false: not eligible (a process would keep the namespace, and the uplink with it,
+// alive), so destroy it synchronously.
 Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     if (!r.named || r.state != SpaceState::ready || r.netns == 0 || !r.overlay.empty()) return false;
     if (::access(reg.path("parents/" + std::to_string(r.netns)).c_str(), F_OK) == 0) return false;
@@ -1145,11 +1146,19 @@ Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     }
     auto lock = reg.hold_label(r.label);
     if (!lock.ok()) return false;
+    // Reached first: the release below removes the parent's pin when r is its last child.
+    auto parent = space::parent_of_reaped(reg, r);
+    space::Leftovers left;
+    left.note(space::undispatch_through_ancestors(reg, r),
+              "stop dispatching label " + registry::label_hex(r.label));
+    left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label,
+                                    space::Uplink::leave, r.rate_in != 0 || r.rate_out != 0),
+              "release uplink " + r.host_ifname);
     // In root's store its layers are only moved into the trash, and the store stays
-    // mounted: the reaper removes them, and unmounts it (its last unmount syncs and
-    // discards).
-    PN_TRY(space::release_file_space(reg, r, keep == Keep::files, space::LayerRelease::by_reaper),
-           "release file space");
+    // mounted: the reaper removes them, and unmounts it.
+    left.note(space::release_file_space(reg, r, keep == Keep::files, space::LayerRelease::by_reaper),
+              "release file space");
+    PN_TRY(left.result(), "");
     PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
     reg.forget_name(r.name, r.label);
     if (r.mntns != 0) reg.forget_mntns(r.mntns, r.label);
@@ -1161,7 +1170,7 @@ Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     if (keep == Keep::files) r.fs_layers.clear();  // kept: nothing to give back
     r.supervisor = 0;
     PN_TRY(reg.save(r), "");
-    if (space::spawn_reaper(reg, r, lock->get()).ok()) return true;
+    if (space::spawn_reaper(reg, r, lock->get(), parent.ok() ? parent->get() : -1).ok()) return true;
     PN_TRY(destroy_state(reg, r), "");  // no reaper: wait for the uplink's removal here after all
     return true;
 }
