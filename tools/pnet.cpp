@@ -1,6 +1,7 @@
 // pnet: manage port spaces (list, show, destroy, exec, gc).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -466,6 +467,14 @@ int run_main(int argc, char** argv) {
     }
     if (cmd == "--version") {
         std::printf("pnet (personalnet) %s\n", PERSONALNET_VERSION);
+        return 0;
+    }
+    // `pnet COMMAND --help`: the help, as a user tries it first. Only before a command
+    // line of exec's own (`pnet exec NAME -- ls --help` is ls's).
+    const size_t own = cmd == "exec" ? std::min<size_t>(args.size(), 1) : args.size();
+    if (std::any_of(args.begin(), args.begin() + static_cast<long>(own),
+                    [](const std::string& a) { return a == "-h" || a == "--help"; })) {
+        print_help();
         return 0;
     }
     if (cmd == "list") return cmd_list(args);

@@ -176,6 +176,15 @@ TEST_F(SpaceTest, HelpAndVersion) {
         EXPECT_TRUE(contains(h.out, opt)) << opt;
     EXPECT_TRUE(contains(mk({"--version"}).out, "personalnet"));
     EXPECT_EQ(pnet({"--help"}).rc, 0);
+    // After a command too, as a user tries it first; not after exec's NAME (the command's).
+    for (const char* cmd : {"list", "show", "destroy", "gc", "networks", "top", "diff", "exec"}) {
+        auto sub = pnet({cmd, "--help"});
+        EXPECT_EQ(sub.rc, 0) << cmd << ": " << sub.err;
+        EXPECT_TRUE(contains(sub.out, "Usage: pnet")) << cmd;
+    }
+    auto exec_arg = pnet({"exec", "nosuchspace", "--", "ls", "--help"});
+    EXPECT_NE(exec_arg.rc, 0);
+    EXPECT_FALSE(contains(exec_arg.out, "Usage: pnet")) << "exec's command line is the command's";
 }
 
 // Every option a tool's --help lists is documented in its man page, and the pages are
