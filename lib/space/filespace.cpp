@@ -512,7 +512,7 @@ void stop_daemon(const registry::Record& rec) {
 }
 
 // Moves a layer out of the way (a rename within the store) and removes it there (unless
-// !remove_now: a reaper's sweep_discarded_layers does): its name is free at once, and a
+// !remove_now: the space's reaper does, remove_discarded_layers): its name is free at once, and a
 // space's processes still writing through a union that outlives the space cannot keep
 // the removal from finishing. What they leave behind is removed by the next full gc
 // (sweep_discarded_layers).
