@@ -102,10 +102,11 @@ HELPER_BINS := $(BUILD)/bin/pnprobe $(BUILD)/bin/pnpkt $(BUILD)/bin/pnfswork $(B
 # each start, and with -z now all of them were bound. Not under a sanitizer, which
 # intercepts the runtime's dynamic symbols.
 STATIC_RT  := $(if $(strip $(SANITIZE)),,-static-libstdc++ -static-libgcc)
-# libnftnl too, from Debian's archive of it. Not libbpf: linked statically, the eBPF
-# dispatcher's overlay tests failed (a child's traffic to a service its overlay space
-# inherits from the host was not delivered), and it was not found why. libmnl has no
-# archive in Debian; libcap is small.
+# libnftnl too, from Debian's archive of it. Not libbpf (yet): linked statically, an eBPF
+# overlay test failed twice in a row (a child's traffic to a service its overlay space
+# inherits from the host not delivered); it later failed once in CI with libbpf shared
+# too, so it may be a race, not the linking. libmnl has no archive in Debian; libcap is
+# small.
 comma := ,
 STATIC_PKG_NFTNL := -Wl$(comma)-Bstatic -lnftnl -Wl$(comma)-Bdynamic
 static_pkgs = $(if $(STATIC_RT),$(patsubst -lnftnl,$(STATIC_PKG_NFTNL),$(1)),$(1))

@@ -282,9 +282,12 @@ Result<int> settle_duplicate_sas(ike::ViciClient& vici) {
         const bool lower_side = lower(sa.local_host, sa.remote_host);
         const uint64_t age = std::min(keep->established_s, sa.established_s);
         if (age < (lower_side ? kSettleLowerS : kSettleHigherS)) continue;
-        // The higher side's is one the peer dropped: its DELETE would go unanswered, and
-        // charon would keep the SA (and its outbound SA) in DELETING for minutes.
-        PN_TRY(ike::terminate_ike_sa_in_background(vici, sa.uniqueid, /*force=*/!lower_side),
+        // Forced on both sides (charon sends the DELETE and does not wait for its answer):
+        // the higher side's is one the peer dropped, and so, when the peer had dropped its
+        // own initiation on our INITIAL_CONTACT, can the lower side's be (a CI run: the
+        // lower side's DELETE went unanswered and its SA stayed in DELETING past 15 s).
+        // A DELETE that is lost leaves the peer a copy its own, later settling removes.
+        PN_TRY(ike::terminate_ike_sa_in_background(vici, sa.uniqueid, /*force=*/true),
                "settle duplicate SAs");
         ++terminated;
     }

@@ -113,18 +113,22 @@ TEST_F(BandwidthAttack, UserRemovesTheShaper) {
     EXPECT_GT(up, 0) << r.out << r.err;
     if (up > 5.3) evidence += " after deleting the qdiscs inside: " + std::to_string(up) + " Mbit/s;";
 
-    // From the host, while a space of hers lives: she holds no capability there.
+    // From the host, while a space of hers lives: she holds no capability there. Its
+    // links are the ones not there before (the first space's may still be going: its
+    // reaper releases them once its namespace is gone).
+    const std::regex shaped(R"((pn[0-9a-f]{4})s:)");
+    const std::string before = A().run({"ip", "-o", "link", "show"}).out;
     Proc held = A().spawn(
         as_argv(kAlice, {mkps(), "-q", "--file-space=none", "--bandwidth", "5M", "--", "sleep", "5"}));
-    std::smatch veth;
-    std::string links;
-    for (int i = 0; i < 50; ++i) {
+    std::string base, links;
+    for (int i = 0; i < 50 && base.empty(); ++i) {
         links = A().run({"ip", "-o", "link", "show"}).out;
-        if (std::regex_search(links, veth, std::regex(R"((pn[0-9a-f]{4})s:)"))) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        for (auto it = std::sregex_iterator(links.begin(), links.end(), shaped); it != std::sregex_iterator();
+             ++it)
+            if (!contains(before, (*it)[1].str() + "s:")) base = (*it)[1].str();
+        if (base.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    ASSERT_FALSE(veth.empty()) << links;
-    const std::string base = veth[1].str();
+    ASSERT_FALSE(base.empty()) << links;
     for (const std::vector<std::string>& attempt :
          {std::vector<std::string>{"tc", "qdisc", "del", "dev", base + "h", "root"},
           {"tc", "qdisc", "del", "dev", base + "h", "clsact"},
