@@ -774,10 +774,11 @@ TEST_P(OverlayTest, ChildrenInheritTheOverlayAndServicesAreInheritedThroughIt) {
     EXPECT_TRUE(contains(from_overlay.out, "host-A peer=10.60.0.1:"))
         << "the host's service, reached through the space's overlay: " << from_overlay.out;
 
-    auto services = in_s(sh_join(probe({"serve", "tcp", "0.0.0.0", "8081", "--reply", "space-s"})) +
-                         " > /dev/null & pid=$!; sleep 0.3; " + mkps + " -- " +
-                         sh_join(probe({"connect", "tcp", "10.61.0.2", "8081"})) + "; " + mkps + " -- " +
-                         sh_join(probe({"connect", "tcp", "10.61.0.2", "8080"})) + "; kill $pid");
+    auto services =
+        in_s(sh_join(probe({"serve", "tcp", "0.0.0.0", "8081", "--reply", "space-s"})) +
+             " > /dev/null & pid=$!; sleep 0.3; " + mkps + " -- " +
+             sh_join(probe({"connect", "tcp", "10.61.0.2", "8081"})) + "; " + mkps + " -- " +
+             sh_join(probe({"connect", "tcp", "10.61.0.2", "8080"})) + "; echo child-rc=$?; kill $pid");
     EXPECT_TRUE(contains(services.out, "space-s peer=10.61.0.2:")) << services.out << services.err;
     EXPECT_TRUE(contains(services.out, "host-A peer=10.61.0.2:"))
         << "falls through the space to the host: " << services.out << services.err;

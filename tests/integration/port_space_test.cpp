@@ -283,6 +283,11 @@ TEST_F(SpaceTest, HiddenServicesAreRefusedByEveryAddressOfTheParent) {
     // A second host address to send from: the space gives up 10.9.0.1 and sends to it
     // through the parent from 192.0.2.1, which the host's replies reach by conntrack mark.
     ASSERT_EQ(A().run({"ip", "addr", "add", "192.0.2.1/32", "dev", "eth0"}).rc, 0);
+    // The space below removes an address it inherited. The parent's watcher follows the
+    // host's change just made into every child: if the previous space's release has not
+    // ended it yet, its pass could copy 10.9.0.1 back into the new space mid-script.
+    // A full gc waits for that release, which ends the watcher with the last child.
+    ASSERT_EQ(pnet({"gc"}).rc, 0);
     std::string bypass =
         "nft delete table inet personalnet_space 2>/dev/null; ip addr del 10.9.0.1/32 dev up0 && "
         "ip route replace 10.9.0.1/32 via 169.254.101.1 dev up0 onlink src 192.0.2.1 && " +
