@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <vector>
 
+#include "lib/core/byte_buffer.hpp"
+
 namespace personalnet::netlink {
 
 namespace {
@@ -43,7 +45,7 @@ bool inherited_change(const nlmsghdr* m) {
 
 struct Events::Impl {
     mnl_socket* nl = nullptr;
-    std::vector<char> rx = std::vector<char>(32768);
+    ByteBuffer rx = ByteBuffer(32768);
     ~Impl() {
         if (nl != nullptr) (void)mnl_socket_close(nl);
     }

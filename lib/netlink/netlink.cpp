@@ -22,6 +22,7 @@
 #include <cstring>
 #include <utility>
 
+#include "lib/core/byte_buffer.hpp"
 #include "lib/core/nlack.hpp"
 
 namespace personalnet::netlink {
@@ -30,7 +31,7 @@ struct Socket::Impl {
     mnl_socket* nl = nullptr;
     uint32_t portid = 0;
     uint32_t seq = 0;
-    std::vector<char> rx = std::vector<char>(32768);  // a dump page is at most 32 KiB
+    ByteBuffer rx = ByteBuffer(32768);  // a dump page is at most 32 KiB
 
     ~Impl() {
         if (nl != nullptr) (void)mnl_socket_close(nl);
@@ -92,7 +93,7 @@ public:
     bool overflowed() const { return overflow_; }
 
 private:
-    std::vector<char> buf_;
+    ByteBuffer buf_;
     nlmsghdr* nlh_;
     bool overflow_ = false;
 };

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/byte_buffer.hpp"
+
 namespace personalnet::netlink {
 
 namespace {
@@ -48,7 +50,7 @@ int on_socket(const nlmsghdr* nlh, void* data) {
 // One family's dump (NLM_F_DUMP) of proto's sockets in `states`.
 Status dump(mnl_socket* nl, int family, uint8_t proto, uint32_t states, uint16_t port,
             std::vector<PortHolder>& out, const std::string& what) {
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    ByteBuffer buf(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
     nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;

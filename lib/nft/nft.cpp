@@ -34,6 +34,7 @@
 #include <tuple>
 #include <utility>
 
+#include "lib/core/byte_buffer.hpp"
 #include "lib/core/nlack.hpp"
 
 namespace personalnet::nft {
@@ -129,7 +130,7 @@ Status exchange(const void* msg, size_t len, uint32_t first_seq, const std::vect
     std::optional<Error> first;
     uint32_t first_failed = 0;
     size_t pending = what.size();
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    ByteBuffer buf(MNL_SOCKET_BUFFER_SIZE);
     while (pending > 0) {
         // nfnetlink handles a batch synchronously inside sendmsg, so every reply is
         // already queued: a long silence means a reply went missing, not a slow kernel.
@@ -555,7 +556,7 @@ private:
         if (!mnl_nlmsg_batch_next(b_.get())) overflow_ = true;
     }
 
-    std::vector<char> buf_;
+    ByteBuffer buf_;
     MnlBatchPtr b_;
     uint32_t seq_ = kFirstSeq - 1;
     uint32_t set_ids_ = 0;
@@ -566,7 +567,7 @@ private:
 Result<bool> table_exists(const char* name) {
     TablePtr t(must(nftnl_table_alloc()));
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name);
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    ByteBuffer buf(MNL_SOCKET_BUFFER_SIZE);
     const uint32_t seq = 1;
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
     nftnl_table_nlmsg_build_payload(nlh, t.get());
@@ -578,7 +579,7 @@ Result<bool> table_exists(const char* name) {
 
 Result<bool> chain_exists(const char* table, const std::string& name) {
     ChainPtr c = chain_named(table, name);
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    ByteBuffer buf(MNL_SOCKET_BUFFER_SIZE);
     const uint32_t seq = 1;
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_ACK, seq);
     nftnl_chain_nlmsg_build_payload(nlh, c.get());
@@ -637,7 +638,7 @@ Result<std::vector<Listed>> list_elements(const char* table, const std::string& 
     if (!sock) return errno_error(what + ": open netfilter netlink socket");
     if (mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0)
         return errno_error(what + ": bind netfilter netlink socket");
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    ByteBuffer buf(MNL_SOCKET_BUFFER_SIZE);
     const uint32_t seq = 1;
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
     SetPtr s(must(nftnl_set_alloc()));
