@@ -45,7 +45,7 @@ int reap(int argc, char** argv) {
     if (!reg.ok()) return kExitFailure;
     auto rec = reg->load(*label);  // as it is now: the label lock keeps it ours
     if (!rec.ok()) return rec.error().code == ENOENT ? 0 : kExitFailure;
-    pn::space::wait_uplink_gone(netns, rec->host_ifindex);
+    pn::space::wait_uplink_gone(reg.value(), netns, rec->host_ifindex);
     if (netns >= 0) ::close(netns);
     pn::space::release_reaped(reg.value(), rec.value());
     return 0;

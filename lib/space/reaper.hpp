@@ -22,9 +22,9 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
 Result<UniqueFd> parent_of_reaped(const registry::Registry& reg, const registry::Record& r);
 
 // pnreaper's wait: a netlink socket opened in the parent's namespace (parent_netns, or
-// -1: no wait), then a private empty network namespace for the process itself, until
-// the uplink ifindex is gone from the parent.
-void wait_uplink_gone(int parent_netns, int ifindex);
+// -1: no wait), then, for the process itself, the host's network namespace (or a new
+// empty one if that is a space's), until the uplink ifindex is gone from the parent.
+void wait_uplink_gone(const registry::Registry& reg, int parent_netns, int ifindex);
 
 // pnreaper's release, after the wait (lib/space/space.cpp: the space's destroy).
 void release_reaped(const registry::Registry& reg, const registry::Record& r);
