@@ -16,6 +16,7 @@
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/space/filespace.hpp"
+#include "lib/space/reach.hpp"
 
 namespace personalnet::space {
 
@@ -85,11 +86,17 @@ Status open_namespaces(Init& init, pid_t pid, uint64_t want_pidns, const std::st
     return {};
 }
 
-// Whether /proc/PID is pid 1 of the PID namespace with that inode.
-bool is_init_of(pid_t pid, uint64_t pidns) {
+// Whether /proc/PID is pid 1 of rec's PID namespace. Its inode alone does not say so:
+// once a PID namespace is gone the kernel gives its inode number to the next namespace
+// made (and pid numbers come round too), so a space whose init has ended would take a
+// later space's init for its own, and a release would kill that (CI: a child space's
+// command died without a word, killed by a sibling's reaper). The init lives in the
+// space's network namespace, whose cookie is never reused: that tells them apart.
+bool is_init_of(pid_t pid, const registry::Record& rec) {
     const std::string dir = "/proc/" + std::to_string(pid);
     struct stat st {};
-    if (::stat((dir + "/ns/pid").c_str(), &st) != 0 || st.st_ino != pidns) return false;
+    if (::stat((dir + "/ns/pid").c_str(), &st) != 0 || st.st_ino != rec.pidns) return false;
+    if (::stat((dir + "/ns/net").c_str(), &st) != 0 || st.st_ino != rec.netns) return false;
     auto status = sys::read_file(dir + "/status");
     if (!status.ok() || status->find("\nState:\tZ") != std::string::npos) return false;
     auto at = status->find("\nNSpid:");
@@ -97,21 +104,24 @@ bool is_init_of(pid_t pid, uint64_t pidns) {
     auto end = status->find('\n', at + 1);
     const std::string line =
         status->substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
-    return line.size() >= 2 && line.substr(line.size() - 2) == "\t1";  // 1 in its own namespace
+    if (line.size() < 2 || line.substr(line.size() - 2) != "\t1") return false;  // 1 in its own namespace
+    if (rec.netns_cookie == 0) return true;  // a record from before cookies were kept
+    UniqueFd net(::open((dir + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+    return net.valid() && netns_cookie(net.get()) == rec.netns_cookie;
 }
 
 // rec's init as this process's /proc numbers it: the recorded pid when it is still that
 // (the creator's PID namespace numbers it so), else found by its namespace (a creator
 // or an opener inside another space's PID namespace numbers it differently); 0 if none.
 pid_t find_init(const registry::Record& rec) {
-    if (rec.init_pid > 0 && is_init_of(rec.init_pid, rec.pidns)) return rec.init_pid;
+    if (rec.init_pid > 0 && is_init_of(rec.init_pid, rec)) return rec.init_pid;
     auto procs = sys::list_dir("/proc");
     if (!procs.ok()) return 0;
     for (const auto& p : procs.value()) {
         pid_t pid = 0;
         auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), pid);
         if (ec != std::errc{} || end != p.data() + p.size() || pid <= 0) continue;
-        if (is_init_of(pid, rec.pidns)) return pid;
+        if (is_init_of(pid, rec)) return pid;
     }
     return 0;
 }

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <thread>
 
+#include "lib/registry/registry.hpp"
+#include "lib/space/pidns.hpp"
 #include "tests/integration/fixture.hpp"
 
 namespace pntest {
@@ -119,6 +121,41 @@ TEST_F(PidNamespaceTest, ASpaceWhoseInitWasKilledIsRefused) {
     EXPECT_TRUE(contains(exec.err, "has ended")) << exec.err;
     EXPECT_EQ(std::count(exec.err.begin(), exec.err.end(), '\n'), 1) << exec.err;
     EXPECT_EQ(pnet({"destroy", "pk"}).rc, 0);
+}
+
+// The kernel gives a gone PID namespace's inode number to the next namespace it makes,
+// and pid numbers come round too: a record whose init has ended must never take another
+// space's init for its own (a reaper's release killed a sibling's init that way in CI:
+// that space's command died without a word). pa's record, as if its PID namespace had
+// ended and pb's had got its inode and its init pa's pid: pb's init is not found for it
+// and survives its kill, even when pb's network namespace has pa's inode as well (its
+// cookie, never reused, tells them apart).
+TEST_F(PidNamespaceTest, AnotherSpacesInitIsNeverTakenForAnEndedOne) {
+    namespace pn = personalnet;
+    ASSERT_EQ(mk({"--name", "pa", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "pb", "--", "true"}).rc, 0);
+    auto reg = pn::registry::Registry::open(A().rundir());
+    ASSERT_TRUE(reg.ok()) << reg.error().message();
+    auto a = reg->load(*reg->find_name("pa"));
+    auto b = reg->load(*reg->find_name("pb"));
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_NE(b->pidns, 0u);
+    ASSERT_GT(pn::space::init_pid_here(*b), 0) << "pb's own record finds its init";
+    pn::registry::Record ended = *a;
+    ended.pidns = b->pidns;
+    ended.init_pid = b->init_pid;
+    for (bool same_netns_inode : {false, true}) {
+        if (same_netns_inode) ended.netns = b->netns;
+        EXPECT_EQ(pn::space::init_pid_here(ended), 0) << same_netns_inode;
+        auto killed = pn::space::kill_init(ended);
+        ASSERT_TRUE(killed.ok()) << killed.error().message();
+        EXPECT_FALSE(killed.value()) << same_netns_inode;
+    }
+    auto alive = pnet({"exec", "pb", "--", "cat", "/proc/1/comm"});
+    EXPECT_EQ(alive.rc, 0) << alive.err;
+    EXPECT_EQ(alive.out, "pninit\n") << "pb's init still runs";
+    EXPECT_EQ(pnet({"destroy", "pa"}).rc, 0);
+    EXPECT_EQ(pnet({"destroy", "pb"}).rc, 0);
 }
 
 // An unnamed space: its command's status (exit 3, killed by a signal), ps inside, and a
