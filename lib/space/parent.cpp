@@ -400,14 +400,14 @@ Status remove_stray_uplink(const ParentRef& p, uint16_t label, bool shaped) {
 
 }  // namespace
 
-Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink, bool shaped) {
+Status parent_release(const ParentRef& p, uint16_t label, Release what, bool shaped) {
     std::string dir = p.dir();
     std::string kid = dir + "/kids/" + registry::label_hex(label);
     if (::access(dir.c_str(), F_OK) != 0) {
         // The parent's state is gone; the uplink of a space destroyed without deleting it
         // (its namespace still held by a descriptor) may not be: removed when the caller
         // is in that parent. The label is ours (its record and lock), and so is the name.
-        if (uplink == Uplink::remove) return remove_stray_uplink(p, label, shaped);
+        if (what == Release::whole) return remove_stray_uplink(p, label, shaped);
         return {};
     }
     auto reached = reach_parent(p);
@@ -432,7 +432,7 @@ Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink, bool sh
     std::string ifname = host_ifname(label);
     Leftovers left;
     Status st;
-    if (uplink == Uplink::remove) {
+    if (what == Release::whole) {
         st = netlink::delete_link(*s, ifname);
         if (!tolerated(st, ENODEV)) left.note(st, "remove " + ifname);
     }
@@ -440,14 +440,17 @@ Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink, bool sh
     // the veth is left to the kernel).
     if (shaped) left.note(unshape_child(*s, label), "");
     // The leaf, and the interior rules of its path that no sibling shares (the registry
-    // lock, which callers hold, keeps kids/ as it is meanwhile).
+    // lock, which callers hold, keeps kids/ as it is meanwhile), unless those are left to
+    // the reaper: its release, when this child is no longer registered, finds them unshared
+    // with the siblings there are then.
     std::vector<uint16_t> siblings;
     if (auto names = sys::list_dir(dir + "/kids"); names.ok())
         for (const auto& n : names.value())
             if (auto l = registry::parse_label_hex(n); l && *l != label) siblings.push_back(*l);
     for (int fam : kFamilies) {
         const char* v = fam == AF_INET ? " (IPv4)" : " (IPv6)";
-        auto rules = reply_path_unshared(fam, label, siblings);
+        auto rules = what == Release::whole ? reply_path_unshared(fam, label, siblings)
+                                            : std::vector<netlink::Rule>{reply_path(fam, label).back()};
         rules.push_back(flat_child_rule(fam, label));
         for (const auto& r : rules) {
             st = netlink::delete_rule(*s, r);

@@ -56,14 +56,17 @@ Result<bpf::Devices> dispatch_devices();
 // mount namespace's pin, a process in it, the caller's own), checked against the cookie
 // its state recorded; nullopt when it is gone (its inode may since name another one).
 Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p);
-// What parent_release does with the child's veth: removes it, or leaves it to the kernel,
-// which deletes it when the child's namespace is torn down (a dying namespace: deleting
-// it here would wait out RCU grace periods for nothing).
-enum class Uplink { remove, leave };
+// What parent_release removes: everything, or all but what destroy's fast path leaves
+// to the space's reaper, whose own release (once the child's namespace is gone) removes
+// the rest. That is the child's veth, which the kernel deletes when the child's namespace
+// is torn down (a dying namespace: deleting it here would wait out RCU grace periods for
+// nothing), and the reply tree's interior rules that no sibling shares (each deletion of
+// an IPv6 rule walks the IPv6 routes to flush them: ~80 us a rule, 14 of them for a child
+// with few siblings). The leaf goes at once: from then on the child's mark leads nowhere.
+enum class Release { whole, leave_to_reaper };
 // Enters the parent namespace (reach_parent) and removes everything the child added
-// (veth included, unless told to leave it, and its shaper's ifb when shaped: it has a
-// bandwidth limit); tears the parent state down when it was the last child. Idempotent.
-Status parent_release(const ParentRef& p, uint16_t label, Uplink uplink = Uplink::remove,
-                      bool shaped = false);
+// (veth included, and its shaper's ifb when shaped: it has a bandwidth limit; see
+// Release); tears the parent state down when it was the last child. Idempotent.
+Status parent_release(const ParentRef& p, uint16_t label, Release what = Release::whole, bool shaped = false);
 
 }  // namespace personalnet::space

@@ -154,7 +154,7 @@ Status release_host_side(const Registry& reg, const Record& r, Keep keep) {
     left.note(space::undispatch_through_ancestors(reg, r),
               "stop dispatching label " + registry::label_hex(r.label));
     left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label,
-                                    space::Uplink::remove, r.rate_in != 0 || r.rate_out != 0),
+                                    space::Release::whole, r.rate_in != 0 || r.rate_out != 0),
               "release uplink " + r.host_ifname);
     left.note(space::release_file_space(reg, r, keep == Keep::files), "release file space");
     // Last: fuse-overlayfs, in it, ends with the file space's release.
@@ -568,7 +568,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     // veth at once, as destroy does.
     auto ends_with_namespace = []() -> Status { return {}; };
     auto release_parent = [&]() -> Status {
-        return space::parent_release(parent_of_rec(), rec.label, space::Uplink::remove,
+        return space::parent_release(parent_of_rec(), rec.label, space::Release::whole,
                                      rec.rate_in != 0 || rec.rate_out != 0);
     };
 
@@ -1110,9 +1110,10 @@ void wait_for_creator(const Registry& reg, uint16_t label) {
 
 // `pnet destroy`'s fast path, for a named space with no process in it (but those of its
 // own PID namespace) and no child space: it releases what a user sees at once (its
-// rules, nft elements and published ports, dispatch maps, the parent's state after its
-// last child, its file space's layers moved out of the way, its pin and name, so that
-// the name can be used again at once), but waits for nothing the kernel finishes by
+// reply rule, nft elements and published ports, dispatch maps, the parent's state after
+// its last child, its file space's layers moved out of the way, its pin and name, so that
+// the name can be used again at once; the reply tree's interior rules above its leaf,
+// which lead only to it, go with its reaper), but waits for nothing the kernel finishes by
 // itself: its init is killed, not waited for (the kernel ends every process of its PID
 // namespace with it, and the init's exit tears the file space's mount namespace down,
 // an RCU grace period, in its own time), and its veth is left to the kernel, which
@@ -1152,7 +1153,7 @@ Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     left.note(space::undispatch_through_ancestors(reg, r),
               "stop dispatching label " + registry::label_hex(r.label));
     left.note(space::parent_release(space::ParentRef{&reg, r.parent_netns, r.depth}, r.label,
-                                    space::Uplink::leave, r.rate_in != 0 || r.rate_out != 0),
+                                    space::Release::leave_to_reaper, r.rate_in != 0 || r.rate_out != 0),
               "release uplink " + r.host_ifname);
     // In root's store its layers are only moved into the trash, and the store stays
     // mounted: the reaper removes them, and unmounts it.
