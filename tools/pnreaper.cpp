@@ -9,6 +9,9 @@
 // garbage collection leaves the space alone; PARENT_NETNS_FD pins the parent's network
 // namespace, where the uplink is watched ("-": release at once). Every argument is
 // checked; nothing is printed (there is nobody to read it), the exit status says it all.
+// Descriptors from 5 on, if any, are netfilter sockets of `pnet destroy`, held until the
+// reaper exits so that their last close (which waits for an RCU grace period after a
+// deletion) is not destroy's (nft::SocketKeeper).
 #include <unistd.h>
 
 #include <string>
@@ -46,8 +49,8 @@ int reap(int argc, char** argv) {
     auto rec = reg->load(*label);  // as it is now: the label lock keeps it ours
     if (!rec.ok()) return rec.error().code == ENOENT ? 0 : kExitFailure;
     pn::space::wait_uplink_gone(reg.value(), netns, rec->host_ifindex);
+    pn::space::release_reaped(reg.value(), rec.value(), netns);
     if (netns >= 0) ::close(netns);
-    pn::space::release_reaped(reg.value(), rec.value());
     return 0;
 }
 

@@ -151,24 +151,35 @@ Status attach_once(int prog, int ifindex) {
     return {};
 }
 
-// This namespace's instance; loaded if it has none, then anchored on lo and attached to
-// every uplink.
-Result<Instance> ensure_instance(const DeviceLister& list) {
+// This namespace's instance; loaded and anchored on lo if it has none.
+Result<Instance> ensure_instance() {
     auto found = find_instance();
     if (!found.ok()) return found.error();
-    Instance in;
-    if (found->has_value()) {
-        in = std::move(**found);
-    } else {
-        auto loaded = load();
-        if (!loaded.ok()) return loaded.error();
-        in = std::move(loaded).value();
-        PN_TRY(attach_once(in.prog.get(), kLoopback), "anchor the SPI dispatcher on lo");
-        auto devs = list();
-        if (!devs.ok()) return devs.error();
-        for (int dev : devs->uplinks) PN_TRY(attach_once(in.prog.get(), dev), "attach the SPI dispatcher");
-    }
-    return in;
+    if (found->has_value()) return std::move(**found);
+    auto loaded = load();
+    if (!loaded.ok()) return loaded.error();
+    PN_TRY(attach_once(loaded->prog.get(), kLoopback), "anchor the SPI dispatcher on lo");
+    return loaded;
+}
+
+// The program goes where ESP flows only when a space has SAs (sync_esp), not when a child
+// arrives: every tcx attachment waits for an RCU grace period under the RTNL lock (8 to 16
+// ms on this machine kind), which each creation paid for its veth and the first child for
+// every uplink, while a space without SAs sends and gets no ESP for the program to take.
+// The uplinks first, then the child's veth on the way, once it is a child of this instance
+// (mapped in kids): so a veth that has the program means the uplinks have it too, and a
+// sync finds that with one query.
+Status attach_for_esp(const Instance& in, const DeviceLister& list, int via) {
+    auto have = find_program(via);
+    if (!have.ok()) return have.error();
+    if (have->valid()) return {};
+    auto devs = list();
+    if (!devs.ok()) return devs.error();
+    for (int dev : devs->uplinks) PN_TRY(attach_once(in.prog.get(), dev), "attach the SPI dispatcher");
+    pn_kid kid{};
+    auto key = static_cast<uint32_t>(via);
+    if (bpf_map_lookup_elem(in.kids.get(), &key, &kid) < 0) return {};  // not ours: the nft path
+    return attach_once(in.prog.get(), via);
 }
 
 pn_source source_key(int ifindex, const IpAddr& a) {
@@ -225,10 +236,9 @@ std::string unsupported_reason() {
     return "";
 }
 
-Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
-                    const std::vector<IpAddr>& sources, bool shaped) {
+Status attach_child(int kid_ifindex, uint16_t label, const std::vector<IpAddr>& sources, bool shaped) {
     const std::string what = "BPF dispatch of label " + std::to_string(label);
-    auto in = ensure_instance(devs);
+    auto in = ensure_instance();
     if (!in.ok()) return in.error().wrap(what);
     pn_target target{};
     target.ifindex = static_cast<uint32_t>(kid_ifindex);
@@ -243,9 +253,7 @@ Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
         auto k = source_key(kid_ifindex, a);
         PN_TRY(update(in->sources.get(), &k, &yes, BPF_ANY, "allow source " + a.str()), what);
     }
-    // Mapped first: until then the program would take the veth for an uplink.
-    PN_TRY(attach_once(in->prog.get(), kid_ifindex), what);
-    return {};
+    return {};  // attached to its veth with its first SA (attach_for_esp)
 }
 
 Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted) {
@@ -301,9 +309,9 @@ Status forget_child(uint16_t label) {
     return {};
 }
 
-Status add_label(const DeviceLister& devs, uint16_t label, int via_ifindex) {
+Status add_label(uint16_t label, int via_ifindex) {
     const std::string what = "BPF dispatch of label " + std::to_string(label) + " further down";
-    auto in = ensure_instance(devs);
+    auto in = ensure_instance();
     if (!in.ok()) return in.error().wrap(what);
     pn_target target{};
     target.ifindex = static_cast<uint32_t>(via_ifindex);
@@ -322,11 +330,13 @@ Status remove_label(uint16_t label) {
     return {};
 }
 
-Status sync_esp(uint16_t owner, int via_ifindex, const std::vector<uint32_t>& wanted) {
+Status sync_esp(const DeviceLister& devs, uint16_t owner, int via_ifindex,
+                const std::vector<uint32_t>& wanted) {
     const std::string what = "BPF dispatch of the ESP SPIs of label " + std::to_string(owner);
     auto found = find_instance();
     if (!found.ok()) return found.error().wrap(what);
     if (!found->has_value()) return {};
+    if (!wanted.empty()) PN_TRY(attach_for_esp(**found, devs, via_ifindex), what);
     const int map = (*found)->espspis.get();
     std::vector<uint32_t> keys;
     keys.reserve(wanted.size());

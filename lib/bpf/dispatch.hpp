@@ -32,19 +32,19 @@ std::string unsupported_reason();
 struct Devices {
     std::vector<int> uplinks;
 };
-// Called only when an instance is loaded: listing a namespace's devices costs in
-// proportion to its children, and the program is attached to the uplinks once.
+// Called only when the program is first attached for a child's SAs (sync_esp): listing a
+// namespace's devices costs in proportion to its children.
 using DeviceLister = std::function<Result<Devices>()>;
 
 // A child on host-side veth kid_ifindex gets label's packets from every uplink, and its
 // IKE/ESP from the given source addresses leaves straight through an uplink. Loads the
-// instance if this namespace has none, attaching it to every uplink then, and attaches
-// it to the child's veth. EEXIST if the label is mapped. A shaped child (a bandwidth
-// limit, lib/space/shaper) gets nothing past its veth's qdiscs: ESP for it is redirected
-// to the veth's egress instead of its peer, and nothing it sends is taken off its veth's
-// ingress before the shaper's filter.
-Status attach_child(const DeviceLister& devs, int kid_ifindex, uint16_t label,
-                    const std::vector<IpAddr>& sources, bool shaped = false);
+// instance if this namespace has none (anchored on lo) and maps the child; the program
+// is attached to the uplinks and the child's veth only with the first SA that needs it
+// (sync_esp): until then ESP takes the nftables path. EEXIST if the label is mapped. A shaped child (a
+// bandwidth limit, lib/space/shaper) gets nothing past its veth's qdiscs: ESP for it is redirected to the
+// veth's egress instead of its peer, and nothing it sends is taken off its veth's ingress before the shaper's
+// filter.
+Status attach_child(int kid_ifindex, uint16_t label, const std::vector<IpAddr>& sources, bool shaped = false);
 // Makes the child on kid_ifindex's allowed sources exactly `wanted` (its parent's
 // addresses changed: lib/space/follow). Nothing to do in a namespace without an instance.
 Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted);
@@ -53,7 +53,7 @@ Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted);
 Status forget_child(uint16_t label);
 // A space further down, reached through the child on via_ifindex (issue 4's dispatch
 // through ancestors); loads the instance if needed.
-Status add_label(const DeviceLister& devs, uint16_t label, int via_ifindex);
+Status add_label(uint16_t label, int via_ifindex);
 Status remove_label(uint16_t label);  // absent: nothing to do
 // Detaches the program from the given devices (all of the namespace's: its last child
 // has left); the kernel then frees programs and maps.
@@ -62,8 +62,11 @@ Status remove_instance(const std::vector<int>& devices);
 // Exact inbound ESP SPIs (issue 17): makes map espspis hold exactly `wanted` (SPIs as
 // charon prints them) for the space labelled owner, each leading to the child on
 // via_ifindex (owner's own veth at its parent, the child on the way further up).
-// Nothing to do in a namespace without an instance.
-Status sync_esp(uint16_t owner, int via_ifindex, const std::vector<uint32_t>& wanted);
+// With any SPI wanted, attaches the program to every uplink (devs) and to via_ifindex
+// when it is a mapped child, unless via_ifindex has it already. Nothing to do in a
+// namespace without an instance.
+Status sync_esp(const DeviceLister& devs, uint16_t owner, int via_ifindex,
+                const std::vector<uint32_t>& wanted);
 // Deletes every SPI of owner; nothing to do without an instance.
 Status forget_esp(uint16_t owner);
 

@@ -119,6 +119,35 @@
 
 namespace personalnet::nft {
 
+// Keeps the calling thread's netfilter netlink sockets open while it lives: one per
+// network namespace, reused by every request of this library on that thread meanwhile.
+// The kernel finishes a namespace's pending nftables destruction work whenever a
+// netfilter socket is released (nft_rcv_nl_event), and that work waits out an RCU grace
+// period after every commit that deleted something: a close after a deletion took 5 to
+// 18 ms here. So a caller that deletes and should not wait keeps its sockets until its
+// lock is let go, or hands their descriptors (fds()) to a process that outlives it: the
+// last close, and the wait, is then that one's. Inert if the thread has one already.
+class SocketKeeper {
+public:
+    SocketKeeper();
+    ~SocketKeeper();
+    SocketKeeper(const SocketKeeper&) = delete;
+    SocketKeeper& operator=(const SocketKeeper&) = delete;
+    // Every socket kept, except those in the network namespace with inode `except` (a
+    // process handed them must not keep that namespace alive).
+    std::vector<int> fds(uint64_t except = 0) const;
+
+private:
+    friend class SocketLease;  // lib/nft/nft.cpp: takes and kept sockets
+    struct Kept {
+        uint64_t netns = 0;      // its namespace's inode
+        bool reusable = true;    // false after a failed exchange: replies may be left unread
+        void* socket = nullptr;  // the mnl_socket
+    };
+    bool active_ = false;
+    std::vector<Kept> kept_;
+};
+
 inline constexpr const char* kParentTable = "personalnet_parent";
 inline constexpr const char* kSpaceTable = "personalnet_space";
 

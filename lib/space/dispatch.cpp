@@ -49,7 +49,7 @@ Status dispatch_through_ancestors(const registry::Registry& reg, const registry:
         if (!s.ok()) return s.error();
         auto ifindex = netlink::link_index(*s, host_ifname(via));
         if (!ifindex.ok()) return ifindex.error().wrap("find " + host_ifname(via));
-        return bpf::add_label(dispatch_devices, rec.label, ifindex.value());
+        return bpf::add_label(rec.label, ifindex.value());
     });
 }
 

@@ -167,9 +167,23 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
     return {};
 }
 
+namespace {
+
+// Detaches the eBPF dispatcher from every device of the current namespace.
+Status remove_dispatcher(netlink::Socket& s) {
+    auto links = netlink::list_links(s);
+    if (!links.ok()) return links.error().wrap("remove the BPF dispatcher: list devices");
+    std::vector<int> devices;
+    for (const auto& l : links.value()) devices.push_back(l.index);
+    PN_TRY(bpf::remove_instance(devices), "remove the BPF dispatcher");
+    return {};
+}
+
+}  // namespace
+
 // Undoes parent_setup; runs inside the parent namespace. Goes on after a step fails, so
-// that the error names everything left.
-Status parent_teardown(const ParentRef& p) {
+// that the error names everything left. keep_dispatcher: Release::leave_to_reaper.
+Status parent_teardown(const ParentRef& p, bool keep_dispatcher) {
     std::string dir = p.dir();
     auto s = netlink::Socket::open();
     if (!s.ok()) return s.error().wrap("parent teardown");
@@ -206,14 +220,7 @@ Status parent_teardown(const ParentRef& p) {
         if (!tolerated(st, ENOENT)) left.note(st, std::string("remove moved local rule 100") + v);
     }
     left.note(nft::parent_remove_table(), "remove parent nft table");
-    auto links = netlink::list_links(*s);
-    if (links.ok()) {
-        std::vector<int> devices;
-        for (const auto& l : links.value()) devices.push_back(l.index);
-        left.note(bpf::remove_instance(devices), "remove the BPF dispatcher");
-    } else {
-        left.note(links.error(), "remove the BPF dispatcher: list devices");
-    }
+    if (!keep_dispatcher) left.note(remove_dispatcher(*s), "");
     for (const auto& [prefix, scope] : service_addresses(p.child_depth)) {
         auto st = netlink::delete_address(*s, kLoopbackIndex, prefix);
         if (!tolerated(st, EADDRNOTAVAIL)) left.note(st, "remove service address " + prefix.str());
@@ -369,8 +376,7 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
            "reply steering for " + ifname);
     if (child.dispatch != Dispatch::bpf) return {};
     const bool shaped = child.rate_in != 0 || child.rate_out != 0;
-    PN_TRY(bpf::attach_child(dispatch_devices, child.host_ifindex, child.label, sources, shaped),
-           "dispatch for " + ifname);
+    PN_TRY(bpf::attach_child(child.host_ifindex, child.label, sources, shaped), "dispatch for " + ifname);
     return {};
 }
 
@@ -394,8 +400,11 @@ Status remove_stray_uplink(const ParentRef& p, uint16_t label, bool shaped) {
     std::string ifname = host_ifname(label);
     auto st = netlink::delete_link(*s, ifname);
     if (!tolerated(st, ENODEV)) return st.error().wrap("remove " + ifname);
-    if (shaped) return unshape_child(*s, label);
-    return {};
+    if (shaped) PN_TRY(unshape_child(*s, label), "");
+    // No child here now (no parent state, and callers hold the registry lock): a
+    // dispatcher destroy's fast path left (Release) goes too, if its reaper did not get
+    // to it.
+    return remove_dispatcher(*s);
 }
 
 }  // namespace
@@ -469,7 +478,7 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
     bool last = others.ok() ? others->empty() : others.error().code == ENOENT;
     if (last) {
         stop_watcher(dir);
-        PN_TRY(parent_teardown(p), "tear down parent");
+        PN_TRY(parent_teardown(p, what == Release::leave_to_reaper), "tear down parent");
         (void)::rmdir((dir + "/kids").c_str());
         pin.reset();
         PN_TRY(unpin(dir + "/ns"), "unpin parent");
@@ -477,6 +486,17 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
         (void)::rmdir(dir.c_str());
     }
     return {};
+}
+
+Status remove_idle_dispatcher(const registry::Registry& reg, int netns_fd) {
+    auto inode = sys::inode_of_fd(netns_fd);
+    if (!inode.ok()) return inode.error();
+    if (::access(ParentRef{&reg, inode.value()}.dir().c_str(), F_OK) == 0) return {};
+    auto sw = NetnsSwitch::enter(netns_fd);
+    if (!sw.ok()) return sw.error().wrap("enter parent namespace");
+    auto s = netlink::Socket::open();
+    if (!s.ok()) return s.error();
+    return remove_dispatcher(*s);
 }
 
 }  // namespace personalnet::space

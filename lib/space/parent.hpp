@@ -63,10 +63,17 @@ Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p);
 // nothing), and the reply tree's interior rules that no sibling shares (each deletion of
 // an IPv6 rule walks the IPv6 routes to flush them: ~80 us a rule, 14 of them for a child
 // with few siblings). The leaf goes at once: from then on the child's mark leads nowhere.
+// When it was the last child, the eBPF dispatcher stays attached too (an idle program on
+// lo with empty maps: each tcx detachment waits out an RCU grace period, 8 to 30 ms here),
+// for remove_idle_dispatcher.
 enum class Release { whole, leave_to_reaper };
 // Enters the parent namespace (reach_parent) and removes everything the child added
 // (veth included, and its shaper's ifb when shaped: it has a bandwidth limit; see
 // Release); tears the parent state down when it was the last child. Idempotent.
 Status parent_release(const ParentRef& p, uint16_t label, Release what = Release::whole, bool shaped = false);
+// The reaper's end of Release::leave_to_reaper's last child: removes the eBPF dispatcher
+// from the namespace netns_fd when that namespace has no parent state (no child) now; a
+// first child made meanwhile has kept it, and uses it. Caller holds the registry lock.
+Status remove_idle_dispatcher(const registry::Registry& reg, int netns_fd);
 
 }  // namespace personalnet::space

@@ -34,7 +34,7 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
 }
 
 Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, int label_lock_fd,
-                    int parent_netns_fd) {
+                    int parent_netns_fd, const std::vector<int>& kept_sockets) {
     const bool pin_ok = parent_netns_fd >= 0;
     sys::SpawnOptions o;
     o.what = "start the reaper of space '" + r.name + "'";
@@ -49,6 +49,9 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
               pin_ok ? std::to_string(kParentNetnsFd) : "-"};
     o.fds = {{label_lock_fd, kLockFd}};
     if (pin_ok) o.fds.emplace_back(parent_netns_fd, kParentNetnsFd);
+    // Held, never used, until it exits: their last close is the reaper's (nft::SocketKeeper).
+    int next = kParentNetnsFd + 1;
+    for (int fd : kept_sockets) o.fds.emplace_back(fd, next++);
     // In the host's mount namespace: a creator inside a file space (root's own space
     // nested in a user's) hands its reaper to the host's, where the release also lets the
     // stores go that only a release outside can unmount.

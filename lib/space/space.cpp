@@ -33,6 +33,7 @@
 #include "lib/ike/swanctl_convert.hpp"
 #include "lib/netlink/netlink.hpp"
 #include "lib/netlink/xfrm_probe.hpp"
+#include "lib/nft/nft.hpp"
 #include "lib/registry/holders.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
@@ -345,11 +346,15 @@ Result<std::string> read_seed_file(const std::string& path, const char* option) 
 
 }  // namespace
 
-void space::release_reaped(const Registry& reg, const Record& r) {
+void space::release_reaped(const Registry& reg, const Record& r, int parent_netns) {
+    // Its netfilter sockets are closed after the registry lock is let go: the close after
+    // a deletion waits for an RCU grace period, which the next creation would wait for.
+    nft::SocketKeeper sockets;
     {
         auto lock = reg.lock();
         if (!lock.ok()) return;
         (void)destroy_state(reg, r);
+        if (parent_netns >= 0) (void)space::remove_idle_dispatcher(reg, parent_netns);
     }
     space::give_back_free_space(reg, r);
 }
@@ -1149,6 +1154,9 @@ Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     if (!lock.ok()) return false;
     // Reached first: the release below removes the parent's pin when r is its last child.
     auto parent = space::parent_of_reaped(reg, r);
+    // Its netfilter sockets go to the reaper: their last close, after the deletions,
+    // waits for an RCU grace period (nft::SocketKeeper).
+    nft::SocketKeeper sockets;
     space::Leftovers left;
     left.note(space::undispatch_through_ancestors(reg, r),
               "stop dispatching label " + registry::label_hex(r.label));
@@ -1171,8 +1179,10 @@ Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     if (keep == Keep::files) r.fs_layers.clear();  // kept: nothing to give back
     r.supervisor = 0;
     PN_TRY(reg.save(r), "");
-    if (space::spawn_reaper(reg, r, lock->get(), parent.ok() ? parent->get() : -1).ok()) return true;
+    if (space::spawn_reaper(reg, r, lock->get(), parent.ok() ? parent->get() : -1, sockets.fds(r.netns)).ok())
+        return true;
     PN_TRY(destroy_state(reg, r), "");  // no reaper: wait for the uplink's removal here after all
+    if (parent.ok()) PN_TRY(space::remove_idle_dispatcher(reg, parent->get()), "");
     return true;
 }
 

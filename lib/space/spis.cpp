@@ -15,6 +15,7 @@
 #include "lib/nft/nft.hpp"
 #include "lib/space/addressing.hpp"
 #include "lib/space/dispatch.hpp"
+#include "lib/space/parent.hpp"
 
 namespace personalnet::space {
 
@@ -37,7 +38,7 @@ Status publish_here(const registry::Record& rec, const OwnSpis& spis, uint16_t v
         if (!s.ok()) return s.error();
         auto ifindex = netlink::link_index(*s, host_ifname(via));
         if (!ifindex.ok()) return ifindex.error().wrap("find " + host_ifname(via));
-        PN_TRY(bpf::sync_esp(rec.label, ifindex.value(), spis.esp), "");
+        PN_TRY(bpf::sync_esp(dispatch_devices, rec.label, ifindex.value(), spis.esp), "");
     }
     return ike;
 }

@@ -415,7 +415,8 @@ TEST_P(DispatchTest, CraftedPacketsGoToTheRightPlaceOrStayWithTheHost) {
 }
 
 // What a space sends: IKE and ESP from an address it was given leave for the peer with
-// that address and port (by the programs' fast path under BPF dispatch); from any other
+// that address and port (by the programs' fast path under BPF dispatch, once the space
+// has an SA: the program is attached to its veth with the first one); from any other
 // address (one an --admin space could add) nothing leaves, whichever dispatcher.
 TEST_P(DispatchTest, ASpaceSendsIkeAndEspOnlyFromAddressesItWasGiven) {
     namespace f = frames;
@@ -428,14 +429,22 @@ TEST_P(DispatchTest, ASpaceSendsIkeAndEspOnlyFromAddressesItWasGiven) {
     auto frame = [&](uint8_t proto, const std::string& payload, const std::string& src) {
         return f::hex(f::ethernet(f::kIpv4, f::ipv4(proto, payload, 0, "", 1, src, f::kB4), macs));
     };
-    Proc peer = B().spawn({bin("pnpkt"), "listen", "3000", "4500"});
-    ASSERT_EQ(peer.read_line(), "ready");
-    auto sent = pnet({"exec", "corp", "--", bin("pnpkt"), "frame", "up0",
-                      frame(f::kUdp, f::udp(4500, 4500, esp(1)), own), frame(f::kEsp, esp(2), own),
-                      frame(f::kUdp, f::udp(4500, 4500, esp(3)), other), frame(f::kEsp, esp(4), other)});
-    ASSERT_EQ(sent.rc, 0) << sent.err;
-    EXPECT_EQ(heard(peer),
-              (std::multiset<std::string>{"udp 4500 " + f::hex(esp(1)), "esp " + f::hex(esp(2))}));
+    auto send_all = [&] {
+        Proc peer = B().spawn({bin("pnpkt"), "listen", "3000", "4500"});
+        EXPECT_EQ(peer.read_line(), "ready");
+        auto sent = pnet({"exec", "corp", "--", bin("pnpkt"), "frame", "up0",
+                          frame(f::kUdp, f::udp(4500, 4500, esp(1)), own), frame(f::kEsp, esp(2), own),
+                          frame(f::kUdp, f::udp(4500, 4500, esp(3)), other), frame(f::kEsp, esp(4), other)});
+        EXPECT_EQ(sent.rc, 0) << sent.err;
+        EXPECT_EQ(heard(peer),
+                  (std::multiset<std::string>{"udp 4500 " + f::hex(esp(1)), "esp " + f::hex(esp(2))}));
+    };
+    send_all();  // no SA yet: the nft path, with the same answer
+    if (dispatch_ == personalnet::Dispatch::bpf) {
+        EXPECT_EQ(dispatched("corp", "out"), 0) << "no SA, no fast path";
+    }
+    ASSERT_EQ(this->own("corp", {}, {"c0de0001"}), "");  // an inbound SA's SPI
+    send_all();
     if (dispatch_ == personalnet::Dispatch::bpf) {
         EXPECT_EQ(dispatched("corp", "out"), 2) << "the two from its own address took the fast path";
     }

@@ -46,45 +46,67 @@ protected:
 };
 
 TEST_F(BpfDispatchTest, LoadsOnceMapsLabelsAndLeavesNothingWhenRemoved) {
-    EXPECT_EQ(in_netns([] {
-                  CHECK_RUN(kIp, "link", "set", "lo", "up");
-                  CHECK_RUN(kIp, "link", "add", "uplink", "type", "veth", "peer", "name", "far");
-                  CHECK_RUN(kIp, "link", "add", "pn0abch", "type", "veth", "peer", "name", "kidpeer");
-                  int up = static_cast<int>(if_nametoindex("uplink"));
-                  int kid = static_cast<int>(if_nametoindex("pn0abch"));
-                  bpf::Devices devs{{up, static_cast<int>(if_nametoindex("far"))}};
-                  auto list = [&devs]() -> personalnet::Result<bpf::Devices> { return devs; };
-                  auto a4 = personalnet::IpAddr::parse("10.9.0.1");
-                  CHECK_THAT(a4.has_value(), "address");
-                  CHECK_OK(bpf::attach_child(list, kid, 0x0abc, {*a4}));
-                  CHECK_THAT(attached("lo") == 1 && attached("uplink") == 1 && attached("pn0abch") == 1,
-                             "attached to lo, the uplinks and the child's veth once each");
-                  // A second child and a label further down join the same instance.
-                  CHECK_RUN(kIp, "link", "add", "pn0abdh", "type", "veth", "peer", "name", "kid2peer");
-                  int kid2 = static_cast<int>(if_nametoindex("pn0abdh"));
-                  CHECK_OK(bpf::attach_child(list, kid2, 0x0abd, {*a4}));
-                  CHECK_OK(bpf::add_label(list, 0x1234, kid2));
-                  CHECK_THAT(attached("lo") == 1 && attached("uplink") == 1, "still one program per device");
-                  auto again = bpf::attach_child(list, kid2, 0x0abd, {*a4});
-                  CHECK_THAT(!again.ok() && again.error().code == EEXIST, "a mapped label is EEXIST");
-                  auto c = bpf::counters(0x0abc);
-                  CHECK_THAT(c.ok() && c->in == 0 && c->out == 0, "counters start at zero");
-                  CHECK_OK(bpf::remove_label(0x1234));
-                  CHECK_THAT(!bpf::counters(0x1234).ok(), "label gone");
-                  CHECK_OK(bpf::forget_child(0x0abc));
-                  CHECK_THAT(!bpf::counters(0x0abc).ok(), "child's label gone");
-                  CHECK_OK(bpf::forget_child(0x0abc));  // idempotent
-                  std::vector<int> all;
-                  for (const char* d : {"lo", "uplink", "far", "pn0abch", "kidpeer", "pn0abdh", "kid2peer"})
-                      all.push_back(static_cast<int>(if_nametoindex(d)));
-                  CHECK_OK(bpf::remove_instance(all));
-                  for (const char* d : {"lo", "uplink", "far", "pn0abch", "pn0abdh"})
-                      CHECK_THAT(attached(d) == 0, std::string("nothing left on ") + d);
-                  CHECK_THAT(!bpf::counters(0x0abd).ok(), "no instance any more");
-                  CHECK_OK(bpf::forget_child(0x0abd));  // nothing to do without an instance
-                  return std::string();
-              }),
-              "");
+    EXPECT_EQ(
+        in_netns([] {
+            CHECK_RUN(kIp, "link", "set", "lo", "up");
+            CHECK_RUN(kIp, "link", "add", "uplink", "type", "veth", "peer", "name", "far");
+            CHECK_RUN(kIp, "link", "add", "pn0abch", "type", "veth", "peer", "name", "kidpeer");
+            int up = static_cast<int>(if_nametoindex("uplink"));
+            int kid = static_cast<int>(if_nametoindex("pn0abch"));
+            bpf::Devices devs{{up, static_cast<int>(if_nametoindex("far"))}};
+            auto a4 = personalnet::IpAddr::parse("10.9.0.1");
+            CHECK_THAT(a4.has_value(), "address");
+            int listed = 0;
+            auto list = [&devs, &listed]() -> personalnet::Result<bpf::Devices> {
+                ++listed;
+                return devs;
+            };
+            CHECK_OK(bpf::attach_child(kid, 0x0abc, {*a4}));
+            CHECK_THAT(attached("lo") == 1 && attached("uplink") == 0 && attached("pn0abch") == 0,
+                       "a child without SAs: anchored on lo only (each tcx attachment waits for RCU)");
+            CHECK_OK(bpf::sync_esp(list, 0x0abc, kid, {}));
+            CHECK_THAT(attached("uplink") == 0 && listed == 0, "no SPI: still not attached");
+            CHECK_OK(bpf::sync_esp(list, 0x0abc, kid, {0xc0de0001}));
+            CHECK_THAT(attached("lo") == 1 && attached("uplink") == 1 && attached("far") == 1 &&
+                           attached("pn0abch") == 1 && listed == 1,
+                       "its first SA: attached to the uplinks and the child's veth once each");
+            CHECK_OK(bpf::sync_esp(list, 0x0abc, kid, {0xc0de0001, 0xc0de0002}));
+            CHECK_THAT(listed == 1, "a rekey finds the veth attached without listing devices");
+            // A second child and a label further down join the same instance.
+            CHECK_RUN(kIp, "link", "add", "pn0abdh", "type", "veth", "peer", "name", "kid2peer");
+            int kid2 = static_cast<int>(if_nametoindex("pn0abdh"));
+            CHECK_OK(bpf::attach_child(kid2, 0x0abd, {*a4}));
+            CHECK_OK(bpf::add_label(0x1234, kid2));
+            CHECK_THAT(attached("lo") == 1 && attached("uplink") == 1 && attached("pn0abdh") == 0,
+                       "still one program per device, none yet on the second child's veth");
+            CHECK_OK(bpf::sync_esp(list, 0x1234, kid2, {0xc0de0003}));
+            CHECK_THAT(attached("uplink") == 1 && attached("pn0abdh") == 1,
+                       "the label further down's SA: its child on the way attached, the uplinks once");
+            // A veth that is no child of this instance never gets the program: it
+            // would take that veth for an uplink.
+            CHECK_OK(bpf::sync_esp(list, 0x0abe, static_cast<int>(if_nametoindex("kidpeer")), {0xc0de0004}));
+            CHECK_THAT(attached("kidpeer") == 0, "an unmapped veth is not attached");
+            CHECK_OK(bpf::forget_esp(0x0abe));
+            auto again = bpf::attach_child(kid2, 0x0abd, {*a4});
+            CHECK_THAT(!again.ok() && again.error().code == EEXIST, "a mapped label is EEXIST");
+            auto c = bpf::counters(0x0abc);
+            CHECK_THAT(c.ok() && c->in == 0 && c->out == 0, "counters start at zero");
+            CHECK_OK(bpf::remove_label(0x1234));
+            CHECK_THAT(!bpf::counters(0x1234).ok(), "label gone");
+            CHECK_OK(bpf::forget_child(0x0abc));
+            CHECK_THAT(!bpf::counters(0x0abc).ok(), "child's label gone");
+            CHECK_OK(bpf::forget_child(0x0abc));  // idempotent
+            std::vector<int> all;
+            for (const char* d : {"lo", "uplink", "far", "pn0abch", "kidpeer", "pn0abdh", "kid2peer"})
+                all.push_back(static_cast<int>(if_nametoindex(d)));
+            CHECK_OK(bpf::remove_instance(all));
+            for (const char* d : {"lo", "uplink", "far", "pn0abch", "pn0abdh", "kidpeer"})
+                CHECK_THAT(attached(d) == 0, std::string("nothing left on ") + d);
+            CHECK_THAT(!bpf::counters(0x0abd).ok(), "no instance any more");
+            CHECK_OK(bpf::forget_child(0x0abd));  // nothing to do without an instance
+            return std::string();
+        }),
+        "");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -434,6 +435,51 @@ TEST_F(NftTest, ChildRemoveIsIdempotent) {
                   CHECK_OK(nft::child_remove());
                   CHECK_THAT(listing(nft::kSpaceTable).empty(), listing(nft::kSpaceTable));
                   CHECK_OK(nft::child_remove());
+                  return std::string();
+              }),
+              "");
+}
+
+// While a SocketKeeper lives, the thread's requests share one netfilter socket per
+// network namespace, kept open (a release after a deletion waits out an RCU grace
+// period) until the keeper goes; fds() leaves out the namespace it is told to.
+TEST_F(NftTest, SocketKeeperKeepsOneSocketPerNamespaceUntilItGoes) {
+    EXPECT_EQ(in_netns([] {
+                  auto here = [] {
+                      struct stat st {};
+                      return ::stat("/proc/thread-self/ns/net", &st) == 0 ? static_cast<uint64_t>(st.st_ino)
+                                                                          : 0;
+                  };
+                  const uint64_t first = here();
+                  std::vector<int> kept;
+                  {
+                      nft::SocketKeeper keeper;
+                      CHECK_OK(nft::parent_add_child("pn0011h", 0x50000011, 0x11, guard_spec()));
+                      CHECK_OK(nft::parent_remove_child("pn0011h", 0x11));
+                      CHECK_OK(nft::parent_remove_child("pn0011h", 0x11));  // lookups, nothing to delete
+                      CHECK_OK(nft::parent_remove_table());
+                      CHECK_THAT(keeper.fds().size() == 1, "one socket for every request in one namespace");
+                      {
+                          nft::SocketKeeper inner;  // inert: the outer one keeps them
+                          CHECK_OK(nft::child_install(space_spec()));
+                          CHECK_THAT(inner.fds().empty() && keeper.fds().size() == 1,
+                                     "a nested keeper keeps nothing");
+                      }
+                      CHECK_OK(nft::child_remove());
+                      CHECK_THAT(::unshare(CLONE_NEWNET) == 0, "another namespace");
+                      CHECK_OK(nft::child_install(space_spec()));
+                      CHECK_THAT(keeper.fds().size() == 2, "one more for the other namespace");
+                      CHECK_THAT(keeper.fds(here()).size() == 1 && keeper.fds(first).size() == 1,
+                                 "fds(except) leaves that namespace's out");
+                      kept = keeper.fds();
+                      for (int fd : kept)
+                          CHECK_THAT(::fcntl(fd, F_GETFD) >= 0, "kept open while the keeper lives");
+                  }
+                  for (int fd : kept)
+                      CHECK_THAT(::fcntl(fd, F_GETFD) < 0 && errno == EBADF, "closed with the keeper");
+                  // Without a keeper every request has its own socket, closed at once.
+                  CHECK_OK(nft::child_remove());
+                  CHECK_THAT(listing(nft::kSpaceTable).empty(), listing(nft::kSpaceTable));
                   return std::string();
               }),
               "");
