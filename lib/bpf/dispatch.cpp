@@ -145,7 +145,9 @@ Status attach_once(int prog, int ifindex) {
     if (have->valid()) return {};
     struct bpf_prog_attach_opts opts {};
     opts.sz = sizeof(opts);
-    if (int rc = bpf_prog_attach_opts(prog, ifindex, kTcxIngress, &opts); rc < 0)
+    // EEXIST: attached meanwhile by another space's SA sync (those run without the
+    // registry lock, each under its own space's).
+    if (int rc = bpf_prog_attach_opts(prog, ifindex, kTcxIngress, &opts); rc < 0 && rc != -EEXIST)
         return bpf_error(
             rc, std::string("attach ") + kProgram + " to tcx ingress of device " + std::to_string(ifindex));
     return {};

@@ -10,7 +10,9 @@
 // (fragments, unknown labels, spoofed sources) gets the same answer there.
 //
 // All functions act on the calling thread's current network namespace; callers hold
-// the registry lock, so no two of them change one instance at a time.
+// the registry lock, so no two of them change one instance at a time, except sync_esp:
+// the SA syncs of different spaces may run at once (each holds its own space's lock), and
+// touch only their own SPIs and attachments that are the same whoever makes them.
 #pragma once
 
 #include <cstdint>

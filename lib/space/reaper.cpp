@@ -17,6 +17,7 @@ namespace personalnet::space {
 namespace {
 constexpr int kLockFd = 3;
 constexpr int kParentNetnsFd = 4;
+constexpr size_t kMaxKeptSockets = 8;  // sys::spawn passes at most 16 descriptors
 }  // namespace
 
 Result<UniqueFd> parent_of_reaped(const registry::Registry& reg, const registry::Record& r) {
@@ -50,8 +51,11 @@ Status spawn_reaper(const registry::Registry& reg, const registry::Record& r, in
     o.fds = {{label_lock_fd, kLockFd}};
     if (pin_ok) o.fds.emplace_back(parent_netns_fd, kParentNetnsFd);
     // Held, never used, until it exits: their last close is the reaper's (nft::SocketKeeper).
+    // One per namespace the release touched (the parent and the ancestors dispatching to
+    // the space); past kMaxKeptSockets (a deep nesting) the caller's close pays for the rest.
     int next = kParentNetnsFd + 1;
-    for (int fd : kept_sockets) o.fds.emplace_back(fd, next++);
+    for (size_t i = 0; i < kept_sockets.size() && i < kMaxKeptSockets; ++i)
+        o.fds.emplace_back(kept_sockets[i], next++);
     // In the host's mount namespace: a creator inside a file space (root's own space
     // nested in a user's) hands its reaper to the host's, where the release also lets the
     // stores go that only a release outside can unmount.
