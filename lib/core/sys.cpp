@@ -151,6 +151,12 @@ Result<std::vector<std::string>> list_dir(const std::string& path) {
 
 Result<UniqueFd> open_current_netns() { return open_fd("/proc/thread-self/ns/net", O_RDONLY); }
 
+Result<ino_t> current_netns_inode() {
+    struct stat st {};
+    if (::stat("/proc/thread-self/ns/net", &st) != 0) return errno_error("identify this network namespace");
+    return st.st_ino;
+}
+
 Result<ino_t> inode_of_fd(int fd) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) return errno_error("fstat");

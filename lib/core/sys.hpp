@@ -40,6 +40,8 @@ Result<std::vector<std::string>> list_dir(const std::string& path);
 
 // The current network namespace, as an fd and an inode number.
 Result<UniqueFd> open_current_netns();
+// The calling thread's network namespace's inode (a stat, no descriptor).
+Result<ino_t> current_netns_inode();
 Result<ino_t> inode_of_fd(int fd);
 Status enter_netns(int fd);
 

@@ -22,7 +22,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -37,6 +36,7 @@
 
 #include "lib/core/byte_buffer.hpp"
 #include "lib/core/nlack.hpp"
+#include "lib/core/sys.hpp"
 
 namespace personalnet::nft {
 namespace {
@@ -111,12 +111,6 @@ std::span<const uint8_t> bytes_of(const T& v) {
 
 thread_local SocketKeeper* t_keeper = nullptr;
 
-Result<uint64_t> current_netns() {
-    struct stat st {};
-    if (::stat("/proc/thread-self/ns/net", &st) != 0) return errno_error("identify this network namespace");
-    return static_cast<uint64_t>(st.st_ino);
-}
-
 // A new netfilter socket, bound; nullptr with errno set.
 mnl_socket* open_bound() {
     SocketPtr sock(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
@@ -134,7 +128,7 @@ public:
     static Result<SocketLease> take(const std::string& what) {
         SocketLease l;
         if (t_keeper != nullptr) {
-            auto ns = current_netns();
+            auto ns = sys::current_netns_inode();
             if (!ns.ok()) return ns.error().wrap(what);
             for (size_t i = 0; i < t_keeper->kept_.size(); ++i) {
                 const auto& k = t_keeper->kept_[i];
@@ -484,6 +478,17 @@ ChainPtr chain_named(const char* table, const std::string& name) {
     return c;
 }
 
+// A set as a request names it (by the transaction-local id too while it is being
+// created in the same batch).
+SetPtr set_object(const char* table, const SetRef& ref) {
+    SetPtr s(must(nftnl_set_alloc()));
+    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table);
+    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, ref.name.c_str());
+    nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+    if (ref.id != 0) nftnl_set_set_u32(s.get(), NFTNL_SET_ID, ref.id);
+    return s;
+}
+
 // One nfnetlink batch for the inet family. Every message asks for an ACK so that the
 // error can be pinned on the message that caused it.
 class Batch {
@@ -626,15 +631,6 @@ private:
     static constexpr uint32_t kFirstSeq = 1;  // of the first message after the header
     using MnlBatchPtr = std::unique_ptr<mnl_nlmsg_batch, Deleter<mnl_nlmsg_batch_stop>>;
 
-    SetPtr set_object(const char* table, const SetRef& ref) {
-        SetPtr s(must(nftnl_set_alloc()));
-        nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table);
-        nftnl_set_set_str(s.get(), NFTNL_SET_NAME, ref.name.c_str());
-        nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
-        if (ref.id != 0) nftnl_set_set_u32(s.get(), NFTNL_SET_ID, ref.id);
-        return s;
-    }
-
     template <typename Build>
     void add(uint16_t type, uint16_t flags, std::string what, Build&& build) {
         if (overflow_) return;
@@ -658,6 +654,13 @@ private:
     std::vector<std::string> what_;  // per message after the batch header
 };
 
+// A lookup's answer: there (true), absent (ENOENT: false), or the error.
+Result<bool> found(const Status& st) {
+    if (st.ok()) return true;
+    if (st.error().code == ENOENT) return false;
+    return st.error();
+}
+
 Result<bool> table_exists(const char* name) {
     TablePtr t(must(nftnl_table_alloc()));
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name);
@@ -665,10 +668,7 @@ Result<bool> table_exists(const char* name) {
     const uint32_t seq = 1;
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
     nftnl_table_nlmsg_build_payload(nlh, t.get());
-    auto st = exchange(nlh, nlh->nlmsg_len, seq, {std::string("get table ") + name});
-    if (st.ok()) return true;
-    if (st.error().code == ENOENT) return false;
-    return st.error();
+    return found(exchange(nlh, nlh->nlmsg_len, seq, {std::string("get table ") + name}));
 }
 
 Result<bool> chain_exists(const char* table, const std::string& name) {
@@ -677,19 +677,13 @@ Result<bool> chain_exists(const char* table, const std::string& name) {
     const uint32_t seq = 1;
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_ACK, seq);
     nftnl_chain_nlmsg_build_payload(nlh, c.get());
-    auto st = exchange(nlh, nlh->nlmsg_len, seq, {"get chain " + name});
-    if (st.ok()) return true;
-    if (st.error().code == ENOENT) return false;
-    return st.error();
+    return found(exchange(nlh, nlh->nlmsg_len, seq, {"get chain " + name}));
 }
 
 // Whether set (of the parent or a child table) holds key: a lookup, which commits
 // nothing. A missing table or set answers false as well.
 Result<bool> element_exists(const char* table, const SetRef& set, std::span<const uint8_t> key) {
-    SetPtr s(must(nftnl_set_alloc()));
-    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table);
-    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.name.c_str());
-    nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+    SetPtr s = set_object(table, set);
     ElemPtr e(must(nftnl_set_elem_alloc()));
     nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
     nftnl_set_elem_add(s.get(), e.release());
@@ -697,10 +691,7 @@ Result<bool> element_exists(const char* table, const SetRef& set, std::span<cons
     const uint32_t seq = 1;
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK, seq);
     nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-    auto st = exchange(nlh, nlh->nlmsg_len, seq, {"get an element of set " + set.name});
-    if (st.ok()) return true;
-    if (st.error().code == ENOENT) return false;
-    return st.error();
+    return found(exchange(nlh, nlh->nlmsg_len, seq, {"get an element of set " + set.name}));
 }
 
 // One element of a map as the kernel lists it.

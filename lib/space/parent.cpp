@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -393,8 +392,8 @@ Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p) {
 namespace {
 
 Status remove_stray_uplink(const ParentRef& p, uint16_t label, bool shaped) {
-    struct stat here {};
-    if (::stat("/proc/thread-self/ns/net", &here) != 0 || here.st_ino != p.inode) return {};
+    auto here = sys::current_netns_inode();
+    if (!here.ok() || here.value() != p.inode) return {};
     auto s = netlink::Socket::open();
     if (!s.ok()) return s.error();
     std::string ifname = host_ifname(label);
