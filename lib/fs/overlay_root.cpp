@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/fsuid.h>
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <optional>
@@ -304,37 +306,42 @@ Result<std::string> overlay_options(const RootLayers& layers) {
 
 namespace {
 
-// Whether pid's mount namespace has a mount on point (the daemon mounts in its own, which
-// is not the caller's when it was started in the host's namespace from a file space).
-bool mounted_in(pid_t pid, const std::string& point) {
-    auto text = sys::read_file(sys::proc_dir(pid) + "/mountinfo");
-    if (!text.ok()) return false;
-    for (const auto& m : parse_mountinfo(text.value()))
+// Whether the mount table read from fd (a /proc/PID/mountinfo) has a mount on point.
+bool mounted_at(int fd, const std::string& point) {
+    std::string text;
+    char buf[4096];
+    if (::lseek(fd, 0, SEEK_SET) != 0) return false;
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+    for (const auto& m : parse_mountinfo(text))
         if (m.point == point) return true;
     return false;
 }
 
 }  // namespace
 
-Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
+Result<FuseLaunch> launch_fuse_root(const RootLayers& layers, int netns) {
     PN_TRY(check_layers(layers), "");
     auto opts = overlay_options(layers);
     if (!opts.ok()) return opts.error();
-    std::string staging = layers.layer + "/root";
-    // Its stderr, for the reason when it fails to mount.
+    FuseLaunch l;
+    l.staging = layers.layer + "/root";
     int err[2];
     if (::pipe2(err, O_CLOEXEC) != 0) return errno_error("fuse-overlayfs: pipe");
-    UniqueFd err_rd(err[0]), err_wr(err[1]);
+    UniqueFd err_wr(err[1]);
+    l.stderr_rd = UniqueFd(err[0]);
     // Not fast_ino=1, though it halved a fresh union's first exec: a root space nested in
     // a user's then missed the user's files (UnprivilegedTest.RootNestsInAUsersSpaceAcrossStores).
-    std::string options = opts.value() + ",noacl";
+    // static_nlink: a directory's link count is 1 ("unknown", as find(1) takes it) instead
+    // of a count that makes the daemon read the whole directory from every layer at its
+    // first lookup (all of /usr/bin to exec one program from it).
+    std::string options = opts.value() + ",noacl,static_nlink";
     // Started in the foreground, detached (through an intermediate process that exits at
     // once), so that we know its pid and it belongs to no session or process of ours. Never
     // in a file space: its /usr and /etc would be the owner's union.
     sys::SpawnOptions o;
     o.what = "start fuse-overlayfs";
     o.program = kFuseOverlayfs;
-    o.argv = {"fuse-overlayfs", "-f", "-o", options, staging};
+    o.argv = {"fuse-overlayfs", "-f", "-o", options, l.staging};
     o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
     o.stdio = sys::SpawnOptions::Stdio::null;
     o.fds = {{err_wr.get(), 2}};
@@ -349,23 +356,48 @@ Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
         o.mntns_what = "join the host's mount namespace";
     }
     auto started = sys::spawn(o);
-    err_wr.reset();
     if (!started.ok()) return started.error();
-    const pid_t daemon = started.value();
-    UniqueFd watch = sys::pidfd_of(daemon);
-    if (!watch.valid()) return errno_error("fuse-overlayfs: watch its process");
-    for (int waited = 0; waited < 5000; ++waited) {
-        if (mounted_in(daemon, staging)) return daemon;
-        if (sys::wait_exit(watch.get(), 1)) break;  // it exited
+    l.pid = started.value();
+    l.watch = sys::pidfd_of(l.pid);
+    if (!l.watch.valid()) {
+        int e = errno;
+        ::kill(l.pid, SIGKILL);
+        return make_error(e, "fuse-overlayfs: watch its process");
     }
-    ::kill(daemon, SIGKILL);
+    return l;
+}
+
+Result<pid_t> await_fuse_root(FuseLaunch& l) {
+    // It mounts in its own mount namespace (the host's when it was started there from a
+    // file space): its mount table, which poll() marks (POLLPRI) at every change after
+    // the descriptor was opened, so that no change between the open and the read is lost.
+    UniqueFd table(::open((sys::proc_dir(l.pid) + "/mountinfo").c_str(), O_RDONLY | O_CLOEXEC));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    bool exited = !table.valid();
+    while (!exited) {
+        if (mounted_at(table.get(), l.staging)) return l.pid;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p[2] = {{table.get(), POLLPRI, 0}, {l.watch.get(), POLLIN, 0}};
+        if (::poll(p, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+        exited = (p[1].revents & POLLIN) != 0;
+    }
+    ::kill(l.pid, SIGKILL);
     std::string why;
     char buf[512];
-    ::fcntl(err_rd.get(), F_SETFL, O_NONBLOCK);
-    for (ssize_t n; (n = ::read(err_rd.get(), buf, sizeof buf)) > 0;) why.append(buf, static_cast<size_t>(n));
+    ::fcntl(l.stderr_rd.get(), F_SETFL, O_NONBLOCK);
+    for (ssize_t n; (n = ::read(l.stderr_rd.get(), buf, sizeof buf)) > 0;)
+        why.append(buf, static_cast<size_t>(n));
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    if (why.empty()) why = "it did not mount within 5 s";
-    return make_error(EIO, "fuse-overlayfs failed on " + staging + ": " + why);
+    if (why.empty()) why = exited ? "it exited before it mounted" : "it did not mount within 5 s";
+    return make_error(EIO, "fuse-overlayfs failed on " + l.staging + ": " + why);
+}
+
+Result<pid_t> start_fuse_root(const RootLayers& layers, int netns) {
+    auto l = launch_fuse_root(layers, netns);
+    if (!l.ok()) return l.error();
+    return await_fuse_root(l.value());
 }
 
 Status enter_overlay_root(const RootLayers& layers) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/fd.hpp"
 #include "personalnet/error.hpp"
 
 namespace personalnet::fs {
@@ -59,6 +60,19 @@ Result<std::string> overlay_options(const RootLayers& layers);
 // netns (the space's), so that it counts as one of the space's processes, not its
 // parent's.
 Result<pid_t> start_fuse_root(const RootLayers& layers, int netns);
+
+// start_fuse_root in two halves, so that the daemon starts up while its creator does
+// other work: launch_fuse_root starts it and returns at once; await_fuse_root returns its
+// pid once it has mounted (or kills it and says why it did not). A launch that is never
+// awaited is the caller's to stop (its pid is known from the start).
+struct FuseLaunch {
+    pid_t pid = 0;
+    UniqueFd watch;      // its pidfd
+    UniqueFd stderr_rd;  // its stderr: the reason when it fails to mount
+    std::string staging;
+};
+Result<FuseLaunch> launch_fuse_root(const RootLayers& layers, int netns);
+Result<pid_t> await_fuse_root(FuseLaunch& launch);
 
 // Moves the calling process into a new mount namespace whose root is the union of
 // layers. Mounts of pseudo and runtime file systems (/proc, /sys, /dev, /run, ...) are

@@ -701,9 +701,18 @@ Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
     return {};
 }
 
-Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Record& rec, int netns) {
-    if (rec.fs_layers.empty()) return make_error(EINVAL, "file space: no layers recorded");
+namespace {
+
+// What assembling rec's union takes: its layers, and the descriptors they name.
+struct Assembly {
     fs::RootLayers layers;
+    UniqueFd host;  // the trusted mount namespace (layers.trusted_mntns), if any
+};
+
+Result<Assembly> assembly_of(const registry::Registry& reg, const registry::Record& rec) {
+    if (rec.fs_layers.empty()) return make_error(EINVAL, "file space: no layers recorded");
+    Assembly a;
+    fs::RootLayers& layers = a.layers;
     layers.layer = rec.fs_layers.front();
     layers.parents.assign(rec.fs_layers.begin() + 1, rec.fs_layers.end());
     layers.backend = rec.fs_backend == FsBackend::fuse ? fs::Backend::fuse : fs::Backend::kernel;
@@ -718,20 +727,55 @@ Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Recor
     // host's namespace all the same: never one whose contents a user controls.
     auto host = host_mntns(reg);
     if (!host.ok()) return host.error().wrap("file space");
-    if (host->valid()) layers.trusted_mntns = host->get();
+    a.host = std::move(host).value();
+    if (a.host.valid()) layers.trusted_mntns = a.host.get();
     for (const auto& p : layers.parents)
         if (::access(p.c_str(), F_OK) != 0)
             return make_error(ENOENT, "file space: the layer of an ancestor is gone (" + p + ")");
+    return a;
+}
 
+// Starts the fuse-overlayfs daemon of the assembly (rec's), in the space's cgroup.
+Result<fs::FuseLaunch> launch_daemon(Assembly& a, registry::Record& rec, int netns) {
+    auto cgroup = open_cgroup_leaf(rec);
+    if (!cgroup.ok()) return cgroup.error().wrap("file space");
+    a.layers.cgroup = cgroup->get();
+    auto launched = fs::launch_fuse_root(a.layers, netns);
+    a.layers.cgroup = -1;
+    if (!launched.ok()) return launched.error().wrap("file space");
+    rec.fs_daemon = launched->pid;
+    return launched;
+}
+
+}  // namespace
+
+Result<EarlyDaemon> launch_file_space_daemon(const registry::Registry& reg, registry::Record& rec,
+                                             int netns) {
+    if (rec.fs_backend != FsBackend::fuse) return EarlyDaemon();
+    auto a = assembly_of(reg, rec);
+    if (!a.ok()) return a.error();
+    auto launched = launch_daemon(a.value(), rec, netns);
+    if (!launched.ok()) return launched.error();
+    return EarlyDaemon(std::move(launched).value());
+}
+
+Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Record& rec, int netns,
+                                  EarlyDaemon* early) {
+    auto a = assembly_of(reg, rec);
+    if (!a.ok()) return a.error();
+    const fs::RootLayers& layers = a->layers;
     std::string staging = layers.layer + "/root";
     if (layers.backend == fs::Backend::fuse) {
-        // The daemon is the space's: in its cgroup.
-        auto cgroup = open_cgroup_leaf(rec);
-        if (!cgroup.ok()) return cgroup.error().wrap("file space");
-        layers.cgroup = cgroup->get();
-        auto daemon = fs::start_fuse_root(layers, netns);
+        EarlyDaemon now;
+        if (early == nullptr || !early->has_value()) {
+            auto launched = launch_daemon(a.value(), rec, netns);
+            if (!launched.ok()) return launched.error();
+            now.emplace(std::move(launched).value());
+            early = &now;
+        }
+        auto daemon = fs::await_fuse_root(**early);
+        early->reset();
         if (!daemon.ok()) return daemon.error().wrap("file space");
-        rec.fs_daemon = daemon.value();
     }
     auto ns = enter_in_helper(reg.context(), layers);
     // The daemon's mount belongs in the new namespace only: the helper detached it here

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lib/core/fd.hpp"
+#include "lib/fs/overlay_root.hpp"
 #include "lib/registry/registry.hpp"
 #include "personalnet/error.hpp"
 #include "personalnet/space.hpp"
@@ -62,10 +63,20 @@ Result<UniqueFd> clone_owner_store(const registry::Registry& reg, uid_t owner, u
 Status prepare_file_space(const registry::Registry& reg, registry::Record& rec,
                           const registry::Record* parent, const FileSpaceSeed& seed);
 
+// A fuse-overlayfs daemon started ahead of build_file_space.
+using EarlyDaemon = std::optional<fs::FuseLaunch>;
+
+// For the fuse backend, starts rec's daemon now (its pid recorded in rec), so that it
+// starts up while the creation does other work; build_file_space waits for its mount.
+// Nothing for the kernel backend. After prepare_file_space; caller holds the registry lock.
+Result<EarlyDaemon> launch_file_space_daemon(const registry::Registry& reg, registry::Record& rec, int netns);
+
 // Assembles rec's union in a new mount namespace, held by the returned fd; records it in
 // rec (mntns, mntns_id) and the registry's index. Caller holds the registry lock.
 // netns: the space's network namespace (where a fuse-overlayfs daemon runs).
-Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Record& rec, int netns);
+// early: the daemon launch_file_space_daemon started (then awaited here), or nullptr.
+Result<UniqueFd> build_file_space(const registry::Registry& reg, registry::Record& rec, int netns,
+                                  EarlyDaemon* early = nullptr);
 
 // The live mount namespace of rec's file space, or a new one assembled from its layers.
 // Caller holds the registry lock and saves rec.

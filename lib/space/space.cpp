@@ -600,6 +600,27 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                          return {};
                      },
                      ends_with_namespace});
+    // The file space's layers before the network: its fuse-overlayfs daemon (if any)
+    // starts up meanwhile, and "file-space" below waits for its mount.
+    space::EarlyDaemon fs_daemon;
+    if (spec.file_space)
+        steps.push_back(
+            {"file-space-layers",
+             [&]() -> Status {
+                 auto fs_parent = space::caller_file_space(r);
+                 PN_TRY(space::prepare_file_space(r, rec, fs_parent ? &*fs_parent : nullptr, seed), "");
+                 // Saved before anything runs: a creator killed meanwhile leaves
+                 // gc the layers (and a fuse-overlayfs daemon) to remove.
+                 PN_TRY(r.save(rec), "");
+                 auto launched = space::launch_file_space_daemon(r, rec, st->netns.get());
+                 if (!launched.ok()) return launched.error();
+                 fs_daemon = std::move(launched).value();
+                 return r.save(rec);
+             },
+             [&]() -> Status {
+                 fs_daemon.reset();
+                 return space::release_file_space(r, rec, false);
+             }});
     steps.push_back({"read-parent+parent-state",
                      [&]() -> Status {
                          auto s = netlink::Socket::open();
@@ -676,24 +697,18 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                      },
                      ends_with_namespace});
     if (spec.file_space)
-        steps.push_back(
-            {"file-space",
-             [&]() -> Status {
-                 auto fs_parent = space::caller_file_space(r);
-                 PN_TRY(space::prepare_file_space(r, rec, fs_parent ? &*fs_parent : nullptr, seed), "");
-                 // Saved before the union is assembled: a creator killed meanwhile
-                 // leaves gc the layers (and a fuse-overlayfs staging mount) to remove.
-                 PN_TRY(r.save(rec), "");
-                 auto mnt = space::build_file_space(r, rec, st->netns.get());
-                 if (!mnt.ok()) return mnt.error();
-                 PN_TRY(r.save(rec), "");
-                 st->mntns = std::move(mnt).value();
-                 return {};
-             },
-             [&]() -> Status {
-                 st->mntns.reset();
-                 return space::release_file_space(r, rec, false);
-             }});
+        steps.push_back({"file-space",
+                         [&]() -> Status {
+                             auto mnt = space::build_file_space(r, rec, st->netns.get(), &fs_daemon);
+                             if (!mnt.ok()) return mnt.error();
+                             PN_TRY(r.save(rec), "");
+                             st->mntns = std::move(mnt).value();
+                             return {};
+                         },
+                         [&]() -> Status {
+                             st->mntns.reset();  // the layers and the daemon: file-space-layers' undo
+                             return {};
+                         }});
     if (!spec.share_pids)
         steps.push_back({"pid-namespace",
                          [&]() -> Status {
