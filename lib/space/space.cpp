@@ -937,6 +937,10 @@ Result<int> Space::run(const std::vector<std::string>& argv, const RunOptions& o
         o.mntns = st_->mntns.get();
     else if (st_->init.mntns.valid())
         o.mntns = st_->init.mntns.get();  // a copy of its creator's with the space's own /proc
+    else if (st_->reg.context().caller_mntns >= 0)
+        // The helper left its caller's file space for the host's mount namespace: a space
+        // without files of its own shares its caller's, not the host's.
+        o.mntns = st_->reg.context().caller_mntns;
     if (options.process_group > 0) o.parent_sets_group = options.process_group;
     // Forked into its PID namespace, with its hostname.
     if (st_->init.pidns.valid()) {

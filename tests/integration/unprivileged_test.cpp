@@ -142,6 +142,22 @@ TEST_F(UnprivilegedTest, NestedSpaceStacksOnTheParentsFiles) {
     EXPECT_NE(::stat("/tmp/pn-nested", &st), 0) << "the private /tmp stays inside";
 }
 
+// A space without a file space made from inside a user's file space (through the broker,
+// whose helper works in the host's mount namespace) shares the caller's files: its command
+// sees what the caller wrote in the union, and its own writes stay there.
+TEST_F(UnprivilegedTest, NestedSpaceWithoutFileSpaceSharesTheCallersFiles) {
+    const std::string f = "/var/tmp/pntest-nested-none";
+    ::unlink(f.c_str());
+    auto r = as(kAlice, {mkps(), "-q", "--", "sh", "-c",
+                         "echo callers > " + f + " && " + mkps() + " -q --file-space=none -- sh -c 'cat " + f +
+                             " && echo nested >> " + f + "' && cat " + f});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.out, "callers\ncallers\nnested\n") << r.err;
+    struct stat st {};
+    EXPECT_NE(::stat(f.c_str(), &st), 0) << "the nested command wrote on the host";
+    ::unlink(f.c_str());
+}
+
 // Each owner's layers are in a store of their own: root's space nested in Alice's stacks
 // root's layer (root's image) on hers (Alice's image), with either backend; each sees
 // what it should, and Alice's limit is her image's size.
