@@ -7,10 +7,9 @@
 // given; else of its own) and the child, pid 1 there:
 //   - unshares a UTS namespace and sets HOSTNAME;
 //   - enters the space's mount namespace (MNTNS_FD), or, for a space without a file space
-//     ("-"), a copy of its own made a slave (nothing mounted there leaks back), with a
-//     clone of RUNDIR (the registry's run directory, a shared mount) attached on its
-//     RUNDIR: a peer, so the pins of spaces made inside reach the host, as a file
-//     space's do (lib/space/run_mounts);
+//     ("-"), a copy of its own made a slave (nothing mounted there leaks back), with its
+//     copy of RUNDIR (the registry's run directory, with every pin) replaced by a view of
+//     it that holds none, as a file space's (lib/fs/run_view);
 //   - mounts a proc of the new PID namespace (the mounting task's namespace is the one a
 //     proc shows) on /proc, by descriptor: /proc is opened with openat2 without following
 //     any symbolic link, checked to be a directory, and the mount moved onto that fd;
@@ -52,12 +51,14 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/sys.hpp"
+#include "lib/fs/run_view.hpp"
 #include "tools/libexec_args.hpp"
 
 namespace {
 
 constexpr int kUsage = 2;
-constexpr int kStartMntnsFd = 100;  // lib/space/filespace.cpp knows it
+constexpr int kStartMntnsFd = 100;  // lib/space/pidns.hpp knows it (kInitStartMntnsFd)
 
 struct Args {
     bool named = false;
@@ -92,6 +93,11 @@ bool hostname_ok(const std::string& h) {
     int n = std::snprintf(msg, sizeof msg, "E %d %s", errno, step);
     (void)!::send(report, msg, static_cast<size_t>(n), MSG_NOSIGNAL);
     ::_exit(1);
+}
+
+[[noreturn]] void fail(int report, const personalnet::Error& e) {
+    errno = e.code;
+    fail(report, e.message().substr(0, 200).c_str());
 }
 
 void report_ok(int report, int pidfd) {
@@ -232,23 +238,25 @@ void reap_all() {
         if (::setns(a.mntns, CLONE_NEWNS) != 0) fail(report, "enter the file space's mount namespace");
         ::close(a.mntns);
     } else {
-        // Cloned where it started (the creator's mount namespace, never a file space: such
-        // a space shares its parent's PIDs), so the clone is a peer of the run directory.
-        int run = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, a.rundir.c_str(),
-                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-        if (run < 0) fail(report, "clone the run directory");
+        // Started in the host's mount namespace (never a file space: such a space shares
+        // its parent's PIDs): a copy of it, with a view of the run directory that holds
+        // no pin (lib/fs/run_view) instead of the copy of the host's.
+        auto view = personalnet::fs::clone_run_view(a.rundir);
+        if (!view.ok()) fail(report, view.error());
         if (::unshare(CLONE_NEWNS) != 0) fail(report, "unshare(CLONE_NEWNS)");
         if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) fail(report, "make / a slave");
+        // The copied run directory and every pin under it: gone from this namespace only.
+        for (int i = 0; i < 8 && personalnet::sys::is_mountpoint(a.rundir); ++i)
+            if (::umount2(a.rundir.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0)
+                fail(report, "detach the copy of the run directory");
         struct open_how how {};
         how.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
         how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
         int at = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, a.rundir.c_str(), &how, sizeof how));
         if (at < 0) fail(report, "open the run directory (no symbolic link followed)");
-        if (::syscall(SYS_move_mount, run, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) !=
-            0)
-            fail(report, "attach the run directory");
+        if (auto attached = personalnet::fs::attach_run_view(view.value(), at); !attached.ok())
+            fail(report, attached.error());
         ::close(at);
-        ::close(run);
     }
     if (::chdir("/") != 0) fail(report, "chdir /");
     int procfd = mount_proc(report);

@@ -1,6 +1,8 @@
 #include "lib/core/cgroup_self.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -27,6 +29,13 @@ std::string unescape(const std::string& s) {
 }
 
 std::string find_cgroup2_mount() {
+    // Where systemd mounts it (unified, or hybrid as here), by the file system's magic:
+    // the mount table grows with every pin of the run directory (thousands of spaces),
+    // and the kernel writes all of it out at each read.
+    for (const char* usual : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+        struct statfs fs {};
+        if (::statfs(usual, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) return usual;
+    }
     auto text = read_file("/proc/self/mountinfo");
     if (!text.ok()) return "";
     std::istringstream lines(text.value());

@@ -10,7 +10,8 @@
 
 namespace personalnet::sys {
 
-// Where cgroup2 is mounted, from /proc/self/mountinfo (read once per process); "" if not.
+// Where cgroup2 is mounted: /sys/fs/cgroup or /sys/fs/cgroup/unified when it is there, else
+// the first cgroup2 mount of /proc/self/mountinfo (looked up once per process); "" if none.
 const std::string& cgroup2_mount();
 
 // The calling process's own cgroup v2 directory (O_DIRECTORY); invalid without cgroup2.

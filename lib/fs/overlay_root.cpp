@@ -26,6 +26,7 @@
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/fs/mount_table.hpp"
+#include "lib/fs/run_view.hpp"
 
 namespace personalnet::fs {
 
@@ -415,10 +416,9 @@ Status enter_overlay_root(const RootLayers& layers) {
     auto shares = clone_shares(layers, plan->table);
     if (!shares.ok()) return shares.error();
 
-    // Cloned before unsharing: the copy of a shared mount joins its peer group, so pins
-    // made under the run directory inside show outside, and the other way round.
-    auto run = clone_tree(AT_FDCWD, layers.rundir.c_str(), 0, "the run directory " + layers.rundir);
-    if (!run.ok()) return run.error();
+    // The space's view of the run directory, without the pins (lib/fs/run_view).
+    auto run = clone_run_view(layers.rundir);
+    if (!run.ok()) return run.error().wrap("overlay root");
     // fuse-overlayfs mounted the union here: it is taken along and detached where it was
     // made, so that the daemon ends with the file space.
     UniqueFd fuse;
@@ -448,7 +448,7 @@ Status enter_overlay_root(const RootLayers& layers) {
     // Under a private /tmp the run directory needs its mount point made there.
     auto run_at = sys::make_dirs_beneath(root.get(), layers.rundir, 0755);
     if (!run_at.ok()) return run_at.error().wrap("overlay root: run directory");
-    PN_TRY(attach_at(run->get(), run_at->get(), "the run directory"), "");
+    PN_TRY(attach_run_view(run.value(), run_at->get()), "overlay root");
 
     // pivot_root(".", ".") stacks the old root under the new one; detaching "." then
     // drops it without needing a directory to park it in.

@@ -30,8 +30,7 @@ struct RootLayers {
     std::vector<std::string> shared;  // host directories bound live (read-write), not copied
     std::string tmp_dir;              // a layer's tmp/ bound on /tmp (--private-tmp, also
                                       // inherited); empty: the host's /tmp, live
-    std::string rundir;               // bound as a peer of the caller's: mounts made in it
-                                      // inside (namespace pins) show outside and back
+    std::string rundir;               // a view of it without the pins (lib/fs/run_view)
     std::vector<std::string> hidden;  // directories covered by an empty read-only tmpfs
     bool throwaway = false;           // the layer dies with the union: overlayfs may skip its
                                       // syncs ("volatile"), as a crash loses nothing of worth

@@ -8,10 +8,10 @@
 //   mntns/INODE          label of the space whose file space has that mount namespace
 //   locks/LLLL           held (flock) by the process creating or supervising an unnamed
 //                        space; a lock that can be taken means its owner died
-//   ns/NAME              bind mount of a named space's network namespace (the pin)
+//   ns/NAME              bind mount of a named space's network namespace (the pin), in
+//                        the host's mount namespace only (lib/space/pins)
 //   parents/INODE/       state of a namespace that has child spaces (see lib/space)
 //   fs/                  the layer store (lib/fs/store) holding file-space layers
-//   base/                inside a file space: the real root tree (see lib/space/run_mounts)
 // Records are written atomically (temporary file + rename), so a reader never sees
 // half a record, and every change happens under the lock.
 #pragma once

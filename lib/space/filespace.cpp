@@ -33,8 +33,10 @@
 #include "lib/fs/mount_table.hpp"
 #include "lib/fs/overlay_root.hpp"
 #include "lib/fs/root_layers_wire.hpp"
+#include "lib/fs/run_view.hpp"
 #include "lib/fs/store.hpp"
 #include "lib/space/cgroup.hpp"
+#include "lib/space/pidns.hpp"
 #include "lib/space/run_mounts.hpp"
 
 #ifndef NS_GET_MNTNS_ID
@@ -586,6 +588,19 @@ bool is_file_space_ns(const registry::Registry& reg, int fd) {
     return recorded_file_space(reg, fd).has_value();
 }
 
+// Whether process pid sees rundir through a space's view (fs::is_run_view, from its root:
+// a space without a file space, whose files are the host's).
+bool is_view_of(pid_t pid, const std::string& rundir) {
+    auto root = sys::open_fd(sys::proc_dir(pid) + "/root", O_PATH | O_DIRECTORY);
+    if (!root.ok()) return true;  // not known to hold the pins
+    auto run = sys::open_beneath(root->get(), rundir, O_PATH | O_DIRECTORY);
+    auto ns = sys::open_beneath(root->get(), rundir + "/ns", O_PATH | O_DIRECTORY);
+    struct stat a {};
+    struct stat b {};
+    if (!run.ok() || !ns.ok() || ::fstat(run->get(), &a) != 0 || ::fstat(ns->get(), &b) != 0) return true;
+    return a.st_dev != b.st_dev;
+}
+
 pid_t parent_of(pid_t pid) {
     auto stat = sys::read_file("/proc/" + std::to_string(pid) + "/stat");
     if (!stat.ok()) return 0;
@@ -607,10 +622,13 @@ Result<UniqueFd> clone_owner_store(const registry::Registry& reg, uid_t owner, u
 }
 
 Result<UniqueFd> host_mntns(const registry::Registry& reg) {
-    if (!inside_file_space(reg)) return UniqueFd();
-    for (pid_t pid = ::getppid(); pid > 1; pid = parent_of(pid)) {
+    const bool file_space = inside_file_space(reg);
+    // Or the copy of the host's namespace that the init of a space without a file space
+    // made (its view of the run directory has no pins): that init started in the host's.
+    if (!file_space && !fs::is_run_view(reg.rundir())) return UniqueFd();
+    for (pid_t pid = ::getppid(); file_space && pid > 1; pid = parent_of(pid)) {
         auto fd = sys::open_fd("/proc/" + std::to_string(pid) + "/ns/mnt", O_RDONLY);
-        if (fd.ok() && !is_file_space_ns(reg, fd->get())) return fd;
+        if (fd.ok() && !is_file_space_ns(reg, fd->get()) && !is_view_of(pid, reg.rundir())) return fd;
     }
     // Inside a space's PID namespace the ancestors outside it are not shown (getppid() is
     // 0): its init (pninit, pid 1 here, the registry's) keeps the mount namespace it was
@@ -622,7 +640,7 @@ Result<UniqueFd> host_mntns(const registry::Registry& reg) {
         for (uint16_t label : reg.labels()) {
             auto rec = reg.load(label);
             if (!rec.ok() || rec->pidns != self.st_ino) continue;
-            auto fd = sys::open_fd("/proc/1/fd/100", O_RDONLY);
+            auto fd = sys::open_fd("/proc/1/fd/" + std::to_string(kInitStartMntnsFd), O_RDONLY);
             if (fd.ok() && ::ioctl(fd->get(), NS_GET_NSTYPE) == CLONE_NEWNS &&
                 !is_file_space_ns(reg, fd->get()))
                 return fd;

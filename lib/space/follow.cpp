@@ -9,6 +9,7 @@
 #include "lib/space/addressing.hpp"
 #include "lib/space/child.hpp"
 #include "lib/space/netns.hpp"
+#include "lib/space/pins.hpp"
 #include "lib/space/reach.hpp"
 #include "personalnet/space.hpp"
 
@@ -37,7 +38,7 @@ std::vector<IpAddr> parse_addresses(const std::vector<std::string>& texts) {
 // by its pin, an unnamed one wherever its inode shows and only with its recorded cookie.
 Result<std::optional<UniqueFd>> reach_child(const registry::Registry& reg, const registry::Record& rec) {
     if (rec.netns == 0) return std::optional<UniqueFd>{};
-    if (rec.named) return reach_netns(rec.netns, reg.path("ns/" + rec.name), Reach::pin);
+    if (rec.named) return reach_named(reg, rec);
     if (rec.netns_cookie == 0) return std::optional<UniqueFd>{};  // an older record: cannot tell it apart
     auto found = reach_netns(rec.netns, "", Reach::anywhere);
     if (!found.ok() || !found->has_value()) return found;

@@ -14,6 +14,7 @@
 #include "lib/space/addressing.hpp"
 #include "lib/space/leftovers.hpp"
 #include "lib/space/netns.hpp"
+#include "lib/space/pins.hpp"
 #include "lib/space/reach.hpp"
 #include "lib/space/reply_tree.hpp"
 #include "lib/space/shaper.hpp"
@@ -125,9 +126,11 @@ Status parent_setup(const ParentRef& p, int parent_ns_fd) {
     PN_TRY(sys::make_dirs(dir + "/kids", 0755), "create parent state");
     PN_TRY(sys::write_atomic(dir + "/cookie", std::to_string(netns_cookie(parent_ns_fd))),
            "create parent state");
-    if (pinned_inode(dir + "/ns") != p.inode) {
-        (void)unpin(dir + "/ns");
-        PN_TRY(pin_netns(parent_ns_fd, dir + "/ns"), "pin parent namespace");
+    auto pinned = pinned_inode_under(*p.reg, dir + "/ns");
+    if (!pinned.ok()) return pinned.error().wrap("pin parent namespace");
+    if (pinned.value() != p.inode) {
+        (void)unpin_under(*p.reg, dir + "/ns");
+        PN_TRY(pin_under(*p.reg, parent_ns_fd, dir + "/ns"), "pin parent namespace");
     }
     if (::access((dir + "/saved").c_str(), F_OK) != 0) {
         std::string saved;
@@ -381,7 +384,7 @@ Status parent_steer_child(const registry::Record& child, const std::vector<IpAdd
 
 Result<std::optional<UniqueFd>> reach_parent(const ParentRef& p) {
     std::string dir = p.dir();
-    auto reached = reach_netns(p.inode, dir + "/ns", Reach::anywhere);
+    auto reached = reach_pinned(*p.reg, p.inode, dir + "/ns", Reach::anywhere);
     if (!reached.ok()) return reached.error().wrap("reach the parent namespace");
     // A later namespace with the recorded one's inode: ours never were in that one.
     if (reached->has_value() && parent_state_is_stale(dir, (*reached)->get()))
@@ -480,7 +483,7 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
         PN_TRY(parent_teardown(p, what == Release::leave_to_reaper), "tear down parent");
         (void)::rmdir((dir + "/kids").c_str());
         pin.reset();
-        PN_TRY(unpin(dir + "/ns"), "unpin parent");
+        PN_TRY(unpin_under(*p.reg, dir + "/ns"), "unpin parent");
         (void)::unlink((dir + "/cookie").c_str());
         (void)::rmdir(dir.c_str());
     }

@@ -14,6 +14,10 @@
 namespace personalnet::space {
 
 // What joining a space's PID namespace takes, held open.
+// The descriptor on which the init keeps the mount namespace it started in (the host's,
+// or its creator's: tools/pninit.cpp).
+inline constexpr int kInitStartMntnsFd = 100;
+
 struct Init {
     UniqueFd pidfd;  // the init: a pidfd, or its /proc/PID directory (pidfd_send_signal takes both)
     UniqueFd pidns;  // its PID namespace: children forked after setns(CLONE_NEWPID) are in it

@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "lib/core/sys.hpp"
+#include "lib/fs/run_view.hpp"
 
 namespace personalnet::space {
 
@@ -32,6 +33,7 @@ void detach_all(const std::string& path) {
 
 Status ensure_run_mounts(const registry::Registry& reg) {
     const std::string& run = reg.rundir();
+    if (fs::is_run_view(run)) return {};  // a space's view: the host's are there
     if (!sys::is_mountpoint(run)) {
         // The marker goes first: a creator killed in between leaves it for release.
         PN_TRY(sys::write_atomic(reg.path(kMarker), "bound on itself by personalnet\n"), "run directory");
@@ -51,7 +53,7 @@ Status ensure_run_mounts(const registry::Registry& reg) {
 }
 
 Status release_run_mounts(const registry::Registry& reg) {
-    if (inside_file_space(reg)) return {};
+    if (inside_file_space(reg) || fs::is_run_view(reg.rundir())) return {};
     // Every owner's layer store (RUNDIR/fs/UID), then what holds them.
     if (auto owners = sys::list_dir(reg.path("fs")); owners.ok()) {
         for (const auto& uid : owners.value()) {

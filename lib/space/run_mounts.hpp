@@ -1,12 +1,10 @@
 // The run directory as mounts, so that file spaces can share it.
 //
-// A file space is a mount namespace of its own, but a space created inside it pins its
-// network namespace under the run directory, and the host must see that pin (to list,
-// enter, destroy and collect the space). So the run directory is a shared bind mount of
-// itself (like iproute2's /run/netns), and each file space binds a clone of it that
-// stays in the same peer group: pins propagate both ways, and so do their removals.
-// Under it, two private binds of themselves stop propagation where it must not happen:
-//   base/   the real root tree, bound inside each file space (nested ones stack on it)
+// The run directory is a shared bind mount of itself (like iproute2's /run/netns), so
+// that the mount namespaces copied from the host's (`ip netns exec`) see the pins made
+// under it, and the pins made there. A space's mount namespace gets a view of it without
+// the pins instead (lib/fs/run_view), and root's tools there reach the pins through the
+// host's namespace (lib/space/pins). Under it, a private bind of itself stops propagation:
 //   fs/     the layer stores, one per owner on fs/UID (lib/fs/store)
 #pragma once
 
@@ -17,7 +15,8 @@
 
 namespace personalnet::space {
 
-// Makes the mounts above unless they are there (in a file space they always are).
+// Makes the mounts above unless they are there (nothing in a space's view of the run
+// directory: the host's are there).
 // Caller holds the registry lock; call before anything is pinned under the run directory.
 Status ensure_run_mounts(const registry::Registry& reg);
 

@@ -47,6 +47,7 @@
 #include "lib/space/overlay.hpp"
 #include "lib/space/parent.hpp"
 #include "lib/space/pidns.hpp"
+#include "lib/space/pins.hpp"
 #include "lib/space/publish.hpp"
 #include "lib/space/reach.hpp"
 #include "lib/space/reaper.hpp"
@@ -175,7 +176,7 @@ Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::not
     }
     // The pin goes last: while it is there, the space is there to retry on. Unlinking it
     // also detaches its copies in other mount namespaces (the kernel does, since 3.18).
-    if (r.named) PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
+    if (r.named) PN_TRY(space::unpin_under(reg, pin_path(reg, r.name)), "unpin");
     PN_TRY(reg.remove(r), "remove record");
     reg.remove_label_lock(r.label);
     if (reg.labels().empty()) PN_TRY(space::release_run_mounts(reg), "release the run directory's mounts");
@@ -187,8 +188,7 @@ Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::not
 // own, was pinned in that one; it ended with it, and so did the space). An error when
 // that cannot be told.
 Result<bool> pinned_anywhere(const Registry& reg, const Record& r) {
-    if (space::pinned_inode(pin_path(reg, r.name)) == r.netns) return true;
-    auto found = space::reach_netns(r.netns, pin_path(reg, r.name), space::Reach::pin);
+    auto found = space::reach_named(reg, r);
     if (!found.ok()) return found.error();
     return found->has_value();
 }
@@ -258,7 +258,7 @@ Result<std::pair<Record, UniqueFd>> load_pinned(const Registry& reg, const std::
     // Through the pin, in this mount namespace or another: a pin holds its namespace, so
     // what it names is the space (any other reference could be a later namespace that
     // has the dead one's inode).
-    auto pinned = space::reach_netns(rec->netns, pin_path(reg, name), space::Reach::pin);
+    auto pinned = space::reach_named(reg, rec.value());
     if (!pinned.ok()) return pinned.error().wrap(what);
     if (!pinned->has_value())
         return make_error(ENOENT, what +
@@ -741,7 +741,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     steps.push_back({"registry-commit",
                      [&]() -> Status {
                          if (rec.named) {
-                             PN_TRY(space::pin_netns(st->netns.get(), pin_path(r, rec.name)), "");
+                             PN_TRY(space::pin_under(r, st->netns.get(), pin_path(r, rec.name)), "");
                              PN_TRY(r.index_name(rec.name, rec.label), "");
                              rec.supervisor = 0;
                          }
@@ -751,7 +751,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                      },
                      [&]() -> Status {
                          // The indexes go with the record (remove_through_record).
-                         return rec.named ? space::unpin(pin_path(r, rec.name)) : Status{};
+                         return rec.named ? space::unpin_under(r, pin_path(r, rec.name)) : Status{};
                      }});
     if (overlay) {
         // The overlay comes up without the global lock: charon's start and each CHILD_SA
@@ -1187,7 +1187,7 @@ Result<bool> destroy_through_reaper(const Registry& reg, Record r, Keep keep) {
     left.note(space::release_file_space(reg, r, keep == Keep::files, space::LayerRelease::by_reaper),
               "release file space");
     PN_TRY(left.result(), "");
-    PN_TRY(space::unpin(pin_path(reg, r.name)), "unpin");
+    PN_TRY(space::unpin_under(reg, pin_path(reg, r.name)), "unpin");
     reg.forget_name(r.name, r.label);
     if (r.mntns != 0) reg.forget_mntns(r.mntns, r.label);
     r.mntns = r.mntns_id = 0;

@@ -234,6 +234,43 @@ TEST_F(FileSpaceTest, JoiningARunningNamedSpaceSharesItsMountNamespace) {
     EXPECT_EQ(pnet({"destroy", "live"}).rc, 0);
 }
 
+// A space's mount namespace holds none of the registry's pins (lib/fs/run_view): its
+// mount table does not grow with the spaces made after it, with or without a file space.
+// Root's tools inside still make, enter and destroy named spaces (through the host's
+// mount namespace), and a pin made in the space's view is refused, not made unseen.
+TEST_F(FileSpaceTest, ASpacesMountNamespaceHoldsNoPins) {
+    const std::string pins = A().rundir() + "/ns";
+    auto count = [&](const std::string& name) {
+        auto r = pnet({"exec", name, "--", "sh", "-c",
+                       "grep -c ' - nsfs ' /proc/self/mountinfo; wc -l < /proc/self/mountinfo"});
+        EXPECT_EQ(r.rc, 0) << r.err;
+        return r.out;
+    };
+    ASSERT_EQ(mk({"--name", "withfiles", "--", "true"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "without", "--file-space=none", "--", "true"}).rc, 0);
+    const std::string with_files = count("withfiles"), without = count("without");
+    EXPECT_EQ(with_files.substr(0, 2), "0\n") << with_files;
+    EXPECT_EQ(without.substr(0, 2), "0\n") << without;
+    for (const char* n : {"later1", "later2", "later3"}) ASSERT_EQ(mk({"--name", n, "--", "true"}).rc, 0);
+    EXPECT_EQ(count("withfiles"), with_files) << "pins made later reached the space";
+    EXPECT_EQ(count("without"), without) << "pins made later reached the space";
+    for (const char* outer : {"withfiles", "without"}) {
+        SCOPED_TRACE(outer);
+        auto r = pnet({"exec", outer, "--", "sh", "-c",
+                       "touch " + pins + "/planted 2>/dev/null && echo planted; " + bin("mkportspace") +
+                           " -q --name inner -- true && " + bin("pnet") + " exec inner -- echo entered"});
+        EXPECT_EQ(r.rc, 0) << r.err;
+        EXPECT_EQ(r.out, "entered\n") << r.err;
+        EXPECT_EQ(pnet({"exec", "inner", "--", "true"}).rc, 0) << "the pin made inside is the host's";
+        auto d = pnet({"exec", outer, "--", bin("pnet"), "destroy", "inner"});
+        EXPECT_EQ(d.rc, 0) << d.err;
+        EXPECT_FALSE(contains(pnet({"list"}).out, "inner"));
+    }
+    for (const char* n : {"withfiles", "without", "later1", "later2", "later3"})
+        EXPECT_EQ(pnet({"destroy", n}).rc, 0) << n;
+    EXPECT_EQ(settled_snapshot(), baseline_);
+}
+
 // A file system mounted under / on the host (here a tmpfs in the test's directory) is
 // copied on write like the root; --share binds one live instead.
 TEST_F(FileSpaceTest, OtherFileSystemsAreCopiedOnWrite) {

@@ -149,8 +149,8 @@ TEST_F(UnprivilegedTest, NestedSpaceWithoutFileSpaceSharesTheCallersFiles) {
     const std::string f = "/var/tmp/pntest-nested-none";
     ::unlink(f.c_str());
     auto r = as(kAlice, {mkps(), "-q", "--", "sh", "-c",
-                         "echo callers > " + f + " && " + mkps() + " -q --file-space=none -- sh -c 'cat " + f +
-                             " && echo nested >> " + f + "' && cat " + f});
+                         "echo callers > " + f + " && " + mkps() + " -q --file-space=none -- sh -c 'cat " +
+                             f + " && echo nested >> " + f + "' && cat " + f});
     EXPECT_EQ(r.rc, 0) << r.err;
     EXPECT_EQ(r.out, "callers\ncallers\nnested\n") << r.err;
     struct stat st {};

@@ -14,6 +14,7 @@
 #include "lib/core/sys.hpp"
 #include "lib/fs/mount_table.hpp"
 #include "lib/fs/overlay_root.hpp"
+#include "lib/fs/run_view.hpp"
 #include "tests/unit/kernel_helpers.hpp"
 
 namespace pn_unit {
@@ -41,7 +42,9 @@ protected:
         char tmpl[] = "/tmp/pnfs-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
-        for (const char* d : {"/run", "/data"}) ASSERT_TRUE(sys::make_dirs(dir_ + d, 0755).ok());
+        // The run directory as the registry lays it out (ns/ for pins, fs/ for stores).
+        for (const char* d : {"/run/ns", "/run/fs", "/data"})
+            ASSERT_TRUE(sys::make_dirs(dir_ + d, 0755).ok());
     }
     void TearDown() override {
         if (dir_.empty()) return;
@@ -199,6 +202,8 @@ TEST_F(OverlayRootTest, OtherFileSystemsAreCopiedOnWriteAndHiddenDirectoriesAreE
         };
         CHECK_THAT(at(real, "real") == "real", "the real tmpfs is untouched: " + at(real, "real"));
         CHECK_THAT(!exists(l.rundir + "/base"), "the real root is not exposed inside");
+        CHECK_THAT(fs::is_run_view(l.rundir), "the run directory is a view without pins (ns/ covered)");
+        CHECK_THAT(put(l.rundir + "/ns/pin", "x") == false, "no pin can be made in the view");
         CHECK_THAT(at(mine, "mounts/" + fs::mount_key(data) + "/upper/real") == "mine",
                    "the write is in the layer's own directory for that file system");
         CHECK_THAT(!exists(dir_ + "/secret/socket"), "a hidden directory shows nothing");
