@@ -21,6 +21,7 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <tuple>
 
@@ -91,7 +92,10 @@ void relay_signal(int sig) {
 
 std::string pin_path(const Registry& reg, const std::string& name) { return reg.path("ns/" + name); }
 
-SpaceInfo info_of(const Registry& reg, const Record& r) {
+// Whether the watcher of each parent namespace runs, asked once per parent in a listing.
+using WatcherMemo = std::map<uint64_t, bool>;
+
+SpaceInfo info_of(const Registry& reg, const Record& r, WatcherMemo* watchers = nullptr) {
     SpaceInfo i;
     i.name = r.name;
     i.named = r.named;
@@ -113,7 +117,17 @@ SpaceInfo info_of(const Registry& reg, const Record& r) {
     i.addresses = r.addresses;
     // A space being created is followed once its creator is done; an unnamed one whose
     // supervisor is gone is being released.
-    i.addresses_stale = r.state == SpaceState::ready && !space::watcher_running(reg, r.parent_netns);
+    if (r.state == SpaceState::ready) {
+        auto ask = [&] { return space::watcher_running(reg, r.parent_netns); };
+        bool running;
+        if (watchers == nullptr)
+            running = ask();
+        else if (auto it = watchers->find(r.parent_netns); it != watchers->end())
+            running = it->second;
+        else
+            running = watchers->emplace(r.parent_netns, ask()).first->second;
+        i.addresses_stale = !running;
+    }
     i.inherit_routes = r.inherit_routes;
     i.inherit_services = r.inherit_services;
     i.hidden_routes = r.hidden_routes;
@@ -1022,10 +1036,11 @@ Result<std::vector<SpaceInfo>> list_spaces(const Context& ctx) {
     if (!reg.ok()) return reg.error().wrap("list spaces");
     collect_locked(reg.value());
     std::vector<SpaceInfo> out;
+    WatcherMemo watchers;
     for (uint16_t label : reg->labels()) {
         auto rec = reg->load(label);
         if (!rec.ok() || rec->destroyed || !caller_may_manage(reg.value(), rec.value())) continue;
-        out.push_back(info_of(reg.value(), rec.value()));
+        out.push_back(info_of(reg.value(), rec.value(), &watchers));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return out;
