@@ -19,6 +19,7 @@
 #include <cstring>
 #include <string>
 
+#include "lib/core/fd_passing.hpp"
 #include "lib/core/spawn.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/filespace.hpp"
@@ -41,26 +42,7 @@ bool number_arg(const std::string& arg, T& out) {
 // One message: the Status, with tree (when valid) as its ancillary descriptor.
 bool answer(int sock, const pn::Status& st, int tree) {
     std::string text = pn::sys::encode_status(st);
-    struct iovec iov {
-        text.data(), text.size()
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (tree >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &tree, sizeof(int));
-    }
-    ssize_t n;
-    while ((n = ::sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-    }
-    return n == static_cast<ssize_t>(text.size());
+    return pn::sys::send_with_fd(sock, text.data(), text.size(), tree) == static_cast<ssize_t>(text.size());
 }
 
 int store(int argc, char** argv) {

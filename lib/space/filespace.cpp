@@ -27,6 +27,7 @@
 #include <ctime>
 
 #include "lib/core/beneath.hpp"
+#include "lib/core/fd_passing.hpp"
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/core/trusted_path.hpp"
@@ -100,25 +101,10 @@ constexpr int kStoreSocketFd = 3;  // pnstore's end of the socket it answers on
 // the store's mount when it is OK. Invalid when none came back.
 Status receive_store(int sock, UniqueFd& tree, const std::string& what) {
     char text[4096];
-    struct iovec iov {
-        text, sizeof text
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n;
-    while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-    }
+    int fd = -1;
+    ssize_t n = sys::receive_with_fd(sock, text, sizeof text, &fd);
     if (n < 0) return errno_error(what + ": no answer from pnstore");
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        int fd = -1;
-        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        tree = UniqueFd(fd);
-    }
+    if (fd >= 0) tree = UniqueFd(fd);
     return sys::decode_status(std::string(text, static_cast<size_t>(n)), what + ": pnstore");
 }
 

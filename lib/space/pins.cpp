@@ -20,6 +20,7 @@
 #include <mutex>
 #include <utility>
 
+#include "lib/core/fd_passing.hpp"
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/fs/run_view.hpp"
@@ -64,38 +65,16 @@ Result<UniqueFd> root_of(int mntns) {
         [] {
             int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (root < 0) return errno;
-            char byte = 'r';
-            struct iovec iov = {&byte, 1};
-            alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-            struct msghdr msg {};
-            msg.msg_iov = &iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control;
-            msg.msg_controllen = sizeof control;
-            struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int));
-            std::memcpy(CMSG_DATA(c), &root, sizeof root);
-            return ::sendmsg(kChildFd, &msg, MSG_NOSIGNAL) == 1 ? 0 : errno;
+            const char byte = 'r';
+            return sys::send_with_fd(kChildFd, &byte, 1, root) == 1 ? 0 : errno;
         },
         theirs.get());
     if (!sent.ok()) return sent.error();
     char byte = 0;
-    struct iovec iov = {&byte, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    if (::recvmsg(mine.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) != 1)
-        return errno_error("pins: receive the root directory of a mount namespace");
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    if (c == nullptr || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-        return make_error(EPROTO, "pins: no descriptor of the root directory of a mount namespace");
     int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    if (sys::receive_with_fd(mine.get(), &byte, 1, &fd, MSG_DONTWAIT) != 1)
+        return errno_error("pins: receive the root directory of a mount namespace");
+    if (fd < 0) return make_error(EPROTO, "pins: no descriptor of the root directory of a mount namespace");
     return UniqueFd(fd);
 }
 
