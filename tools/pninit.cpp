@@ -238,9 +238,9 @@ void reap_all() {
         if (::setns(a.mntns, CLONE_NEWNS) != 0) fail(report, "enter the file space's mount namespace");
         ::close(a.mntns);
     } else {
-        // Started in the host's mount namespace (never a file space: such a space shares
-        // its parent's PIDs): a copy of it, with a view of the run directory that holds
-        // no pin (lib/fs/run_view) instead of the copy of the host's.
+        // Started in the host's mount namespace, or in its creator's that holds the pins
+        // (`ip netns exec`'s), never in a space's: a copy of it, with a view of the run
+        // directory that holds no pin (lib/fs/run_view) instead of the copied one.
         auto view = personalnet::fs::clone_run_view(a.rundir);
         if (!view.ok()) fail(report, view.error());
         if (::unshare(CLONE_NEWNS) != 0) fail(report, "unshare(CLONE_NEWNS)");
