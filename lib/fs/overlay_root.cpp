@@ -25,12 +25,15 @@
 #include "lib/core/beneath.hpp"
 #include "lib/core/spawn.hpp"
 #include "lib/core/sys.hpp"
+#include "lib/fs/detached_mount.hpp"
 #include "lib/fs/mount_table.hpp"
 #include "lib/fs/run_view.hpp"
 
 namespace personalnet::fs {
 
 namespace {
+
+constexpr const char* kContext = "overlay root";  // of the errors of a clone or attach
 
 constexpr const char* kFuseOverlayfs = "/usr/bin/fuse-overlayfs";
 
@@ -134,20 +137,6 @@ Status mount_unions(const RootLayers& layers, int root, const Plan& plan) {
     return {};
 }
 
-// A detached copy of tree (recursive), to be attached in the union by descriptor.
-Result<UniqueFd> clone_tree(int dirfd, const char* path, unsigned flags, const std::string& what) {
-    UniqueFd tree(static_cast<int>(
-        ::open_tree(dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | flags)));
-    if (!tree.valid()) return errno_error("overlay root: clone " + what);
-    return tree;
-}
-
-Status attach_at(int tree, int target, const std::string& what) {
-    if (::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
-        return errno_error("overlay root: attach " + what);
-    return {};
-}
-
 // Switches the file-system identity (fsuid, fsgid, groups) to the owner's and back:
 // path lookups and permission checks are then the owner's, not root's.
 class AsOwner {
@@ -205,7 +194,8 @@ Result<std::vector<UniqueFd>> clone_shares(const RootLayers& layers, const std::
         ssize_t n = ::readlink(fd_path(fd->get()).c_str(), real, PATH_MAX);
         if (n <= 0 || std::string(real, static_cast<size_t>(n)) != dir)
             return make_error(EAGAIN, "share '" + dir + "': moved while the space was made");
-        auto tree = clone_tree(fd->get(), "", AT_EMPTY_PATH, "shared directory " + dir);
+        auto tree =
+            clone_mount(fd->get(), "", AT_RECURSIVE | AT_EMPTY_PATH, kContext, "shared directory " + dir);
         if (!tree.ok()) return tree.error();
         out.push_back(std::move(tree).value());
     }
@@ -218,12 +208,12 @@ Status bind_live(const RootLayers& layers, int root, const Plan& plan, std::vect
         auto target = mount_point(root, point);
         if (!target) continue;
         // Live trees are the trusted namespace's own (kernel interfaces, /run): by path.
-        auto tree = clone_tree(AT_FDCWD, point.c_str(), 0, point);
+        auto tree = clone_mount(AT_FDCWD, point.c_str(), AT_RECURSIVE, kContext, point);
         if (!tree.ok()) {
             if (tree.error().code == ENOENT) continue;
             return tree.error();
         }
-        PN_TRY(attach_at(tree->get(), target->get(), point), "");
+        PN_TRY(attach_mount(tree->get(), target->get(), kContext, point), "");
         took_rundir = took_rundir || path_is_under(layers.rundir, point);
     }
     // A live tree holding the run directory brought a copy of it (and of this union's
@@ -235,9 +225,10 @@ Status bind_live(const RootLayers& layers, int root, const Plan& plan, std::vect
     if (!layers.tmp_dir.empty()) {
         auto target = sys::make_dirs_beneath(root, "/tmp", 01777);
         if (!target.ok()) return target.error().wrap("overlay root: private /tmp");
-        auto tree = clone_tree(AT_FDCWD, layers.tmp_dir.c_str(), 0, "private /tmp " + layers.tmp_dir);
+        auto tree = clone_mount(AT_FDCWD, layers.tmp_dir.c_str(), AT_RECURSIVE, kContext,
+                                "private /tmp " + layers.tmp_dir);
         if (!tree.ok()) return tree.error();
-        PN_TRY(attach_at(tree->get(), target->get(), "private /tmp"), "");
+        PN_TRY(attach_mount(tree->get(), target->get(), kContext, "private /tmp"), "");
     }
     for (size_t i = 0; i < layers.shared.size(); ++i) {
         const std::string& dir = layers.shared[i];
@@ -246,7 +237,7 @@ Status bind_live(const RootLayers& layers, int root, const Plan& plan, std::vect
         auto target = sys::make_dirs_beneath(root, dir, 0755);
         if (!target.ok())
             return make_error(target.error().code, "share '" + dir + "': " + target.error().message());
-        PN_TRY(attach_at(shares[i].get(), target->get(), "shared directory " + dir), "");
+        PN_TRY(attach_mount(shares[i].get(), target->get(), kContext, "shared directory " + dir), "");
     }
     return {};
 }
@@ -423,7 +414,8 @@ Status enter_overlay_root(const RootLayers& layers) {
     // made, so that the daemon ends with the file space.
     UniqueFd fuse;
     if (layers.backend == Backend::fuse) {
-        auto tree = clone_tree(AT_FDCWD, staging.c_str(), 0, "the fuse-overlayfs union");
+        auto tree =
+            clone_mount(AT_FDCWD, staging.c_str(), AT_RECURSIVE, kContext, "the fuse-overlayfs union");
         if (!tree.ok()) return tree.error();
         fuse = std::move(tree).value();
         (void)::umount2(staging.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
@@ -438,7 +430,7 @@ Status enter_overlay_root(const RootLayers& layers) {
     } else {
         UniqueFd at(::open(staging.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!at.valid()) return errno_error("overlay root: open " + staging);
-        PN_TRY(attach_at(fuse.get(), at.get(), "the fuse-overlayfs union"), "");
+        PN_TRY(attach_mount(fuse.get(), at.get(), kContext, "the fuse-overlayfs union"), "");
     }
     // The union's root; everything below it is reached from here by descriptor.
     UniqueFd root(::open(staging.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

@@ -10,22 +10,13 @@
 
 #include <cerrno>
 
+#include "lib/fs/detached_mount.hpp"
+
 namespace personalnet::fs {
 
 namespace {
 
-Result<UniqueFd> clone_mount(const std::string& path, unsigned flags) {
-    UniqueFd tree(
-        static_cast<int>(::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | flags)));
-    if (!tree.valid()) return errno_error("run directory view: clone " + path);
-    return tree;
-}
-
-Status attach(int tree, int target, const std::string& what) {
-    if (::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
-        return errno_error("run directory view: attach " + what);
-    return {};
-}
+constexpr const char* kContext = "run directory view";
 
 // A directory beneath the view's root (root's own tree, a clone of the host's), never
 // through a symbolic link.
@@ -57,17 +48,18 @@ Result<UniqueFd> empty_cover() {
 
 Result<RunView> clone_run_view(const std::string& rundir) {
     RunView v;
-    auto run = clone_mount(rundir, 0);  // the mount alone: no pin comes along
+    auto run =
+        clone_mount(AT_FDCWD, rundir.c_str(), 0, kContext, rundir);  // the mount alone: no pin comes along
     if (!run.ok()) return run.error();
     v.run = std::move(run).value();
-    auto stores = clone_mount(rundir + "/fs", AT_RECURSIVE);
+    auto stores = clone_mount(AT_FDCWD, (rundir + "/fs").c_str(), AT_RECURSIVE, kContext, rundir + "/fs");
     if (!stores.ok()) return stores.error();
     v.stores = std::move(stores).value();
     return v;
 }
 
 Status attach_run_view(RunView& view, int at) {
-    PN_TRY(attach(view.run.get(), at, "the run directory"), "");
+    PN_TRY(attach_mount(view.run.get(), at, kContext, "the run directory"), "");
     // The clone of a shared mount joins its peer group: out of it, so that pins made on
     // the host do not reach the space (and nothing made here reaches the host).
     struct mount_attr attr {};
@@ -76,12 +68,12 @@ Status attach_run_view(RunView& view, int at) {
         return errno_error("run directory view: make it private");
     auto fs_at = dir_beneath(view.run.get(), "fs");
     if (!fs_at.ok()) return fs_at.error();
-    PN_TRY(attach(view.stores.get(), fs_at->get(), "the layer stores"), "");
+    PN_TRY(attach_mount(view.stores.get(), fs_at->get(), kContext, "the layer stores"), "");
     auto ns_at = dir_beneath(view.run.get(), "ns");
     if (!ns_at.ok()) return ns_at.error();
     auto cover = empty_cover();
     if (!cover.ok()) return cover.error();
-    return attach(cover->get(), ns_at->get(), "the cover of ns/");
+    return attach_mount(cover->get(), ns_at->get(), kContext, "the cover of ns/");
 }
 
 bool is_run_view(const std::string& rundir) {

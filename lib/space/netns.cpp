@@ -123,10 +123,14 @@ Status unpin(const std::string& path) {
 }
 
 uint64_t pinned_inode(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    return fd.valid() ? nsfs_inode(fd.get()) : 0;
+}
+
+uint64_t nsfs_inode(int fd) {
     struct statfs fs {};
     struct stat st {};
-    if (::statfs(path.c_str(), &fs) != 0 || fs.f_type != NSFS_MAGIC) return 0;
-    if (::stat(path.c_str(), &st) != 0) return 0;
+    if (::fstatfs(fd, &fs) != 0 || fs.f_type != NSFS_MAGIC || ::fstat(fd, &st) != 0) return 0;
     return st.st_ino;
 }
 

@@ -45,6 +45,8 @@ Status pin_netns(int ns_fd, const std::string& path);
 Status unpin(const std::string& path);
 // Inode of the namespace pinned at path, 0 if path is not a pin.
 uint64_t pinned_inode(const std::string& path);
+// Inode of the namespace behind fd (an O_PATH descriptor will do), 0 if it is no namespace.
+uint64_t nsfs_inode(int fd);
 
 // True if any process other than the caller has its network namespace at inode.
 // ignore: daemons of the space (fuse-overlayfs, the IKE keeper), whose children do not

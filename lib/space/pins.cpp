@@ -1,7 +1,6 @@
 #include "lib/space/pins.hpp"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <sched.h>
@@ -9,7 +8,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -91,13 +89,6 @@ Result<UniqueFd> at_host(int root, const std::string& path) {
     return UniqueFd(fd);
 }
 
-uint64_t nsfs_inode(int fd) {
-    struct statfs fs {};
-    struct stat st {};
-    if (::fstatfs(fd, &fs) != 0 || fs.f_type != NSFS_MAGIC || ::fstat(fd, &st) != 0) return 0;
-    return st.st_ino;
-}
-
 }  // namespace
 
 Result<const Pins*> Pins::of(const registry::Registry& reg) {
@@ -167,10 +158,7 @@ Result<std::optional<UniqueFd>> Pins::open(const std::string& path, uint64_t ino
         if (e == ENOENT || e == ENOTDIR || e == ELOOP) return Found{};
         return found.error();
     }
-    if (inode == 0 || nsfs_inode(found->get()) != inode) return Found{};
-    auto usable = sys::open_fd("/proc/self/fd/" + std::to_string(found->get()), O_RDONLY);
-    if (!usable.ok()) return usable.error().wrap("open pin " + path);
-    return Found{std::move(usable).value()};
+    return open_if_netns(found->get(), inode, "pin " + path);
 }
 
 Status pin_under(const registry::Registry& reg, int netns_fd, const std::string& path) {
@@ -218,10 +206,8 @@ Result<std::optional<UniqueFd>> reach_named(const registry::Registry& reg, const
     auto root = root_of(start.get());
     if (!root.ok()) return root.error().wrap("reach the pin of space '" + rec.name + "'");
     auto fd = at_host(root->get(), path);
-    if (!fd.ok() || nsfs_inode(fd->get()) != rec.netns) return Found{};
-    auto usable = sys::open_fd("/proc/self/fd/" + std::to_string(fd->get()), O_RDONLY);
-    if (!usable.ok()) return usable.error().wrap("open pin " + path);
-    return Found{std::move(usable).value()};
+    if (!fd.ok()) return Found{};
+    return open_if_netns(fd->get(), rec.netns, "pin " + path);
 }
 
 }  // namespace personalnet::space

@@ -2,10 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,10 +30,8 @@ struct Candidate {
     std::optional<Error> error;
 };
 
-// Checks what an O_PATH descriptor found and, if it is the namespace, opens it for use.
-// Nothing is opened for reading before it is known to be nsfs: a path in another mount
-// namespace, or a descriptor of another process, may meanwhile be a FIFO (an open would
-// block) or a device (an open may act).
+// Checks what an O_PATH descriptor found and, if it is the namespace, opens it for use
+// (open_if_netns).
 Candidate check(Result<UniqueFd> found, const std::string& what, uint64_t inode) {
     if (!found.ok()) {
         // Gone meanwhile (the process exited, the mount went), or replaced by something
@@ -44,13 +40,8 @@ Candidate check(Result<UniqueFd> found, const std::string& what, uint64_t inode)
         if (e == ENOENT || e == ESRCH || e == ENOTDIR || e == ELOOP || e == EXDEV) return {};
         return {std::nullopt, found.error().wrap("open " + what)};
     }
-    struct statfs fs {};
-    struct stat st {};
-    int fd = found->get();
-    if (::fstatfs(fd, &fs) != 0 || fs.f_type != NSFS_MAGIC || ::fstat(fd, &st) != 0 || st.st_ino != inode)
-        return {};
-    auto usable = sys::open_fd("/proc/self/fd/" + std::to_string(fd), O_RDONLY);
-    if (!usable.ok()) return {std::nullopt, usable.error().wrap("open " + what)};
+    auto usable = open_if_netns(found->get(), inode, what);
+    if (!usable.ok()) return {std::nullopt, usable.error()};
     return {std::move(usable).value(), std::nullopt};
 }
 
@@ -79,6 +70,13 @@ std::vector<std::string> nsfs_mounts(const std::string& mountinfo, const std::st
 }
 
 }  // namespace
+
+Result<std::optional<UniqueFd>> open_if_netns(int found, uint64_t inode, const std::string& what) {
+    if (inode == 0 || nsfs_inode(found) != inode) return std::optional<UniqueFd>{};
+    auto usable = sys::open_fd("/proc/self/fd/" + std::to_string(found), O_RDONLY);
+    if (!usable.ok()) return usable.error().wrap("open " + what);
+    return std::optional<UniqueFd>{std::move(usable).value()};
+}
 
 Result<std::optional<UniqueFd>> reach_in_process_root(const std::string& proc, const std::string& point,
                                                       uint64_t inode) {

@@ -42,6 +42,13 @@ Result<std::optional<UniqueFd>> reach_netns(uint64_t inode, const std::string& p
 Result<std::optional<UniqueFd>> reach_in_process_root(const std::string& proc, const std::string& point,
                                                       uint64_t inode);
 
+// The network namespace behind found (an O_PATH descriptor of a path or magic link that
+// `what` names) if its inode is `inode`, opened for setns; nullopt when it is another file
+// or namespace. Nothing is opened for reading before it is known to be nsfs: a path in
+// another mount namespace, or a descriptor of another process, may meanwhile be a FIFO
+// (an open would block) or a device (an open may act).
+Result<std::optional<UniqueFd>> open_if_netns(int found, uint64_t inode, const std::string& what);
+
 // The kernel's cookie of the network namespace behind fd (SO_NETNS_COOKIE, Linux 5.14):
 // unlike its inode, never reused by a later namespace. 0 if the kernel cannot tell.
 uint64_t netns_cookie(int netns_fd);
