@@ -472,6 +472,11 @@ Status add_route(Socket& s, const Route& r) {
                   "add route " + route_name(r));
 }
 
+Status replace_route(Socket& s, const Route& r) {
+    return change(s, route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r), r.family,
+                  "replace route " + route_name(r));
+}
+
 Status delete_route(Socket& s, const Route& r) {
     return change(s, route_request(RTM_DELROUTE, 0, r), r.family, "delete route " + route_name(r));
 }

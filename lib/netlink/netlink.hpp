@@ -112,7 +112,8 @@ Status delete_address(Socket& s, int ifindex, const IpPrefix& prefix);  // EADDR
 Result<std::vector<Address>> list_addresses(Socket& s, int family);     // AF_UNSPEC for both
 
 // Routes.
-Status add_route(Socket& s, const Route& r);  // NLM_F_CREATE|NLM_F_EXCL
+Status add_route(Socket& s, const Route& r);      // NLM_F_CREATE|NLM_F_EXCL
+Status replace_route(Socket& s, const Route& r);  // NLM_F_CREATE|NLM_F_REPLACE
 Status delete_route(Socket& s, const Route& r);
 // Only the given table is dumped (kernel-side filter), so the cost does not grow with
 // the number of other tables.

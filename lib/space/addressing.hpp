@@ -37,13 +37,16 @@ inline constexpr const char* kUplinkName = "up0";
 inline constexpr int kLoopbackIndex = 1;  // lo is the first device of every namespace
 
 inline uint32_t mark_of(uint16_t label) { return kMarkTag | label; }
-// A child's reply table in its parent. The kernel finds a table by its id in a hash of
-// 256 buckets (the id's low byte), each a list with the newest table first: an id whose
-// low byte is 253-255 would sit in front of the default, main and local tables, which
-// nearly every packet looks up, and at 1000 children ~4 did in each (siblings-bench:
-// fib_get_table in the profile). So the low byte is label % 251, and the label above it
-// keeps the ids unique.
-inline uint32_t table_of(uint16_t label) { return kMarkTag | (uint32_t{label} << 8U) | (label % 251U); }
+// A child's reply table in its parent, as versions before the pool of slots
+// (lib/space/reply_tables.hpp) derived it from the label; kept to release their children.
+// The kernel finds a table by its id in a hash of 256 buckets (the id's low byte), each a
+// list with the newest table first: an id whose low byte is 253-255 would sit in front of
+// the default, main and local tables, which nearly every packet looks up, and at 1000
+// children ~4 did in each (siblings-bench: fib_get_table in the profile). So the low byte
+// is label % 251, and the label above it keeps the ids unique.
+inline uint32_t legacy_table_of(uint16_t label) {
+    return kMarkTag | (uint32_t{label} << 8U) | (label % 251U);
+}
 inline std::string host_ifname(uint16_t label) { return "pn" + registry::label_hex(label) + "h"; }
 // The ifb device that shapes what a child with a bandwidth limit sends (lib/space/shaper).
 inline std::string shaper_ifname(uint16_t label) { return "pn" + registry::label_hex(label) + "s"; }

@@ -16,6 +16,7 @@
 #include "lib/space/netns.hpp"
 #include "lib/space/pins.hpp"
 #include "lib/space/reach.hpp"
+#include "lib/space/reply_tables.hpp"
 #include "lib/space/reply_tree.hpp"
 #include "lib/space/shaper.hpp"
 #include "lib/space/watcher.hpp"
@@ -80,6 +81,17 @@ bool is_reply_rule(const netlink::Rule& r) {
     if (r.priority >= kRulePrefTreeGate && r.priority < kRulePrefTreeEnd) return tagged;
     if (r.priority == kRulePrefTreeEnd) return r.nop && !r.fwmark;
     return r.priority == kRulePrefChild && tagged && r.fwmask == 0xffffffff;
+}
+
+// The default route of a child's reply table, as removed: what it is over (the child's
+// veth, its side's address) is added to it.
+netlink::Route reply_route(int family, uint32_t table) {
+    netlink::Route r;
+    r.family = family;
+    r.dst.addr.family = family;
+    r.table = table;
+    r.protocol = kRouteProto;
+    return r;
 }
 
 // Where the children of a parent reach it (the DNAT target of inherited services). The
@@ -263,6 +275,7 @@ void forget_parent_state(const std::string& dir) {
     if (auto kids = sys::list_dir(kids_dir); kids.ok())
         for (const auto& k : kids.value()) (void)::unlink((kids_dir + k).c_str());
     (void)::rmdir((dir + "/kids").c_str());
+    forget_tables(dir);
     (void)unpin(dir + "/ns");
     for (const char* f : {"/saved", "/ready", "/cookie"}) (void)::unlink((dir + f).c_str());
     sys::remove_stale_temps(dir);
@@ -271,16 +284,15 @@ void forget_parent_state(const std::string& dir) {
 
 }  // namespace
 
-Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label) {
+Result<uint32_t> parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label) {
     std::string dir = p.dir();
     if (parent_state_is_stale(dir, parent_ns_fd)) forget_parent_state(dir);
     if (auto ready = sys::read_file(dir + "/ready"); !ready.ok() || ready.value() != kReadyVersion)
         PN_TRY(parent_setup(p, parent_ns_fd), "set up parent");
     // The kid names the parent it was registered with, so that a release can tell it
     // from a later namespace that reuses the inode.
-    PN_TRY(sys::write_atomic(dir + "/kids/" + registry::label_hex(label),
-                             std::to_string(netns_cookie(parent_ns_fd))),
-           "register child");
+    auto table = register_kid(dir, label, std::to_string(netns_cookie(parent_ns_fd)));
+    if (!table.ok()) return table.error();
     // After the kid is registered: a watcher with no kid stops at once. Not starting one
     // does not fail the creation (like the reaper): `pnet show` then says the addresses
     // are stale, and gc starts it.
@@ -291,10 +303,10 @@ Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label) {
                     return k.size() == 4 && k != registry::label_hex(label);
                 });
     (void)ensure_watcher(p, parent_ns_fd, only ? WatchStart::fresh : WatchStart::catch_up);
-    return {};
+    return table.value();
 }
 
-Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int host_ifindex) {
+Status parent_attach_child(netlink::Socket& s, uint16_t label, uint32_t table, int depth, int host_ifindex) {
     std::string ifname = host_ifname(label);
     std::string conf = "net.ipv4.conf." + ifname + ".";
     PN_TRY(sys::set_sysctl(conf + "accept_local", "1"), "configure " + ifname);
@@ -308,18 +320,16 @@ Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int ho
     PN_TRY(netlink::add_neighbor(s, host_ifindex, link6(2), peer_mac), "neighbour on " + ifname);
     PN_TRY(netlink::set_link_up(s, host_ifindex), "bring up " + ifname);
     for (int fam : kFamilies) {
-        netlink::Route r;
-        r.family = fam;
-        r.dst.addr.family = fam;
+        netlink::Route r = reply_route(fam, table);
         r.gateway = fam == AF_INET ? link4(depth, 2) : link6(2);
         r.oif = host_ifindex;
         r.onlink = true;
-        r.table = table_of(label);
-        r.protocol = kRouteProto;
-        PN_TRY(netlink::add_route(s, r), "reply route to " + ifname);
+        // Replaced: the table's slot may have been a destroyed sibling's, whose route over
+        // its own veth (left to the kernel by destroy's fast path) may still be there.
+        PN_TRY(netlink::replace_route(s, r), "reply route to " + ifname);
         // The leaf last: once it exists, its path leads to it. Interior rules may be there
         // already, for a sibling under the same prefix.
-        auto path = reply_path(fam, label);
+        auto path = reply_path(fam, label, table);
         for (size_t i = 0; i + 1 < path.size(); ++i) {
             auto st = netlink::add_rule(s, path[i]);
             if (!tolerated(st, EEXIST)) return st.error().wrap("reply rules for " + ifname);
@@ -413,7 +423,6 @@ Status remove_stray_uplink(const ParentRef& p, uint16_t label, bool shaped) {
 
 Status parent_release(const ParentRef& p, uint16_t label, Release what, bool shaped) {
     std::string dir = p.dir();
-    std::string kid = dir + "/kids/" + registry::label_hex(label);
     if (::access(dir.c_str(), F_OK) != 0) {
         // The parent's state is gone; the uplink of a space destroyed without deleting it
         // (its namespace still held by a descriptor) may not be: removed when the caller
@@ -425,15 +434,15 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
     if (!reached.ok()) return reached.error();
     if (!reached->has_value()) {
         // Nothing refers to the parent namespace any more: nothing of ours is left in it.
-        (void)::unlink(kid.c_str());
+        unregister_kid(dir, label);
         if (auto left = sys::list_dir(dir + "/kids"); !left.ok() || left->empty()) forget_parent_state(dir);
         return {};
     }
     UniqueFd pin = std::move(**reached);
     const std::string now = std::to_string(netns_cookie(pin.get()));
-    if (auto registered = sys::read_file(kid);
-        registered.ok() && !registered->empty() && now != "0" && registered.value() != now) {
-        (void)::unlink(kid.c_str());  // registered with an earlier namespace of that inode
+    const auto kid = registered_kid(dir, label);
+    if (kid && !kid->entry.cookie.empty() && now != "0" && kid->entry.cookie != now) {
+        unregister_kid(dir, label);  // registered with an earlier namespace of that inode
         return {};
     }
     auto sw = NetnsSwitch::enter(pin.get());
@@ -458,20 +467,31 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
     if (auto names = sys::list_dir(dir + "/kids"); names.ok())
         for (const auto& n : names.value())
             if (auto l = registry::parse_label_hex(n); l && *l != label) siblings.push_back(*l);
+    // Without a registration there is no leaf (it is added after the kid, and the kid
+    // goes after it), nor routes of ours: a release killed late, or a creation early.
+    const uint32_t table = kid ? kid->entry.table : 0;
     for (int fam : kFamilies) {
         const char* v = fam == AF_INET ? " (IPv4)" : " (IPv6)";
-        auto rules = what == Release::whole ? reply_path_unshared(fam, label, siblings)
-                                            : std::vector<netlink::Rule>{reply_path(fam, label).back()};
+        auto rules = what == Release::whole
+                         ? reply_path_unshared(fam, label, table, siblings)
+                         : std::vector<netlink::Rule>{reply_path(fam, label, table).back()};
+        if (!kid) rules.erase(rules.begin());
         rules.push_back(flat_child_rule(fam, label));
         for (const auto& r : rules) {
             st = netlink::delete_rule(*s, r);
             if (!tolerated(st, ENOENT)) left.note(st, "remove the reply rules of " + ifname + v);
         }
+        // The table goes back to the pool empty, even while the kernel keeps the veth (and
+        // the route over it) until the child's namespace is torn down.
+        if (kid && kid->holds_table) {
+            st = netlink::delete_route(*s, reply_route(fam, table));
+            if (!tolerated(st, ESRCH)) left.note(st, "remove the reply route of " + ifname + v);
+        }
     }
     left.note(nft::parent_remove_child(ifname, label), "remove reply steering of " + ifname);
     left.note(bpf::forget_child(label), "remove the BPF dispatch of " + ifname);
     if (!left.empty()) return left.result();  // the kid stays registered: a retry finds it
-    (void)::unlink(kid.c_str());
+    unregister_kid(dir, label);
     // Callers hold the registry lock, so a temporary file here is a killed writer's.
     sys::remove_stale_temps(dir + "/kids");
     sys::remove_stale_temps(dir);
@@ -482,6 +502,7 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
         stop_watcher(dir);
         PN_TRY(parent_teardown(p, what == Release::leave_to_reaper), "tear down parent");
         (void)::rmdir((dir + "/kids").c_str());
+        forget_tables(dir);
         pin.reset();
         PN_TRY(unpin_under(*p.reg, dir + "/ns"), "unpin parent");
         (void)::unlink((dir + "/cookie").c_str());

@@ -13,7 +13,7 @@
 //     parent's address list does not grow with its children.
 //   - the frame of the reply tree (lib/space/reply_tree.hpp): pref 10 sends marked
 //     packets to it, past the local table.
-// Per child: the reply tree's path to its table (table_of), which holds the default routes
+// Per child: the reply tree's path to its table (reply_tables.hpp), which holds the default routes
 // over the child's veth, the nft kids element and the child's guard (the
 // services it may not reach, the foreign sources it may send from), and the veth
 // sysctls.
@@ -37,11 +37,12 @@ struct ParentRef {
 };
 
 // In the parent namespace (current thread): make sure the parent state exists and
-// register the child's label in it. Idempotent.
-Status parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label);
+// register the child's label in it, with a reply table (lib/space/reply_tables.hpp),
+// which it returns. Idempotent.
+Result<uint32_t> parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t label);
 // In the parent namespace: configure the parent side of a child whose host veth exists
-// (sysctls, neighbours, reply table and rule), then its nft elements (one batch).
-Status parent_attach_child(netlink::Socket& s, uint16_t label, int depth, int host_ifindex);
+// (sysctls, neighbours, the reply route in its table, and the rules that lead there).
+Status parent_attach_child(netlink::Socket& s, uint16_t label, uint32_t table, int depth, int host_ifindex);
 // In the parent namespace: the nft elements of the child (one batch: reply steering, and
 // the guard of the parent's services and of the child's sources) and, when it is
 // BPF-dispatched, its place in the eBPF dispatcher (which may be loaded now). sources:

@@ -63,7 +63,7 @@ std::array<netlink::Rule, 3> reply_tree_frame(int family) {
     return {jump, gate, end};
 }
 
-std::array<netlink::Rule, kReplyTreeLevels> reply_path(int family, uint16_t label) {
+std::array<netlink::Rule, kReplyTreeLevels> reply_path(int family, uint16_t label, uint32_t table) {
     std::array<netlink::Rule, kReplyTreeLevels> path;
     for (unsigned level = 0; level + 1 < kReplyTreeLevels; ++level)
         path[level] = interior(family, label, level);
@@ -71,13 +71,13 @@ std::array<netlink::Rule, kReplyTreeLevels> reply_path(int family, uint16_t labe
     leaf.family = family;
     leaf.priority = block_pref(label, kReplyTreeLevels - 1);
     leaf.fwmark = mark_of(label);
-    leaf.table = table_of(label);
+    leaf.table = table;
     return path;
 }
 
-std::vector<netlink::Rule> reply_path_unshared(int family, uint16_t label,
+std::vector<netlink::Rule> reply_path_unshared(int family, uint16_t label, uint32_t table,
                                                const std::vector<uint16_t>& others) {
-    auto path = reply_path(family, label);
+    auto path = reply_path(family, label, table);
     std::vector<netlink::Rule> out{path.back()};
     // The rule at a level is shared with another label whose top digits up to and
     // including that level's are the same; then so are the rules above it.

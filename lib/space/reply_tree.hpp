@@ -12,7 +12,7 @@
 //   pref 40000         fwmark 0x5000X000/0xffffc000    goto 40001+(L>>14)
 //   pref 40001+(L>>14) fwmark .../0xfffff000           goto 40005+(L>>12)
 //   ...                (8 levels in all; level k's blocks follow the 4^(k-1) above)
-//   pref 45461+(L>>2)  fwmark 0x5000LLLL               lookup table_of(L) (the leaf)
+//   pref 45461+(L>>2)  fwmark 0x5000LLLL               lookup T (the leaf: the child's table)
 //   pref 61845         nop                                           (the tree's end)
 //
 // A marked reply checks at most 1 + 8 x 4 rules. Two bits a level rather than four:
@@ -42,11 +42,12 @@ namespace personalnet::space {
 netlink::Rule mark_tag_goto(int family, uint32_t pref, uint32_t target, bool unmarked);
 // The rules that exist once per parent and family: the jump, the tree gate, the end.
 std::array<netlink::Rule, 3> reply_tree_frame(int family);
-// The rules on label's path from the root of the tree: the interior levels, the leaf.
-std::array<netlink::Rule, kReplyTreeLevels> reply_path(int family, uint16_t label);
+// The rules on label's path from the root of the tree: the interior levels, and the leaf,
+// which looks up table (lib/space/reply_tables.hpp).
+std::array<netlink::Rule, kReplyTreeLevels> reply_path(int family, uint16_t label, uint32_t table);
 // The rules of label's path that no label in others has on its path (what removing
 // label's child removes), leaf first.
-std::vector<netlink::Rule> reply_path_unshared(int family, uint16_t label,
+std::vector<netlink::Rule> reply_path_unshared(int family, uint16_t label, uint32_t table,
                                                const std::vector<uint16_t>& others);
 
 }  // namespace personalnet::space

@@ -617,6 +617,7 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
     // The file space's layers before the network: its fuse-overlayfs daemon (if any)
     // starts up meanwhile, and "file-space" below waits for its mount.
     space::EarlyDaemon fs_daemon;
+    uint32_t reply_table = 0;  // the child's in its parent: taken with the parent state
     if (spec.file_space)
         steps.push_back(
             {"file-space-layers",
@@ -648,7 +649,10 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                                  if (auto p = IpPrefix::parse(a, false))
                                      inh->overlay_addrs.push_back(p->addr);
                          for (const auto& a : inh->host_addrs) rec.addresses.push_back(a.str());
-                         return space::parent_acquire(parent_of_rec(), home.get(), rec.label);
+                         auto table = space::parent_acquire(parent_of_rec(), home.get(), rec.label);
+                         if (!table.ok()) return table.error();
+                         reply_table = table.value();
+                         return {};
                      },
                      release_parent});
     steps.push_back({"veth",
@@ -661,10 +665,12 @@ Result<Space> Space::create(const SpaceSpec& spec, const Context& ctx) {
                          return {};
                      },
                      release_parent});
-    steps.push_back(
-        {"parent-routes+rules",
-         [&]() -> Status { return space::parent_attach_child(*ps, rec.label, rec.depth, rec.host_ifindex); },
-         release_parent});
+    steps.push_back({"parent-routes+rules",
+                     [&]() -> Status {
+                         return space::parent_attach_child(*ps, rec.label, reply_table, rec.depth,
+                                                           rec.host_ifindex);
+                     },
+                     release_parent});
     // Only with a bandwidth limit: no request at all otherwise.
     if (spec.limits.rate_in != 0 || spec.limits.rate_out != 0)
         steps.push_back(

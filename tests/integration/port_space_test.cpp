@@ -226,6 +226,52 @@ TEST_F(SpaceTest, RepliesReachEachOfManySiblingsThroughTheReplyTree) {
     EXPECT_EQ(A().run(del).rc, 0);
 }
 
+// The parent's reply tables come from a pool of slots (lib/space/reply_tables.hpp): a
+// child made after a sibling's destroy takes its table while the kernel may still hold
+// that sibling's veth, and is answered through it; and spaces made and destroyed one
+// after another leave the parent no routing table each (the kernel frees none before
+// the namespace, and walks every IPv6 one at each rule change).
+TEST_F(SpaceTest, ReplyTablesAreReusedNotLeftBehind) {
+    auto srv = B().serve("tcp", "0.0.0.0", 7012, "B");
+    auto reaches = [&](const std::string& name) {
+        auto r = pnet({"exec", name, "--", bin("pnprobe"), "connect", "tcp", "10.9.0.2", "7012"});
+        return r.rc == 0 && contains(r.out, "B peer=10.9.0.1:");
+    };
+    for (const char* name : {"r0", "r1", "r2"})
+        ASSERT_EQ(mk({"--name", name, "--file-space=none", "--", "true"}).rc, 0) << name;
+    auto tables = [&]() {
+        auto rules = A().run({"ip", "-6", "rule"});
+        std::set<std::string> out;
+        std::istringstream lines(rules.out);
+        for (std::string line; std::getline(lines, line);)
+            if (auto at = line.find("lookup "); at != std::string::npos && contains(line, "fwmark 0x5000"))
+                out.insert(line.substr(at + 7));
+        return out;
+    };
+    auto before = tables();
+    EXPECT_EQ(before.size(), 3u) << A().run({"ip", "-6", "rule"}).out;
+    ASSERT_EQ(pnet({"destroy", "r1"}).rc, 0);
+    ASSERT_EQ(mk({"--name", "r3", "--file-space=none", "--", "true"}).rc, 0);
+    EXPECT_EQ(tables(), before) << "r3 took r1's table";
+    for (const char* name : {"r0", "r2", "r3"}) EXPECT_TRUE(reaches(name)) << name;
+    auto ipv6_tables = [&]() {  // each table's root is a line of its own, empty or not
+        auto lines = A().run({"wc", "-l", "/proc/net/ipv6_route"});
+        return std::atoi(lines.out.c_str());
+    };
+    // Counted once no reaper is left: a child's route is a line too, until its veth goes.
+    wait_for_reapers();
+    const int tables_before = ipv6_tables();
+    // Each released before the next is made: every one takes the same slot (the 4th).
+    // (Made while reapers still hold the slots before, they take as many more as there
+    // are reapers at once.)
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(mk({"--file-space=none", "--", "true"}).rc, 0) << i;
+        wait_for_reapers();
+    }
+    EXPECT_LE(ipv6_tables(), tables_before + 1) << "20 spaces, one after another";
+    for (const char* name : {"r0", "r2", "r3"}) ASSERT_EQ(pnet({"destroy", name}).rc, 0) << name;
+}
+
 // Like a virtualenv: bash started as the space's shell shows the space's name in front of
 // its prompt (PROMPT_COMMAND, run after the user's rc files), once; --no-prompt and
 // PERSONALNET_PROMPT=0 leave it alone, and a command given explicitly is not touched.

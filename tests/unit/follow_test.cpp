@@ -10,6 +10,7 @@
 
 #include "lib/netlink/events.hpp"
 #include "lib/space/addressing.hpp"
+#include "lib/space/reply_tables.hpp"
 
 namespace pn_unit {
 namespace {
@@ -133,7 +134,7 @@ TEST(FollowTest, OnlyAddressesAndMainTableRoutesAreInheritedChanges) {
     EXPECT_TRUE(route(RTM_NEWROUTE, RT_TABLE_MAIN));
     EXPECT_TRUE(route(RTM_DELROUTE, RT_TABLE_MAIN));
     EXPECT_FALSE(route(RTM_NEWROUTE, RT_TABLE_LOCAL));
-    EXPECT_FALSE(route(RTM_NEWROUTE, sp::table_of(0x1234)));
+    EXPECT_FALSE(route(RTM_NEWROUTE, sp::table_of_slot(12)));
     for (uint16_t type : {uint16_t{RTM_NEWADDR}, uint16_t{RTM_DELADDR}, uint16_t{RTM_NEWLINK}}) {
         nlmsghdr* m = mnl_nlmsg_put_header(buf.data());
         m->nlmsg_type = type;

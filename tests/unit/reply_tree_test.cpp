@@ -7,11 +7,13 @@
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "lib/space/addressing.hpp"
+#include "lib/space/reply_tables.hpp"
 #include "tests/unit/kernel_helpers.hpp"
 
 namespace pn_unit {
@@ -22,7 +24,7 @@ namespace sp = personalnet::space;
 
 TEST(ReplyTree, APathDecidesTwoBitsPerLevel) {
     const uint16_t label = 0x1234;  // 00 01 00 10 00 11 01 00
-    auto path = sp::reply_path(AF_INET, label);
+    auto path = sp::reply_path(AF_INET, label, sp::table_of_slot(3));
     ASSERT_EQ(path.size(), 8u);
     EXPECT_EQ(path[0].priority, 40000u);
     EXPECT_EQ(path[0].fwmark, 0x50000000u);
@@ -39,7 +41,7 @@ TEST(ReplyTree, APathDecidesTwoBitsPerLevel) {
     EXPECT_EQ(path[7].priority, 40000u + 5461 + (label >> 2));
     EXPECT_EQ(path[7].fwmark, 0x50001234u);
     EXPECT_EQ(path[7].fwmask, 0xffffffffu);
-    EXPECT_EQ(path[7].table, sp::table_of(label));
+    EXPECT_EQ(path[7].table, sp::table_of_slot(3));
     EXPECT_FALSE(path[7].goto_priority);
     for (size_t i = 0; i + 1 < path.size(); ++i) {
         EXPECT_EQ(path[i].goto_priority, path[i + 1].priority) << "level " << i;
@@ -49,7 +51,7 @@ TEST(ReplyTree, APathDecidesTwoBitsPerLevel) {
         EXPECT_EQ(path[i].fwmask, 0xffffffffu << (16 - 2 * (i + 1))) << "level " << i;
     }
     // The largest label's leaf block is the last before the tree's end.
-    auto last = sp::reply_path(AF_INET6, 0xffff);
+    auto last = sp::reply_path(AF_INET6, 0xffff, sp::table_of_slot(1));
     EXPECT_EQ(last.back().priority + 1, sp::kRulePrefTreeEnd);
     EXPECT_EQ(last.back().family, AF_INET6);
     auto frame = sp::reply_tree_frame(AF_INET);
@@ -61,22 +63,26 @@ TEST(ReplyTree, APathDecidesTwoBitsPerLevel) {
     EXPECT_EQ(frame[2].priority, sp::kRulePrefTreeEnd);
 }
 
-// Every label has a table of its own, and none sits in the kernel's hash bucket of the
-// default, main or local table (ids 253-255: the low byte is the bucket).
+// Every slot has a table of its own, apart from the ids an earlier version derived from
+// labels, and none sits in the kernel's hash bucket of the default, main or local table
+// (ids 253-255: the low byte is the bucket).
 TEST(ReplyTree, ChildTablesAreDistinctAndOutOfTheBuiltInTablesBuckets) {
     std::set<uint32_t> seen;
-    for (uint32_t l = 1; l <= 0xffff; ++l) {
-        uint32_t t = sp::table_of(static_cast<uint16_t>(l));
-        EXPECT_TRUE(seen.insert(t).second) << "label " << l;
-        EXPECT_LT(t & 0xffU, 251u) << "label " << l;
-        EXPECT_EQ(t & 0xff000000U, 0x50000000u);
+    for (uint32_t n = 1; n <= 0xffff; ++n) {
+        uint32_t slot = sp::table_of_slot(n);
+        uint32_t legacy = sp::legacy_table_of(static_cast<uint16_t>(n));
+        EXPECT_TRUE(seen.insert(slot).second) << "slot " << n;
+        EXPECT_TRUE(seen.insert(legacy).second) << "label " << n;
+        EXPECT_LT(slot & 0xffU, 251u) << "slot " << n;
+        EXPECT_LT(legacy & 0xffU, 251u) << "label " << n;
+        EXPECT_EQ(legacy & 0xff000000U, 0x50000000u);
         if (::testing::Test::HasFailure()) break;
     }
 }
 
 TEST(ReplyTree, ARemovalTakesTheInteriorRulesNoSiblingShares) {
     auto count = [](const std::vector<uint16_t>& others) {
-        return sp::reply_path_unshared(AF_INET, 0x1234, others).size();
+        return sp::reply_path_unshared(AF_INET, 0x1234, 77, others).size();
     };
     EXPECT_EQ(count({}), 8u);
     EXPECT_EQ(count({0x1234}), 8u);  // itself is no sibling
@@ -85,8 +91,8 @@ TEST(ReplyTree, ARemovalTakesTheInteriorRulesNoSiblingShares) {
     EXPECT_EQ(count({0x1334}), 5u);
     EXPECT_EQ(count({0x9234}), 8u);  // differs in the top bit: nothing shared
     EXPECT_EQ(count({0x9234, 0x1239}), 2u);
-    auto rules = sp::reply_path_unshared(AF_INET, 0x1234, {0x1238});
-    EXPECT_EQ(rules[0].table, sp::table_of(0x1234));  // leaf first
+    auto rules = sp::reply_path_unshared(AF_INET, 0x1234, 77, {0x1238});
+    EXPECT_EQ(rules[0].table, 77u);  // leaf first
     EXPECT_EQ(rules[1].fwmask, 0xfffffffcu);
 }
 
@@ -103,15 +109,19 @@ TEST(ReplyTree, TheKernelRoutesEachMarkByItsChildsTable) {
         for (const auto& r : sp::reply_tree_frame(AF_INET)) CHECK_OK(nl::add_rule(*s, r));
         std::vector<uint16_t> labels;
         for (uint16_t l = 1; l <= 300; ++l) labels.push_back(static_cast<uint16_t>(l * 197));  // spread out
+        auto table = [&](uint16_t l) {
+            return sp::table_of_slot(
+                static_cast<uint32_t>(std::find(labels.begin(), labels.end(), l) - labels.begin()) + 1);
+        };
         for (uint16_t l : labels) {
             nl::Route r;
             r.family = AF_INET;
             r.dst = personalnet::IpPrefix{*personalnet::IpAddr::parse("10.77.0.0"), 16};
             r.oif = 1;
             r.scope = RT_SCOPE_LINK;
-            r.table = sp::table_of(l);
+            r.table = table(l);
             CHECK_OK(nl::add_route(*s, r));
-            auto path = sp::reply_path(AF_INET, l);
+            auto path = sp::reply_path(AF_INET, l, table(l));
             for (size_t i = 0; i + 1 < path.size(); ++i) {
                 auto st = nl::add_rule(*s, path[i]);
                 CHECK_THAT(st.ok() || st.error().code == EEXIST, st.ok() ? "" : st.error().message());
@@ -126,7 +136,7 @@ TEST(ReplyTree, TheKernelRoutesEachMarkByItsChildsTable) {
         };
         for (uint16_t l : labels) {
             std::string got = table_for(sp::mark_of(l));
-            CHECK_THAT(has(got, "table " + std::to_string(sp::table_of(l)) + " "),
+            CHECK_THAT(has(got, "table " + std::to_string(table(l)) + " "),
                        "mark of " + std::to_string(l) + ": " + got);
         }
         CHECK_THAT(has(table_for(0), "ERROR"), "unmarked: " + table_for(0));
@@ -135,7 +145,7 @@ TEST(ReplyTree, TheKernelRoutesEachMarkByItsChildsTable) {
         // Removing every child with what it alone has leaves the frame only.
         for (size_t i = 0; i < labels.size(); ++i) {
             std::vector<uint16_t> rest(labels.begin() + static_cast<long>(i) + 1, labels.end());
-            for (const auto& r : sp::reply_path_unshared(AF_INET, labels[i], rest))
+            for (const auto& r : sp::reply_path_unshared(AF_INET, labels[i], table(labels[i]), rest))
                 CHECK_OK(nl::delete_rule(*s, r));
         }
         auto left = nl::list_rules(*s, AF_INET);
