@@ -170,8 +170,6 @@ Status enter_netns(int fd) {
 
 bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
-namespace {
-// The NSpid fields of a /proc/N/status, outermost first.
 std::vector<long> nspids(const std::string& dir) {
     std::vector<long> out;
     auto status = read_file(dir + "/status");
@@ -189,7 +187,6 @@ std::vector<long> nspids(const std::string& dir) {
     }
     return out;
 }
-}  // namespace
 
 std::string proc_dir(pid_t pid) {
     std::string plain = "/proc/" + std::to_string(pid);

@@ -60,6 +60,9 @@ bool pid_alive(pid_t pid);
 // its /proc, but no process can leave its PID namespace); then N is the number of the
 // process whose NSpid has pid at this process's level.
 std::string proc_dir(pid_t pid);
+// The NSpid numbers of the process whose /proc directory is dir, outermost (that /proc's
+// PID namespace) first; empty when it cannot be read.
+std::vector<long> nspids(const std::string& dir);
 
 // Closes every descriptor above 2 except keep (may be -1).
 void close_fds_from(int first, int keep);

@@ -164,6 +164,7 @@ const std::vector<Field>& fields() {
         number("memory_max", &Record::memory_max),
         number("pids_max", &Record::pids_max),
         number("io_weight", &Record::io_weight),
+        number("init_pid_ns", &Record::init_pid_ns),
     };
     return all;
 }

@@ -95,6 +95,9 @@ struct Record {
     // later process of that pid. Its hostname (its UTS namespace, held by that init).
     uint64_t pidns = 0;
     pid_t init_pid = 0;
+    // The PID namespace whose numbers init_pid is in (the creator's /proc), by its inode; 0
+    // when unknown (an older record, or a creator whose /proc was another namespace's).
+    uint64_t init_pid_ns = 0;
     std::string hostname;
     // Its bandwidth limit (SpaceSpec::limits, bits per second; 0: none): a shaper on its
     // uplink, and an ifb device in the parent namespace that destroy and gc remove.

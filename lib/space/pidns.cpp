@@ -110,11 +110,24 @@ bool is_init_of(pid_t pid, const registry::Record& rec) {
     return net.valid() && netns_cookie(net.get()) == rec.netns_cookie;
 }
 
+// The PID namespace whose numbers this process's /proc gives (which a pidfd's fdinfo and
+// /proc/PID use), by its inode, when it is the process's own; 0 when it is an ancestor's
+// (NSpid then lists more than one number), or /proc does not show this process.
+uint64_t proc_pidns() {
+    if (sys::nspids("/proc/self").size() != 1) return 0;
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
+}
+
 // rec's init as this process's /proc numbers it: the recorded pid when it is still that
 // (the creator's PID namespace numbers it so), else found by its namespace (a creator
 // or an opener inside another space's PID namespace numbers it differently); 0 if none.
 pid_t find_init(const registry::Record& rec) {
     if (rec.init_pid > 0 && is_init_of(rec.init_pid, rec)) return rec.init_pid;
+    // Numbered as this /proc numbers: a pid is the init's for as long as it lives, so it
+    // has ended. (No walk over every process: a reaper, and gc for each dead space, ask
+    // this of an ended init, holding the registry lock.)
+    if (rec.init_pid_ns != 0 && rec.init_pid_ns == proc_pidns()) return 0;
     auto procs = sys::list_dir("/proc");
     if (!procs.ok()) return 0;
     for (const auto& p : procs.value()) {
@@ -260,6 +273,7 @@ Result<Init> start_init(const registry::Registry& reg, registry::Record& rec, in
     auto inode = sys::inode_of_fd(init.pidns.get());
     if (!inode.ok()) return fail(inode.error().wrap(what));
     rec.init_pid = init_pid.value();
+    rec.init_pid_ns = proc_pidns();  // what numbered it: pid_of_pidfd read this /proc
     rec.pidns = inode.value();
     rec.hostname = hostname;
     return init;

@@ -74,6 +74,7 @@ reg::Record full_record() {
     r.memory_max = uint64_t{512} << 20;
     r.pids_max = 100;
     r.io_weight = 200;
+    r.init_pid_ns = 4026531836;
     return r;
 }
 
@@ -159,6 +160,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.memory_max = 0;
     want.pids_max = 0;
     want.io_weight = 0;
+    want.init_pid_ns = 0;  // nor what numbered its init
     EXPECT_TRUE(r.value() == want) << r->serialize();
     EXPECT_EQ(r->state, SpaceState::ready);
     EXPECT_EQ(r->fs_backend, FsBackend::fuse);
@@ -169,7 +171,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
               std::string(kRecordBeforeTheTable) +
                   "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n"
                   "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\nrate_in=0\nrate_out=0\ncgroup=\ncpu_milli=0\n"
-                  "memory_max=0\npids_max=0\nio_weight=0\n");
+                  "memory_max=0\npids_max=0\nio_weight=0\ninit_pid_ns=0\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {
