@@ -1,5 +1,6 @@
 #include "lib/registry/registry.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -141,6 +142,22 @@ static std::vector<uint16_t> labels_in(const std::string& dir) {
 
 std::vector<uint16_t> Registry::locked_labels() const { return labels_in(path("locks")); }
 std::vector<uint16_t> Registry::labels() const { return labels_in(path("spaces")); }
+
+bool Registry::any_record() const {
+    DIR* d = ::opendir(path("spaces").c_str());
+    if (d == nullptr) return false;
+    bool found = false;
+    while (struct dirent* e = ::readdir(d)) {
+        uint16_t l = 0;
+        const std::string n = e->d_name;
+        if (n.size() == 4 && parse_number(n, l, 16)) {
+            found = true;
+            break;
+        }
+    }
+    ::closedir(d);
+    return found;
+}
 
 Status Registry::save(const Record& r) const {
     PN_TRY(sys::write_atomic(path("spaces/" + label_hex(r.label)), r.serialize()), "save record");

@@ -160,6 +160,9 @@ public:
     Result<Record> load(uint16_t label) const;  // ENOENT if absent
     Status remove(const Record& r) const;       // record + name + netns index
     std::vector<uint16_t> labels() const;       // every record
+    // Whether there is any record: what labels().empty() says, without reading the whole
+    // directory (asked at each release, and gc releases thousands).
+    bool any_record() const;
 
     std::optional<uint16_t> find_name(const std::string& name) const;
     std::optional<uint16_t> find_netns(uint64_t inode) const;

@@ -151,28 +151,69 @@ bool netns_has_processes(uint64_t inode, std::initializer_list<pid_t> ignore) {
     return netns_has_processes_outside(inode, 0, ignore);
 }
 
-bool netns_has_processes_outside(uint64_t inode, uint64_t ending_pidns, std::initializer_list<pid_t> ignore) {
+namespace {
+
+// Calls f(pid, its network namespace's inode) for every process but the caller, until f
+// returns true; false when /proc cannot be read.
+template <typename F>
+bool for_each_process_netns(F&& f) {
     DIR* d = ::opendir("/proc");
-    if (d == nullptr) return true;  // cannot tell: assume alive, never tear down a live space
+    if (d == nullptr) return false;
     pid_t self = ::getpid();
-    bool found = false;
     while (struct dirent* e = ::readdir(d)) {
         char* end = nullptr;
         long pid = std::strtol(e->d_name, &end, 10);
         if (*end != '\0' || pid <= 0 || pid == self) continue;
-        if (std::find(ignore.begin(), ignore.end(), static_cast<pid_t>(pid)) != ignore.end()) continue;
         struct stat st {};
         std::string p = std::string("/proc/") + e->d_name + "/ns/net";
-        if (::stat(p.c_str(), &st) != 0 || st.st_ino != inode) continue;
-        if (ignore.size() != 0 && is_child_of_any(e->d_name, ignore)) continue;  // a daemon's own child
-        if (ending_pidns != 0 && ::stat((std::string("/proc/") + e->d_name + "/ns/pid").c_str(), &st) == 0 &&
-            st.st_ino == ending_pidns)
-            continue;
-        found = true;
-        break;
+        if (::stat(p.c_str(), &st) != 0) continue;
+        if (f(static_cast<pid_t>(pid), static_cast<uint64_t>(st.st_ino))) break;
     }
     ::closedir(d);
-    return found;
+    return true;
+}
+
+// Whether pid, in the namespace asked about, counts as one of its processes.
+bool counts(pid_t pid, uint64_t ending_pidns, std::initializer_list<pid_t> ignore) {
+    if (std::find(ignore.begin(), ignore.end(), pid) != ignore.end()) return false;
+    const std::string name = std::to_string(pid);
+    if (ignore.size() != 0 && is_child_of_any(name.c_str(), ignore)) return false;  // a daemon's own child
+    struct stat st {};
+    return !(ending_pidns != 0 && ::stat(("/proc/" + name + "/ns/pid").c_str(), &st) == 0 &&
+             st.st_ino == ending_pidns);
+}
+
+}  // namespace
+
+bool netns_has_processes_outside(uint64_t inode, uint64_t ending_pidns, std::initializer_list<pid_t> ignore) {
+    bool found = false;
+    bool read = for_each_process_netns([&](pid_t pid, uint64_t netns) {
+        found = netns == inode && counts(pid, ending_pidns, ignore);
+        return found;
+    });
+    return found || !read;  // cannot tell: assume alive, never tear down a live space
+}
+
+ProcessesByNetns ProcessesByNetns::scan() {
+    ProcessesByNetns out;
+    out.complete_ = for_each_process_netns([&](pid_t pid, uint64_t netns) {
+        out.members_[netns].push_back(pid);
+        return false;
+    });
+    return out;
+}
+
+bool ProcessesByNetns::has_processes(uint64_t inode, std::initializer_list<pid_t> ignore) const {
+    if (!complete_) return true;
+    auto it = members_.find(inode);
+    if (it == members_.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](pid_t pid) {
+        // Still there, still in it: a pid seen in the walk may since have ended and been
+        // given to another process.
+        struct stat st {};
+        return ::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 && st.st_ino == inode &&
+               counts(pid, 0, ignore);
+    });
 }
 
 }  // namespace personalnet::space

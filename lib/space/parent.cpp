@@ -476,7 +476,8 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
                          ? reply_path_unshared(fam, label, table, siblings)
                          : std::vector<netlink::Rule>{reply_path(fam, label, table).back()};
         if (!kid) rules.erase(rules.begin());
-        rules.push_back(flat_child_rule(fam, label));
+        // A kid with a slot was registered after the tree replaced the flat rules.
+        if (!kid || !is_slot_table(kid->entry.table)) rules.push_back(flat_child_rule(fam, label));
         for (const auto& r : rules) {
             st = netlink::delete_rule(*s, r);
             if (!tolerated(st, ENOENT)) left.note(st, "remove the reply rules of " + ifname + v);

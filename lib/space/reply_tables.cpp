@@ -49,6 +49,8 @@ bool holds_slot(const std::string& dir, uint32_t slot, uint16_t label) {
 
 uint32_t table_of_slot(uint32_t slot) { return kSlotTableTag | (slot << 8U) | (slot % 251U); }
 
+bool is_slot_table(uint32_t table) { return slot_of_table(table).has_value(); }
+
 std::string format_kid(const KidEntry& kid) { return kid.cookie + " " + std::to_string(kid.table); }
 
 std::optional<KidEntry> parse_kid(const std::string& text, uint16_t label) {

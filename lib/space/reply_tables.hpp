@@ -29,6 +29,8 @@ namespace personalnet::space {
 // the low byte stays below 251, out of the kernel's hash bucket of the main, default and
 // local tables (addressing.hpp's legacy_table_of says why).
 uint32_t table_of_slot(uint32_t slot);
+// Whether table is one of the pool's (else an earlier version's, derived from a label).
+bool is_slot_table(uint32_t table);
 
 // What a child's kids/ entry says: the namespace cookie of the parent it registered
 // with, and its reply table.

@@ -193,7 +193,7 @@ Status destroy_state(const Registry& reg, const Record& r, Keep keep = Keep::not
     if (r.named) PN_TRY(space::unpin_under(reg, pin_path(reg, r.name)), "unpin");
     PN_TRY(reg.remove(r), "remove record");
     reg.remove_label_lock(r.label);
-    if (reg.labels().empty()) PN_TRY(space::release_run_mounts(reg), "release the run directory's mounts");
+    if (!reg.any_record()) PN_TRY(space::release_run_mounts(reg), "release the run directory's mounts");
     return {};
 }
 
@@ -231,11 +231,25 @@ Result<Record> load_owned(const Registry& reg, const std::string& name, const st
     return rec;
 }
 
+// Which network namespaces have processes, by one walk over /proc made when first asked:
+// a collection asks it of many spaces (space::ProcessesByNetns).
+class ProcessesOnce {
+public:
+    bool has_processes(uint64_t netns, std::initializer_list<pid_t> ignore) {
+        if (!by_netns_) by_netns_ = space::ProcessesByNetns::scan();
+        return by_netns_->has_processes(netns, ignore);
+    }
+
+private:
+    std::optional<space::ProcessesByNetns> by_netns_;
+};
+
 // The cheap collection run by every invocation: only spaces whose creator or
 // supervisor held a label lock are examined.
 // left: where a full collection notes what it could not release (else only retried by
 // the next invocation).
 void collect_locked(const Registry& reg, space::Leftovers* left = nullptr) {
+    ProcessesOnce procs;
     for (uint16_t label : reg.locked_labels()) {
         auto held = reg.try_lock_label(label);
         if (!held.ok() || !held->has_value()) continue;  // owner alive
@@ -250,8 +264,7 @@ void collect_locked(const Registry& reg, space::Leftovers* left = nullptr) {
             continue;
         }
         if (rec->state == SpaceState::ready && rec->netns != 0 &&
-            space::netns_has_processes(rec->netns,
-                                       {rec->fs_daemon, rec->ike_daemon, space::init_pid_here(*rec)})) {
+            procs.has_processes(rec->netns, {rec->fs_daemon, rec->ike_daemon, space::init_pid_here(*rec)})) {
             (void)space::spawn_reaper(reg, rec.value(), lock.get());  // adopt the orphaned space
             continue;
         }
@@ -1257,7 +1270,7 @@ Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
     if (!reg->find_name(name) && keep == Keep::nothing) {
         // No space, but perhaps its stored changes from before a reboot.
         auto removed = space::remove_stored_file_space(reg.value(), name);
-        if (reg->labels().empty()) (void)space::release_run_mounts(reg.value());
+        if (!reg->any_record()) (void)space::release_run_mounts(reg.value());
         if (!removed.ok()) return removed.error().wrap(what);
         return {};
     }
@@ -1278,14 +1291,14 @@ Status destroy_space(const std::string& name, const Context& ctx, Keep keep) {
 void wait_for_releases(const Registry& reg) {
     constexpr auto kPatience = std::chrono::seconds(5);
     auto deadline = Clock::now() + kPatience;
+    ProcessesOnce procs;
     for (uint16_t label : reg.locked_labels()) {
         auto rec = reg.load(label);
         // A space whose only process is its fuse-overlayfs is releasing: the daemon ends
         // with the space's file space. A destroyed one is releasing whatever it shows: the
         // processes of its killed PID namespace may still be ending.
         if (!rec.ok() || rec->named || rec->state != SpaceState::ready) continue;
-        if (!rec->destroyed &&
-            space::netns_has_processes(rec->netns, {rec->fs_daemon, space::init_pid_here(*rec)}))
+        if (!rec->destroyed && procs.has_processes(rec->netns, {rec->fs_daemon, space::init_pid_here(*rec)}))
             continue;
         while (Clock::now() < deadline) {
             auto held = reg.try_lock_label(label);
@@ -1325,6 +1338,10 @@ Status collect_garbage(bool full, const Context& ctx) {
     auto reg = Registry::open(ctx);
     if (!reg.ok()) return reg.error().wrap("collect garbage");
     if (full) wait_for_releases(reg.value());
+    // One netfilter socket per namespace for every release, closed once at the end: each
+    // close after a deletion waits out an RCU grace period (nft::SocketKeeper), which was
+    // most of the time gc took for each dead space.
+    nft::SocketKeeper sockets;
     space::Leftovers left;  // one space left behind does not stop the collection of others
     collect_locked(reg.value(), full ? &left : nullptr);
     if (!full) return {};
@@ -1333,6 +1350,7 @@ Status collect_garbage(bool full, const Context& ctx) {
     for (const char* dir : {"spaces", "names", "netns", "mntns"}) sys::remove_stale_temps(reg->path(dir));
     space::sweep_discarded_layers(reg.value());
     auto locked = reg->locked_labels();
+    ProcessesOnce procs;
     for (uint16_t label : reg->labels()) {
         if (std::find(locked.begin(), locked.end(), label) != locked.end()) continue;  // supervised
         auto rec = reg->load(label);
@@ -1341,8 +1359,8 @@ Status collect_garbage(bool full, const Context& ctx) {
         if (rec->named)
             alive = pinned_anywhere(reg.value(), rec.value());
         else
-            alive = space::netns_has_processes(rec->netns,
-                                               {rec->fs_daemon, rec->ike_daemon, space::init_pid_here(*rec)});
+            alive = procs.has_processes(rec->netns,
+                                        {rec->fs_daemon, rec->ike_daemon, space::init_pid_here(*rec)});
         if (!alive.ok()) {
             left.note(alive.error(), "collect space '" + rec->name + "'");
             continue;
@@ -1358,7 +1376,7 @@ Status collect_garbage(bool full, const Context& ctx) {
     space::release_unused_stores(reg.value(), 0);
     // An invocation killed between removing the last record and releasing the run
     // directory's mounts leaves them to us.
-    if (reg->labels().empty() && reg->locked_labels().empty())
+    if (!reg->any_record() && reg->locked_labels().empty())
         PN_TRY(space::release_run_mounts(reg.value()), "release the run directory's mounts");
     return {};
 }

@@ -155,7 +155,7 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     want.init_pid = 0;
     want.hostname.clear();
     want.rate_in = want.rate_out = 0;  // nor a bandwidth limit
-    want.cgroup.clear();  // nor a cgroup
+    want.cgroup.clear();               // nor a cgroup
     want.cpu_milli = 0;
     want.memory_max = 0;
     want.pids_max = 0;
@@ -167,11 +167,12 @@ TEST_F(RecordFieldsTest, LoadsARecordWrittenBeforeTheTable) {
     EXPECT_EQ(r->datapath, Datapath::libipsec);
     EXPECT_EQ(r->dispatch, Dispatch::bpf);
     // The same bytes, and the fields added since (at the end, at their defaults).
-    EXPECT_EQ(r->serialize(),
-              std::string(kRecordBeforeTheTable) +
-                  "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n"
-                  "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\nrate_in=0\nrate_out=0\ncgroup=\ncpu_milli=0\n"
-                  "memory_max=0\npids_max=0\nio_weight=0\ninit_pid_ns=0\n");
+    EXPECT_EQ(
+        r->serialize(),
+        std::string(kRecordBeforeTheTable) +
+            "network=0\noverlay_peers=\noverlay_source=\nuser_network=0\npublished=\ndestroyed=0\n"
+            "netns_cookie=0\npidns=0\ninit_pid=0\nhostname=\nrate_in=0\nrate_out=0\ncgroup=\ncpu_milli=0\n"
+            "memory_max=0\npids_max=0\nio_weight=0\ninit_pid_ns=0\n");
 }
 
 TEST(RecordFields, UnsetEnumsAreEmptyWords) {
