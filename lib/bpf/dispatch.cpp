@@ -207,17 +207,40 @@ Status erase(int map, const void* key, const std::string& what) {
     return {};
 }
 
-// Every espspis entry: the key (the SPI's bytes as on the wire) and its record.
-std::vector<std::pair<uint32_t, pn_esp>> esp_entries(int map) {
-    std::vector<std::pair<uint32_t, pn_esp>> out;
-    uint32_t key = 0, next = 0;
-    for (const void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &key) {
-        key = next;
-        pn_esp e{};
-        if (bpf_map_lookup_elem(map, &key, &e) == 0) out.emplace_back(key, e);
+// Every entry of a hash map, up to kBatch entries a system call (BPF_MAP_LOOKUP_BATCH):
+// a walk with get_next_key costs two calls an entry, and the sources map holds a few
+// entries per child, which a child's release and every change of the parent's addresses
+// read (thousands of calls with a thousand children). A kernel that refuses the batch
+// (or a bucket fuller than a batch: ENOSPC) is walked the old way.
+template <typename K, typename V>
+std::vector<std::pair<K, V>> entries(int map) {
+    constexpr uint32_t kBatch = 512;
+    std::vector<std::pair<K, V>> out;
+    std::vector<K> keys(kBatch);
+    std::vector<V> values(kBatch);
+    uint64_t token = 0, next_token = 0;  // a hash map's is a bucket index (u32)
+    for (bool first = true;; first = false) {
+        uint32_t count = kBatch;
+        int rc = bpf_map_lookup_batch(map, first ? nullptr : &token, &next_token, keys.data(), values.data(),
+                                      &count, nullptr);
+        if (rc < 0 && rc != -ENOENT) {
+            out.clear();
+            K key{}, next{};
+            for (const void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &key) {
+                key = next;
+                V v{};
+                if (bpf_map_lookup_elem(map, &key, &v) == 0) out.emplace_back(key, v);
+            }
+            return out;
+        }
+        for (uint32_t i = 0; i < count; ++i) out.emplace_back(keys[i], values[i]);
+        if (rc == -ENOENT) return out;  // that was the last batch
+        token = next_token;
     }
-    return out;
 }
+
+// Every espspis entry: the key (the SPI's bytes as on the wire) and its record.
+std::vector<std::pair<uint32_t, pn_esp>> esp_entries(int map) { return entries<uint32_t, pn_esp>(map); }
 
 std::string spi_text(uint32_t wire) {
     char buf[16];
@@ -268,14 +291,11 @@ Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted) {
     keep.reserve(wanted.size());
     for (const auto& a : wanted) keep.push_back(source_key(kid_ifindex, a));
     auto same = [](const pn_source& x, const pn_source& y) { return std::memcmp(&x, &y, sizeof x) == 0; };
-    pn_source key{}, next{};
     std::vector<pn_source> gone;
-    for (const void* prev = nullptr; bpf_map_get_next_key(in.sources.get(), prev, &next) == 0; prev = &key) {
-        key = next;
+    for (const auto& [key, allowed] : entries<pn_source, uint8_t>(in.sources.get()))
         if (key.ifindex == static_cast<uint32_t>(kid_ifindex) &&
             std::none_of(keep.begin(), keep.end(), [&](const auto& k) { return same(k, key); }))
             gone.push_back(key);
-    }
     // Added first: a source both had is never missing in between.
     const uint8_t yes = 1;
     for (size_t i = 0; i < keep.size(); ++i)
@@ -295,12 +315,9 @@ Status forget_child(uint16_t label) {
     auto kid = target.ifindex;
     PN_TRY(erase(in.kids.get(), &kid, "unmap the child's veth"), what);
     // Every source of this veth (the map is small: a few addresses per child).
-    pn_source key{}, next{};
     std::vector<pn_source> gone;
-    for (const void* prev = nullptr; bpf_map_get_next_key(in.sources.get(), prev, &next) == 0; prev = &key) {
-        key = next;
+    for (const auto& [key, allowed] : entries<pn_source, uint8_t>(in.sources.get()))
         if (key.ifindex == kid) gone.push_back(key);
-    }
     for (const auto& k : gone) PN_TRY(erase(in.sources.get(), &k, "forget a source"), what);
     // Every ESP SPI leading into the child (its own and its descendants'), also when its
     // keeper died without cleaning up.

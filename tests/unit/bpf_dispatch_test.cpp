@@ -7,7 +7,11 @@
 #include <net/if.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "lib/bpf/dispatch.hpp"
 #include "lib/core/fd.hpp"
@@ -34,6 +38,38 @@ int attached(const char* dev) {
             ++ours;
     }
     return ours;
+}
+
+// The ifindexes of the sources the instance on lo allows, each once per address.
+std::vector<uint32_t> source_ifindexes() {
+    std::vector<uint32_t> out;
+    uint32_t ids[8], n = 8;
+    if (bpf_prog_query(1, static_cast<bpf_attach_type>(46), 0, nullptr, ids, &n) != 0 || n == 0) return out;
+    personalnet::UniqueFd prog(bpf_prog_get_fd_by_id(ids[0]));
+    std::array<uint32_t, 16> maps{};
+    bpf_prog_info info{};
+    info.nr_map_ids = maps.size();
+    info.map_ids = reinterpret_cast<uint64_t>(maps.data());
+    uint32_t len = sizeof(info);
+    if (!prog.valid() || bpf_obj_get_info_by_fd(prog.get(), &info, &len) != 0) return out;
+    for (uint32_t i = 0; i < info.nr_map_ids && i < maps.size(); ++i) {
+        personalnet::UniqueFd map(bpf_map_get_fd_by_id(maps[i]));
+        bpf_map_info mi{};
+        uint32_t mlen = sizeof(mi);
+        if (!map.valid() || bpf_obj_get_info_by_fd(map.get(), &mi, &mlen) != 0 ||
+            std::string(mi.name) != "sources")
+            continue;
+        std::vector<uint8_t> key(mi.key_size), next(mi.key_size);
+        for (const void* prev = nullptr; bpf_map_get_next_key(map.get(), prev, next.data()) == 0;
+             prev = key.data()) {
+            key = next;
+            uint32_t ifindex = 0;
+            std::memcpy(&ifindex, key.data(), sizeof ifindex);  // the key starts with it
+            out.push_back(ifindex);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 class BpfDispatchTest : public ::testing::Test {
@@ -107,6 +143,34 @@ TEST_F(BpfDispatchTest, LoadsOnceMapsLabelsAndLeavesNothingWhenRemoved) {
             return std::string();
         }),
         "");
+}
+
+// A child's release and a change of its sources read the whole sources map (a few
+// entries per child) a batch at a time: with more entries than a batch (512), exactly the
+// child's own go.
+TEST_F(BpfDispatchTest, SourcesOfOneChildAmongHundredsGoWithIt) {
+    EXPECT_EQ(in_netns([] {
+                  CHECK_RUN(kIp, "link", "set", "lo", "up");
+                  auto a4 = personalnet::IpAddr::parse("10.9.0.1");
+                  auto a6 = personalnet::IpAddr::parse("fd00:9::1");
+                  CHECK_THAT(a4 && a6, "addresses");
+                  // Children by label and a made-up ifindex: the maps do not check devices.
+                  constexpr int kChildren = 400;
+                  for (int i = 1; i <= kChildren; ++i)
+                      CHECK_OK(bpf::attach_child(1000 + i, static_cast<uint16_t>(0x1000 + i), {*a4, *a6}));
+                  CHECK_THAT(source_ifindexes().size() == 2 * kChildren, "two sources a child");
+                  CHECK_OK(bpf::sync_sources(1000 + 7, {*a4}));
+                  CHECK_OK(bpf::forget_child(0x1000 + 300));
+                  auto left = source_ifindexes();
+                  CHECK_THAT(left.size() == 2 * kChildren - 3, std::to_string(left.size()) + " sources left");
+                  CHECK_THAT(std::count(left.begin(), left.end(), 1007u) == 1, "the synced child keeps one");
+                  CHECK_THAT(std::count(left.begin(), left.end(), 1300u) == 0,
+                             "the forgotten child keeps none");
+                  CHECK_THAT(std::count(left.begin(), left.end(), 1299u) == 2, "its neighbour keeps both");
+                  CHECK_OK(bpf::remove_instance({1}));
+                  return std::string();
+              }),
+              "");
 }
 
 }  // namespace
