@@ -245,6 +245,12 @@ Status mount_ext4(const std::string& dev, const std::string& mountpoint) {
     return {};
 }
 
+// mount_bound_loop's error when no loop device is bound to the image, and how long
+// mount_store waits for one being cleared to let the image go (up to 2 s).
+constexpr int kNoLoopBound = EBUSY;
+constexpr int kClearWaits = 200;
+constexpr useconds_t kClearWaitUs = 10000;
+
 // Mounts the loop device that is still bound to the image: its earlier mount was
 // detached, but a copy of it lives on in another mount namespace. Mounting that device
 // again gives the same ext4 instance.
@@ -280,10 +286,17 @@ Status mount_store(const StoreSpec& spec) {
     if (!image.ok()) return image.error().wrap(what);
     // Two loop devices on one image would be two ext4 instances writing the same blocks.
     // The lock goes with the open file into the loop device and lasts as long as it does.
-    if (::flock(image->get(), LOCK_EX | LOCK_NB) != 0) {
+    // Locked with no loop device bound to it: one is being cleared (its last mount went,
+    // and AUTOCLEAR unbinds the backing file before it lets the file go), which takes a few
+    // milliseconds; a destroy right after another space's release unmounted the store met
+    // it (CI). Then the lock is free again, or it is another binding's.
+    for (int tries = 0;; ++tries) {
+        if (::flock(image->get(), LOCK_EX | LOCK_NB) == 0) break;
         if (errno != EWOULDBLOCK) return errno_error(what + ": lock image");
-        PN_TRY(mount_bound_loop(spec), what);
-        return {};
+        auto bound = mount_bound_loop(spec);
+        if (bound.ok()) return {};
+        if (bound.error().code != kNoLoopBound || tries == kClearWaits) return bound.error().wrap(what);
+        ::usleep(kClearWaitUs);
     }
     PN_TRY(grow_image(image->get(), spec), what);
     auto loop = attach(image->get(), spec.image);
