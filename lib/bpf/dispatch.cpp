@@ -292,10 +292,12 @@ Status sync_sources(int kid_ifindex, const std::vector<IpAddr>& wanted) {
     for (const auto& a : wanted) keep.push_back(source_key(kid_ifindex, a));
     auto same = [](const pn_source& x, const pn_source& y) { return std::memcmp(&x, &y, sizeof x) == 0; };
     std::vector<pn_source> gone;
-    for (const auto& [key, allowed] : entries<pn_source, uint8_t>(in.sources.get()))
+    for (const auto& entry : entries<pn_source, uint8_t>(in.sources.get())) {
+        const pn_source& key = entry.first;
         if (key.ifindex == static_cast<uint32_t>(kid_ifindex) &&
             std::none_of(keep.begin(), keep.end(), [&](const auto& k) { return same(k, key); }))
             gone.push_back(key);
+    }
     // Added first: a source both had is never missing in between.
     const uint8_t yes = 1;
     for (size_t i = 0; i < keep.size(); ++i)
