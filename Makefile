@@ -427,6 +427,7 @@ bench: deps
 	@BUILD=$(BUILD) bench/siblings-bench
 	@BUILD=$(BUILD) bench/network-bench
 	@BUILD=$(BUILD) bench/slurm-bench
+	@BUILD=$(BUILD) bench/gc-bench
 	@BUILD=$(BUILD) tests/kernel/run-vm bench
 
 # The overlay and network tables alone, in the VM with the kernel datapath.
