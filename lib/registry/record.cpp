@@ -10,7 +10,7 @@
 // boolean other than "1" is false, and the label is the one field a record must have.
 #include <charconv>
 #include <functional>
-#include <sstream>
+#include <string_view>
 
 #include "lib/registry/registry.hpp"
 
@@ -26,10 +26,13 @@ bool parse_number(const std::string& s, T& out, int base = 10) {
 
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out;
-    std::string cur;
-    std::istringstream in(s);
-    while (std::getline(in, cur, sep))
-        if (!cur.empty()) out.push_back(cur);
+    size_t start = 0;
+    while (start <= s.size()) {
+        size_t end = s.find(sep, start);
+        if (end == std::string::npos) end = s.size();
+        if (end > start) out.emplace_back(s, start, end - start);
+        start = end + 1;
+    }
     return out;
 }
 
@@ -179,17 +182,29 @@ std::string Record::serialize() const {
 
 Result<Record> Record::parse(const std::string& text) {
     Record r;
-    std::istringstream in(text);
-    std::string line;
     bool have_label = false;
-    while (std::getline(in, line)) {
+    const auto& all = fields();
+    // Lines come in the table's order (serialize writes them so): each key is looked for
+    // from the field after the last one found, so a record costs one pass over the table,
+    // not one per line (`pnet list` parses every record).
+    size_t next = 0;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string_view line(text.data() + pos, end - pos);
+        pos = end + 1;
         auto eq = line.find('=');
-        if (eq == std::string::npos) return make_error(EINVAL, "bad record line '" + line + "'");
-        std::string k = line.substr(0, eq), v = line.substr(eq + 1);
-        for (const auto& f : fields()) {
+        if (eq == std::string_view::npos)
+            return make_error(EINVAL, "bad record line '" + std::string(line) + "'");
+        std::string_view k = line.substr(0, eq);
+        for (size_t tried = 0; tried < all.size(); ++tried) {
+            const Field& f = all[(next + tried) % all.size()];
             if (k != f.key) continue;
-            if (!f.read(r, v)) return make_error(EINVAL, "bad value for '" + k + "' in record");
+            if (!f.read(r, std::string(line.substr(eq + 1))))
+                return make_error(EINVAL, "bad value for '" + std::string(k) + "' in record");
             if (k == "label") have_label = true;
+            next = (next + tried + 1) % all.size();
             break;
         }
     }

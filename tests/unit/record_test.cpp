@@ -214,6 +214,15 @@ TEST(RecordFields, KeepsTheReadingRules) {
         EXPECT_NE(b.error().context.find("'" + key + "'"), std::string::npos) << b.error().context;
     }
     EXPECT_FALSE(reg::Record::parse("state=ready\n").ok()) << "a record must have a label";
+    // In any order: the table's is only the order serialize writes (and parse looks in
+    // first).
+    auto reversed = reg::Record::parse("init_pid_ns=9\nio_weight=7\nadmin=1\nname=z\nnamed=1\nlabel=0002\n");
+    ASSERT_TRUE(reversed.ok()) << reversed.error().message();
+    EXPECT_EQ(reversed->label, 2);
+    EXPECT_EQ(reversed->name, "z");
+    EXPECT_TRUE(reversed->named && reversed->admin);
+    EXPECT_EQ(reversed->io_weight, 7U);
+    EXPECT_EQ(reversed->init_pid_ns, 9U);
 }
 
 TEST(SpaceEnums, OneWordEachBothWays) {
