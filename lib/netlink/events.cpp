@@ -1,10 +1,14 @@
 #include "lib/netlink/events.hpp"
 
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <linux/filter.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
+#include <cstddef>
 #include <vector>
 
 #include "lib/core/byte_buffer.hpp"
@@ -27,6 +31,25 @@ uint32_t route_table(const nlmsghdr* m) {
         &table);
     return table;
 }
+
+// A socket filter that drops, in the kernel, the route notifications of tables other than
+// main: the reply tables and the local table change with every child made or removed.
+// When thousands of children's namespaces end together their notifications overflowed the
+// socket, and an overflow (ENOBUFS) must be answered by following every child, under the
+// registry lock that gc then waited for (seconds, again and again). Netlink messages are
+// in host byte order, which BPF_H loads as network order: hence htons.
+constexpr size_t kTypeOffset = offsetof(nlmsghdr, nlmsg_type);
+constexpr size_t kTableOffset = NLMSG_HDRLEN + offsetof(rtmsg, rtm_table);
+const std::array<sock_filter, 7> kMainTableRoutesOnly = {{
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, kTypeOffset),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_NEWROUTE), 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_DELROUTE), 0, 2),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kTableOffset),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RT_TABLE_MAIN, 0, 1), BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),  // keep
+    BPF_STMT(BPF_RET | BPF_K, 0),                                                                      // drop
+}};
+// Room for bursts of relevant notifications too (the watcher runs as root).
+constexpr int kEventBuffer = 4 << 20;
 
 }  // namespace
 
@@ -62,6 +85,14 @@ Result<Events> Events::open() {
     if (impl->nl == nullptr) return errno_error("open rtnetlink event socket");
     if (mnl_socket_bind(impl->nl, 0, MNL_SOCKET_AUTOPID) < 0)
         return errno_error("bind rtnetlink event socket");
+    const sock_fprog prog{static_cast<unsigned short>(kMainTableRoutesOnly.size()),
+                          const_cast<sock_filter*>(kMainTableRoutesOnly.data())};
+    if (::setsockopt(mnl_socket_get_fd(impl->nl), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
+        return errno_error("filter rtnetlink events");
+    // Without CAP_NET_ADMIN only up to the system's rmem_max: what that gives is enough.
+    const int size = kEventBuffer;
+    if (::setsockopt(mnl_socket_get_fd(impl->nl), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+        (void)::setsockopt(mnl_socket_get_fd(impl->nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     for (int group : {RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE})
         if (mnl_socket_setsockopt(impl->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)
             return errno_error("subscribe to address and route events");

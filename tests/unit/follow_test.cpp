@@ -5,10 +5,15 @@
 #include <gtest/gtest.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <string>
 #include <vector>
 
 #include "lib/netlink/events.hpp"
+#include "lib/netlink/netlink.hpp"
 #include "lib/space/addressing.hpp"
 #include "lib/space/reply_tables.hpp"
 
@@ -141,6 +146,57 @@ TEST(FollowTest, OnlyAddressesAndMainTableRoutesAreInheritedChanges) {
         mnl_nlmsg_put_extra_header(m, sizeof(ifaddrmsg));
         EXPECT_EQ(personalnet::netlink::inherited_change(m), type != RTM_NEWLINK) << type;
     }
+}
+
+// In a network namespace of its own (a child process): the kernel drops the notifications
+// of routes outside the main table before they reach the watcher's socket, so thousands of
+// them (children made or ending together) neither wake it nor overflow the socket, which
+// would make it follow every child again. What the child saw goes back through a pipe.
+TEST(FollowTest, OtherTablesRoutesNeverReachTheWatchersSocket) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::close(fds[0]);
+        auto report = [&](const std::string& what) {
+            (void)!::write(fds[1], what.data(), what.size());
+            ::_exit(0);
+        };
+        if (::unshare(CLONE_NEWNET) != 0) report("unshare(CLONE_NEWNET) failed");
+        auto s = personalnet::netlink::Socket::open();
+        if (!s.ok() || !personalnet::netlink::set_link_up(*s, 1).ok()) report("bring lo up");
+        auto events = personalnet::netlink::Events::open();
+        if (!events.ok()) report("open: " + events.error().message());
+        (void)events->drain();  // lo's own addresses
+        Route r;
+        r.oif = 1;
+        r.scope = RT_SCOPE_LINK;
+        for (uint32_t i = 0; i < 20000; ++i) {
+            r.dst =
+                *IpPrefix::parse("10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24");
+            r.table = i % 2 == 0 ? sp::table_of_slot(1 + i % 7) : RT_TABLE_LOCAL;
+            if (auto st = personalnet::netlink::add_route(*s, r); !st.ok())
+                report("add: " + st.error().message());
+        }
+        auto woke = events->drain();
+        if (!woke.ok()) report("drain: " + woke.error().message());
+        if (woke.value()) report("woken by 20000 routes of other tables (or overflowed)");
+        r.dst = *IpPrefix::parse("10.200.0.0/16");
+        r.table = RT_TABLE_MAIN;
+        if (!personalnet::netlink::add_route(*s, r).ok()) report("add to main");
+        woke = events->drain();
+        if (!woke.ok() || !woke.value()) report("not woken by a route of the main table");
+        report("ok");
+    }
+    ::close(fds[1]);
+    std::string got(256, '\0');
+    ssize_t n = ::read(fds[0], got.data(), got.size());
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    got.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    EXPECT_EQ(got, "ok");
 }
 
 }  // namespace
