@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "lib/core/beneath.hpp"
@@ -147,6 +148,29 @@ Result<std::vector<std::string>> list_dir(const std::string& path) {
     }
     ::closedir(d);
     return out;
+}
+
+Result<bool> any_entry(const std::string& path,
+                       const std::function<bool(int dir_fd, const char* name)>& wanted) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) {
+        if (errno == ENOENT) return false;
+        return errno_error("open " + path);
+    }
+    // readdir's buffer is 32 KiB: a thousand entries before the first is looked at.
+    alignas(dirent64) char buf[4096];
+    for (;;) {
+        const ssize_t n = ::getdents64(fd.get(), buf, sizeof buf);
+        if (n < 0) return errno_error("read " + path);
+        if (n == 0) return false;
+        for (ssize_t off = 0; off < n;) {
+            const auto* e = reinterpret_cast<const dirent64*>(buf + off);
+            off += e->d_reclen;
+            const std::string_view name(e->d_name);
+            if (name == "." || name == "..") continue;
+            if (wanted(fd.get(), e->d_name)) return true;
+        }
+    }
 }
 
 Result<UniqueFd> open_current_netns() { return open_fd("/proc/thread-self/ns/net", O_RDONLY); }

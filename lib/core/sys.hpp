@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ bool in_initial_user_namespace();
 Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode = 0);
 // Directory entries (no "." or ".."), unsorted.
 Result<std::vector<std::string>> list_dir(const std::string& path);
+// Whether an entry of the directory (not "." or "..") makes `wanted` true, reading a few
+// entries at a time and stopping at the first: asking "is any X left?" of a directory of
+// thousands costs a read of one block, not a listing. false when the directory is absent.
+Result<bool> any_entry(const std::string& path,
+                       const std::function<bool(int dir_fd, const char* name)>& wanted);
 
 // The current network namespace, as an fd and an inode number.
 Result<UniqueFd> open_current_netns();

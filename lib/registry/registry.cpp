@@ -144,19 +144,12 @@ std::vector<uint16_t> Registry::locked_labels() const { return labels_in(path("l
 std::vector<uint16_t> Registry::labels() const { return labels_in(path("spaces")); }
 
 bool Registry::any_record() const {
-    DIR* d = ::opendir(path("spaces").c_str());
-    if (d == nullptr) return false;
-    bool found = false;
-    while (struct dirent* e = ::readdir(d)) {
+    auto any = sys::any_entry(path("spaces"), [](int, const char* name) {
         uint16_t l = 0;
-        const std::string n = e->d_name;
-        if (n.size() == 4 && parse_number(n, l, 16)) {
-            found = true;
-            break;
-        }
-    }
-    ::closedir(d);
-    return found;
+        const std::string n = name;
+        return n.size() == 4 && parse_number(n, l, 16);
+    });
+    return any.ok() && any.value();
 }
 
 Status Registry::save(const Record& r) const {

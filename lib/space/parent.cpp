@@ -298,10 +298,8 @@ Result<uint32_t> parent_acquire(const ParentRef& p, int parent_ns_fd, uint16_t l
     // are stale, and gc starts it.
     // Its only child has just read the parent: no first pass (other children: a dead
     // watcher's, which may have missed changes).
-    auto kids = sys::list_dir(dir + "/kids");
-    bool only = kids.ok() && std::none_of(kids->begin(), kids->end(), [&](const std::string& k) {
-                    return k.size() == 4 && k != registry::label_hex(label);
-                });
+    auto others = any_other_kid(dir, label);
+    const bool only = others.ok() && !others.value();
     (void)ensure_watcher(p, parent_ns_fd, only ? WatchStart::fresh : WatchStart::catch_up);
     return table.value();
 }
@@ -435,7 +433,8 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
     if (!reached->has_value()) {
         // Nothing refers to the parent namespace any more: nothing of ours is left in it.
         unregister_kid(dir, label);
-        if (auto left = sys::list_dir(dir + "/kids"); !left.ok() || left->empty()) forget_parent_state(dir);
+        if (auto left = any_other_kid(dir, std::nullopt); !left.ok() || !left.value())
+            forget_parent_state(dir);
         return {};
     }
     UniqueFd pin = std::move(**reached);
@@ -464,9 +463,11 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
     // the reaper: its release, when this child is no longer registered, finds them unshared
     // with the siblings there are then.
     std::vector<uint16_t> siblings;
-    if (auto names = sys::list_dir(dir + "/kids"); names.ok())
-        for (const auto& n : names.value())
-            if (auto l = registry::parse_label_hex(n); l && *l != label) siblings.push_back(*l);
+    if (what == Release::whole) {
+        auto near = siblings_on_path(dir, label);
+        if (!near.ok()) return near.error().wrap("release " + ifname);
+        siblings = std::move(near).value();
+    }
     // Without a registration there is no leaf (it is added after the kid, and the kid
     // goes after it), nor routes of ours: a release killed late, or a creation early.
     const uint32_t table = kid ? kid->entry.table : 0;
@@ -493,13 +494,13 @@ Status parent_release(const ParentRef& p, uint16_t label, Release what, bool sha
     left.note(bpf::forget_child(label), "remove the BPF dispatch of " + ifname);
     if (!left.empty()) return left.result();  // the kid stays registered: a retry finds it
     unregister_kid(dir, label);
-    // Callers hold the registry lock, so a temporary file here is a killed writer's.
-    sys::remove_stale_temps(dir + "/kids");
+    // Callers hold the registry lock, so a temporary file here is a killed writer's (in
+    // kids/, the scan below removes those it meets, and the teardown the rest).
     sys::remove_stale_temps(dir);
     // No kids/ at all means a release killed after removing it: finish that teardown.
-    auto others = sys::list_dir(dir + "/kids");
-    bool last = others.ok() ? others->empty() : others.error().code == ENOENT;
-    if (last) {
+    auto others = any_other_kid(dir, std::nullopt);
+    if (others.ok() && !others.value()) {
+        sys::remove_stale_temps(dir + "/kids");
         stop_watcher(dir);
         PN_TRY(parent_teardown(p, what == Release::leave_to_reaper), "tear down parent");
         (void)::rmdir((dir + "/kids").c_str());

@@ -1,11 +1,14 @@
 #include "lib/space/reply_tables.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <string_view>
 #include <vector>
 
+#include "lib/core/fd.hpp"
 #include "lib/core/sys.hpp"
 #include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
@@ -100,6 +103,49 @@ void unregister_kid(const std::string& dir, uint16_t label) {
     if (auto kid = registered_kid(dir, label); kid && kid->holds_table)
         if (auto slot = slot_of_table(kid->entry.table)) (void)::unlink(slot_path(dir, *slot).c_str());
     (void)::unlink(kid_path(dir, label).c_str());
+}
+
+Result<bool> any_other_kid(const std::string& dir, std::optional<uint16_t> except) {
+    return sys::any_entry(dir + "/kids", [&](int kids, const char* name) {
+        if (std::string_view(name).find(".tmp.") != std::string_view::npos) {
+            (void)::unlinkat(kids, name, 0);
+            return false;
+        }
+        auto l = registry::parse_label_hex(name);
+        return !(l && except && *l == *except);
+    });
+}
+
+Result<std::vector<uint16_t>> siblings_on_path(const std::string& dir, uint16_t label) {
+    const std::string kids = dir + "/kids";
+    UniqueFd fd(::open(kids.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) {
+        if (errno == ENOENT) return std::vector<uint16_t>{};
+        return errno_error("open " + kids);
+    }
+    // The labels that share label's top 14, then 12, then 10 bits (3 levels of the tree,
+    // 63 lookups at most): the first sibling found shares the deepest prefix any does, so
+    // it alone decides reply_path_unshared, as the full list would.
+    constexpr unsigned kProbedLevels = 3;
+    uint32_t done_lo = label, done_hi = label;  // the labels looked at: [done_lo, done_hi]
+    for (unsigned level = 1; level <= kProbedLevels; ++level) {
+        const uint32_t span = 1U << (kReplyTreeBits * level);
+        const uint32_t lo = label & ~(span - 1), hi = lo + span - 1;
+        for (uint32_t l = lo; l <= hi; ++l) {
+            if (l >= done_lo && l <= done_hi) continue;
+            const auto hex = registry::label_hex(static_cast<uint16_t>(l));
+            if (::faccessat(fd.get(), hex.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return std::vector<uint16_t>{static_cast<uint16_t>(l)};
+        }
+        done_lo = lo;
+        done_hi = hi;
+    }
+    auto names = sys::list_dir(kids);
+    if (!names.ok()) return names.error();
+    std::vector<uint16_t> out;
+    for (const auto& n : names.value())
+        if (auto l = registry::parse_label_hex(n); l && *l != label) out.push_back(*l);
+    return out;
 }
 
 void forget_tables(const std::string& dir) {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "personalnet/error.hpp"
 
@@ -57,6 +58,20 @@ std::optional<RegisteredKid> registered_kid(const std::string& dir, uint16_t lab
 
 // Removes label's registration: its slot first (if it holds it), then its kids/ entry.
 void unregister_kid(const std::string& dir, uint16_t label);
+
+// Whether a child other than `except` is registered (a kids/ name that is not a killed
+// writer's temporary counts), without listing the whole directory: the scan stops at the
+// first one, and removes the temporaries it meets (callers hold the registry lock).
+// false when kids/ is not there. A release and a creation ask this with thousands of
+// siblings, and listing kids/ each time made collecting them quadratic.
+Result<bool> any_other_kid(const std::string& dir, std::optional<uint16_t> except);
+
+// Enough of label's siblings to tell which rules of its reply path (reply_tree.hpp) no
+// sibling shares: reply_path_unshared gives with them what it gives with every sibling.
+// The labels next to label's, which share the deepest prefixes with it, are looked up one
+// by one, nearest block first; only when the nearest 64 labels have no child is kids/
+// listed (with thousands of children that is rare; with few, listing is cheap).
+Result<std::vector<uint16_t>> siblings_on_path(const std::string& dir, uint16_t label);
 
 // Removes the slots of a parent state being forgotten or torn down.
 void forget_tables(const std::string& dir);

@@ -4,13 +4,19 @@
 #include "lib/space/reply_tables.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
+#include <vector>
 
+#include "lib/registry/registry.hpp"
 #include "lib/space/addressing.hpp"
+#include "lib/space/reply_tree.hpp"
 
 namespace pn_unit {
 namespace {
@@ -103,6 +109,63 @@ TEST_F(ReplyTables, AMalformedEntryIsNoRegistration) {
         EXPECT_FALSE(sp::parse_kid(text, 0x0001)) << text;
     }
     EXPECT_TRUE(sp::parse_kid("42 " + std::to_string(sp::table_of_slot(9)), 0x0001));
+}
+
+TEST_F(ReplyTables, AnyOtherKidStopsAtTheFirstAndSweepsTemporaries) {
+    auto any = [&](std::optional<uint16_t> except) {
+        auto r = sp::any_other_kid(dir_, except);
+        EXPECT_TRUE(r.ok()) << r.error().message();
+        return r.ok() && r.value();
+    };
+    EXPECT_FALSE(any(std::nullopt));
+    std::ofstream(dir_ + "/kids/00aa.tmp.123") << "x";  // a killed writer's
+    EXPECT_FALSE(any(std::nullopt));
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/kids/00aa.tmp.123"));
+    take(0x00aa);
+    EXPECT_TRUE(any(std::nullopt));
+    EXPECT_FALSE(any(0x00aa));
+    EXPECT_TRUE(any(0x00ab));
+    take(0x7001);
+    EXPECT_TRUE(any(0x00aa));
+    std::filesystem::remove_all(dir_ + "/kids");
+    EXPECT_FALSE(any(std::nullopt)) << "no kids/ at all: none left";
+}
+
+// What a release removes of a child's reply path, worked out from the few siblings next to
+// it, is what the whole list of siblings gives: few children (kids/ listed), many (a
+// neighbour found), and neighbours at each depth of the tree.
+TEST_F(ReplyTables, SiblingsOnThePathDecideAsTheWholeListDoes) {
+    std::mt19937 rng(7);
+    for (size_t children : {2U, 40U, 3000U}) {
+        std::filesystem::remove_all(dir_ + "/kids");
+        std::filesystem::create_directory(dir_ + "/kids");
+        std::vector<uint16_t> all;
+        for (size_t i = 0; i < children; ++i) {
+            auto l = static_cast<uint16_t>(1 + rng() % 0xfffe);
+            if (std::find(all.begin(), all.end(), l) != all.end()) continue;
+            all.push_back(l);
+            std::ofstream(dir_ + "/kids/" + personalnet::registry::label_hex(l)) << "42";
+        }
+        // Neighbours sharing 14, 12, 10 and fewer bits with the first child.
+        for (uint16_t d : {0x0001, 0x0004, 0x0010, 0x0040, 0x0100}) {
+            auto l = static_cast<uint16_t>(all[0] ^ d);
+            if (std::find(all.begin(), all.end(), l) != all.end()) continue;
+            all.push_back(l);
+            std::ofstream(dir_ + "/kids/" + personalnet::registry::label_hex(l)) << "42";
+        }
+        for (size_t i = 0; i < all.size(); i += std::max<size_t>(1, all.size() / 200)) {
+            const uint16_t label = all[i];
+            std::vector<uint16_t> others;
+            for (uint16_t o : all)
+                if (o != label) others.push_back(o);
+            auto near = sp::siblings_on_path(dir_, label);
+            ASSERT_TRUE(near.ok()) << near.error().message();
+            auto want = sp::reply_path_unshared(AF_INET, label, sp::table_of_slot(1), others);
+            auto got = sp::reply_path_unshared(AF_INET, label, sp::table_of_slot(1), near.value());
+            ASSERT_EQ(got.size(), want.size()) << children << " children, label " << label;
+            for (size_t r = 0; r < got.size(); ++r) EXPECT_EQ(got[r].priority, want[r].priority);
+        }
+    }
 }
 
 }  // namespace
